@@ -1,0 +1,14 @@
+"""Exact ground truth in float64: evaluation, gradients, second-order quantities, solvers."""
+from .bandits import (bandit_gradient, bandit_objective, multiprompt_gradient, multiprompt_objective,
+                      multiprompt_pass_at_k, prompt_success_probability)
+from .evaluation import (PolicyEvaluation, action_values, advantages, bellman_residual, evaluate_policy, objective,
+                         occupancy, policy_reward, policy_transition_matrix, state_action_occupancy, state_values)
+from .gradients import (fisher_information, hessian, natural_gradient, objective_of_params, policy_gradient,
+                        policy_gradient_autograd, policy_gradient_finite_difference)
+from .regularized import (SoftSolution, regularized_evaluation, regularized_objective, regularized_policy_gradient,
+                          regularized_policy_gradient_autograd, soft_value_iteration)
+from .sequence import (pass_at_k, sequence_entropy, sequence_kl, sequence_objective, sequence_policy_gradient,
+                       sequence_probs, success_probability)
+from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
+
+__all__ = [n for n in dir() if not n.startswith("_")]

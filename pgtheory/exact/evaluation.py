@@ -1,0 +1,144 @@
+r"""Exact policy evaluation on a :class:`~pgtheory.problems.TabularMDP` (float64, batched, any device).
+
+With :math:`P_\pi(s,s') = \sum_a \pi(a|s) P(s'|s,a)` and :math:`r_\pi(s) = \sum_a \pi(a|s) r(s,a)`:
+
+.. math::
+    V^\pi = (I-\gamma P_\pi)^{-1} r_\pi,\qquad Q^\pi = r + \gamma P V^\pi,\qquad A^\pi = Q^\pi - V^\pi,\\
+    d^\pi_\rho = (1-\gamma)\,\rho^\top (I-\gamma P_\pi)^{-1},\qquad J(\pi) = \rho^\top V^\pi .
+
+One LU factorisation of :math:`I - \gamma P_\pi` serves both V and d. Policies are given as
+probabilities ``pi [..., S, A]``; every leading dimension is a batch of policies.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .._checks import as_tensor, check_finite, check_probabilities
+from ..problems.mdp import TabularMDP
+
+__all__ = [
+    "PolicyEvaluation",
+    "evaluate_policy",
+    "policy_transition_matrix",
+    "policy_reward",
+    "state_values",
+    "action_values",
+    "advantages",
+    "occupancy",
+    "state_action_occupancy",
+    "objective",
+    "bellman_residual",
+]
+
+
+class PolicyEvaluation(NamedTuple):
+    """Exact evaluation of a batch of policies (shapes for batch shape ``B``)."""
+
+    v: torch.Tensor  #: V^π, [*B, S]
+    q: torch.Tensor  #: Q^π, [*B, S, A]
+    advantage: torch.Tensor  #: A^π = Q^π − V^π, [*B, S, A]
+    occupancy: torch.Tensor  #: d^π_ρ (normalised, sums to 1), [*B, S]
+    objective: torch.Tensor  #: J(π) = ρᵀV^π, [*B]
+
+
+def _check_pi(mdp: TabularMDP, pi: torch.Tensor, name: str = "pi", validate: bool = True) -> torch.Tensor:
+    pi = as_tensor(pi, name, device=mdp.device)
+    if pi.ndim < 2 or tuple(pi.shape[-2:]) != (mdp.n_states, mdp.n_actions):
+        raise ValueError(f"{name}: expected shape [..., S, A] = [..., {mdp.n_states}, {mdp.n_actions}], got {tuple(pi.shape)}")
+    if validate and not pi.requires_grad:
+        check_probabilities(pi, name, atol=1e-6)
+    return pi
+
+
+def policy_transition_matrix(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """P_π[s, s'] = Σ_a π(a|s) P(s'|s,a): ``[..., S, S]``."""
+    return _policy_matrix(mdp, _check_pi(mdp, pi))
+
+
+def _policy_matrix(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    # one [B, A] @ [A, S'] product per state s (bmm over s): 3x faster than the einsum on CPU
+    batch = pi.shape[:-2]
+    S, A = mdp.n_states, mdp.n_actions
+    flat = pi.reshape(-1, S, A).transpose(0, 1)  # [S, B, A]
+    return torch.bmm(flat, mdp.transitions).transpose(0, 1).reshape(*batch, S, S)
+
+
+def policy_reward(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """r_π[s] = Σ_a π(a|s) r(s,a): ``[..., S]``."""
+    pi = _check_pi(mdp, pi)
+    return (pi * mdp.rewards).sum(-1)
+
+
+def _lu(mdp: TabularMDP, pi: torch.Tensor):
+    S = mdp.n_states
+    eye = torch.eye(S, dtype=pi.dtype, device=pi.device)
+    # I − γP_π is strictly row-diagonally dominant for γ < 1 (P_π is stochastic), hence never singular:
+    # the _ex variant skips a redundant error check (and a device sync on CUDA)
+    LU, piv, _ = torch.linalg.lu_factor_ex(eye - mdp.discount * _policy_matrix(mdp, pi))
+    return LU, piv
+
+
+def evaluate_policy(mdp: TabularMDP, pi: torch.Tensor, *, rewards: torch.Tensor | None = None) -> PolicyEvaluation:
+    """V, Q, A, d and J of the policies ``pi [..., S, A]`` (one LU factorisation per policy).
+
+    ``rewards [S, A]`` (optional) replaces the MDP's reward, e.g. to evaluate a shaped or pseudo-reward.
+    Differentiable with respect to ``pi`` (autograd goes through the linear solve).
+    """
+    pi = _check_pi(mdp, pi)
+    r = mdp.rewards if rewards is None else check_finite(as_tensor(rewards, "rewards", device=mdp.device), "rewards")
+    if r.shape != mdp.rewards.shape:
+        raise ValueError(f"rewards: expected shape {tuple(mdp.rewards.shape)}, got {tuple(r.shape)}")
+    ev = _evaluate_unchecked(mdp, pi, r)
+    check_finite(ev.objective.detach(), "objective")
+    return ev
+
+
+def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor) -> PolicyEvaluation:
+    """The computation behind :func:`evaluate_policy`, free of data-dependent checks (safe under vmap)."""
+    LU, piv = _lu(mdp, pi)
+    r_pi = (pi * r).sum(-1)
+    v = torch.linalg.lu_solve(LU, piv, r_pi.unsqueeze(-1)).squeeze(-1)
+    rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
+    occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)
+    q = r + mdp.discount * (v @ mdp.transitions.reshape(-1, mdp.n_states).T).unflatten(-1, r.shape)
+    return PolicyEvaluation(v, q, q - v.unsqueeze(-1), occ, (mdp.initial * v).sum(-1))
+
+
+def state_values(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """V^π, ``[..., S]``."""
+    return evaluate_policy(mdp, pi).v
+
+
+def action_values(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """Q^π, ``[..., S, A]``."""
+    return evaluate_policy(mdp, pi).q
+
+
+def advantages(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """A^π = Q^π − V^π, ``[..., S, A]``."""
+    return evaluate_policy(mdp, pi).advantage
+
+
+def occupancy(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    r"""Normalised discounted state occupancy d^π_ρ(s) = (1−γ) Σ_t γ^t Pr(s_t = s), ``[..., S]``."""
+    return evaluate_policy(mdp, pi).occupancy
+
+
+def state_action_occupancy(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """Normalised discounted state-action occupancy d^π_ρ(s) π(a|s), ``[..., S, A]``."""
+    pi = _check_pi(mdp, pi)
+    return evaluate_policy(mdp, pi).occupancy.unsqueeze(-1) * pi
+
+
+def objective(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
+    """J(π) = ρᵀV^π = E Σ_t γ^t r_t, ``[...]``."""
+    return evaluate_policy(mdp, pi).objective
+
+
+def bellman_residual(mdp: TabularMDP, pi: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """max_s |r_π + γ P_π v − v| for each policy in the batch, ``[...]``."""
+    pi = _check_pi(mdp, pi)
+    backed = (pi * mdp.rewards).sum(-1) + mdp.discount * (_policy_matrix(mdp, pi) @ v.unsqueeze(-1)).squeeze(-1)
+    return (backed - v).abs().amax(-1)

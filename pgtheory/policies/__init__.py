@@ -1,0 +1,6 @@
+"""Policy parameterisations with differentiable probabilities and log-probabilities."""
+from .sequence import TabularSequencePolicy
+from .tabular import DirectPolicy, LogLinearSoftmax, TabularPolicy, TabularSoftmax, project_simplex
+
+__all__ = ["TabularPolicy", "TabularSoftmax", "DirectPolicy", "LogLinearSoftmax", "project_simplex",
+           "TabularSequencePolicy"]

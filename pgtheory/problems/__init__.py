@@ -1,0 +1,8 @@
+"""Exact problem definitions: tabular MDPs and their generators, bandits, the toy sequence task."""
+from .bandits import Bandit, MultiPromptBandit
+from .generators import cliff_walk, garnet, gridworld, hard_chain
+from .mdp import TabularMDP
+from .sequence import SequenceTask, toy_sequence_task
+
+__all__ = ["TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "Bandit", "MultiPromptBandit",
+           "SequenceTask", "toy_sequence_task"]

@@ -1,0 +1,192 @@
+"""Generators of tabular MDP testbeds: Garnet, a hard-exploration chain, gridworlds, a stochastic cliff."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._checks import check_discount, check_positive_int
+from .mdp import TabularMDP
+
+__all__ = ["garnet", "hard_chain", "gridworld", "cliff_walk"]
+
+
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def garnet(
+    n_states: int,
+    n_actions: int,
+    branching: int,
+    *,
+    discount: float = 0.9,
+    seed: int | np.random.Generator | None = 0,
+    reward_std: float = 0.0,
+    initial: str = "uniform",
+) -> TabularMDP:
+    r"""Random Garnet MDP (Archibald et al. 1995; Bhatnagar et al. 2009).
+
+    Each (s, a) moves to ``branching`` distinct next states chosen uniformly, with probabilities given
+    by the gaps of ``branching - 1`` sorted uniform cut points. Mean rewards are U[0, 1] i.i.d.;
+    ``initial='uniform'`` gives ρ uniform, ``'random'`` a Dirichlet(1) draw.
+    """
+    S = check_positive_int(n_states, "n_states")
+    A = check_positive_int(n_actions, "n_actions")
+    b = check_positive_int(branching, "branching")
+    if b > S:
+        raise ValueError(f"branching: must be <= n_states = {S}, got {b}")
+    rng = _rng(seed)
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            nxt = rng.choice(S, size=b, replace=False)
+            cuts = np.sort(rng.random(b - 1))
+            P[s, a, nxt] = np.diff(np.concatenate([[0.0], cuts, [1.0]]))
+    r = rng.random((S, A))
+    if initial == "uniform":
+        rho = np.full(S, 1.0 / S)
+    elif initial == "random":
+        rho = rng.dirichlet(np.ones(S))
+    else:
+        raise ValueError(f"initial: expected 'uniform' or 'random', got {initial!r}")
+    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),
+                      reward_std=reward_std, name=f"garnet(S={S},A={A},b={b})")
+
+
+def hard_chain(n_states: int, *, discount: float = 0.95, distractor_reward: float = 0.01) -> TabularMDP:
+    r"""A chain whose reward a uniformly exploring policy finds with probability :math:`2^{-(n-1)}`.
+
+    States 0..n-1, start in 0, actions {0: right, 1: reset}. ``right`` moves s → s+1, ``reset`` returns
+    to 0 and pays ``distractor_reward``; the last state is absorbing and pays 1 per step under either
+    action. The uniform policy reaches the last state within n-1 steps w.p. :math:`2^{-(n-1)}`, so
+    vanilla softmax PG from uniform initialisation needs exponentially many iterations (Li et al. 2021;
+    Mei et al. 2020).
+    """
+    n = check_positive_int(n_states, "n_states", minimum=2)
+    check_discount(discount)
+    P = np.zeros((n, 2, n))
+    r = np.zeros((n, 2))
+    for s in range(n - 1):
+        P[s, 0, s + 1] = 1.0
+        P[s, 1, 0] = 1.0
+        r[s, 1] = distractor_reward
+    P[n - 1, :, n - 1] = 1.0
+    r[n - 1, :] = 1.0
+    rho = np.zeros(n)
+    rho[0] = 1.0
+    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),
+                      name=f"hard_chain(n={n})")
+
+
+_MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])  # up, right, down, left (row, col)
+
+
+def _grid_step(pos: tuple[int, int], move: np.ndarray, height: int, width: int) -> tuple[int, int]:
+    r, c = pos[0] + move[0], pos[1] + move[1]
+    return (min(max(r, 0), height - 1), min(max(c, 0), width - 1))
+
+
+def gridworld(
+    height: int = 4,
+    width: int = 4,
+    *,
+    slip: float = 0.1,
+    discount: float = 0.9,
+    goal: tuple[int, int] | None = None,
+    start: tuple[int, int] = (0, 0),
+    reward_std: float = 0.0,
+) -> TabularMDP:
+    r"""A ``height × width`` gridworld with four actions and slippery moves.
+
+    With probability ``1 - slip`` the chosen move happens, otherwise a uniformly random one of the four
+    (walls keep the agent in place). Entering ``goal`` (default: bottom-right corner) pays 1 and the
+    goal then moves to an absorbing, zero-reward terminal state (the extra last state). State index is
+    ``row * width + col``; the terminal state is ``height * width``.
+    """
+    h = check_positive_int(height, "height")
+    w = check_positive_int(width, "width")
+    if not 0.0 <= slip <= 1.0:
+        raise ValueError(f"slip: must lie in [0, 1], got {slip}")
+    goal = (h - 1, w - 1) if goal is None else tuple(goal)
+    for nm, p in (("goal", goal), ("start", start)):
+        if not (0 <= p[0] < h and 0 <= p[1] < w):
+            raise ValueError(f"{nm}: {p} lies outside the {h}x{w} grid")
+    S = h * w + 1
+    term = h * w
+    g = goal[0] * w + goal[1]
+    P = np.zeros((S, 4, S))
+    r = np.zeros((S, 4))
+    for row in range(h):
+        for col in range(w):
+            s = row * w + col
+            if s == g:
+                P[s, :, term] = 1.0
+                continue
+            for a in range(4):
+                for m in range(4):
+                    p = (1 - slip) * (m == a) + slip / 4
+                    nr, nc = _grid_step((row, col), _MOVES[m], h, w)
+                    P[s, a, nr * w + nc] += p
+                r[s, a] = P[s, a, g]
+    P[term, :, term] = 1.0
+    rho = np.zeros(S)
+    rho[start[0] * w + start[1]] = 1.0
+    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),
+                      reward_std=reward_std, name=f"gridworld({h}x{w},slip={slip})")
+
+
+def cliff_walk(
+    width: int = 6,
+    height: int = 3,
+    *,
+    slip: float = 0.1,
+    discount: float = 0.95,
+    step_cost: float = 0.05,
+    cliff_cost: float = 1.0,
+    cliff_cost_std: float = 0.5,
+) -> TabularMDP:
+    r"""A stochastic cliff walk (Sutton & Barto Ex. 6.6 with slippery moves and random cliff costs).
+
+    Start at the bottom-left cell, goal at the bottom-right; the bottom row between them is the cliff.
+    Each move costs ``step_cost``; with probability ``slip`` the move is uniformly random. Falling off
+    the cliff costs ``cliff_cost`` on average, with Gaussian noise of standard deviation
+    ``cliff_cost_std`` when sampled (``reward_std`` scales with the probability of falling), and sends
+    the agent back to the start. Reaching the goal moves to an absorbing zero-reward terminal state.
+    """
+    w = check_positive_int(width, "width", minimum=3)
+    h = check_positive_int(height, "height", minimum=2)
+    if not 0.0 <= slip <= 1.0:
+        raise ValueError(f"slip: must lie in [0, 1], got {slip}")
+    S = h * w + 1
+    term = h * w
+    start = (h - 1) * w
+    goal = (h - 1) * w + (w - 1)
+    cliff = {(h - 1) * w + c for c in range(1, w - 1)}
+    P = np.zeros((S, 4, S))
+    r = np.zeros((S, 4))
+    std = np.zeros((S, 4))
+    for row in range(h):
+        for col in range(w):
+            s = row * w + col
+            if s == goal or s in cliff:
+                # goal: terminate; cliff cells are never occupied (falling resets), make them reset too
+                P[s, :, term if s == goal else start] = 1.0
+                continue
+            for a in range(4):
+                p_fall = 0.0
+                for m in range(4):
+                    p = (1 - slip) * (m == a) + slip / 4
+                    nr, nc = _grid_step((row, col), _MOVES[m], h, w)
+                    ns = nr * w + nc
+                    if ns in cliff:
+                        p_fall += p
+                        ns = start
+                    P[s, a, ns] += p
+                r[s, a] = -step_cost - cliff_cost * p_fall
+                # noise std of (cost · Bernoulli(p_fall) + N(0, σ²)·1[fall]) around its mean
+                std[s, a] = np.sqrt(p_fall * cliff_cost_std**2 + cliff_cost**2 * p_fall * (1 - p_fall))
+    P[term, :, term] = 1.0
+    rho = np.zeros(S)
+    rho[start] = 1.0
+    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),
+                      reward_std=torch.from_numpy(std), name=f"cliff_walk({h}x{w},slip={slip})")

@@ -1,0 +1,94 @@
+"""Exact evaluation: Bellman equations, occupancy, the performance-difference lemma, hand-computed values."""
+import math
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pgtheory.exact import bellman_residual, evaluate_policy, policy_transition_matrix
+from pgtheory.policies import TabularSoftmax
+from pgtheory.problems import TabularMDP
+
+from .conftest import mdp_and_params
+
+
+def test_two_state_hand_computed():
+    # s0 --a0--> s1 (r=1), s0 --a1--> s0 (r=0); s1 absorbing with r=2. π uniform in s0.
+    P = torch.zeros(2, 2, 2, dtype=torch.float64)
+    P[0, 0, 1] = P[0, 1, 0] = P[1, :, 1] = 1.0
+    r = torch.tensor([[1.0, 0.0], [2.0, 2.0]], dtype=torch.float64)
+    g = 0.5
+    m = TabularMDP(P, r, g, torch.tensor([1.0, 0.0]))
+    pi = torch.tensor([[0.5, 0.5], [0.5, 0.5]], dtype=torch.float64)
+    ev = evaluate_policy(m, pi)
+    v1 = 2 / (1 - g)  # 4
+    # v0 = 0.5 (1 + g v1) + 0.5 (0 + g v0)  =>  v0 (1 - g/2) = 0.5 (1 + g v1)
+    v0 = 0.5 * (1 + g * v1) / (1 - g / 2)
+    assert torch.allclose(ev.v, torch.tensor([v0, v1], dtype=torch.float64), atol=1e-14)
+    assert math.isclose(float(ev.objective), v0, rel_tol=1e-14)
+    assert torch.allclose(ev.q[0], torch.tensor([1 + g * v1, g * v0], dtype=torch.float64), atol=1e-14)
+    # occupancy: P(s_t = s0) = (1/2)^t  => d(s0) = (1-g) Σ (g/2)^t = (1-g)/(1-g/2)
+    d0 = (1 - g) / (1 - g / 2)
+    assert torch.allclose(ev.occupancy, torch.tensor([d0, 1 - d0], dtype=torch.float64), atol=1e-14)
+
+
+@given(mdp_and_params())
+def test_bellman_equations(args):
+    mdp, policy, theta = args
+    pi = policy.probs(theta)
+    ev = evaluate_policy(mdp, pi)
+    assert float(bellman_residual(mdp, pi, ev.v).max()) < 1e-10 * (1 + float(ev.v.abs().max()))
+    # V = Σ_a π Q, Σ_a π A = 0, Q = r + γ P V
+    assert torch.allclose((pi * ev.q).sum(-1), ev.v, atol=1e-10)
+    assert float((pi * ev.advantage).sum(-1).abs().max()) < 1e-10 * (1 + float(ev.v.abs().max()))
+
+
+@given(mdp_and_params())
+def test_occupancy_is_a_distribution_and_flow_equation(args):
+    mdp, policy, theta = args
+    pi = policy.probs(theta)
+    d = evaluate_policy(mdp, pi).occupancy
+    assert torch.allclose(d.sum(-1), torch.ones(d.shape[0], dtype=d.dtype), atol=1e-12)
+    assert float(d.min()) > -1e-13
+    # d = (1-γ) ρ + γ d P_π
+    rhs = (1 - mdp.discount) * mdp.initial + mdp.discount * torch.einsum("bs,bst->bt", d, policy_transition_matrix(mdp, pi))
+    assert torch.allclose(d, rhs, atol=1e-12)
+    # J = Σ_s d(s) r_π(s) / (1-γ)
+    J = (d * (pi * mdp.rewards).sum(-1)).sum(-1) / (1 - mdp.discount)
+    assert torch.allclose(J, evaluate_policy(mdp, pi).objective, atol=1e-10)
+
+
+@given(mdp_and_params())
+def test_performance_difference_lemma(args):
+    r"""J(π') − J(π) = (1/(1−γ)) Σ_s d^{π'}(s) Σ_a π'(a|s) A^π(s,a)  (Kakade & Langford 2002)."""
+    mdp, policy, theta = args
+    pi, pi2 = policy.probs(theta[0]), policy.probs(theta[1])
+    ev, ev2 = evaluate_policy(mdp, pi), evaluate_policy(mdp, pi2)
+    rhs = (ev2.occupancy * (pi2 * ev.advantage).sum(-1)).sum() / (1 - mdp.discount)
+    lhs = ev2.objective - ev.objective
+    assert abs(float(lhs - rhs)) < 1e-10 * (1 + abs(float(ev.objective)))
+
+
+@given(mdp_and_params(batch=5))
+def test_batch_equals_loop(args):
+    mdp, policy, theta = args
+    pis = policy.probs(theta)
+    batched = evaluate_policy(mdp, pis)
+    for i in range(theta.shape[0]):
+        single = evaluate_policy(mdp, pis[i])
+        assert torch.allclose(batched.v[i], single.v, atol=1e-12)
+        assert torch.allclose(batched.occupancy[i], single.occupancy, atol=1e-12)
+
+
+def test_nested_batch_shape(small_mdp):
+    pol = TabularSoftmax(5, 3)
+    th = pol.random_params(2, 3, generator=torch.Generator().manual_seed(1))
+    ev = evaluate_policy(small_mdp, pol.probs(th))
+    assert ev.v.shape == (2, 3, 5) and ev.q.shape == (2, 3, 5, 3) and ev.objective.shape == (2, 3)
+
+
+def test_alternative_reward(small_mdp):
+    pi = torch.full((5, 3), 1 / 3, dtype=torch.float64)
+    ones = torch.ones(5, 3, dtype=torch.float64)
+    ev = evaluate_policy(small_mdp, pi, rewards=ones)
+    assert torch.allclose(ev.v, torch.full((5,), 1 / (1 - 0.9), dtype=torch.float64), atol=1e-12)
