@@ -1,0 +1,203 @@
+r"""Batched trajectories of a :class:`~pgtheory.problems.TabularMDP` on any torch device.
+
+Two horizons:
+
+* ``termination="geometric"`` — after every step the episode continues with probability γ, so that
+  :math:`\mathbb E\sum_{t<T} r_t = \sum_t \gamma^t\,\mathbb E r_t = J(\pi)`: undiscounted sums over a
+  geometric episode are *unbiased* for the discounted objective. Step weights are 1 while alive.
+* ``termination="truncate"`` — exactly ``horizon`` steps with weights γ^t: unbiased for the truncated
+  objective :math:`J_H = \mathbb E\sum_{t<H}\gamma^t r_t`, biased for J by O(γ^H).
+
+Every transition costs one float64 uniform: the action, the next state and (geometric) the
+continuation are drawn jointly from an alias table over the outcomes (a, s', continue) of each state,
+π(a|s)·P(s'|s,a)·γ and π(a|s)·(1−γ). Same generator state and device ⇒ identical batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .._checks import as_tensor, check_positive_int, check_probabilities
+from ..problems.mdp import TabularMDP
+from .alias import AliasTable, build_alias_table, sample_alias
+
+__all__ = ["Trajectories", "TrajectorySampler", "sample_trajectories"]
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    r"""A batch of N trajectories stored flat, step-major: all transitions of step 0, then of step 1, …
+
+    Only live episodes are stored, so memory and cost scale with the number of transitions M, not
+    with N × (longest episode). Transition arrays have shape ``[M]``; the transitions of step t are
+    the slice ``step_offsets[t]:step_offsets[t+1]``. ``weights`` is the factor of each step in the
+    objective: γ^t (truncated horizon) or 1 (geometric termination). ``log_target``/``log_behaviour``
+    hold log π(a_t|s_t) and log μ(a_t|s_t) of the sampled actions (equal when sampled on-policy).
+    """
+
+    episode: torch.Tensor  #: int64 [M], episode id in 0..N-1
+    states: torch.Tensor  #: int64 [M]
+    actions: torch.Tensor  #: int64 [M]
+    rewards: torch.Tensor  #: float64 [M]
+    weights: torch.Tensor  #: float64 [M]
+    log_target: torch.Tensor  #: float64 [M]
+    log_behaviour: torch.Tensor  #: float64 [M]
+    step_offsets: tuple[int, ...]  #: T + 1 offsets into the transition arrays
+    n: int  #: number of episodes N
+    termination: str
+    discount: float
+
+    @property
+    def n_transitions(self) -> int:
+        return int(self.states.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.step_offsets) - 1
+
+    def step_slice(self, t: int) -> slice:
+        return slice(self.step_offsets[t], self.step_offsets[t + 1])
+
+    def per_episode_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ over each episode's transitions of ``values [M]``: ``[N]``."""
+        return torch.zeros(self.n, dtype=values.dtype, device=values.device).index_add_(0, self.episode, values)
+
+    def discounted_returns(self) -> torch.Tensor:
+        """Σ_t w_t r_t per episode, ``[N]``: unbiased for J (geometric) or J_H (truncate)."""
+        return self.per_episode_sum(self.weights * self.rewards)
+
+    def reverse_cumsum(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ_{t' ≥ t} values_{t'} within each episode, for every transition: ``[M]``."""
+        out = torch.empty_like(values)
+        acc = torch.zeros(self.n, dtype=values.dtype, device=values.device)
+        for t in range(self.n_steps - 1, -1, -1):
+            sl = self.step_slice(t)
+            ep = self.episode[sl]
+            acc.index_add_(0, ep, values[sl])
+            out[sl] = acc[ep]
+        return out
+
+    def padded(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+        """Scatter per-transition ``values [M]`` into an ``[N, T]`` table (for inspection and tests)."""
+        t = torch.repeat_interleave(torch.arange(self.n_steps, device=values.device),
+                                    torch.tensor([self.step_offsets[i + 1] - self.step_offsets[i] for i in range(self.n_steps)], device=values.device))
+        out = torch.full((self.n, self.n_steps), fill, dtype=values.dtype, device=values.device)
+        out[self.episode, t] = values
+        return out
+
+
+class TrajectorySampler:
+    """Pre-built alias tables for sampling trajectories of ``mdp`` under a behaviour policy.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : Tensor [S, A]
+        The behaviour policy μ that generates the actions.
+    target : Tensor [S, A], optional
+        The target policy π whose log-probabilities are recorded (default: μ). Must be absolutely
+        continuous with respect to μ (μ(a|s) = 0 ⇒ π(a|s) = 0), else importance weights are undefined.
+    termination : 'geometric' | 'truncate'
+    horizon : int
+        Number of steps (``truncate``) or a safety cap (``geometric``: an error, not a silent
+        truncation, if any episode is still alive after ``horizon`` steps; default 50/(1−γ)).
+    """
+
+    def __init__(self, mdp: TabularMDP, policy, *, target=None, termination: str = "geometric", horizon: int | None = None):
+        if not isinstance(mdp, TabularMDP):
+            raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+        mu = self._policy(mdp, policy, "policy")
+        pi = mu if target is None else self._policy(mdp, target, "target")
+        if target is not None:
+            bad = (mu == 0) & (pi > 0)
+            if bool(bad.any()):
+                s, a = (int(i) for i in bad.nonzero()[0])
+                raise ValueError(
+                    f"policy: the behaviour policy has probability 0 at (s={s}, a={a}) where the target has "
+                    f"{float(pi[s, a]):.3g}; importance weights are undefined"
+                )
+        if termination not in ("geometric", "truncate"):
+            raise ValueError(f"termination: expected 'geometric' or 'truncate', got {termination!r}")
+        g = mdp.discount
+        if horizon is None:
+            if termination == "truncate":
+                raise ValueError("horizon: required with termination='truncate'")
+            horizon = max(10, int(50 / (1 - g)))
+        self.horizon = check_positive_int(horizon, "horizon")
+        self.mdp, self.mu, self.pi, self.termination = mdp, mu, pi, termination
+        S, A = mdp.n_states, mdp.n_actions
+        joint = mu.unsqueeze(-1) * mdp.transitions  # [S, A, S']
+        if termination == "geometric":
+            cont = joint.reshape(S, A * S) * g
+            stop = mu * (1 - g)  # outcome index A*S + a: take action a, then stop
+            table = torch.cat([cont, stop], dim=1)
+        else:
+            table = joint.reshape(S, A * S)
+        self.table: AliasTable = build_alias_table(table, validate=False)
+        self.initial_table: AliasTable = build_alias_table(mdp.initial.unsqueeze(0), validate=False)
+        self.log_mu = torch.where(mu > 0, mu.log(), torch.full_like(mu, -torch.inf))
+        self.log_pi = torch.where(pi > 0, pi.log(), torch.full_like(pi, -torch.inf))
+        self.has_noise = bool((mdp.reward_std > 0).any())
+
+    @staticmethod
+    def _policy(mdp: TabularMDP, p, name: str) -> torch.Tensor:
+        p = as_tensor(p, name, device=mdp.device)
+        if tuple(p.shape) != (mdp.n_states, mdp.n_actions):
+            raise ValueError(f"{name}: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(p.shape)}")
+        return check_probabilities(p, name, atol=1e-9)
+
+    def sample(self, n: int, generator: torch.Generator) -> Trajectories:
+        """Draw ``n`` independent trajectories."""
+        n = check_positive_int(n, "n")
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
+        dev = self.mdp.device
+        if generator.device.type != dev.type:
+            raise ValueError(f"generator: on {generator.device} but the MDP is on {dev}")
+        S, A = self.mdp.n_states, self.mdp.n_actions
+        H, geometric = self.horizon, self.termination == "geometric"
+        f64 = dict(dtype=torch.float64, device=dev)
+        ep = torch.arange(n, device=dev)
+        s = sample_alias(self.initial_table, torch.zeros(n, dtype=torch.long, device=dev), torch.rand(n, generator=generator, **f64))
+        eps, states, actions, offsets = [], [], [], [0]
+        for t in range(H):
+            k = sample_alias(self.table, s, torch.rand(s.shape[0], generator=generator, **f64))
+            a = torch.div(k, S, rounding_mode="floor")  # stop outcomes A*S + a also decode to a ≥ A ...
+            eps.append(ep)
+            states.append(s)
+            offsets.append(offsets[-1] + int(s.shape[0]))
+            if geometric:
+                stop = k >= A * S
+                a = torch.where(stop, k - A * S, a)  # ... so map them back to their action
+                actions.append(a)
+                keep = ~stop
+                ep, s = ep[keep], (k % S)[keep]
+                if ep.numel() == 0:
+                    break
+            else:
+                actions.append(a)
+                s = k % S
+        else:
+            if geometric:
+                raise RuntimeError(
+                    f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {H} steps; "
+                    "raise horizon (each episode survives H steps with probability γ^H)"
+                )
+        episode, st, ac = torch.cat(eps), torch.cat(states), torch.cat(actions)
+        r = self.mdp.rewards[st, ac]
+        if self.has_noise:
+            r = r + self.mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
+        if geometric:
+            w = torch.ones_like(r)
+        else:
+            w = torch.repeat_interleave(self.mdp.discount ** torch.arange(len(offsets) - 1, **f64),
+                                        torch.diff(torch.tensor(offsets, device=dev)))
+        return Trajectories(episode, st, ac, r, w, self.log_pi[st, ac], self.log_mu[st, ac], tuple(offsets), n,
+                            self.termination, self.mdp.discount)
+
+
+def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Generator, *, target=None,
+                        termination: str = "geometric", horizon: int | None = None) -> Trajectories:
+    """One-shot convenience: build a :class:`TrajectorySampler` and draw ``n`` trajectories."""
+    return TrajectorySampler(mdp, policy, target=target, termination=termination, horizon=horizon).sample(n, generator)
