@@ -142,6 +142,8 @@ class TrajectorySampler:
 
     @staticmethod
     def _policy(mdp: TabularMDP, p, name: str) -> torch.Tensor:
+        if isinstance(p, torch.Tensor) and p.device != mdp.device:
+            raise ValueError(f"{name}: on device {p.device} but the MDP is on {mdp.device}")
         p = as_tensor(p, name, device=mdp.device)
         if tuple(p.shape) != (mdp.n_states, mdp.n_actions):
             raise ValueError(f"{name}: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(p.shape)}")

@@ -1,0 +1,9 @@
+"""Pure functions from a batch of samples to per-sample estimates, registered by name."""
+from .policy_gradient import (PG_ESTIMATORS, action_baseline_bias, fit_state_baseline, optimal_state_baseline,
+                              policy_gradient_estimates, score_contraction)
+from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
+from .registry import Registry
+
+__all__ = ["Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
+           "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
+           "bandit_optimal_baseline"]

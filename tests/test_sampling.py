@@ -1,0 +1,147 @@
+"""Samplers: exact alias tables, determinism, the law of sampled trajectories, bad input."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pgtheory.exact import evaluate_policy
+from pgtheory.policies import TabularSequencePolicy, TabularSoftmax
+from pgtheory.problems import Bandit, MultiPromptBandit, toy_sequence_task
+from pgtheory.sampling import (TrajectorySampler, build_alias_table, sample_alias, sample_bandit,
+                               sample_multiprompt_groups, sample_sequence_groups, sample_trajectories)
+from pgtheory.stats import bias_test, detection_power
+
+from .conftest import random_mdp
+
+ALPHA = 1e-6  # family-wise false-failure rate of every statistical assertion in this file
+
+
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(0, 2**31 - 1), st.floats(0.0, 0.7))
+def test_alias_table_implies_exactly_p(rows, K, seed, zero_frac):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(K), size=rows) * (rng.random((rows, K)) >= zero_frac)
+    p[:, 0] += 1e-3
+    p /= p.sum(1, keepdims=True)
+    t = build_alias_table(torch.from_numpy(p))
+    implied = torch.zeros(rows, K, dtype=torch.float64)
+    implied.scatter_add_(1, torch.arange(K).expand(rows, K), t.prob / K)
+    implied.scatter_add_(1, t.alias, (1 - t.prob) / K)
+    assert torch.allclose(implied, torch.from_numpy(p), atol=1e-13)
+    # outcomes with p = 0 are never produced, whatever the uniform
+    u = torch.linspace(0, 1 - 1e-12, 5001, dtype=torch.float64)
+    for r in range(rows):
+        draws = sample_alias(t, torch.full_like(u, r, dtype=torch.long), u)
+        assert bool((torch.from_numpy(p)[r, draws] > 0).all())
+
+
+def test_same_seed_same_batch_and_different_seed_different_batch():
+    mdp = random_mdp(6, 3, 0.9, 0)
+    pi = torch.softmax(torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), -1)
+    smp = TrajectorySampler(mdp, pi)
+    a = smp.sample(500, torch.Generator().manual_seed(7))
+    b = smp.sample(500, torch.Generator().manual_seed(7))
+    c = smp.sample(500, torch.Generator().manual_seed(8))
+    assert torch.equal(a.states, b.states) and torch.equal(a.actions, b.actions) and torch.equal(a.rewards, b.rewards)
+    assert not torch.equal(a.states[:100], c.states[:100])
+
+
+def _visit_counts(traj, S, A):
+    """Per-episode discounted visit counts of each (s, a), [N, S*A]."""
+    idx = traj.episode * (S * A) + traj.states * A + traj.actions
+    return torch.zeros(traj.n * S * A, dtype=torch.float64).index_add_(0, idx, traj.weights).view(traj.n, S * A)
+
+
+@pytest.mark.parametrize("termination", ["geometric", "truncate"])
+def test_visit_counts_match_exact_occupancy(termination):
+    """E[Σ_t w_t 1(s_t=s, a_t=a)] = d(s)π(a|s)/(1−γ) (minus the γ^H tail for truncation, made negligible)."""
+    S, A, g = 5, 3, 0.8
+    mdp = random_mdp(S, A, g, 3)
+    pi = torch.softmax(torch.randn(S, A, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), -1)
+    H = 200 if termination == "truncate" else None  # γ^200 ≈ 4e-20
+    traj = sample_trajectories(mdp, pi, 100_000, torch.Generator().manual_seed(2), termination=termination, horizon=H)
+    ev = evaluate_policy(mdp, pi)
+    truth = (ev.occupancy.unsqueeze(-1) * pi / (1 - g)).reshape(-1)
+    assert bias_test(_visit_counts(traj, S, A), truth).pvalue > ALPHA
+    assert bias_test(traj.discounted_returns()[:, None], ev.objective[None]).pvalue > ALPHA
+
+
+def test_visit_count_check_catches_a_short_horizon():
+    """Twin: truncating at H = 3 biases the visit counts; the same test at the same n must flag it."""
+    S, A, g = 5, 3, 0.8
+    mdp = random_mdp(S, A, g, 3)
+    pi = torch.softmax(torch.randn(S, A, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), -1)
+    traj = sample_trajectories(mdp, pi, 100_000, torch.Generator().manual_seed(2), termination="truncate", horizon=3)
+    ev = evaluate_policy(mdp, pi)
+    truth = (ev.occupancy.unsqueeze(-1) * pi / (1 - g)).reshape(-1)
+    x = _visit_counts(traj, S, A)
+    # power from the exact bias of the truncated counts: Σ_{t≥3} γ^t Pr(s_t, a_t)
+    P_pi = torch.einsum("sa,sat->st", pi, mdp.transitions)
+    dist, head = mdp.initial.clone(), torch.zeros(S, dtype=torch.float64)
+    for t in range(3):
+        head += g**t * dist
+        dist = dist @ P_pi
+    exact_bias = ((head - ev.occupancy / (1 - g)).unsqueeze(-1) * pi).reshape(-1)
+    assert detection_power(exact_bias.numpy(), x.std(0).numpy(), x.shape[0], alpha=ALPHA) >= 0.99
+    assert bias_test(x, truth).pvalue < ALPHA
+
+
+def test_bandit_and_group_samplers():
+    b = Bandit([0.2, 0.7, 0.5])
+    pi = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    d = sample_bandit(b, pi, 200_000, torch.Generator().manual_seed(0))
+    onehot = torch.nn.functional.one_hot(d.actions, 3).to(torch.float64)
+    assert bias_test(onehot, pi).pvalue > ALPHA
+    assert bias_test(d.rewards[:, None], (pi * b.means).sum()[None]).pvalue > ALPHA
+    mb = MultiPromptBandit([[1, 0, 0], [0, 1, 1]])
+    piq = torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]], dtype=torch.float64)
+    gr = sample_multiprompt_groups(mb, piq, 50_000, 4, torch.Generator().manual_seed(1))
+    assert gr.actions.shape == (50_000, 4) and gr.prompts.shape == (50_000,)
+    for q in (0, 1):
+        sel = gr.rewards[gr.prompts == q].reshape(-1, 1)
+        assert bias_test(sel, (piq[q] * mb.rewards[q]).sum()[None]).pvalue > ALPHA
+
+
+def test_sequence_groups_follow_the_exact_response_law():
+    task = toy_sequence_task(3, 3, 2, seed=0)
+    pol = TabularSequencePolicy(task)
+    gen = torch.Generator().manual_seed(0)
+    th, beh = pol.random_params(generator=gen), pol.random_params(generator=gen)
+    groups = sample_sequence_groups(pol, th, 20_000, 8, torch.Generator().manual_seed(3), behaviour_theta=beh)
+    probs_beh = pol.sequence_log_probs(beh).exp()
+    for q in (0, 1):
+        idx = groups.index[groups.prompts == q].reshape(-1)
+        onehot = torch.nn.functional.one_hot(idx, task.n_sequences).to(torch.float64)
+        assert bias_test(onehot, probs_beh[q]).pvalue > ALPHA
+    # recorded token log-probs sum to the sequence log-probs under each policy
+    lp_t = pol.sequence_log_probs(th)[groups.prompts[:, None], groups.index]
+    assert torch.allclose(groups.token_log_target.sum(-1), lp_t, atol=1e-12)
+    assert bool((groups.tokens[groups.mask] >= 0).all())
+
+
+def test_sampler_bad_input():
+    mdp = random_mdp(3, 2, 0.9, 0)
+    ok = torch.full((3, 2), 0.5, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="policy: rows must sum to 1"):
+        TrajectorySampler(mdp, torch.full((3, 2), 0.6, dtype=torch.float64))
+    mu = ok.clone()
+    mu[1] = torch.tensor([1.0, 0.0])
+    with pytest.raises(ValueError, match=r"policy: the behaviour policy has probability 0 at \(s=1, a=1\).*importance weights are undefined"):
+        TrajectorySampler(mdp, mu, target=ok)
+    with pytest.raises(ValueError, match="n: must be >= 1"):
+        TrajectorySampler(mdp, ok).sample(0, gen)
+    with pytest.raises(ValueError, match="horizon: must be >= 1"):
+        TrajectorySampler(mdp, ok, termination="truncate", horizon=0)
+    with pytest.raises(ValueError, match="horizon: required"):
+        TrajectorySampler(mdp, ok, termination="truncate")
+    with pytest.raises(ValueError, match="termination: expected"):
+        TrajectorySampler(mdp, ok, termination="poisson")
+    with pytest.raises(ValueError, match="policy: on device meta but the MDP is on cpu"):
+        TrajectorySampler(mdp, torch.empty(3, 2, device="meta"))
+    with pytest.raises(TypeError, match="generator: expected a torch.Generator"):
+        TrajectorySampler(mdp, ok).sample(10, 0)
+    with pytest.raises(RuntimeError, match="horizon: .* outlived the cap"):
+        TrajectorySampler(random_mdp(3, 2, 0.99, 0), ok, horizon=2).sample(1000, gen)
+    with pytest.raises(ValueError, match="n_groups: must be >= 1"):
+        sample_multiprompt_groups(MultiPromptBandit([[1, 0]]), torch.tensor([[0.5, 0.5]]), 0, 4, gen)
