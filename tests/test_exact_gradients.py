@@ -22,18 +22,10 @@ def close(a, b, J, rtol=1e-6):
     return bool(((a - b).norm(dim=1) <= rtol * b.norm(dim=1) + 1e-9 * (1 + J.abs())).all())
 
 
-@given(mdp_and_params())
-def test_softmax_pg_theorem_equals_autograd_and_fd(args):
-    mdp, policy, theta = args
-    g = policy_gradient(mdp, policy, theta)
-    J = objective_of_params(mdp, policy, theta)
-    assert close(g, policy_gradient_autograd(mdp, policy, theta), J, rtol=1e-9)
-    assert close(g, policy_gradient_finite_difference(mdp, policy, theta), J)
-
-
-@given(mdp_and_params(policy_cls=DirectPolicy))
-def test_direct_pg_theorem_equals_autograd_and_fd(args):
-    mdp, policy, theta = args
+@pytest.mark.parametrize("policy_cls", [TabularSoftmax, DirectPolicy])
+@given(data=st.data())
+def test_pg_theorem_equals_autograd_and_fd(policy_cls, data):
+    mdp, policy, theta = data.draw(mdp_and_params(policy_cls=policy_cls))
     g = policy_gradient(mdp, policy, theta)
     J = objective_of_params(mdp, policy, theta)
     assert close(g, policy_gradient_autograd(mdp, policy, theta), J, rtol=1e-9)

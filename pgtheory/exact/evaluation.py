@@ -95,10 +95,15 @@ def evaluate_policy(mdp: TabularMDP, pi: torch.Tensor, *, rewards: torch.Tensor 
     return ev
 
 
-def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor) -> PolicyEvaluation:
-    """The computation behind :func:`evaluate_policy`, free of data-dependent checks (safe under vmap)."""
+def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, r_pi: torch.Tensor | None = None) -> PolicyEvaluation:
+    """The computation behind :func:`evaluate_policy`, free of data-dependent checks (safe under vmap).
+
+    V solves (I − γP_π)V = r_π with r_π = Σ_a π r unless a per-state ``r_pi [..., S]`` is given (the
+    regularised evaluation passes the penalised one); Q = r + γPV.
+    """
     LU, piv = _lu(mdp, pi)
-    r_pi = (pi * r).sum(-1)
+    if r_pi is None:
+        r_pi = (pi * r).sum(-1)
     v = torch.linalg.lu_solve(LU, piv, r_pi.unsqueeze(-1)).squeeze(-1)
     rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
     occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)

@@ -19,7 +19,7 @@ import torch
 from .._checks import as_tensor, check_positive_int, check_probabilities
 from ..policies.tabular import TabularPolicy
 from ..problems.mdp import TabularMDP
-from .evaluation import PolicyEvaluation, _check_pi, evaluate_policy
+from .evaluation import PolicyEvaluation, _check_pi, _evaluate_unchecked
 
 __all__ = [
     "SoftSolution",
@@ -91,14 +91,7 @@ def regularized_evaluation(mdp: TabularMDP, pi: torch.Tensor, temperature: float
     pi = _check_pi(mdp, pi)
     # Σ_a π (r − τ log π/π_ref), with 0·log 0 = 0 (xlogy keeps gradients finite at π = 0)
     r_pi = (pi * (mdp.rewards + tau * log_ref) - tau * torch.xlogy(pi, pi)).sum(-1)
-    LU, piv = torch.linalg.lu_factor(
-        torch.eye(mdp.n_states, dtype=pi.dtype, device=pi.device) - mdp.discount * torch.einsum("...sa,sat->...st", pi, mdp.transitions)
-    )
-    v = torch.linalg.lu_solve(LU, piv, r_pi.unsqueeze(-1)).squeeze(-1)
-    rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
-    occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)
-    q = mdp.rewards + mdp.discount * torch.einsum("sat,...t->...sa", mdp.transitions, v)
-    return PolicyEvaluation(v, q, q - v.unsqueeze(-1), occ, (mdp.initial * v).sum(-1))
+    return _evaluate_unchecked(mdp, pi, mdp.rewards, r_pi)
 
 
 def regularized_objective(mdp: TabularMDP, pi: torch.Tensor, temperature: float, *, reference=None) -> torch.Tensor:
