@@ -46,6 +46,18 @@ def test_same_seed_same_batch_and_different_seed_different_batch():
     assert not torch.equal(a.states[:100], c.states[:100])
 
 
+def test_device_argument_moves_problem_and_policy():
+    mdp = random_mdp(4, 2, 0.8, 0)
+    pi = torch.full((4, 2), 0.5, dtype=torch.float64)
+    a = sample_trajectories(mdp, pi, 300, torch.Generator().manual_seed(1), device="cpu")
+    b = sample_trajectories(mdp, pi, 300, torch.Generator().manual_seed(1))
+    assert a.states.device.type == "cpu" and torch.equal(a.states, b.states)
+    if torch.cuda.is_available():  # same seed on one device is reproducible there
+        c = sample_trajectories(mdp, pi, 300, torch.Generator("cuda").manual_seed(1), device="cuda")
+        d = sample_trajectories(mdp, pi, 300, torch.Generator("cuda").manual_seed(1), device="cuda")
+        assert c.states.is_cuda and torch.equal(c.states, d.states)
+
+
 def _visit_counts(traj, S, A):
     """Per-episode discounted visit counts of each (s, a), [N, S*A]."""
     idx = traj.episode * (S * A) + traj.states * A + traj.actions

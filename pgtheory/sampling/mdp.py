@@ -99,14 +99,21 @@ class TrajectorySampler:
         The target policy π whose log-probabilities are recorded (default: μ). Must be absolutely
         continuous with respect to μ (μ(a|s) = 0 ⇒ π(a|s) = 0), else importance weights are undefined.
     termination : 'geometric' | 'truncate'
+    device : torch.device or str, optional
+        Where to sample (the MDP and policies are moved there once); default: the MDP's device.
     horizon : int
         Number of steps (``truncate``) or a safety cap (``geometric``: an error, not a silent
         truncation, if any episode is still alive after ``horizon`` steps; default 50/(1−γ)).
     """
 
-    def __init__(self, mdp: TabularMDP, policy, *, target=None, termination: str = "geometric", horizon: int | None = None):
+    def __init__(self, mdp: TabularMDP, policy, *, target=None, termination: str = "geometric", horizon: int | None = None,
+                 device: torch.device | str | None = None):
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+        if device is not None:
+            mdp = mdp.to(device)
+            policy = policy.to(mdp.device) if isinstance(policy, torch.Tensor) else policy
+            target = target.to(mdp.device) if isinstance(target, torch.Tensor) else target
         mu = self._policy(mdp, policy, "policy")
         pi = mu if target is None else self._policy(mdp, target, "target")
         if target is not None:
@@ -200,6 +207,8 @@ class TrajectorySampler:
 
 
 def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Generator, *, target=None,
-                        termination: str = "geometric", horizon: int | None = None) -> Trajectories:
+                        termination: str = "geometric", horizon: int | None = None,
+                        device: torch.device | str | None = None) -> Trajectories:
     """One-shot convenience: build a :class:`TrajectorySampler` and draw ``n`` trajectories."""
-    return TrajectorySampler(mdp, policy, target=target, termination=termination, horizon=horizon).sample(n, generator)
+    return TrajectorySampler(mdp, policy, target=target, termination=termination, horizon=horizon,
+                             device=device).sample(n, generator)
