@@ -1,4 +1,4 @@
-"""Command-line entry point: ``pgtheory demo`` (and, as they land, ``check``, ``figures``, ``bench``, ``list``)."""
+"""Command-line entry point: ``pgtheory check``, ``pgtheory list``, ``pgtheory demo``."""
 from __future__ import annotations
 
 import argparse
@@ -52,9 +52,57 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _list(args: argparse.Namespace) -> int:
+    import json
+
+    from .claims import all_claims
+
+    claims = all_claims()
+    if args.json:
+        print(json.dumps([c.describe() for c in claims], indent=1, ensure_ascii=False))
+    else:
+        for c in claims:
+            print(f"{c.id:28s} L{c.seed_line:<4d} {c.theme:4s} {c.paper}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._perf import tune_allocator
+    from .claims import check
+
+    tune_allocator()
+    scale = "full" if args.full else "quick"
+    t0 = time.perf_counter()
+
+    def progress(cid, rec, cached):
+        tag = "cached" if cached else f"{rec['seconds']:.1f} s"
+        print(f"  {cid:28s} {rec['verdict']:12s} ({tag})", flush=True)
+
+    print(f"pgtheory check --{scale}: results in {args.results}/ (seed {args.seed}, device {args.device}, jobs {args.jobs})")
+    check(args.ids or None, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs, progress=progress)
+    print()
+    print(open(f"{args.results}/LEDGER.md", encoding="utf-8").read())
+    print(f"ledger: {args.results}/ledger.json, {args.results}/LEDGER.md, {args.results}/ledger_table.tex; "
+          f"figures: {args.results}/figures/ ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pgtheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="list the registered claims")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=_list)
+    ck = sub.add_parser("check", help="run claims and regenerate the ledger and figures")
+    grp = ck.add_mutually_exclusive_group()
+    grp.add_argument("--quick", action="store_true", help="quick scale (default): minutes on 2 CPU cores")
+    grp.add_argument("--full", action="store_true", help="full scale: the published figures")
+    ck.add_argument("ids", nargs="*", help="claim ids (default: all)")
+    ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
+    ck.add_argument("--jobs", type=int, default=1)
+    ck.add_argument("--seed", type=int, default=0)
+    ck.add_argument("--results", default="results")
+    ck.set_defaults(func=_check)
     demo = sub.add_parser("demo", help="exact ground truth on small problems, with its cross-checks")
     demo.add_argument("--states", type=int, default=20)
     demo.add_argument("--actions", type=int, default=4)

@@ -1,0 +1,65 @@
+"""The claims ledger: records, runner (cache, resume, atomic files), rendering, CLI."""
+import json
+
+import pytest
+
+from pgtheory.claims import CLAIMS, VERDICTS, Claim, Evidence, all_claims, check
+from pgtheory.cli import main
+
+FAST = ["L9-pg-theorem-autograd", "L55-trpo-lower-bound"]
+
+
+def test_registry_and_records():
+    claims = all_claims()
+    assert {c.id for c in claims} >= set(FAST) | {"L9-softmax-pg-rates"}
+    for c in claims:
+        assert c.id.startswith(f"L{c.seed_line}-") and c.test and set(c.scales) >= {"quick", "full"}
+    with pytest.raises(ValueError, match="verdict: expected one of"):
+        Evidence("maybe", 0.0, "", 1, "")
+    with pytest.raises(ValueError, match="id: must start with 'L3-'"):
+        Claim("L4-x", "p", 3, "c", "t", "e", "m", "test", {"quick": {}, "full": {}}, lambda ctx: None)
+
+
+def test_check_writes_ledger_caches_and_resumes(tmp_path):
+    res = tmp_path / "results"
+    recs = check(FAST, scale="quick", results=res)
+    ledger = json.loads((res / "ledger.json").read_text())
+    assert [r["id"] for r in ledger] == sorted(FAST, key=lambda i: int(i.split("-")[0][1:]))
+    for r in ledger:
+        for key in ("id", "paper", "seed_line", "claim", "verdict", "statistic", "threshold", "n_samples", "device", "seconds", "figure"):
+            assert key in r
+        assert r["verdict"] in VERDICTS
+        assert (res / "figures" / f"{r['id']}.png").exists() and (res / "figures" / f"{r['id']}.pdf").exists()
+    md = (res / "LEDGER.md").read_text()
+    assert all(f"| {i} |" in md for i in FAST)
+    tex = (res / "ledger_table.tex").read_text()
+    assert "L55-trpo-lower-bound".replace("_", r"\_") in tex and r"\end{tabular}" in tex
+    assert not list(res.rglob("*.tmp"))  # atomic writes leave no partial files
+    # cached: a second call returns the same records without running
+    cache = sorted((res / "cache").glob("*.json"))
+    mtimes = [p.stat().st_mtime_ns for p in cache]
+    again = check(FAST, scale="quick", results=res)
+    assert [p.stat().st_mtime_ns for p in cache] == mtimes and again == recs
+    # resume: remove one record (an interrupted run) and only that claim runs again
+    cache[0].unlink()
+    check(FAST, scale="quick", results=res)
+    assert cache[0].exists() and cache[1].stat().st_mtime_ns == mtimes[1]
+
+
+def test_verdicts_of_the_exact_claims(tmp_path):
+    recs = {r["id"]: r for r in check(FAST, scale="quick", results=tmp_path)}
+    # exact identities: the PG theorem holds to round-off; TRPO's Theorem 1 has no violation
+    assert recs["L9-pg-theorem-autograd"]["verdict"] == "confirmed"
+    assert recs["L55-trpo-lower-bound"]["details"]["violations"] == 0
+
+
+def test_unknown_claim_and_cli(tmp_path, capsys):
+    with pytest.raises(ValueError, match="ids: unknown claim 'L0-nope'"):
+        check(["L0-nope"], results=tmp_path)
+    assert main(["list"]) == 0
+    assert "L55-trpo-lower-bound" in capsys.readouterr().out
+    assert main(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["id"]
+    assert main(["check", "--quick", "L55-trpo-lower-bound", "--results", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "| L55-trpo-lower-bound |" in out and (tmp_path / "r" / "ledger.json").exists()
