@@ -63,3 +63,10 @@ def test_unknown_claim_and_cli(tmp_path, capsys):
     assert main(["check", "--quick", "L55-trpo-lower-bound", "--results", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "| L55-trpo-lower-bound |" in out and (tmp_path / "r" / "ledger.json").exists()
+
+
+def test_parallel_jobs_give_the_same_records(tmp_path):
+    serial = check(FAST, scale="quick", results=tmp_path / "a")
+    parallel = check(FAST, scale="quick", results=tmp_path / "b", jobs=2)
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds",)}
+    assert [strip(r) for r in serial] == [strip(r) for r in parallel]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import tempfile
@@ -109,7 +110,8 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
         else:
             todo.append(cid)
     own = executor is None and jobs > 1
-    ex = ProcessPoolExecutor(max_workers=jobs) if own else executor
+    # spawn, not fork: a child forked after the parent ran OpenMP-threaded torch ops can hang in libgomp
+    ex = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) if own else executor
     try:
         if ex is None:
             for cid in todo:

@@ -1,9 +1,10 @@
 """Pure functions from a batch of samples to per-sample estimates, registered by name."""
 from .policy_gradient import (PG_ESTIMATORS, action_baseline_bias, fit_state_baseline, optimal_state_baseline,
                               policy_gradient_estimates, score_contraction)
+from .advantages import gae_advantages, gae_expected_advantage, td_errors
 from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
 from .registry import Registry
 
-__all__ = ["Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
+__all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline"]

@@ -78,6 +78,17 @@ class Trajectories:
             out[sl] = acc[ep]
         return out
 
+    def next_index(self) -> torch.Tensor:
+        """Index of the same episode's next transition for every transition, −1 at the episode's last one: ``[M]``."""
+        out = torch.full((self.n_transitions,), -1, dtype=torch.long, device=self.states.device)
+        pos = torch.full((self.n,), -1, dtype=torch.long, device=self.states.device)
+        for t in range(self.n_steps - 1):
+            nxt = self.step_slice(t + 1)
+            pos.fill_(-1)
+            pos[self.episode[nxt]] = torch.arange(nxt.start, nxt.stop, device=pos.device)
+            out[self.step_slice(t)] = pos[self.episode[self.step_slice(t)]]
+        return out
+
     def padded(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Scatter per-transition ``values [M]`` into an ``[N, T]`` table (for inspection and tests)."""
         t = torch.repeat_interleave(torch.arange(self.n_steps, device=values.device),
