@@ -4,7 +4,8 @@ from .policy_gradient import (PG_ESTIMATORS, action_baseline_bias, fit_state_bas
 from .advantages import gae_advantages, gae_expected_advantage, td_errors
 from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
 from .registry import Registry
+from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
-           "bandit_optimal_baseline"]
+           "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective"]
