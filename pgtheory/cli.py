@@ -87,6 +87,35 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from ._perf import tune_allocator
+    from .claims.figures import regenerate_figures
+
+    tune_allocator()
+    scale = "quick" if args.quick else "full"
+    for p in regenerate_figures(args.families or None, scale=scale, results=args.results, out=args.out,
+                                device=args.device, jobs=args.jobs):
+        print("wrote", p)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    scripts = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py"}
+    if not root.is_dir():
+        raise SystemExit("bench: the benchmarks/ folder is not next to the package (run from a source checkout)")
+    for name in args.which or list(scripts):
+        if name not in scripts:
+            raise SystemExit(f"which: unknown benchmark {name!r}; known: {', '.join(scripts)}")
+        print(f"=== {name}: benchmarks/{scripts[name]}", flush=True)
+        mod = runpy.run_path(str(root / scripts[name]))
+        mod["main"](["--device", args.device])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pgtheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     ck.add_argument("--seed", type=int, default=0)
     ck.add_argument("--results", default="results")
     ck.set_defaults(func=_check)
+    fg = sub.add_parser("figures", help="regenerate figures/*.png|pdf from the claims (full scale by default)")
+    fg.add_argument("families", nargs="*", help="figure families (default: all)")
+    fg.add_argument("--quick", action="store_true")
+    fg.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
+    fg.add_argument("--jobs", type=int, default=1)
+    fg.add_argument("--results", default="results")
+    fg.add_argument("--out", default="figures")
+    fg.set_defaults(func=_figures)
+    bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming)")
+    bn.add_argument("which", nargs="*", help="exact, sampler, streaming (default: all)")
+    bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
+    bn.set_defaults(func=_bench)
     demo = sub.add_parser("demo", help="exact ground truth on small problems, with its cross-checks")
     demo.add_argument("--states", type=int, default=20)
     demo.add_argument("--actions", type=int, default=4)
