@@ -70,3 +70,13 @@ def test_parallel_jobs_give_the_same_records(tmp_path):
     parallel = check(FAST, scale="quick", results=tmp_path / "b", jobs=2)
     strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds",)}
     assert [strip(r) for r in serial] == [strip(r) for r in parallel]
+
+
+def test_ledger_uses_the_runs_code_version(tmp_path, monkeypatch):
+    """Editing the source during a run (a new code version) must not empty the ledger of that run."""
+    import pgtheory.claims.runner as runner
+
+    versions = iter(["v-run", "v-edited"])
+    monkeypatch.setattr(runner, "code_version", lambda: next(versions))
+    check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path)
+    assert [r["id"] for r in json.loads((tmp_path / "ledger.json").read_text())] == ["L55-trpo-lower-bound"]

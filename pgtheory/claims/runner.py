@@ -128,7 +128,7 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
         if own:
             ex.shutdown()
     ordered = [records[c] for c in chosen]
-    write_ledger(res, scale, seed)
+    write_ledger(res, scale, seed, version)
     return ordered
 
 
@@ -136,13 +136,14 @@ def load_ledger(results: str | Path) -> list[dict[str, Any]]:
     return json.loads((Path(results) / "ledger.json").read_text())
 
 
-def write_ledger(results: Path, scale: str, seed: int) -> None:
-    """Rewrite ledger.json / LEDGER.md / ledger_table.tex from every cached record of this code version.
+def write_ledger(results: Path, scale: str, seed: int, version: str | None = None) -> None:
+    """Rewrite ledger.json / LEDGER.md / ledger_table.tex from every cached record of one code version.
 
-    The newest record per claim at this scale and seed is taken, so a partial ``check IDS`` keeps the
-    other claims' earlier results in the ledger.
+    ``version`` is the run's code version (default: the current one; a run passes its own, so that
+    editing the source during a long run cannot detach the ledger from the records just written). A
+    partial ``check IDS`` keeps the other claims' earlier records of the same version in the ledger.
     """
-    version = code_version()
+    version = code_version() if version is None else version
     latest: dict[str, dict[str, Any]] = {}
     for p in sorted((results / "cache").glob(f"*__{scale}__s{seed}__{version}.json")):
         r = json.loads(p.read_text())
