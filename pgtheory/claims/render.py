@@ -29,7 +29,7 @@ _TEX = str.maketrans({"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"
 
 
 def ledger_latex(rows: list[dict[str, Any]]) -> str:
-    out = [r"\begin{tabular}{llllr}", r"\toprule", r"Claim & Paper & Verdict & Statistic & $n$ \\", r"\midrule"]
+    out = [r"\begin{tabular}{lp{5.6cm}lrr}", r"\toprule", r"Claim & Paper & Verdict & Statistic & $n$ \\", r"\midrule"]
     for r in rows:
         out.append(f"{str(r['id']).translate(_TEX)} & {str(r['paper']).translate(_TEX)} & {r['verdict']} & "
                    f"{_fmt(r['statistic']).translate(_TEX)} & {r['n_samples']} \\\\")
