@@ -1,16 +1,5 @@
-"""Regenerate the 'exact_pg' figure family into figures/ (full scale by default).
-
-    python experiments/exact_pg.py [--quick] [--device cpu|cuda]
-"""
-import argparse
-
-from pgtheory.claims.figures import FIGURE_FAMILIES, regenerate_figures
+"""Regenerate the 'exact_pg' figure family into figures/: python experiments/exact_pg.py [--quick] [--device cpu|cuda]."""
+from pgtheory.claims.figures import family_main
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="quick scale (for a smoke test)")
-    ap.add_argument("--device", default="cpu")
-    args = ap.parse_args()
-    print("claims:", ", ".join(FIGURE_FAMILIES["exact_pg"]))
-    for path in regenerate_figures(["exact_pg"], scale="quick" if args.quick else "full", device=args.device):
-        print("wrote", path)
+    family_main("exact_pg")

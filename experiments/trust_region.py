@@ -1,16 +1,5 @@
-"""Regenerate the 'trust_region' figure family into figures/ (full scale by default).
-
-    python experiments/trust_region.py [--quick] [--device cpu|cuda]
-"""
-import argparse
-
-from pgtheory.claims.figures import FIGURE_FAMILIES, regenerate_figures
+"""Regenerate the 'trust_region' figure family into figures/: python experiments/trust_region.py [--quick] [--device cpu|cuda]."""
+from pgtheory.claims.figures import family_main
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="quick scale (for a smoke test)")
-    ap.add_argument("--device", default="cpu")
-    args = ap.parse_args()
-    print("claims:", ", ".join(FIGURE_FAMILIES["trust_region"]))
-    for path in regenerate_figures(["trust_region"], scale="quick" if args.quick else "full", device=args.device):
-        print("wrote", path)
+    family_main("trust_region")

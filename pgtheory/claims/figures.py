@@ -36,3 +36,16 @@ def regenerate_figures(families: list[str] | None = None, *, scale: str = "full"
                 shutil.copyfile(src, dst)
                 written.append(dst)
     return written
+
+
+def family_main(family: str, argv: list[str] | None = None) -> None:
+    """Command line of an ``experiments/<family>.py`` script: ``[--quick] [--device cpu|cuda]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=f"Regenerate the {family!r} figure family into figures/ (full scale by default).")
+    ap.add_argument("--quick", action="store_true", help="quick scale (a smoke test)")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    print("claims:", ", ".join(FIGURE_FAMILIES[family]))
+    for path in regenerate_figures([family], scale="quick" if args.quick else "full", device=args.device):
+        print("wrote", path)
