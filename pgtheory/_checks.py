@@ -20,7 +20,6 @@ __all__ = [
     "check_probabilities",
     "check_discount",
     "check_positive_int",
-    "check_same_device",
 ]
 
 
@@ -91,14 +90,3 @@ def check_positive_int(n: Any, name: str, *, minimum: int = 1) -> int:
     if n < minimum:
         raise ValueError(f"{name}: must be >= {minimum}, got {n}")
     return int(n)
-
-
-def check_same_device(**tensors: torch.Tensor) -> torch.device:
-    """Check that all keyword tensors share one device and return it."""
-    devices = {k: v.device for k, v in tensors.items()}
-    first = next(iter(devices.values()))
-    for k, d in devices.items():
-        if d != first:
-            names = ", ".join(f"{n} on {dv}" for n, dv in devices.items())
-            raise ValueError(f"{k}: tensors must be on one device ({names})")
-    return first

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pgtheory.claims import CLAIMS, VERDICTS, Claim, Evidence, all_claims, check
+from pgtheory.claims import CLAIMS, VERDICTS, Claim, Evidence, all_claims, check, load_ledger
 from pgtheory.cli import main
 
 FAST = ["L9-pg-theorem-autograd", "L55-trpo-lower-bound"]
@@ -23,7 +23,7 @@ def test_registry_and_records():
 def test_check_writes_ledger_caches_and_resumes(tmp_path):
     res = tmp_path / "results"
     recs = check(FAST, scale="quick", results=res)
-    ledger = json.loads((res / "ledger.json").read_text())
+    ledger = load_ledger(res)
     assert [r["id"] for r in ledger] == sorted(FAST, key=lambda i: int(i.split("-")[0][1:]))
     for r in ledger:
         for key in ("id", "paper", "seed_line", "claim", "verdict", "statistic", "threshold", "n_samples", "device", "seconds", "figure"):

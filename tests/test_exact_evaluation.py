@@ -92,3 +92,28 @@ def test_alternative_reward(small_mdp):
     ones = torch.ones(5, 3, dtype=torch.float64)
     ev = evaluate_policy(small_mdp, pi, rewards=ones)
     assert torch.allclose(ev.v, torch.full((5,), 1 / (1 - 0.9), dtype=torch.float64), atol=1e-12)
+
+
+def test_state_action_occupancy_sums_to_one(small_mdp):
+    from pgtheory.exact import state_action_occupancy
+
+    pi = torch.softmax(torch.randn(4, 5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), -1)
+    d = state_action_occupancy(small_mdp, pi)
+    assert d.shape == (4, 5, 3) and torch.allclose(d.sum((-2, -1)), torch.ones(4, dtype=torch.float64))
+    assert torch.allclose(d.sum(-1), evaluate_policy(small_mdp, pi).occupancy)
+
+
+@given(st.integers(1, 8), st.integers(0, 2**31 - 1))
+def test_project_simplex_is_the_euclidean_projection(K, seed):
+    from pgtheory.policies import project_simplex
+
+    x = torch.randn(6, K, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)) * 2
+    p = project_simplex(x)
+    assert torch.allclose(p.sum(-1), torch.ones(6, dtype=torch.float64)) and bool((p >= 0).all())
+    # optimality (KKT): x − p = τ on the support and ≤ τ off it, for one τ per row
+    tau = ((x - p) * (p > 0)).sum(-1) / (p > 0).sum(-1)
+    assert torch.allclose(torch.where(p > 0, x - p, tau[:, None]), tau[:, None].expand_as(x), atol=1e-12)
+    assert bool(((x - p) <= tau[:, None] + 1e-12).all())
+    assert torch.allclose(project_simplex(p), p, atol=1e-12)  # idempotent
+    hand = project_simplex(torch.tensor([[0.5, 0.5, 0.5]], dtype=torch.float64))
+    assert torch.allclose(hand, torch.full((1, 3), 1 / 3, dtype=torch.float64))

@@ -44,6 +44,11 @@ def test_same_seed_same_batch_and_different_seed_different_batch():
     c = smp.sample(500, torch.Generator().manual_seed(8))
     assert torch.equal(a.states, b.states) and torch.equal(a.actions, b.actions) and torch.equal(a.rewards, b.rewards)
     assert not torch.equal(a.states[:100], c.states[:100])
+    # the padded view puts each episode's transitions in order, and the flat layout round-trips
+    table = a.padded(a.states.double(), fill=-1.0)
+    assert table.shape == (500, a.n_steps) and int((table >= 0).sum()) == a.n_transitions
+    assert torch.equal(table[a.episode, torch.repeat_interleave(torch.arange(a.n_steps), torch.diff(torch.tensor(a.step_offsets)))],
+                       a.states.double())
 
 
 def test_device_argument_moves_problem_and_policy():
