@@ -1,0 +1,35 @@
+r"""Score-function contraction for the tabular sequence policy: Σ_i c_i ∇_θ log π_θ(y_i | q) per group.
+
+For a token v after prefix p of prompt q, ∇_{θ[q,p,·]} log softmax(θ[q,p])[v] = e_v − π(·|q,p). So one
+scatter-add of the coefficients into W[b, q, p, v] followed by W − π ⊙ Σ_v W gives every group's sum,
+with no per-sample autograd. Memory: B·M·P·V floats (meant for small enumerable tasks).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..policies.sequence import TabularSequencePolicy
+from ..sampling.sequence import SequenceGroups
+
+__all__ = ["sequence_score_sum"]
+
+
+def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, groups: SequenceGroups, coef: torch.Tensor) -> torch.Tensor:
+    """Σ_{i ∈ group b} coef[b, i] ∇_θ log π_θ(y_{b,i} | q_b), ``[B, M, P, V]`` (θ: a single table [M, P, V])."""
+    theta = policy.check_params(theta)
+    B, G = groups.index.shape
+    if coef.shape != (B, G):
+        raise ValueError(f"coef: expected shape [B, G] = {(B, G)}, got {tuple(coef.shape)}")
+    task = policy.task
+    M, P, V = policy.param_shape
+    dev = theta.device
+    pre = task.prefix_ids.to(dev)[groups.index]  # [B, G, L]
+    tok = groups.tokens.clamp_min(0)
+    mask = groups.mask
+    b = torch.arange(B, device=dev)[:, None, None].expand_as(pre)
+    q = groups.prompts[:, None, None].expand_as(pre)
+    flat = ((b * M + q) * P + pre) * V + tok
+    vals = coef[:, :, None].expand_as(pre).to(theta.dtype)
+    W = torch.zeros(B * M * P * V, dtype=theta.dtype, device=dev).index_add_(0, flat[mask], vals[mask]).view(B, M, P, V)
+    pi = torch.softmax(theta, -1)
+    return W - pi * W.sum(-1, keepdim=True)
