@@ -13,6 +13,7 @@ FIGURE_FAMILIES: dict[str, list[str]] = {
     "exact_pg": ["L9-pg-theorem-autograd", "L9-softmax-pg-rates"],
     "advantage": ["L7-gae-bias-variance"],
     "trust_region": ["L39-ppo-clip-surrogate", "L55-trpo-lower-bound"],
+    "divergences": ["L11-kl-estimators-as-losses"],
 }
 
 
