@@ -14,6 +14,7 @@ FIGURE_FAMILIES: dict[str, list[str]] = {
     "advantage": ["L7-gae-bias-variance"],
     "trust_region": ["L39-ppo-clip-surrogate", "L55-trpo-lower-bound"],
     "divergences": ["L11-kl-estimators-as-losses"],
+    "off_policy": ["L187-vtrace-fixed-point"],
 }
 
 

@@ -6,9 +6,10 @@ from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_
 from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient
 from .registry import Registry
 from .sequence_score import sequence_score_sum
+from .traces import vtrace_targets
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
-           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "sequence_score_sum"]
+           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "sequence_score_sum", "vtrace_targets"]
