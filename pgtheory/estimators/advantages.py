@@ -57,17 +57,7 @@ def td_errors(traj: Trajectories, values) -> torch.Tensor:
 def gae_advantages(traj: Trajectories, values, lam: float) -> torch.Tensor:
     """Â_t = Σ_l (g_eff λ)^l δ_{t+l} within each episode, ``[M]`` (backward recursion over steps)."""
     lam = _check_lambda(lam)
-    delta = td_errors(traj, values)
-    c = _g_eff(traj) * lam
-    out = torch.empty_like(delta)
-    acc = torch.zeros(traj.n, dtype=delta.dtype, device=delta.device)
-    for t in range(traj.n_steps - 1, -1, -1):
-        sl = traj.step_slice(t)
-        ep = traj.episode[sl]
-        a = delta[sl] + c * acc[ep]
-        out[sl] = a
-        acc[ep] = a
-    return out
+    return traj.backward_recursion(td_errors(traj, values), _g_eff(traj) * lam)
 
 
 @PG_ESTIMATORS.register("gae")

@@ -28,12 +28,4 @@ def vtrace_targets(traj: Trajectories, values, *, rho_bar: float = 1.0, c_bar: f
     v_s = v[traj.states]
     v_next = torch.where(nxt >= 0, v[traj.states[nxt.clamp_min(0)]], torch.zeros((), dtype=v.dtype, device=v.device))
     delta = rho * (traj.rewards + g * v_next - v_s)
-    out = torch.empty_like(delta)
-    acc = torch.zeros(traj.n, dtype=v.dtype, device=v.device)  # v_{t+1} − V(s_{t+1}) of each episode
-    for t in range(traj.n_steps - 1, -1, -1):
-        sl = traj.step_slice(t)
-        ep = traj.episode[sl]
-        corr = delta[sl] + g * c[sl] * acc[ep]
-        out[sl] = v_s[sl] + corr
-        acc[ep] = corr
-    return out
+    return v_s + traj.backward_recursion(delta, g * c)  # v_t − V(s_t) = ρ_t δ_t + g c_t (v_{t+1} − V(s_{t+1}))

@@ -67,16 +67,25 @@ class Trajectories:
         """Σ_t w_t r_t per episode, ``[N]``: unbiased for J (geometric) or J_H (truncate)."""
         return self.per_episode_sum(self.weights * self.rewards)
 
-    def reverse_cumsum(self, values: torch.Tensor) -> torch.Tensor:
-        """Σ_{t' ≥ t} values_{t'} within each episode, for every transition: ``[M]``."""
+    def backward_recursion(self, values: torch.Tensor, decay: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """x_t = values_t + decay_t · x_{t+1} within each episode (x = 0 after its end), for every transition: ``[M]``.
+
+        The one scan behind reward-to-go (decay 1), GAE (decay gλ) and V-trace (decay g c_t).
+        """
+        d = torch.as_tensor(decay, dtype=values.dtype, device=values.device).expand_as(values)
         out = torch.empty_like(values)
         acc = torch.zeros(self.n, dtype=values.dtype, device=values.device)
         for t in range(self.n_steps - 1, -1, -1):
             sl = self.step_slice(t)
             ep = self.episode[sl]
-            acc.index_add_(0, ep, values[sl])
-            out[sl] = acc[ep]
+            x = values[sl] + d[sl] * acc[ep]
+            out[sl] = x
+            acc[ep] = x
         return out
+
+    def reverse_cumsum(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ_{t' ≥ t} values_{t'} within each episode, for every transition: ``[M]``."""
+        return self.backward_recursion(values, 1.0)
 
     def next_index(self) -> torch.Tensor:
         """Index of the same episode's next transition for every transition, −1 at the episode's last one: ``[M]``."""
