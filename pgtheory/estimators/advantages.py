@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import as_tensor, check_finite
+from ..exact.evaluation import policy_transition_matrix
 from ..problems.mdp import TabularMDP
 from ..sampling.mdp import Trajectories
 from .policy_gradient import PG_ESTIMATORS
@@ -73,6 +74,6 @@ def gae_expected_advantage(mdp: TabularMDP, pi: torch.Tensor, values, lam: float
     g = mdp.discount
     D = mdp.rewards + g * mdp.transitions @ v - v.unsqueeze(-1)
     D_pi = (pi * D).sum(-1)
-    P_pi = torch.einsum("sa,sat->st", pi, mdp.transitions)
+    P_pi = policy_transition_matrix(mdp, pi)
     w = torch.linalg.solve(torch.eye(mdp.n_states, dtype=v.dtype, device=v.device) - g * lam * P_pi, D_pi)
     return D + g * lam * mdp.transitions @ w

@@ -30,18 +30,6 @@ ISFn = Callable[..., torch.Tensor]
 IS_ESTIMATORS: Registry[ISFn] = Registry("importance-sampling estimator")
 
 
-def _cumulative_log_ratio(traj: Trajectories, log_ratio: torch.Tensor) -> torch.Tensor:
-    """Σ_{k≤t} log ρ_k within each episode, for every transition (forward scan over steps)."""
-    out = torch.empty_like(log_ratio)
-    acc = torch.zeros(traj.n, dtype=log_ratio.dtype, device=log_ratio.device)
-    for t in range(traj.n_steps):
-        sl = traj.step_slice(t)
-        ep = traj.episode[sl]
-        acc[ep] = acc[ep] + log_ratio[sl]
-        out[sl] = acc[ep]
-    return out
-
-
 def trajectory_weights(traj: Trajectories) -> torch.Tensor:
     """W = Π_t π(a_t|s_t)/μ(a_t|s_t) over each whole episode, ``[N]``."""
     return traj.per_episode_sum(traj.log_target - traj.log_behaviour).exp()
@@ -54,7 +42,7 @@ def ordinary_is(traj: Trajectories, **_) -> torch.Tensor:
 
 @IS_ESTIMATORS.register("pdis")
 def per_decision_is(traj: Trajectories, **_) -> torch.Tensor:
-    W_t = _cumulative_log_ratio(traj, traj.log_target - traj.log_behaviour).exp()
+    W_t = traj.cumsum(traj.log_target - traj.log_behaviour).exp()
     return traj.per_episode_sum(W_t * traj.weights * traj.rewards)
 
 
@@ -63,7 +51,7 @@ def truncated_is(traj: Trajectories, *, clip: float = 1.0, **_) -> torch.Tensor:
     if not clip > 0:
         raise ValueError(f"clip: must be positive, got {clip}")
     log_rho = (traj.log_target - traj.log_behaviour).clamp(max=torch.log(torch.tensor(float(clip))).item())
-    return traj.per_episode_sum(_cumulative_log_ratio(traj, log_rho).exp() * traj.weights * traj.rewards)
+    return traj.per_episode_sum(traj.cumsum(log_rho).exp() * traj.weights * traj.rewards)
 
 
 def importance_estimates(traj: Trajectories, kind: str = "pdis", **kwargs) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 
 from .._checks import as_tensor, check_finite, check_probabilities
 from ..problems.mdp import TabularMDP
+from .evaluation import _policy_matrix
 
 __all__ = ["VTraceOperator", "vtrace_operator", "truncated_target_policy"]
 
@@ -60,10 +61,10 @@ def vtrace_operator(mdp: TabularMDP, pi, mu, *, rho_bar: float = 1.0, c_bar: flo
     rho, c = _ratios(pi, mu, rho_bar, "rho_bar"), _ratios(pi, mu, c_bar, "c_bar")
     g, S = mdp.discount, mdp.n_states
     eye = torch.eye(S, dtype=pi.dtype, device=pi.device)
-    C = torch.einsum("sa,sat->st", mu * c, mdp.transitions)
+    C = _policy_matrix(mdp, mu * c)  # Σ_a w(s,a) P(s,a,·) for the sub-stochastic weights μc
     W = torch.linalg.inv(eye - g * C)
     m_rho = mu * rho
-    A = eye + W @ (g * torch.einsum("sa,sat->st", m_rho, mdp.transitions) - torch.diag(m_rho.sum(-1)))
+    A = eye + W @ (g * _policy_matrix(mdp, m_rho) - torch.diag(m_rho.sum(-1)))
     b = W @ (m_rho * mdp.rewards).sum(-1)
     return VTraceOperator(check_finite(A, "A"), check_finite(b, "b"))
 

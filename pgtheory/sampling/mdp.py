@@ -83,6 +83,17 @@ class Trajectories:
             acc[ep] = x
         return out
 
+    def cumsum(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ_{t' ≤ t} values_{t'} within each episode, for every transition: ``[M]`` (e.g. log of running IS ratios)."""
+        out = torch.empty_like(values)
+        acc = torch.zeros(self.n, dtype=values.dtype, device=values.device)
+        for t in range(self.n_steps):
+            sl = self.step_slice(t)
+            ep = self.episode[sl]
+            acc[ep] = acc[ep] + values[sl]
+            out[sl] = acc[ep]
+        return out
+
     def reverse_cumsum(self, values: torch.Tensor) -> torch.Tensor:
         """Σ_{t' ≥ t} values_{t'} within each episode, for every transition: ``[M]``."""
         return self.backward_recursion(values, 1.0)

@@ -2,7 +2,7 @@ r"""Streaming first and second moments of vector estimates, merged chunk by chun
 
 Keeps the count n, the mean and the centred sum of outer products M2 = Σ (x − x̄)(x − x̄)ᵀ (or only
 its diagonal), in float64, so 10⁹ samples can be summarised without holding them. It also keeps
-per-chunk means, which give batch-means standard errors for derived quantities (variance ratios).
+the per-chunk trace of the covariance, which gives batch-means intervals for variance ratios.
 """
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ class MomentAccumulator:
         self._mean: torch.Tensor | None = None
         self._m2: torch.Tensor | None = None
         self.shape: tuple[int, ...] | None = None
-        self.chunk_means: list[torch.Tensor] = []
         self.chunk_traces: list[float] = []
-        self.chunk_sizes: list[int] = []
 
     def update(self, x: torch.Tensor) -> "MomentAccumulator":
         """Add a chunk of samples (leading axis = samples)."""
@@ -40,8 +38,6 @@ class MomentAccumulator:
         mb = x.mean(0)
         xc = x - mb
         m2b = xc.T @ xc if self.full_covariance else (xc * xc).sum(0)
-        self.chunk_means.append(mb)
-        self.chunk_sizes.append(nb)
         self.chunk_traces.append(float((xc * xc).sum() / max(nb - 1, 1)))
         if self.n == 0:
             self.n, self._mean, self._m2 = nb, mb, m2b
