@@ -117,6 +117,10 @@ def test_bandit_and_group_samplers():
     for q in (0, 1):
         sel = gr.rewards[gr.prompts == q].reshape(-1, 1)
         assert bias_test(sel, (piq[q] * mb.rewards[q]).sum()[None]).pvalue > ALPHA
+    # twin: the same test at the same n rejects a wrong action law (uniform instead of pi), with power ≥ 0.99
+    wrong = torch.full((3,), 1 / 3, dtype=torch.float64)
+    assert detection_power((pi - wrong).numpy(), onehot.std(0).numpy(), onehot.shape[0], alpha=ALPHA) >= 0.99
+    assert bias_test(onehot, wrong).pvalue < ALPHA
 
 
 def test_sequence_groups_follow_the_exact_response_law():
@@ -126,10 +130,14 @@ def test_sequence_groups_follow_the_exact_response_law():
     th, beh = pol.random_params(generator=gen), pol.random_params(generator=gen)
     groups = sample_sequence_groups(pol, th, 20_000, 8, torch.Generator().manual_seed(3), behaviour_theta=beh)
     probs_beh = pol.sequence_log_probs(beh).exp()
+    probs_target = pol.sequence_log_probs(th).exp()
     for q in (0, 1):
         idx = groups.index[groups.prompts == q].reshape(-1)
         onehot = torch.nn.functional.one_hot(idx, task.n_sequences).to(torch.float64)
         assert bias_test(onehot, probs_beh[q]).pvalue > ALPHA
+        # twin: responses drawn from μ are told apart from the target π's law at the same n (power ≥ 0.99 first)
+        assert detection_power((probs_beh[q] - probs_target[q]).numpy(), onehot.std(0).numpy(), onehot.shape[0], alpha=ALPHA) >= 0.99
+        assert bias_test(onehot, probs_target[q]).pvalue < ALPHA
     # recorded token log-probs sum to the sequence log-probs under each policy
     lp_t = pol.sequence_log_probs(th)[groups.prompts[:, None], groups.index]
     assert torch.allclose(groups.token_log_target.sum(-1), lp_t, atol=1e-12)
