@@ -80,3 +80,11 @@ def test_ledger_uses_the_runs_code_version(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "code_version", lambda: next(versions))
     check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path)
     assert [r["id"] for r in json.loads((tmp_path / "ledger.json").read_text())] == ["L55-trpo-lower-bound"]
+
+
+@pytest.mark.parametrize("claim_id", sorted({c.id for c in all_claims()} - set(FAST)))
+def test_every_claim_runs_at_quick_scale(claim_id, tmp_path):
+    """The main job's unit: each registered claim runs at quick scale and returns a complete record with its figure."""
+    (rec,) = check([claim_id], scale="quick", results=tmp_path)
+    assert rec["verdict"] in VERDICTS and rec["summary"] and rec["n_samples"] > 0
+    assert (tmp_path / rec["figure"]).exists() and (tmp_path / rec["figure"]).with_suffix(".pdf").exists()

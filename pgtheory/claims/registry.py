@@ -1,7 +1,7 @@
 """The registry of claims (filled by importing :mod:`pgtheory.claims.library`)."""
 from __future__ import annotations
 
-from ..estimators.registry import Registry
+from .._registry import Registry
 from .record import Claim
 
 __all__ = ["CLAIMS", "register_claim", "all_claims"]

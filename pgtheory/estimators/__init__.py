@@ -3,9 +3,9 @@ from .policy_gradient import (PG_ESTIMATORS, action_baseline_bias, fit_state_bas
                               policy_gradient_estimates, score_contraction)
 from .advantages import gae_advantages, gae_expected_advantage, td_errors
 from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
-from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient
+from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient, tsallis_kl_estimate
 from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights, weighted_is
-from .registry import Registry
+from .._registry import Registry
 from .sequence_score import sequence_score_sum
 from .traces import vtrace_targets
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
@@ -13,5 +13,5 @@ from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
-           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "sequence_score_sum", "vtrace_targets",
+           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets",
            "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]

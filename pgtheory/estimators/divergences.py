@@ -23,9 +23,9 @@ from typing import Callable
 import torch
 
 from .._checks import check_finite
-from .registry import Registry
+from .._registry import Registry
 
-__all__ = ["KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient"]
+__all__ = ["KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate"]
 
 KLFn = Callable[[torch.Tensor], torch.Tensor]
 KL_ESTIMATORS: Registry[KLFn] = Registry("KL estimator")
@@ -72,3 +72,16 @@ def kl_loss_score_coefficient(log_ratio: torch.Tensor, kind: str = "k3", *, weig
     KL_ESTIMATORS.get(kind)  # validates the name
     c = _COEFFICIENTS[kind](log_ratio)
     return c if weights is None else weights * c
+
+
+def tsallis_kl_estimate(log_ratio: torch.Tensor, q: float, *, convention: str = "1-q",
+                        weights: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Per-sample −ln_q(e^ℓ) with ℓ = log μ(y) − log π(y), y ∼ π: unbiased for D_q(π ‖ μ) (times ``weights``
+    π/ν if y ∼ ν instead). Default q-log convention '1-q' (see :mod:`pgtheory.exact.divergences`); for q > 1
+    the values grow like (π/μ)^{q−1}, so the variance blows up with q when π/μ is heavy-tailed.
+    """
+    from ..exact.divergences import q_log
+
+    check_finite(log_ratio, "log_ratio")
+    v = -q_log(log_ratio.exp(), q, convention=convention)
+    return v if weights is None else weights * v

@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 
 from ..sampling.mdp import Trajectories
-from .registry import Registry
+from .._registry import Registry
 
 __all__ = ["IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]
 

@@ -33,7 +33,7 @@ import torch
 from .._checks import as_tensor, check_finite
 from ..policies.tabular import TabularPolicy, TabularSoftmax
 from ..sampling.mdp import Trajectories
-from .registry import Registry
+from .._registry import Registry
 
 __all__ = [
     "PG_ESTIMATORS",

@@ -17,7 +17,7 @@ from typing import Callable
 
 import torch
 
-from .registry import Registry
+from .._registry import Registry
 
 __all__ = ["SURROGATES", "cpi_objective", "ppo_clip_objective"]
 

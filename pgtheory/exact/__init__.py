@@ -3,10 +3,13 @@ from .bandits import (bandit_gradient, bandit_objective, multiprompt_gradient, m
                       multiprompt_pass_at_k, prompt_success_probability)
 from .evaluation import (PolicyEvaluation, action_values, advantages, bellman_residual, evaluate_policy, objective,
                          occupancy, policy_reward, policy_transition_matrix, state_action_occupancy, state_values)
+from .divergences import (F_DIVERGENCES, Q_LOG_CONVENTIONS, FDivergence, f_divergence, kl_divergence, q_exp, q_log,
+                          tsallis_kl, tsallis_kl_greedy)
 from .gradients import (fisher_information, hessian, natural_gradient, objective_of_params, policy_gradient,
                         policy_gradient_autograd, policy_gradient_finite_difference)
 from .regularized import (SoftSolution, regularized_evaluation, regularized_objective, regularized_policy_gradient,
-                          regularized_policy_gradient_autograd, soft_value_iteration)
+                          regularized_policy_gradient_autograd, soft_value_iteration,
+                          TsallisVIResult, tsallis_kl_value_iteration)
 from .sequence import (pass_at_k, sequence_entropy, sequence_kl, sequence_objective, sequence_policy_gradient,
                        sequence_probs, success_probability)
 from .traces import VTraceOperator, truncated_target_policy, vtrace_operator

@@ -28,6 +28,8 @@ __all__ = [
     "regularized_objective",
     "regularized_policy_gradient",
     "regularized_policy_gradient_autograd",
+    "TsallisVIResult",
+    "tsallis_kl_value_iteration",
 ]
 
 
@@ -124,3 +126,45 @@ def regularized_policy_gradient_autograd(mdp: TabularMDP, policy: TabularPolicy,
         J = regularized_objective(mdp, policy.probs(th), temperature, reference=reference)
         (g,) = torch.autograd.grad(J.sum(), th)
     return g
+
+
+class TsallisVIResult(NamedTuple):
+    policies: torch.Tensor  #: π_1 … π_K, [K, S, A]
+    q_values: torch.Tensor  #: Q_0 … Q_{K-1}, [K, S, A]
+    averaged_policies: torch.Tensor  #: G_q(Σ_{j≤k} Q_j; π_0), the 'implicit averaging' prediction, [K, S, A]
+
+
+def tsallis_kl_value_iteration(mdp: TabularMDP, temperature: float, entropic_index: float, iterations: int, *,
+                               initial_policy=None) -> TsallisVIResult:
+    r"""Tsallis-KL-regularised (mirror-descent) value iteration, the exact scheme MVI(q) approximates.
+
+    .. math:: \pi_{k+1} = \arg\max_\pi \langle\pi, Q_k\rangle - \tau D_q(\pi\|\pi_k),\qquad
+              Q_{k+1} = r + \gamma P\big[\langle\pi_{k+1}, Q_k\rangle - \tau D_q(\pi_{k+1}\|\pi_k)\big],
+
+    with Q_0 = 0 and π_0 uniform (or ``initial_policy``), D_q in the package's '1-q' q-log convention. For q = 1,
+    π_{k+1} ∝ π_0 exp(Σ_{j≤k} Q_j / τ): the policy is a softmax of the *sum* of past Q's (Vieillard et al. 2020's
+    implicit averaging). ``averaged_policies`` holds that prediction for any q, so the deviation
+    ‖π_{k+1} − G_q(Σ_j Q_j; π_0)‖ measures how far pseudo-additivity of ln_q breaks it when q ≠ 1.
+    Keep π_0 with full support (D_q to a policy with zeros is then still finite).
+    """
+    from .divergences import tsallis_kl, tsallis_kl_greedy
+
+    tau = _check_temperature(temperature)
+    K = check_positive_int(iterations, "iterations")
+    S, A = mdp.n_states, mdp.n_actions
+    pi = (torch.full((S, A), 1.0 / A, dtype=mdp.rewards.dtype, device=mdp.device) if initial_policy is None
+          else check_probabilities(as_tensor(initial_policy, "initial_policy", device=mdp.device), "initial_policy"))
+    pi0 = pi
+    Q = torch.zeros(S, A, dtype=mdp.rewards.dtype, device=mdp.device)
+    total = torch.zeros_like(Q)
+    pols, qs, avg = [], [], []
+    for _ in range(K):
+        qs.append(Q)
+        total = total + Q
+        new = tsallis_kl_greedy(Q, pi, tau, entropic_index)
+        avg.append(tsallis_kl_greedy(total, pi0, tau, entropic_index))
+        v = (new * Q).sum(-1) - tau * tsallis_kl(new, pi, entropic_index)
+        Q = mdp.rewards + mdp.discount * torch.einsum("sat,t->sa", mdp.transitions, v)
+        pi = new
+        pols.append(pi)
+    return TsallisVIResult(torch.stack(pols), torch.stack(qs), torch.stack(avg))
