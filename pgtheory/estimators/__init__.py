@@ -5,6 +5,7 @@ from .advantages import gae_advantages, gae_expected_advantage, td_errors
 from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
 from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient, tsallis_kl_estimate
 from .kl_regularized import KL_REGULARIZED_SURROGATES, KLSurrogate, surrogate_score_coefficient
+from .group import GROUP_ADVANTAGES, group_advantages, pairwise_consistency_loss
 from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights, weighted_is
 from .._registry import Registry
 from .sequence_score import sequence_score_sum
@@ -15,4 +16,4 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
            "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets",
-           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]
+           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]

@@ -1,0 +1,76 @@
+r"""Group-relative advantages over G responses to one prompt, and the pairwise-consistency surrogate.
+
+Rewards ``[..., G]`` → advantages ``[..., G]`` (registry ``GROUP_ADVANTAGES``):
+
+* ``mean``   — A_i = R_i − R̄ (Dr. GRPO without the length term; RAPID's group advantage). With the sample
+  itself in R̄, E[A_i ∇log π(y_i)] = (1 − 1/G)·Cov(R, ∇log π): unbiased up to the factor (1 − 1/G).
+* ``rloo``   — A_i = R_i − (1/(G−1))Σ_{j≠i} R_j = G/(G−1)·(R_i − R̄): exactly unbiased (leave-one-out).
+* ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε) (population std, as in GRPO implementations; ε = 1e-6 default).
+
+The pairwise-consistency surrogate (seed L65, "group-relative REINFORCE is secretly off-policy"): with
+u_i = R_i − τ log(π_θ(y_i)/π_old(y_i)),
+
+.. math:: L(\theta) = \frac{1}{2G^2}\sum_{i,j}(u_i - u_j)^2 = \frac1G\sum_i (u_i - \bar u)^2,
+
+whose minimisers over π make u constant on the sampled support — π ∝ π_old e^{R/τ} there, whatever
+distribution the responses came from — and whose negative gradient at θ = θ_old is
+(2τ/G)Σ_i (R_i − R̄)∇log π(y_i): the group-mean REINFORCE update, for samples from *any* μ.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .._checks import check_finite
+from .._registry import Registry
+
+__all__ = ["GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss"]
+
+AdvFn = Callable[..., torch.Tensor]
+GROUP_ADVANTAGES: Registry[AdvFn] = Registry("group advantage")
+
+
+def _check(rewards: torch.Tensor, min_g: int = 1) -> torch.Tensor:
+    check_finite(rewards, "rewards")
+    if rewards.ndim < 1 or rewards.shape[-1] < min_g:
+        raise ValueError(f"rewards: expected a group axis of at least {min_g} responses (last axis), got shape {tuple(rewards.shape)}")
+    return rewards
+
+
+@GROUP_ADVANTAGES.register("mean")
+def mean_advantage(rewards: torch.Tensor, **_) -> torch.Tensor:
+    """R_i − R̄ (group mean including the sample itself)."""
+    return rewards - rewards.mean(-1, keepdim=True)
+
+
+@GROUP_ADVANTAGES.register("rloo")
+def rloo_advantage(rewards: torch.Tensor, **_) -> torch.Tensor:
+    """R_i − mean_{j≠i} R_j (needs G ≥ 2)."""
+    _check(rewards, 2)
+    G = rewards.shape[-1]
+    return G / (G - 1) * (rewards - rewards.mean(-1, keepdim=True))
+
+
+@GROUP_ADVANTAGES.register("grpo")
+def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, **_) -> torch.Tensor:
+    """(R_i − R̄)/(std(R) + ε), population standard deviation."""
+    c = rewards - rewards.mean(-1, keepdim=True)
+    return c / (rewards.std(-1, unbiased=False, keepdim=True) + eps)
+
+
+def group_advantages(rewards: torch.Tensor, kind: str = "mean", **kwargs) -> torch.Tensor:
+    """Advantages of the named kind for rewards ``[..., G]`` (same shape)."""
+    fn = GROUP_ADVANTAGES.get(kind)
+    return fn(_check(rewards), **kwargs)
+
+
+def pairwise_consistency_loss(rewards: torch.Tensor, log_ratio: torch.Tensor, tau: float) -> torch.Tensor:
+    """(1/G)Σ_i (u_i − ū)², u = R − τ·log(π_θ/π_old), per group: ``[...]`` (differentiable in ``log_ratio``)."""
+    _check(rewards)
+    if log_ratio.shape != rewards.shape:
+        raise ValueError(f"log_ratio: expected shape {tuple(rewards.shape)} (as rewards), got {tuple(log_ratio.shape)}")
+    if not float(tau) > 0:
+        raise ValueError(f"tau: must be positive, got {tau}")
+    u = rewards - tau * log_ratio
+    return ((u - u.mean(-1, keepdim=True)) ** 2).mean(-1)
