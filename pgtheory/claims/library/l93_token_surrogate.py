@@ -1,0 +1,130 @@
+r"""L93 (Stabilizing RL with LLMs: formulation): "through a first-order approximation, we show that this surrogate
+becomes increasingly valid only when both the training-inference discrepancy and policy staleness are minimized".
+
+The token-level surrogate's gradient is E_{y∼μ}[Σ_t r_t A ∇log π_θ(y_t|·)], r_t = π_θ(y_t|·)/μ(y_t|·); the exact
+sequence gradient is E_μ[(Π_t r_t) A Σ_t ∇log π_θ(y_t|·)]. Design (fixed before running), toy LLM (V = 3, L = 4,
+one prompt, 40 responses, binary reward), A = R − J_μ (a constant baseline), θ random:
+* mismatch: μ = π at logits θ + σE (E ~ N(0, I) fixed), σ ∈ logspace(−3, 0, 7), no staleness;
+* staleness: μ = π_{θ − sD}, D = ∇J(θ) rescaled to norm √dim θ, s ∈ logspace(−3, 0, 7), no mismatch.
+Exact expected gradients by enumerating all responses for (a) no correction, (b) token IS, (c) sequence IS,
+(d) PPO-clipped token IS (ε = 0.2: zero gradient where the clipped side is active). Relative bias
+‖E ĝ − ∇J‖/‖∇J‖; log–log slope over the four smallest σ (s) reported. A Monte Carlo check (``samples`` responses,
+α = 1e-6) confirms the sampled token-IS estimator has the enumerated expectation at σ = 0.3.
+Verdict: confirmed if sequence IS is exact (< 1e-10) everywhere and token IS's relative bias falls monotonically to
+< 1% at the smallest σ and s while exceeding 5% at the largest of either (valid only when both are small).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...estimators import token_ratios
+from ...exact import sequence_kl, sequence_objective, sequence_policy_gradient, sequence_probs
+from ...policies import TabularSequencePolicy
+from ...problems import toy_sequence_task
+from ...sampling import sample_sequence_groups
+from ...stats import bias_test, fit_rate
+from ..record import Claim, Evidence, RunContext
+from ..registry import register_claim
+from ..style import new_figure, save_figure
+
+ID = "L93-token-surrogate-first-order"
+ALPHA = 1e-6
+EPS = 0.2
+GRID = np.logspace(-3, 0, 7)
+KINDS = ("no correction", "token IS", "sequence IS", "clipped token IS")
+
+
+def _expected(pol, th, th_mu):
+    """Exact E_μ of each estimator's gradient, flattened: dict kind → [dim]."""
+    task = pol.task
+    tok_pi = pol.sequence_token_log_probs(th)[0]  # [N, L]
+    tok_mu = pol.sequence_token_log_probs(th_mu)[0]
+    mask = task.mask
+    jac = torch.func.jacrev(lambda t: pol.sequence_token_log_probs(t)[0])(th).reshape(*tok_pi.shape, -1)  # [N, L, dim]
+    p_mu = tok_mu.sum(-1).exp()
+    adv = task.rewards[0] - float((p_mu * task.rewards[0]).sum())
+    r = token_ratios(tok_pi, tok_mu, mask)
+    seq = r.prod(-1)
+    coef = {"no correction": mask.double(), "token IS": r * mask, "sequence IS": seq[:, None] * mask,
+            "clipped token IS": r * mask * torch.where(adv[:, None] >= 0, r <= 1 + EPS, r >= 1 - EPS)}
+    return {k: torch.einsum("n,nl,nld->d", p_mu * adv, c, jac) for k, c in coef.items()}
+
+
+def run(ctx: RunContext) -> Evidence:
+    task = toy_sequence_task(3, 4, 1, answers=[[(1, 2, 0)]], seed=ctx.seed)
+    pol = TabularSequencePolicy(task)
+    g = torch.Generator().manual_seed(ctx.seed)
+    th = pol.random_params(generator=g)
+    E = pol.random_params(generator=g)
+    grad = sequence_policy_gradient(pol, th).reshape(-1)
+    D = (grad / grad.norm() * grad.numel() ** 0.5).reshape(th.shape)
+    failures = []
+    curves = {}
+    for axis, make in (("mismatch σ", lambda x: th + x * E), ("staleness s", lambda x: th - x * D)):
+        rows = []
+        for x in GRID:
+            th_mu = make(float(x))
+            ex = _expected(pol, th, th_mu)
+            row = {"x": float(x), "kl": float(sequence_kl(pol, th, th_mu)[0])}
+            for k in KINDS:
+                row[k] = float((ex[k] - grad).norm() / grad.norm())
+            rows.append(row)
+        curves[axis] = rows
+        if max(r["sequence IS"] for r in rows) > 1e-10:
+            failures.append(f"sequence IS not exact along {axis}")
+        tok = [r["token IS"] for r in rows]
+        if not (all(a <= b * (1 + 1e-9) for a, b in zip(tok, tok[1:])) and tok[0] < 0.01 and tok[-1] > 0.05):
+            failures.append(f"token IS bias along {axis}: {['%.2g' % t for t in tok]} (needs monotone, < 1% first, > 5% last)")
+    slopes = {}
+    for axis, rows in curves.items():
+        for k in ("no correction", "token IS", "clipped token IS"):
+            xs = np.array([r["x"] for r in rows[:4]])
+            ys = np.array([[r[k] for r in rows[:4]]])
+            slopes[f"{k}|{axis}"] = float(np.polyfit(np.log(xs), np.log(np.maximum(ys[0], 1e-300)), 1)[0])
+    # Monte Carlo check of the enumeration at σ = 0.3
+    n = ctx.settings["samples"]
+    th_mu = th + 0.3 * E
+    groups = sample_sequence_groups(pol, th, n, 1, torch.Generator().manual_seed(ctx.seed + 3), behaviour_theta=th_mu)
+    tok_jac = torch.func.jacrev(lambda t: pol.sequence_token_log_probs(t)[0])(th).reshape(task.n_sequences, task.max_length, -1)
+    p_mu = sequence_probs(pol, th_mu)[0]
+    adv = groups.rewards[:, 0] - float((p_mu * task.rewards[0]).sum())
+    r = token_ratios(groups.token_log_target[:, 0], groups.token_log_behaviour[:, 0], groups.mask[:, 0])
+    est = torch.einsum("n,nl,nld->nd", adv, r * groups.mask[:, 0], tok_jac[groups.index[:, 0]])
+    mc = bias_test(est, _expected(pol, th, th_mu)["token IS"])
+    if mc.pvalue <= ALPHA:
+        failures.append(f"sampled token-IS estimator ≠ its enumerated expectation (p = {mc.pvalue:.2g})")
+    verdict = "confirmed" if not failures else "refuted"
+    fig, axes = new_figure(ID, "Token-level surrogate: gradient bias against mismatch and staleness", ncols=2, width=4.6)
+    for a, (axis, rows) in zip(axes, curves.items()):
+        for i, k in enumerate(KINDS):
+            a.loglog([r["x"] for r in rows], [max(r[k], 1e-17) for r in rows], "o-", ms=3, color=f"C{i}", label=k)
+        a.set_xlabel(axis + (" (logit noise scale)" if axis.startswith("mis") else " (step along ∇J, units of √dim θ)"))
+        a.set_ylabel("‖E ĝ − ∇J‖ / ‖∇J‖ (exact, by enumeration)")
+        a.legend(fontsize=6)
+    return Evidence(
+        verdict=verdict, statistic=float(len(failures)),
+        threshold="sequence IS exact; token-IS relative bias monotone, < 1% at the smallest and > 5% at the largest σ and s",
+        n_samples=n,
+        summary=(f"token-IS surrogate bias vanishes only as mismatch and staleness → 0, at first order: log–log slope "
+                 f"{slopes['token IS|mismatch σ']:.2f} (σ) and {slopes['token IS|staleness s']:.2f} (s); relative bias at σ = 1: "
+                 f"token IS {curves['mismatch σ'][-1]['token IS']:.2f}, no correction {curves['mismatch σ'][-1]['no correction']:.2f}, "
+                 f"clipped {curves['mismatch σ'][-1]['clipped token IS']:.2f}; at s = 1: token IS {curves['staleness s'][-1]['token IS']:.2f}, "
+                 f"no correction {curves['staleness s'][-1]['no correction']:.2f}. Token IS halves the bias of no correction under staleness but "
+                 f"is worse than no correction under logit-noise mismatch; sequence IS exact (MC check p = {mc.pvalue:.2g})"
+                 if not failures else "; ".join(failures[:5])),
+        details={"failures": failures, "curves": curves, "slopes": slopes, "mc_max_abs_z": float(np.abs(mc.z).max())},
+        figure=save_figure(fig, ctx.figure_dir, ID),
+    )
+
+
+register_claim(Claim(
+    id=ID, paper="Stabilizing Reinforcement Learning with LLMs: Formulation and Practices", seed_line=93,
+    claim="through a first-order approximation, we show that this surrogate becomes increasingly valid only when both the "
+          "training-inference discrepancy and policy staleness are minimized",
+    theme="IW, GR", exact="expected token-level, sequence-level, clipped and uncorrected gradients by enumerating every response",
+    monte_carlo="sampled token-IS gradient checked against the enumerated expectation",
+    test="sequence IS exact; token-IS bias monotone → < 1% as σ, s → 0 and > 5% at σ = 1 / s = 1; slopes reported",
+    scales={"quick": {"samples": 100_000}, "full": {"samples": 2_000_000}},
+    run=run, source="token surrogate and first-order expansion: CLAIMS.md row L93",
+))
