@@ -1,0 +1,48 @@
+r"""Importance-weighted bounds and their reparameterised gradients on the linear-Gaussian model.
+
+With K samples z_k = A x + b + σε_k from q_φ(z|x) and log-weights ℓ_k = log p_θ(x, z_k) − log q_φ(z_k|x):
+
+.. math:: \mathrm{IWAE}_K = \log\frac1K\sum_k e^{\ell_k},\qquad \mathrm{MIWAE}_{M,K} = \frac1M\sum_m \mathrm{IWAE}_K^{(m)},
+          \qquad \mathrm{CIWAE}_\beta = \beta\,\mathrm{ELBO} + (1-\beta)\,\mathrm{IWAE}_K,
+
+whose expectations increase to log p(x) as K grows (Burda et al. 2016). :func:`iwae_gradients` returns, per
+replicate, ∇_θ (θ = μ, generative) and ∇_φ (φ = b, the encoder offset) of MIWAE_{M,K} by autograd through the
+reparameterisation — one independent estimate per replicate, for SNR = |E ĝ| / sd(ĝ) (Rainforth et al. 2018).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._checks import check_positive_int
+from ..problems.latent import GaussianLatentModel
+
+__all__ = ["iwae_bound", "iwae_gradients"]
+
+
+def _log_weights(model, x, eps, mu, A, b, sigma):
+    z = A * x + b + sigma * eps
+    log_q = -0.5 * (eps**2).sum(-1) - eps.shape[-1] * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+    return model.log_joint(x, z, mu) - log_q
+
+
+def iwae_bound(model: GaussianLatentModel, x: torch.Tensor, eps: torch.Tensor, A, b, sigma: float, *, mu=None) -> torch.Tensor:
+    """Per-replicate MIWAE_{M,K} values for noise ``eps [R, M, K, D]``: ``[R]`` (M = 1: IWAE_K; K = 1: ELBO)."""
+    lw = _log_weights(model, x, eps, model.mu if mu is None else mu, A, b, sigma)  # [R, M, K]
+    return (torch.logsumexp(lw, -1) - math.log(lw.shape[-1])).mean(-1)
+
+
+def iwae_gradients(model: GaussianLatentModel, x: torch.Tensor, A, b, sigma: float, *, n_replicates: int, n_outer: int = 1,
+                   n_inner: int = 1, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇_μ, ∇_b) of MIWAE_{M,K} per replicate: two ``[R, D]`` tensors (M = ``n_outer``, K = ``n_inner``)."""
+    R = check_positive_int(n_replicates, "n_replicates")
+    M = check_positive_int(n_outer, "n_outer")
+    K = check_positive_int(n_inner, "n_inner")
+    D = model.dim
+    eps = torch.randn(R, M, K, D, generator=generator, dtype=torch.float64)
+    mu = model.mu.expand(R, 1, 1, D).clone().requires_grad_(True)  # one copy per replicate → per-replicate gradients
+    bb = torch.as_tensor(b, dtype=torch.float64).expand(R, 1, 1, D).clone().requires_grad_(True)
+    bound = iwae_bound(model, x, eps, A, bb, sigma, mu=mu)
+    g_mu, g_b = torch.autograd.grad(bound.sum(), (mu, bb))
+    return g_mu.reshape(R, D), g_b.reshape(R, D)
