@@ -11,11 +11,11 @@ from .iwae import iwae_bound, iwae_gradients
 from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights, weighted_is
 from .._registry import Registry
 from .sequence_score import sequence_score_sum
-from .traces import vtrace_targets
+from .traces import Q_TRACES, q_trace_targets, vtrace_targets
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
-           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets",
+           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
            "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]

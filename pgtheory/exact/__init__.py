@@ -12,7 +12,8 @@ from .regularized import (SoftSolution, regularized_evaluation, regularized_obje
                           TsallisVIResult, tsallis_kl_value_iteration)
 from .sequence import (pass_at_k, sequence_entropy, sequence_kl, sequence_objective, sequence_policy_gradient,
                        sequence_probs, success_probability)
-from .traces import VTraceOperator, truncated_target_policy, vtrace_operator
+from .traces import (PER_DECISION_TRACES, AffineOperator, VTraceOperator, per_decision_trace_operator, truncated_target_policy,
+                     vtrace_operator)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -15,6 +15,7 @@ continuation are drawn jointly from an alias table over the outcomes (a, s', con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -22,7 +23,7 @@ from .._checks import as_tensor, check_positive_int, check_probabilities
 from ..problems.mdp import TabularMDP
 from .alias import AliasTable, build_alias_table, sample_alias
 
-__all__ = ["Trajectories", "TrajectorySampler", "sample_trajectories"]
+__all__ = ["Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions"]
 
 
 @dataclass(frozen=True)
@@ -243,3 +244,32 @@ def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Genera
     """One-shot convenience: build a :class:`TrajectorySampler` and draw ``n`` trajectories."""
     return TrajectorySampler(mdp, policy, target=target, termination=termination, horizon=horizon,
                              device=device).sample(n, generator)
+
+
+class StateActionRollouts(NamedTuple):
+    """``n`` fixed-horizon rollouts of μ from every (s, a): index [s·A + a, k] (row-major), time axis of length H + 1."""
+
+    states: torch.Tensor  #: int64 [S·A, n, H + 1]
+    actions: torch.Tensor  #: int64 [S·A, n, H + 1]; actions[..., 0] = a, later ones ∼ μ
+
+
+def rollouts_from_state_actions(mdp: TabularMDP, behaviour, n: int, horizon: int, generator: torch.Generator) -> StateActionRollouts:
+    """Roll out μ for ``horizon`` steps from every (s, a) (``n`` each, no termination): Q-operator estimates need them."""
+    n = check_positive_int(n, "n")
+    H = check_positive_int(horizon, "horizon")
+    mu = check_probabilities(as_tensor(behaviour, "behaviour", device=mdp.device), "behaviour")
+    if tuple(mu.shape) != (mdp.n_states, mdp.n_actions):
+        raise ValueError(f"behaviour: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(mu.shape)}")
+    S, A = mdp.n_states, mdp.n_actions
+    trans = build_alias_table(mdp.transitions.reshape(S * A, S), validate=False)
+    pol = build_alias_table(mu, validate=False)
+    s = torch.arange(S, device=mdp.device).repeat_interleave(A)[:, None].expand(S * A, n).reshape(-1)
+    a = torch.arange(A, device=mdp.device).repeat(S)[:, None].expand(S * A, n).reshape(-1)
+    states, actions = [s], [a]
+    for _ in range(H):
+        s = sample_alias(trans, s * A + a, torch.rand(s.shape, generator=generator, dtype=torch.float64, device=mdp.device))
+        a = sample_alias(pol, s, torch.rand(s.shape, generator=generator, dtype=torch.float64, device=mdp.device))
+        states.append(s)
+        actions.append(a)
+    shape = (S * A, n, H + 1)
+    return StateActionRollouts(torch.stack(states, -1).view(shape), torch.stack(actions, -1).view(shape))
