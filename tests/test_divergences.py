@@ -90,3 +90,18 @@ def test_gradients_as_losses(seed):
                 powered += 1
                 assert bias_test(est, targets[wrong]).pvalue < ALPHA, (kind, wrong)
         assert powered >= 1, f"{kind}: no wrong target is detectable at n = {N}; the twin would be vacuous"
+
+
+def test_per_token_sums_of_k1_and_k3_are_exactly_unbiased_for_the_sequence_kl():
+    """Chain rule of KL: E_{y∼π}[Σ_t k(ℓ_t)] = KL(π‖π_ref) for k1 and k3 (exact, by enumeration); twin: k2 is not."""
+    task = toy_sequence_task(3, 3, 1, seed=1)
+    pol = TabularSequencePolicy(task)
+    g = torch.Generator().manual_seed(4)
+    th, ref = pol.random_params(generator=g), pol.random_params(generator=g)
+    tok = pol.sequence_token_log_probs(ref)[0] - pol.sequence_token_log_probs(th)[0]  # ℓ_t, 0 on padding
+    p = pol.sequence_log_probs(th)[0].exp()
+    kl = float(sequence_kl(pol, th, ref)[0])
+    for kind in ("k1", "k3"):
+        per_token = (kl_estimate(tok, kind) * task.mask).sum(-1)
+        assert float((p * per_token).sum()) == pytest.approx(kl, abs=1e-12)
+    assert abs(float((p * (kl_estimate(tok, "k2") * task.mask).sum(-1)).sum()) - kl) > 1e-3

@@ -13,8 +13,11 @@ FIGURE_FAMILIES: dict[str, list[str]] = {
     "exact_pg": ["L9-pg-theorem-autograd", "L9-softmax-pg-rates"],
     "advantage": ["L7-gae-bias-variance"],
     "trust_region": ["L39-ppo-clip-surrogate", "L55-trpo-lower-bound"],
-    "divergences": ["L11-kl-estimators-as-losses"],
-    "off_policy": ["L187-vtrace-fixed-point"],
+    "divergences": ["L11-kl-estimators-as-losses", "L11-rpg-kl-regularized-surrogates", "L183-tsallis-kl", "L213-f-dpg",
+                    "L117-entropic-risk-kl-robust"],
+    "off_policy": ["L187-vtrace-fixed-point", "L135-trajectory-aware-traces", "L3-rapid-stale-minibatches",
+                   "L93-token-surrogate-first-order", "L65-group-reinforce-off-policy", "L5-iw-sft-bounds"],
+    "variational": ["L127-iwae-snr"],
 }
 
 

@@ -121,24 +121,25 @@ def run(ctx: RunContext) -> Evidence:
         failures.append(f"implicit averaging fails at q = 1 ({averaging[1.0]:.2g})")
     verdict = "confirmed" if not failures else "refuted"
 
-    fig, (a1, a2, a3) = new_figure(ID, "Tsallis KL: the q-log convention, sparse greedy policies, implicit averaging", ncols=3, width=4.2)
+    fig, (a1, a2, a3) = new_figure(ID, "Tsallis KL: the q-log convention, sparse greedy policies, implicit averaging", ncols=3, width=4.6)
     qs = np.array(Q_GRID)
     for i in range(3):
         a1.plot(qs, [float(dq[q][i]) for q in Q_GRID], "o-", ms=3, color=f"C{i}", label=f"pair {i}, ln_q: x^(1−q)")
         a1.plot(qs, [float(dq_alt[q][i]) for q in Q_GRID], "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"pair {i}, ln_q: x^(q−1)")
     a1.axhline(0, color="k", lw=0.6)
+    a1.set_yscale("symlog", linthresh=0.1)
     a1.set_xlabel("entropic index q")
-    a1.set_ylabel("D_q(π ‖ μ) (nats at q = 1)")
+    a1.set_ylabel("D_q(π ‖ μ) (symlog; nats at q = 1)")
     a1.legend(fontsize=5)
     for tau in taus:
         a2.plot(qs, [support[tau][q] for q in Q_GRID], "o-", ms=3, label=f"τ = {tau}")
     a2.set_xlabel("entropic index q")
-    a2.set_ylabel("mean support size of the greedy policy (of 5 actions)")
+    a2.set_ylabel("greedy policy: mean support size (of 5)")
     a2.legend(fontsize=6)
     aq = sorted(averaging)
     a3.semilogy(aq, [max(averaging[q], 1e-17) for q in aq], "o-")
     a3.set_xlabel("entropic index q")
-    a3.set_ylabel("max |π_k − G_q(Σ_j Q_j; π_0)| over 50 iterations")
+    a3.set_ylabel("max|π_k − G_q(Σ_j Q_j; π_0)|, 50 iterations")
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
         threshold="D_q ≥ 0 ('1-q'), |D_{1±ε} − KL| linear in ε, MC unbiased at α = 1e-6, greedy ≥ SLSQP − 1e-7, averaging at q = 1 within 1e-10",

@@ -120,7 +120,7 @@ def run(ctx: RunContext) -> Evidence:
     for i, (name, m) in enumerate(mus.items()):
         a1.bar(x - 0.1 + 0.2 * i, m.numpy(), 0.2, alpha=0.5, label=f"μ = {name}")
     a1.set_xlabel("arm (reward mean rises left to right)")
-    a1.set_ylabel("probability (consistency minimiser = π* for every μ)")
+    a1.set_ylabel("probability (the consistency minimiser is π*)")
     a1.legend(fontsize=6)
     for name, js in curves.items():
         a2.semilogx(np.arange(1, 4001), js, label=name)
