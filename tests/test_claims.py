@@ -86,5 +86,5 @@ def test_ledger_uses_the_runs_code_version(tmp_path, monkeypatch):
 def test_every_claim_runs_at_quick_scale(claim_id, tmp_path):
     """The main job's unit: each registered claim runs at quick scale and returns a complete record with its figure."""
     (rec,) = check([claim_id], scale="quick", results=tmp_path)
-    assert rec["verdict"] in VERDICTS and rec["summary"] and rec["n_samples"] > 0
+    assert rec["verdict"] in VERDICTS and rec["summary"] and rec["n_samples"] >= 0  # 0 for exact-only claims
     assert (tmp_path / rec["figure"]).exists() and (tmp_path / rec["figure"]).with_suffix(".pdf").exists()
