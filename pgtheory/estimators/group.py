@@ -6,6 +6,11 @@ Rewards ``[..., G]`` → advantages ``[..., G]`` (registry ``GROUP_ADVANTAGES``)
   itself in R̄, E[A_i ∇log π(y_i)] = (1 − 1/G)·Cov(R, ∇log π): unbiased up to the factor (1 − 1/G).
 * ``rloo``   — A_i = R_i − (1/(G−1))Σ_{j≠i} R_j = G/(G−1)·(R_i − R̄): exactly unbiased (leave-one-out).
 * ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε) (population std, as in GRPO implementations; ε = 1e-6 default).
+* ``reinforce_pp`` — A_i = (R_i − R̄_group)/std over the whole batch (REINFORCE++-style global normalisation).
+* ``bnpo``   — A_i = (R_i − p)/f(p; α, β), f the Beta(α, β) density at the prompt's success probability p
+  (the true p if given, else the group mean; BNPO, seed L71). α = β = 1 is REINFORCE with baseline p;
+  α = β = 3/2 gives f = (8/π)√(p(1 − p)), i.e. GRPO's Bernoulli-std normalisation up to the constant 8/π.
+  Where f(p) = 0 (p ∈ {0, 1} with α, β > 1) every reward equals p for binary rewards and A = 0.
 
 The pairwise-consistency surrogate (seed L65, "group-relative REINFORCE is secretly off-policy"): with
 u_i = R_i − τ log(π_θ(y_i)/π_old(y_i)),
@@ -25,7 +30,7 @@ import torch
 from .._checks import check_finite
 from .._registry import Registry
 
-__all__ = ["GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss"]
+__all__ = ["GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss", "beta_pdf"]
 
 AdvFn = Callable[..., torch.Tensor]
 GROUP_ADVANTAGES: Registry[AdvFn] = Registry("group advantage")
@@ -57,6 +62,29 @@ def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, **_) -> torch.Te
     """(R_i − R̄)/(std(R) + ε), population standard deviation."""
     c = rewards - rewards.mean(-1, keepdim=True)
     return c / (rewards.std(-1, unbiased=False, keepdim=True) + eps)
+
+
+@GROUP_ADVANTAGES.register("reinforce_pp")
+def reinforce_pp_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, **_) -> torch.Tensor:
+    """(R_i − R̄_group) / (std over every response of the batch + ε)."""
+    c = rewards - rewards.mean(-1, keepdim=True)
+    return c / (rewards.std(unbiased=False) + eps)
+
+
+def beta_pdf(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """Beta(a, b) density at p ∈ [0, 1] (0 where it vanishes at an endpoint)."""
+    lg = torch.lgamma(torch.tensor(a + b, dtype=p.dtype)) - torch.lgamma(torch.tensor(a, dtype=p.dtype)) - torch.lgamma(torch.tensor(b, dtype=p.dtype))
+    return torch.exp(lg + torch.xlogy(torch.tensor(a - 1, dtype=p.dtype), p) + torch.xlogy(torch.tensor(b - 1, dtype=p.dtype), 1 - p))
+
+
+@GROUP_ADVANTAGES.register("bnpo")
+def bnpo_advantage(rewards: torch.Tensor, *, alpha: float = 1.5, beta: float = 1.5, p: torch.Tensor | None = None, **_) -> torch.Tensor:
+    """(R_i − p)/Beta(α, β) density at p; p = the true success probability [...] if given, else the group mean."""
+    if not (alpha > 0 and beta > 0):
+        raise ValueError(f"alpha, beta: must be positive, got {alpha}, {beta}")
+    pp = rewards.mean(-1, keepdim=True) if p is None else p[..., None].to(rewards.dtype)
+    f = beta_pdf(pp, alpha, beta)
+    return torch.where(f > 0, (rewards - pp) / torch.where(f > 0, f, torch.ones_like(f)), torch.zeros_like(rewards))
 
 
 def group_advantages(rewards: torch.Tensor, kind: str = "mean", **kwargs) -> torch.Tensor:

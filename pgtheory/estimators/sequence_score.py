@@ -15,11 +15,15 @@ __all__ = ["sequence_score_sum"]
 
 
 def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, groups: SequenceGroups, coef: torch.Tensor) -> torch.Tensor:
-    """Σ_{i ∈ group b} coef[b, i] ∇_θ log π_θ(y_{b,i} | q_b), ``[B, M, P, V]`` (θ: a single table [M, P, V])."""
+    """Σ_{i ∈ group b} coef[b, i] ∇_θ log π_θ(y_{b,i} | q_b), ``[B, M, P, V]`` (θ: a single table [M, P, V]).
+
+    ``coef [B, G]`` weights whole responses; ``coef [B, G, L]`` weights each token's ∇log π_θ(y_t | q, y_<t)
+    separately (token-level surrogates; entries on padding are ignored).
+    """
     theta = policy.check_params(theta)
     B, G = groups.index.shape
-    if coef.shape != (B, G):
-        raise ValueError(f"coef: expected shape [B, G] = {(B, G)}, got {tuple(coef.shape)}")
+    if coef.shape not in ((B, G), tuple(groups.mask.shape)):
+        raise ValueError(f"coef: expected shape [B, G] = {(B, G)} or [B, G, L] = {tuple(groups.mask.shape)}, got {tuple(coef.shape)}")
     task = policy.task
     M, P, V = policy.param_shape
     dev = theta.device
@@ -29,7 +33,7 @@ def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, group
     b = torch.arange(B, device=dev)[:, None, None].expand_as(pre)
     q = groups.prompts[:, None, None].expand_as(pre)
     flat = ((b * M + q) * P + pre) * V + tok
-    vals = coef[:, :, None].expand_as(pre).to(theta.dtype)
+    vals = (coef[:, :, None].expand_as(pre) if coef.ndim == 2 else coef).to(theta.dtype)
     W = torch.zeros(B * M * P * V, dtype=theta.dtype, device=dev).index_add_(0, flat[mask], vals[mask]).view(B, M, P, V)
     pi = torch.softmax(theta, -1)
     return W - pi * W.sum(-1, keepdim=True)

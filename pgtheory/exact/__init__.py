@@ -5,6 +5,7 @@ from .evaluation import (PolicyEvaluation, action_values, advantages, bellman_re
                          occupancy, policy_reward, policy_transition_matrix, state_action_occupancy, state_values)
 from .divergences import (F_DIVERGENCES, Q_LOG_CONVENTIONS, FDivergence, f_divergence, kl_divergence, q_exp, q_log,
                           tsallis_kl, tsallis_kl_greedy)
+from .groups import enumerate_groups
 from .gradients import (fisher_information, hessian, natural_gradient, objective_of_params, policy_gradient,
                         policy_gradient_autograd, policy_gradient_finite_difference)
 from .regularized import (SoftSolution, regularized_evaluation, regularized_objective, regularized_policy_gradient,

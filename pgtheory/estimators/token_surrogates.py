@@ -1,0 +1,132 @@
+r"""Token-level policy-loss surrogates of LLM-RL practice (registry ``TOKEN_SURROGATES``), to be maximised.
+
+Inputs per group: token log-probabilities under the current policy ``lp [..., G, L]`` (differentiable), under
+the sampling policy ``lo`` (detached), sequence advantages ``adv [..., G]`` and the token ``mask``. With
+r_t = e^{lp_t − lo_t} and the length-normalised sequence ratio s = exp(mean_t log r_t), each function returns
+per-token surrogate values ``[..., G, L]`` that an aggregation (:mod:`pgtheory.estimators.aggregation`) sums.
+Sequence-level surrogates place their value v_i on every token of response i, so that an aggregation's token
+weights sum to the response's weight (seq_mean_token_mean: Σ_t w_{i,t}·v_i = v_i/G) and every aggregation applies.
+
+==================  =====================================================================  ==============================
+name                per-token value (A = advantage of the response)                         source
+==================  =====================================================================  ==============================
+``pg``              r_t A (no clipping)                                                     importance-weighted PG
+``ppo_clip``        min(r_t A, clip(r_t, 1−ε, 1+ε) A), ε = 0.2                               PPO / GRPO
+``clip_higher``     as ppo_clip with [1 − ε_low, 1 + ε_high] = [0.8, 1.28]                    DAPO
+``dual_clip``       ppo_clip, and for A < 0 at least c·A (c = 3)                             dual-clip PPO
+``spo``             r_t A − |A| (r_t − 1)² / (2ε)                                            SPO (seed L103)
+``cispo``           sg(clip(r_t, 0, 1 + ε_high)) A lp_t (weight clipped, gradient kept)      CISPO (MiniMax-M1)
+``aspo``            A > 0: sg(1/r_t)·A·lp_t (flipped ratio); A ≤ 0: ppo_clip                 ASPO (seed L41)
+``gspo``            min(s A, clip(s, 1−ε_s, 1+ε_s) A), ε_s = 4e-4, on every token          GSPO (seed L129)
+``gmpo``            A·exp(mean_t κ_t), κ_t the pessimistic PPO clip of log r_t to ±ε (0.4)   GMPO (seed L197)
+==================  =====================================================================  ==============================
+
+``sg`` is stop-gradient. Unclipped GMPO, A·exp(mean_t log r_t), equals unclipped GSPO, s·A, exactly.
+:func:`token_surrogate_coefficients` returns ∂(aggregated surrogate)/∂lp_t by autograd — the per-token weight
+on ∇log π_θ(y_t) — which :func:`pgtheory.estimators.sequence_score_sum` contracts into a gradient. The ASPO
+flip and its (omitted) soft dual clip follow the abstract; the paper's exact stop-gradient placement was not
+verified.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .._checks import check_finite
+from .._registry import Registry
+
+__all__ = ["TOKEN_SURROGATES", "token_surrogate_values", "token_surrogate_coefficients"]
+
+SurFn = Callable[..., torch.Tensor]
+TOKEN_SURROGATES: Registry[SurFn] = Registry("token surrogate")
+
+
+def _a(adv, lp):
+    return adv[..., None].expand_as(lp)
+
+
+def _clip_min(r, A, lo, hi):
+    return torch.minimum(r * A, r.clamp(lo, hi) * A)
+
+
+def _seq_log_ratio(lp, lo, mask):
+    return ((lp - lo) * mask).sum(-1) / mask.sum(-1)
+
+
+def _spread(v, mask):  # a per-response value placed on every token: Σ_t w_{i,t}·v_i = (response weight)·v_i
+    return mask * v[..., None]
+
+
+@TOKEN_SURROGATES.register("pg")
+def _pg(lp, lo, adv, mask, **_):
+    return torch.exp(lp - lo) * _a(adv, lp)
+
+
+@TOKEN_SURROGATES.register("ppo_clip")
+def _ppo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+    return _clip_min(torch.exp(lp - lo), _a(adv, lp), 1 - eps, 1 + eps)
+
+
+@TOKEN_SURROGATES.register("clip_higher")
+def _clip_higher(lp, lo, adv, mask, *, eps_low: float = 0.2, eps_high: float = 0.28, **_):
+    return _clip_min(torch.exp(lp - lo), _a(adv, lp), 1 - eps_low, 1 + eps_high)
+
+
+@TOKEN_SURROGATES.register("dual_clip")
+def _dual(lp, lo, adv, mask, *, eps: float = 0.2, c: float = 3.0, **_):
+    A = _a(adv, lp)
+    base = _clip_min(torch.exp(lp - lo), A, 1 - eps, 1 + eps)
+    return torch.where(A < 0, torch.maximum(base, c * A), base)
+
+
+@TOKEN_SURROGATES.register("spo")
+def _spo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+    r, A = torch.exp(lp - lo), _a(adv, lp)
+    return r * A - A.abs() * (r - 1) ** 2 / (2 * eps)
+
+
+@TOKEN_SURROGATES.register("cispo")
+def _cispo(lp, lo, adv, mask, *, eps_high: float = 0.28, **_):
+    return torch.exp(lp - lo).clamp(max=1 + eps_high).detach() * _a(adv, lp) * lp
+
+
+@TOKEN_SURROGATES.register("aspo")
+def _aspo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+    A = _a(adv, lp)
+    r = torch.exp(lp - lo)
+    return torch.where(A > 0, (1 / r).detach() * A * lp, _clip_min(r, A, 1 - eps, 1 + eps))
+
+
+@TOKEN_SURROGATES.register("gspo")
+def _gspo(lp, lo, adv, mask, *, eps_seq: float = 4e-4, **_):
+    s = torch.exp(_seq_log_ratio(lp, lo, mask))
+    return _spread(_clip_min(s, adv, 1 - eps_seq, 1 + eps_seq), mask)
+
+
+@TOKEN_SURROGATES.register("gmpo")
+def _gmpo(lp, lo, adv, mask, *, eps_log: float = 0.4, **_):
+    lr = (lp - lo) * mask
+    sgn = torch.sign(_a(adv, lp))
+    kappa = sgn * torch.minimum(sgn * lr, sgn * lr.clamp(-eps_log, eps_log))  # pessimistic clip, as PPO's min
+    return _spread(adv * torch.exp((kappa * mask).sum(-1) / mask.sum(-1)), mask)
+
+
+def token_surrogate_values(kind: str, lp: torch.Tensor, lo: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, **hp) -> torch.Tensor:
+    """Per-token surrogate values ``[..., G, L]`` (0 on padding)."""
+    fn = TOKEN_SURROGATES.get(kind)
+    for t, n in ((lp, "lp"), (lo, "lo"), (adv, "adv")):
+        check_finite(t.detach(), n)
+    if lp.shape != lo.shape or lp.shape != mask.shape or adv.shape != lp.shape[:-1]:
+        raise ValueError(f"lo, mask, adv: expected shapes {tuple(lp.shape)}, {tuple(lp.shape)}, {tuple(lp.shape[:-1])}; got "
+                         f"{tuple(lo.shape)}, {tuple(mask.shape)}, {tuple(adv.shape)}")
+    m = mask.to(lp.dtype)
+    return fn(lp * m, lo * m, adv, m, **hp) * m
+
+
+def token_surrogate_coefficients(kind: str, lp, lo, adv, mask, weights: torch.Tensor, **hp) -> torch.Tensor:
+    """∂/∂lp_t of Σ_{i,t} weights_{i,t}·value_{i,t}: the weight on each ∇log π_θ(y_t), ``[..., G, L]``."""
+    with torch.enable_grad():
+        x = lp.detach().requires_grad_(True)
+        (c,) = torch.autograd.grad((weights * token_surrogate_values(kind, x, lo.detach(), adv.detach(), mask, **hp)).sum(), x)
+    return c * mask
