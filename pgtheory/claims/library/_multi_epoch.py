@@ -1,0 +1,112 @@
+r"""Shared harness for the multi-epoch LLM-style claims (GSPO, GMPO, SPO, ASPO): one batch of groups drawn from
+π_old, several epochs of mini-batch Adam steps on a token surrogate, exact statistics after every epoch.
+
+Fixed design (before any run): toy LLM with EOS, V = 4, L = 4, M = 4 prompts (121 responses), binary reward with a
+random quarter of each prompt's responses correct; θ_old ~ N(0, I); a batch of B = 64 groups of G = 8; GRPO
+advantages; seq-mean-token-mean aggregation; 8 epochs × 4 mini-batches of 16 groups; Adam, lr 0.05.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ...estimators import aggregation_weights, group_advantages, token_surrogate_values
+from ...exact import sequence_entropy, sequence_kl, sequence_objective
+from ...policies import TabularSequencePolicy
+from ...problems import SequenceTask
+from ...sampling import sample_sequence_groups
+
+B, G, EPOCHS, MINIBATCHES, LR = 64, 8, 8, 4, 0.05
+
+
+def llm_task(seed: int) -> SequenceTask:
+    """V = 4, L = 4, M = 4; a random quarter of each prompt's 121 responses is correct (binary reward)."""
+    rng = np.random.default_rng(10_000 + seed)
+    correct: dict = {}
+
+    def reward(q, y):
+        key = (q, tuple(y))
+        if key not in correct:
+            correct[key] = float(rng.uniform() < 0.25)
+        return correct[key]
+
+    return SequenceTask(4, 4, 4, reward, name="llm_toy(V=4,L=4,M=4)")
+
+
+@dataclass
+class EpochTrace:
+    """Per-epoch statistics of one multi-epoch run (epoch 0 = before any update)."""
+
+    token_log_ratios: list = field(default_factory=list)  #: log r_t of every real token of the batch, per epoch
+    seq_log_ratios: list = field(default_factory=list)  #: log π_k(y)/π_old(y) per response, per epoch
+    seq_mean_log_ratios: list = field(default_factory=list)  #: (1/|y|) log π_k(y)/π_old(y): log of GSPO's s, per epoch
+    kl: list = field(default_factory=list)  #: exact mean_q KL(π_old ‖ π_k)
+    objective: list = field(default_factory=list)  #: exact J(π_k)
+    entropy: list = field(default_factory=list)  #: exact mean_q H(π_k(·|q))
+    theta: list = field(default_factory=list)
+
+
+def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, **hp) -> EpochTrace:
+    pol = TabularSequencePolicy(task)
+    g = torch.Generator().manual_seed(seed)
+    th_old = pol.random_params(generator=g)
+    batch = sample_sequence_groups(pol, th_old, B, G, g)
+    adv = group_advantages(batch.rewards, "grpo")
+    lo = batch.token_log_target
+    w = aggregation_weights(batch.mask, "seq_mean_token_mean")
+    th = th_old.clone().requires_grad_(True)
+    opt = torch.optim.Adam([th], lr=LR)
+    trace = EpochTrace()
+    rows = batch.prompts[:, None].expand(B, G)
+
+    def record():
+        with torch.no_grad():
+            lp = pol.sequence_token_log_probs(th)[rows, batch.index]
+            lr = (lp - lo) * batch.mask
+            trace.token_log_ratios.append(lr[batch.mask].numpy().copy())
+            trace.seq_log_ratios.append(lr.sum(-1).reshape(-1).numpy().copy())
+            trace.seq_mean_log_ratios.append((lr.sum(-1) / batch.mask.sum(-1)).reshape(-1).numpy().copy())
+            trace.kl.append(float(sequence_kl(pol, th_old, th).mean()))
+            trace.objective.append(float(sequence_objective(pol, th)))
+            trace.entropy.append(float(sequence_entropy(pol, th).mean()))
+            trace.theta.append(th.detach().clone())
+
+    record()
+    perm_g = torch.Generator().manual_seed(seed + 1)
+    for _ in range(EPOCHS):
+        order = torch.randperm(B, generator=perm_g)
+        for mb in order.chunk(MINIBATCHES):
+            lp = pol.sequence_token_log_probs(th)[rows[mb], batch.index[mb]]
+            vals = token_surrogate_values(surrogate, lp, lo[mb], adv[mb], batch.mask[mb], **hp)
+            loss = -(w[mb] * vals).sum() / len(mb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        record()
+    return trace
+
+
+def runs(task: SequenceTask, surrogates: tuple[str, ...], seeds: int, base_seed: int, **hp) -> dict[str, list[EpochTrace]]:
+    """The same ``seeds`` batches (θ_old, samples) trained with each surrogate: paired across surrogates."""
+    return {s: [run_multi_epoch(task, s, base_seed * 1000 + k, **hp) for k in range(seeds)] for s in surrogates}
+
+
+def ratio_range(trace: EpochTrace, epoch: int = -1) -> float:
+    """max_t |log r_t| over the batch after an epoch."""
+    return float(np.abs(trace.token_log_ratios[epoch]).max())
+
+
+def plot_ratio_distributions(ax, traces: dict[str, list[EpochTrace]], epoch: int = -1) -> None:
+    """Histogram of log r_t after ``epoch`` (pooled over seeds), one line per surrogate."""
+    allv = np.concatenate([np.concatenate([t.token_log_ratios[epoch] for t in ts]) for ts in traces.values()])
+    bins = np.linspace(np.quantile(allv, 0.0005), np.quantile(allv, 0.9995), 80)
+    for i, (name, ts) in enumerate(traces.items()):
+        v = np.concatenate([t.token_log_ratios[epoch] for t in ts])
+        h, e = np.histogram(v, bins=bins, density=True)
+        ax.step(e[:-1], h, where="post", color=f"C{i}", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"token log-ratio log π_θ/π_old after {len(next(iter(traces.values()))[0].kl) - 1} epochs")
+    ax.set_ylabel("density (pooled over seeds)")
+    ax.legend(fontsize=6)
