@@ -1,0 +1,127 @@
+r"""L215 (VinePPO): "compute unbiased Monte Carlo-based estimates" of intermediate values (value of a prefix from K
+rollouts), instead of a learned critic.
+
+Design (fixed before running), toy LLM (V = 3, L = 4, one prompt, graded reward U(0, 1)), θ random: for every prefix p
+(15 of them), V(p) = E_π[R | prefix p] exactly by enumeration; V̂_K(p) = mean reward of K completions sampled from π
+given p; ``replicates`` replicates for K ∈ {1, 2, 4, …, 64}.
+(i) unbiased: Bonferroni z over the 15 prefixes at α = 1e-6, each K; twin: V̂ from completions of a different policy
+    (π at θ + Δ) is rejected against V where powered ≥ 0.99.
+(ii) Var V̂_K ∝ 1/K: log–log slope of the mean variance over prefixes against K, 95% CI from fit_rate over prefixes.
+(iii) the vine advantage Â(p, v) = V̂(p + v) − V̂(p) is unbiased for A(p, v) = V(p + v) − V(p) (independent rollouts).
+Verdict: confirmed if (i) and (iii) hold and the slope CI contains −1; refuted if a bias is detected; qualified if
+unbiased but the slope CI excludes −1.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...policies import TabularSequencePolicy
+from ...problems import SequenceTask
+from ...stats import bias_test, detection_power, fit_rate
+from ..record import Claim, Evidence, RunContext
+from ..registry import register_claim
+from ..style import new_figure, save_figure
+
+ID = "L215-vineppo-mc-values"
+ALPHA = 1e-6
+KS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _prefix_table(task):
+    """extends[p, y] = 1 if response y passes through prefix p (p = the context before one of its tokens)."""
+    ext = torch.zeros(task.n_prefixes, task.n_sequences, dtype=torch.bool)
+    for t in range(task.max_length):
+        live = task.mask[:, t]
+        ext[task.prefix_ids[live, t], torch.arange(task.n_sequences)[live]] = True
+    return ext
+
+
+def _estimates(probs, R, ext, K, reps, g):
+    """V̂_K for every prefix: [reps, P]."""
+    w = probs[None] * ext  # [P, N]
+    idx = torch.multinomial(w / w.sum(-1, keepdim=True), reps * K, replacement=True, generator=g)  # [P, reps·K]
+    return R[idx].view(-1, reps, K).mean(-1).T
+
+
+def run(ctx: RunContext) -> Evidence:
+    rng = np.random.default_rng(ctx.seed)
+    table: dict = {}
+    task = SequenceTask(3, 4, 1, lambda q, y: table.setdefault(y, float(rng.uniform())), name="graded(V=3,L=4)")
+    pol = TabularSequencePolicy(task)
+    g = torch.Generator().manual_seed(ctx.seed)
+    th = pol.random_params(generator=g)
+    other = th + pol.random_params(generator=g)
+    probs = pol.sequence_log_probs(th)[0].exp()
+    probs_other = pol.sequence_log_probs(other)[0].exp()
+    R = task.rewards[0]
+    ext = _prefix_table(task)
+    V = (probs * ext * R).sum(-1) / (probs * ext).sum(-1)  # [P]
+    reps = ctx.settings["replicates"]
+    failures, twins, variances = [], 0, []
+    for K in KS:
+        est = _estimates(probs, R, ext, K, reps, g)
+        if bias_test(est, V).pvalue <= ALPHA:
+            failures.append(f"V̂_K biased at K = {K}")
+        variances.append(est.var(0).numpy())
+        wrong = _estimates(probs_other, R, ext, K, reps, g)
+        V_other = (probs_other * ext * R).sum(-1) / (probs_other * ext).sum(-1)
+        if detection_power((V_other - V).numpy(), wrong.std(0).numpy(), reps, alpha=ALPHA) >= 0.99:
+            twins += 1
+            if bias_test(wrong, V).pvalue > ALPHA:
+                failures.append(f"twin: off-policy completions not rejected at K = {K}")
+    if twins == 0:
+        failures.append("no twin was powered")
+    # (iii) vine advantages for every (prefix, next token) edge with a child prefix
+    parent, child = [], []
+    for y in range(task.n_sequences):
+        for t in range(1, int(task.lengths[y]) if task.finished[y] else task.max_length):
+            parent.append(int(task.prefix_ids[y, t - 1]))
+            child.append(int(task.prefix_ids[y, t]))
+    edges = sorted(set(zip(parent, child)))
+    pa, ch = torch.tensor([e[0] for e in edges]), torch.tensor([e[1] for e in edges])
+    e1, e2 = _estimates(probs, R, ext, 8, reps, g), _estimates(probs, R, ext, 8, reps, g)
+    adv_res = bias_test(e2[:, ch] - e1[:, pa], V[ch] - V[pa])
+    if adv_res.pvalue <= ALPHA:
+        failures.append("vine advantage biased")
+    var = np.array(variances)  # [len(KS), P]
+    keep = var.min(0) > 0
+    fit = fit_rate(np.array(KS, dtype=float), var[:, keep].T)
+    lo, hi = fit.confidence_interval()
+    if failures:
+        verdict = "refuted"
+    else:
+        verdict = "confirmed" if lo <= -1 <= hi else "qualified"
+    fig, (a1, a2) = new_figure(ID, "Monte Carlo prefix values: unbiased, variance ∝ 1/K", ncols=2, width=4.6)
+    for j in np.flatnonzero(keep)[:8]:
+        a1.loglog(KS, var[:, j], "o-", ms=2, lw=0.8)
+    a1.loglog(KS, var[0, keep].mean() / np.array(KS), "k--", label="∝ 1/K")
+    a1.set_xlabel("K completions per prefix")
+    a1.set_ylabel("Var V̂_K(prefix) (one line per prefix)")
+    a1.legend(fontsize=6)
+    est8 = _estimates(probs, R, ext, 8, reps, g)
+    a2.errorbar(V.numpy(), est8.mean(0).numpy(), yerr=(3 * est8.std(0) / reps**0.5).numpy(), fmt="o", ms=3)
+    a2.plot([0, 1], [0, 1], "k:", lw=0.8)
+    a2.set_xlabel("exact V(prefix)")
+    a2.set_ylabel("mean of V̂_8 (± 3 s.e.)")
+    return Evidence(
+        verdict=verdict, statistic=fit.slope,
+        threshold="unbiased at α = 1e-6 for every K (twin rejected); vine advantages unbiased; variance slope CI contains −1",
+        n_samples=reps * sum(KS) * task.n_prefixes * 2,
+        summary=(f"V̂_K unbiased for V(prefix) at every K ({twins} powered twins with another policy's completions rejected); vine "
+                 f"advantages unbiased (max |z| {np.abs(adv_res.z).max():.2f}); Var V̂_K slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}] in K. "
+                 f"The comparison with a learned critic and the 9×/3× speed-ups are not tested" if not failures else "; ".join(failures)),
+        details={"slope": fit.slope, "slope_ci": [lo, hi], "twins_run": twins, "advantage_max_z": float(np.abs(adv_res.z).max())},
+        figure=save_figure(fig, ctx.figure_dir, ID),
+    )
+
+
+register_claim(Claim(
+    id=ID, paper="VinePPO: Unlocking RL Potential for LLM Reasoning Through Refined Credit Assignment", seed_line=215,
+    claim="compute unbiased Monte Carlo-based estimates",
+    theme="ADV", exact="prefix values V(p) = E_π[R | p] and advantages by enumeration",
+    monte_carlo="K-rollout prefix values and vine advantages",
+    test="unbiased (α = 1e-6) with an off-policy twin; variance slope −1 in K",
+    scales={"quick": {"replicates": 5000}, "full": {"replicates": 200_000}},
+    run=run, source="estimator per CLAIMS.md row L215",
+))
