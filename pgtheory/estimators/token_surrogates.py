@@ -19,11 +19,17 @@ name                per-token value (A = advantage of the response)             
 ``aspo``            A > 0: sg(1/r_t)·A·lp_t (flipped ratio); A ≤ 0: ppo_clip                 ASPO (seed L41)
 ``gspo``            min(s A, clip(s, 1−ε_s, 1+ε_s) A), ε_s = 4e-4, on every token          GSPO (seed L129)
 ``gmpo``            A·exp(mean_t κ_t), κ_t the pessimistic PPO clip of log r_t to ±ε (0.4)   GMPO (seed L197)
+``clip_cov``        ppo_clip, with the gradient of a ``cov_ratio`` fraction of tokens whose   Clip-Cov (seed L113)
+                    Cov_t = (A − Ā)(lp_t − l̄p) lies in (lb, ub) detached (random choice)
+``kl_cov``          ppo_clip − c·|lp_t − lo_t| on the top ``cov_ratio`` tokens by Cov_t       KL-Cov (seed L113; base
+                    objective PPO clip here — the reference's base may differ)
 ==================  =====================================================================  ==============================
 
 ``sg`` is stop-gradient. Unclipped GMPO, A·exp(mean_t log r_t), equals unclipped GSPO, s·A, exactly.
 :func:`token_surrogate_coefficients` returns ∂(aggregated surrogate)/∂lp_t by autograd — the per-token weight
-on ∇log π_θ(y_t) — which :func:`pgtheory.estimators.sequence_score_sum` contracts into a gradient. The ASPO
+on ∇log π_θ(y_t) — which :func:`pgtheory.estimators.sequence_score_sum` contracts into a gradient. Clip-Cov and KL-Cov
+follow the public reference (PRIME-RL/Entropy-Mechanism-of-RL, as adapted in verl): batch means over real tokens;
+Clip-Cov's random choice uses the ``generator`` passed in the hyper-parameters (deterministic runs). The ASPO
 flip and its (omitted) soft dual clip follow the abstract; the paper's exact stop-gradient placement was not
 verified.
 """
@@ -110,6 +116,42 @@ def _gmpo(lp, lo, adv, mask, *, eps_log: float = 0.4, **_):
     sgn = torch.sign(_a(adv, lp))
     kappa = sgn * torch.minimum(sgn * lr, sgn * lr.clamp(-eps_log, eps_log))  # pessimistic clip, as PPO's min
     return _spread(adv * torch.exp((kappa * mask).sum(-1) / mask.sum(-1)), mask)
+
+
+def _token_cov(lp, adv, mask):
+    m = mask.bool()
+    A = _a(adv, lp)
+    a_bar = A[m].mean()
+    l_bar = lp.detach()[m].mean()
+    return (A - a_bar) * (lp - l_bar)
+
+
+@TOKEN_SURROGATES.register("clip_cov")
+def _clip_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, cov_lb: float = 1.0, cov_ub: float = 5.0,
+              generator: torch.Generator | None = None, **_):
+    r, A = torch.exp(lp - lo), _a(adv, lp)
+    base = _clip_min(r, A, 1 - eps, 1 + eps)
+    clipped = (r.clamp(1 - eps, 1 + eps) * A < r * A) & mask.bool()
+    cov = _token_cov(lp, adv, mask).detach()
+    eligible = (cov > cov_lb) & (cov < cov_ub) & mask.bool() & ~clipped
+    cand = eligible.reshape(-1).nonzero().flatten()
+    k = max(int(cov_ratio * float(mask.sum())), 1)
+    chosen = cand[torch.randperm(len(cand), generator=generator)[:k]] if len(cand) else cand
+    detach = torch.zeros(base.numel(), dtype=torch.bool)
+    detach[chosen] = True
+    detach = detach.view_as(base)
+    return torch.where(detach, base.detach(), base)
+
+
+@TOKEN_SURROGATES.register("kl_cov")
+def _kl_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, kl_coef: float = 1.0, **_):
+    r, A = torch.exp(lp - lo), _a(adv, lp)
+    base = _clip_min(r, A, 1 - eps, 1 + eps)
+    cov = torch.where(mask.bool(), _token_cov(lp, adv, mask).detach(), torch.full_like(lp, -torch.inf))
+    k = max(int(cov_ratio * float(mask.sum())), 1)
+    top = torch.zeros(base.numel(), dtype=torch.bool)
+    top[cov.reshape(-1).topk(k).indices] = True
+    return torch.where(top.view_as(base), base - kl_coef * (lp - lo).abs(), base)
 
 
 def token_surrogate_values(kind: str, lp: torch.Tensor, lo: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, **hp) -> torch.Tensor:
