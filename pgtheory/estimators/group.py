@@ -11,6 +11,10 @@ Rewards ``[..., G]`` → advantages ``[..., G]`` (registry ``GROUP_ADVANTAGES``)
   (the true p if given, else the group mean; BNPO, seed L71). α = β = 1 is REINFORCE with baseline p;
   α = β = 3/2 gives f = (8/π)√(p(1 − p)), i.e. GRPO's Bernoulli-std normalisation up to the constant 8/π.
   Where f(p) = 0 (p ∈ {0, 1} with α, β > 1) every reward equals p for binary rewards and A = 0.
+* ``pass_at_k`` — for binary rewards, A_i = k·Ĉ_{−i}·(R_i − mean_{j≠i} R_j) with Ĉ_{−i} = C(n−1−c_{−i}, k−1)/C(n−1, k−1)
+  (c_{−i} successes among the other n − 1 responses), an unbiased U-statistic for (1 − p)^{k−1}. Since
+  ∇pass@k = k(1 − p)^{k−1}∇p and everything but y_i comes from the other responses, (1/n)Σ_i A_i∇log π(y_i) is
+  exactly unbiased for ∇pass@k (needs n ≥ k + 1 ≥ 2; derived here, in the spirit of pass@k policy optimisation).
 
 The pairwise-consistency surrogate (seed L65, "group-relative REINFORCE is secretly off-policy"): with
 u_i = R_i − τ log(π_θ(y_i)/π_old(y_i)),
@@ -85,6 +89,26 @@ def bnpo_advantage(rewards: torch.Tensor, *, alpha: float = 1.5, beta: float = 1
     pp = rewards.mean(-1, keepdim=True) if p is None else p[..., None].to(rewards.dtype)
     f = beta_pdf(pp, alpha, beta)
     return torch.where(f > 0, (rewards - pp) / torch.where(f > 0, f, torch.ones_like(f)), torch.zeros_like(rewards))
+
+
+@GROUP_ADVANTAGES.register("pass_at_k")
+def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2, **_) -> torch.Tensor:
+    """k·Ĉ_{−i}·(R_i − mean_{j≠i} R_j) for binary rewards (unbiased for ∇pass@k with (1/n)Σ A_i ∇log π)."""
+    n = rewards.shape[-1]
+    if not (isinstance(k, int) and 1 <= k <= n - 1):
+        raise ValueError(f"k: must be an integer in [1, n − 1] = [1, {n - 1}], got {k}")
+    if bool(((rewards != 0) & (rewards != 1)).any()):
+        raise ValueError("rewards: the pass@k advantage needs binary (0/1) rewards")
+    c_others = rewards.sum(-1, keepdim=True) - rewards  # successes among the other n − 1
+    fails = (n - 1) - c_others
+    lg = torch.lgamma
+    # C(fails, k−1)/C(n−1, k−1), zero when fails < k − 1
+    ok = fails >= k - 1
+    f = torch.where(ok, fails, torch.full_like(fails, float(k - 1)))
+    log_ratio = (lg(f + 1) - lg(f - k + 2)) - (lg(torch.tensor(float(n))) - lg(torch.tensor(float(n - k + 1))))
+    c_hat = torch.where(ok, torch.exp(log_ratio), torch.zeros_like(fails))
+    loo = c_others / (n - 1)
+    return k * c_hat * (rewards - loo)
 
 
 def group_advantages(rewards: torch.Tensor, kind: str = "mean", **kwargs) -> torch.Tensor:
