@@ -13,7 +13,7 @@ from .regularized import (SoftSolution, regularized_evaluation, regularized_obje
                           TsallisVIResult, tsallis_kl_value_iteration)
 from .risk import (RiskEvaluation, entropic_risk, entropic_worst_case, risk_sensitive_evaluation, risk_sensitive_objective,
                    risk_sensitive_policy_gradient, risk_sensitive_value_iteration)
-from .sequence import (pass_at_k, sequence_entropy, sequence_kl, sequence_objective, sequence_policy_gradient,
+from .sequence import (pass_at_k, prefix_extensions, prefix_values, sequence_entropy, sequence_kl, sequence_objective, sequence_policy_gradient,
                        sequence_probs, success_probability)
 from .traces import (PER_DECISION_TRACES, AffineOperator, VTraceOperator, per_decision_trace_operator, truncated_target_policy,
                      vtrace_operator)

@@ -22,6 +22,8 @@ __all__ = [
     "sequence_kl",
     "success_probability",
     "pass_at_k",
+    "prefix_extensions",
+    "prefix_values",
 ]
 
 
@@ -83,3 +85,27 @@ def pass_at_k(policy: TabularSequencePolicy, theta, k: int) -> torch.Tensor:
     """pass@k(q) = 1 − (1 − p(q))^k: probability that one of k i.i.d. responses is correct, ``[..., M]``."""
     k = check_positive_int(k, "k")
     return 1 - (1 - success_probability(policy, theta)) ** k
+
+
+def prefix_extensions(task) -> torch.Tensor:
+    """``ext [P, N]``: True where response n passes through prefix p (p is the context before one of its tokens)."""
+    ext = torch.zeros(task.n_prefixes, task.n_sequences, dtype=torch.bool)
+    for t in range(task.max_length):
+        live = task.mask[:, t]
+        ext[task.prefix_ids[live, t], torch.arange(task.n_sequences)[live]] = True
+    return ext
+
+
+def prefix_values(policy: TabularSequencePolicy, theta) -> tuple[torch.Tensor, torch.Tensor]:
+    """(V(q, p) = E_π[R | q, prefix p], π(prefix p | q)): two ``[M, P]`` tensors (single θ table).
+
+    V is the value of continuing from the prefix under π; the reach probability is Σ of π(y|q) over responses
+    through p. Prefixes of zero reach probability get V = 0.
+    """
+    theta = _check(policy, theta)
+    task = policy.task
+    ext = prefix_extensions(task).to(theta.dtype)  # [P, N]
+    probs = policy.sequence_log_probs(theta).exp()  # [M, N]
+    reach = probs @ ext.T
+    value = (probs * task.rewards.to(probs.device)) @ ext.T
+    return torch.where(reach > 0, value / reach.clamp_min(1e-300), torch.zeros_like(value)), reach

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...exact import prefix_extensions, prefix_values
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...stats import bias_test, detection_power, fit_rate
@@ -26,15 +27,6 @@ from ..style import new_figure, save_figure
 ID = "L215-vineppo-mc-values"
 ALPHA = 1e-6
 KS = (1, 2, 4, 8, 16, 32, 64)
-
-
-def _prefix_table(task):
-    """extends[p, y] = 1 if response y passes through prefix p (p = the context before one of its tokens)."""
-    ext = torch.zeros(task.n_prefixes, task.n_sequences, dtype=torch.bool)
-    for t in range(task.max_length):
-        live = task.mask[:, t]
-        ext[task.prefix_ids[live, t], torch.arange(task.n_sequences)[live]] = True
-    return ext
 
 
 def _estimates(probs, R, ext, K, reps, g):
@@ -55,8 +47,8 @@ def run(ctx: RunContext) -> Evidence:
     probs = pol.sequence_log_probs(th)[0].exp()
     probs_other = pol.sequence_log_probs(other)[0].exp()
     R = task.rewards[0]
-    ext = _prefix_table(task)
-    V = (probs * ext * R).sum(-1) / (probs * ext).sum(-1)  # [P]
+    ext = prefix_extensions(task)
+    V = prefix_values(pol, th)[0][0]  # [P]
     reps = ctx.settings["replicates"]
     failures, twins, variances = [], 0, []
     for K in KS:
