@@ -18,6 +18,11 @@ FIGURE_FAMILIES: dict[str, list[str]] = {
     "off_policy": ["L187-vtrace-fixed-point", "L135-trajectory-aware-traces", "L3-rapid-stale-minibatches",
                    "L93-token-surrogate-first-order", "L65-group-reinforce-off-policy", "L5-iw-sft-bounds"],
     "variational": ["L127-iwae-snr"],
+    "llm_estimators": ["L63-loss-aggregation-delta-l", "L71-bnpo-beta-normalisation", "L129-gspo-sequence-ratio", "L197-gmpo-ratio-range",
+                       "L41-aspo-flipped-ratios", "L103-spo-trust-region", "L15-dppo-surrogate-variance", "L113-entropy-covariance",
+                       "L113-clip-cov-kl-cov", "L73-pcl-intermediate-difficulty", "L217-p3o-reward-shift-invariance",
+                       "L75-empg-gradient-entropy", "L27-d3s-variance-selection", "L45-egsw-entropy-weights",
+                       "L83-tree-opo-prefix-advantages", "L215-vineppo-mc-values"],
 }
 
 
