@@ -110,3 +110,15 @@ def plot_ratio_distributions(ax, traces: dict[str, list[EpochTrace]], epoch: int
     ax.set_xlabel(f"token log-ratio log π_θ/π_old after {len(next(iter(traces.values()))[0].kl) - 1} epochs")
     ax.set_ylabel("density (pooled over seeds)")
     ax.legend(fontsize=6)
+
+
+def plot_epoch_metric(ax, traces: dict[str, list[EpochTrace]], metric: str, ylabel: str) -> None:
+    """Median over seeds (band: min–max) of an exact per-epoch metric ('kl', 'objective', 'entropy'), one line per label."""
+    for i, (name, ts) in enumerate(traces.items()):
+        v = np.array([getattr(t, metric) for t in ts])
+        x = np.arange(v.shape[1])
+        ax.plot(x, np.median(v, 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median of {len(v)} seeds)")
+        ax.fill_between(x, v.min(0), v.max(0), color=f"C{i}", alpha=0.2)
+    ax.set_xlabel("epoch over the same batch")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=6)

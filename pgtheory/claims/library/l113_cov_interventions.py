@@ -9,14 +9,13 @@ refuted if either leaves it significantly lower; inconclusive otherwise. J is re
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ...stats import paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, runs
+from ._multi_epoch import llm_task, plot_epoch_metric, runs
 
 ID = "L113-clip-cov-kl-cov"
 
@@ -36,17 +35,8 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "confirmed" if all(s == 1 for s in signs.values()) else "inconclusive"
     fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs", ncols=2, width=4.6)
     names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
-    for i, k in enumerate(("ppo_clip", "clip_cov", "kl_cov")):
-        H = np.array([t.entropy for t in tr[k]])
-        J = np.array([t.objective for t in tr[k]])
-        a1.plot(np.arange(H.shape[1]), np.median(H, 0), "o-", ms=3, color=f"C{i}", label=names[k])
-        a2.plot(np.arange(J.shape[1]), np.median(J, 0), "o-", ms=3, color=f"C{i}", label=names[k])
-    a1.set_xlabel("epoch over the same batch")
-    a1.set_ylabel("exact mean entropy (nats; median over seeds)")
-    a2.set_xlabel("epoch over the same batch")
-    a2.set_ylabel("exact J (median over seeds)")
-    for a in (a1, a2):
-        a.legend(fontsize=6)
+    plot_epoch_metric(a1, {names[k]: tr[k] for k in names}, "entropy", "exact mean entropy (nats)")
+    plot_epoch_metric(a2, {names[k]: tr[k] for k in names}, "objective", "exact J")
     return Evidence(
         verdict=verdict, statistic=dh["clip_cov"].statistic,
         threshold="paired 95% CI of the entropy difference (intervention − GRPO) after 8 epochs, for both",

@@ -19,14 +19,14 @@ import numpy as np
 import torch
 
 from ...estimators import aggregation_weights, group_advantages, token_surrogate_coefficients
-from ...exact import sequence_objective, sequence_policy_gradient
+from ...exact import sequence_policy_gradient
 from ...policies import TabularSequencePolicy
 from ...sampling import sample_sequence_groups
 from ...stats import paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, runs
+from ._multi_epoch import llm_task, plot_epoch_metric, runs
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
@@ -103,13 +103,7 @@ def run(ctx: RunContext) -> Evidence:
     a1.set_xlabel("response length |y| (tokens)")
     a1.set_ylabel("variance under π_old (exact)")
     a1.legend(fontsize=5)
-    for i, (name, key) in enumerate((("GRPO", "ppo_clip"), ("GSPO", "gspo"))):
-        kl = np.array([t.kl for t in tr[key]])
-        a2.plot(np.arange(kl.shape[1]), np.median(kl, 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median of {len(kl)} seeds)")
-        a2.fill_between(np.arange(kl.shape[1]), kl.min(0), kl.max(0), color=f"C{i}", alpha=0.2)
-    a2.set_xlabel("epoch over the same batch")
-    a2.set_ylabel("exact KL(π_old ‖ π_θ) (nats)")
-    a2.legend(fontsize=6)
+    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "GSPO": tr["gspo"]}, "kl", "exact KL(π_old ‖ π_θ) (nats)")
     long_rows = [r for r in var_rows if r["s"] == 1.0]
     return Evidence(
         verdict=verdict, statistic=d_kl.statistic,

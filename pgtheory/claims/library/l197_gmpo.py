@@ -20,7 +20,7 @@ from ...stats import paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, plot_ratio_distributions, ratio_range, runs
+from ._multi_epoch import llm_task, plot_epoch_metric, plot_ratio_distributions, ratio_range, runs
 
 ID = "L197-gmpo-ratio-range"
 
@@ -61,13 +61,7 @@ def run(ctx: RunContext) -> Evidence:
         verdict = {1: "refuted", -1: "confirmed", 0: "inconclusive"}[d_range.sign]
     fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: token ratio distributions and KL drift over epochs", ncols=2, width=4.6)
     plot_ratio_distributions(a1, {"GRPO (PPO clip 0.2)": tr["ppo_clip"], "GMPO (log clip 0.4)": tr["gmpo"]})
-    for i, (name, key) in enumerate((("GRPO", "ppo_clip"), ("GMPO", "gmpo"))):
-        kl = np.array([t.kl for t in tr[key]])
-        a2.plot(np.arange(kl.shape[1]), np.median(kl, 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median of {len(kl)} seeds)")
-        a2.fill_between(np.arange(kl.shape[1]), kl.min(0), kl.max(0), color=f"C{i}", alpha=0.2)
-    a2.set_xlabel("epoch over the same batch")
-    a2.set_ylabel("exact KL(π_old ‖ π_θ) (nats, mean over prompts)")
-    a2.legend(fontsize=6)
+    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "GMPO": tr["gmpo"]}, "kl", "exact KL(π_old ‖ π_θ) (nats, mean over prompts)")
     return Evidence(
         verdict=verdict, statistic=d_range.statistic,
         threshold="paired 95% CI of GMPO − GRPO ratio range (max|log r_t| after 8 epochs) excludes 0; identities exact",

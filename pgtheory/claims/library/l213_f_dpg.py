@@ -62,7 +62,7 @@ def run(ctx: RunContext) -> Evidence:
     if identity_err > 1e-10:
         failures.append(f"identity error {identity_err:.2g}")
     # (ii) f-DPG with known Z, one (θ, θ_ref)
-    th0, ref0 = th[0], ref[0]
+    th0 = th[0]
     p = pstar[0]
     n = s["samples"]
     groups = sample_sequence_groups(pol, th0, n, 1, torch.Generator().manual_seed(ctx.seed + 1))

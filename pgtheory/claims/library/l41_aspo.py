@@ -21,7 +21,7 @@ from ...sampling import sample_sequence_groups
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import B, G, llm_task, runs
+from ._multi_epoch import B, G, llm_task, plot_epoch_metric, runs
 
 ID = "L41-aspo-flipped-ratios"
 
@@ -69,12 +69,7 @@ def run(ctx: RunContext) -> Evidence:
     a1.set_xlabel("current token probability π_θ(y_t | ·)")
     a1.set_ylabel("effective weight ∂L/∂log π_θ(y_t) (seed 0)")
     a1.legend(fontsize=6)
-    for i, k in enumerate(tr):
-        H = np.array([t.entropy for t in tr[k]])
-        a2.plot(np.arange(H.shape[1]), np.median(H, 0), "o-", ms=3, color=f"C{i}", label={"ppo_clip": "GRPO", "aspo": "ASPO"}[k])
-    a2.set_xlabel("epoch over the same batch")
-    a2.set_ylabel("exact mean entropy of π_θ(·|q) (nats)")
-    a2.legend(fontsize=6)
+    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "ASPO": tr["aspo"]}, "entropy", "exact mean entropy of π_θ(·|q) (nats)")
     return Evidence(
         verdict=verdict, statistic=grpo[0],
         threshold="after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds",

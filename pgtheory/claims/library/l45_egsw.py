@@ -10,7 +10,6 @@ weighting is as described and reduces to GRPO), with the bias and variance at fi
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ...estimators import group_advantages

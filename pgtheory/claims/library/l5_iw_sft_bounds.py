@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from ...exact import sequence_objective, sequence_probs
+from ...exact import sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import toy_sequence_task
 from ...stats import bias_test

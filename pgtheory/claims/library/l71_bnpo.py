@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from ...estimators import beta_pdf, group_advantages
+from ...estimators import group_advantages
 from ...exact import multiprompt_gradient
 from ...problems import MultiPromptBandit
 from ..record import Claim, Evidence, RunContext

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from ...estimators import token_ratios
-from ...exact import sequence_kl, sequence_objective, sequence_policy_gradient, sequence_probs
+from ...exact import sequence_kl, sequence_policy_gradient, sequence_probs
 from ...policies import TabularSequencePolicy
 from ...problems import toy_sequence_task
 from ...sampling import sample_sequence_groups
-from ...stats import bias_test, fit_rate
+from ...stats import bias_test
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
