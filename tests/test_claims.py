@@ -88,3 +88,17 @@ def test_every_claim_runs_at_quick_scale(claim_id, tmp_path):
     (rec,) = check([claim_id], scale="quick", results=tmp_path)
     assert rec["verdict"] in VERDICTS and rec["summary"] and rec["n_samples"] >= 0  # 0 for exact-only claims
     assert (tmp_path / rec["figure"]).exists() and (tmp_path / rec["figure"]).with_suffix(".pdf").exists()
+
+
+def test_merge_ledgers_keeps_one_row_per_claim(tmp_path):
+    from pgtheory.claims.paper import merge_ledgers, write_paper_tables
+
+    a = [{"id": "L55-x", "seed_line": 55, "v": 1}, {"id": "L9-y", "seed_line": 9, "v": 1}]
+    b = [{"id": "L55-x", "seed_line": 55, "v": 2}]
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    rows = merge_ledgers(tmp_path / "a.json", tmp_path / "b.json")
+    assert [(r["id"], r["v"]) for r in rows] == [("L9-y", 1), ("L55-x", 2)]
+    recs = check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path / "r")
+    out = write_paper_tables(tmp_path / "r" / "ledger.json", out_dir=tmp_path / "gen")
+    assert json.loads(out[0].read_text())[0]["id"] == recs[0]["id"] and out[1].read_text().startswith("\\")

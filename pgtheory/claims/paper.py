@@ -1,21 +1,32 @@
-"""Tables for the paper, generated from a ledger (``paper/generated/``)."""
+"""Tables for the paper, generated from one or more ledgers (``paper/generated/``)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from .render import ledger_latex
 from .runner import atomic_write_text
 
-__all__ = ["write_paper_tables"]
+__all__ = ["merge_ledgers", "write_paper_tables"]
 
 
-def write_paper_tables(ledger_json: str | Path, out_dir: str | Path) -> list[Path]:
-    """Copy ``ledger.json`` to ``out_dir`` and write ``ledger_table.tex`` rendered from it (atomically)."""
-    rows = json.loads(Path(ledger_json).read_text())
+def merge_ledgers(*ledger_json: str | Path) -> list[dict]:
+    """Rows of several ledgers, one per claim id (a later ledger replaces an earlier one's row), sorted by seed line.
+
+    Each row keeps its own ``code_version``, ``scale`` and ``seed``, so a merged ledger says which run produced what.
+    """
+    rows: dict[str, dict] = {}
+    for path in ledger_json:
+        for r in json.loads(Path(path).read_text()):
+            rows[r["id"]] = r
+    return sorted(rows.values(), key=lambda r: (r["seed_line"], r["id"]))
+
+
+def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write ``ledger.json`` (merged) and ``ledger_table.tex`` rendered from it into ``out_dir`` (atomically)."""
+    rows = merge_ledgers(*ledger_json)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ledger_json, out / "ledger.json")
+    atomic_write_text(out / "ledger.json", json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(out / "ledger_table.tex", ledger_latex(rows))
     return [out / "ledger.json", out / "ledger_table.tex"]
