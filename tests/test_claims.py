@@ -102,3 +102,11 @@ def test_merge_ledgers_keeps_one_row_per_claim(tmp_path):
     recs = check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path / "r")
     out = write_paper_tables(tmp_path / "r" / "ledger.json", out_dir=tmp_path / "gen")
     assert json.loads(out[0].read_text())[0]["id"] == recs[0]["id"] and out[1].read_text().startswith("\\")
+
+
+def test_latex_table_is_ascii_for_pdflatex():
+    from pgtheory.claims.render import ledger_latex
+
+    row = {"id": "L63-x", "paper": "ΔL Normalization; D³S; ∇J ≤ 1 — ☃", "verdict": "qualified", "statistic": 0.5, "n_samples": 3}
+    tex = ledger_latex([row])
+    assert tex.isascii() and r"$\Delta$L" in tex and r"$^3$" in tex and "?" in tex  # unmapped ☃ → '?'

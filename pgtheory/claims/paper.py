@@ -11,13 +11,14 @@ __all__ = ["merge_ledgers", "write_paper_tables"]
 
 
 def merge_ledgers(*ledger_json: str | Path) -> list[dict]:
-    """Rows of several ledgers, one per claim id (a later ledger replaces an earlier one's row), sorted by seed line.
+    """Rows of several ledgers (or cached single records), one per claim id (a later ledger replaces an earlier one's row), sorted by seed line.
 
     Each row keeps its own ``code_version``, ``scale`` and ``seed``, so a merged ledger says which run produced what.
     """
     rows: dict[str, dict] = {}
     for path in ledger_json:
-        for r in json.loads(Path(path).read_text()):
+        data = json.loads(Path(path).read_text())
+        for r in [data] if isinstance(data, dict) else data:  # a cached single record counts as a one-row ledger
             rows[r["id"]] = r
     return sorted(rows.values(), key=lambda r: (r["seed_line"], r["id"]))
 

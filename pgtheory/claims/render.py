@@ -25,13 +25,23 @@ def ledger_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 _TEX = str.maketrans({"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                      "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"})
+                      "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+                      # non-ASCII characters that appear in paper names and claims (pdflatex has no Unicode math)
+                      "Δ": r"$\Delta$", "δ": r"$\delta$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$",
+                      "λ": r"$\lambda$", "μ": r"$\mu$", "π": r"$\pi$", "ρ": r"$\rho$", "σ": r"$\sigma$", "τ": r"$\tau$",
+                      "θ": r"$\theta$", "φ": r"$\phi$", "ε": r"$\epsilon$", "∇": r"$\nabla$", "≤": r"$\le$", "≥": r"$\ge$",
+                      "≠": r"$\ne$", "‖": r"$\|$", "→": r"$\to$", "²": r"$^2$", "³": r"$^3$", "−": "-", "×": r"$\times$",
+                      "·": r"$\cdot$", "–": "--", "—": "---", "’": "'"})
+
+
+def _tex(x: Any) -> str:
+    """Escape for LaTeX; characters without a mapping become '?' rather than breaking pdflatex."""
+    return "".join(c if ord(c) < 128 else "?" for c in str(x).translate(_TEX))
 
 
 def ledger_latex(rows: list[dict[str, Any]]) -> str:
     out = [r"\begin{tabular}{lp{5.6cm}lrr}", r"\toprule", r"Claim & Paper & Verdict & Statistic & $n$ \\", r"\midrule"]
     for r in rows:
-        out.append(f"{str(r['id']).translate(_TEX)} & {str(r['paper']).translate(_TEX)} & {r['verdict']} & "
-                   f"{_fmt(r['statistic']).translate(_TEX)} & {r['n_samples']} \\\\")
+        out.append(f"{_tex(r['id'])} & {_tex(r['paper'])} & {r['verdict']} & {_tex(_fmt(r['statistic']))} & {r['n_samples']} \\\\")
     out += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(out)

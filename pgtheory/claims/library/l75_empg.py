@@ -45,10 +45,10 @@ def run(ctx: RunContext) -> Evidence:
     else:
         verdict = "confirmed" if rho_h >= 0.5 and rho_p <= -0.5 else "qualified"
     fig, (a1, a2) = new_figure(ID, "Softmax score norms: coupled to entropy and to the action's probability", ncols=2, width=4.6)
-    a1.scatter(H, E2, s=4, alpha=0.5)
+    a1.scatter(H, E2, s=4, alpha=0.5, rasterized=True)
     a1.set_xlabel("Shannon entropy H(π) (nats)")
     a1.set_ylabel("E_a‖∇_z log π(a)‖² = 1 − ‖π‖²")
-    a2.scatter(pa, na, s=2, alpha=0.3)
+    a2.scatter(pa, na, s=2, alpha=0.3, rasterized=True)
     a2.set_xlabel("π(a)")
     a2.set_ylabel("‖∇_z log π(a)‖² = 1 − 2π(a) + ‖π‖²")
     return Evidence(
