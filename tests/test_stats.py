@@ -114,3 +114,14 @@ def test_stats_bad_input():
         required_sample_size(0.0, 1.0)
     with pytest.raises(ValueError, match="n_total: must be >= 1"):
         stream(lambda n, g: torch.zeros(n, 1), 0, 10, torch.Generator())
+
+
+def test_twin_rejects_reports_unpowered_twins_as_none():
+    from pgtheory.stats import twin_rejects
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(10_000, 2, generator=g, dtype=torch.float64)
+    zero = torch.zeros(2, dtype=torch.float64)
+    assert twin_rejects(x, zero, zero + 1e-4) is None  # a 1e-4 shift is undetectable with n = 1e4
+    assert twin_rejects(x, zero, zero + 0.5) is True  # a powered wrong target is rejected
+    assert twin_rejects(x + 0.5, zero + 0.5, zero) is True

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from scipy import stats as _st
 
-__all__ = ["bias_test_power", "required_sample_size", "detection_power"]
+__all__ = ["twin_rejects", "bias_test_power", "required_sample_size", "detection_power"]
 
 
 def _check(alpha: float, n_tests: int) -> None:
@@ -56,3 +57,18 @@ def required_sample_size(bias: float, sd: float, *, alpha: float = 1e-6, power: 
     while bias_test_power(bias, sd, n, alpha=alpha, n_tests=n_tests) < power:
         n += max(1, n // 100)
     return n
+
+
+def twin_rejects(samples, truth, wrong, *, alpha: float = 1e-6, power: float = 0.99) -> bool | None:
+    """The twin of an unbiasedness test: does ``bias_test(samples, wrong)`` reject at ``alpha``?
+
+    Returns None when the exact difference ``truth − wrong`` is not detectable with at least ``power`` at this sample
+    size (the twin is then uninformative and must not be counted), else True/False. ``samples [n, d]``.
+    """
+    from .tests import bias_test
+
+    x = torch.as_tensor(samples)
+    diff = (torch.as_tensor(truth) - torch.as_tensor(wrong)).reshape(-1).numpy()
+    if detection_power(diff, x.reshape(len(x), -1).std(0).numpy(), len(x), alpha=alpha) < power:
+        return None
+    return bool(bias_test(x, wrong).pvalue <= alpha)

@@ -21,7 +21,7 @@ from ...exact import F_DIVERGENCES, f_divergence, kl_divergence, sequence_probs
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
-from ...stats import bias_test, detection_power
+from ...stats import bias_test, twin_rejects
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -76,14 +76,12 @@ def run(ctx: RunContext) -> Evidence:
         rows[k] = {"max_abs_z": float(np.abs(res.z).max()), "pvalue": float(res.pvalue), "twins": {}}
         if res.pvalue <= ALPHA:
             failures.append(f"{k}: f-DPG estimate biased (p = {res.pvalue:.2g})")
-        sd = est.std(0).numpy()
         for other in KINDS:
             if other == k:
                 continue
-            diff = (exact[k] - exact[other]).reshape(-1).numpy()
-            if detection_power(diff, sd, n, alpha=ALPHA) >= 0.99:
-                rejected = bias_test(est, exact[other]).pvalue <= ALPHA
-                rows[k]["twins"][other] = bool(rejected)
+            rejected = twin_rejects(est, exact[k], exact[other], alpha=ALPHA)
+            if rejected is not None:
+                rows[k]["twins"][other] = rejected
                 if not rejected:
                     failures.append(f"twin: {k} not told apart from {other}")
     if not any(rows[k]["twins"] for k in KINDS):

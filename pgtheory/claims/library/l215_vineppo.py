@@ -19,7 +19,7 @@ import torch
 from ...exact import prefix_extensions, prefix_values
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
-from ...stats import bias_test, detection_power, fit_rate
+from ...stats import bias_test, fit_rate, twin_rejects
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -58,9 +58,10 @@ def run(ctx: RunContext) -> Evidence:
         variances.append(est.var(0).numpy())
         wrong = _estimates(probs_other, R, ext, K, reps, g)
         V_other = (probs_other * ext * R).sum(-1) / (probs_other * ext).sum(-1)
-        if detection_power((V_other - V).numpy(), wrong.std(0).numpy(), reps, alpha=ALPHA) >= 0.99:
+        rejected = twin_rejects(wrong, V_other, V, alpha=ALPHA)  # samples whose truth is V_other, tested against V
+        if rejected is not None:
             twins += 1
-            if bias_test(wrong, V).pvalue > ALPHA:
+            if not rejected:
                 failures.append(f"twin: off-policy completions not rejected at K = {K}")
     if twins == 0:
         failures.append("no twin was powered")

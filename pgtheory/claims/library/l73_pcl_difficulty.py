@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.stats import binom
 
-from ...stats import bias_test, detection_power
+from ...stats import bias_test, twin_rejects
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -66,9 +66,10 @@ def run(ctx: RunContext) -> Evidence:
         if bias_test(informative, truth).pvalue <= ALPHA:
             failures.append(f"informative fraction ≠ 1 − p^G − (1 − p)^G at G = {G}")
         wrong = torch.from_numpy(1 - PS ** (G + 1) - (1 - PS) ** (G + 1))
-        if detection_power((truth - wrong).numpy(), informative.std(0).numpy(), n, alpha=ALPHA) >= 0.99:
+        rejected = twin_rejects(informative, truth, wrong, alpha=ALPHA)
+        if rejected is not None:
             twins += 1
-            if bias_test(informative, wrong).pvalue > ALPHA:
+            if not rejected:
                 failures.append(f"twin: the G + 1 formula not rejected at G = {G}")
     if twins == 0:
         failures.append("no twin was powered")
