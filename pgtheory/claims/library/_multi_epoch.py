@@ -17,6 +17,7 @@ from ...exact import sequence_entropy, sequence_kl, sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
+from ...stats import PairedDifference, paired_difference
 
 B, G, EPOCHS, MINIBATCHES, LR = 64, 8, 8, 4, 0.05
 
@@ -122,3 +123,8 @@ def plot_epoch_metric(ax, traces: dict[str, list[EpochTrace]], metric: str, ylab
     ax.set_xlabel("epoch over the same batch")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=6)
+
+
+def final_difference(a: list[EpochTrace], b: list[EpochTrace], metric: str) -> PairedDifference:
+    """Paired difference (a − b, over seeds) of an exact metric after the last epoch."""
+    return paired_difference([getattr(t, metric)[-1] for t in a], [getattr(t, metric)[-1] for t in b])

@@ -21,7 +21,7 @@ from ...stats import paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, plot_ratio_distributions, runs
+from ._multi_epoch import final_difference, llm_task, plot_ratio_distributions, runs
 
 ID = "L103-spo-trust-region"
 EPS = 0.2
@@ -51,8 +51,7 @@ def run(ctx: RunContext) -> Evidence:
     tr = runs(task, tuple(NAMES), ctx.settings["seeds"], ctx.seed)
     out = {k: [_outside(t) for t in v] for k, v in tr.items()}
     d_out = paired_difference(out["spo"], out["ppo_clip"])
-    d_kl = paired_difference([t.kl[-1] for t in tr["spo"]], [t.kl[-1] for t in tr["ppo_clip"]])
-    d_j = paired_difference([t.objective[-1] for t in tr["spo"]], [t.objective[-1] for t in tr["ppo_clip"]])
+    d_kl, d_j = (final_difference(tr["spo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
     verdict = "refuted" if failures or d_out.sign == 1 else {-1: "confirmed", 0: "inconclusive"}[d_out.sign]
     fig, (a1, a2) = new_figure(ID, "Token ratios after 8 epochs on one batch: PPO, SPO, GSPO, GMPO, unclipped", ncols=2, width=4.6)
     plot_ratio_distributions(a1, {NAMES[k]: v for k, v in tr.items()})

@@ -22,11 +22,11 @@ from ...estimators import aggregation_weights, group_advantages, token_surrogate
 from ...exact import sequence_policy_gradient
 from ...policies import TabularSequencePolicy
 from ...sampling import sample_sequence_groups
-from ...stats import paired_difference
+
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, plot_epoch_metric, runs
+from ._multi_epoch import final_difference, llm_task, plot_epoch_metric, runs
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
@@ -83,8 +83,7 @@ def run(ctx: RunContext) -> Evidence:
                              "token": float(((tokm - 1) ** 2 * pm[..., None]).sum(1).mean() / ell)})
     # (iv) multi-epoch
     tr = runs(task, ("ppo_clip", "gspo"), ctx.settings["seeds"], ctx.seed)
-    d_kl = paired_difference([t.kl[-1] for t in tr["gspo"]], [t.kl[-1] for t in tr["ppo_clip"]])
-    d_j = paired_difference([t.objective[-1] for t in tr["gspo"]], [t.objective[-1] for t in tr["ppo_clip"]])
+    d_kl, d_j = (final_difference(tr["gspo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
     seq_clip = float(np.mean([np.mean(np.abs(np.exp(t.seq_mean_log_ratios[-1]) - 1) > 4e-4) for t in tr["gspo"]]))
     tok_out = float(np.mean([np.mean(np.abs(np.exp(t.token_log_ratios[-1]) - 1) > 0.2) for t in tr["ppo_clip"]]))
     if failures or d_kl.sign == 1:

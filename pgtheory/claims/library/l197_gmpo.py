@@ -20,7 +20,7 @@ from ...stats import paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task, plot_epoch_metric, plot_ratio_distributions, ratio_range, runs
+from ._multi_epoch import final_difference, llm_task, plot_epoch_metric, plot_ratio_distributions, ratio_range, runs
 
 ID = "L197-gmpo-ratio-range"
 
@@ -53,8 +53,7 @@ def run(ctx: RunContext) -> Evidence:
     rng_g = [ratio_range(t) for t in tr["gmpo"]]
     rng_p = [ratio_range(t) for t in tr["ppo_clip"]]
     d_range = paired_difference(rng_g, rng_p)
-    d_kl = paired_difference([t.kl[-1] for t in tr["gmpo"]], [t.kl[-1] for t in tr["ppo_clip"]])
-    d_j = paired_difference([t.objective[-1] for t in tr["gmpo"]], [t.objective[-1] for t in tr["ppo_clip"]])
+    d_kl, d_j = (final_difference(tr["gmpo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
     if failures:
         verdict = "refuted"
     else:
