@@ -58,7 +58,6 @@ def run(ctx: RunContext) -> Evidence:
         for name in KL_REGULARIZED_SURROGATES:
             sur = KL_REGULARIZED_SURROGATES.get(name)
             est = sequence_score_sum(pol, th, groups, surrogate_score_coefficient(name, lp, lo, lr, r, BETA)[:, None]).reshape(n, -1)
-            sd = est.std(0).numpy()
             res = bias_test(est, exact[sur.regulariser])
             row = {"max_abs_z": float(np.abs(res.z).max()), "trace_cov": float((est.var(0)).sum()), "twins": {}}
             if res.pvalue <= ALPHA:
@@ -78,7 +77,6 @@ def run(ctx: RunContext) -> Evidence:
                     if not rejected:
                         failures.append(f"twin: {name} ({setting}) not told apart from {label}")
             rows[f"{name}|{setting}"] = row
-            del sd
     if twins_run == 0:
         failures.append("no twin was powered")
     verdict = "confirmed" if not failures else "refuted"
