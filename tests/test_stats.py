@@ -106,6 +106,12 @@ def test_stats_bad_input():
         bias_test(torch.zeros(10, 3), torch.zeros(2))
     with pytest.raises(ValueError, match="method: expected"):
         bias_test(torch.randn(10, 3), torch.zeros(3), method="t")
+    with pytest.raises(ValueError, match="samples: contains NaN"):
+        bias_test(torch.tensor([[1.0], [float("nan")]]), torch.zeros(1))
+    with pytest.raises(ValueError, match="samples: the estimates have no coordinates"):
+        bias_test(torch.zeros(5, 0), torch.zeros(0))
+    with pytest.raises(ValueError, match="samples: need at least 2"):
+        bias_test(torch.zeros(1, 3), torch.zeros(3))
     with pytest.raises(ValueError, match="x: contains NaN"):
         MomentAccumulator().update(torch.tensor([[float("nan")]]))
     with pytest.raises(ValueError, match="errors: must be positive"):
@@ -125,3 +131,119 @@ def test_twin_rejects_reports_unpowered_twins_as_none():
     assert twin_rejects(x, zero, zero + 1e-4) is None  # a 1e-4 shift is undetectable with n = 1e4
     assert twin_rejects(x, zero, zero + 0.5) is True  # a powered wrong target is rejected
     assert twin_rejects(x + 0.5, zero + 0.5, zero) is True
+
+
+# --- small-sample level, Hotelling's domain, overflow (issue 18) -------------------------------------------------
+# Each configuration draws R unbiased Gaussian batches (independent coordinates, so every method's level is exactly
+# or very nearly α = 0.05) and counts rejections. The count must lie inside the central 1 − 2e-4 binomial interval
+# of Binomial(R, α): a correct test fails one configuration with probability ≤ 2e-4, the file (≈ 40 configurations)
+# with probability ≤ 1%. Seeds are fixed, so the outcome is deterministic. The twin: the old normal-approximation
+# z-test at n = 3 rejects far too often and lands outside the same interval.
+_LEVEL_NS, _LEVEL_PS, _ALPHA = (2, 3, 5, 10, 30, 100), (1, 5, 50), 0.05
+
+
+def _rejections(method, n, p, reps, seed, **kw):
+    g = torch.Generator().manual_seed(seed)
+    zero = torch.zeros(p, dtype=torch.float64)
+    return sum(bias_test(torch.randn(n, p, generator=g, dtype=torch.float64), zero, method=method, **kw).pvalue < _ALPHA
+               for _ in range(reps))
+
+
+def _binomial_band(reps, rate=_ALPHA, tail=1e-4):
+    from scipy import stats as st_
+
+    return st_.binom.ppf(tail, reps, rate), st_.binom.isf(tail, reps, rate)
+
+
+@pytest.mark.parametrize("n", _LEVEL_NS)
+@pytest.mark.parametrize("p", _LEVEL_PS)
+def test_bonferroni_t_holds_its_level_at_small_n(n, p):
+    reps = 600
+    lo, hi = _binomial_band(reps, 1 - (1 - _ALPHA / p) ** p)
+    assert lo <= _rejections("bonferroni", n, p, reps, seed=1000 * n + p) <= hi
+
+
+@pytest.mark.parametrize("n", [n for n in _LEVEL_NS if n > 2])
+@pytest.mark.parametrize("p", _LEVEL_PS)
+def test_hotelling_holds_its_level_or_refuses(n, p):
+    zero = torch.zeros(p, dtype=torch.float64)
+    if n <= p + 1:  # the rank is limited by the data: a clear error, never p = 0
+        with pytest.raises(ValueError, match="Hotelling's test needs more samples"):
+            bias_test(torch.randn(n, p, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), zero, method="hotelling")
+        return
+    reps = 600
+    lo, hi = _binomial_band(reps)
+    assert lo <= _rejections("hotelling", n, p, reps, seed=2000 * n + p) <= hi
+
+
+@pytest.mark.parametrize("n", _LEVEL_NS)
+def test_sign_flip_level_is_at_most_alpha(n):
+    """Exact under symmetry: the rate is ≤ α (and 0 for n ≤ 5, where no sign pattern is rare enough)."""
+    reps = 300
+    _, hi = _binomial_band(reps)
+    r = _rejections("sign-flip", n, 5, reps, seed=3000 + n, n_resamples=499)
+    assert r <= hi
+    if n <= 5:
+        assert r == 0
+
+
+def test_holm_matches_bonferroni_globally_and_rejects_more_coordinates():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(50, 6, generator=g, dtype=torch.float64) + torch.tensor([0.9, 0.8, 0.0, 0.0, 0.0, 0.0])
+    b, h = bias_test(x, torch.zeros(6)), bias_test(x, torch.zeros(6), method="holm")
+    assert b.pvalue == pytest.approx(h.pvalue)
+    assert np.all(h.pvalues <= b.pvalues + 1e-15) and np.sum(h.pvalues < 0.01) >= np.sum(b.pvalues < 0.01)
+
+
+def test_normal_approximation_twin_fails_the_level_test():
+    """The twin of the level tests: a z-based Bonferroni test (the old default) at n = 3 is rejected by them."""
+    from scipy import stats as st_
+
+    g = torch.Generator().manual_seed(5)
+    reps, rej = 600, 0
+    for _ in range(reps):
+        x = torch.randn(3, 5, generator=g, dtype=torch.float64)
+        z = (x.mean(0) / (x.std(0) / 3 ** 0.5)).abs().max().item()
+        rej += min(1.0, 5 * 2 * st_.norm.sf(z)) < _ALPHA
+    assert rej > _binomial_band(reps, 1 - (1 - _ALPHA / 5) ** 5)[1]
+
+
+@pytest.mark.parametrize("magnitude", [1e-200, 1e-50, 1.0, 1e50, 1e155, 1e200, 1e300])
+@pytest.mark.parametrize("method", ["bonferroni", "hotelling", "sign-flip"])
+def test_bias_test_is_scale_invariant_and_overflow_safe(magnitude, method):
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    ref_null, ref_bias = bias_test(x, torch.zeros(3), method=method), bias_test(x + 2.0, torch.zeros(3), method=method)
+    null, biased = bias_test(x * magnitude, torch.zeros(3), method=method), bias_test((x + 2.0) * magnitude, torch.zeros(3), method=method)
+    assert null.pvalue == pytest.approx(ref_null.pvalue, rel=1e-9)
+    assert biased.pvalue == pytest.approx(ref_bias.pvalue, rel=1e-6, abs=1e-300) and biased.pvalue <= 1e-4
+    assert np.all(np.isfinite(biased.standard_error)) and biased.estimate[0] == pytest.approx(float((x[:, 0] + 2).mean()) * magnitude)
+
+
+def test_confidence_interval_uses_t_quantiles_and_gives_an_equivalence_bound():
+    from scipy import stats as st_
+
+    x = torch.tensor([[0.0], [1.0], [2.0]], dtype=torch.float64)  # mean 1, s.d. 1, SE 1/√3
+    res = bias_test(x, torch.zeros(1))
+    lo, hi = res.confidence_interval(0.95)
+    q = st_.t.isf(0.025, 2)
+    assert lo[0] == pytest.approx(1 - q / 3 ** 0.5) and hi[0] == pytest.approx(1 + q / 3 ** 0.5)
+    assert res.bias_bound(0.95) == pytest.approx(1 + q / 3 ** 0.5)
+    assert res.within_margin(4.0) and not res.within_margin(2.0)
+    with pytest.raises(ValueError, match="margin: must be a positive"):
+        res.within_margin(0.0)
+
+
+def test_equivalence_confirms_unbiased_and_not_half_margin_biased():
+    """An unbiased estimator is inside a 1% margin with enough samples; one biased by half the margin is not
+    confirmed inside a quarter margin (its bound must exceed its true bias)."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(200_000, 4, generator=g, dtype=torch.float64)
+    assert bias_test(x, torch.zeros(4)).within_margin(0.02)
+    assert not bias_test(x + 0.01, torch.zeros(4)).within_margin(0.005)
+
+
+def test_sign_flip_refuses_an_accumulator():
+    acc = MomentAccumulator.from_samples(torch.randn(20, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="sign-flip' needs the per-sample estimates"):
+        bias_test(acc, torch.zeros(2), method="sign-flip")
