@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from pgtheory.exact import (evaluate_policy, fisher_information, hessian, natural_gradient, objective_of_params,
                             policy_gradient, policy_gradient_autograd, policy_gradient_finite_difference)
+from pgtheory.problems import TabularMDP
 from pgtheory.policies import DirectPolicy, LogLinearSoftmax, TabularSoftmax
 
 from .conftest import mdp_and_params, mdps, random_mdp
@@ -115,3 +116,24 @@ def test_natural_gradient_step_with_unit_step_is_policy_iteration_like():
     ev = evaluate_policy(mdp, pol.probs(th))
     new = pol.probs(th + 1e3 * w)
     assert torch.equal(new.argmax(-1), ev.q.argmax(-1))
+
+
+def test_natural_gradient_stays_finite_for_nearly_deterministic_policies():
+    """Issue 18: with π(a|s) ~ 1e-300 the Fisher matrix is subnormal and pinv returned NaN (notebook 01's NPG cell,
+    iteration 707). F⁺∇J is scale-invariant, so the direction must stay finite, and equal A/(1−γ) per-state
+    centred wherever it is resolvable; where F and ∇J underflow to exactly 0 it is 0."""
+    from pgtheory.exact import evaluate_policy, natural_gradient
+    from pgtheory.policies import TabularSoftmax
+
+    P = torch.zeros(2, 2, 2, dtype=torch.float64)
+    P[0, 0, 1] = P[0, 1, 0] = P[1, 0, 0] = P[1, 1, 1] = 1.0
+    mdp = TabularMDP(P, torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64), 0.9, torch.tensor([1.0, 0.0]))
+    pol = TabularSoftmax(2, 2)
+    for scale in (1.0, 100.0, 340.0, 345.0, 400.0):  # π_min from 0.02 to subnormal to exactly 0
+        th = torch.tensor([[scale, -scale], [-scale, scale]], dtype=torch.float64)
+        npg = natural_gradient(mdp, pol, th)
+        assert torch.isfinite(npg).all(), scale
+        if scale == 1.0:
+            adv = evaluate_policy(mdp, pol.probs(th)).advantage / 0.1
+            centred = lambda x: x - x.mean(-1, keepdim=True)  # noqa: E731
+            assert torch.allclose(centred(npg), centred(adv), atol=1e-8)

@@ -36,6 +36,18 @@ def test_notebook_executes_at_small_scale(name, monkeypatch):
     assert ns["SMALL"] is True
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_notebook_executes_at_shipped_scale(name, monkeypatch):
+    """As a reader runs it (notebook 01's NPG cell once reached NaN at iteration 707 of 3000: issue 18)."""
+    monkeypatch.delenv("PGTHEORY_NOTEBOOK_SCALE", raising=False)
+    ns = run_notebook(ROOT / "notebooks" / name)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    assert ns["SMALL"] is False
+
+
 def test_there_are_at_least_two_notebooks():
     assert len(list((ROOT / "notebooks").glob("*.ipynb"))) >= 2
 

@@ -124,6 +124,13 @@ def natural_gradient(mdp: TabularMDP, policy: TabularPolicy, theta, *, rtol: flo
     theta = _prep(mdp, policy, theta)
     F = fisher_information(mdp, policy, theta)
     g = policy_gradient(mdp, policy, theta).reshape(*F.shape[:-1])
-    # F is singular for softmax (per-state shifts); the Hermitian pseudo-inverse works batched on CPU and CUDA
-    w = torch.linalg.pinv(F, rtol=rtol, hermitian=True) @ g.unsqueeze(-1)
+    # F is singular for softmax (per-state shifts); the Hermitian pseudo-inverse works batched on CPU and CUDA.
+    # F⁺g is invariant to scaling F and g by one constant c (F⁺/c · g/c·c): dividing both by max|F| keeps a nearly
+    # deterministic policy (π of order 1e-300, F subnormal) from turning pinv into NaN. Where F and g vanish exactly
+    # in float64, the direction is 0.
+    c = F.abs().amax(dim=(-2, -1), keepdim=True)
+    live = c > 0
+    c = torch.where(live, c, torch.ones_like(c))
+    w = torch.linalg.pinv(F / c, rtol=rtol, hermitian=True) @ (g.unsqueeze(-1) / c)
+    w = torch.where(live, w, torch.zeros_like(w))
     return w.squeeze(-1).reshape(theta.shape)
