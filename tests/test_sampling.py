@@ -170,3 +170,39 @@ def test_sampler_bad_input():
         TrajectorySampler(random_mdp(3, 2, 0.99, 0), ok, horizon=2).sample(1000, gen)
     with pytest.raises(ValueError, match="n_groups: must be >= 1"):
         sample_multiprompt_groups(MultiPromptBandit([[1, 0]]), torch.tensor([[0.5, 0.5]]), 0, 4, gen)
+
+
+def test_sampler_refuses_a_batch_over_its_memory_budget_and_streams_it_in_chunks():
+    """Issue 18: n = 1e8 trajectories was one allocation that failed. Over the budget, `sample` refuses with a
+    message naming n and `sample_chunks`; the chunks cover n exactly, report progress, and their pooled returns are
+    unbiased for J (α = 1e-6), with the twin J + 0.25 (≈ 5% of J; power ≥ 0.99 checked) rejected."""
+    from pgtheory.stats import twin_rejects
+
+    mdp = random_mdp(5, 3, 0.9, seed=11)
+    pi = torch.softmax(torch.randn(5, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64), -1)
+    sampler = TrajectorySampler(mdp, pi)
+    with pytest.raises(ValueError, match=r"n: 100000000 trajectories need about .* sample_chunks"):
+        sampler.sample(100_000_000, torch.Generator().manual_seed(0))
+    budget = 2_000 * 10 * 80 + 100  # 2,000 episodes of expected length 10 per chunk
+    assert sampler.chunk_size(budget) == 2_000
+    seen = []
+    chunks = list(sampler.sample_chunks(50_001, torch.Generator().manual_seed(1), memory_budget=budget,
+                                        progress=lambda done, total: seen.append((done, total))))
+    assert [c.n for c in chunks] == [2_000] * 25 + [1]
+    assert seen[-1] == (50_001, 50_001) and len(seen) == 26
+    returns = torch.cat([c.discounted_returns() for c in chunks])[:, None]
+    J = evaluate_policy(mdp, pi).objective.reshape(1)
+    assert bias_test(returns, J).pvalue > ALPHA
+    assert twin_rejects(returns, J, J + 0.25, alpha=ALPHA) is True
+
+
+def test_sampler_reports_progress_on_long_episodes(monkeypatch):
+    import pgtheory.sampling.mdp as mdp_mod
+
+    clock = iter(range(0, 10_000_000, 2))  # every call to the clock advances 2 s
+    monkeypatch.setattr(mdp_mod.time, "perf_counter", lambda: float(next(clock)))
+    mdp = random_mdp(3, 2, 0.99, seed=0)
+    calls = []
+    TrajectorySampler(mdp, torch.full((3, 2), 0.5, dtype=torch.float64)).sample(
+        20, torch.Generator().manual_seed(0), progress=lambda t, alive: calls.append((t, alive)))
+    assert calls and all(0 < alive <= 20 for _, alive in calls) and calls[0][0] == 0
