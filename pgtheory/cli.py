@@ -1,9 +1,119 @@
-"""Command-line entry point: ``pgtheory check``, ``pgtheory list``, ``pgtheory demo``."""
+"""Command-line entry point: ``pgtheory check``, ``pgtheory list``, ``pgtheory figures``, ``pgtheory demo``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+class UserError(Exception):
+    """A mistake in the command line or its environment: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``pgtheory check: error: ...``), without the usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _int_at_least(lo: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting integers >= ``lo`` (the error names the bound and the value)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {lo}"
+    return parse
+
+
+def _check_device(device: str) -> None:
+    """UserError unless ``device`` is 'cpu' or a CUDA device that this machine has."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise UserError(f"device: expected cpu, cuda or cuda:N, got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"device: {device!r} requested but CUDA is not available on this machine "
+                            f"(torch {torch.__version__}); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise UserError(f"device: {device!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type != "cpu":
+        raise UserError(f"device: expected cpu, cuda or cuda:N, got {device!r}")
+
+
+def _check_writable_dir(path: str | Path, name: str, subdirs: tuple[str, ...] = ()) -> None:
+    """UserError unless ``path`` is (or can be created as) a writable directory whose ``subdirs`` are not files."""
+    import tempfile
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{name}: {p} is an existing file, not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{name}: cannot create directory {p}: {e.strerror or e}") from None
+    try:
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as e:
+        raise UserError(f"{name}: directory {p} is not writable: {e.strerror or e}") from None
+    for sub in subdirs:
+        if (p / sub).exists() and not (p / sub).is_dir():
+            raise UserError(f"{name}: {p / sub} is an existing file, not a directory")
+
+
+@contextlib.contextmanager
+def _one_line_cache_warnings() -> Iterator[None]:
+    """Show the runner's cache warnings as one line each (``pgtheory: warning: ...``); others unchanged."""
+    import warnings
+
+    from .claims.runner import CacheWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, CacheWarning):
+                print(f"pgtheory: warning: {message}", file=sys.stderr, flush=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.simplefilter("always", CacheWarning)
+        warnings.showwarning = show
+        yield
+
+
+def _progress(cid: str, rec: dict, cached: bool) -> None:
+    """The line printed when a claim finishes (or is loaded from the cache)."""
+    tag = "cached" if cached else f"{rec['seconds']:.1f} s"
+    print(f"  {cid:28s} {rec['verdict']:12s} ({tag})", flush=True)
+
+
+def _on_start(cid: str) -> None:
+    """The line printed when a claim starts running."""
+    print(f"  running {cid} ...", flush=True)
+
+
+def _verdict_counts(records: list[dict]) -> str:
+    """'2 confirmed, 1 qualified' for the verdicts present in ``records`` (in the ledger's order)."""
+    from .claims import VERDICTS
+
+    counts = {v: sum(r["verdict"] == v for r in records) for v in VERDICTS}
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -19,7 +129,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     device = args.device
-    mdp = garnet(args.states, args.actions, 3, discount=0.9, seed=args.seed).to(device)
+    mdp = garnet(args.states, args.actions, min(3, args.states), discount=0.9, seed=args.seed).to(device)
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
     theta = policy.random_params(args.batch, generator=torch.Generator(device).manual_seed(args.seed), device=device)
     ev = evaluate_policy(mdp, policy.probs(theta))
@@ -48,8 +158,18 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  J = {float(sequence_objective(sp, th)):.4f}, ‖∇J‖ = {float(g.norm()):.4f}, "
           f"pass@8 per prompt = {[round(x, 4) for x in pass_at_k(sp, th, 8).tolist()]}")
     print(f"done in {time.perf_counter() - t0:.2f} s")
-    ok = rel(g_pg, g_ad) < 1e-10 and rel(g_pg, g_fd) < 1e-6 and float((vi.v - lp.v).abs().max()) < 1e-6
-    return 0 if ok else 1
+    checks = {"∇J: PG theorem vs autograd": (rel(g_pg, g_ad), 1e-10), "∇J: PG theorem vs central FD": (rel(g_pg, g_fd), 1e-6),
+              "V*: VI vs LP": (float((vi.v - lp.v).abs().max()), 1e-6)}
+    failed = [f"{name} error {err:.2e} (tolerance {tol:.0e})" for name, (err, tol) in checks.items() if not err < tol]
+    if failed:
+        print(f"pgtheory demo: cross-check failed: {'; '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _validate_demo(args: argparse.Namespace) -> None:
+    """Demo arguments that argparse cannot check: the device."""
+    _check_device(args.device)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -66,93 +186,189 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_check(args: argparse.Namespace) -> None:
+    """Everything ``check`` can be refused for, before any claim runs: ids, device, the results directory."""
+    from .claims.runner import validate_ids
+
+    args.ids = validate_ids(args.ids or None)
+    _check_device(args.device)
+    _check_writable_dir(args.results, "results", ("cache", "figures"))
+
+
 def _check(args: argparse.Namespace) -> int:
     from ._perf import tune_allocator
-    from .claims import check
+    from .claims import check, load_ledger
 
     tune_allocator()
     scale = "full" if args.full else "quick"
     t0 = time.perf_counter()
+    res = args.results.rstrip("/") or "/"
+    print(f"pgtheory check --{scale}: {len(args.ids)} claim(s), results in {res}/ (seed {args.seed}, device {args.device}, "
+          f"jobs {args.jobs})", flush=True)
+    cached = []
 
-    def progress(cid, rec, cached):
-        tag = "cached" if cached else f"{rec['seconds']:.1f} s"
-        print(f"  {cid:28s} {rec['verdict']:12s} ({tag})", flush=True)
+    def progress(cid: str, rec: dict, hit: bool) -> None:
+        cached.extend([cid] if hit else [])
+        _progress(cid, rec, hit)
 
-    print(f"pgtheory check --{scale}: results in {args.results}/ (seed {args.seed}, device {args.device}, jobs {args.jobs})")
-    check(args.ids or None, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs, progress=progress)
-    print()
-    print(open(f"{args.results}/LEDGER.md", encoding="utf-8").read())
-    print(f"ledger: {args.results}/ledger.json, {args.results}/LEDGER.md, {args.results}/ledger_table.tex; "
-          f"figures: {args.results}/figures/ ({time.perf_counter() - t0:.1f} s)")
+    records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
+                    progress=progress, on_start=_on_start)
+    if args.print_ledger:
+        print()
+        print(Path(res, "LEDGER.md").read_text(encoding="utf-8"))
+    print(f"{len(records)} claim(s): {_verdict_counts(records)} ({len(cached)} from the cache) in "
+          f"{time.perf_counter() - t0:.1f} s")
+    rows = len(load_ledger(res))
+    print(f"ledger: {res}/LEDGER.md ({rows} row{'' if rows == 1 else 's'}; also ledger.json, ledger_table.tex); "
+          f"figures: {res}/figures/")
     return 0
+
+
+def _validate_figures(args: argparse.Namespace) -> None:
+    """Everything ``figures`` can be refused for, before any claim runs: families, device, output directories."""
+    from .claims.figures import figures_out, validate_families
+
+    args.families = validate_families(args.families or None)
+    _check_device(args.device)
+    args.out = figures_out("quick" if args.quick else "full", args.results, args.out, args.force)
+    _check_writable_dir(args.results, "results", ("cache", "figures"))
+    _check_writable_dir(args.out, "out")
 
 
 def _figures(args: argparse.Namespace) -> int:
     from ._perf import tune_allocator
-    from .claims.figures import regenerate_figures
+    from .claims.figures import FIGURE_FAMILIES, regenerate_figures
 
     tune_allocator()
     scale = "quick" if args.quick else "full"
-    for p in regenerate_figures(args.families or None, scale=scale, results=args.results, out=args.out,
-                                device=args.device, jobs=args.jobs):
+    n = sum(len(FIGURE_FAMILIES[f]) for f in args.families)
+    print(f"pgtheory figures: drawing {scale}-scale figures of {len(args.families)} famil{'y' if len(args.families) == 1 else 'ies'} "
+          f"({n} claims) into {args.out}/ (claims cached in {args.results}/)", flush=True)
+    written = regenerate_figures(args.families, scale=scale, results=args.results, out=args.out, device=args.device,
+                                 jobs=args.jobs, force=args.force, progress=_progress, on_start=_on_start)
+    for p in written:
         print("wrote", p)
+    print(f"{scale}-scale figures: {len(written)} files in {args.out}/")
     return 0
+
+
+_BENCHMARKS = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py"}
+
+
+def _benchmarks_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _validate_bench(args: argparse.Namespace) -> None:
+    """The benchmark names, the benchmarks/ folder and the device, before any benchmark runs."""
+    if not _benchmarks_dir().is_dir():
+        raise UserError("bench: the benchmarks/ folder is not next to the package (run from a source checkout)")
+    for name in args.which:
+        if name not in _BENCHMARKS:
+            raise UserError(f"which: unknown benchmark {name!r}; known: {', '.join(_BENCHMARKS)}")
+    _check_device(args.device)
 
 
 def _bench(args: argparse.Namespace) -> int:
     import runpy
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "benchmarks"
-    scripts = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py"}
-    if not root.is_dir():
-        raise SystemExit("bench: the benchmarks/ folder is not next to the package (run from a source checkout)")
-    for name in args.which or list(scripts):
-        if name not in scripts:
-            raise SystemExit(f"which: unknown benchmark {name!r}; known: {', '.join(scripts)}")
-        print(f"=== {name}: benchmarks/{scripts[name]}", flush=True)
-        mod = runpy.run_path(str(root / scripts[name]))
+    root = _benchmarks_dir()
+    for name in args.which or list(_BENCHMARKS):
+        print(f"=== {name}: benchmarks/{_BENCHMARKS[name]}", flush=True)
+        mod = runpy.run_path(str(root / _BENCHMARKS[name]))
         mod["main"](["--device", args.device])
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pgtheory", description=__doc__)
+def _no_validation(args: argparse.Namespace) -> None:
+    """Commands whose arguments argparse checks completely."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pgtheory`` argument parser; each subcommand sets ``func`` and ``validate`` (run before ``func``)."""
+    parser = _Parser(prog="pgtheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="list the registered claims")
     ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=_list)
+    ls.set_defaults(func=_list, validate=_no_validation)
     ck = sub.add_parser("check", help="run claims and regenerate the ledger and figures")
     grp = ck.add_mutually_exclusive_group()
     grp.add_argument("--quick", action="store_true", help="quick scale (default): minutes on 2 CPU cores")
     grp.add_argument("--full", action="store_true", help="full scale: the published figures")
     ck.add_argument("ids", nargs="*", help="claim ids (default: all)")
     ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
-    ck.add_argument("--jobs", type=int, default=1)
+    ck.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
     ck.add_argument("--seed", type=int, default=0)
-    ck.add_argument("--results", default="results")
-    ck.set_defaults(func=_check)
-    fg = sub.add_parser("figures", help="regenerate figures/*.png|pdf from the claims (full scale by default)")
+    ck.add_argument("--results", default="results", help="results directory (default: results)")
+    ck.add_argument("--print-ledger", action="store_true", help="print the whole LEDGER.md table at the end")
+    ck.set_defaults(func=_check, validate=_validate_check)
+    fg = sub.add_parser("figures", help="regenerate figures/*.png|pdf from the claims (full scale by default)",
+                        description="Run the figure families' claims (cached in --results) and copy their PNG and PDF "
+                                    "figures out. Full scale writes the committed figures in figures/; --quick writes "
+                                    "to <results>/figures-quick/ and refuses to write into figures/ without --force.")
     fg.add_argument("families", nargs="*", help="figure families (default: all)")
-    fg.add_argument("--quick", action="store_true")
+    fg.add_argument("--quick", action="store_true", help="quick scale (a smoke test): into <results>/figures-quick/")
+    fg.add_argument("--force", action="store_true", help="let --quick --out figures overwrite the full-scale figures")
     fg.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
-    fg.add_argument("--jobs", type=int, default=1)
-    fg.add_argument("--results", default="results")
-    fg.add_argument("--out", default="figures")
-    fg.set_defaults(func=_figures)
+    fg.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
+    fg.add_argument("--results", default="results", help="results directory of the claims (default: results)")
+    fg.add_argument("--out", default=None,
+                    help="output directory (default: figures/ at full scale, <results>/figures-quick/ with --quick)")
+    fg.set_defaults(func=_figures, validate=_validate_figures)
     bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming)")
     bn.add_argument("which", nargs="*", help="exact, sampler, streaming (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
-    bn.set_defaults(func=_bench)
+    bn.set_defaults(func=_bench, validate=_validate_bench)
     demo = sub.add_parser("demo", help="exact ground truth on small problems, with its cross-checks")
-    demo.add_argument("--states", type=int, default=20)
-    demo.add_argument("--actions", type=int, default=4)
-    demo.add_argument("--batch", type=int, default=64)
+    demo.add_argument("--states", type=_int_at_least(2), default=20, help="Garnet states (>= 2)")
+    demo.add_argument("--actions", type=_int_at_least(2), default=4, help="actions per state (>= 2)")
+    demo.add_argument("--batch", type=_int_at_least(1), default=64, help="random policies (>= 1)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--device", default="cuda" if _cuda() else "cpu")
-    demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    demo.add_argument("--device", default="cuda" if _cuda() else "cpu", help="cpu, cuda or cuda:N")
+    demo.set_defaults(func=_demo, validate=_validate_demo)
+    return parser
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. captured output)
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; user errors are one line on stderr and exit status 2 (bugs keep their traceback).
+
+    Arguments are validated (``args.validate``) before anything runs: a ValueError or OSError raised there
+    is the user's mistake. Errors raised while a command runs are not caught, except :class:`UserError`
+    and a closed stdout (``pgtheory list | head -1``: quiet, exit status 141 as after SIGPIPE).
+    """
+    try:
+        try:
+            return _main(argv)
+        finally:  # also after argparse's --help and errors (SystemExit): a closed pipe shows here, not at exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main` without the broken-pipe handling."""
+    args = build_parser().parse_args(argv)
+    try:
+        with _one_line_cache_warnings():
+            try:
+                args.validate(args)
+            except (ValueError, OSError) as e:
+                raise UserError(str(e)) from None
+            code = args.func(args)
+    except UserError as e:
+        print(f"pgtheory {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return code
 
 
 def _cuda() -> bool:

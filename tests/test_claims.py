@@ -62,7 +62,8 @@ def test_unknown_claim_and_cli(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["id"]
     assert main(["check", "--quick", "L55-trpo-lower-bound", "--results", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
-    assert "| L55-trpo-lower-bound |" in out and (tmp_path / "r" / "ledger.json").exists()
+    assert "LEDGER.md" in out and (tmp_path / "r" / "ledger.json").exists()
+    assert "| L55-trpo-lower-bound |" in (tmp_path / "r" / "LEDGER.md").read_text(encoding="utf-8")
 
 
 def test_parallel_jobs_give_the_same_records(tmp_path):

@@ -1,12 +1,23 @@
-"""Figure families: which claims draw which figures, and regeneration into ``figures/`` (PNG + PDF)."""
+"""Figure families: which claims draw which figures, and regeneration into ``figures/`` (PNG + PDF).
+
+Claims draw their figures while they run (into ``<results>/figures/``); regeneration runs the families'
+claims through the cached runner (a cached claim whose figure file is missing re-runs and redraws it)
+and copies the PNG and PDF files out. ``figures/`` holds the committed full-scale figures; quick-scale
+figures go to ``<results>/figures-quick/`` unless another directory is named, and never into
+``figures/`` without ``force``.
+"""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 from .runner import check
 
-__all__ = ["FIGURE_FAMILIES", "regenerate_figures"]
+__all__ = ["FIGURE_FAMILIES", "FULL_SCALE_OUT", "figures_out", "validate_families", "regenerate_figures"]
+
+#: where full-scale figures go (relative to the working directory): the committed figures of the paper
+FULL_SCALE_OUT = "figures"
 
 #: family name → claim ids whose figures it regenerates (one experiments/ script per family)
 FIGURE_FAMILIES: dict[str, list[str]] = {
@@ -26,16 +37,46 @@ FIGURE_FAMILIES: dict[str, list[str]] = {
 }
 
 
-def regenerate_figures(families: list[str] | None = None, *, scale: str = "full", results: str | Path = "results",
-                       out: str | Path = "figures", device: str = "cpu", jobs: int = 1, seed: int = 0) -> list[Path]:
-    """Run the families' claims at ``scale`` (cached) and copy their PNG and PDF figures into ``out``."""
-    names = list(FIGURE_FAMILIES) if not families else families
+def validate_families(families: list[str] | None) -> list[str]:
+    """The family names to draw (all when ``families`` is empty), or ValueError naming the first unknown one."""
+    names = list(FIGURE_FAMILIES) if not families else list(families)
     for n in names:
         if n not in FIGURE_FAMILIES:
             raise ValueError(f"families: unknown family {n!r}; known: {', '.join(FIGURE_FAMILIES)}")
+    return names
+
+
+def _full_scale_dirs() -> set[Path]:
+    """The directories holding full-scale figures: ``figures/`` here and in the source checkout."""
+    return {Path(FULL_SCALE_OUT).resolve(), (Path(__file__).resolve().parents[2] / FULL_SCALE_OUT).resolve()}
+
+
+def figures_out(scale: str, results: str | Path = "results", out: str | Path | None = None, force: bool = False) -> Path:
+    """Where figures of ``scale`` go: ``out`` if given, else ``figures/`` (full) or ``<results>/figures-<scale>/``.
+
+    Raises ValueError if a scale other than 'full' would write into a full-scale directory without ``force``.
+    """
+    target = (Path(FULL_SCALE_OUT) if scale == "full" else Path(results) / f"figures-{scale}") if out is None else Path(out)
+    if scale != "full" and not force and target.resolve() in _full_scale_dirs():
+        raise ValueError(f"out: {target} holds the full-scale figures; refusing to overwrite them with {scale}-scale "
+                         f"ones (choose another --out, or pass --force)")
+    return target
+
+
+def regenerate_figures(families: list[str] | None = None, *, scale: str = "full", results: str | Path = "results",
+                       out: str | Path | None = None, device: str = "cpu", jobs: int = 1, seed: int = 0,
+                       force: bool = False, progress: Callable[[str, dict[str, Any], bool], None] | None = None,
+                       on_start: Callable[[str], None] | None = None) -> list[Path]:
+    """Run the families' claims at ``scale`` (cached) and copy their PNG and PDF figures into ``out``.
+
+    ``out`` defaults to :func:`figures_out`'s choice (quick scale never overwrites ``figures/`` unless
+    ``force``); ``progress`` and ``on_start`` are passed to :func:`~pgtheory.claims.runner.check`.
+    """
+    names = validate_families(families)
+    out = figures_out(scale, results, out, force)
     ids = [i for n in names for i in FIGURE_FAMILIES[n]]
-    records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs)
-    out = Path(out)
+    records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs, progress=progress,
+                    on_start=on_start)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for r in records:
@@ -49,13 +90,21 @@ def regenerate_figures(families: list[str] | None = None, *, scale: str = "full"
 
 
 def family_main(family: str, argv: list[str] | None = None) -> None:
-    """Command line of an ``experiments/<family>.py`` script: ``[--quick] [--device cpu|cuda]``."""
+    """Command line of an ``experiments/<family>.py`` script: ``[--quick] [--force] [--device cpu|cuda]``."""
     import argparse
 
-    ap = argparse.ArgumentParser(description=f"Regenerate the {family!r} figure family into figures/ (full scale by default).")
-    ap.add_argument("--quick", action="store_true", help="quick scale (a smoke test)")
+    ap = argparse.ArgumentParser(description=f"Regenerate the {family!r} figure family: full scale into figures/ "
+                                             f"(default), quick scale into results/figures-quick/.")
+    ap.add_argument("--quick", action="store_true", help="quick scale (a smoke test), drawn into results/figures-quick/")
+    ap.add_argument("--force", action="store_true", help="let --quick write into figures/ if --out names it")
+    ap.add_argument("--out", default=None, help="output directory (default: by scale, as above)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
-    print("claims:", ", ".join(FIGURE_FAMILIES[family]))
-    for path in regenerate_figures([family], scale="quick" if args.quick else "full", device=args.device):
+    scale = "quick" if args.quick else "full"
+    try:
+        out = figures_out(scale, "results", args.out, args.force)
+    except ValueError as e:
+        ap.error(str(e))
+    print(f"{scale}-scale figures of {family!r} into {out}/; claims:", ", ".join(FIGURE_FAMILIES[family]), flush=True)
+    for path in regenerate_figures([family], scale=scale, out=out, device=args.device):
         print("wrote", path)

@@ -5,6 +5,11 @@ atomic rename, so an interrupted ``check`` resumes where it stopped and never le
 file. After all claims finish, ``ledger.json``, ``LEDGER.md`` and ``ledger_table.tex`` are rewritten
 (atomically) from the cached records. ``jobs > 1`` runs claims in separate processes; the
 ``executor`` argument accepts any ``concurrent.futures.Executor`` (a cluster backend plugs in there).
+
+A cached record is reused only if it parses and its figure files still exist: a corrupt or unreadable
+cache file is reported (a :class:`CacheWarning` naming the file), set aside as ``<name>.corrupt`` and
+its claim re-run; a record whose PNG or PDF figure is missing is re-run to redraw it. Files are created
+with the permissions the user's umask allows (``0o666 & ~umask``), like any ``open(path, "w")``.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ import os
 import platform
 import tempfile
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -24,7 +30,15 @@ from .record import Claim, RunContext
 from .registry import CLAIMS, all_claims
 from .render import ledger_latex, ledger_markdown
 
-__all__ = ["code_version", "run_claim", "check", "atomic_write_text", "load_ledger"]
+__all__ = ["CacheWarning", "code_version", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
+
+
+class CacheWarning(UserWarning):
+    """A cached record could not be used (corrupt, unreadable, or its figure is missing); its claim re-runs."""
+
+
+#: the keys of a record that the ledger needs (a cache file without them is treated as corrupt)
+_RECORD_KEYS = frozenset({"id", "paper", "verdict", "statistic", "threshold", "n_samples", "device", "seconds", "summary"})
 
 
 def code_version() -> str:
@@ -37,8 +51,27 @@ def code_version() -> str:
     return h.hexdigest()[:12]
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where ``/proc`` allows (else set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (never a partial file)."""
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (never a partial file).
+
+    ``mkstemp`` creates the temporary file with mode 0600; it is widened to ``0o666 & ~umask`` before the
+    rename, so the result has the permissions a plain ``open(path, "w")`` would give it.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -46,6 +79,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -55,6 +89,58 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def _cache_path(results: Path, claim_id: str, scale: str, seed: int, version: str) -> Path:
     return results / "cache" / f"{claim_id}__{scale}__s{seed}__{version}.json"
+
+
+def _set_aside(path: Path, why: str) -> None:
+    """Warn about an unusable cache file (by name) and rename it to ``<name>.corrupt`` so it is not read again."""
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, aside)
+        where = f"moved to {aside}"
+    except OSError as e:
+        where = f"could not be moved aside ({e.strerror or e})"
+    warnings.warn(f"cache: ignoring {path}: {why}; {where}", CacheWarning, stacklevel=3)
+
+
+def load_cached(path: Path) -> dict[str, Any] | None:
+    """The record in cache file ``path``, or None (with a :class:`CacheWarning`, the file set aside) if unusable.
+
+    Unusable: unreadable, not UTF-8, not valid JSON (e.g. truncated), or not a record (an object with
+    the keys the ledger needs).
+    """
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        _set_aside(path, f"{type(e).__name__}: {getattr(e, 'strerror', None) or e}")
+        return None
+    if not isinstance(record, dict) or not _RECORD_KEYS <= record.keys():
+        lacks = sorted(_RECORD_KEYS - record.keys()) if isinstance(record, dict) else ["(not a JSON object)"]
+        _set_aside(path, f"not a claim record (lacks {', '.join(lacks)})")
+        return None
+    return record
+
+
+def missing_figures(results: Path, record: dict[str, Any]) -> list[Path]:
+    """The figure files (PNG and its PDF) that ``record`` names but that do not exist under ``results``."""
+    if not record.get("figure"):
+        return []
+    png = Path(results) / record["figure"]
+    return [p for p in (png, png.with_suffix(".pdf")) if not p.is_file()]
+
+
+def _usable_cached(results: Path, path: Path) -> dict[str, Any] | None:
+    """The cached record at ``path`` if it exists, parses and its figures are present; else None (re-run)."""
+    if not path.exists():
+        return None
+    record = load_cached(path)
+    if record is None:
+        return None
+    missing = missing_figures(results, record)
+    if missing:
+        warnings.warn(f"cache: {path.name} names figure {missing[0]}, which is missing; re-running "
+                      f"{record['id']} to redraw it", CacheWarning, stacklevel=3)
+        return None
+    return record
 
 
 def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, version: str) -> dict[str, Any]:
@@ -87,43 +173,43 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
 
 def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int = 0, device: str = "cpu",
           results: str | Path = "results", jobs: int = 1, executor: Executor | None = None,
-          progress: Callable[[str, dict[str, Any], bool], None] | None = None) -> list[dict[str, Any]]:
-    """Run (or load from cache) the chosen claims and rewrite the ledger files; returns the records."""
+          progress: Callable[[str, dict[str, Any], bool], None] | None = None,
+          on_start: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Run (or load from cache) the chosen claims and rewrite the ledger files; returns the records.
+
+    Arguments are validated before any claim runs. ``on_start(id)`` is called when a claim starts (in
+    parallel runs: when its worker picks it up, as far as the executor reports it); ``progress(id,
+    record, cached)`` when it finishes or is loaded from the cache.
+    """
     if jobs < 1:
         raise ValueError(f"jobs: must be >= 1, got {jobs}")
-    claims = all_claims()
-    known = {c.id for c in claims}
-    chosen = sorted(known) if not ids else list(ids)
-    for i in chosen:
-        if i not in known:
-            raise ValueError(f"ids: unknown claim {i!r}; known: {', '.join(sorted(known))}")
+    chosen = validate_ids(ids)
     res = Path(results)
     version = code_version()
     records: dict[str, dict[str, Any]] = {}
     todo = []
     for cid in chosen:
-        cp = _cache_path(res, cid, scale, seed, version)
-        if cp.exists():
-            records[cid] = json.loads(cp.read_text())
-            if progress:
-                progress(cid, records[cid], True)
-        else:
+        rec = _usable_cached(res, _cache_path(res, cid, scale, seed, version))
+        if rec is None:
             todo.append(cid)
+        else:
+            records[cid] = rec
+            if progress:
+                progress(cid, rec, True)
     own = executor is None and jobs > 1
     # spawn, not fork: a child forked after the parent ran OpenMP-threaded torch ops can hang in libgomp
     ex = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) if own else executor
     try:
         if ex is None:
             for cid in todo:
+                if on_start:
+                    on_start(cid)
                 records[cid] = run_claim(cid, scale, seed, device, str(res), version)
                 if progress:
                     progress(cid, records[cid], False)
         else:
-            futs = {cid: ex.submit(run_claim, cid, scale, seed, device, str(res), version) for cid in todo}
-            for cid, f in futs.items():
-                records[cid] = f.result()
-                if progress:
-                    progress(cid, records[cid], False)
+            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), version): cid for cid in todo}
+            records.update(_collect(futs, progress, on_start))
     finally:
         if own:
             ex.shutdown()
@@ -132,8 +218,48 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     return ordered
 
 
+def validate_ids(ids: Iterable[str] | None) -> list[str]:
+    """The claim ids to run (all when ``ids`` is empty), or ValueError naming the first unknown one."""
+    known = {c.id for c in all_claims()}
+    chosen = sorted(known) if not ids else list(ids)
+    for i in chosen:
+        if i not in known:
+            import difflib
+
+            close = difflib.get_close_matches(i, sorted(known), n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "`pgtheory list` shows the known ids"
+            raise ValueError(f"ids: unknown claim {i!r}; {hint}")
+    return chosen
+
+
+def _collect(futs: dict, progress: Callable | None, on_start: Callable | None) -> dict[str, dict[str, Any]]:
+    """Wait for the futures (future → claim id), reporting starts and finishes as they happen."""
+    out: dict[str, dict[str, Any]] = {}
+    started: set = set()
+    pending = set(futs)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        for f in sorted(pending | done, key=lambda f: futs[f]):
+            if f not in started and (f in done or f.running()):
+                started.add(f)
+                if on_start:
+                    on_start(futs[f])
+        for f in sorted(done, key=lambda f: futs[f]):
+            out[futs[f]] = f.result()
+            if progress:
+                progress(futs[f], out[futs[f]], False)
+    return out
+
+
 def load_ledger(results: str | Path) -> list[dict[str, Any]]:
+    """The records of ``<results>/ledger.json``."""
     return json.loads((Path(results) / "ledger.json").read_text())
+
+
+def _seed_line_order(claim_id: str) -> tuple[float, str]:
+    """Sort key of claim ids: by seed line (``L<n>-...``), then by id; ids of another form go last."""
+    head = str(claim_id).split("-")[0]
+    return (int(head[1:]) if head[:1] == "L" and head[1:].isdigit() else float("inf"), str(claim_id))
 
 
 def write_ledger(results: Path, scale: str, seed: int, version: str | None = None) -> None:
@@ -142,13 +268,16 @@ def write_ledger(results: Path, scale: str, seed: int, version: str | None = Non
     ``version`` is the run's code version (default: the current one; a run passes its own, so that
     editing the source during a long run cannot detach the ledger from the records just written). A
     partial ``check IDS`` keeps the other claims' earlier records of the same version in the ledger.
+    A corrupt cache file is reported and set aside (see :func:`load_cached`), never fatal.
     """
+    results = Path(results)
     version = code_version() if version is None else version
     latest: dict[str, dict[str, Any]] = {}
     for p in sorted((results / "cache").glob(f"*__{scale}__s{seed}__{version}.json")):
-        r = json.loads(p.read_text())
-        latest[r["id"]] = r
-    rows = [latest[k] for k in sorted(latest, key=lambda i: (int(i.split("-")[0][1:]), i))]
+        r = load_cached(p)
+        if r is not None:
+            latest[r["id"]] = r
+    rows = [latest[k] for k in sorted(latest, key=_seed_line_order)]
     atomic_write_text(results / "ledger.json", json.dumps(rows, indent=1, default=float))
     atomic_write_text(results / "LEDGER.md", ledger_markdown(rows))
     atomic_write_text(results / "ledger_table.tex", ledger_latex(rows))
