@@ -100,7 +100,10 @@ def _one_line_cache_warnings() -> Iterator[None]:
 def _progress(cid: str, rec: dict, cached: bool) -> None:
     """The line printed when a claim finishes (or is loaded from the cache)."""
     tag = "cached" if cached else f"{rec['seconds']:.1f} s"
-    print(f"  {cid:28s} {rec['verdict']:12s} ({tag})", flush=True)
+    from .claims.render import shown
+
+    kind = rec.get("kind") or "?"
+    print(f"  {cid:34s} {kind:10s} {shown(rec):12s} ({tag})", flush=True)
 
 
 def _on_start(cid: str) -> None:
@@ -109,11 +112,10 @@ def _on_start(cid: str) -> None:
 
 
 def _verdict_counts(records: list[dict]) -> str:
-    """'2 confirmed, 1 qualified' for the verdicts present in ``records`` (in the ledger's order)."""
-    from .claims import VERDICTS
+    """'empirical 2 (1 confirmed, 1 qualified); identity 1 (1 verified)': kinds apart, as the protocol asks."""
+    from .claims.render import by_kind, verdict_counts
 
-    counts = {v: sum(r["verdict"] == v for r in records) for v in VERDICTS}
-    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none"
+    return "; ".join(f"{k or 'no kind'} {len(g)} ({verdict_counts(g)})" for k, g in by_kind(records)) or "none"
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -23,9 +23,19 @@ def merge_ledgers(*ledger_json: str | Path) -> list[dict]:
     return sorted(rows.values(), key=lambda r: (r["seed_line"], r["id"]))
 
 
-def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write ``ledger.json`` (merged) and ``ledger_table.tex`` rendered from it into ``out_dir`` (atomically)."""
+def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixed: bool = False) -> list[Path]:
+    """Write ``ledger.json`` (merged) and ``ledger_table.tex`` rendered from it into ``out_dir`` (atomically).
+
+    The paper's ledger comes from one commit of a clean tree: rows from several git commits, from a dirty
+    tree, or without a commit are refused unless ``allow_mixed`` (then the table is not citable as one run).
+    """
     rows = merge_ledgers(*ledger_json)
+    commits = {r.get("git_commit") for r in rows}
+    dirty = [r["id"] for r in rows if r.get("dirty") is not False]
+    if not allow_mixed and (len(commits) != 1 or None in commits or "unknown" in commits or dirty):
+        raise ValueError(f"ledger_json: the paper's ledger must come from one commit of a clean tree; found commits "
+                         f"{sorted(str(c) for c in commits)} and {len(dirty)} row(s) from a dirty or unknown tree "
+                         f"(pass allow_mixed=True to merge anyway)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ledger.json", json.dumps(rows, indent=1, ensure_ascii=False) + "\n")

@@ -1,12 +1,15 @@
 """Claim records: a paper's quoted claim, the test fixed before running, and the evidence a run returns."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["VERDICTS", "Claim", "Evidence", "RunContext"]
+from ..stats import Equivalence, ReplicationSummary, replication_summary
+
+__all__ = ["VERDICTS", "KINDS", "Claim", "Evidence", "RunContext", "sweep_point"]
 
 VERDICTS = ("confirmed", "refuted", "qualified", "inconclusive")
+KINDS = ("identity", "empirical", "asymptotic")
 
 
 @dataclass(frozen=True)
@@ -15,14 +18,28 @@ class RunContext:
 
     scale: str
     settings: dict[str, Any]
-    seed: int
+    seed: int  #: the run seed: the user's seed plus the scale's base (quick and full seeds are disjoint)
     device: str
     figure_dir: str
+    alpha: float = 1e-3  #: this claim's share of the ledger's family-wise error rate
+
+
+def sweep_point(constant: str, value: Any, verdict: str, **measured: Any) -> dict[str, Any]:
+    """One point of a sensitivity sweep: the verdict the claim's rule gives at ``constant = value``."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict: expected one of {VERDICTS}, got {verdict!r}")
+    return {"constant": constant, "value": value, "verdict": verdict, **measured}
 
 
 @dataclass
 class Evidence:
-    """What a run returns: the verdict and the numbers behind it (JSON-serialisable)."""
+    """What a run returns: the raw verdict, the numbers behind it (JSON-serialisable) and the protocol's evidence.
+
+    ``instances``: on how many instances the rule was checked and held (a bool, a list of bools, or a
+    :class:`~pgtheory.stats.ReplicationSummary`; one bool = one instance). ``sensitivity``: the sweep of
+    declared design constants (:func:`sweep_point` records; empty when nothing was swept).
+    ``equivalence``: the margin, bias bound and twins of an unbiasedness/equality claim.
+    """
 
     verdict: str
     statistic: float
@@ -31,13 +48,22 @@ class Evidence:
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
     figure: str | None = None
+    instances: ReplicationSummary | None = None
+    sensitivity: list[dict[str, Any]] | None = None
+    equivalence: Equivalence | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict: expected one of {VERDICTS}, got {self.verdict!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        if isinstance(self.instances, bool):
+            self.instances = replication_summary([self.instances])
+        elif self.instances is not None and not isinstance(self.instances, ReplicationSummary):
+            self.instances = replication_summary(list(self.instances))
+        if self.equivalence is not None and not isinstance(self.equivalence, Equivalence):
+            raise TypeError(f"equivalence: expected a pgtheory.stats.Equivalence, got {type(self.equivalence).__name__}")
+        for p in self.sensitivity or []:
+            if not {"constant", "value", "verdict"} <= set(p):
+                raise ValueError(f"sensitivity: each point needs constant, value and verdict (use sweep_point), got {sorted(p)}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,12 @@ class Claim:
     ``id`` is ``L<seed line>-<slug>``; ``test`` and ``threshold`` state the decision rule, fixed before
     any run; ``scales`` maps 'quick'/'full' to the settings the run function reads; ``run`` composes the
     exact, sampling, estimator and stats layers and returns :class:`Evidence`.
+
+    Protocol fields (see :mod:`pgtheory.claims.protocol`): ``kind`` (identity | empirical | asymptotic),
+    ``quote`` (the sentence tested, verbatim) and ``quote_source`` (where it was read: the seed abstract or
+    the paper's body, with the section), ``extension`` (the rule asks more than the quote: it can qualify,
+    never refute), ``unbiasedness`` (the claim asserts unbiasedness or equality: equivalence evidence is
+    required), ``constants`` (free design constants → their plausible range, swept at full scale).
     """
 
     id: str
@@ -60,6 +92,12 @@ class Claim:
     scales: dict[str, dict[str, Any]]
     run: Callable[[RunContext], Evidence]
     source: str = ""
+    kind: str = ""
+    quote: str = ""
+    quote_source: str = ""
+    extension: bool = False
+    unbiasedness: bool = False
+    constants: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"L{self.seed_line}-"):
@@ -67,8 +105,11 @@ class Claim:
         for s in ("quick", "full"):
             if s not in self.scales:
                 raise ValueError(f"scales: claim {self.id} lacks the {s!r} scale")
+        if self.kind and self.kind not in KINDS:
+            raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
 
     def describe(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source")}
+        d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source",
+                                           "kind", "quote", "quote_source", "extension", "unbiasedness", "constants")}
         d["scales"] = self.scales
         return d

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ledger_markdown", "ledger_latex"]
+__all__ = ["ledger_markdown", "ledger_latex", "by_kind", "verdict_counts", "shown"]
 
 
 def _fmt(x: Any) -> str:
@@ -12,15 +12,46 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+_KIND_TITLES = {"empirical": "Empirical claims", "asymptotic": "Asymptotic claims",
+                "identity": "Identities and definitions (checks of our code, not confirmations of a paper)",
+                None: "Records from before the verdict protocol (kind not recorded)"}
+_KIND_ORDER = ("empirical", "asymptotic", "identity", None)
+
+
+def shown(r: dict[str, Any]) -> str:
+    """The verdict as the ledger shows it ('verified' for a confirmed identity)."""
+    return "verified" if r.get("kind") == "identity" and r["verdict"] == "confirmed" else r["verdict"]
+
+
+def by_kind(rows: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """Rows grouped by claim kind (empirical, asymptotic, identity, then records without a kind), empty groups dropped."""
+    return [(k, [r for r in rows if r.get("kind") == k]) for k in _KIND_ORDER if any(r.get("kind") == k for r in rows)]
+
+
+def verdict_counts(rows: list[dict[str, Any]]) -> str:
+    """'12 confirmed, 3 qualified' (shown verdicts, in a fixed order), or 'none'."""
+    order = ("confirmed", "verified", "refuted", "qualified", "inconclusive")
+    return ", ".join(f"{n} {v}" for v in order if (n := sum(shown(r) == v for r in rows))) or "none"
+
+
 def ledger_markdown(rows: list[dict[str, Any]]) -> str:
-    out = ["# pgtheory ledger", "", "| id | paper | verdict | statistic | threshold | n | device | s | summary |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        fig = f" ([figure]({r['figure']}))" if r.get("figure") else ""
-        out.append(f"| {r['id']} | {r['paper']} | **{r['verdict']}** | {_fmt(r['statistic'])} | {r['threshold']} | "
-                   f"{r['n_samples']} | {r['device']} | {r['seconds']:.1f} | {r['summary']}{fig} |")
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("confirmed", "refuted", "qualified", "inconclusive")}
-    out += ["", "Totals: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
+    out = ["# pgtheory ledger", ""]
+    for kind, group in by_kind(rows):
+        out += [f"## {_KIND_TITLES[kind]} ({len(group)}: {verdict_counts(group)})", "",
+                "| id | paper | verdict | instances | statistic | threshold | n | s | summary |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in group:
+            fig = f" ([figure]({r['figure']}))" if r.get("figure") else ""
+            inst = r.get("instances")
+            inst_s = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "—"
+            notes = "".join(f" *Protocol: {n}.*" for n in r.get("protocol_notes", []))
+            bound = (f" Bias bound {r['bias_bound']:.3g} (margin {r['margin']:.3g})."
+                     if isinstance(r.get("bias_bound"), (int, float)) else "")
+            ext = " (extension)" if r.get("extension") else ""
+            out.append(f"| {r['id']} | {r['paper']} | **{shown(r)}**{ext} | {inst_s} | {_fmt(r['statistic'])} | {r['threshold']} | "
+                       f"{r['n_samples']} | {r['seconds']:.1f} | {r['summary']}{bound}{notes}{fig} |")
+        out.append("")
+    out += ["Totals: " + "; ".join(f"{k or 'no kind'} {len(g)} ({verdict_counts(g)})" for k, g in by_kind(rows)), ""]
     return "\n".join(out)
 
 
@@ -40,8 +71,13 @@ def _tex(x: Any) -> str:
 
 
 def ledger_latex(rows: list[dict[str, Any]]) -> str:
-    out = [r"\begin{tabular}{lp{5.6cm}lrr}", r"\toprule", r"Claim & Paper & Verdict & Statistic & $n$ \\", r"\midrule"]
-    for r in rows:
-        out.append(f"{_tex(r['id'])} & {_tex(r['paper'])} & {r['verdict']} & {_tex(_fmt(r['statistic']))} & {r['n_samples']} \\\\")
+    out = [r"\begin{tabular}{lp{5.6cm}lrr}", r"\toprule", r"Claim & Paper & Verdict & Instances & $n$ \\"]
+    for kind, group in by_kind(rows):
+        out += [r"\midrule", rf"\multicolumn{{5}}{{l}}{{\emph{{{_tex(_KIND_TITLES[kind])} --- {len(group)}: {_tex(verdict_counts(group))}}}}} \\",
+                r"\midrule"]
+        for r in group:
+            inst = r.get("instances")
+            inst_s = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
+            out.append(f"{_tex(r['id'])} & {_tex(r['paper'])} & {shown(r)} & {inst_s} & {r['n_samples']} \\\\")
     out += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(out)

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import platform
+import subprocess
 import tempfile
 import time
 import warnings
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import __version__
+from .protocol import apply_protocol, claim_alpha, run_seed, validate_record
 from .record import Claim, RunContext
 from .registry import CLAIMS, all_claims
 from .render import ledger_latex, ledger_markdown
@@ -39,6 +41,27 @@ class CacheWarning(UserWarning):
 
 #: the keys of a record that the ledger needs (a cache file without them is treated as corrupt)
 _RECORD_KEYS = frozenset({"id", "paper", "verdict", "statistic", "threshold", "n_samples", "device", "seconds", "summary"})
+
+
+def provenance() -> dict[str, Any]:
+    """What a record needs to be reproduced: git commit and dirty flag of the source tree, library versions."""
+    import numpy
+    import scipy
+    import torch
+
+    root = Path(__file__).resolve().parents[2]
+    commit, dirty = "unknown", None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "pgtheory"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass  # not a git checkout (an installed wheel): the code_version hash still identifies the sources
+    versions = {"python": platform.python_version(), "pgtheory": __version__, "numpy": numpy.__version__,
+                "scipy": scipy.__version__, "torch": torch.__version__}
+    return {"git_commit": commit, "dirty": dirty, "versions": versions, "torch": torch.__version__}
 
 
 def code_version() -> str:
@@ -155,18 +178,24 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     res = Path(results)
     fig_dir = res / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)  # claims use explicit generators; this only pins anything that does not
+    rseed = run_seed(scale, seed)
+    torch.manual_seed(rseed)  # claims use explicit generators; this only pins anything that does not
+    settings = dict(claim.scales[scale])
+    alpha = claim_alpha(len(CLAIMS.names()))
     t0 = time.perf_counter()
-    ev = claim.run(RunContext(scale, dict(claim.scales[scale]), seed, device, str(fig_dir)))
+    ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha))
     seconds = time.perf_counter() - t0
+    protocol = apply_protocol(claim, ev)
     record = {
         "id": claim.id, "paper": claim.paper, "seed_line": claim.seed_line, "claim": claim.claim, "theme": claim.theme,
-        "test": claim.test, "verdict": ev.verdict, "statistic": ev.statistic, "threshold": ev.threshold,
+        "test": claim.test, "statistic": ev.statistic, "threshold": ev.threshold,
         "n_samples": ev.n_samples, "summary": ev.summary, "details": ev.details,
         "figure": None if ev.figure is None else Path(ev.figure).relative_to(res).as_posix(),  # relative to the results dir
-        "device": device, "seconds": round(seconds, 3), "scale": scale, "seed": seed, "code_version": version,
-        "torch": torch.__version__, "host": platform.node(),
+        "device": device, "seconds": round(seconds, 3), "scale": scale, "seed": seed, "run_seed": rseed, "alpha": alpha,
+        "code_version": version, "settings": settings, "constants": claim.constants, "unbiasedness": claim.unbiasedness,
+        **provenance(), "host": platform.node(), **protocol,
     }
+    validate_record(record)
     atomic_write_text(_cache_path(res, claim.id, scale, seed, version), json.dumps(record, indent=1, default=float))
     return record
 

@@ -1,13 +1,17 @@
 """Statistics that turn Monte Carlo runs into verdicts: bias tests, noise, rates, planning, multiplicity."""
+from .asymptotic import LocalSlopes, local_slopes
+from .equivalence import Equivalence, Twin, TwinSummary, equivalence, summarise_twins
 from .moments import MomentAccumulator
 from .multiple import adjust_pvalues
 from .paired import PairedDifference, paired_difference
 from .planning import bias_test_power, detection_power, required_sample_size, twin_rejects
 from .rates import RateFit, fit_rate
+from .replication import ReplicationSummary, replication_summary
 from .streaming import StreamResult, stream
-from .tests import BiasTestResult, bias_test
+from .tests import BIAS_TEST_METHODS, MIN_SAMPLES, BiasTestResult, bias_test
 from .variance import NoiseSummary, RelativeEfficiency, noise_summary, relative_efficiency
 
-__all__ = ["MomentAccumulator", "adjust_pvalues", "PairedDifference", "paired_difference", "bias_test_power", "detection_power", "required_sample_size", "twin_rejects",
+__all__ = ["LocalSlopes", "local_slopes", "Equivalence", "Twin", "TwinSummary", "equivalence", "summarise_twins",
+           "ReplicationSummary", "replication_summary", "BIAS_TEST_METHODS", "MIN_SAMPLES", "MomentAccumulator", "adjust_pvalues", "PairedDifference", "paired_difference", "bias_test_power", "detection_power", "required_sample_size", "twin_rejects",
            "RateFit", "fit_rate", "StreamResult", "stream", "BiasTestResult", "bias_test", "NoiseSummary",
            "RelativeEfficiency", "noise_summary", "relative_efficiency"]

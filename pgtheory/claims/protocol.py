@@ -1,0 +1,158 @@
+r"""The verdict protocol, enforced in code for every claim.
+
+A claim's run function returns its own *raw* verdict with the evidence behind it; :func:`apply_protocol`
+turns that into the verdict the ledger shows, by rules that are the same for every claim:
+
+1. **Kinds.** ``identity`` (a definition or algebraic identity: a check of our code, shown as
+   *verified* and counted apart, never as confirming a paper), ``empirical`` (bias, variance, orderings,
+   inequalities), ``asymptotic`` (rates, limits).
+2. **Quotes and extensions.** Each claim quotes the sentence it tests and says where it was read. A rule
+   that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
+   refutes the paper (``refuted`` → ``qualified``).
+3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
+   its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
+   one powered near twin rejected and every powered twin rejected; otherwise ``confirmed`` →
+   ``inconclusive``. Such a claim without equivalence evidence is refused (:class:`ProtocolError`).
+4. **Replication.** Every record states on how many instances the rule was checked and on how many it
+   held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such.
+5. **Sensitivity.** A verdict that changes inside the declared plausible range of a design constant is
+   ``qualified``, with the values where it changed.
+6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
+   the instance a rule was developed on (quick) is never the one it is judged on (full).
+7. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
+   interval decisions share ``LEDGER_ALPHA / n_claims`` (Bonferroni over claims), which the claim splits
+   over its own decisions; ``RunContext.alpha`` carries it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence, twin_rejects
+from .record import KINDS, Claim, Evidence
+
+__all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "run_seed", "claim_alpha", "shown_verdict"]
+
+QUICK_SEED_BASE = 0
+FULL_SEED_BASE = 1000
+LEDGER_ALPHA = 0.05
+
+REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "instances", "sensitivity", "git_commit",
+                        "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")
+UNBIASEDNESS_KEYS = ("margin", "bias_bound", "twins")
+
+
+class ProtocolError(ValueError):
+    """A claim's evidence does not meet the verdict protocol (missing fields, twins or margins)."""
+
+
+def run_seed(scale: str, seed: int) -> int:
+    """The seed a claim runs with: quick and full seeds are disjoint for any user seed below 1000."""
+    return seed + (FULL_SEED_BASE if scale == "full" else QUICK_SEED_BASE)
+
+
+def claim_alpha(n_claims: int) -> float:
+    """Each claim's share of the ledger's family-wise error rate (Bonferroni over the claims)."""
+    if n_claims < 1:
+        raise ValueError(f"n_claims: must be >= 1, got {n_claims}")
+    return LEDGER_ALPHA / n_claims
+
+
+def shown_verdict(kind: str, verdict: str) -> str:
+    """The word the ledger shows: a confirmed identity reads 'verified'."""
+    return "verified" if kind == "identity" and verdict == "confirmed" else verdict
+
+
+def _sensitivity_changes(verdict: str, sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in sensitivity if p.get("verdict") not in (None, verdict)]
+
+
+def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
+    """The protocol's fields of a record: final ``verdict``, ``raw_verdict`` and the notes that explain any change.
+
+    Raises :class:`ProtocolError` when the evidence lacks what the claim's kind requires.
+    """
+    if claim.kind not in KINDS:
+        raise ProtocolError(f"kind: claim {claim.id} has kind {claim.kind!r}; expected one of {KINDS}")
+    if not claim.quote.strip() or not claim.quote_source.strip():
+        raise ProtocolError(f"quote: claim {claim.id} must quote the sentence it tests and say where it was read")
+    if ev.instances is None:
+        raise ProtocolError(f"instances: claim {claim.id} returned no replication summary (count, holding)")
+    if ev.sensitivity is None:
+        raise ProtocolError(f"sensitivity: claim {claim.id} returned no sensitivity list (empty when nothing was swept)")
+    verdict, notes = ev.verdict, []
+    out: dict[str, Any] = {}
+    if claim.unbiasedness:
+        if ev.equivalence is None:
+            raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
+                                "bias bound and twins")
+        eq = ev.equivalence
+        out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict())
+        if verdict == "confirmed" and not eq.within_margin:
+            verdict = "inconclusive"
+            notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")
+        elif verdict == "confirmed" and not eq.twins.adequate:
+            verdict = "inconclusive"
+            notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
+                         f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
+    changed = _sensitivity_changes(verdict, ev.sensitivity)
+    if verdict in ("confirmed", "refuted") and changed:
+        where = "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in changed[:6])
+        notes.append(f"qualified: the verdict changes inside the declared range ({where})")
+        verdict = "qualified"
+    if claim.extension and verdict == "refuted":
+        verdict = "qualified"
+        notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
+    out.update(verdict=verdict, raw_verdict=ev.verdict, protocol_notes=notes, kind=claim.kind, quote=claim.quote,
+               quote_source=claim.quote_source, extension=claim.extension,
+               instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))
+    return out
+
+
+def validate_record(record: dict[str, Any]) -> None:
+    """Raise :class:`ProtocolError` naming every required field the record lacks."""
+    missing = [k for k in REQUIRED_RECORD_KEYS if k not in record]
+    if record.get("unbiasedness"):
+        missing += [k for k in UNBIASEDNESS_KEYS if k not in record]
+    if missing:
+        raise ProtocolError(f"record {record.get('id', '?')}: lacks {', '.join(missing)} (verdict protocol)")
+    if record["kind"] not in KINDS:
+        raise ProtocolError(f"record {record.get('id', '?')}: kind {record['kind']!r} not in {KINDS}")
+    inst = record["instances"]
+    if not (isinstance(inst, dict) and inst.get("count", 0) >= 1 and 0 <= inst.get("holding", -1) <= inst["count"]):
+        raise ProtocolError(f"record {record.get('id', '?')}: instances must give count ≥ 1 and 0 ≤ holding ≤ count")
+
+
+def twin(name: str, samples, truth, wrong, *, near: bool, alpha: float = 1e-6, power: float = 0.99) -> Twin:
+    """Run one twin: the bias test of ``samples`` against the wrong target ``wrong`` (None outcome when unpowered).
+
+    ``near``: the wrong target is off by a bias of practical size (e.g. 1% of ‖truth‖), not a far alternative.
+    """
+    return Twin(name, near, twin_rejects(samples, truth, wrong, alpha=alpha, power=power))
+
+
+def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confidence_level: float = 0.999,
+                        norm: str = "max") -> tuple[str, Equivalence]:
+    """The verdict of an unbiasedness/equality rule: confirmed only inside the margin with adequate twins.
+
+    Returns ``("confirmed" | "refuted" | "inconclusive", equivalence)``: refuted when the interval for the
+    bias lies wholly outside the margin on some coordinate (a bias of practical size is established);
+    inconclusive when the interval straddles the margin or the twins show no power.
+    """
+    eq = equivalence(result, margin, twins, confidence_level=confidence_level, norm=norm)
+    lo, hi = result.confidence_interval(confidence_level, simultaneous=True)
+    if bool(((lo > margin) | (hi < -margin)).any()):
+        return "refuted", eq
+    return ("confirmed" if eq.confirmed else "inconclusive"), eq
+
+
+def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *, min_fraction: float = 0.8) -> str:
+    """The verdict of a rate claim from per-run local slopes.
+
+    Inconclusive unless at least ``min_fraction`` of the runs are in their regime (stable local slopes);
+    then confirmed when the median tail slope of those runs is within ``tolerance`` of ``predicted``,
+    refuted otherwise. A pre-asymptotic window is never a refutation.
+    """
+    if gate.fraction_in_regime < min_fraction:
+        return "inconclusive"
+    return "confirmed" if abs(gate.median_tail_slope() - predicted) <= tolerance else "refuted"

@@ -1,0 +1,95 @@
+r"""Equivalence ("unbiased within a declared margin") and the twins that show a test has power.
+
+"Not rejected" is not "unbiased". An unbiasedness (or equality) claim is confirmed only when
+
+1. the simultaneous confidence interval for the bias lies inside a margin declared before running,
+   ``bias_bound ≤ margin`` (:meth:`~pgtheory.stats.BiasTestResult.bias_bound`), and
+2. at least one **near** twin — the same test against a target off by a bias of practical size (e.g. 1% of
+   the target, or the O(1/G) bias of a plausible mistake) — is powered (power ≥ 0.99 to detect it, checked
+   before looking) and rejected, and no powered twin is accepted.
+
+:func:`equivalence` turns a :class:`~pgtheory.stats.BiasTestResult` and the twins' outcomes into one
+record, :class:`Equivalence`, which the claim protocol stores and checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+__all__ = ["Twin", "TwinSummary", "Equivalence", "equivalence", "summarise_twins"]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """One twin: ``rejected`` is True/False when the twin was powered, None when it was not (not counted)."""
+
+    name: str
+    near: bool
+    rejected: bool | None
+
+
+@dataclass(frozen=True)
+class TwinSummary:
+    count: int
+    powered: int
+    rejected: int
+    near_powered: int
+    near_rejected: int
+    twins: tuple[Twin, ...] = field(default=())
+
+    @property
+    def adequate(self) -> bool:
+        """At least one powered near twin, and every powered twin rejected."""
+        return self.near_powered >= 1 and self.near_rejected >= 1 and self.rejected == self.powered
+
+    def to_dict(self) -> dict:
+        return {"count": self.count, "powered": self.powered, "rejected": self.rejected,
+                "near_powered": self.near_powered, "near_rejected": self.near_rejected,
+                "each": [{"name": t.name, "near": t.near, "rejected": t.rejected} for t in self.twins]}
+
+
+def summarise_twins(twins: Iterable[Twin]) -> TwinSummary:
+    ts = tuple(twins)
+    for t in ts:
+        if not isinstance(t, Twin):
+            raise TypeError(f"twins: expected Twin records, got {type(t).__name__}")
+    powered = [t for t in ts if t.rejected is not None]
+    near = [t for t in powered if t.near]
+    return TwinSummary(len(ts), len(powered), sum(bool(t.rejected) for t in powered), len(near),
+                       sum(bool(t.rejected) for t in near), ts)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """An equivalence statement: |bias| ≤ ``bias_bound`` at ``confidence_level``, against ``margin``."""
+
+    margin: float
+    bias_bound: float
+    confidence_level: float
+    norm: str
+    twins: TwinSummary
+
+    @property
+    def within_margin(self) -> bool:
+        return self.bias_bound <= self.margin
+
+    @property
+    def confirmed(self) -> bool:
+        """Inside the margin *and* the test shown to have power by its twins."""
+        return self.within_margin and self.twins.adequate
+
+    def to_dict(self) -> dict:
+        return {"margin": self.margin, "bias_bound": self.bias_bound, "confidence_level": self.confidence_level,
+                "norm": self.norm, "within_margin": self.within_margin, "twins": self.twins.to_dict()}
+
+
+def equivalence(result, margin: float, twins: Iterable[Twin], *, confidence_level: float = 0.999,
+                norm: str = "max") -> Equivalence:
+    """Equivalence record from a :class:`~pgtheory.stats.BiasTestResult`, a declared ``margin`` and the twins."""
+    from .tests import BiasTestResult
+
+    if not isinstance(result, BiasTestResult):
+        raise TypeError(f"result: expected a BiasTestResult, got {type(result).__name__}")
+    if not (isinstance(margin, (int, float)) and margin > 0 and margin < float("inf")):
+        raise ValueError(f"margin: must be a positive finite number declared before running, got {margin!r}")
+    return Equivalence(float(margin), result.bias_bound(confidence_level, norm), confidence_level, norm, summarise_twins(twins))

@@ -1,0 +1,185 @@
+"""The verdict protocol on synthetic claims with known truth (issue 10, item 11).
+
+Statistical assertions here use fixed seeds; each states its false-failure rate under a correct
+implementation. Synthetic claims are run through the real runner (``run_claim``) so the record checks apply.
+"""
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from pgtheory.claims import runner
+from pgtheory.claims.protocol import (FULL_SEED_BASE, ProtocolError, apply_protocol, asymptotic_verdict,
+                                      equivalence_verdict, run_seed, twin, validate_record)
+from pgtheory.claims.record import Claim, Evidence, sweep_point
+from pgtheory.stats import bias_test, local_slopes, replication_summary
+
+TRUTH = torch.tensor([1.0, -0.5, 0.25], dtype=torch.float64)
+MARGIN = 0.01 * float(TRUTH.norm())  # declared before running: 1% of ‖truth‖
+
+
+def _claim(run, **kw):
+    base = dict(id="L999-synthetic", paper="Synthetic", seed_line=999, claim="the estimator is unbiased", theme="T",
+                exact="truth", monte_carlo="samples", test="equivalence within 1%",
+                scales={"quick": {"n": 1}, "full": {"n": 1}}, run=run, kind="empirical",
+                quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True)
+    base.update(kw)
+    return Claim(**base)
+
+
+def _unbiasedness_evidence(bias: float, n: int, seed: int) -> Evidence:
+    g = torch.Generator().manual_seed(seed)
+    x = TRUTH + bias + torch.randn(n, 3, generator=g, dtype=torch.float64)
+    res = bias_test(x, TRUTH)
+    twins = [twin("1% near twin", x, TRUTH, TRUTH + MARGIN, near=True), twin("far twin", x, TRUTH, -TRUTH, near=False)]
+    verdict, eq = equivalence_verdict(res, MARGIN, twins)
+    return Evidence(verdict, res.statistic, "bias bound ≤ 1% of ‖truth‖", n, "synthetic", instances=verdict == "confirmed",
+                    sensitivity=[], equivalence=eq)
+
+
+def test_an_unbiased_estimator_is_confirmed_with_a_powered_near_twin_rejected():
+    """n = 4e6: the 99.9% simultaneous half-width is ≈ 0.0019 < margin 0.0115 (false failure < 1e-3)."""
+    ev = _unbiasedness_evidence(0.0, 4_000_000, seed=0)
+    out = apply_protocol(_claim(lambda ctx: ev), ev)
+    assert out["verdict"] == "confirmed" and out["bias_bound"] <= MARGIN
+    assert out["twins"]["near_rejected"] >= 1 and out["twins"]["rejected"] == out["twins"]["powered"]
+
+
+def test_a_half_margin_bias_is_not_confirmed_when_the_interval_reaches_past_the_margin():
+    """Bias = margin/2 with n = 1e5 (half-width ≈ 0.012 > margin/2): the bound exceeds the margin → inconclusive."""
+    ev = _unbiasedness_evidence(MARGIN / 2, 100_000, seed=1)
+    out = apply_protocol(_claim(lambda ctx: ev), ev)
+    assert out["verdict"] == "inconclusive" and out["bias_bound"] > MARGIN
+
+
+def test_a_practical_bias_is_refuted_and_an_unpowered_design_is_inconclusive():
+    ev = _unbiasedness_evidence(10 * MARGIN, 1_000_000, seed=2)
+    assert apply_protocol(_claim(lambda ctx: ev), ev)["verdict"] == "refuted"
+    small = _unbiasedness_evidence(0.0, 200, seed=3)  # the near twin is not powered at n = 200
+    out = apply_protocol(_claim(lambda ctx: small), small)
+    assert out["verdict"] == "inconclusive" and out["twins"]["near_powered"] == 0
+
+
+def test_confirmed_without_twins_is_downgraded_and_missing_equivalence_is_refused():
+    g = torch.Generator().manual_seed(4)
+    x = TRUTH + torch.randn(4_000_000, 3, generator=g, dtype=torch.float64)
+    _, eq = equivalence_verdict(bias_test(x, TRUTH), MARGIN, [])
+    ev = Evidence("confirmed", 0.0, "t", 1, "s", instances=True, sensitivity=[], equivalence=eq)
+    out = apply_protocol(_claim(lambda ctx: ev), ev)
+    assert out["verdict"] == "inconclusive" and "twins inadequate" in out["protocol_notes"][0]
+    bare = Evidence("confirmed", 0.0, "t", 1, "s", instances=True, sensitivity=[])
+    with pytest.raises(ProtocolError, match="equivalence: claim L999-synthetic asserts unbiasedness"):
+        apply_protocol(_claim(lambda ctx: bare), bare)
+
+
+def _rate_runs(T: np.ndarray, transient: float) -> np.ndarray:
+    """gap_t = 1/t + transient·exp(−t/3000): the 1/t regime is reached only once t ≫ 3000·log(transient·t)."""
+    return np.stack([1 / T + transient * c * np.exp(-T / 3000) for c in (0.5, 1.0, 2.0)])
+
+
+def test_a_pre_asymptotic_rate_is_inconclusive_not_refuted_and_the_limit_confirms():
+    short, long_ = np.geomspace(10, 2_000, 24), np.geomspace(10, 1e7, 40)
+    pre = local_slopes(short, _rate_runs(short, 1.0))
+    assert asymptotic_verdict(pre, -1.0, 0.05) == "inconclusive"
+    post = local_slopes(long_, _rate_runs(long_, 1.0))
+    assert asymptotic_verdict(post, -1.0, 0.05) == "confirmed"
+    twin_rate = local_slopes(long_, np.stack([long_ ** -0.5 * c for c in (1, 2)]))  # a slower rate, in regime
+    assert asymptotic_verdict(twin_rate, -1.0, 0.05) == "refuted"
+
+
+def test_a_verdict_that_flips_inside_the_declared_range_is_qualified():
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=[True] * 20,
+                  sensitivity=[sweep_point("batch", b, "confirmed" if b >= 22 else "refuted") for b in (10, 22, 100)])
+    c = _claim(lambda ctx: ev, unbiasedness=False, constants={"batch": [10, 100]})
+    out = apply_protocol(c, ev)
+    assert out["verdict"] == "qualified" and "batch = 10: refuted" in out["protocol_notes"][0]
+    assert out["instances"]["count"] == 20 and out["instances"]["fraction"] == 1.0
+
+
+def test_an_extension_can_qualify_but_never_refute():
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[])
+    out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)
+    assert out["verdict"] == "qualified" and out["raw_verdict"] == "refuted"
+    out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=False), ev)
+    assert out["verdict"] == "refuted"
+
+
+def test_identities_are_shown_as_verified_and_counted_apart():
+    from pgtheory.claims.render import ledger_markdown, verdict_counts
+
+    rows = [{"id": "L1-a", "paper": "p", "verdict": "confirmed", "kind": "identity", "statistic": 0.0, "threshold": "t",
+             "n_samples": 0, "seconds": 0.1, "summary": "s", "instances": {"count": 1, "holding": 1}},
+            {"id": "L2-b", "paper": "p", "verdict": "confirmed", "kind": "empirical", "statistic": 0.0, "threshold": "t",
+             "n_samples": 0, "seconds": 0.1, "summary": "s", "instances": {"count": 20, "holding": 19}}]
+    md = ledger_markdown(rows)
+    assert "Identities and definitions" in md and "**verified**" in md and "19/20" in md
+    assert verdict_counts(rows) == "1 confirmed, 1 verified"
+
+
+def test_claims_need_kind_quote_and_replication():
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", sensitivity=[])
+    with pytest.raises(ProtocolError, match="instances"):
+        apply_protocol(_claim(lambda ctx: ev, unbiasedness=False), ev)
+    with pytest.raises(ProtocolError, match="quote"):
+        apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, quote=""), Evidence("confirmed", 1, "t", 1, "s", instances=True, sensitivity=[]))
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        _claim(lambda ctx: ev, kind="theorem")
+
+
+def test_runner_records_provenance_fresh_seeds_and_refuses_incomplete_records(tmp_path, monkeypatch):
+    seen = {}
+
+    def run(ctx):
+        seen["seed"], seen["alpha"] = ctx.seed, ctx.alpha
+        return _unbiasedness_evidence(0.0, 4_000_000, seed=ctx.seed)
+
+    claim = _claim(run)
+    monkeypatch.setattr(runner, "CLAIMS", SimpleNamespace(get=lambda i: claim, names=lambda: [claim.id] * 25))
+    rec = runner.run_claim(claim.id, "full", 3, "cpu", str(tmp_path), "v0")
+    assert seen["seed"] == run_seed("full", 3) == FULL_SEED_BASE + 3 and rec["run_seed"] == 1003
+    assert run_seed("quick", 3) != run_seed("full", 3) and seen["alpha"] == pytest.approx(0.05 / 25)
+    for k in ("kind", "quote", "instances", "sensitivity", "git_commit", "dirty", "versions", "settings", "margin",
+              "bias_bound", "twins"):
+        assert k in rec, k
+    assert rec["versions"]["torch"] == torch.__version__ and len(rec["git_commit"]) in (7, 40) or rec["git_commit"] == "unknown"
+    json.dumps(rec)  # serialisable
+    bad = dict(rec)
+    del bad["twins"]
+    with pytest.raises(ProtocolError, match="lacks twins"):
+        validate_record(bad)
+    monkeypatch.setattr(runner, "CLAIMS", SimpleNamespace(
+        get=lambda i: _claim(lambda ctx: Evidence("confirmed", 1.0, "t", 1, "s")), names=lambda: ["x"]))
+    with pytest.raises(ProtocolError):
+        runner.run_claim(claim.id, "quick", 0, "cpu", str(tmp_path), "v0")
+
+
+def test_replication_summary_is_exact_clopper_pearson():
+    s = replication_summary([True] * 27 + [False] * 23)
+    assert s.count == 50 and s.holding == 27 and s.ci_low < 0.54 < s.ci_high
+    assert replication_summary([True] * 20).ci_high == 1.0 and replication_summary([True] * 20).ci_low == pytest.approx(0.025 ** (1 / 20))
+    with pytest.raises(ValueError, match="holds: expected a non-empty"):
+        replication_summary([])
+
+
+def test_paper_tables_refuse_mixed_commits(tmp_path):
+    from pgtheory.claims.paper import write_paper_tables
+
+    rows = [{"id": "L1-a", "seed_line": 1, "git_commit": "a" * 40, "dirty": False, "paper": "p", "verdict": "confirmed",
+             "n_samples": 1}, {"id": "L2-b", "seed_line": 2, "git_commit": "b" * 40, "dirty": False, "paper": "p",
+                               "verdict": "confirmed", "n_samples": 1}]
+    (tmp_path / "l.json").write_text(json.dumps(rows))
+    with pytest.raises(ValueError, match="one commit of a clean tree"):
+        write_paper_tables(tmp_path / "l.json", out_dir=tmp_path / "g")
+    assert write_paper_tables(tmp_path / "l.json", out_dir=tmp_path / "g", allow_mixed=True)
+
+
+def test_every_registered_claim_declares_its_kind_quote_and_source():
+    from pgtheory.claims import all_claims
+    from pgtheory.claims.record import KINDS
+
+    for c in all_claims():
+        assert c.kind in KINDS, c.id
+        assert c.quote.strip() and c.quote_source.strip(), c.id
+        assert not (c.kind == "identity" and c.extension), f"{c.id}: an identity cannot be an extension"
