@@ -247,3 +247,22 @@ def test_sign_flip_refuses_an_accumulator():
     acc = MomentAccumulator.from_samples(torch.randn(20, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match="sign-flip' needs the per-sample estimates"):
         bias_test(acc, torch.zeros(2), method="sign-flip")
+
+
+@given(st.integers(0, 6), st.integers(0, 4), st.sampled_from(["bonferroni", "holm", "hotelling", "sign-flip"]),
+       st.sampled_from([0.0, 1e-300, 1.0, 1e150, 1e300, float("nan"), float("inf")]), st.integers(0, 2**31 - 1),
+       st.booleans())
+def test_bias_test_fuzz_named_errors_and_finite_results(n, p, method, magnitude, seed, constant_column):
+    """Fuzz (issue 18): any shape, scale, NaN/inf or degenerate column gives a finite p in [0, 1] or a ValueError that
+    names its argument — never another exception, never a NaN p-value."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, p, generator=g, dtype=torch.float64) * magnitude
+    if constant_column and p:
+        x[:, 0] = 0.5
+    try:
+        res = bias_test(x, torch.zeros(p), method=method, n_resamples=99)
+    except ValueError as e:
+        assert str(e).split(":")[0] in ("samples", "truth", "method"), str(e)
+        return
+    assert 0.0 <= res.pvalue <= 1.0 and not math.isnan(res.statistic)
+    assert np.all(np.isfinite(res.standard_error))
