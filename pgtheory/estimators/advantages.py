@@ -20,27 +20,26 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import as_tensor, check_finite
-from ..exact.evaluation import policy_transition_matrix
+from .._checks import as_tensor, check_finite, check_finite_result, check_real, check_shape
+from ..exact.evaluation import _check_pi, policy_transition_matrix
 from ..problems.mdp import TabularMDP
 from ..sampling.mdp import Trajectories
-from .policy_gradient import PG_ESTIMATORS
+from .policy_gradient import PG_ESTIMATORS, check_table_covers, check_trajectories
 
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage"]
 
 
 def _values(traj: Trajectories, values) -> torch.Tensor:
+    """The critic ``values [S]`` as a float64 tensor with an entry for every state ``traj`` visits."""
+    check_trajectories(traj)
     v = check_finite(as_tensor(values, "values", device=traj.rewards.device), "values")
     if v.ndim != 1:
         raise ValueError(f"values: expected a state-value table [S], got shape {tuple(v.shape)}")
-    return v
+    return check_table_covers(v, "values", traj, by_action=False)
 
 
 def _check_lambda(lam: float) -> float:
-    lam = float(lam)
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam: must lie in [0, 1], got {lam}")
-    return lam
+    return check_real(lam, "lam", low=0.0, high=1.0)
 
 
 def _g_eff(traj: Trajectories) -> float:
@@ -52,28 +51,32 @@ def td_errors(traj: Trajectories, values) -> torch.Tensor:
     v = _values(traj, values)
     nxt = traj.next_index()
     v_next = torch.where(nxt >= 0, v[traj.states[nxt.clamp_min(0)]], torch.zeros((), dtype=v.dtype, device=v.device))
-    return traj.rewards + _g_eff(traj) * v_next - v[traj.states]
+    return check_finite_result(traj.rewards + _g_eff(traj) * v_next - v[traj.states], "values", "TD error")
 
 
 def gae_advantages(traj: Trajectories, values, lam: float) -> torch.Tensor:
     """Â_t = Σ_l (g_eff λ)^l δ_{t+l} within each episode, ``[M]`` (backward recursion over steps)."""
     lam = _check_lambda(lam)
-    return traj.backward_recursion(td_errors(traj, values), _g_eff(traj) * lam)
+    return check_finite_result(traj.backward_recursion(td_errors(traj, values), _g_eff(traj) * lam), "values", "GAE advantage")
 
 
 @PG_ESTIMATORS.register("gae")
-def gae_weights(traj: Trajectories, *, values, lam: float, **_) -> torch.Tensor:
+def gae_weights(traj: Trajectories, *, values, lam: float) -> torch.Tensor:
     """ψ_t = w_t Â_t^{GAE(λ)} (Schulman et al. 2016)."""
     return traj.weights * gae_advantages(traj, values, lam)
 
 
 def gae_expected_advantage(mdp: TabularMDP, pi: torch.Tensor, values, lam: float) -> torch.Tensor:
-    """Exact E[Â_t | s_t = s, a_t = a] under geometric termination with critic ``values [S]``: ``[S, A]``."""
+    """Exact E[Â_t | s_t = s, a_t = a] under geometric termination with critic ``values [S]`` and policy ``pi [S, A]``: ``[S, A]``."""
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     lam = _check_lambda(lam)
+    pi = check_shape(_check_pi(mdp, pi), "pi", (mdp.n_states, mdp.n_actions), "[S, A]")
     v = check_finite(as_tensor(values, "values", device=mdp.device), "values")
+    check_shape(v, "values", (mdp.n_states,), "[S]")
     g = mdp.discount
     D = mdp.rewards + g * mdp.transitions @ v - v.unsqueeze(-1)
     D_pi = (pi * D).sum(-1)
     P_pi = policy_transition_matrix(mdp, pi)
     w = torch.linalg.solve(torch.eye(mdp.n_states, dtype=v.dtype, device=v.device) - g * lam * P_pi, D_pi)
-    return D + g * lam * mdp.transitions @ w
+    return check_finite_result(D + g * lam * mdp.transitions @ w, "values", "expected GAE advantage")

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from .._checks import check_finite
+from .._checks import check_finite, check_finite_result, check_real
 from .._registry import Registry
 
 __all__ = ["KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate"]
@@ -59,19 +59,38 @@ def k3(log_ratio: torch.Tensor) -> torch.Tensor:
     return torch.expm1(log_ratio) - log_ratio
 
 
+def _log_ratio(log_ratio) -> torch.Tensor:
+    return check_finite(log_ratio, "log_ratio")
+
+
+def _weighted(v: torch.Tensor, weights, log_ratio: torch.Tensor) -> torch.Tensor:
+    """``v`` times importance ``weights`` (finite, non-negative, broadcasting to the shape of ``log_ratio``)."""
+    if weights is None:
+        return v
+    w = check_finite(weights, "weights")
+    try:
+        shape = torch.broadcast_shapes(w.shape, log_ratio.shape)
+    except RuntimeError:
+        shape = None
+    if shape != log_ratio.shape:
+        raise ValueError(f"weights: expected a shape broadcasting to log_ratio's {tuple(log_ratio.shape)}, got {tuple(w.shape)}")
+    if bool((w < 0).any()):
+        raise ValueError("weights: importance weights must be non-negative")
+    return w * v
+
+
 def kl_estimate(log_ratio: torch.Tensor, kind: str = "k3", *, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sample values of the named estimator (times importance ``weights`` if given), same shape as ``log_ratio``."""
-    check_finite(log_ratio, "log_ratio")
-    v = KL_ESTIMATORS.get(kind)(log_ratio)
-    return v if weights is None else weights * v
+    fn = KL_ESTIMATORS.get(kind)
+    lr = _log_ratio(log_ratio)
+    return check_finite_result(_weighted(fn(lr), weights, lr), "log_ratio", f"{kind} value")
 
 
 def kl_loss_score_coefficient(log_ratio: torch.Tensor, kind: str = "k3", *, weights: torch.Tensor | None = None) -> torch.Tensor:
     """c with ∇_θ[estimator as a loss] = c ∇_θ log π_θ(y), per sample (times ``weights`` if given)."""
-    check_finite(log_ratio, "log_ratio")
     KL_ESTIMATORS.get(kind)  # validates the name
-    c = _COEFFICIENTS[kind](log_ratio)
-    return c if weights is None else weights * c
+    lr = _log_ratio(log_ratio)
+    return check_finite_result(_weighted(_COEFFICIENTS[kind](lr), weights, lr), "log_ratio", f"{kind} coefficient")
 
 
 def tsallis_kl_estimate(log_ratio: torch.Tensor, q: float, *, convention: str = "1-q",
@@ -80,8 +99,12 @@ def tsallis_kl_estimate(log_ratio: torch.Tensor, q: float, *, convention: str = 
     π/ν if y ∼ ν instead). Default q-log convention '1-q' (see :mod:`pgtheory.exact.divergences`); for q > 1
     the values grow like (π/μ)^{q−1}, so the variance blows up with q when π/μ is heavy-tailed.
     """
-    from ..exact.divergences import q_log
+    from ..exact.divergences import Q_LOG_CONVENTIONS
 
-    check_finite(log_ratio, "log_ratio")
-    v = -q_log(log_ratio.exp(), q, convention=convention)
-    return v if weights is None else weights * v
+    q = check_real(q, "q", low=0.0, low_open=True)
+    if convention not in Q_LOG_CONVENTIONS:
+        raise ValueError(f"convention: expected one of {Q_LOG_CONVENTIONS}, got {convention!r}")
+    lr = _log_ratio(log_ratio)
+    e = 1.0 - q if convention == "1-q" else q - 1.0
+    v = -lr if q == 1.0 else -torch.expm1(e * lr) / e  # −ln_q(e^ℓ), computed from ℓ (no overflow of e^ℓ itself)
+    return check_finite_result(_weighted(v, weights, lr), "log_ratio, q", "Tsallis value")

@@ -5,8 +5,13 @@ Rewards ``[..., G]`` → advantages ``[..., G]`` (registry ``GROUP_ADVANTAGES``)
 * ``mean``   — A_i = R_i − R̄ (Dr. GRPO without the length term; RAPID's group advantage). With the sample
   itself in R̄, E[A_i ∇log π(y_i)] = (1 − 1/G)·Cov(R, ∇log π): unbiased up to the factor (1 − 1/G).
 * ``rloo``   — A_i = R_i − (1/(G−1))Σ_{j≠i} R_j = G/(G−1)·(R_i − R̄): exactly unbiased (leave-one-out).
-* ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε) (population std, as in GRPO implementations; ε = 1e-6 default).
-* ``reinforce_pp`` — A_i = (R_i − R̄_group)/std over the whole batch (REINFORCE++-style global normalisation).
+* ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε) (population std, as in GRPO implementations; ε ≥ 0, 1e-6 default).
+* ``reinforce_pp`` — A_i = (R_i − R̄_group)/(std over the whole batch + ε) (REINFORCE++-style global normalisation).
+
+  Zero-std convention of both (TRL's GRPO also gives such groups 0): a group whose rewards are all equal gets
+  advantages exactly 0 for every ε — including ε = 0, where the formula is 0/0 — and so does every group where
+  std + ε = 0. Without it a constant group of 0.1s with ε = 0 gave −1 everywhere (the round-off of R̄ divided by a
+  round-off std) and a constant group of 1s gave NaN.
 * ``bnpo``   — A_i = (R_i − p)/f(p; α, β), f the Beta(α, β) density at the prompt's success probability p
   (the true p if given, else the group mean; BNPO, seed L71). α = β = 1 is REINFORCE with baseline p;
   α = β = 3/2 gives f = (8/π)√(p(1 − p)), i.e. GRPO's Bernoulli-std normalisation up to the constant 8/π.
@@ -27,11 +32,11 @@ distribution the responses came from — and whose negative gradient at θ = θ_
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
-from .._checks import check_finite
+from .._checks import as_tensor, check_finite, check_finite_result, check_real
 from .._registry import Registry
 
 __all__ = ["GROUP_ADVANTAGES", "group_advantages", "pairwise_consistency_loss", "beta_pdf"]
@@ -40,63 +45,127 @@ AdvFn = Callable[..., torch.Tensor]
 GROUP_ADVANTAGES: Registry[AdvFn] = Registry("group advantage")
 
 
+def _rewards(rewards: Any, name: str = "rewards") -> torch.Tensor:
+    """A floating tensor (non-float input is converted to float64), finite."""
+    if not (isinstance(rewards, torch.Tensor) and rewards.dtype.is_floating_point):
+        rewards = as_tensor(rewards, name)
+    return check_finite(rewards, name)
+
+
 def _check(rewards: torch.Tensor, min_g: int = 1) -> torch.Tensor:
-    check_finite(rewards, "rewards")
+    rewards = _rewards(rewards)
     if rewards.ndim < 1 or rewards.shape[-1] < min_g:
         raise ValueError(f"rewards: expected a group axis of at least {min_g} responses (last axis), got shape {tuple(rewards.shape)}")
     return rewards
 
 
+def _check_eps(eps: float) -> float:
+    return check_real(eps, "eps", low=0.0)
+
+
+def _population_std(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Population std over ``dim`` (all axes if None, keeping dims otherwise); 0 for an empty input (no warning)."""
+    if x.numel() == 0:
+        return x.new_zeros(()) if dim is None else x.sum(dim, keepdim=True)
+    return x.std(unbiased=False) if dim is None else x.std(dim, unbiased=False, keepdim=True)
+
+
+def _std_normalised(centred: torch.Tensor, std: torch.Tensor, eps: float, constant: torch.Tensor) -> torch.Tensor:
+    """centred / (std + eps), defined as 0 where the rewards are constant (std = 0) or std + eps = 0 — never 0/0."""
+    if not bool(torch.isfinite(std).all()):
+        raise ValueError("rewards: their standard deviation overflows float64 (|rewards| too large to normalise)")
+    den = std + eps
+    zero = constant | (den == 0)
+    return torch.where(zero, torch.zeros_like(centred), centred / torch.where(zero, torch.ones_like(den), den))
+
+
 @GROUP_ADVANTAGES.register("mean")
-def mean_advantage(rewards: torch.Tensor, **_) -> torch.Tensor:
+def mean_advantage(rewards: torch.Tensor) -> torch.Tensor:
     """R_i − R̄ (group mean including the sample itself)."""
     return rewards - rewards.mean(-1, keepdim=True)
 
 
 @GROUP_ADVANTAGES.register("rloo")
-def rloo_advantage(rewards: torch.Tensor, **_) -> torch.Tensor:
+def rloo_advantage(rewards: torch.Tensor) -> torch.Tensor:
     """R_i − mean_{j≠i} R_j (needs G ≥ 2)."""
-    _check(rewards, 2)
+    rewards = _check(rewards, 2)
     G = rewards.shape[-1]
     return G / (G - 1) * (rewards - rewards.mean(-1, keepdim=True))
 
 
 @GROUP_ADVANTAGES.register("grpo")
-def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, **_) -> torch.Tensor:
-    """(R_i − R̄)/(std(R) + ε), population standard deviation."""
+def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
+    """(R_i − R̄)/(std(R) + ε), population standard deviation, ε ≥ 0.
+
+    Zero-std convention (TRL's GRPO also gives such groups 0): in a group whose rewards are all equal the
+    advantages are exactly 0, for every ε including ε = 0 (no 0/0), and likewise wherever std + ε underflows to 0.
+    """
+    eps = _check_eps(eps)
     c = rewards - rewards.mean(-1, keepdim=True)
-    return c / (rewards.std(-1, unbiased=False, keepdim=True) + eps)
+    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
+    return _std_normalised(c, _population_std(rewards, -1), eps, constant)
 
 
 @GROUP_ADVANTAGES.register("reinforce_pp")
-def reinforce_pp_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, **_) -> torch.Tensor:
-    """(R_i − R̄_group) / (std over every response of the batch + ε)."""
+def reinforce_pp_advantage(rewards: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
+    """(R_i − R̄_group) / (std over every response of the batch + ε), ε ≥ 0.
+
+    Zero-std convention as for ``grpo``: advantages are exactly 0 in a group whose rewards are all equal, and
+    everywhere when the batch std + ε is 0 (every reward of the batch equal, ε = 0) — never 0/0.
+    """
+    eps = _check_eps(eps)
     c = rewards - rewards.mean(-1, keepdim=True)
-    return c / (rewards.std(unbiased=False) + eps)
+    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
+    return _std_normalised(c, _population_std(rewards), eps, constant)
 
 
 def beta_pdf(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
-    """Beta(a, b) density at p ∈ [0, 1] (0 where it vanishes at an endpoint)."""
+    """Beta(a, b) density at p ∈ [0, 1] (0 where it vanishes at an endpoint); a, b > 0."""
+    a = check_real(a, "a", low=0.0, low_open=True)
+    b = check_real(b, "b", low=0.0, low_open=True)
+    p = check_finite(p, "p")
+    if bool(((p < 0) | (p > 1)).any()):
+        raise ValueError("p: must lie in [0, 1]")
     lg = torch.lgamma(torch.tensor(a + b, dtype=p.dtype)) - torch.lgamma(torch.tensor(a, dtype=p.dtype)) - torch.lgamma(torch.tensor(b, dtype=p.dtype))
     return torch.exp(lg + torch.xlogy(torch.tensor(a - 1, dtype=p.dtype), p) + torch.xlogy(torch.tensor(b - 1, dtype=p.dtype), 1 - p))
 
 
 @GROUP_ADVANTAGES.register("bnpo")
-def bnpo_advantage(rewards: torch.Tensor, *, alpha: float = 1.5, beta: float = 1.5, p: torch.Tensor | None = None, **_) -> torch.Tensor:
-    """(R_i − p)/Beta(α, β) density at p; p = the true success probability [...] if given, else the group mean."""
-    if not (alpha > 0 and beta > 0):
-        raise ValueError(f"alpha, beta: must be positive, got {alpha}, {beta}")
-    pp = rewards.mean(-1, keepdim=True) if p is None else p[..., None].to(rewards.dtype)
+def bnpo_advantage(rewards: torch.Tensor, *, alpha: float = 1.5, beta: float = 1.5, p: torch.Tensor | None = None) -> torch.Tensor:
+    """(R_i − p)/Beta(α, β) density at p; p = the true success probability ``[...]`` (rewards' shape without the group
+    axis, or broadcasting to it) if given, else the group mean (in [0, 1]). Output: rewards' shape."""
+    alpha = check_real(alpha, "alpha", low=0.0, low_open=True)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    if p is None:
+        pp = rewards.mean(-1, keepdim=True)
+        if bool(((pp < 0) | (pp > 1)).any()):
+            raise ValueError("rewards: BNPO's default p is the group mean reward, which must lie in [0, 1] (pass p=)")
+    else:
+        pt = check_finite(as_tensor(p, "p", device=rewards.device), "p")
+        batch = tuple(rewards.shape[:-1])
+        if pt.numel() == 1:
+            pt = pt.reshape(())
+        try:
+            ok = torch.broadcast_shapes(pt.shape, batch) == batch
+        except RuntimeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"p: expected a scalar or a shape broadcasting to {batch} (rewards without the group axis), "
+                             f"got {tuple(pt.shape)}")
+        pt = pt.expand(batch)
+        if bool(((pt < 0) | (pt > 1)).any()):
+            raise ValueError("p: success probabilities must lie in [0, 1]")
+        pp = pt[..., None].to(rewards.dtype)
     f = beta_pdf(pp, alpha, beta)
     return torch.where(f > 0, (rewards - pp) / torch.where(f > 0, f, torch.ones_like(f)), torch.zeros_like(rewards))
 
 
 @GROUP_ADVANTAGES.register("pass_at_k")
-def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2, **_) -> torch.Tensor:
+def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2) -> torch.Tensor:
     """k·Ĉ_{−i}·(R_i − mean_{j≠i} R_j) for binary rewards (unbiased for ∇pass@k with (1/n)Σ A_i ∇log π)."""
     n = rewards.shape[-1]
-    if not (isinstance(k, int) and 1 <= k <= n - 1):
-        raise ValueError(f"k: must be an integer in [1, n − 1] = [1, {n - 1}], got {k}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n - 1:
+        raise ValueError(f"k: must be an integer in [1, n − 1] = [1, {n - 1}] for groups of n = {n} rewards, got {k!r}")
     if bool(((rewards != 0) & (rewards != 1)).any()):
         raise ValueError("rewards: the pass@k advantage needs binary (0/1) rewards")
     c_others = rewards.sum(-1, keepdim=True) - rewards  # successes among the other n − 1
@@ -112,17 +181,22 @@ def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2, **_) -> torch.Tens
 
 
 def group_advantages(rewards: torch.Tensor, kind: str = "mean", **kwargs) -> torch.Tensor:
-    """Advantages of the named kind for rewards ``[..., G]`` (same shape)."""
-    fn = GROUP_ADVANTAGES.get(kind)
-    return fn(_check(rewards), **kwargs)
+    """Advantages of the named kind for rewards ``[..., G]`` (same shape).
+
+    Keywords are those of the chosen kind (``eps=`` for grpo/reinforce_pp, ``alpha=, beta=, p=`` for bnpo,
+    ``k=`` for pass_at_k); any other raises ``TypeError``. Std-normalising kinds define the advantage as 0 where
+    the std is 0 (see :func:`grpo_advantage`), so the output is never NaN.
+    """
+    fn = GROUP_ADVANTAGES.resolve(kind, kwargs, n_positional=1, arg="kind")
+    return check_finite_result(fn(_check(rewards), **kwargs), "rewards", f"{kind} advantage (overflow)")
 
 
 def pairwise_consistency_loss(rewards: torch.Tensor, log_ratio: torch.Tensor, tau: float) -> torch.Tensor:
     """(1/G)Σ_i (u_i − ū)², u = R − τ·log(π_θ/π_old), per group: ``[...]`` (differentiable in ``log_ratio``)."""
-    _check(rewards)
+    rewards = _check(rewards)
+    check_finite(log_ratio.detach() if isinstance(log_ratio, torch.Tensor) else log_ratio, "log_ratio")
     if log_ratio.shape != rewards.shape:
         raise ValueError(f"log_ratio: expected shape {tuple(rewards.shape)} (as rewards), got {tuple(log_ratio.shape)}")
-    if not float(tau) > 0:
-        raise ValueError(f"tau: must be positive, got {tau}")
+    tau = check_real(tau, "tau", low=0.0, low_open=True)
     u = rewards - tau * log_ratio
-    return ((u - u.mean(-1, keepdim=True)) ** 2).mean(-1)
+    return check_finite_result(((u - u.mean(-1, keepdim=True)) ** 2).mean(-1), "rewards, log_ratio, tau", "loss (overflow)")

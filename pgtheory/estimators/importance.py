@@ -21,8 +21,10 @@ from typing import Callable
 
 import torch
 
+from .._checks import check_finite_result, check_real
 from ..sampling.mdp import Trajectories
 from .._registry import Registry
+from .policy_gradient import check_trajectories
 
 __all__ = ["IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]
 
@@ -32,34 +34,40 @@ IS_ESTIMATORS: Registry[ISFn] = Registry("importance-sampling estimator")
 
 def trajectory_weights(traj: Trajectories) -> torch.Tensor:
     """W = Π_t π(a_t|s_t)/μ(a_t|s_t) over each whole episode, ``[N]``."""
+    check_trajectories(traj)
     return traj.per_episode_sum(traj.log_target - traj.log_behaviour).exp()
 
 
 @IS_ESTIMATORS.register("is")
-def ordinary_is(traj: Trajectories, **_) -> torch.Tensor:
+def ordinary_is(traj: Trajectories) -> torch.Tensor:
     return trajectory_weights(traj) * traj.discounted_returns()
 
 
 @IS_ESTIMATORS.register("pdis")
-def per_decision_is(traj: Trajectories, **_) -> torch.Tensor:
+def per_decision_is(traj: Trajectories) -> torch.Tensor:
     W_t = traj.cumsum(traj.log_target - traj.log_behaviour).exp()
     return traj.per_episode_sum(W_t * traj.weights * traj.rewards)
 
 
 @IS_ESTIMATORS.register("truncated_is")
-def truncated_is(traj: Trajectories, *, clip: float = 1.0, **_) -> torch.Tensor:
-    if not clip > 0:
-        raise ValueError(f"clip: must be positive, got {clip}")
+def truncated_is(traj: Trajectories, *, clip: float = 1.0) -> torch.Tensor:
+    clip = check_real(clip, "clip", low=0.0, low_open=True)
     log_rho = (traj.log_target - traj.log_behaviour).clamp(max=torch.log(torch.tensor(float(clip))).item())
     return traj.per_episode_sum(traj.cumsum(log_rho).exp() * traj.weights * traj.rewards)
 
 
 def importance_estimates(traj: Trajectories, kind: str = "pdis", **kwargs) -> torch.Tensor:
-    """Per-episode estimates of J(π) by the named estimator, ``[N]``."""
-    return IS_ESTIMATORS.get(kind)(traj, **kwargs)
+    """Per-episode estimates of J(π) by the named estimator, ``[N]`` (keywords: those the estimator takes, e.g. ``clip=``)."""
+    fn = IS_ESTIMATORS.resolve(kind, kwargs, n_positional=1, arg="kind")
+    check_trajectories(traj)
+    return check_finite_result(fn(traj, **kwargs), "traj", f"{kind} estimate (importance weights overflow)")
 
 
 def weighted_is(traj: Trajectories) -> float:
-    """Self-normalised IS for the batch: Σ_i W_i G_i / Σ_i W_i."""
-    W = trajectory_weights(traj)
-    return float((W * traj.discounted_returns()).sum() / W.sum())
+    """Self-normalised IS for the batch: Σ_i W_i G_i / Σ_i W_i (weights rescaled by their maximum, so no overflow)."""
+    check_trajectories(traj)
+    log_w = traj.per_episode_sum(traj.log_target - traj.log_behaviour)
+    W = (log_w - log_w.max()).exp() if log_w.numel() else log_w
+    if not bool(W.sum() > 0):
+        raise ValueError("traj: no trajectory has a positive importance weight; self-normalised IS is undefined")
+    return float(check_finite_result((W * traj.discounted_returns()).sum() / W.sum(), "traj", "weighted IS estimate"))

@@ -31,7 +31,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from .._checks import check_finite
+from .._checks import check_finite, check_finite_result, check_real
 from .._registry import Registry
 
 __all__ = ["KLSurrogate", "KL_REGULARIZED_SURROGATES", "surrogate_score_coefficient"]
@@ -75,9 +75,8 @@ def surrogate_score_coefficient(name: str, log_pi: torch.Tensor, log_old: torch.
         check_finite(t, n)
         if t.shape != log_pi.shape:
             raise ValueError(f"{n}: expected shape {tuple(log_pi.shape)} (as log_pi), got {tuple(t.shape)}")
-    if not float(beta) >= 0:
-        raise ValueError(f"beta: must be non-negative, got {beta}")
+    beta = check_real(beta, "beta", low=0.0)
     with torch.enable_grad():
         lp = log_pi.detach().requires_grad_(True)
-        (c,) = torch.autograd.grad(sur.fn(lp, log_old.detach(), log_ref.detach(), reward.detach(), float(beta)).sum(), lp)
-    return c
+        (c,) = torch.autograd.grad(sur.fn(lp, log_old.detach(), log_ref.detach(), reward.detach(), beta).sum(), lp)
+    return check_finite_result(c, "log_pi, log_old, log_ref, reward, beta", f"{name} coefficient (overflow)")

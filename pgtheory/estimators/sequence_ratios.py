@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_finite
+from .._checks import check_finite, check_finite_result, check_mask
 
 __all__ = ["token_log_ratios", "token_ratios", "sequence_ratio", "length_normalized_ratio"]
 
@@ -20,25 +20,30 @@ def token_log_ratios(log_target: torch.Tensor, log_behaviour: torch.Tensor, mask
     """log r_t on real tokens, 0 on padding: ``[..., L]``."""
     check_finite(log_target, "log_target")
     check_finite(log_behaviour, "log_behaviour")
+    mask = check_mask(mask)
     if not (log_target.shape == log_behaviour.shape == mask.shape):
         raise ValueError(f"log_behaviour, mask: expected the shape of log_target {tuple(log_target.shape)}, got "
                          f"{tuple(log_behaviour.shape)} and {tuple(mask.shape)}")
     return torch.where(mask, log_target - log_behaviour, torch.zeros_like(log_target))
 
 
+_OVERFLOW = "log_target, log_behaviour"
+
+
 def token_ratios(log_target, log_behaviour, mask) -> torch.Tensor:
     """r_t on real tokens, 1 on padding: ``[..., L]``."""
-    return token_log_ratios(log_target, log_behaviour, mask).exp()
+    return check_finite_result(token_log_ratios(log_target, log_behaviour, mask).exp(), _OVERFLOW, "token ratio (overflow)")
 
 
 def sequence_ratio(log_target, log_behaviour, mask) -> torch.Tensor:
     """Π_t r_t = π(y|q)/μ(y|q): ``[...]``."""
-    return token_log_ratios(log_target, log_behaviour, mask).sum(-1).exp()
+    return check_finite_result(token_log_ratios(log_target, log_behaviour, mask).sum(-1).exp(), _OVERFLOW, "sequence ratio (overflow)")
 
 
 def length_normalized_ratio(log_target, log_behaviour, mask) -> torch.Tensor:
     """(Π_t r_t)^{1/|y|}: ``[...]`` (every response has at least one token, its EOS)."""
-    n = mask.sum(-1)
+    lr = token_log_ratios(log_target, log_behaviour, mask)
+    n = check_mask(mask).sum(-1)
     if bool((n == 0).any()):
         raise ValueError("mask: a response with no tokens has no length-normalised ratio")
-    return (token_log_ratios(log_target, log_behaviour, mask).sum(-1) / n).exp()
+    return check_finite_result((lr.sum(-1) / n).exp(), _OVERFLOW, "length-normalised ratio (overflow)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_finite, check_shape
 from ..policies.sequence import TabularSequencePolicy
 from ..sampling.sequence import SequenceGroups
 
@@ -20,8 +21,15 @@ def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, group
     ``coef [B, G]`` weights whole responses; ``coef [B, G, L]`` weights each token's ∇log π_θ(y_t | q, y_<t)
     separately (token-level surrogates; entries on padding are ignored).
     """
-    theta = policy.check_params(theta)
+    if not isinstance(policy, TabularSequencePolicy):
+        raise TypeError(f"policy: expected a TabularSequencePolicy, got {type(policy).__name__}")
+    if not isinstance(groups, SequenceGroups):
+        raise TypeError(f"groups: expected SequenceGroups, got {type(groups).__name__}")
+    theta = check_shape(policy.check_params(theta), "theta", policy.param_shape, "one table [M, P, V]")
+    check_finite(coef.detach() if isinstance(coef, torch.Tensor) else coef, "coef")
     B, G = groups.index.shape
+    if groups.prompts.numel() and int(groups.prompts.max()) >= policy.param_shape[0]:
+        raise ValueError(f"groups: prompt {int(groups.prompts.max())} does not exist for the policy's {policy.param_shape[0]} prompts")
     if coef.shape not in ((B, G), tuple(groups.mask.shape)):
         raise ValueError(f"coef: expected shape [B, G] = {(B, G)} or [B, G, L] = {tuple(groups.mask.shape)}, got {tuple(coef.shape)}")
     task = policy.task

@@ -39,7 +39,7 @@ from typing import Callable
 
 import torch
 
-from .._checks import check_finite
+from .._checks import check_finite, check_finite_result, check_mask, check_real
 from .._registry import Registry
 
 __all__ = ["TOKEN_SURROGATES", "token_surrogate_values", "token_surrogate_coefficients"]
@@ -65,53 +65,53 @@ def _spread(v, mask):  # a per-response value placed on every token: Σ_t w_{i,t
 
 
 @TOKEN_SURROGATES.register("pg")
-def _pg(lp, lo, adv, mask, **_):
+def _pg(lp, lo, adv, mask):
     return torch.exp(lp - lo) * _a(adv, lp)
 
 
 @TOKEN_SURROGATES.register("ppo_clip")
-def _ppo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+def _ppo(lp, lo, adv, mask, *, eps: float = 0.2):
     return _clip_min(torch.exp(lp - lo), _a(adv, lp), 1 - eps, 1 + eps)
 
 
 @TOKEN_SURROGATES.register("clip_higher")
-def _clip_higher(lp, lo, adv, mask, *, eps_low: float = 0.2, eps_high: float = 0.28, **_):
+def _clip_higher(lp, lo, adv, mask, *, eps_low: float = 0.2, eps_high: float = 0.28):
     return _clip_min(torch.exp(lp - lo), _a(adv, lp), 1 - eps_low, 1 + eps_high)
 
 
 @TOKEN_SURROGATES.register("dual_clip")
-def _dual(lp, lo, adv, mask, *, eps: float = 0.2, c: float = 3.0, **_):
+def _dual(lp, lo, adv, mask, *, eps: float = 0.2, c: float = 3.0):
     A = _a(adv, lp)
     base = _clip_min(torch.exp(lp - lo), A, 1 - eps, 1 + eps)
     return torch.where(A < 0, torch.maximum(base, c * A), base)
 
 
 @TOKEN_SURROGATES.register("spo")
-def _spo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+def _spo(lp, lo, adv, mask, *, eps: float = 0.2):
     r, A = torch.exp(lp - lo), _a(adv, lp)
     return r * A - A.abs() * (r - 1) ** 2 / (2 * eps)
 
 
 @TOKEN_SURROGATES.register("cispo")
-def _cispo(lp, lo, adv, mask, *, eps_high: float = 0.28, **_):
+def _cispo(lp, lo, adv, mask, *, eps_high: float = 0.28):
     return torch.exp(lp - lo).clamp(max=1 + eps_high).detach() * _a(adv, lp) * lp
 
 
 @TOKEN_SURROGATES.register("aspo")
-def _aspo(lp, lo, adv, mask, *, eps: float = 0.2, **_):
+def _aspo(lp, lo, adv, mask, *, eps: float = 0.2):
     A = _a(adv, lp)
     r = torch.exp(lp - lo)
     return torch.where(A > 0, (1 / r).detach() * A * lp, _clip_min(r, A, 1 - eps, 1 + eps))
 
 
 @TOKEN_SURROGATES.register("gspo")
-def _gspo(lp, lo, adv, mask, *, eps_seq: float = 4e-4, **_):
+def _gspo(lp, lo, adv, mask, *, eps_seq: float = 4e-4):
     s = torch.exp(_seq_log_ratio(lp, lo, mask))
     return _spread(_clip_min(s, adv, 1 - eps_seq, 1 + eps_seq), mask)
 
 
 @TOKEN_SURROGATES.register("gmpo")
-def _gmpo(lp, lo, adv, mask, *, eps_log: float = 0.4, **_):
+def _gmpo(lp, lo, adv, mask, *, eps_log: float = 0.4):
     lr = (lp - lo) * mask
     sgn = torch.sign(_a(adv, lp))
     kappa = sgn * torch.minimum(sgn * lr, sgn * lr.clamp(-eps_log, eps_log))  # pessimistic clip, as PPO's min
@@ -128,7 +128,7 @@ def _token_cov(lp, adv, mask):
 
 @TOKEN_SURROGATES.register("clip_cov")
 def _clip_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, cov_lb: float = 1.0, cov_ub: float = 5.0,
-              generator: torch.Generator | None = None, **_):
+              generator: torch.Generator | None = None):
     r, A = torch.exp(lp - lo), _a(adv, lp)
     base = _clip_min(r, A, 1 - eps, 1 + eps)
     clipped = (r.clamp(1 - eps, 1 + eps) * A < r * A) & mask.bool()
@@ -137,38 +137,86 @@ def _clip_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, c
     cand = eligible.reshape(-1).nonzero().flatten()
     k = max(int(cov_ratio * float(mask.sum())), 1)
     chosen = cand[torch.randperm(len(cand), generator=generator)[:k]] if len(cand) else cand
-    detach = torch.zeros(base.numel(), dtype=torch.bool)
+    detach = torch.zeros(base.numel(), dtype=torch.bool, device=base.device)
     detach[chosen] = True
     detach = detach.view_as(base)
     return torch.where(detach, base.detach(), base)
 
 
 @TOKEN_SURROGATES.register("kl_cov")
-def _kl_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, kl_coef: float = 1.0, **_):
+def _kl_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, kl_coef: float = 1.0):
     r, A = torch.exp(lp - lo), _a(adv, lp)
     base = _clip_min(r, A, 1 - eps, 1 + eps)
     cov = torch.where(mask.bool(), _token_cov(lp, adv, mask).detach(), torch.full_like(lp, -torch.inf))
-    k = max(int(cov_ratio * float(mask.sum())), 1)
-    top = torch.zeros(base.numel(), dtype=torch.bool)
+    n_real = int(mask.sum())
+    k = min(max(int(cov_ratio * n_real), 1), n_real)  # at least one token, none from padding
+    top = torch.zeros(base.numel(), dtype=torch.bool, device=base.device)
     top[cov.reshape(-1).topk(k).indices] = True
     return torch.where(top.view_as(base), base - kl_coef * (lp - lo).abs(), base)
 
 
-def token_surrogate_values(kind: str, lp: torch.Tensor, lo: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, **hp) -> torch.Tensor:
-    """Per-token surrogate values ``[..., G, L]`` (0 on padding)."""
-    fn = TOKEN_SURROGATES.get(kind)
+#: constraints on the hyper-parameters of the entries (check_real keyword arguments), checked before any call
+_HP_RANGES: dict[str, dict] = {
+    "eps": dict(low=0.0, low_open=True), "eps_low": dict(low=0.0, low_open=True), "eps_high": dict(low=0.0, low_open=True),
+    "eps_seq": dict(low=0.0, low_open=True), "eps_log": dict(low=0.0, low_open=True), "c": dict(low=0.0, low_open=True),
+    "cov_ratio": dict(low=0.0, high=1.0), "cov_lb": {}, "cov_ub": {}, "kl_coef": dict(low=0.0),
+}
+
+
+def _check_hyperparameters(hp: dict) -> dict:
+    """Hyper-parameters as floats within their ranges; ``generator`` a torch.Generator or None."""
+    out = {}
+    for k, v in hp.items():
+        if k == "generator":
+            if v is not None and not isinstance(v, torch.Generator):
+                raise TypeError(f"generator: expected a torch.Generator or None, got {type(v).__name__}")
+            out[k] = v
+        else:
+            out[k] = check_real(v, k, **_HP_RANGES.get(k, {}))
+    if "cov_lb" in out and "cov_ub" in out and not out["cov_lb"] < out["cov_ub"]:
+        raise ValueError(f"cov_lb, cov_ub: need cov_lb < cov_ub, got {out['cov_lb']} and {out['cov_ub']}")
+    return out
+
+
+def _check_batch(lp, lo, adv, mask) -> torch.Tensor:
+    """Validate (lp, lo, adv, mask) of shapes ([..., G, L], same, [..., G], same as lp); return the bool mask."""
     for t, n in ((lp, "lp"), (lo, "lo"), (adv, "adv")):
+        if not isinstance(t, torch.Tensor) or not t.dtype.is_floating_point:
+            raise TypeError(f"{n}: expected a floating-point torch.Tensor, got "
+                            f"{t.dtype if isinstance(t, torch.Tensor) else type(t).__name__}")
         check_finite(t.detach(), n)
+    mask = check_mask(mask)
+    if lp.ndim < 2:
+        raise ValueError(f"lp: expected shape [..., G, L], got {tuple(lp.shape)}")
     if lp.shape != lo.shape or lp.shape != mask.shape or adv.shape != lp.shape[:-1]:
         raise ValueError(f"lo, mask, adv: expected shapes {tuple(lp.shape)}, {tuple(lp.shape)}, {tuple(lp.shape[:-1])}; got "
                          f"{tuple(lo.shape)}, {tuple(mask.shape)}, {tuple(adv.shape)}")
+    if bool((mask.sum(-1) == 0).any()):
+        raise ValueError("mask: every response needs at least one token")
+    return mask
+
+
+def token_surrogate_values(kind: str, lp: torch.Tensor, lo: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor, **hp) -> torch.Tensor:
+    """Per-token surrogate values ``[..., G, L]`` (0 on padding).
+
+    ``lp, lo [..., G, L]`` log-probabilities (current, sampling), ``adv [..., G]``, ``mask [..., G, L]`` (every response
+    at least one token); ``hp`` the chosen surrogate's hyper-parameters — any other keyword raises ``TypeError``.
+    """
+    fn = TOKEN_SURROGATES.resolve(kind, hp, n_positional=4, arg="kind")
+    hp = _check_hyperparameters(hp)
+    mask = _check_batch(lp, lo, adv, mask)
     m = mask.to(lp.dtype)
-    return fn(lp * m, lo * m, adv, m, **hp) * m
+    return check_finite_result(fn(lp * m, lo * m, adv, m, **hp) * m, "lp, lo, adv", f"{kind} surrogate (exp(lp − lo) overflows)")
 
 
 def token_surrogate_coefficients(kind: str, lp, lo, adv, mask, weights: torch.Tensor, **hp) -> torch.Tensor:
-    """∂/∂lp_t of Σ_{i,t} weights_{i,t}·value_{i,t}: the weight on each ∇log π_θ(y_t), ``[..., G, L]``."""
+    """∂/∂lp_t of Σ_{i,t} weights_{i,t}·value_{i,t}: the weight on each ∇log π_θ(y_t), ``[..., G, L]`` (``weights`` as ``lp``)."""
+    check_finite(weights, "weights")
+    if isinstance(lp, torch.Tensor) and weights.shape != lp.shape:
+        raise ValueError(f"weights: expected shape {tuple(lp.shape)} (as lp), got {tuple(weights.shape)}")
     with torch.enable_grad():
-        x = lp.detach().requires_grad_(True)
-        (c,) = torch.autograd.grad((weights * token_surrogate_values(kind, x, lo.detach(), adv.detach(), mask, **hp)).sum(), x)
-    return c * mask
+        x = lp.detach().requires_grad_(True) if isinstance(lp, torch.Tensor) else lp
+        v = token_surrogate_values(kind, x, lo.detach() if isinstance(lo, torch.Tensor) else lo,
+                                   adv.detach() if isinstance(adv, torch.Tensor) else adv, mask, **hp)
+        (c,) = torch.autograd.grad((weights * v).sum(), x, allow_unused=False)
+    return check_finite_result(c * check_mask(mask), "lp, lo, adv, weights", f"{kind} coefficient")

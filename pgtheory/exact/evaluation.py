@@ -48,7 +48,7 @@ def _check_pi(mdp: TabularMDP, pi: torch.Tensor, name: str = "pi", validate: boo
     if pi.ndim < 2 or tuple(pi.shape[-2:]) != (mdp.n_states, mdp.n_actions):
         raise ValueError(f"{name}: expected shape [..., S, A] = [..., {mdp.n_states}, {mdp.n_actions}], got {tuple(pi.shape)}")
     if validate and not pi.requires_grad:
-        check_probabilities(pi, name, atol=1e-6)
+        pi = check_probabilities(pi, name, atol=1e-6)  # float32-normalised input comes back renormalised in float64
     return pi
 
 

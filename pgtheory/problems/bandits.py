@@ -68,7 +68,9 @@ class MultiPromptBandit:
     def __post_init__(self) -> None:
         c = self.correct
         if not isinstance(c, torch.Tensor):
-            c = torch.as_tensor(c)
+            c = as_tensor(c, "correct", dtype=torch.float64) if not isinstance(c, bool) else c
+        if not isinstance(c, torch.Tensor) or c.is_complex():
+            raise TypeError(f"correct: expected a boolean (or 0/1) array [M, K], got {type(c).__name__}")
         if c.dtype != torch.bool:
             if bool(((c != 0) & (c != 1)).any()):
                 raise ValueError("correct: entries must be boolean (or 0/1)")
@@ -82,7 +84,7 @@ class MultiPromptBandit:
             w = as_tensor(self.prompt_weights, "prompt_weights", device=c.device)
             if tuple(w.shape) != (M,):
                 raise ValueError(f"prompt_weights: expected shape [M] = {(M,)}, got {tuple(w.shape)}")
-            check_probabilities(w, "prompt_weights")
+            w = check_probabilities(w, "prompt_weights")
         object.__setattr__(self, "correct", c)
         object.__setattr__(self, "prompt_weights", w)
 

@@ -1,17 +1,34 @@
 """Generators of tabular MDP testbeds: Garnet, a hard-exploration chain, gridworlds, a stochastic cliff."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-from .._checks import check_discount, check_positive_int
+from .._checks import check_discount, check_positive_int, check_real
 from .mdp import TabularMDP
 
 __all__ = ["garnet", "hard_chain", "gridworld", "cliff_walk"]
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    """A numpy generator from ``seed``: a Generator, None (fresh entropy) or a non-negative integer."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None:
+        seed = check_positive_int(seed, "seed", minimum=0)
+    return np.random.default_rng(seed)
+
+
+def _cell(p, name: str, height: int, width: int) -> tuple[int, int]:
+    """A grid cell (row, col) inside the ``height × width`` grid."""
+    if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 2:
+        raise TypeError(f"{name}: expected a (row, col) pair, got {p!r}")
+    r, c = (check_positive_int(x, name, minimum=-(2**62)) for x in p)
+    if not (0 <= r < height and 0 <= c < width):
+        raise ValueError(f"{name}: {(r, c)} lies outside the {height}x{width} grid")
+    return r, c
 
 
 def garnet(
@@ -64,6 +81,7 @@ def hard_chain(n_states: int, *, discount: float = 0.95, distractor_reward: floa
     """
     n = check_positive_int(n_states, "n_states", minimum=2)
     check_discount(discount)
+    check_real(distractor_reward, "distractor_reward")
     P = np.zeros((n, 2, n))
     r = np.zeros((n, 2))
     for s in range(n - 1):
@@ -105,12 +123,9 @@ def gridworld(
     """
     h = check_positive_int(height, "height")
     w = check_positive_int(width, "width")
-    if not 0.0 <= slip <= 1.0:
-        raise ValueError(f"slip: must lie in [0, 1], got {slip}")
-    goal = (h - 1, w - 1) if goal is None else tuple(goal)
-    for nm, p in (("goal", goal), ("start", start)):
-        if not (0 <= p[0] < h and 0 <= p[1] < w):
-            raise ValueError(f"{nm}: {p} lies outside the {h}x{w} grid")
+    check_real(slip, "slip", low=0.0, high=1.0)
+    goal = (h - 1, w - 1) if goal is None else _cell(goal, "goal", h, w)
+    start = _cell(start, "start", h, w)
     S = h * w + 1
     term = h * w
     g = goal[0] * w + goal[1]
@@ -155,8 +170,10 @@ def cliff_walk(
     """
     w = check_positive_int(width, "width", minimum=3)
     h = check_positive_int(height, "height", minimum=2)
-    if not 0.0 <= slip <= 1.0:
-        raise ValueError(f"slip: must lie in [0, 1], got {slip}")
+    check_real(slip, "slip", low=0.0, high=1.0)
+    check_real(step_cost, "step_cost")
+    check_real(cliff_cost, "cliff_cost")
+    check_real(cliff_cost_std, "cliff_cost_std", low=0.0)
     S = h * w + 1
     term = h * w
     start = (h - 1) * w
@@ -184,8 +201,11 @@ def cliff_walk(
                     P[s, a, ns] += p
                 r[s, a] = -step_cost - cliff_cost * p_fall
                 # noise std of (cost · Bernoulli(p_fall) + N(0, σ²)·1[fall]) around its mean
-                std[s, a] = np.sqrt(p_fall * cliff_cost_std**2 + cliff_cost**2 * p_fall * (1 - p_fall))
+                # = sqrt(p_fall) · hypot(σ, cost · sqrt(1 − p_fall)), which cannot overflow for finite inputs
+                std[s, a] = math.sqrt(p_fall) * math.hypot(cliff_cost_std, cliff_cost * math.sqrt(max(1 - p_fall, 0.0)))
     P[term, :, term] = 1.0
+    if not (np.isfinite(r).all() and np.isfinite(std).all()):
+        raise ValueError("step_cost, cliff_cost, cliff_cost_std: the rewards or their noise overflow float64")
     rho = np.zeros(S)
     rho[start] = 1.0
     return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),

@@ -56,13 +56,13 @@ class TabularMDP:
         S, A, _ = P.shape
         if S == 0 or A == 0:
             raise ValueError(f"transitions: need at least one state and one action, got shape {tuple(P.shape)}")
-        check_probabilities(P, "transitions")
+        P = check_probabilities(P, "transitions")  # tolerance of the input's dtype; lower precision is renormalised
         if tuple(r.shape) != (S, A):
             raise ValueError(f"rewards: expected shape [S, A] = {(S, A)}, got {tuple(r.shape)}")
         check_finite(r, "rewards")
         if tuple(rho.shape) != (S,):
             raise ValueError(f"initial: expected shape [S] = {(S,)}, got {tuple(rho.shape)}")
-        check_probabilities(rho, "initial")
+        rho = check_probabilities(rho, "initial")
         if self.reward_std is None:
             std = torch.zeros(S, A, dtype=DTYPE, device=dev)
         else:

@@ -64,6 +64,7 @@ class SequenceTask:
         V = check_positive_int(self.vocab_size, "vocab_size", minimum=2)
         L = check_positive_int(self.max_length, "max_length")
         M = check_positive_int(self.n_prompts, "n_prompts")
+        check_positive_int(self.eos, "eos", minimum=-(2**62))  # an integer; the range is checked next
         if not (0 <= int(self.eos) < V):
             raise ValueError(f"eos: must be a token id in [0, {V}), got {self.eos}")
         eos = int(self.eos)
@@ -124,7 +125,7 @@ class SequenceTask:
             w = as_tensor(self.prompt_weights, "prompt_weights")
             if tuple(w.shape) != (M,):
                 raise ValueError(f"prompt_weights: expected shape [M] = {(M,)}, got {tuple(w.shape)}")
-            check_probabilities(w, "prompt_weights")
+            w = check_probabilities(w, "prompt_weights")
         for k, v in dict(
             tokens=torch.from_numpy(tokens), lengths=lengths, finished=torch.tensor(fin), prefix_ids=torch.from_numpy(prefixes),
             mask=mask, rewards=R.to(DTYPE), prompt_weights=w, n_prefixes=n_prefixes, eos=eos,
@@ -163,6 +164,32 @@ class SequenceTask:
                 f"eos={self.eos}, responses={self.n_sequences}, prefixes={self.n_prefixes})")
 
 
+def _answer_sets(answers: Any, n_prompts: int, V: int, L: int, eos: int) -> list[set[tuple[int, ...]]]:
+    """The correct responses of each prompt as sets of token tuples, after checking each is a response of the task
+    (1..L tokens in [0, V), ``eos`` only as the last token, and present unless the response has L tokens)."""
+    if isinstance(answers, (str, bytes)) or not hasattr(answers, "__len__") or len(answers) != n_prompts:
+        raise ValueError(f"answers: expected {n_prompts} lists (one per prompt), got {answers!r:.80}")
+    sets = []
+    for q, ans in enumerate(answers):
+        if isinstance(ans, (str, bytes)) or not hasattr(ans, "__iter__"):
+            raise TypeError(f"answers: answers[{q}] must be a list of token sequences, got {type(ans).__name__}")
+        s = set()
+        for a in ans:
+            if isinstance(a, (str, bytes)) or not hasattr(a, "__iter__"):
+                raise TypeError(f"answers: answers[{q}] holds {a!r}, not a token sequence")
+            t = tuple(a)
+            if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in t):
+                raise TypeError(f"answers: answers[{q}] holds {t}, whose tokens are not all integers")
+            ok = (1 <= len(t) <= L and all(0 <= x < V for x in t) and eos not in t[:-1]
+                  and (len(t) == L or t[-1] == eos))
+            if not ok:
+                raise ValueError(f"answers: answers[{q}] holds {t}, which is not a response (1..{L} tokens in [0, {V}), "
+                                 f"ending with EOS = {eos} unless it has {L} tokens)")
+            s.add(tuple(int(x) for x in t))
+        sets.append(s)
+    return sets
+
+
 def toy_sequence_task(
     vocab_size: int = 4,
     max_length: int = 4,
@@ -177,16 +204,15 @@ def toy_sequence_task(
     ``answers[q]`` lists the correct responses (token tuples ending in EOS = 0) for prompt q. By
     default each prompt gets one random answer of random length 1..max_length-1 tokens before EOS.
     """
-    rng = np.random.default_rng(seed)
     V = check_positive_int(vocab_size, "vocab_size", minimum=2)
     L = check_positive_int(max_length, "max_length", minimum=2)
+    n_prompts = check_positive_int(n_prompts, "n_prompts")
+    rng = np.random.default_rng(check_positive_int(seed, "seed", minimum=0))
     if answers is None:
         answers = []
         for _ in range(n_prompts):
             n = int(rng.integers(1, L))
             answers.append([tuple(int(x) for x in rng.integers(1, V, size=n)) + (0,)])
-    if len(answers) != n_prompts:
-        raise ValueError(f"answers: expected {n_prompts} lists (one per prompt), got {len(answers)}")
-    sets = [{tuple(a) for a in ans} for ans in answers]
+    sets = _answer_sets(answers, n_prompts, V, L, eos=0)
     return SequenceTask(V, L, n_prompts, lambda q, y: float(y in sets[q]), eos=0,
                         prompt_weights=prompt_weights, name=f"toy_seq(V={V},L={L},M={n_prompts})")
