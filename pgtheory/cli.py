@@ -102,8 +102,8 @@ def _progress(cid: str, rec: dict, cached: bool) -> None:
     tag = "cached" if cached else f"{rec['seconds']:.1f} s"
     from .claims.render import shown
 
-    kind = rec.get("kind") or "?"
-    print(f"  {cid:34s} {kind:10s} {shown(rec):12s} ({tag})", flush=True)
+    kind = f"[{rec['kind']}] " if rec.get("kind") else ""
+    print(f"  {cid:34s} {shown(rec):12s} {kind}({tag})", flush=True)
 
 
 def _on_start(cid: str) -> None:
@@ -115,7 +115,10 @@ def _verdict_counts(records: list[dict]) -> str:
     """'empirical 2 (1 confirmed, 1 qualified); identity 1 (1 verified)': kinds apart, as the protocol asks."""
     from .claims.render import by_kind, verdict_counts
 
-    return "; ".join(f"{k or 'no kind'} {len(g)} ({verdict_counts(g)})" for k, g in by_kind(records)) or "none"
+    groups = by_kind(records)
+    if [k for k, _ in groups] == [None]:  # records from before the protocol: no kinds to separate
+        return verdict_counts(records)
+    return "; ".join(f"{k or 'no kind'} {len(g)} ({verdict_counts(g)})" for k, g in groups) or "none"
 
 
 def _demo(args: argparse.Namespace) -> int:

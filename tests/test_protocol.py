@@ -183,3 +183,27 @@ def test_every_registered_claim_declares_its_kind_quote_and_source():
         assert c.kind in KINDS, c.id
         assert c.quote.strip() and c.quote_source.strip(), c.id
         assert not (c.kind == "identity" and c.extension), f"{c.id}: an identity cannot be an extension"
+
+
+def test_matched_progress_compares_methods_where_they_moved_equally_far():
+    """Method a moves twice as fast per step as b but has the same side effect at equal progress: a comparison at one
+    learning rate (last checkpoint) finds a larger side effect for a; the matched comparison finds none. The twin: a
+    method with a genuinely larger side effect at equal progress is detected."""
+    from pgtheory.stats import frontier_at_progress, matched_comparison, value_at_progress
+
+    assert np.allclose(value_at_progress([[0.01, 0.04, 0.1, 0.3]], [[1.0, 2.0, 3.0, 4.0]], [0.02, 0.1, 0.5]),
+                       [[1.5, 3.0, np.nan]], equal_nan=True)
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 9)
+    lrs = np.array([0.5, 1.0, 2.0])
+    R = 12
+    noise = rng.normal(0, 0.01, (R, 1, 1))  # per run (seed), shared by its configurations
+    kl_a = 0.02 * 2 * lrs[None, :, None] * steps[None, None, :] * np.ones((R, 1, 1))
+    kl_b = kl_a / 2
+    side = lambda kl, extra=0.0: 0.1 * np.log(kl) + extra + noise  # noqa: E731  depends on progress only (log-linear)
+    levels = [0.02, 0.05, 0.1]
+    same = matched_comparison(frontier_at_progress(kl_a, side(kl_a), levels), frontier_at_progress(kl_b, side(kl_b), levels), levels)
+    assert all(p.sign == 0 for p in same)
+    assert (side(kl_a)[:, 1, -1] - side(kl_b)[:, 1, -1]).mean() > 0.05  # at one shared lr, a looks worse
+    worse = matched_comparison(frontier_at_progress(kl_a, side(kl_a, 0.05) + rng.normal(0, 0.005, (R, 3, 8)), levels), frontier_at_progress(kl_b, side(kl_b), levels), levels)
+    assert all(p.sign == 1 for p in worse)

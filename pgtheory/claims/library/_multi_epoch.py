@@ -49,7 +49,7 @@ class EpochTrace:
     theta: list = field(default_factory=list)
 
 
-def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, **hp) -> EpochTrace:
+def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, *, lr: float = LR, **hp) -> EpochTrace:
     pol = TabularSequencePolicy(task)
     g = torch.Generator().manual_seed(seed)
     th_old = pol.random_params(generator=g)
@@ -58,7 +58,7 @@ def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, **hp) -> Epoc
     lo = batch.token_log_target
     w = aggregation_weights(batch.mask, "seq_mean_token_mean")
     th = th_old.clone().requires_grad_(True)
-    opt = torch.optim.Adam([th], lr=LR)
+    opt = torch.optim.Adam([th], lr=lr)
     trace = EpochTrace()
     rows = batch.prompts[:, None].expand(B, G)
 
@@ -89,9 +89,23 @@ def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, **hp) -> Epoc
     return trace
 
 
-def runs(task: SequenceTask, surrogates: tuple[str, ...], seeds: int, base_seed: int, **hp) -> dict[str, list[EpochTrace]]:
+def runs(task: SequenceTask, surrogates: tuple[str, ...], seeds: int, base_seed: int, *, lr: float = LR,
+         **hp) -> dict[str, list[EpochTrace]]:
     """The same ``seeds`` batches (θ_old, samples) trained with each surrogate: paired across surrogates."""
-    return {s: [run_multi_epoch(task, s, base_seed * 1000 + k, **hp) for k in range(seeds)] for s in surrogates}
+    return {s: [run_multi_epoch(task, s, base_seed * 1000 + k, lr=lr, **hp) for k in range(seeds)] for s in surrogates}
+
+
+def lr_sweep(task: SequenceTask, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float, ...], **hp) -> list[list[EpochTrace]]:
+    """``[seed][lr]`` traces: each seed's batch trained at every learning rate (paired across surrogates by seed)."""
+    return [[run_multi_epoch(task, surrogate, base_seed * 1000 + k, lr=lr, **hp) for lr in lrs] for k in range(seeds)]
+
+
+def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(kl, ratio_range, J gained)`` as ``[R, C, epochs]`` arrays from an :func:`lr_sweep` (epoch 0 dropped)."""
+    kl = np.array([[t.kl[1:] for t in row] for row in sweep])
+    rr = np.array([[[float(np.abs(v).max()) for v in t.token_log_ratios[1:]] for t in row] for row in sweep])
+    dj = np.array([[np.array(t.objective[1:]) - t.objective[0] for t in row] for row in sweep])
+    return kl, rr, dj
 
 
 def ratio_range(trace: EpochTrace, epoch: int = -1) -> float:

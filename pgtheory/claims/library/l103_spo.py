@@ -9,6 +9,8 @@ Design (fixed before running):
      fraction of tokens with |r − 1| > ε = 0.2 after 8 epochs, exact KL(π_old‖π_8) and J; ratio distributions.
 Verdict: refuted if (i) fails or SPO's out-of-region fraction is significantly larger than PPO's (paired 95% CI);
 confirmed if significantly smaller; inconclusive otherwise.
+Protocol: kind=empirical, extension=False — the verdict rests on the paired out-of-region comparison, which is what
+"better constraining the probability ratio within the trust region" says; the maximiser/PG part (i) is an identity check.
 """
 from __future__ import annotations
 
@@ -76,6 +78,8 @@ def run(ctx: RunContext) -> Evidence:
         details={"maximiser_error": max_err, "derivative_error": deriv_err, "outside_fraction": out, "outside_diff": d_out._asdict(),
                  "kl_diff": d_kl._asdict(), "J_diff": d_j._asdict()},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
+        sensitivity=[],
     )
 
 
@@ -88,4 +92,10 @@ register_claim(Claim(
     test="paired CI of the fraction of tokens outside [1 − ε, 1 + ε] after 8 epochs, SPO − PPO",
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
     run=run, source="SPO objective r·A − |A|(r − 1)²/(2ε) per CLAIMS.md row L103 (paper body / public code — unverified)",
+    kind="empirical",
+    quote="By slightly modifying the policy loss used in PPO; offering stronger theoretical properties and better constraining "
+          "the probability ratio within the trust region",
+    quote_source="seed abstract (line 103), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False,
+    constants={"eps": [0.1, 0.3], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2], "G": [4, 16], "batch groups B": [16, 256]},
 ))

@@ -6,6 +6,8 @@ KL-Cov (cov_ratio 0.02 — the reference's 2e-4 would select no token of a ~1,50
 KL coefficient 1): exact mean entropy and J after 8 epochs.
 Verdict: confirmed if both interventions keep the entropy significantly higher than GRPO (paired 95% CI above 0);
 refuted if either leaves it significantly lower; inconclusive otherwise. J is reported (the price in reward).
+Protocol: kind=empirical, extension=True — the quote column of CLAIMS.md holds only the methods' names; the abstract's
+"helping policy escape entropy collapse" is not quoted there, so the entropy rule asks more than the quote.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ def run(ctx: RunContext) -> Evidence:
             f"{names[k]} {v.statistic:+.4f} [{v.low:+.4f}, {v.high:+.4f}] (J {dj[k].statistic:+.4f})" for k, v in dh.items())),
         details={"entropy_diff": {k: v._asdict() for k, v in dh.items()}, "J_diff": {k: v._asdict() for k, v in dj.items()}},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
+        sensitivity=[],
     )
 
 
@@ -56,4 +60,10 @@ register_claim(Claim(
     test="paired CI of the entropy difference after 8 epochs",
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
     run=run, source="Clip-Cov / KL-Cov as in PRIME-RL/Entropy-Mechanism-of-RL (via verl); cov_ratio scaled to the toy batch",
+    kind="empirical",
+    quote="Clip-Cov and KL-Cov",
+    quote_source="seed abstract (line 113), via shared/CLAIMS.md",
+    extension=True, unbiasedness=False,
+    constants={"cov_ratio": [0.005, 0.05], "KL-Cov coefficient": [0.1, 10], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2],
+               "clip eps (GRPO)": [0.1, 0.3]},
 ))

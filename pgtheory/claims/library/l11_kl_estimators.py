@@ -7,6 +7,11 @@ N responses y ~ π_θ, ℓ = log π_ref(y) − log π_θ(y). Values: k1, k3 test
 biased. Losses: the Monte Carlo mean of c(ℓ)∇log π_θ(y) tested against 0, ∇KL(π_θ‖π_ref) and ∇KL(π_ref‖π_θ).
 Every test at α = 1e-6 (Bonferroni z); a wrong target is required to be rejected only where its difference is
 detectable with power ≥ 0.99.
+Equivalence (verdict protocol): the k3 value (the estimator used as a KL penalty in practice) against KL(π_θ‖π_ref) at
+the spread where its bias bound is largest relative to the margin (worst case); near twin KL·(1 + 1%), far twin the
+other direction KL(π_ref‖π_θ). k1 and the gradient identities keep their bias tests and twins.
+Protocol: kind=identity, extension=False, unbiasedness=True — E k1 = E k3 = KL and the as-loss gradients are algebraic
+identities (fail only through a bug); the equivalence makes "unbiased" a bounded statement.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from ...policies import TabularSequencePolicy
 from ...problems import toy_sequence_task
 from ...sampling import sample_sequence_groups
 from ...stats import bias_test, detection_power
+from ..protocol import equivalence_verdict, twin
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -26,6 +32,8 @@ from ..style import new_figure, save_figure
 ID = "L11-kl-estimators-as-losses"
 ALPHA = 1e-6
 EXPECTED_GRADIENT = {"k1": "zero", "k2": "reverse", "k3": "forward"}
+#: equivalence margin, relative: a bias of 1% of the true KL(π_θ‖π_ref) is of practical size for a KL penalty
+MARGIN_REL = 0.01
 
 
 def _grad(fn, th):
@@ -41,6 +49,7 @@ def run(ctx: RunContext) -> Evidence:
     th, delta = pol.random_params(generator=g), pol.random_params(generator=g)
     spreads = np.logspace(-1, 0.7, 6)
     failures, rows = [], []
+    worst = None  # k3 value at the worst-case spread: (bias bound / margin, spread, result, samples, KL, forward KL)
     for k, s in enumerate(spreads):
         ref = th + float(s) * delta
         groups = sample_sequence_groups(pol, ref, n, 1, torch.Generator().manual_seed(ctx.seed * 100 + k), behaviour_theta=th)
@@ -50,8 +59,13 @@ def run(ctx: RunContext) -> Evidence:
         for kind in ("k1", "k2", "k3"):
             v = kl_estimate(lr[:, 0], kind)
             row[f"{kind}_mean"], row[f"{kind}_sd"] = float(v.mean()), float(v.std())
-            if kind != "k2" and bias_test(v[:, None], kl[None]).pvalue <= ALPHA:
+            res_v = bias_test(v[:, None], kl[None])
+            if kind != "k2" and res_v.pvalue <= ALPHA:
                 failures.append(f"{kind} value biased at s={s:.2g}")
+            if kind == "k3":
+                ratio = res_v.bias_bound(0.999) / (MARGIN_REL * float(kl))
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, float(s), res_v, v[:, None], kl[None], sequence_kl(pol, ref, th)[0][None])
         targets = {"zero": torch.zeros_like(th), "reverse": _grad(lambda t: sequence_kl(pol, t, ref)[0], th),
                    "forward": _grad(lambda t: sequence_kl(pol, ref, t)[0], th)}
         for kind, right in EXPECTED_GRADIENT.items():
@@ -68,6 +82,12 @@ def run(ctx: RunContext) -> Evidence:
                     failures.append(f"{kind} gradient not told apart from {wrong} at s={s:.2g}")
         rows.append(row)
     verdict = "confirmed" if not failures else "refuted"
+    _, s_eq, res_eq, x_eq, kl_eq, klf_eq = worst
+    twins_eq = [twin("KL·(1 + 1%)", x_eq, kl_eq, kl_eq * (1 + MARGIN_REL), near=True, alpha=ALPHA),
+                twin("forward KL(π_ref‖π_θ)", x_eq, kl_eq, klf_eq, near=False, alpha=ALPHA)]
+    verdict_eq, eq = equivalence_verdict(res_eq, MARGIN_REL * float(kl_eq), twins_eq)
+    if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
+        verdict = verdict_eq
     kls = np.array([r["kl"] for r in rows])
     fig, (a1, a2) = new_figure(ID, "k1/k2/k3: value bias and the KL each one differentiates as a loss", ncols=2, width=4.8)
     for i, kind in enumerate(("k1", "k2", "k3")):
@@ -91,11 +111,14 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=float(len(failures)),
         threshold="every identity holds at α = 1e-6 at every spread, and every powered wrong target is rejected",
         n_samples=n * len(spreads),
-        summary=(f"k1, k3 unbiased for KL(π‖π_ref); k2 biased (at KL = {last['kl']:.2f}: k2 mean {last['k2_mean']:.2f}); as losses "
+        summary=(f"k1, k3: no bias detected against KL(π‖π_ref); k2 biased (at KL = {last['kl']:.2f}: k2 mean {last['k2_mean']:.2f}); as losses "
                  f"k1 → 0, k2 → ∇KL(π‖π_ref), k3 → ∇KL(π_ref‖π) (the forward KL) at all {len(spreads)} spreads"
-                 if not failures else "; ".join(failures[:5])),
-        details={"failures": failures, "rows": rows},
+                 if not failures else "; ".join(failures[:5]))
+                + f". Equivalence (k3 value vs KL, worst spread s = {s_eq:.2g}): bias bound {eq.bias_bound:.3g} vs margin "
+                  f"{eq.margin:.3g} (1% of KL) → {verdict_eq}",
+        details={"failures": failures, "rows": rows, "equivalence_spread": s_eq},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"], sensitivity=[], equivalence=eq,
     )
 
 
@@ -108,4 +131,8 @@ register_claim(Claim(
     scales={"quick": {"responses": 40_000}, "full": {"responses": 1_000_000}},
     run=run, source="k1/k2/k3: Schulman 2020 blog 'Approximating KL divergence' (not in seed); gradient identities derived "
                     "in pgtheory.estimators.divergences and checked by enumeration",
+    kind="identity",
+    quote="how different KL divergence formulations can be estimated and integrated into surrogate loss functions",
+    quote_source="seed abstract (line 11), via shared/CLAIMS.md (k1/k2/k3 themselves not in seed)",
+    extension=False, unbiasedness=True, constants={},
 ))

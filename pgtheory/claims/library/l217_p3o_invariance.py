@@ -9,6 +9,8 @@ U(0, 1)), θ random, groups of G = 4 from π; shifts c(x) ~ c_scale·N(0, 1) per
 (iii) REINFORCE without a baseline (PPO with no critic): per-sample change, and its exact variance (tr Cov) growth in
      c_scale (its mean is unchanged since E∇log π = 0).
 Verdict: confirmed if (i) holds and the no-baseline estimator is changed (max change > 1e-6); refuted otherwise.
+Protocol: kind=identity, extension=False — pairwise differences cancel c(x) sample by sample (algebra; fails only through
+a bug); instances = the three shift scales, on each of which both halves of the rule are checked.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ def run(ctx: RunContext) -> Evidence:
             change[k].append(float((gr - grads0[k]).abs().max()))
             trcov[k].append(float(gr.var(0).sum()))
     inv = max(change["P3O pairwise"])
+    per_scale = [p < 1e-12 and r > 1e-6 for p, r in zip(change["P3O pairwise"], change["REINFORCE, no baseline"])]
     verdict = "confirmed" if inv < 1e-12 and min(change["REINFORCE, no baseline"]) > 1e-6 else "refuted"
     fig, (a1, a2) = new_figure(ID, "Reward shifts r + c(x): per-sample change and variance of three estimators", ncols=2, width=4.6)
     for i, k in enumerate(base):
@@ -75,6 +78,8 @@ def run(ctx: RunContext) -> Evidence:
                  f"(c scale 0.1 → 10). PPO with a learned critic and the KL–reward frontier are not tested"),
         details={"max_change": change, "trace_cov": trcov, "scales": list(SCALES)},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=per_scale,
+        sensitivity=[],
     )
 
 
@@ -87,4 +92,9 @@ register_claim(Claim(
     test="P3O change < 1e-12 per sample; the no-baseline update changes",
     scales={"quick": {"groups": 20_000}, "full": {"groups": 500_000}},
     run=run, source="pairwise update per CLAIMS.md row L217 (unclipped, at θ_old)",
+    kind="identity",
+    quote="PPO is not invariant to equivalent reward functions containing identical preference information; "
+          "P3O is invariant to equivalent rewards",
+    quote_source="seed abstract (line 217), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False, constants={},
 ))

@@ -10,6 +10,9 @@ Design (fixed before running), :mod:`._multi_epoch` toy LLM, θ random, groups o
      policy at that token's prefix) versus a random half (mean over groups).
 Verdict: confirmed if the median per-group Spearman correlation in (i) is > 0 with its 95% bootstrap CI above 0;
 refuted if the CI lies below 0; inconclusive otherwise. (ii) and (iii) are reported.
+Protocol: kind=empirical, extension=True — borderline: correlation with the paper's *upper bound* would hold by
+construction (an identity), but the rule correlates Var(A_S) with the actual update norm, which depends on the
+score vectors and can fail; that asks more than the quote (the bound), so a failure qualifies, never refutes.
 """
 from __future__ import annotations
 
@@ -111,6 +114,7 @@ def run(ctx: RunContext) -> Evidence:
         details={"spearman_median": float(np.median(rhos)), "ci": [float(lo), float(hi)], "cos_selected": cos_sel, "cos_full": cos_full,
                  "token_kept_top": float(np.mean(kept_top)), "token_kept_random": float(np.mean(kept_rand))},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"], sensitivity=[],
     )
 
 
@@ -123,4 +127,10 @@ register_claim(Claim(
     test="median per-group Spearman(Var(A_S), ‖update_S‖) with a bootstrap CI; bias of the selected subset reported",
     scales={"quick": {"groups": 300}, "full": {"groups": 5000}},
     run=run, source="selection rules per CLAIMS.md row L27; the paper's bound itself not reproduced",
+    kind="empirical",
+    quote="selects a subset of rollouts to maximize advantage variance (Var(A)). We theoretically proven that this selection is "
+          "positively correlated with the upper bound of the policy gradient norms",
+    quote_source="seed abstract (line 27), via shared/CLAIMS.md",
+    extension=True, unbiasedness=False,
+    constants={"group_size": [4, 16], "subset_size": [2, 8]},
 ))

@@ -8,6 +8,10 @@ Part 2, Monte Carlo ratio drift: 2,048 transitions from π_old (geometric episod
 γ = 0.9), exact advantages A_old, K epochs of Adam (lr 0.01) over minibatches of 64 with ε = 0.2, clipped and
 unclipped; after each epoch the fraction of sampled (s, a) with r ∉ [1 − ε, 1 + ε], max |r − 1| and the mean
 KL(π_old ‖ π) under d_old.
+Protocol: kind=empirical, extension=True — part 1 (L^CLIP ≤ L^CPI, equal value and gradient at θ_old) is an identity
+and can refute; the confirmed/qualified decision rests on the ratio drift, and "ratios stay inside [1−ε, 1+ε]" asks
+more than "some of the benefits of TRPO" (it can qualify, never refute). Instances = drift seeds (identities and that
+seed's final fraction); sensitivity = the same rule after each epoch K (the epochs are already swept).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from ...exact import evaluate_policy, policy_gradient
 from ...policies import TabularSoftmax
 from ...problems import garnet
 from ...sampling import TrajectorySampler
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -101,6 +105,10 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "refuted"
     else:
         verdict = "qualified" if frac_end > MAX_OUTSIDE else "confirmed"
+    per_seed = [bool(exact_ok and f <= MAX_OUTSIDE) for f in clipped[:, -1, 0]]
+    by_epoch = clipped[:, :, 0].mean(0)
+    sensitivity = [sweep_point("epochs", k + 1, "refuted" if not exact_ok else ("qualified" if f > MAX_OUTSIDE else "confirmed"),
+                               fraction_outside=float(f)) for k, f in enumerate(by_epoch)]
     K = np.arange(1, epochs + 1)
     fig, (a1, a2, a3) = new_figure(ID, f"PPO clip (ε = {EPS}): ratio drift over epochs, {seeds} seeds", ncols=3, width=3.8)
     for data, name, c in ((clipped, "L^CLIP", "C0"), (plain, "L^CPI (no clip)", "C3")):
@@ -129,6 +137,7 @@ def run(ctx: RunContext) -> Evidence:
                  "first_epoch_above_threshold": int(np.argmax(clipped[:, :, 0].mean(0) > MAX_OUTSIDE)) + 1
                  if (clipped[:, :, 0].mean(0) > MAX_OUTSIDE).any() else None},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=per_seed, sensitivity=sensitivity,
     )
 
 
@@ -140,4 +149,10 @@ register_claim(Claim(
     test=f"identities exact; confirmed if ≤ {MAX_OUTSIDE:.0%} of ratios outside [1−ε, 1+ε] after the last epoch, else qualified",
     scales={"quick": {"mdps": 10, "epochs": 16, "seeds": 4}, "full": {"mdps": 200, "epochs": 32, "seeds": 32}},
     run=run, source="Schulman et al. 2017 (arXiv:1707.06347), Eq. 6–7; seed abstract L39",
+    kind="empirical",
+    quote="a novel objective function that enables multiple epochs of minibatch updates; have some of the benefits of trust region "
+          "policy optimization (TRPO)",
+    quote_source="seed abstract (line 39), via shared/CLAIMS.md",
+    extension=True, unbiasedness=False,
+    constants={"epochs": [1, 32], "lr": [1e-3, 1e-1], "clip_eps": [0.1, 0.3], "minibatch": [32, 512]},
 ))

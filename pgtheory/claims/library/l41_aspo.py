@@ -8,6 +8,9 @@ the effective weight w_t = ∂(aggregated surrogate)/∂log π_θ(y_t) (autograd
 π_θ(y_t|·); Spearman correlation per seed. Exact entropy and J along training.
 Verdict: confirmed if, after 8 epochs, GRPO's correlation is positive (95% t CI over seeds above 0: weight rises with
 probability) and ASPO's is negative (CI below 0); refuted if GRPO's CI lies below 0; inconclusive otherwise.
+Protocol: kind=empirical, extension=False — the refuting arm is exactly the quoted mismatch (GRPO over-weights
+high-probability positive tokens); ASPO's reversal only separates confirmed from inconclusive. Instances = seeds
+(both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from scipy.stats import spearmanr, t as student_t
 from ...estimators import aggregation_weights, group_advantages, token_surrogate_coefficients
 from ...policies import TabularSequencePolicy
 from ...sampling import sample_sequence_groups
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 from ._multi_epoch import B, G, llm_task, plot_epoch_metric, runs
@@ -57,12 +60,13 @@ def run(ctx: RunContext) -> Evidence:
                     scatter[k] = (x, y)
     ci = {k: {ep: _ci(v) for ep, v in d.items()} for k, d in corr.items()}
     grpo, aspo = ci["ppo_clip"][8], ci["aspo"][8]
-    if grpo[2] < 0:
-        verdict = "refuted"
-    elif grpo[1] > 0 and aspo[2] < 0:
-        verdict = "confirmed"
-    else:
-        verdict = "inconclusive"
+
+    def decide(gr, asp):
+        return "refuted" if gr[2] < 0 else ("confirmed" if gr[1] > 0 and asp[2] < 0 else "inconclusive")
+
+    verdict = decide(grpo, aspo)
+    per_seed = [bool(a > 0 and b < 0) for a, b in zip(corr["ppo_clip"][8], corr["aspo"][8])]
+    sensitivity = [sweep_point("epochs", ep, decide(ci["ppo_clip"][ep], ci["aspo"][ep])) for ep in (4, 8)]
     fig, (a1, a2) = new_figure(ID, "Positive-advantage tokens: effective weight against probability after 8 epochs", ncols=2, width=4.6)
     for i, (k, (x, y)) in enumerate(scatter.items()):
         a1.scatter(x, y, s=4, alpha=0.5, color=f"C{i}", label={"ppo_clip": "GRPO (PPO clip)", "aspo": "ASPO (flipped)"}[k])
@@ -80,6 +84,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO {np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"),
         details={"spearman": corr, "ci": ci},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=per_seed, sensitivity=sensitivity,
     )
 
 
@@ -92,4 +97,11 @@ register_claim(Claim(
     test="sign of Spearman(weight, probability) over positive-advantage tokens, CI over seeds",
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
     run=run, source="flip as in the abstract (sg(1/r)·A·log π for A > 0); the paper's soft dual clip and exact form not verified",
+    kind="empirical",
+    quote="the Importance Sampling (IS) ratios of positive-advantage tokens are mismatched, leading to unbalanced token weighting for "
+          "positive and negative tokens; This mismatch suppresses the update of low-probability tokens while over-amplifying already "
+          "high-probability ones; flips the IS ratios of positive-advantage tokens",
+    quote_source="seed abstract (line 41), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False,
+    constants={"epochs": [1, 16], "lr": [0.01, 0.1], "group_size": [4, 16], "clip_eps": [0.1, 0.3]},
 ))

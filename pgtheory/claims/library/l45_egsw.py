@@ -7,6 +7,8 @@ prompt, binary reward with three correct responses), θ random, G = 4, α = 0.1:
 all 13^4 groups for T ∈ {0.1, 0.3, 1, 3, 10, 1e6}; cosine with ∇J and relative variance tr Cov/‖E ĝ‖² against GRPO.
 Verdict: refuted if T = 1e6 does not recover GRPO (relative difference of E ĝ > 1e-5); otherwise confirmed (the
 weighting is as described and reduces to GRPO), with the bias and variance at finite T reported.
+Protocol: kind=identity, extension=False — T → ∞ giving uniform weights (GRPO) holds by the definition of the softmax;
+the rule checks our implementation, not a property of EGSW's training (learning-speed claims are not tested).
 """
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"cos {rows[0.1]['cos']:.4f}, relative variance {rows[0.1]['rel_var']:.3g}. Learning-speed claims not tested"),
         details={"rows": {str(k): v for k, v in rows.items()}, "limit_difference": limit},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[verdict == "confirmed"], sensitivity=[],
     )
 
 
@@ -88,4 +91,9 @@ register_claim(Claim(
     test="T → ∞ recovers GRPO; bias and variance at finite T reported",
     scales={"quick": {}, "full": {}},
     run=run, source="weights w_i = G·softmax((A_i + αH_i)/T) per CLAIMS.md row L45",
+    kind="identity",
+    quote="dynamically assigning weights to generated outputs based on their advantage and entropy; temperature-scaled softmax "
+          "weighting over sequences",
+    quote_source="seed abstract (line 45), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False, constants={},
 ))

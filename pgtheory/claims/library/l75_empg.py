@@ -9,6 +9,8 @@ logits N(0, σ²), σ ~ U(0, 4)), max error < 1e-12; (ii) coupling: Spearman cor
 entropy over those policies, and of ‖∇log π(a)‖² with π(a) (confident actions get small gradients).
 Verdict: refuted if (i) fails; confirmed if both Spearman correlations have the claimed signs with |ρ| ≥ 0.5
 (entropy: positive; π(a): negative); qualified otherwise.
+Protocol: kind=identity, extension=False — both score-norm identities are softmax algebra (fail only through a bug),
+and the rank correlations are deterministic consequences of them over the drawn policies; instances = policies.
 """
 from __future__ import annotations
 
@@ -26,14 +28,16 @@ ID = "L75-empg-gradient-entropy"
 def run(ctx: RunContext) -> Evidence:
     rng = np.random.default_rng(ctx.seed)
     err = 0.0
-    H, E2, pa, na = [], [], [], []
+    H, E2, pa, na, per_policy = [], [], [], [], []
     for _ in range(ctx.settings["policies"]):
         K = int(rng.integers(2, 17))
         z = torch.from_numpy(rng.normal(size=K) * rng.uniform(0, 4))
         pi = torch.softmax(z, -1)
         jac = torch.func.jacrev(lambda t: torch.log_softmax(t, -1))(z)  # [a, K]: ∇_z log π(a)
         sq = (jac**2).sum(-1)
-        err = max(err, float((sq - (1 - 2 * pi + (pi**2).sum())).abs().max()), abs(float((pi * sq).sum() - (1 - (pi**2).sum()))))
+        e_i = max(float((sq - (1 - 2 * pi + (pi**2).sum())).abs().max()), abs(float((pi * sq).sum() - (1 - (pi**2).sum()))))
+        per_policy.append(e_i <= 1e-12)
+        err = max(err, e_i)
         H.append(float(-(pi * pi.log()).sum()))
         E2.append(float((pi * sq).sum()))
         pa.extend(pi.tolist())
@@ -60,6 +64,8 @@ def run(ctx: RunContext) -> Evidence:
                  f"small updates (a band, not a function of H alone)"),
         details={"identity_error": err, "spearman_entropy": rho_h, "spearman_prob": rho_p},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=per_policy,  # the identities, checked on each random policy (the correlations are family-level)
+        sensitivity=[],
     )
 
 
@@ -71,4 +77,9 @@ register_claim(Claim(
     test="identities exact; rank correlations with entropy (+) and with π(a) (−)",
     scales={"quick": {"policies": 500}, "full": {"policies": 20_000}},
     run=run, source="identities per CLAIMS.md row L75 (softmax algebra)",
+    kind="identity",
+    quote="the magnitude of policy gradients is inherently coupled with the entropy, which leads to inefficient small updates for "
+          "confident correct actions and potentially destabilizes large updates for uncertain ones",
+    quote_source="seed abstract (line 75), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False, constants={},
 ))

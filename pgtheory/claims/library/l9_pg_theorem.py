@@ -1,4 +1,8 @@
-"""L9 (Definitive Guide to PG): the policy-gradient theorem equals autograd of J(θ) = ρᵀ(I − γP_π)⁻¹r_π."""
+"""L9 (Definitive Guide to PG): the policy-gradient theorem equals autograd of J(θ) = ρᵀ(I − γP_π)⁻¹r_π.
+
+Protocol: kind=identity, extension=False — the PG theorem checked numerically (fails only through a bug); the quoted
+"proof of the continuous version" is tested through its discrete (tabular, log-linear) case. Instances = (MDP, policy) pairs.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -50,6 +54,7 @@ def run(ctx: RunContext) -> Evidence:
             labels.append(f"{mdp.name}/{type(policy).__name__}")
     ea, ef = np.array(err_ad), np.array(err_fd)
     ok = bool(ea.max() < TOL_AUTOGRAD and ef.max() < TOL_FD)
+    per_pair = ((ea < TOL_AUTOGRAD) & (ef < TOL_FD)).tolist()
     fig, (ax,) = new_figure(ID, "PG theorem vs autograd and central differences")
     bins = np.linspace(-17, -4, 40)
     ax.hist(np.log10(np.maximum(ea, 1e-17)), bins=bins, alpha=0.7, label="vs autograd through the solve")
@@ -67,6 +72,7 @@ def run(ctx: RunContext) -> Evidence:
         details={"max_rel_err_autograd": float(ea.max()), "max_rel_err_fd": float(ef.max()),
                  "worst_fd_instance": labels[int(ef.argmax())]},
         figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=per_pair, sensitivity=[],
     )
 
 
@@ -79,4 +85,8 @@ register_claim(Claim(
          "(Garnet, gridworld, cliff walk, hard chain × tabular softmax, log-linear)",
     scales={"quick": {"instances": 24}, "full": {"instances": 400}},
     run=run, source="Sutton et al. 2000 (PG theorem); seed abstract L9",
+    kind="identity",
+    quote="a detailed proof of the continuous version of the Policy Gradient Theorem",
+    quote_source="seed abstract (line 9), via shared/CLAIMS.md",
+    extension=False, unbiasedness=False, constants={},
 ))
