@@ -260,7 +260,7 @@ def hyperparameters(valid: dict, typos=("epsilon", "basline", "clip_eps")):
     return base.flatmap(build)
 
 
-GROUP_HP = {"grpo": {"eps": st.floats(0, 0.1)}, "reinforce_pp": {"eps": st.floats(0, 0.1)},
+GROUP_HP = {"grpo": {"eps": st.floats(0, 0.1)}, "group_mean_batch_std": {"eps": st.floats(0, 0.1)},
             "bnpo": {"alpha": st.floats(0.1, 5), "beta": st.floats(0.1, 5), "p": st.floats(0, 1)}, "pass_at_k": {"k": st.integers(1, 4)}}
 
 
@@ -311,7 +311,8 @@ TOKEN_HP = {"ppo_clip": {"eps": POS}, "clip_higher": {"eps_low": POS, "eps_high"
             "gmpo": {"eps_log": st.floats(1e-3, 1e9)},
             "clip_cov": {"eps": POS, "cov_ratio": st.floats(0, 1), "cov_lb": st.floats(-2, 0), "cov_ub": st.floats(0.5, 5),
                          "generator": st.just(torch.Generator().manual_seed(0))},
-            "kl_cov": {"eps": POS, "cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)}}
+            "kl_cov": {"cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)},
+            "kl_cov_ppo_clip": {"eps": POS, "cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)}}
 
 
 @FUZZ

@@ -16,7 +16,8 @@ def test_hand_values():
     r = T(1.0, 0.0, 0.0, 1.0)
     assert torch.allclose(group_advantages(r, "mean"), T(0.5, -0.5, -0.5, 0.5))
     assert torch.allclose(group_advantages(r, "rloo"), T(1 - 1 / 3, -2 / 3, -2 / 3, 1 - 1 / 3))
-    assert torch.allclose(group_advantages(r, "grpo", eps=0.0), T(1.0, -1.0, -1.0, 1.0))
+    assert torch.allclose(group_advantages(r, "grpo", eps=0.0, std="population"), T(1.0, -1.0, -1.0, 1.0))
+    assert torch.allclose(group_advantages(r, "grpo", eps=0.0), T(1.0, -1.0, -1.0, 1.0) * (3 / 4) ** 0.5)  # Bessel (default)
     assert torch.allclose(pairwise_consistency_loss(T(1.0, 0.0), T(0.0, 0.0), 0.5), T(0.25)[0])
     with pytest.raises(ValueError, match="rewards: expected a group axis of at least 2"):
         group_advantages(T(1.0), "rloo")

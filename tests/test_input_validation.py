@@ -181,7 +181,7 @@ def test_overflow_is_a_named_error_not_inf():
 
 # -- (3) zero std -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["grpo", "reinforce_pp"])
+@pytest.mark.parametrize("kind", ["grpo", "group_mean_batch_std"])
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.1, -3.7])
 def test_constant_rewards_give_zero_advantage_for_every_eps(kind, value):
     r = torch.full((2, 5), value, dtype=torch.float64)  # 0.1 · 5 / 5 ≠ 0.1 in floating point: the mean has round-off
@@ -194,13 +194,13 @@ def test_zero_std_only_in_some_groups():
     r = torch.stack([T(0.1, 0.1, 0.1), T(1.0, 0.0, 1.0)])
     a = group_advantages(r, "grpo", eps=0.0)
     assert torch.equal(a[0], torch.zeros(3, dtype=torch.float64))
-    assert torch.allclose(a[1], (r[1] - r[1].mean()) / r[1].std(unbiased=False))
-    b = group_advantages(r, "reinforce_pp", eps=0.0)  # batch std > 0: the constant group still gets exactly 0
+    assert torch.allclose(a[1], (r[1] - r[1].mean()) / r[1].std(unbiased=True))
+    b = group_advantages(r, "group_mean_batch_std", eps=0.0)  # batch std > 0: the constant group still gets exactly 0
     assert torch.equal(b[0], torch.zeros(3, dtype=torch.float64)) and bool(torch.isfinite(b).all())
     with pytest.raises(ValueError, match="eps: must be non-negative"):
         group_advantages(r, "grpo", eps=-1e-3)
     with pytest.raises(ValueError, match="eps: must be finite"):
-        group_advantages(r, "reinforce_pp", eps=float("nan"))
+        group_advantages(r, "group_mean_batch_std", eps=float("nan"))
 
 
 # -- (4) dtype-aware probability tolerance ------------------------------------------------------------------------

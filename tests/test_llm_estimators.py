@@ -49,8 +49,8 @@ def test_aggregation_hand_values():
 
 def test_advantage_hand_values_and_errors():
     r = T(1.0, 0.0, 0.0, 1.0)
-    assert torch.allclose(group_advantages(torch.stack([r, T(1, 1, 1, 0)]), "reinforce_pp", eps=0.0)[0],
-                          (r - 0.5) / torch.stack([r, T(1, 1, 1, 0)]).std(unbiased=False))
+    assert torch.allclose(group_advantages(torch.stack([r, T(1, 1, 1, 0)]), "group_mean_batch_std", eps=0.0)[0],
+                          (r - 0.5) / torch.stack([r, T(1, 1, 1, 0)]).std(unbiased=True))
     with pytest.raises(ValueError, match="pass@k advantage needs binary"):
         group_advantages(T(0.5, 1.0, 0.0), "pass_at_k", k=1)
     with pytest.raises(ValueError, match="k: must be an integer"):
@@ -106,7 +106,7 @@ def test_every_surrogate_is_the_policy_gradient_at_theta_old(batch):
     for kind in TOKEN_SURROGATES:
         if kind in ("gspo", "gmpo"):  # sequence-level: A_i·mean_t — each token of response i gets A_i/|y_i| of the weight
             want = adv[..., None] / mask.sum(-1, keepdim=True) * w.sum(-1, keepdim=True) * mask
-        elif kind == "kl_cov":  # |lp − lo| has a kink at r = 1; its subgradient 0 is what autograd returns there
+        elif kind in ("kl_cov", "kl_cov_ppo_clip"):  # |lp − lo| has a kink at r = 1; autograd's subgradient there is 0
             want = pg
         else:
             want = pg

@@ -207,3 +207,26 @@ def test_matched_progress_compares_methods_where_they_moved_equally_far():
     assert (side(kl_a)[:, 1, -1] - side(kl_b)[:, 1, -1]).mean() > 0.05  # at one shared lr, a looks worse
     worse = matched_comparison(frontier_at_progress(kl_a, side(kl_a, 0.05) + rng.normal(0, 0.005, (R, 3, 8)), levels), frontier_at_progress(kl_b, side(kl_b), levels), levels)
     assert all(p.sign == 1 for p in worse)
+
+
+def test_a_twin_labelled_near_counts_as_near_only_if_its_bias_is_within_twice_the_margin():
+    g = torch.Generator().manual_seed(8)
+    x = TRUTH + torch.randn(4_000_000, 3, generator=g, dtype=torch.float64)
+    res = bias_test(x, TRUTH)
+    far_but_labelled_near = twin("25% off, labelled near", x, TRUTH, TRUTH * 1.25, near=True)
+    assert far_but_labelled_near.rejected and far_but_labelled_near.offset == pytest.approx(0.25)
+    verdict, eq = equivalence_verdict(res, MARGIN, [far_but_labelled_near])
+    assert eq.twins.near_powered == 0 and verdict == "inconclusive"
+    verdict, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)])
+    assert eq.twins.near_rejected == 1 and verdict == "confirmed"
+
+
+def test_a_detected_bias_inside_the_margin_qualifies_instead_of_refuting():
+    g = torch.Generator().manual_seed(9)
+    x = TRUTH + MARGIN / 4 + torch.randn(40_000_000 // 10, 3, generator=g, dtype=torch.float64) * 0.1
+    res = bias_test(x, TRUTH)
+    assert res.pvalue < 1e-6  # the small bias is detected ...
+    _, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)])
+    ev = Evidence("refuted", res.statistic, "t", len(x), "s", instances=False, sensitivity=[], equivalence=eq)
+    out = apply_protocol(_claim(lambda ctx: ev), ev)
+    assert out["verdict"] == "qualified" and "not of practical size" in out["protocol_notes"][0]  # ... but is not practical

@@ -91,14 +91,26 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         if verdict == "confirmed" and not eq.within_margin:
             verdict = "inconclusive"
             notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")
+        elif verdict == "refuted" and eq.within_margin:
+            verdict = "qualified"
+            notes.append(f"qualified, not refuted: a bias was detected but its bound {eq.bias_bound:.3g} lies inside the "
+                         f"declared margin {eq.margin:.3g} (not of practical size)")
         elif verdict == "confirmed" and not eq.twins.adequate:
             verdict = "inconclusive"
             notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
                          f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
     changed = _sensitivity_changes(verdict, ev.sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
-        where = "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in changed[:6])
-        notes.append(f"qualified: the verdict changes inside the declared range ({where})")
+        flips = [p for p in changed if p["verdict"] != "inconclusive"]
+        unresolved = [p for p in changed if p["verdict"] == "inconclusive"]
+        parts = []
+        if flips:
+            parts.append("the verdict changes inside the declared range (" +
+                         "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in flips[:6]) + ")")
+        if unresolved:
+            parts.append("not established at " + "; ".join(f"{p['constant']} = {p['value']}" for p in unresolved[:6]) +
+                         " (inconclusive there: a conservative qualification, not a flip)")
+        notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
     if claim.extension and verdict == "refuted":
         verdict = "qualified"
@@ -128,7 +140,10 @@ def twin(name: str, samples, truth, wrong, *, near: bool, alpha: float = 1e-6, p
 
     ``near``: the wrong target is off by a bias of practical size (e.g. 1% of ‖truth‖), not a far alternative.
     """
-    return Twin(name, near, twin_rejects(samples, truth, wrong, alpha=alpha, power=power))
+    import torch
+
+    offset = float((torch.as_tensor(truth, dtype=torch.float64) - torch.as_tensor(wrong, dtype=torch.float64)).abs().max())
+    return Twin(name, near, twin_rejects(samples, truth, wrong, alpha=alpha, power=power), offset)
 
 
 def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confidence_level: float = 0.999,

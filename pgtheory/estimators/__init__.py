@@ -6,6 +6,7 @@ from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_
 from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient, tsallis_kl_estimate
 from .kl_regularized import KL_REGULARIZED_SURROGATES, KLSurrogate, surrogate_score_coefficient
 from .group import GROUP_ADVANTAGES, beta_pdf, group_advantages, pairwise_consistency_loss
+from .reinforce_pp import TOKEN_ADVANTAGES, masked_whiten, token_advantages
 from .aggregation import LOSS_AGGREGATIONS, aggregation_weights
 from .token_surrogates import TOKEN_SURROGATES, token_surrogate_coefficients, token_surrogate_values
 from .sequence_ratios import length_normalized_ratio, sequence_ratio, token_log_ratios, token_ratios
@@ -20,4 +21,4 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
            "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
-           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]
+           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "masked_whiten", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]

@@ -5,8 +5,19 @@ Rewards ``[..., G]`` → advantages ``[..., G]`` (registry ``GROUP_ADVANTAGES``)
 * ``mean``   — A_i = R_i − R̄ (Dr. GRPO without the length term; RAPID's group advantage). With the sample
   itself in R̄, E[A_i ∇log π(y_i)] = (1 − 1/G)·Cov(R, ∇log π): unbiased up to the factor (1 − 1/G).
 * ``rloo``   — A_i = R_i − (1/(G−1))Σ_{j≠i} R_j = G/(G−1)·(R_i − R̄): exactly unbiased (leave-one-out).
-* ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε) (population std, as in GRPO implementations; ε ≥ 0, 1e-6 default).
-* ``reinforce_pp`` — A_i = (R_i − R̄_group)/(std over the whole batch + ε) (REINFORCE++-style global normalisation).
+* ``grpo``   — A_i = (R_i − R̄)/(std(R) + ε), ε ≥ 0 (1e-6 default). ``std="bessel"`` (default: the (G − 1)
+  divisor of torch's ``std``, as verl's ``compute_grpo_outcome_advantage`` and TRL's GRPO trainer use) or
+  ``std="population"`` (the G divisor; the two differ by √(G/(G − 1)): 1.41 at G = 2, 1.07 at G = 8). Singleton
+  groups (G = 1): ``singleton="zero"`` (default; TRL needs G ≥ 2 and ours gives 0) or ``"reward"`` (verl: mean 0,
+  std 1, so the raw reward). By name: verl = ``grpo(std="bessel", eps=1e-6, singleton="reward")``; TRL
+  (``scale_rewards="group"``) = ``grpo(std="bessel", eps=1e-4)``. Constants that rest on the convention: BNPO's
+  α = β = 3/2 special case (L71) equals GRPO's normalisation up to 8/π for the *population* std of a Bernoulli
+  reward with the true p, √(p(1 − p)); with the Bessel std the factor is (8/π)√((G − 1)/G).
+* ``group_mean_batch_std`` — A_i = (R_i − R̄_group)/(std over the group axis and ``batch_dim`` + ε): the group mean
+  is subtracted, the std pools the groups of one batch (TRL's ``scale_rewards="batch"``, Bessel std). The pooling
+  axis is explicit, so stacking independent replicate batches on another leading axis does not change any of
+  them. (Named ``reinforce_pp`` before 2026-11-30, which it is not: REINFORCE++ whitens token-level returns —
+  see :mod:`pgtheory.estimators.reinforce_pp`.)
 
   Zero-std convention of both (TRL's GRPO also gives such groups 0): a group whose rewards are all equal gets
   advantages exactly 0 for every ε — including ε = 0, where the formula is 0/0 — and so does every group where
@@ -63,11 +74,20 @@ def _check_eps(eps: float) -> float:
     return check_real(eps, "eps", low=0.0)
 
 
-def _population_std(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """Population std over ``dim`` (all axes if None, keeping dims otherwise); 0 for an empty input (no warning)."""
-    if x.numel() == 0:
-        return x.new_zeros(()) if dim is None else x.sum(dim, keepdim=True)
-    return x.std(unbiased=False) if dim is None else x.std(dim, unbiased=False, keepdim=True)
+def _std(x: torch.Tensor, dims: tuple[int, ...], convention: str) -> torch.Tensor:
+    """Std over ``dims`` (kept), Bessel (n − 1) or population (n) divisor; 0 where fewer than 2 values (no warning)."""
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    if n < 2:
+        return torch.zeros_like(x.sum(dims, keepdim=True))
+    return x.std(dims, unbiased=convention == "bessel", keepdim=True)
+
+
+def _check_convention(std: str) -> str:
+    if std not in ("bessel", "population"):
+        raise ValueError(f"std: expected 'bessel' (verl, TRL) or 'population', got {std!r}")
+    return std
 
 
 def _std_normalised(centred: torch.Tensor, std: torch.Tensor, eps: float, constant: torch.Tensor) -> torch.Tensor:
@@ -94,29 +114,46 @@ def rloo_advantage(rewards: torch.Tensor) -> torch.Tensor:
 
 
 @GROUP_ADVANTAGES.register("grpo")
-def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
-    """(R_i − R̄)/(std(R) + ε), population standard deviation, ε ≥ 0.
+def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, std: str = "bessel", singleton: str = "zero") -> torch.Tensor:
+    """(R_i − R̄)/(std(R) + ε), ε ≥ 0; ``std`` 'bessel' (default, as verl and TRL) or 'population'.
 
     Zero-std convention (TRL's GRPO also gives such groups 0): in a group whose rewards are all equal the
     advantages are exactly 0, for every ε including ε = 0 (no 0/0), and likewise wherever std + ε underflows to 0.
+    Singleton groups: 0 (``singleton="zero"``) or the raw reward (``singleton="reward"``, verl's convention).
     """
     eps = _check_eps(eps)
+    std = _check_convention(std)
+    if singleton not in ("zero", "reward"):
+        raise ValueError(f"singleton: expected 'zero' or 'reward' (verl), got {singleton!r}")
+    if rewards.shape[-1] == 1 and singleton == "reward":
+        return rewards.clone()
     c = rewards - rewards.mean(-1, keepdim=True)
     constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
-    return _std_normalised(c, _population_std(rewards, -1), eps, constant)
+    return _std_normalised(c, _std(rewards, (-1,), std), eps, constant)
 
 
-@GROUP_ADVANTAGES.register("reinforce_pp")
-def reinforce_pp_advantage(rewards: torch.Tensor, *, eps: float = 1e-6) -> torch.Tensor:
-    """(R_i − R̄_group) / (std over every response of the batch + ε), ε ≥ 0.
+@GROUP_ADVANTAGES.register("group_mean_batch_std")
+def group_mean_batch_std_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, batch_dim: int = -2,
+                                   std: str = "bessel") -> torch.Tensor:
+    """(R_i − R̄_group) / (std over the groups of the batch + ε), ε ≥ 0; rewards ``[..., B, G]``.
 
-    Zero-std convention as for ``grpo``: advantages are exactly 0 in a group whose rewards are all equal, and
-    everywhere when the batch std + ε is 0 (every reward of the batch equal, ε = 0) — never 0/0.
+    The std pools the group axis (−1) and ``batch_dim`` (default −2, the groups of one batch) only, so other
+    leading axes (independent replicate batches) are normalised separately. Zero-std convention as for ``grpo``:
+    advantages are exactly 0 in a group whose rewards are all equal, and everywhere when the batch std + ε is 0.
     """
     eps = _check_eps(eps)
+    std = _check_convention(std)
+    if rewards.ndim < 2:
+        raise ValueError(f"rewards: group_mean_batch_std needs a batch axis and a group axis [..., B, G], got shape "
+                         f"{tuple(rewards.shape)}")
+    if isinstance(batch_dim, bool) or not isinstance(batch_dim, int) or not -rewards.ndim <= batch_dim < rewards.ndim:
+        raise ValueError(f"batch_dim: expected an axis of rewards (ndim {rewards.ndim}), got {batch_dim!r}")
+    bd = batch_dim % rewards.ndim
+    if bd == rewards.ndim - 1:
+        raise ValueError("batch_dim: must differ from the group axis (−1)")
     c = rewards - rewards.mean(-1, keepdim=True)
     constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
-    return _std_normalised(c, _population_std(rewards), eps, constant)
+    return _std_normalised(c, _std(rewards, (bd, rewards.ndim - 1), std), eps, constant)
 
 
 def beta_pdf(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
@@ -126,8 +163,9 @@ def beta_pdf(p: torch.Tensor, a: float, b: float) -> torch.Tensor:
     p = check_finite(p, "p")
     if bool(((p < 0) | (p > 1)).any()):
         raise ValueError("p: must lie in [0, 1]")
-    lg = torch.lgamma(torch.tensor(a + b, dtype=p.dtype)) - torch.lgamma(torch.tensor(a, dtype=p.dtype)) - torch.lgamma(torch.tensor(b, dtype=p.dtype))
-    return torch.exp(lg + torch.xlogy(torch.tensor(a - 1, dtype=p.dtype), p) + torch.xlogy(torch.tensor(b - 1, dtype=p.dtype), 1 - p))
+    const = lambda x: torch.tensor(x, dtype=p.dtype, device=p.device)  # noqa: E731  (on p's device: CUDA-safe)
+    lg = torch.lgamma(const(a + b)) - torch.lgamma(const(a)) - torch.lgamma(const(b))
+    return torch.exp(lg + torch.xlogy(const(a - 1), p) + torch.xlogy(const(b - 1), 1 - p))
 
 
 @GROUP_ADVANTAGES.register("bnpo")
@@ -174,7 +212,8 @@ def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2) -> torch.Tensor:
     # C(fails, k−1)/C(n−1, k−1), zero when fails < k − 1
     ok = fails >= k - 1
     f = torch.where(ok, fails, torch.full_like(fails, float(k - 1)))
-    log_ratio = (lg(f + 1) - lg(f - k + 2)) - (lg(torch.tensor(float(n))) - lg(torch.tensor(float(n - k + 1))))
+    const = lambda x: torch.tensor(float(x), dtype=rewards.dtype, device=rewards.device)  # noqa: E731
+    log_ratio = (lg(f + 1) - lg(f - k + 2)) - (lg(const(n)) - lg(const(n - k + 1)))
     c_hat = torch.where(ok, torch.exp(log_ratio), torch.zeros_like(fails))
     loo = c_others / (n - 1)
     return k * c_hat * (rewards - loo)
@@ -183,7 +222,8 @@ def pass_at_k_advantage(rewards: torch.Tensor, *, k: int = 2) -> torch.Tensor:
 def group_advantages(rewards: torch.Tensor, kind: str = "mean", **kwargs) -> torch.Tensor:
     """Advantages of the named kind for rewards ``[..., G]`` (same shape).
 
-    Keywords are those of the chosen kind (``eps=`` for grpo/reinforce_pp, ``alpha=, beta=, p=`` for bnpo,
+    Keywords are those of the chosen kind (``eps=, std=`` for grpo and group_mean_batch_std, ``singleton=`` for
+    grpo, ``batch_dim=`` for group_mean_batch_std, ``alpha=, beta=, p=`` for bnpo,
     ``k=`` for pass_at_k); any other raises ``TypeError``. Std-normalising kinds define the advantage as 0 where
     the std is 0 (see :func:`grpo_advantage`), so the output is never NaN.
     """

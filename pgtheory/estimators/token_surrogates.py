@@ -21,14 +21,18 @@ name                per-token value (A = advantage of the response)             
 ``gmpo``            A·exp(mean_t κ_t), κ_t the pessimistic PPO clip of log r_t to ±ε (0.4)   GMPO (seed L197)
 ``clip_cov``        ppo_clip, with the gradient of a ``cov_ratio`` fraction of tokens whose   Clip-Cov (seed L113)
                     Cov_t = (A − Ā)(lp_t − l̄p) lies in (lb, ub) detached (random choice)
-``kl_cov``          ppo_clip − c·|lp_t − lo_t| on the top ``cov_ratio`` tokens by Cov_t       KL-Cov (seed L113; base
-                    objective PPO clip here — the reference's base may differ)
+``kl_cov``          r_t A (unclipped) − c·|lp_t − lo_t| on the top ``cov_ratio`` tokens by     KL-Cov (seed L113), as the
+                    Cov_t (c = 1)                                                           reference and verl
+``kl_cov_ppo_clip`` ppo_clip − c·|lp_t − lo_t| on the same tokens (a hybrid; before            not a published method
+                    2026-11-30 this package's ``kl_cov``)
 ==================  =====================================================================  ==============================
 
 ``sg`` is stop-gradient. Unclipped GMPO, A·exp(mean_t log r_t), equals unclipped GSPO, s·A, exactly.
 :func:`token_surrogate_coefficients` returns ∂(aggregated surrogate)/∂lp_t by autograd — the per-token weight
 on ∇log π_θ(y_t) — which :func:`pgtheory.estimators.sequence_score_sum` contracts into a gradient. Clip-Cov and KL-Cov
-follow the public reference (PRIME-RL/Entropy-Mechanism-of-RL, as adapted in verl): batch means over real tokens;
+follow the public reference (PRIME-RL/Entropy-Mechanism-of-RL, as adapted in verl's ``compute_policy_loss_kl_cov``:
+unclipped base −A·r, penalty ppo_kl_coef·|log r| on the top ``kl_cov_ratio`` tokens by covariance; verl's default
+ratio 2e-4 selects one token on toy batches, ours is 0.02): batch means over real tokens;
 Clip-Cov's random choice uses the ``generator`` passed in the hyper-parameters (deterministic runs). The ASPO
 flip and its (omitted) soft dual clip follow the abstract; the paper's exact stop-gradient placement was not
 verified.
@@ -143,16 +147,31 @@ def _clip_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, c
     return torch.where(detach, base.detach(), base)
 
 
-@TOKEN_SURROGATES.register("kl_cov")
-def _kl_cov(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, kl_coef: float = 1.0):
-    r, A = torch.exp(lp - lo), _a(adv, lp)
-    base = _clip_min(r, A, 1 - eps, 1 + eps)
+def _top_cov(lp, adv, mask, cov_ratio):
+    """Bool mask of the top ``max(1, ⌊cov_ratio · n_real⌋)`` real tokens by Cov_t (never padding)."""
     cov = torch.where(mask.bool(), _token_cov(lp, adv, mask).detach(), torch.full_like(lp, -torch.inf))
     n_real = int(mask.sum())
     k = min(max(int(cov_ratio * n_real), 1), n_real)  # at least one token, none from padding
-    top = torch.zeros(base.numel(), dtype=torch.bool, device=base.device)
+    top = torch.zeros(lp.numel(), dtype=torch.bool, device=lp.device)
     top[cov.reshape(-1).topk(k).indices] = True
-    return torch.where(top.view_as(base), base - kl_coef * (lp - lo).abs(), base)
+    return top.view_as(lp)
+
+
+@TOKEN_SURROGATES.register("kl_cov")
+def _kl_cov(lp, lo, adv, mask, *, cov_ratio: float = 0.02, kl_coef: float = 1.0):
+    """KL-Cov as the reference implements it: the *unclipped* r_t·A, minus kl_coef·|lp_t − lo_t| on the top-Cov tokens."""
+    r, A = torch.exp(lp - lo), _a(adv, lp)
+    base = r * A
+    return torch.where(_top_cov(lp, adv, mask, cov_ratio), base - kl_coef * (lp - lo).abs(), base)
+
+
+@TOKEN_SURROGATES.register("kl_cov_ppo_clip")
+def _kl_cov_ppo_clip(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 0.02, kl_coef: float = 1.0):
+    """A hybrid (not the reference): KL-Cov's penalty on top of the PPO-clip objective (this package's ``kl_cov`` before
+    2026-11-30)."""
+    r, A = torch.exp(lp - lo), _a(adv, lp)
+    base = _clip_min(r, A, 1 - eps, 1 + eps)
+    return torch.where(_top_cov(lp, adv, mask, cov_ratio), base - kl_coef * (lp - lo).abs(), base)
 
 
 #: constraints on the hyper-parameters of the entries (check_real keyword arguments), checked before any call

@@ -26,6 +26,7 @@ class Twin:
     name: str
     near: bool
     rejected: bool | None
+    offset: float | None = None  #: max |truth − wrong|, the size of the bias the twin plants (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,15 @@ class TwinSummary:
     def to_dict(self) -> dict:
         return {"count": self.count, "powered": self.powered, "rejected": self.rejected,
                 "near_powered": self.near_powered, "near_rejected": self.near_rejected,
-                "each": [{"name": t.name, "near": t.near, "rejected": t.rejected} for t in self.twins]}
+                "each": [{"name": t.name, "near": t.near, "rejected": t.rejected, "offset": t.offset} for t in self.twins]}
 
 
-def summarise_twins(twins: Iterable[Twin]) -> TwinSummary:
+def summarise_twins(twins: Iterable[Twin], margin: float | None = None) -> TwinSummary:
+    """Count the twins; with a ``margin``, a twin counts as *near* only if its planted bias is at most 2·margin (a
+    twin labelled near but planting a larger bias is counted as far — the label is checked, not trusted)."""
     ts = tuple(twins)
+    if margin is not None:
+        ts = tuple(Twin(t.name, t.near and (t.offset is None or t.offset <= 2 * margin), t.rejected, t.offset) for t in ts)
     for t in ts:
         if not isinstance(t, Twin):
             raise TypeError(f"twins: expected Twin records, got {type(t).__name__}")
@@ -92,4 +97,5 @@ def equivalence(result, margin: float, twins: Iterable[Twin], *, confidence_leve
         raise TypeError(f"result: expected a BiasTestResult, got {type(result).__name__}")
     if not (isinstance(margin, (int, float)) and margin > 0 and margin < float("inf")):
         raise ValueError(f"margin: must be a positive finite number declared before running, got {margin!r}")
-    return Equivalence(float(margin), result.bias_bound(confidence_level, norm), confidence_level, norm, summarise_twins(twins))
+    return Equivalence(float(margin), result.bias_bound(confidence_level, norm), confidence_level, norm,
+                       summarise_twins(twins, float(margin)))

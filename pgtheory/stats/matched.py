@@ -43,23 +43,47 @@ def value_at_progress(progress, value, levels) -> np.ndarray:
             if hit.size == 0:
                 continue
             k = int(hit[0])
-            if k == 0 or xf[i, k - 1] <= 0:
+            if xf[i, k] == level:
                 out[i, j] = yf[i, k]
                 continue
-            w = (np.log(level) - lx[i, k - 1]) / (lx[i, k] - lx[i, k - 1])
+            if k == 0:  # already past the level at the first checkpoint: not matched (include the start point)
+                continue
+            if xf[i, k - 1] > 0:
+                w = (np.log(level) - lx[i, k - 1]) / (lx[i, k] - lx[i, k - 1])
+            else:  # interpolating from the start (progress 0): linear in progress
+                w = (level - xf[i, k - 1]) / (xf[i, k] - xf[i, k - 1])
             out[i, j] = (1 - w) * yf[i, k - 1] + w * yf[i, k]
     return out.reshape(*lead, lv.size)
 
 
-def frontier_at_progress(progress, value, levels, *, best: str = "min") -> np.ndarray:
-    """``progress, value [R, C, T]`` → ``[R, L]``: per run, the best value over the C configurations reaching each level."""
+def frontier_at_progress(progress, value, levels, *, best: str = "min", select: str = "mean") -> np.ndarray:
+    """``progress, value [R, C, T]`` → ``[R, L]``: the best configuration's value at each level.
+
+    ``select="mean"`` (default): at each level, one configuration for all runs — the one with the best mean over the
+    runs that reach the level (among configurations reached by at least half of the runs) — so the choice is not
+    tuned on each run's own noise (no winner's curse in a paired comparison). ``select="per_run"``: each run's best
+    configuration (optimistic: selection and comparison use the same noise).
+    """
     v = value_at_progress(progress, value, levels)
     if v.ndim != 3:
         raise ValueError(f"progress: expected shape [R, C, T], got {np.shape(progress)}")
     if best not in ("min", "max"):
         raise ValueError(f"best: expected 'min' or 'max', got {best!r}")
+    if select not in ("mean", "per_run"):
+        raise ValueError(f"select: expected 'mean' or 'per_run', got {select!r}")
     with np.errstate(all="ignore"), _quiet_nan():
-        return np.nanmin(v, axis=1) if best == "min" else np.nanmax(v, axis=1)
+        if select == "per_run":
+            return np.nanmin(v, axis=1) if best == "min" else np.nanmax(v, axis=1)
+        R = v.shape[0]
+        reached = np.isfinite(v).sum(0)  # [C, L]
+        mean = np.where(reached >= max(2, (R + 1) // 2), np.nanmean(v, axis=0), np.nan)
+        out = np.full((R, v.shape[2]), np.nan)
+        for j in range(v.shape[2]):
+            if np.all(np.isnan(mean[:, j])):
+                continue
+            c = int(np.nanargmin(mean[:, j]) if best == "min" else np.nanargmax(mean[:, j]))
+            out[:, j] = v[:, c, j]
+        return out
 
 
 class _quiet_nan:

@@ -101,10 +101,12 @@ def lr_sweep(task: SequenceTask, surrogate: str, seeds: int, base_seed: int, lrs
 
 
 def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(kl, ratio_range, J gained)`` as ``[R, C, epochs]`` arrays from an :func:`lr_sweep` (epoch 0 dropped)."""
-    kl = np.array([[t.kl[1:] for t in row] for row in sweep])
-    rr = np.array([[[float(np.abs(v).max()) for v in t.token_log_ratios[1:]] for t in row] for row in sweep])
-    dj = np.array([[np.array(t.objective[1:]) - t.objective[0] for t in row] for row in sweep])
+    """``(kl, ratio_range, J gained)`` as ``[R, C, epochs + 1]`` arrays from an :func:`lr_sweep` (epoch 0 = the start,
+    KL 0 and range 0, so that a level passed within the first epoch is interpolated from the start)."""
+    kl = np.array([[t.kl for t in row] for row in sweep])
+    kl[..., 0] = 0.0  # exactly: KL(π_old ‖ π_old) (enumeration leaves round-off of order 1e-17)
+    rr = np.array([[[float(np.abs(v).max()) for v in t.token_log_ratios] for t in row] for row in sweep])
+    dj = np.array([[np.array(t.objective) - t.objective[0] for t in row] for row in sweep])
     return kl, rr, dj
 
 

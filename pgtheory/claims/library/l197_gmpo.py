@@ -7,9 +7,9 @@ Design (fixed before running):
     outlier sensitivity: ∂/∂r_t of the geometric mean is GM/(|y| r_t) against 1/|y| for the arithmetic mean.
 (ii) multi-epoch (:mod:`._multi_epoch` design, ``seeds`` paired batches), each method trained on the same batches at every
      learning rate of LRS for 8 epochs: after each epoch, the ratio range max_t|log r_t| and the exact KL(π_old‖π_θ).
-     Matched progress: per seed, the smallest ratio range over learning rates at which the run has moved KL = ℓ
-     (interpolated between epochs), ℓ ∈ KL_LEVELS; GMPO (ε_log = 0.4, the paper's) minus GRPO (token PPO clip, ε = 0.2),
-     paired over seeds, t intervals simultaneous over the levels (95%).
+     Matched progress: the ratio range when the run has moved KL = ℓ (interpolated between epochs, from the start),
+     ℓ ∈ KL_LEVELS, at the learning rate whose mean over seeds is smallest at that level; GMPO (ε_log = 0.4, the paper's) minus GRPO (token PPO clip, ε = 0.2),
+     paired over seeds, t intervals simultaneous over the levels and clip widths (at the claim's share of α).
 Verdict: confirmed if GMPO's frontier is significantly below GRPO's at some level and significantly above at none;
 refuted if the reverse; qualified if both occur; inconclusive if neither. Sensitivity: the same at ε_log = 0.2.
 Rule revision (2026-11-30, issue 10): the first version compared the two at one shared learning rate (0.05), where GMPO,
@@ -74,7 +74,8 @@ def run(ctx: RunContext) -> Evidence:
     for eps in EPS_LOG:
         sweep = lr_sweep(task, "gmpo", n_seeds, ctx.seed, LRS, eps_log=eps)
         kl_g, rr_g, dj_g = progress_arrays(sweep)
-        pts = matched_comparison(frontier_at_progress(kl_g, rr_g, KL_LEVELS), front_p, KL_LEVELS)
+        pts = matched_comparison(frontier_at_progress(kl_g, rr_g, KL_LEVELS), front_p, KL_LEVELS,
+                                 confidence_level=1 - ctx.alpha / len(EPS_LOG))  # the claim's share of the ledger's α
         by_eps[eps] = {"points": pts, "kl": kl_g, "rr": rr_g, "dj": dj_g, "verdict": _frontier_verdict(pts)}
     main = by_eps[EPS_LOG_PAPER]
     verdict = "refuted" if failures else main["verdict"]
@@ -113,7 +114,7 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
         threshold=("at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the "
-                   "KL levels): GMPO's ratio range significantly below GRPO's at some level and above at none → confirmed; "
+                   "KL levels and clip widths at the claim's share of the ledger's α): GMPO's ratio range significantly below GRPO's at some level and above at none → confirmed; "
                    "the reverse → refuted; both → qualified; neither → inconclusive"),
         n_samples=n_seeds * 64 * 8 * len(LRS) * (1 + len(EPS_LOG)),
         summary=(f"unclipped GMPO = unclipped GSPO (err {id_err:.1g}); GM ≤ AM on every sequence. At matched KL moved, GMPO "

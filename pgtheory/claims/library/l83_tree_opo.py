@@ -11,7 +11,7 @@ LLM (V = 4, L = 4, M = 4, binary reward), G = 8 completions per prefix, replicat
      group-mean baseline gives E[A_i | prefix_i] = V(p_i) − V̄_group, not 0; the prefix-conditioned baseline V(p_i) gives
      0 by definition (its Monte Carlo estimate is checked in L215). Exact over ``groups`` random mixed groups: mean |bias|.
 Rule per instance: saturation rises with depth (slope > 0) and the mixed-depth group-mean advantage is biased (mean
-|bias| > 1e-3). Family verdict (Clopper–Pearson 95% interval of the fraction of instances holding): confirmed if its
+|bias| > 1e-3). Family verdict (Clopper–Pearson interval at 1 − α_claim, the claim's share of the ledger's family-wise α): confirmed if its
 lower end ≥ 0.8, refuted if its upper end < 0.5, qualified if its upper end < 0.8 (the rule fails on a clear share),
 inconclusive otherwise (too few instances to tell — e.g. 10/10 at quick scale).
 Protocol: kind=empirical, extension=True — the abstract only names "advantage saturation"; saturation rising with prefix
@@ -96,7 +96,7 @@ def run(ctx: RunContext) -> Evidence:
     slopes = (sats - sats.mean(1, keepdims=True)) @ dc / (dc @ dc)
     monotone = np.all(np.diff(sats, axis=1) >= -1e-12, axis=1)
     holds = (slopes > 0) & (np.array(biases) > BIAS_MIN)
-    rep = replication_summary(holds)
+    rep = replication_summary(holds, confidence_level=1 - ctx.alpha)  # the claim's share of the ledger's α
     verdict = _family_verdict(rep)
     fig, (a1, a2) = new_figure(ID, "Tree-structured groups: saturation by depth and mixed-depth baseline bias", ncols=2, width=4.6)
     for row, ok in zip(sats, holds):
@@ -113,7 +113,7 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=rep.fraction,
         threshold="fraction of instances where saturation rises with depth (slope > 0) and the mixed-depth group-mean baseline "
-                  "is biased (> 1e-3): Clopper–Pearson 95% lower end ≥ 0.8 → confirmed, upper end < 0.5 → refuted, upper end < 0.8 → "
+                  "is biased (> 1e-3): Clopper–Pearson (1 − α_claim) lower end ≥ 0.8 → confirmed, upper end < 0.5 → refuted, upper end < 0.8 → "
                   "qualified, else inconclusive",
         n_samples=0,
         summary=(f"saturation (P(all {G} completions tie)) rises with prefix depth on {int((slopes > 0).sum())}/{n_inst} instances "
