@@ -230,3 +230,17 @@ def test_a_detected_bias_inside_the_margin_qualifies_instead_of_refuting():
     ev = Evidence("refuted", res.statistic, "t", len(x), "s", instances=False, sensitivity=[], equivalence=eq)
     out = apply_protocol(_claim(lambda ctx: ev), ev)
     assert out["verdict"] == "qualified" and "not of practical size" in out["protocol_notes"][0]  # ... but is not practical
+
+
+def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_code_bugs_never_refute():
+    c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="refuted")
+    out = apply_protocol(c, ev)
+    assert out["verdict"] == "refuted" and "quoted sentence itself" in out["protocol_notes"][0]
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="confirmed")
+    assert apply_protocol(c, ev)["verdict"] == "qualified"
+    bug = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], code_checks=["GMPO ≠ GSPO by 1e-3"])
+    out = apply_protocol(_claim(lambda ctx: None, unbiasedness=False), bug)
+    assert out["verdict"] == "inconclusive" and "bug to fix" in out["protocol_notes"][0]
+    with pytest.raises(ValueError, match="quote_verdict: expected one of"):
+        Evidence("refuted", 1.0, "t", 1, "s", quote_verdict="maybe")

@@ -8,7 +8,9 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    inequalities), ``asymptotic`` (rates, limits).
 2. **Quotes and extensions.** Each claim quotes the sentence it tests and says where it was read. A rule
    that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
-   refutes the paper (``refuted`` → ``qualified``).
+   refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
+   sentence itself failed. Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
+   ``inconclusive`` — a bug, not a refutation of the paper.
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
    one powered near twin rejected and every powered twin rejected; otherwise ``confirmed`` →
@@ -81,7 +83,11 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
     if ev.sensitivity is None:
         raise ProtocolError(f"sensitivity: claim {claim.id} returned no sensitivity list (empty when nothing was swept)")
     verdict, notes = ev.verdict, []
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"code_checks": list(ev.code_checks or [])}
+    if ev.code_checks and claim.kind != "identity":
+        notes.append("inconclusive: a check of pgtheory's own code failed (" + "; ".join(ev.code_checks[:3]) +
+                     ") — a bug to fix, not evidence about the paper")
+        verdict = "inconclusive"
     if claim.unbiasedness:
         if ev.equivalence is None:
             raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
@@ -113,8 +119,11 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
     if claim.extension and verdict == "refuted":
-        verdict = "qualified"
-        notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
+        if ev.quote_verdict == "refuted":
+            notes.append("refuted on the quoted sentence itself, not only on the extension")
+        else:
+            verdict = "qualified"
+            notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
     out.update(verdict=verdict, raw_verdict=ev.verdict, protocol_notes=notes, kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
                instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))

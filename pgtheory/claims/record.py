@@ -38,7 +38,10 @@ class Evidence:
     ``instances``: on how many instances the rule was checked and held (a bool, a list of bools, or a
     :class:`~pgtheory.stats.ReplicationSummary`; one bool = one instance). ``sensitivity``: the sweep of
     declared design constants (:func:`sweep_point` records; empty when nothing was swept).
-    ``equivalence``: the margin, bias bound and twins of an unbiasedness/equality claim.
+    ``equivalence``: the margin, bias bound and twins of an unbiasedness/equality claim. ``quote_verdict``: for a
+    claim whose rule extends its quote, the verdict of the part that tests the quoted sentence itself (a refutation
+    there stands; a failure of the extension only qualifies). ``code_checks``: failures of checks of pgtheory's own
+    code run inside the claim (identities used as sanity checks) — a bug to fix, never evidence about the paper.
     """
 
     verdict: str
@@ -51,10 +54,14 @@ class Evidence:
     instances: ReplicationSummary | None = None
     sensitivity: list[dict[str, Any]] | None = None
     equivalence: Equivalence | None = None
+    quote_verdict: str | None = None
+    code_checks: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict: expected one of {VERDICTS}, got {self.verdict!r}")
+        if self.quote_verdict is not None and self.quote_verdict not in VERDICTS:
+            raise ValueError(f"quote_verdict: expected one of {VERDICTS} or None, got {self.quote_verdict!r}")
         if isinstance(self.instances, bool):
             self.instances = replication_summary([self.instances])
         elif self.instances is not None and not isinstance(self.instances, ReplicationSummary):

@@ -8,8 +8,8 @@ Part 2, Monte Carlo ratio drift: 2,048 transitions from π_old (geometric episod
 γ = 0.9), exact advantages A_old, K epochs of Adam (lr 0.01) over minibatches of 64 with ε = 0.2, clipped and
 unclipped; after each epoch the fraction of sampled (s, a) with r ∉ [1 − ε, 1 + ε], max |r − 1| and the mean
 KL(π_old ‖ π) under d_old.
-Protocol: kind=empirical, extension=True — part 1 (L^CLIP ≤ L^CPI, equal value and gradient at θ_old) is an identity
-and can refute; the confirmed/qualified decision rests on the ratio drift, and "ratios stay inside [1−ε, 1+ε]" asks
+Protocol: kind=empirical, extension=True — part 1 (L^CLIP ≤ L^CPI, equal value and gradient at θ_old) is an identity,
+a check of our code (``code_checks``: a failure makes the claim inconclusive, it never refutes PPO); the confirmed/qualified decision rests on the ratio drift, and "ratios stay inside [1−ε, 1+ε]" asks
 more than "some of the benefits of TRPO" (it can qualify, never refute). Instances = drift seeds (identities and that
 seed's final fraction); sensitivity = the same rule after each epoch K (the epochs are already swept).
 """
@@ -101,13 +101,13 @@ def run(ctx: RunContext) -> Evidence:
     plain = np.stack([_drift(ctx, False, ctx.seed * 1000 + k, epochs) for k in range(seeds)])
     exact_ok = ident["violations"] == 0 and ident["max_value_gap_at_old"] < 1e-10 and ident["max_grad_err_at_old"] < 1e-10
     frac_end = float(clipped[:, -1, 0].mean())
-    if not exact_ok:
-        verdict = "refuted"
-    else:
-        verdict = "qualified" if frac_end > MAX_OUTSIDE else "confirmed"
-    per_seed = [bool(exact_ok and f <= MAX_OUTSIDE) for f in clipped[:, -1, 0]]
+    # the exact part (L^CLIP ≤ L^CPI, equal value and gradient at θ_old) checks our surrogates: a failure is a bug
+    code_checks = [] if exact_ok else [f"PPO-clip identities: {ident['violations']} violations, value gap "
+                                       f"{ident['max_value_gap_at_old']:.2g}, gradient error {ident['max_grad_err_at_old']:.2g}"]
+    verdict = "qualified" if frac_end > MAX_OUTSIDE else "confirmed"
+    per_seed = [bool(f <= MAX_OUTSIDE) for f in clipped[:, -1, 0]]
     by_epoch = clipped[:, :, 0].mean(0)
-    sensitivity = [sweep_point("epochs", k + 1, "refuted" if not exact_ok else ("qualified" if f > MAX_OUTSIDE else "confirmed"),
+    sensitivity = [sweep_point("epochs", k + 1, "qualified" if f > MAX_OUTSIDE else "confirmed",
                                fraction_outside=float(f)) for k, f in enumerate(by_epoch)]
     K = np.arange(1, epochs + 1)
     fig, (a1, a2, a3) = new_figure(ID, f"PPO clip (ε = {EPS}): ratio drift over epochs, {seeds} seeds", ncols=3, width=3.8)
@@ -137,7 +137,7 @@ def run(ctx: RunContext) -> Evidence:
                  "first_epoch_above_threshold": int(np.argmax(clipped[:, :, 0].mean(0) > MAX_OUTSIDE)) + 1
                  if (clipped[:, :, 0].mean(0) > MAX_OUTSIDE).any() else None},
         figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=per_seed, sensitivity=sensitivity,
+        instances=per_seed, sensitivity=sensitivity, code_checks=code_checks,
     )
 
 
