@@ -83,13 +83,13 @@ def run(ctx: RunContext) -> Evidence:
     i_lr = LRS.index(SAME_LR)
     same_lr = paired_difference(main["rr"][:, i_lr, -1], rr_p[:, i_lr, -1])
     same_lr_kl = paired_difference(main["kl"][:, i_lr, -1], kl_p[:, i_lr, -1])
-    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: ratio range against KL moved (learning-rate sweep, frontier over lr)",
+    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: ratio range at matched KL (lr sweep)",
                                ncols=2, width=4.6)
     for i, (name, kl, rr) in enumerate([("GRPO (PPO clip 0.2)", kl_p, rr_p)] +
                                        [(f"GMPO (log clip {e})", by_eps[e]["kl"], by_eps[e]["rr"]) for e in EPS_LOG]):
         a1.scatter(kl.reshape(-1), rr.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
         fr = frontier_at_progress(kl, rr, KL_LEVELS)
-        a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: frontier (median over seeds)")
+        a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: at matched KL (median)")
     a1.set_xscale("log")
     a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
     a1.set_ylabel("ratio range max_t |log r_t|")
@@ -103,7 +103,7 @@ def run(ctx: RunContext) -> Evidence:
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")
     a2.set_xlabel("matched KL level (nats)")
-    a2.set_ylabel("paired difference of ratio range (simultaneous CI)")
+    a2.set_ylabel("GMPO − GRPO ratio range")
     a2.legend(fontsize=6)
 
     def describe(pts):

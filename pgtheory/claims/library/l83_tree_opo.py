@@ -107,12 +107,13 @@ def run(ctx: RunContext) -> Evidence:
     a1.plot(depths, np.median(sats_all, 0), "o-", color="C0", ms=3, label=f"all responses (finished ones tie): median of {n_inst}")
     a1.plot(depths, np.median(sats, 0), "s:", color="C1", ms=3, label="live prefixes only (first version)")
     a1.set_xlabel("prefix depth d (tokens already generated)")
+    a1.set_xticks(depths)
     a1.set_ylabel(f"P(all {G} completions tie) (exact)")
     a1.legend(fontsize=6)
     a2.hist(biases, bins=20)
     a2.axvline(BIAS_MIN, color="k", lw=0.8)
-    a2.set_xlabel("mean |E[A_i | prefixes]|, mixed-depth group-mean baseline (exact)")
-    a2.set_ylabel("instances (prefix-conditioned baseline: 0)")
+    a2.set_xlabel("mixed-depth group-mean baseline: mean |bias| (exact)")
+    a2.set_ylabel("instances")
     med = np.median(sats, 0)
     return Evidence(
         verdict=verdict, statistic=rep.fraction,

@@ -133,8 +133,8 @@ def run(ctx: RunContext) -> Evidence:
     a2.scatter(rho2, last_ratio, s=6)
     lim = [float(np.nanmin(rho2)) * 0.99, 1.0]
     a2.plot(lim, lim, "k--", lw=0.8, label="observed = predicted")
-    a2.set_xlabel("predicted per-step contraction ρ² (linearisation)")
-    a2.set_ylabel("observed gap ratio per step (last resolvable)")
+    a2.set_xlabel("predicted contraction ρ² (linearised, per step)")
+    a2.set_ylabel("observed gap ratio per step")
     a2.legend(fontsize=7)
     med_rel = float(np.median(rel[gate.in_regime])) if gate.in_regime.any() else float("nan")
     n_rate = int(np.sum(rate_ok))
