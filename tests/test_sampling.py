@@ -183,7 +183,9 @@ def test_sampler_refuses_a_batch_over_its_memory_budget_and_streams_it_in_chunks
     sampler = TrajectorySampler(mdp, pi)
     with pytest.raises(ValueError, match=r"n: 100000000 trajectories need about .* sample_chunks"):
         sampler.sample(100_000_000, torch.Generator().manual_seed(0))
-    budget = 2_000 * 10 * 80 + 100  # 2,000 episodes of expected length 10 per chunk
+    from pgtheory.sampling.mdp import BYTES_PER_TRANSITION
+
+    budget = sampler.expected_transitions(2_000) * BYTES_PER_TRANSITION  # 2,000 episodes (E length ≈ 10) per chunk
     assert sampler.chunk_size(budget) == 2_000
     seen = []
     chunks = list(sampler.sample_chunks(50_001, torch.Generator().manual_seed(1), memory_budget=budget,

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence, twin_rejects
 from .record import KINDS, Claim, Evidence
 
@@ -149,8 +151,6 @@ def twin(name: str, samples, truth, wrong, *, near: bool, alpha: float = 1e-6, p
 
     ``near``: the wrong target is off by a bias of practical size (e.g. 1% of ‖truth‖), not a far alternative.
     """
-    import torch
-
     offset = float((torch.as_tensor(truth, dtype=torch.float64) - torch.as_tensor(wrong, dtype=torch.float64)).abs().max())
     return Twin(name, near, twin_rejects(samples, truth, wrong, alpha=alpha, power=power), offset)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .protocol import shown_verdict
+
 __all__ = ["ledger_markdown", "ledger_latex", "by_kind", "verdict_counts", "shown"]
 
 
@@ -19,8 +21,8 @@ _KIND_ORDER = ("empirical", "asymptotic", "identity", None)
 
 
 def shown(r: dict[str, Any]) -> str:
-    """The verdict as the ledger shows it ('verified' for a confirmed identity)."""
-    return "verified" if r.get("kind") == "identity" and r["verdict"] == "confirmed" else r["verdict"]
+    """The verdict of record ``r`` as the ledger shows it (:func:`~pgtheory.claims.protocol.shown_verdict`)."""
+    return shown_verdict(r.get("kind"), r["verdict"])
 
 
 def by_kind(rows: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:

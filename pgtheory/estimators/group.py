@@ -90,8 +90,10 @@ def _check_convention(std: str) -> str:
     return std
 
 
-def _std_normalised(centred: torch.Tensor, std: torch.Tensor, eps: float, constant: torch.Tensor) -> torch.Tensor:
-    """centred / (std + eps), defined as 0 where the rewards are constant (std = 0) or std + eps = 0 — never 0/0."""
+def _std_normalised(rewards: torch.Tensor, std: torch.Tensor, eps: float) -> torch.Tensor:
+    """(R − R̄_group)/(std + eps), defined as 0 in a constant group or where std + eps = 0 — never 0/0."""
+    centred = rewards - rewards.mean(-1, keepdim=True)
+    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
     if not bool(torch.isfinite(std).all()):
         raise ValueError("rewards: their standard deviation overflows float64 (|rewards| too large to normalise)")
     den = std + eps
@@ -127,9 +129,7 @@ def grpo_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, std: str = "bess
         raise ValueError(f"singleton: expected 'zero' or 'reward' (verl), got {singleton!r}")
     if rewards.shape[-1] == 1 and singleton == "reward":
         return rewards.clone()
-    c = rewards - rewards.mean(-1, keepdim=True)
-    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
-    return _std_normalised(c, _std(rewards, (-1,), std), eps, constant)
+    return _std_normalised(rewards, _std(rewards, (-1,), std), eps)
 
 
 @GROUP_ADVANTAGES.register("group_mean_batch_std")
@@ -151,9 +151,7 @@ def group_mean_batch_std_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, 
     bd = batch_dim % rewards.ndim
     if bd == rewards.ndim - 1:
         raise ValueError("batch_dim: must differ from the group axis (−1)")
-    c = rewards - rewards.mean(-1, keepdim=True)
-    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
-    return _std_normalised(c, _std(rewards, (bd, rewards.ndim - 1), std), eps, constant)
+    return _std_normalised(rewards, _std(rewards, (bd, rewards.ndim - 1), std), eps)
 
 
 def beta_pdf(p: torch.Tensor, a: float, b: float) -> torch.Tensor:

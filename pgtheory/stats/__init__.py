@@ -6,7 +6,7 @@ from .moments import MomentAccumulator
 from .multiple import adjust_pvalues
 from .paired import PairedDifference, paired_difference
 from .planning import bias_test_power, detection_power, required_sample_size, twin_rejects
-from .rates import RateFit, fit_rate
+from .rates import RateFit, fit_rate, ols_slopes
 from .replication import ReplicationSummary, replication_summary
 from .streaming import StreamResult, stream
 from .tests import BIAS_TEST_METHODS, MIN_SAMPLES, BiasTestResult, bias_test
@@ -14,5 +14,5 @@ from .variance import NoiseSummary, RelativeEfficiency, noise_summary, relative_
 
 __all__ = ["MatchedPoint", "frontier_at_progress", "matched_comparison", "value_at_progress", "LocalSlopes", "local_slopes", "Equivalence", "Twin", "TwinSummary", "equivalence", "summarise_twins",
            "ReplicationSummary", "replication_summary", "BIAS_TEST_METHODS", "MIN_SAMPLES", "MomentAccumulator", "adjust_pvalues", "PairedDifference", "paired_difference", "bias_test_power", "detection_power", "required_sample_size", "twin_rejects",
-           "RateFit", "fit_rate", "StreamResult", "stream", "BiasTestResult", "bias_test", "NoiseSummary",
+           "RateFit", "fit_rate", "ols_slopes", "StreamResult", "stream", "BiasTestResult", "bias_test", "NoiseSummary",
            "RelativeEfficiency", "noise_summary", "relative_efficiency"]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rates import ols_slopes
+
 __all__ = ["LocalSlopes", "local_slopes"]
 
 
@@ -33,12 +35,6 @@ class LocalSlopes:
         """Median over the runs that passed the gate (NaN when none did)."""
         s = self.tail_slope[self.in_regime]
         return float(np.median(s)) if s.size else float("nan")
-
-
-def _slope(lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
-    """OLS slopes of ly [R, n] on lx [n]."""
-    xc = lx - lx.mean()
-    return (ly - ly.mean(-1, keepdims=True)) @ xc / (xc @ xc)
 
 
 def local_slopes(t, values, *, windows: int = 3, points_per_window: int = 4, tolerance: float = 0.05) -> LocalSlopes:
@@ -66,6 +62,6 @@ def local_slopes(t, values, *, windows: int = 3, points_per_window: int = 4, tol
         raise ValueError(f"tolerance: must be positive, got {tolerance}")
     lx, ly = np.log(x[-need:]), np.log(y[:, -need:])
     blocks = [slice(i * points_per_window, (i + 1) * points_per_window) for i in range(windows)]
-    slopes = np.stack([_slope(lx[b], ly[:, b]) for b in blocks], -1)
+    slopes = np.stack([ols_slopes(lx[b], ly[:, b]) for b in blocks], -1)
     in_regime = slopes.max(-1) - slopes.min(-1) <= tolerance
-    return LocalSlopes(slopes, _slope(lx, ly), in_regime, tolerance)
+    return LocalSlopes(slopes, ols_slopes(lx, ly), in_regime, tolerance)

@@ -31,12 +31,29 @@ class Twin:
 
 @dataclass(frozen=True)
 class TwinSummary:
-    count: int
-    powered: int
-    rejected: int
-    near_powered: int
-    near_rejected: int
+    """The twins of one equivalence statement; the counts are derived from them."""
+
     twins: tuple[Twin, ...] = field(default=())
+
+    @property
+    def count(self) -> int:
+        return len(self.twins)
+
+    @property
+    def powered(self) -> int:
+        return sum(t.rejected is not None for t in self.twins)
+
+    @property
+    def rejected(self) -> int:
+        return sum(bool(t.rejected) for t in self.twins)
+
+    @property
+    def near_powered(self) -> int:
+        return sum(t.near and t.rejected is not None for t in self.twins)
+
+    @property
+    def near_rejected(self) -> int:
+        return sum(t.near and bool(t.rejected) for t in self.twins)
 
     @property
     def adequate(self) -> bool:
@@ -58,10 +75,7 @@ def summarise_twins(twins: Iterable[Twin], margin: float | None = None) -> TwinS
     for t in ts:
         if not isinstance(t, Twin):
             raise TypeError(f"twins: expected Twin records, got {type(t).__name__}")
-    powered = [t for t in ts if t.rejected is not None]
-    near = [t for t in powered if t.near]
-    return TwinSummary(len(ts), len(powered), sum(bool(t.rejected) for t in powered), len(near),
-                       sum(bool(t.rejected) for t in near), ts)
+    return TwinSummary(ts)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ side effect? With runs r = 1..R, configurations c = 1..C (e.g. a learning-rate s
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,8 @@ def frontier_at_progress(progress, value, levels, *, best: str = "min", select: 
         raise ValueError(f"best: expected 'min' or 'max', got {best!r}")
     if select not in ("mean", "per_run"):
         raise ValueError(f"select: expected 'mean' or 'per_run', got {select!r}")
-    with np.errstate(all="ignore"), _quiet_nan():
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (levels no configuration reached)
         if select == "per_run":
             return np.nanmin(v, axis=1) if best == "min" else np.nanmax(v, axis=1)
         R = v.shape[0]
@@ -84,18 +86,6 @@ def frontier_at_progress(progress, value, levels, *, best: str = "min", select: 
             c = int(np.nanargmin(mean[:, j]) if best == "min" else np.nanargmax(mean[:, j]))
             out[:, j] = v[:, c, j]
         return out
-
-
-class _quiet_nan:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
 
 
 @dataclass(frozen=True)

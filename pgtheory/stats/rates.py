@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RateFit", "fit_rate"]
+__all__ = ["RateFit", "fit_rate", "ols_slopes"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class RateFit:
 
     def contains(self, slope: float) -> bool:
         return self.ci_low <= slope <= self.ci_high
+
+
+def ols_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares slopes of each row of ``y [..., n]`` on ``x [n]``: Σ(x − x̄)(y − ȳ)/Σ(x − x̄)², ``[...]``."""
+    xc = x - x.mean()
+    return (y - y.mean(-1, keepdims=True)) @ xc / (xc @ xc)
 
 
 def _ols(lx: np.ndarray, ly: np.ndarray) -> tuple[float, float]:
@@ -54,9 +60,7 @@ def fit_rate(x, errors, *, n_boot: int = 2000, confidence_level: float = 0.95, s
     K = e.shape[0]
     idx = rng.integers(0, K, size=(n_boot, K))
     boot_means = e[idx].mean(1)  # [n_boot, J]
-    lxc = lx - lx.mean()
-    ly = np.log(boot_means)
-    slopes = (ly - ly.mean(1, keepdims=True)) @ lxc / (lxc @ lxc)
+    slopes = ols_slopes(lx, np.log(boot_means))
     a = (1 - confidence_level) / 2
     lo, hi = np.quantile(slopes, [a, 1 - a])
     return RateFit(slope, icpt, float(lo), float(hi), confidence_level, K, x.size)

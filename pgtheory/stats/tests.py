@@ -185,7 +185,6 @@ def bias_test(samples, truth, *, method: str = "bonferroni", zero_tol: float = 1
     d = mean - g
     se = (var / n).sqrt()
     tiny = zero_tol * (1 + float(g.abs().max()) + float(mean.abs().max()))
-    k = d.numel()
     unscale = lambda t: (t * scale).cpu().numpy()  # noqa: E731
     common = dict(estimate=unscale(mean), truth=unscale(g), standard_error=unscale(se), n=n, method=method)
     if method in ("bonferroni", "holm"):

@@ -66,7 +66,6 @@ def run(ctx: RunContext) -> Evidence:
         failures.append(f"identity error {id_err:.2g}, AM–GM violations {amgm_viol}")
     task = llm_task(ctx.seed)
     n_seeds, LRS = ctx.settings["seeds"], tuple(ctx.settings["lrs"])  # Adam learning rates a user would try
-    kl_g, rr_g = {}, {}
     grpo = lr_sweep(task, "ppo_clip", n_seeds, ctx.seed, LRS)
     kl_p, rr_p, dj_p = progress_arrays(grpo)
     front_p = frontier_at_progress(kl_p, rr_p, KL_LEVELS)
