@@ -13,7 +13,7 @@ import torch
 from pgtheory.claims import runner
 from pgtheory.claims.protocol import (FULL_SEED_BASE, ProtocolError, apply_protocol, asymptotic_verdict,
                                       equivalence_verdict, run_seed, twin, validate_record)
-from pgtheory.claims.record import Claim, Evidence, sweep_point
+from pgtheory.claims.record import Claim, DeclaredMargin, Evidence, sweep_point
 from pgtheory.stats import bias_test, local_slopes, replication_summary
 
 TRUTH = torch.tensor([1.0, -0.5, 0.25], dtype=torch.float64)
@@ -24,7 +24,8 @@ def _claim(run, **kw):
     base = dict(id="L999-synthetic", paper="Synthetic", seed_line=999, claim="the estimator is unbiased", theme="T",
                 exact="truth", monte_carlo="samples", test="equivalence within 1%",
                 scales={"quick": {"n": 1}, "full": {"n": 1}}, run=run, kind="empirical",
-                quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True)
+                quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True,
+                margin=DeclaredMargin(0.01, "‖truth‖₂"))
     base.update(kw)
     return Claim(**base)
 
@@ -125,7 +126,39 @@ def test_claims_need_kind_quote_and_replication():
     with pytest.raises(ProtocolError, match="quote"):
         apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, quote=""), Evidence("confirmed", 1, "t", 1, "s", instances=True, sensitivity=[]))
     with pytest.raises(ValueError, match="kind: expected one of"):
-        _claim(lambda ctx: ev, kind="theorem")
+        _claim(lambda ctx: ev, kind="lemma")
+
+
+def test_unbiasedness_claims_declare_their_margin_before_running():
+    """A claim of unbiasedness without a DeclaredMargin is refused at construction; the record keeps the declaration
+    beside the margin used. Twin: the same claim with the margin declared is accepted."""
+    with pytest.raises(ValueError, match="margin: claim L999-synthetic asserts unbiasedness"):
+        _claim(lambda ctx: None, margin=None)
+    with pytest.raises(ValueError, match="value: a declared margin must be a positive"):
+        DeclaredMargin(0.0, "‖truth‖₂")
+    with pytest.raises(ValueError, match="of: say what the margin"):
+        DeclaredMargin(0.01, " ")
+    ev = _unbiasedness_evidence(0.0, 4_000_000, seed=0)
+    out = apply_protocol(_claim(lambda ctx: ev), ev)
+    assert out["margin_declared"] == "0.01 × ‖truth‖₂" and out["margin"] == pytest.approx(MARGIN)
+    assert DeclaredMargin(0.01, "absolute (reward units)").describe() == "0.01 (absolute (reward units))"
+
+
+def test_a_theorem_is_shown_as_confirmed_and_grouped_apart():
+    """A paper's theorem checked exactly: 'confirmed' (not 'verified', which is for checks of our code), in its own
+    group of the ledger; a failed check refutes it (no conversion to inconclusive, unlike code_checks of other kinds)."""
+    from pgtheory.claims.protocol import shown_verdict
+    from pgtheory.claims.render import by_kind, ledger_markdown
+
+    assert shown_verdict("theorem", "confirmed") == "confirmed" and shown_verdict("identity", "confirmed") == "verified"
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=[False], sensitivity=[])
+    out = apply_protocol(_claim(lambda ctx: ev, kind="theorem", unbiasedness=False, margin=None), ev)
+    assert out["verdict"] == "refuted" and out["kind"] == "theorem"
+    rows = [{"id": f"L{i}-x", "paper": "p", "verdict": "confirmed", "kind": k, "statistic": 0.0, "threshold": "t",
+             "n_samples": 1, "seconds": 0.0, "summary": "s", "instances": {"holding": 1, "count": 1}}
+            for i, k in enumerate(("identity", "theorem", "empirical"), 1)]
+    assert [k for k, _ in by_kind(rows)] == ["empirical", "theorem", "identity"]
+    assert "Theorems of the papers" in ledger_markdown(rows)
 
 
 def test_runner_records_provenance_fresh_seeds_and_refuses_incomplete_records(tmp_path, monkeypatch):
@@ -182,7 +215,8 @@ def test_every_registered_claim_declares_its_kind_quote_and_source():
     for c in all_claims():
         assert c.kind in KINDS, c.id
         assert c.quote.strip() and c.quote_source.strip(), c.id
-        assert not (c.kind == "identity" and c.extension), f"{c.id}: an identity cannot be an extension"
+        assert not (c.kind in ("identity", "theorem") and c.extension), f"{c.id}: an identity or theorem cannot be an extension"
+        assert not c.unbiasedness or c.margin is not None, f"{c.id}: an unbiasedness claim declares its margin"
 
 
 def test_matched_progress_compares_methods_where_they_moved_equally_far():

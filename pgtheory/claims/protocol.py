@@ -4,8 +4,11 @@ A claim's run function returns its own *raw* verdict with the evidence behind it
 turns that into the verdict the ledger shows, by rules that are the same for every claim:
 
 1. **Kinds.** ``identity`` (a definition or algebraic identity: a check of our code, shown as
-   *verified* and counted apart, never as confirming a paper), ``empirical`` (bias, variance, orderings,
-   inequalities), ``asymptotic`` (rates, limits).
+   *verified* and counted apart, never as confirming a paper), ``theorem`` (a theorem, proposition or derivation
+   the paper states, checked exactly or to round-off on a family of instances: a counterexample refutes it, and
+   agreement confirms it on the instances checked — counted apart from empirical claims, since it measures no
+   estimator's behaviour in practice), ``empirical`` (bias, variance, orderings, inequalities), ``asymptotic``
+   (rates, limits).
 2. **Quotes and extensions.** Each claim quotes the sentence it tests and says where it was read. A rule
    that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
    refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
@@ -14,7 +17,8 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
    one powered near twin rejected and every powered twin rejected; otherwise ``confirmed`` →
-   ``inconclusive``. Such a claim without equivalence evidence is refused (:class:`ProtocolError`).
+   ``inconclusive``. Such a claim without equivalence evidence is refused (:class:`ProtocolError`), and its
+   margin is declared in the record (``Claim.margin``) before any run; the record keeps both.
 4. **Replication.** Every record states on how many instances the rule was checked and on how many it
    held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such.
 5. **Sensitivity.** A verdict that changes inside the declared plausible range of a design constant is
@@ -44,6 +48,8 @@ LEDGER_ALPHA = 0.05
 REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "instances", "sensitivity", "git_commit",
                         "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")
 UNBIASEDNESS_KEYS = ("margin", "bias_bound", "twins")
+#: added 2026-11-30 (referee: margins were passed at run time, not declared); records written before lack it
+DECLARED_MARGIN_KEY = "margin_declared"
 
 
 class ProtocolError(ValueError):
@@ -95,7 +101,10 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
             raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
                                 "bias bound and twins")
         eq = ev.equivalence
-        out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict())
+        if claim.margin is None:
+            raise ProtocolError(f"margin: claim {claim.id} asserts unbiasedness/equality but declares no margin")
+        out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict(),
+                   margin_declared=claim.margin.describe())
         if verdict == "confirmed" and not eq.within_margin:
             verdict = "inconclusive"
             notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")

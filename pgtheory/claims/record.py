@@ -6,10 +6,10 @@ from typing import Any, Callable
 
 from ..stats import Equivalence, ReplicationSummary, replication_summary
 
-__all__ = ["VERDICTS", "KINDS", "Claim", "Evidence", "RunContext", "sweep_point"]
+__all__ = ["VERDICTS", "KINDS", "Claim", "DeclaredMargin", "Evidence", "RunContext", "sweep_point"]
 
 VERDICTS = ("confirmed", "refuted", "qualified", "inconclusive")
-KINDS = ("identity", "empirical", "asymptotic")
+KINDS = ("identity", "theorem", "empirical", "asymptotic")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,28 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class DeclaredMargin:
+    """The equivalence margin of an unbiasedness/equality claim, fixed in the record before any run.
+
+    ``value`` is a positive number; ``of`` says what it is measured against — "absolute (reward units)" or, for a
+    relative margin, the quantity it multiplies (e.g. "‖∇J‖∞ of the instance"). The run computes the margin in
+    units from exactly this declaration; the record stores it beside the margin used.
+    """
+
+    value: float
+    of: str
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.value, (int, float)) and not isinstance(self.value, bool) and 0 < self.value < float("inf")):
+            raise ValueError(f"value: a declared margin must be a positive finite number, got {self.value!r}")
+        if not isinstance(self.of, str) or not self.of.strip():
+            raise ValueError("of: say what the margin is measured against (absolute units, or the quantity it multiplies)")
+
+    def describe(self) -> str:
+        return f"{self.value:g} × {self.of}" if not self.of.startswith("absolute") else f"{self.value:g} ({self.of})"
+
+
+@dataclass(frozen=True)
 class Claim:
     """A checkable claim from a source paper.
 
@@ -81,11 +103,12 @@ class Claim:
     any run; ``scales`` maps 'quick'/'full' to the settings the run function reads; ``run`` composes the
     exact, sampling, estimator and stats layers and returns :class:`Evidence`.
 
-    Protocol fields (see :mod:`pgtheory.claims.protocol`): ``kind`` (identity | empirical | asymptotic),
+    Protocol fields (see :mod:`pgtheory.claims.protocol`): ``kind`` (identity | theorem | empirical | asymptotic),
     ``quote`` (the sentence tested, verbatim) and ``quote_source`` (where it was read: the seed abstract or
     the paper's body, with the section), ``extension`` (the rule asks more than the quote: it can qualify,
     never refute), ``unbiasedness`` (the claim asserts unbiasedness or equality: equivalence evidence is
-    required), ``constants`` (free design constants → their plausible range, swept at full scale).
+    required), ``margin`` (its :class:`DeclaredMargin`, required with ``unbiasedness``), ``constants`` (free design
+    constants → their plausible range, swept at full scale).
     """
 
     id: str
@@ -104,6 +127,7 @@ class Claim:
     quote_source: str = ""
     extension: bool = False
     unbiasedness: bool = False
+    margin: DeclaredMargin | None = None
     constants: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,9 +138,15 @@ class Claim:
                 raise ValueError(f"scales: claim {self.id} lacks the {s!r} scale")
         if self.kind and self.kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
+        if self.unbiasedness and not isinstance(self.margin, DeclaredMargin):
+            raise ValueError(f"margin: claim {self.id} asserts unbiasedness/equality; declare its equivalence margin "
+                             "(a DeclaredMargin) in the record, before any run")
+        if self.margin is not None and not isinstance(self.margin, DeclaredMargin):
+            raise TypeError(f"margin: expected a DeclaredMargin or None, got {type(self.margin).__name__}")
 
     def describe(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source",
                                            "kind", "quote", "quote_source", "extension", "unbiasedness", "constants")}
+        d["margin_declared"] = self.margin.describe() if self.margin is not None else None
         d["scales"] = self.scales
         return d

@@ -15,9 +15,10 @@ def _fmt(x: Any) -> str:
 
 
 _KIND_TITLES = {"empirical": "Empirical claims", "asymptotic": "Asymptotic claims",
+                "theorem": "Theorems of the papers, checked exactly on instance families (a counterexample would refute)",
                 "identity": "Identities and definitions (checks of our code, not confirmations of a paper)",
                 None: "Records from before the verdict protocol (kind not recorded)"}
-_KIND_ORDER = ("empirical", "asymptotic", "identity", None)
+_KIND_ORDER = ("empirical", "asymptotic", "theorem", "identity", None)
 
 
 def shown(r: dict[str, Any]) -> str:
@@ -26,7 +27,7 @@ def shown(r: dict[str, Any]) -> str:
 
 
 def by_kind(rows: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str, Any]]]]:
-    """Rows grouped by claim kind (empirical, asymptotic, identity, then records without a kind), empty groups dropped."""
+    """Rows grouped by claim kind (empirical, asymptotic, theorem, identity, then records without a kind), empty groups dropped."""
     return [(k, [r for r in rows if r.get("kind") == k]) for k in _KIND_ORDER if any(r.get("kind") == k for r in rows)]
 
 
@@ -47,7 +48,8 @@ def ledger_markdown(rows: list[dict[str, Any]]) -> str:
             inst = r.get("instances")
             inst_s = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "—"
             notes = "".join(f" *Protocol: {n}.*" for n in r.get("protocol_notes", []))
-            bound = (f" Bias bound {r['bias_bound']:.3g} (margin {r['margin']:.3g})."
+            declared = f", declared {r['margin_declared']}" if r.get("margin_declared") else ""
+            bound = (f" Bias bound {r['bias_bound']:.3g} (margin {r['margin']:.3g}{declared})."
                      if isinstance(r.get("bias_bound"), (int, float)) else "")
             ext = " (extension)" if r.get("extension") else ""
             out.append(f"| {r['id']} | {r['paper']} | **{shown(r)}**{ext} | {inst_s} | {_fmt(r['statistic'])} | {r['threshold']} | "

@@ -21,8 +21,9 @@ which ignores the 1/(1 − γ) amplification of SLSQP's per-call error (it repor
 comparison (iii); (2) called a gap of 0.011 after 300 quick-scale steps a refutation although the gap was still
 falling — replaced by the stall/inconclusive rule above. Both changes were made before any full run.
 
-Protocol: kind=identity, extension=False — Donsker–Varadhan duality, the envelope PG and the paper's convergence theorem
-are checked numerically (they fail only through a bug or a false theorem); instances = the 10 Garnets of (iv), each
+Protocol: kind=theorem, extension=False — Donsker–Varadhan duality, the envelope PG and the paper's convergence theorem
+are checked numerically (they fail only through a bug or a false theorem; relabelled identity → theorem on
+2026-11-30, since they are the paper's own results); instances = the 10 Garnets of (iv), each
 holding when (i)–(iii) held and projected PG reached J*_β within 1e-3.
 """
 from __future__ import annotations
@@ -165,7 +166,7 @@ register_claim(Claim(
     scales={"quick": {"instances": 200, "steps": 300, "random_policies": 100, "operator_inputs": 5},
             "full": {"instances": 5000, "steps": 3000, "random_policies": 2000, "operator_inputs": 50}},
     run=run, source="Donsker–Varadhan duality (CLAIMS.md row L117); envelope-theorem gradient derived in pgtheory.exact.risk",
-    kind="identity",
+    kind="theorem",
     quote="establishes its equivalence with a class of regularized robust MDP (RMDP) problems; proving gradient domination and "
           "global convergence of the exact policy gradient method under the tabular setting with direct parameterization; "
           "KL-divergence regularization term (or equivalently the risk-sensitive MDP with an entropy risk measure)",

@@ -25,7 +25,7 @@ from ...problems import toy_sequence_task
 from ...sampling import sample_sequence_groups
 from ...stats import bias_test, detection_power
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -134,5 +134,5 @@ register_claim(Claim(
     kind="identity",
     quote="how different KL divergence formulations can be estimated and integrated into surrogate loss functions",
     quote_source="seed abstract (line 11), via shared/CLAIMS.md (k1/k2/k3 themselves not in seed)",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "the exact KL(π_θ‖π_ref) of the instance"), constants={},
 ))

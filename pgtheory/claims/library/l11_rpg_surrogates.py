@@ -26,7 +26,7 @@ from ...problems import toy_sequence_task
 from ...sampling import sample_sequence_groups
 from ...stats import bias_test, detection_power
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -148,5 +148,5 @@ register_claim(Claim(
           "KL divergences, considering both normalized and unnormalized policy distributions; fully differentiable loss functions as "
           "well as REINFORCE-style gradient estimators",
     quote_source="seed abstract (line 11), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖∇[J − βKL]‖∞ of the instance (each coordinate)"), constants={},
 ))

@@ -29,7 +29,7 @@ from ...exact import kl_divergence, tsallis_kl, tsallis_kl_greedy, tsallis_kl_va
 from ...problems import garnet
 from ...stats import bias_test, detection_power
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -189,5 +189,5 @@ register_claim(Claim(
     quote="q = 1 corresponds to the standard KL divergence; q > 1 provides a range of new options; We characterize the types "
           "of policies learned under the Tsallis KL",
     quote_source="seed abstract (line 183), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "the exact D_q(π‖μ) of the instance"), constants={},
 ))

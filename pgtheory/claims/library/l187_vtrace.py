@@ -10,8 +10,8 @@ policy evaluation; the modulus ‖A‖_∞ < 1; 200 iterates from V = 0 within t
 (The first version compared the 1,000th iterate with V^{π_ρ̄}, which is no test when η ≈ 0.996.) Monte Carlo: V-trace targets at s_0 from μ
 trajectories (geometric termination) against ρᵀRV for a random V (unbiased), and against ρᵀV^π where ρ̄ < max π/μ
 (biased twin, asserted only where detectable with power ≥ 0.99).
-Protocol: kind=identity, extension=False, unbiasedness=True — the fixed point, contraction and ρ̄ ≥ max π/μ statements are a
-theorem checked numerically (paper body, §4.1); the sampled targets' unbiasedness for ρᵀRV is judged by equivalence (margin
+Protocol: kind=theorem, extension=False, unbiasedness=True — the fixed point, contraction and ρ̄ ≥ max π/μ statements are a
+theorem checked numerically (paper body, §4.1; relabelled identity → theorem on 2026-11-30); the sampled targets' unbiasedness for ρᵀRV is judged by equivalence (margin
 1% of ‖RV‖∞) on each MC Garnet, and the worst of them is reported; instances = Garnets (their checks passed; the
 equivalence is judged on its own).
 """
@@ -26,7 +26,7 @@ from ...problems import garnet
 from ...sampling import TrajectorySampler
 from ...stats import bias_test, detection_power
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -135,9 +135,9 @@ register_claim(Claim(
     test="fixed point, contraction and ρ̄ ≥ max π/μ identities exact; MC unbiased for RV, biased for V^π under truncation",
     scales={"quick": {"mdps": 4, "mc_mdps": 2, "trajectories": 40_000}, "full": {"mdps": 100, "mc_mdps": 10, "trajectories": 1_000_000}},
     run=run, source="Espeholt et al. 2018 (arXiv:1802.01561) §4.1; target definition cross-checked with public summaries",
-    kind="identity",
+    kind="theorem",
     quote="a novel off-policy correction method called V-trace",
     quote_source="seed abstract (line 187), via shared/CLAIMS.md; the tested fixed-point/contraction statement is from the paper "
                  "body (§4.1; per CLAIMS.md, not verified here)",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖RV‖∞ of the instance (return units)"), constants={},
 ))

@@ -26,7 +26,7 @@ from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
 from ...stats import bias_test
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -155,5 +155,5 @@ register_claim(Claim(
     kind="identity",
     quote="(RLHF) corresponds to minimizing a reverse KL from an implicit target distribution arising from a KL penalty in the objective",
     quote_source="seed abstract (line 213), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖∇D_f‖∞ of the instance"), constants={},
 ))

@@ -24,7 +24,7 @@ from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...stats import bias_test, fit_rate
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -137,5 +137,5 @@ register_claim(Claim(
     kind="identity",
     quote="compute unbiased Monte Carlo-based estimates",
     quote_source="seed abstract (line 215), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN, "absolute (reward units; rewards lie in [0, 1])"), constants={},
 ))

@@ -30,7 +30,7 @@ from ...problems import toy_sequence_task
 from ...sampling import sample_sequence_groups
 from ...stats import bias_test, detection_power
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -148,6 +148,6 @@ register_claim(Claim(
     quote="incorporate group advantage estimation into the policy gradient algorithm, and derive an importance weighted estimator to "
           "correct for the bias arising from off-policy learning",
     quote_source="seed abstract (line 3), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True,
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖∇J‖∞ of the instance"),
     constants={"group_size": [2, 16], "staleness_step": [0.1, 1.6]},
 ))

@@ -3,8 +3,9 @@ r"""L55 (TRPO): the surrogate lower bound η(π̃) ≥ L_π(π̃) − C·D_KL^ma
 Schulman et al. 2015, Theorem 1 (with α² ≤ D_TV² ≤ D_KL), in the unnormalised-return convention:
 L_π(π̃) = η(π) + Σ_s ρ_π(s) Σ_a π̃(a|s) A_π(s,a), ρ_π = d^π_ρ/(1−γ) the discounted visitation.
 Random pairs (π, π̃): π̃ = softmax(θ + σ·ξ) for a range of perturbation sizes σ, on random Garnets.
-Protocol: kind=identity, extension=False — Theorem 1 and the monotone MM iteration it implies, checked numerically
-(fail only through a bug). Instances: each random Garnet of the bound check and each Garnet of the MM iteration.
+Protocol: kind=theorem, extension=False — Theorem 1 and the monotone MM iteration it implies, checked numerically
+(a violation would be a counterexample to the paper's theorem, or a bug). Relabelled identity → theorem on 2026-11-30
+(a referee: an exact check of the paper's own theorem was shown as a check of our code). Instances: each random Garnet of the bound check and each Garnet of the MM iteration.
 """
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ register_claim(Claim(
             "full": {"mdps": 500, "pairs_per_mdp": 400, "mm_mdps": 20, "mm_outer": 100}},
     run=run, source="Schulman et al. 2015 (arXiv:1502.05477), Theorem 1; form cross-checked against a public summary "
            "(shortscience.org) — D_KL^max(π_old, π_new) with the old policy first, C = 4εγ/(1−γ)², ε = max|A_π|",
-    kind="identity",
+    kind="theorem",
     quote="iterative procedure for optimizing policies, with guaranteed monotonic improvement",
     quote_source="seed abstract (line 55), via shared/CLAIMS.md; the bound tested is Theorem 1 of the paper body (CLAIMS.md, cross-checked)",
     extension=False, unbiasedness=False, constants={},

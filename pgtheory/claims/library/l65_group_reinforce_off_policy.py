@@ -15,8 +15,9 @@ uniform, tempered π_old^0.3}:
 Verdict: confirmed if (a)–(c) hold.
 Equivalence (verdict protocol) for (b): the δ whose bias bound is largest relative to its margin (1% of ‖truth‖∞;
 worst case over δ), twins: truth·(1 + 1%) and the O(1/G) "no (1 − 1/G) factor" mistake (near), "no KL term" (far).
-Protocol: kind=identity, extension=False, unbiasedness=True — (a)–(c) are derivations (the consistency gradient, the
-baseline-shift ⇔ KL identity, the minimiser π*), checked numerically; they fail only through a bug.
+Protocol: kind=theorem, extension=False, unbiasedness=True — (a)–(c) are derivations (the consistency gradient, the
+baseline-shift ⇔ KL identity, the minimiser π*) are the paper's results, checked numerically (relabelled identity →
+theorem on 2026-11-30: a failure would be a counterexample to the paper's derivation, or a bug).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import torch
 from ...estimators import pairwise_consistency_loss
 from ...stats import bias_test, twin_rejects
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -175,9 +176,9 @@ register_claim(Claim(
     test="(a) identity to 1e-10; (b) E[update] = (1 − 1/G)Cov_μ + δ∇KL(μ‖π) (α = 1e-6, twins); (c) minimiser = π* for every μ",
     scales={"quick": {"batches": 200, "groups": 50_000}, "full": {"batches": 5000, "groups": 2_000_000}},
     run=run, source="consistency surrogate and baseline-shift identity: CLAIMS.md row L65 (derived here; paper body not read)",
-    kind="identity",
+    kind="theorem",
     quote="a first-principles derivation for group-relative REINFORCE without assuming a specific training data distribution, showing "
           "that it admits a native off-policy interpretation",
     quote_source="seed abstract (line 65), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖E[group update]‖∞ of the instance"), constants={},
 ))

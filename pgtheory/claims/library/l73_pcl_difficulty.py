@@ -25,7 +25,7 @@ from scipy.stats import binom
 
 from ...stats import bias_test, twin_rejects
 from ..protocol import equivalence_verdict, twin
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 
@@ -134,5 +134,5 @@ register_claim(Claim(
     kind="identity",
     quote="establish the importance of focusing on prompts of intermediate difficulty for the policy",
     quote_source="seed abstract (line 73), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, constants={},
+    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN, "absolute (fraction of informative groups)"), constants={},
 ))
