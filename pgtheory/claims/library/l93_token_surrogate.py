@@ -10,10 +10,15 @@ Exact expected gradients by enumerating all responses for (a) no correction, (b)
 (d) PPO-clipped token IS (ε = 0.2: zero gradient where the clipped side is active). Relative bias
 ‖E ĝ − ∇J‖/‖∇J‖; log–log slope over the four smallest σ (s) reported. A Monte Carlo check (``samples`` responses,
 α = 1e-6) confirms the sampled token-IS estimator has the enumerated expectation at σ = 0.3.
-Verdict: confirmed if sequence IS is exact (< 1e-10) everywhere and token IS's relative bias falls monotonically to
-< 1% at the smallest σ and s while exceeding 5% at the largest of either (valid only when both are small).
-Protocol: kind=empirical, extension=False, unbiasedness=False — the verdict rests on exact (enumerated) biases ordered on a
-grid, not on a rate; the sampled check only guards the enumeration (it is a code check, not the paper's claim).
+Verdict. The quoted sentence (the quote's own test): token IS's relative bias falls monotonically as σ → 0 and as
+s → 0, at first order (log–log slope ≥ 0.9 over the four smallest grid points). The extension (thresholds this
+package chose, not the paper's): < 1% at the smallest σ and s and > 5% at the largest of either. Confirmed if both
+hold; a failed extension only qualifies. Sequence IS's exactness (< 1e-10) and the Monte Carlo check of the enumeration
+are checks of our code (``code_checks``), not evidence about the paper.
+Protocol: kind=empirical, extension=True, unbiasedness=False — the verdict rests on exact (enumerated) biases ordered on a
+grid. Revised 2026-11-30 (a referee: the 1%/5% thresholds were invented, yet could refute): the thresholds became an
+extension and the quoted part is judged on monotonicity and the first-order slope; made before any full run of the
+revised rule.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ ALPHA = 1e-6
 EPS = 0.2
 GRID = np.logspace(-3, 0, 7)
 KINDS = ("no correction", "token IS", "sequence IS", "clipped token IS")
+MIN_FIRST_ORDER_SLOPE = 0.9  #: "first-order approximation": the bias vanishes like x (slope 1); 0.9 allows grid curvature
 
 
 def _expected(pol, th, th_mu):
@@ -61,7 +67,7 @@ def run(ctx: RunContext) -> Evidence:
     E = pol.random_params(generator=g)
     grad = sequence_policy_gradient(pol, th).reshape(-1)
     D = (grad / grad.norm() * grad.numel() ** 0.5).reshape(th.shape)
-    failures = []
+    code_checks, quote_failures, extension_failures = [], [], []
     curves = {}
     for axis, make in (("mismatch σ", lambda x: th + x * E), ("staleness s", lambda x: th - x * D)):
         rows = []
@@ -74,16 +80,22 @@ def run(ctx: RunContext) -> Evidence:
             rows.append(row)
         curves[axis] = rows
         if max(r["sequence IS"] for r in rows) > 1e-10:
-            failures.append(f"sequence IS not exact along {axis}")
+            code_checks.append(f"sequence IS not exact along {axis}")
         tok = [r["token IS"] for r in rows]
-        if not (all(a <= b * (1 + 1e-9) for a, b in zip(tok, tok[1:])) and tok[0] < 0.01 and tok[-1] > 0.05):
-            failures.append(f"token IS bias along {axis}: {['%.2g' % t for t in tok]} (needs monotone, < 1% first, > 5% last)")
+        if not all(a <= b * (1 + 1e-9) for a, b in zip(tok, tok[1:])):
+            quote_failures.append(f"token IS bias along {axis} not monotone: {['%.2g' % t for t in tok]}")
+        if not (tok[0] < 0.01 and tok[-1] > 0.05):
+            extension_failures.append(f"token IS bias along {axis}: {tok[0]:.2g} at the smallest, {tok[-1]:.2g} at the largest "
+                                      "(extension: < 1% and > 5%)")
     slopes = {}
     for axis, rows in curves.items():
         for k in ("no correction", "token IS", "clipped token IS"):
             xs = np.array([r["x"] for r in rows[:4]])
             ys = np.array([[r[k] for r in rows[:4]]])
             slopes[f"{k}|{axis}"] = float(np.polyfit(np.log(xs), np.log(np.maximum(ys[0], 1e-300)), 1)[0])
+        if slopes[f"token IS|{axis}"] < MIN_FIRST_ORDER_SLOPE:
+            quote_failures.append(f"token IS bias along {axis} vanishes slower than first order "
+                                  f"(slope {slopes[f'token IS|{axis}']:.2f} < {MIN_FIRST_ORDER_SLOPE})")
     # Monte Carlo check of the enumeration at σ = 0.3
     n = ctx.settings["samples"]
     th_mu = th + 0.3 * E
@@ -95,8 +107,10 @@ def run(ctx: RunContext) -> Evidence:
     est = torch.einsum("n,nl,nld->nd", adv, r * groups.mask[:, 0], tok_jac[groups.index[:, 0]])
     mc = bias_test(est, _expected(pol, th, th_mu)["token IS"])
     if mc.pvalue <= ALPHA:
-        failures.append(f"sampled token-IS estimator ≠ its enumerated expectation (p = {mc.pvalue:.2g})")
-    verdict = "confirmed" if not failures else "refuted"
+        code_checks.append(f"sampled token-IS estimator ≠ its enumerated expectation (p = {mc.pvalue:.2g})")
+    failures = quote_failures + extension_failures
+    quote_verdict = "refuted" if quote_failures else "confirmed"
+    verdict = "confirmed" if not failures else "refuted"  # a failed extension alone is qualified by the protocol
     fig, axes = new_figure(ID, "Token-level surrogate: gradient bias against mismatch and staleness", ncols=2, width=4.6)
     for a, (axis, rows) in zip(axes, curves.items()):
         for i, k in enumerate(KINDS):
@@ -106,7 +120,8 @@ def run(ctx: RunContext) -> Evidence:
         a.legend(fontsize=6)
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
-        threshold="sequence IS exact; token-IS relative bias monotone, < 1% at the smallest and > 5% at the largest σ and s",
+        threshold=(f"quote: token-IS relative bias monotone in σ and s with first-order slope ≥ {MIN_FIRST_ORDER_SLOPE}; "
+                   "extension: < 1% at the smallest and > 5% at the largest σ and s"),
         n_samples=n,
         summary=(f"token-IS surrogate bias vanishes only as mismatch and staleness → 0, at first order: log–log slope "
                  f"{slopes['token IS|mismatch σ']:.2f} (σ) and {slopes['token IS|staleness s']:.2f} (s); relative bias at σ = 1: "
@@ -117,10 +132,10 @@ def run(ctx: RunContext) -> Evidence:
                  f"{curves['mismatch σ'][-1]['token IS'] / curves['mismatch σ'][-1]['no correction']:.2f} under logit-noise mismatch); "
                  f"sequence IS exact; the sampled token-IS gradient matches its enumerated mean (p = {mc.pvalue:.2g})"
                  if not failures else "; ".join(failures[:5])),
-        details={"failures": failures, "curves": curves, "slopes": slopes, "mc_max_abs_z": float(np.abs(mc.z).max())},
+        details={"failures": failures, "quote_failures": quote_failures, "curves": curves, "slopes": slopes, "mc_max_abs_z": float(np.abs(mc.z).max())},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[not failures],  # one task and θ (both axes are parts of the one rule)
-        sensitivity=[],
+        sensitivity=[], quote_verdict=quote_verdict, code_checks=code_checks,
     )
 
 
@@ -130,13 +145,14 @@ register_claim(Claim(
           "training-inference discrepancy and policy staleness are minimized",
     theme="IW, GR", exact="expected token-level, sequence-level, clipped and uncorrected gradients by enumerating every response",
     monte_carlo="sampled token-IS gradient checked against the enumerated expectation",
-    test="sequence IS exact; token-IS bias monotone → < 1% as σ, s → 0 and > 5% at σ = 1 / s = 1; slopes reported",
+    test="token-IS bias monotone in σ and s, vanishing at first order (slope ≥ 0.9); extension: < 1% as σ, s → 0 and > 5% "
+         "at σ = 1 / s = 1",
     scales={"quick": {"samples": 100_000}, "full": {"samples": 2_000_000}},
     run=run, source="token surrogate and first-order expansion: CLAIMS.md row L93",
     kind="empirical",
     quote="through a first-order approximation, we show that this surrogate becomes increasingly valid only when both the "
           "training-inference discrepancy and policy staleness are minimized",
     quote_source="seed abstract (line 93), via shared/CLAIMS.md",
-    extension=False, unbiasedness=False,
+    extension=True, unbiasedness=False,
     constants={"clip eps (clipped variant only)": [0.1, 0.3], "response length L": [2, 6], "vocabulary V": [2, 5]},
 ))
