@@ -155,11 +155,16 @@ def run(ctx: RunContext) -> Evidence:
     a1.set_ylabel("t · (J* − J(π_t))")
     a1.set_ylim(0, 3 * const)
     a1.legend(fontsize=7)
-    a2.scatter(rho2, last_ratio, s=6)
-    lim = [float(np.nanmin(rho2)) * 0.99, 1.0]
-    a2.plot(lim, lim, "k--", lw=0.8, label="observed = predicted")
-    a2.set_xlabel("predicted contraction ρ² (linearised, per step)")
-    a2.set_ylabel("observed gap ratio per step")
+    # the rule compares rates, −log(ratio) against −log ρ², so the figure does too (ratios all crowd just below 1)
+    pred_rate, obs_rate = -np.log(rho2), -np.log(last_ratio)
+    for sel, lab, c in ((regime2, "rate settled", "C0"), (~regime2 & np.isfinite(obs_rate), "not settled", "C1")):
+        a2.loglog(pred_rate[sel], obs_rate[sel], "o", ms=2.5, color=c, label=f"{lab} ({int(sel.sum())})")
+    fin = np.isfinite(pred_rate) & (pred_rate > 0)
+    if fin.any():
+        lim = [float(pred_rate[fin].min()) / 2, float(pred_rate[fin].max()) * 2]
+        a2.plot(lim, lim, "k--", lw=0.8, label="observed = predicted")
+    a2.set_xlabel("predicted rate −log ρ² (per step)")
+    a2.set_ylabel("observed rate −log(gap ratio) (per step)")
     a2.legend(fontsize=7)
     med_rel = float(np.median(rel[gate.in_regime])) if gate.in_regime.any() else float("nan")
     n_rate = int(np.sum(rate_ok))
