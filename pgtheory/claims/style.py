@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["new_figure", "save_figure"]
+__all__ = ["new_figure", "save_figure", "plain_log_ticks"]
 
 STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9, "legend.frameon": False}
@@ -22,6 +22,17 @@ def new_figure(claim_id: str, title: str, ncols: int = 1, width: float = 5.0, he
     for ax in axes[0]:
         ax.grid(True, alpha=0.3)
     return fig, list(axes[0])
+
+
+def plain_log_ticks(ax, ticks, axis: str = "x") -> None:
+    """Put plain tick labels (0.03, not 3×10⁻²) at ``ticks`` on a log ``axis`` and drop its minor labels."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_locator(FixedLocator(list(ticks)))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_locator(NullLocator())
+    a.set_minor_formatter(NullFormatter())
 
 
 def save_figure(fig, directory: str, claim_id: str) -> str:

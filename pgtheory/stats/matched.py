@@ -20,7 +20,7 @@ import numpy as np
 
 from .paired import PairedDifference, paired_difference
 
-__all__ = ["value_at_progress", "frontier_at_progress", "MatchedPoint", "matched_comparison"]
+__all__ = ["value_at_progress", "frontier_at_progress", "MatchedPoint", "matched_comparison", "matched_verdict"]
 
 
 def value_at_progress(progress, value, levels) -> np.ndarray:
@@ -115,3 +115,17 @@ def matched_comparison(a_frontier, b_frontier, levels, *, confidence_level: floa
         d = paired_difference(a[ok, j], b[ok, j], confidence_level=level_conf) if n >= 2 else None
         out.append(MatchedPoint(float(level), n, d))
     return out
+
+
+def matched_verdict(points: list[MatchedPoint]) -> str:
+    """The verdict of "a is lower than b" from matched points: significantly lower at every level reached → 'confirmed';
+    higher at every level → 'refuted'; both signs occur → 'qualified'; otherwise (no significant level, or
+    significant in one direction with the others not) → 'inconclusive'."""
+    signs = {p.sign for p in points if p.diff is not None}
+    if signs == {-1}:
+        return "confirmed"
+    if signs == {1}:
+        return "refuted"
+    if {-1, 1} <= signs:
+        return "qualified"
+    return "inconclusive"

@@ -105,9 +105,14 @@ def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarr
     KL 0 and range 0, so that a level passed within the first epoch is interpolated from the start)."""
     kl = np.array([[t.kl for t in row] for row in sweep])
     kl[..., 0] = 0.0  # exactly: KL(π_old ‖ π_old) (enumeration leaves round-off of order 1e-17)
-    rr = np.array([[[float(np.abs(v).max()) for v in t.token_log_ratios] for t in row] for row in sweep])
+    rr = token_ratio_arrays(sweep, lambda v: np.abs(v).max())
     dj = np.array([[np.array(t.objective) - t.objective[0] for t in row] for row in sweep])
     return kl, rr, dj
+
+
+def token_ratio_arrays(sweep: list[list[EpochTrace]], statistic) -> np.ndarray:
+    """``statistic(log r_t of the batch's tokens)`` after every epoch of an :func:`lr_sweep`: ``[R, C, epochs + 1]``."""
+    return np.array([[[float(statistic(v)) for v in t.token_log_ratios] for t in row] for row in sweep])
 
 
 def ratio_range(trace: EpochTrace, epoch: int = -1) -> float:

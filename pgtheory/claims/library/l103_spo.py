@@ -2,15 +2,22 @@ r"""L103 (SPO): "By slightly modifying the policy loss used in PPO" SPO offers "
 better constraining the probability ratio within the trust region".
 
 Design (fixed before running):
-(i) the per-sample SPO objective rA − |A|(r − 1)²/(2ε) is maximised at r* = 1 + sign(A)ε (closed form against scipy's
-    bounded scalar maximiser on 1000 random A, |Δr| < 1e-6) and its r-derivative at r = 1 is A (the PG); PPO's clipped
-    objective is flat beyond 1 ± ε (no restoring gradient).
-(ii) multi-epoch (:mod:`._multi_epoch`, ``seeds`` paired batches) with PPO clip, SPO, GSPO, GMPO and the unclipped PG:
-     fraction of tokens with |r − 1| > ε = 0.2 after 8 epochs, exact KL(π_old‖π_8) and J; ratio distributions.
-Verdict: refuted if (i) fails or SPO's out-of-region fraction is significantly larger than PPO's (paired 95% CI);
-confirmed if significantly smaller; inconclusive otherwise.
-Protocol: kind=empirical, extension=False — the verdict rests on the paired out-of-region comparison, which is what
-"better constraining the probability ratio within the trust region" says; the maximiser/PG part (i) is an identity check.
+(i) code check: the per-sample SPO objective rA − |A|(r − 1)²/(2ε) is maximised at r* = 1 + sign(A)ε (closed form
+    against scipy's bounded scalar maximiser on 1000 random A, |Δr| < 1e-6) and its r-derivative at r = 1 is A (the PG).
+(ii) multi-epoch (:mod:`._multi_epoch`, ``seeds`` paired batches): SPO and PPO clip, both at ε, each trained on the same
+     batches at every learning rate of ``lrs`` for 8 epochs. After each epoch, the fraction of the batch's tokens with
+     |r − 1| > ε and the exact KL(π_old‖π_θ). Matched progress: the fraction when the run has moved KL = ℓ
+     (interpolated between epochs, from the start), ℓ ∈ KL_LEVELS, at the learning rate whose mean over seeds is
+     smallest at that level (one lr for all seeds); SPO − PPO, paired over seeds, t intervals simultaneous over the levels
+     and the ε values (at the claim's share of the ledger's α).
+Verdict (``stats.matched_verdict``): confirmed if SPO's fraction is significantly below PPO's at every KL level both
+reach; refuted if above at every level; qualified if both signs occur; inconclusive otherwise. Sensitivity (full scale):
+the same at ε ∈ {0.1, 0.3}.
+Rule revision (2026-11-30, issue 10): the first version compared the two after 8 epochs at one shared learning rate
+(0.05), where a method that moves less looks better constrained; the same-lr difference is now reported, not decisive.
+Made on quick seeds; the confirmatory full run uses seeds never looked at.
+Protocol: kind=empirical, extension=False — the verdict rests on the paired out-of-region comparison at matched KL, which is
+what "better constraining the probability ratio within the trust region" says; the maximiser/PG part (i) is a code check.
 """
 from __future__ import annotations
 
@@ -19,24 +26,21 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from ...estimators import token_surrogate_values
-from ...stats import paired_difference
-from ..record import Claim, Evidence, RunContext
+from ...stats import frontier_at_progress, matched_comparison, matched_verdict, paired_difference
+from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
-from ..style import new_figure, save_figure
-from ._multi_epoch import final_difference, llm_task, plot_ratio_distributions, runs
+from ..style import new_figure, plain_log_ticks, save_figure
+from ._multi_epoch import llm_task, lr_sweep, progress_arrays, token_ratio_arrays
 
 ID = "L103-spo-trust-region"
-EPS = 0.2
-NAMES = {"ppo_clip": "PPO clip", "spo": "SPO", "gspo": "GSPO", "gmpo": "GMPO", "pg": "unclipped PG"}
+EPS = 0.2  #: the clip/trust-region width of both methods (PPO's default; SPO's paper uses the same ε)
+SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
+KL_LEVELS = (0.01, 0.03, 0.1, 0.3)  #: matched progress: exact KL(π_old ‖ π_θ) moved, nats
+METHODS = {"ppo_clip": "PPO clip", "spo": "SPO"}
 
 
-def _outside(t, epoch=-1):
-    return float(np.mean(np.abs(np.exp(t.token_log_ratios[epoch]) - 1) > EPS))
-
-
-def run(ctx: RunContext) -> Evidence:
-    rng = np.random.default_rng(ctx.seed)
-    failures = []
+def _identity_checks(rng: np.random.Generator) -> tuple[list[str], float, float]:
+    """SPO's per-sample maximiser r* = 1 ± ε and its derivative A at r = 1 (checks of our code)."""
     max_err, deriv_err = 0.0, 0.0
     one = torch.zeros(1, 1, 1, dtype=torch.float64)
     mask = torch.ones(1, 1, 1, dtype=torch.bool)
@@ -47,39 +51,88 @@ def run(ctx: RunContext) -> Evidence:
         lp = torch.zeros(1, 1, 1, dtype=torch.float64, requires_grad=True)
         (gr,) = torch.autograd.grad(token_surrogate_values("spo", lp, one, torch.tensor([[A]], dtype=torch.float64), mask, eps=EPS).sum(), lp)
         deriv_err = max(deriv_err, abs(float(gr) - A))
-    if max_err > 1e-6 or deriv_err > 1e-12:
-        failures.append(f"per-sample maximiser off by {max_err:.2g} / PG at r = 1 off by {deriv_err:.2g}")
+    bad = max_err > 1e-6 or deriv_err > 1e-12
+    return ([f"per-sample maximiser off by {max_err:.2g} / PG at r = 1 off by {deriv_err:.2g}"] if bad else []), max_err, deriv_err
+
+
+def _compare(task, eps: float, n_seeds: int, seed: int, lrs: tuple[float, ...], confidence_level: float) -> dict:
+    """Both methods at ``eps`` over the lr sweep: progress arrays and the matched SPO − PPO comparison."""
+    out = {}
+    for m in METHODS:
+        sweep = lr_sweep(task, m, n_seeds, seed, lrs, eps=eps)
+        kl, _, dj = progress_arrays(sweep)
+        frac = token_ratio_arrays(sweep, lambda v: np.mean(np.abs(np.expm1(v)) > eps))
+        out[m] = {"kl": kl, "frac": frac, "dj": dj}
+    front = {m: frontier_at_progress(out[m]["kl"], out[m]["frac"], KL_LEVELS) for m in METHODS}
+    pts = matched_comparison(front["spo"], front["ppo_clip"], KL_LEVELS, confidence_level=confidence_level)
+    return {"runs": out, "points": pts, "verdict": matched_verdict(pts)}
+
+
+def _describe(pts) -> str:
+    return ", ".join(f"KL {p.level:g}: " + ("not reached" if p.diff is None else
+                                            f"{p.diff.statistic:+.3f} [{p.diff.low:+.3f}, {p.diff.high:+.3f}] (n={p.n_pairs})")
+                     for p in pts)
+
+
+def run(ctx: RunContext) -> Evidence:
+    rng = np.random.default_rng(ctx.seed)
+    failures, max_err, deriv_err = _identity_checks(rng)
     task = llm_task(ctx.seed)
-    tr = runs(task, tuple(NAMES), ctx.settings["seeds"], ctx.seed)
-    out = {k: [_outside(t) for t in v] for k, v in tr.items()}
-    d_out = paired_difference(out["spo"], out["ppo_clip"])
-    d_kl, d_j = (final_difference(tr["spo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
-    verdict = "refuted" if failures or d_out.sign == 1 else {-1: "confirmed", 0: "inconclusive"}[d_out.sign]
-    fig, (a1, a2) = new_figure(ID, "Token ratios after 8 epochs on one batch: PPO, SPO, GSPO, GMPO, unclipped", ncols=2, width=4.6)
-    plot_ratio_distributions(a1, {NAMES[k]: v for k, v in tr.items()})
-    a1.axvline(np.log(1 - EPS), color="k", lw=0.6, ls=":")
-    a1.axvline(np.log(1 + EPS), color="k", lw=0.6, ls=":")
-    for i, (k, v) in enumerate(tr.items()):
-        frac = np.array([[_outside(t, e) for e in range(len(t.kl))] for t in v])
-        a2.plot(np.arange(frac.shape[1]), np.median(frac, 0), "o-", ms=3, color=f"C{i}", label=NAMES[k])
-    a2.set_xlabel("epoch over the same batch")
-    a2.set_ylabel(f"fraction of tokens with |r − 1| > {EPS} (median over seeds)")
-    a2.legend(fontsize=6)
-    med = {NAMES[k]: float(np.median(v)) for k, v in out.items()}
+    n_seeds, lrs = ctx.settings["seeds"], tuple(ctx.settings["lrs"])
+    eps_values = (EPS, *ctx.settings.get("sweep_eps", ()))
+    conf = 1 - ctx.alpha / len(eps_values)  # the claim's share of the ledger's α, split over the ε values
+    by_eps = {e: _compare(task, e, n_seeds, ctx.seed, lrs, conf) for e in eps_values}
+    main = by_eps[EPS]
+    verdict = main["verdict"]
+    i_lr = lrs.index(SAME_LR)
+    r_spo, r_ppo = main["runs"]["spo"], main["runs"]["ppo_clip"]
+    same_lr = paired_difference(r_spo["frac"][:, i_lr, -1], r_ppo["frac"][:, i_lr, -1])
+    same_lr_kl = paired_difference(r_spo["kl"][:, i_lr, -1], r_ppo["kl"][:, i_lr, -1])
+    fig, (a1, a2) = new_figure(ID, f"SPO vs PPO clip: tokens outside the trust region at matched KL (ε = {EPS})", ncols=2, width=4.6)
+    for i, m in enumerate(METHODS):
+        kl, frac = main["runs"][m]["kl"], main["runs"][m]["frac"]
+        a1.scatter(kl.reshape(-1), frac.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        a1.plot(KL_LEVELS, np.nanmedian(frontier_at_progress(kl, frac, KL_LEVELS), 0), "o-", ms=3, color=f"C{i}",
+                label=f"{METHODS[m]}: at matched KL (median)")
+    a1.set_xscale("log")
+    plain_log_ticks(a1, KL_LEVELS)
+    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a1.set_ylabel(f"fraction of tokens with |r − 1| > {EPS}")
+    a1.legend(fontsize=7)
+    for i, e in enumerate(eps_values):
+        ok = [p for p in by_eps[e]["points"] if p.diff is not None]
+        a2.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
+                    yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
+                    fmt="o-", ms=3, capsize=2, color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
+    a2.axhline(0, color="k", lw=0.8)
+    a2.set_xscale("log")
+    plain_log_ticks(a2, KL_LEVELS)
+    a2.set_xlabel("matched KL level (nats)")
+    a2.set_ylabel("difference in out-of-region fraction")
+    a2.legend(fontsize=7)
     return Evidence(
-        verdict=verdict, statistic=d_out.statistic,
-        threshold="maximiser/PG identities exact; paired 95% CI of the out-of-region fraction (SPO − PPO) decides",
-        n_samples=ctx.settings["seeds"] * 64 * 8 * len(NAMES),
-        summary=(f"SPO's per-sample maximiser is r* = 1 ± ε (err {max_err:.1g}) with the PG at r = 1. After 8 epochs the fraction of tokens "
-                 f"outside [0.8, 1.2]: " + ", ".join(f"{k} {v:.2f}" for k, v in med.items()) +
-                 f"; SPO − PPO {d_out.statistic:+.3f} [{d_out.low:+.3f}, {d_out.high:+.3f}]; KL drift {d_kl.statistic:+.3f} "
-                 f"[{d_kl.low:+.3f}, {d_kl.high:+.3f}]; J {d_j.statistic:+.3f} [{d_j.low:+.3f}, {d_j.high:+.3f}]"
-                 if not failures else "; ".join(failures)),
-        details={"maximiser_error": max_err, "derivative_error": deriv_err, "outside_fraction": out, "outside_diff": d_out._asdict(),
-                 "kl_diff": d_kl._asdict(), "J_diff": d_j._asdict()},
+        verdict=verdict,
+        statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
+        threshold=("at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the "
+                   "KL levels and ε values at the claim's share of the ledger's α): SPO's out-of-region fraction significantly "
+                   "below PPO's at every level reached → confirmed; above at every level → refuted; both → qualified; else "
+                   "inconclusive"),
+        n_samples=n_seeds * 64 * 8 * len(lrs) * len(METHODS) * len(eps_values),
+        summary=(f"SPO's per-sample maximiser is r* = 1 ± ε (err {max_err:.1g}) with the PG at r = 1. At matched KL moved, SPO − "
+                 f"PPO fraction of tokens with |r − 1| > {EPS}: {_describe(main['points'])}"
+                 + "".join(f"; at ε = {e}: {_describe(by_eps[e]['points'])} ({by_eps[e]['verdict']})" for e in eps_values[1:])
+                 + f". At one shared lr {SAME_LR} after 8 epochs (the first version's design): {same_lr.statistic:+.3f} "
+                   f"[{same_lr.low:+.3f}, {same_lr.high:+.3f}], with KL moved {same_lr_kl.statistic:+.3f} nats apart"
+                 + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),
+        details={"maximiser_error": max_err, "derivative_error": deriv_err, "kl_levels": list(KL_LEVELS), "lrs": list(lrs),
+                 "matched": {str(e): [{"level": p.level, "n_pairs": p.n_pairs,
+                                       "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
+                             for e in eps_values},
+                 "same_lr_fraction_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[],
+        sensitivity=[sweep_point("eps", e, by_eps[e]["verdict"]) for e in eps_values[1:]],
+        code_checks=failures,
     )
 
 
@@ -88,9 +141,10 @@ register_claim(Claim(
     claim="By slightly modifying the policy loss used in PPO, SPO offers stronger theoretical properties and better constrains the "
           "probability ratio within the trust region",
     theme="TR", exact="per-sample maximiser (closed form vs scipy), derivative at r = 1; exact KL and J along training",
-    monte_carlo="multi-epoch training on sampled groups (paired seeds) with five surrogates",
-    test="paired CI of the fraction of tokens outside [1 − ε, 1 + ε] after 8 epochs, SPO − PPO",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
+    monte_carlo="multi-epoch training on sampled groups (paired seeds) with SPO and PPO clip over a learning-rate sweep",
+    test="at matched KL moved: paired CIs of the fraction of tokens outside [1 − ε, 1 + ε], SPO − PPO, at every level",
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]},
+            "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1, 0.2], "sweep_eps": [0.1, 0.3]}},
     run=run, source="SPO objective r·A − |A|(r − 1)²/(2ε) per CLAIMS.md row L103 (paper body / public code — unverified)",
     kind="empirical",
     quote="By slightly modifying the policy loss used in PPO; offering stronger theoretical properties and better constraining "

@@ -33,10 +33,10 @@ import numpy as np
 import torch
 
 from ...estimators import aggregation_weights, token_surrogate_coefficients, token_surrogate_values
-from ...stats import frontier_at_progress, matched_comparison, paired_difference
+from ...stats import frontier_at_progress, matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
-from ..style import new_figure, save_figure
+from ..style import new_figure, plain_log_ticks, save_figure
 from ._multi_epoch import llm_task, lr_sweep, progress_arrays
 
 ID = "L197-gmpo-ratio-range"
@@ -80,7 +80,7 @@ def run(ctx: RunContext) -> Evidence:
         kl_g, rr_g, dj_g = progress_arrays(sweep)
         pts = matched_comparison(frontier_at_progress(kl_g, rr_g, KL_LEVELS), front_p, KL_LEVELS,
                                  confidence_level=1 - ctx.alpha / len(EPS_LOG))  # the claim's share of the ledger's α
-        by_eps[eps] = {"points": pts, "kl": kl_g, "rr": rr_g, "dj": dj_g, "verdict": _frontier_verdict(pts)}
+        by_eps[eps] = {"points": pts, "kl": kl_g, "rr": rr_g, "dj": dj_g, "verdict": matched_verdict(pts)}
     main = by_eps[EPS_LOG_PAPER]
     verdict = main["verdict"]  # identity failures are checks of our code (code_checks), not evidence about GMPO
     # same learning rate, as the first version of this claim compared them (reported, not decisive)
@@ -95,6 +95,7 @@ def run(ctx: RunContext) -> Evidence:
         fr = frontier_at_progress(kl, rr, KL_LEVELS)
         a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: at matched KL (median)")
     a1.set_xscale("log")
+    plain_log_ticks(a1, KL_LEVELS)
     a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
     a1.set_ylabel("ratio range max_t |log r_t|")
     a1.legend(fontsize=6)
@@ -106,6 +107,7 @@ def run(ctx: RunContext) -> Evidence:
                     fmt="o-", ms=3, capsize=2, color=f"C{i + 1}", label=f"GMPO (log clip {e}) − GRPO")
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")
+    plain_log_ticks(a2, KL_LEVELS)
     a2.set_xlabel("matched KL level (nats)")
     a2.set_ylabel("GMPO − GRPO ratio range")
     a2.legend(fontsize=6)
@@ -138,18 +140,6 @@ def run(ctx: RunContext) -> Evidence:
         sensitivity=[sweep_point("eps_log (GMPO clip)", e, by_eps[e]["verdict"]) for e in EPS_LOG if e != EPS_LOG_PAPER],
         code_checks=failures,
     )
-
-
-def _frontier_verdict(points) -> str:
-    """Narrower at every level reached → confirmed; wider at every level → refuted; both signs → qualified; else inconclusive."""
-    signs = {p.sign for p in points if p.diff is not None}
-    if signs == {-1}:
-        return "confirmed"
-    if signs == {1}:
-        return "refuted"
-    if {-1, 1} <= signs:
-        return "qualified"
-    return "inconclusive"
 
 
 register_claim(Claim(
