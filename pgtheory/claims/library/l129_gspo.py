@@ -7,11 +7,18 @@ Design (fixed before running), on the :mod:`._multi_epoch` task (V = 4, L = 4, M
 (ii) exact ratio variances by response length under staleness θ = θ_old + sD (D ~ N(0, I)), s ∈ {0.1, 0.3, 1}:
      Var_{π_old}(π/π_old) (sequence IS), Var of token ratios, Var of s = (π/π_old)^{1/|y|}, per length.
 (iii) expected unclipped GSPO gradient (A = R − J_old; exact, enumeration) against ∇J(θ): cosine, at s ∈ {0, 0.1, 0.3, 1}.
-(iv) multi-epoch (``seeds`` paired batches): KL(π_old‖π_8), J(π_8), clipped fractions (GSPO: sequences with
-     |s − 1| > ε_s; GRPO: tokens with the clip active) for GSPO (ε_s = 4e-4) against GRPO (PPO clip 0.2).
-Verdict: refuted if (i) fails or GSPO's KL drift is significantly larger; if significantly smaller: qualified when the
-on-policy expected direction is biased (cos < 1 − 1e-6 in (iii) at s = 0), confirmed otherwise; inconclusive if the
-paired CI contains 0. (The MoE-specific stabilisation is not modelled.)
+(iv) multi-epoch (``seeds`` paired batches), GSPO (ε_s = 4e-4) and GRPO (PPO clip 0.2), each trained on the same batches
+     at every learning rate of ``lrs`` for 8 epochs: after each epoch the exact J gained and KL(π_old‖π_θ) moved.
+     Matched progress: the KL moved when the run has gained J = ℓ (interpolated from the start), ℓ ∈ J_LEVELS, at the
+     learning rate whose mean over seeds is smallest at that level; GSPO − GRPO, paired over seeds, t intervals
+     simultaneous over the levels (at the claim's share of the ledger's α). "Stabilises" is read as: less policy
+     movement for the same improvement.
+Verdict (``stats.matched_verdict``): confirmed if GSPO moves significantly less at every J level both reach; refuted if
+more at every level; qualified if both signs occur; inconclusive otherwise. (i) is a code check; (ii)–(iii) are
+reported. (The MoE-specific stabilisation is not modelled.)
+Rule revision (2026-11-30, issue 10): the first version compared KL drift after 8 epochs at one shared learning rate,
+where a method that learns less also drifts less, and qualified a confirmation by the on-policy cosine of (iii), a
+condition the quote does not state (now reported only). Made on quick seeds; the full run uses unseen seeds.
 Protocol: kind=empirical, extension=True — the quote says GSPO stabilises *MoE* RL training; the rule (smaller KL drift than
 GRPO on a dense toy policy) is a proxy that asks something the quote does not, so it can qualify, never refute. The θ_old
 gradient (i) is an identity check.
@@ -25,14 +32,23 @@ from ...estimators import aggregation_weights, group_advantages, token_surrogate
 from ...exact import sequence_policy_gradient
 from ...policies import TabularSequencePolicy
 from ...sampling import sample_sequence_groups
+from ...stats import frontier_at_progress, matched_comparison, matched_verdict, paired_difference
 
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
-from ..style import new_figure, save_figure
-from ._multi_epoch import final_difference, llm_task, plot_epoch_metric, runs
+from ..style import new_figure, plain_log_ticks, save_figure
+from ._multi_epoch import llm_task, lr_sweep, progress_arrays
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
+J_LEVELS = (0.01, 0.03, 0.1)  #: matched progress: exact J gained (reward units; J ∈ [0, 1])
+SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
+
+
+def _describe(points) -> str:
+    return ", ".join(f"J +{p.level:g}: " + ("not reached" if p.diff is None else
+                                            f"{p.diff.statistic:+.3f} [{p.diff.low:+.3f}, {p.diff.high:+.3f}] (n={p.n_pairs})")
+                     for p in points)
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -84,45 +100,66 @@ def run(ctx: RunContext) -> Evidence:
             tokm = torch.exp(tok[:, sel, :ell])
             var_rows.append({"s": s, "length": ell, "sequence": var(torch.exp(seq[:, sel])), "length_normalised": var(s_ratio[:, sel]),
                              "token": float(((tokm - 1) ** 2 * pm[..., None]).sum(1).mean() / ell)})
-    # (iv) multi-epoch
-    tr = runs(task, ("ppo_clip", "gspo"), ctx.settings["seeds"], ctx.seed)
-    d_kl, d_j = (final_difference(tr["gspo"], tr["ppo_clip"], m) for m in ("kl", "objective"))
-    seq_clip = float(np.mean([np.mean(np.abs(np.exp(t.seq_mean_log_ratios[-1]) - 1) > 4e-4) for t in tr["gspo"]]))
-    tok_out = float(np.mean([np.mean(np.abs(np.exp(t.token_log_ratios[-1]) - 1) > 0.2) for t in tr["ppo_clip"]]))
-    if failures or d_kl.sign == 1:
-        verdict = "refuted"
-    elif d_kl.sign == -1:
-        verdict = "qualified" if cos_rows[0.0] < 1 - 1e-6 else "confirmed"
-    else:
-        verdict = "inconclusive"
-    fig, (a1, a2) = new_figure(ID, "GSPO: ratio variance by length under staleness, and KL drift over epochs", ncols=2, width=4.6)
+    # (iv) multi-epoch, at matched J gained over a learning-rate sweep
+    n_seeds, lrs = ctx.settings["seeds"], tuple(ctx.settings["lrs"])
+    prog = {}
+    for m in ("ppo_clip", "gspo"):
+        kl, _, dj = progress_arrays(lr_sweep(task, m, n_seeds, ctx.seed, lrs))
+        prog[m] = {"kl": kl, "dj": dj}
+    front = {m: frontier_at_progress(np.maximum(prog[m]["dj"], 0.0), prog[m]["kl"], J_LEVELS) for m in prog}
+    points = matched_comparison(front["gspo"], front["ppo_clip"], J_LEVELS, confidence_level=1 - ctx.alpha)
+    verdict = matched_verdict(points)
+    i_lr = lrs.index(SAME_LR)
+    d_kl = paired_difference(prog["gspo"]["kl"][:, i_lr, -1], prog["ppo_clip"]["kl"][:, i_lr, -1])
+    d_j = paired_difference(prog["gspo"]["dj"][:, i_lr, -1], prog["ppo_clip"]["dj"][:, i_lr, -1])
+    fig, (a1, a2) = new_figure(ID, "GSPO: ratio variance by length under staleness; KL moved at matched J gained", ncols=2, width=4.6)
+    from matplotlib.lines import Line2D
+
+    styles = (("sequence", "o-", "sequence π/π_old"), ("length_normalised", "s--", "(π/π_old)^(1/|y|)"),
+              ("token", "^:", "token r_t, E(r − 1)²"))
     for i, s in enumerate(STALENESS):
         rows = [r for r in var_rows if r["s"] == s]
         ls = [r["length"] for r in rows]
-        a1.semilogy(ls, [r["sequence"] for r in rows], "o-", ms=3, color=f"C{i}", label=f"sequence π/π_old, s = {s}")
-        a1.semilogy(ls, [r["length_normalised"] for r in rows], "s--", ms=3, color=f"C{i}", label=f"(π/π_old)^(1/|y|), s = {s}")
-        a1.semilogy(ls, [r["token"] for r in rows], "^:", ms=3, color=f"C{i}", alpha=0.7, label=f"token r_t (E(r−1)²), s = {s}")
+        for key, fmt, _ in styles:
+            a1.semilogy(ls, [r[key] for r in rows], fmt, ms=3, color=f"C{i}")
+    handles = ([Line2D([], [], color=f"C{i}", label=f"staleness s = {s}") for i, s in enumerate(STALENESS)] +
+               [Line2D([], [], color="0.3", ls=fmt[1:], marker=fmt[0], ms=3, label=lab) for _, fmt, lab in styles])
+    a1.legend(handles=handles, fontsize=7)
     a1.set_xlabel("response length |y| (tokens)")
     a1.set_ylabel("variance under π_old (exact)")
-    a1.legend(fontsize=5)
-    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "GSPO": tr["gspo"]}, "kl", "exact KL(π_old ‖ π_θ) (nats)")
+    a1.set_xticks(sorted({r["length"] for r in var_rows}))
+    for i, (m, name) in enumerate((("ppo_clip", "GRPO"), ("gspo", "GSPO"))):
+        dj, kl = prog[m]["dj"], prog[m]["kl"]
+        a2.scatter(dj.reshape(-1), kl.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        a2.plot(J_LEVELS, np.nanmedian(front[m], 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median at matched J)")
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    a2.set_xlim(J_LEVELS[0] / 2, None)
+    plain_log_ticks(a2, J_LEVELS)
+    a2.set_xlabel("exact J gained (reward)")
+    a2.set_ylabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a2.legend(fontsize=7)
     long_rows = [r for r in var_rows if r["s"] == 1.0]
     return Evidence(
         verdict=verdict, statistic=d_kl.statistic,
-        threshold="θ_old identity exact; paired 95% CI of the KL-drift difference (GSPO − GRPO) decides; on-policy cosine < 1 − 1e-6 ⇒ qualified",
-        n_samples=ctx.settings["seeds"] * 64 * 8 * 2,
+        threshold=("at matched J gained (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the levels "
+                   "at the claim's share of the ledger's α): GSPO's KL moved significantly below GRPO's at every level reached → "
+                   "confirmed; above at every level → refuted; both → qualified; else inconclusive"),
+        n_samples=n_seeds * 64 * 8 * 2 * len(lrs),
         summary=(f"θ_old gradient = (1/G)Σ Â mean_t ∇log π (err {id_err:.1g}). At s = 1 the sequence ratio's variance grows from "
                  f"{long_rows[0]['sequence']:.3g} (|y| = 1) to {long_rows[-1]['sequence']:.3g} (|y| = {long_rows[-1]['length']}), the "
                  f"length-normalised one stays {min(r['length_normalised'] for r in long_rows):.3g}–{max(r['length_normalised'] for r in long_rows):.3g}. "
                  f"Its expected gradient is not ∇J's direction: cos {cos_rows[0.0]:.4f} on-policy (length normalisation), {cos_rows[1.0]:.3f} at s = 1. "
-                 f"8 epochs: KL drift GSPO − GRPO {d_kl.statistic:+.3f} [{d_kl.low:+.3f}, {d_kl.high:+.3f}], J {d_j.statistic:+.3f} "
-                 f"[{d_j.low:+.3f}, {d_j.high:+.3f}]; {seq_clip:.0%} of sequences outside GSPO's ±4e-4 vs {tok_out:.0%} of tokens outside ±0.2 (GRPO)"
-                 if not failures else "; ".join(failures)),
-        details={"identity_error": id_err, "variance_by_length": var_rows, "cos_by_staleness": cos_rows, "kl_diff": d_kl._asdict(),
-                 "J_diff": d_j._asdict(), "gspo_sequence_clip_fraction": seq_clip, "grpo_token_outside_fraction": tok_out},
+                 f"At matched J gained, GSPO − GRPO KL moved: {_describe(points)}. At one shared lr {SAME_LR} after 8 epochs (the "
+                 f"first version's design): KL {d_kl.statistic:+.3f} [{d_kl.low:+.3f}, {d_kl.high:+.3f}] with J {d_j.statistic:+.3f} "
+                 f"[{d_j.low:+.3f}, {d_j.high:+.3f}]" + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),
+        details={"identity_error": id_err, "variance_by_length": var_rows, "cos_by_staleness": cos_rows, "j_levels": list(J_LEVELS),
+                 "lrs": list(lrs), "matched": [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else
+                                                p.diff._asdict()} for p in points],
+                 "same_lr_kl_diff": d_kl._asdict(), "same_lr_J_diff": d_j._asdict()},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[],
+        sensitivity=[], code_checks=failures,
     )
 
 
@@ -132,8 +169,8 @@ register_claim(Claim(
           "optimization; notably stabilizes RL training",
     theme="GR, IW", exact="ratio variances by length, expected GSPO gradient vs ∇J under staleness, by enumeration",
     monte_carlo="multi-epoch training (paired seeds) with GSPO and GRPO surrogates",
-    test="θ_old identity; KL-drift paired CI; direction bias of the length-normalised ratio reported (qualifies a 'stabilises')",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
+    test="at matched J gained over an lr sweep: paired CIs of KL moved, GSPO − GRPO, at every level",
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1, 0.2]}},
     run=run, source="GSPO definition per CLAIMS.md row L129 (ε_s = 4e-4 from the paper's setting — unverified)",
     kind="empirical",
     quote="defines the importance ratio based on sequence likelihood and performs sequence-level clipping, rewarding, and "
