@@ -10,7 +10,9 @@ Verdict: confirmed if, after 8 epochs, GRPO's correlation is positive (95% t CI 
 probability) and ASPO's is negative (CI below 0); refuted if GRPO's CI lies below 0; inconclusive otherwise.
 Protocol: kind=empirical, extension=False — the refuting arm is exactly the quoted mismatch (GRPO over-weights
 high-probability positive tokens); ASPO's reversal only separates confirmed from inconclusive. Instances = seeds
-(both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured).
+(both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured) and, at full scale,
+after 8 epochs at the Adam learning rates 0.01, 0.02 and 0.1 (the declared range; added 2026-11-30, issue 10: the
+verdict rested on one learning rate, 0.05).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from ...sampling import sample_sequence_groups
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import B, G, llm_task, plot_epoch_metric, runs
+from ._multi_epoch import B, G, LR, llm_task, plot_epoch_metric, runs
 
 ID = "L41-aspo-flipped-ratios"
 
@@ -35,16 +37,15 @@ def _ci(x):
     return float(x.mean()), float(x.mean() - h), float(x.mean() + h)
 
 
-def run(ctx: RunContext) -> Evidence:
-    task = llm_task(ctx.seed)
-    pol = TabularSequencePolicy(task)
-    tr = runs(task, ("ppo_clip", "aspo"), ctx.settings["seeds"], ctx.seed)
+def _correlations(task, pol, n_seeds: int, seed: int, lr: float):
+    """Per method and epoch (4, 8): Spearman(weight, probability) over the positive-advantage tokens of each seed's batch;
+    also seed 0's scatter after 8 epochs and the traces."""
+    tr = runs(task, ("ppo_clip", "aspo"), n_seeds, seed, lr=lr)
     corr = {k: {4: [], 8: []} for k in tr}
     scatter = {}
     for k, traces in tr.items():
         for j, trace in enumerate(traces):
-            seed = ctx.seed * 1000 + j  # the harness's seeds: rebuild the same batch
-            g = torch.Generator().manual_seed(seed)
+            g = torch.Generator().manual_seed(seed * 1000 + j)  # the harness's seeds: rebuild the same batch
             th_old = pol.random_params(generator=g)
             batch = sample_sequence_groups(pol, th_old, B, G, g)
             adv = group_advantages(batch.rewards, "grpo")
@@ -58,15 +59,28 @@ def run(ctx: RunContext) -> Evidence:
                 corr[k][ep].append(float(spearmanr(x, y).statistic))
                 if j == 0 and ep == 8:
                     scatter[k] = (x, y)
+    return corr, scatter, tr
+
+
+def _decide(gr, asp) -> str:
+    return "refuted" if gr[2] < 0 else ("confirmed" if gr[1] > 0 and asp[2] < 0 else "inconclusive")
+
+
+def run(ctx: RunContext) -> Evidence:
+    task = llm_task(ctx.seed)
+    pol = TabularSequencePolicy(task)
+    n_seeds = ctx.settings["seeds"]
+    corr, scatter, tr = _correlations(task, pol, n_seeds, ctx.seed, LR)
     ci = {k: {ep: _ci(v) for ep, v in d.items()} for k, d in corr.items()}
     grpo, aspo = ci["ppo_clip"][8], ci["aspo"][8]
-
-    def decide(gr, asp):
-        return "refuted" if gr[2] < 0 else ("confirmed" if gr[1] > 0 and asp[2] < 0 else "inconclusive")
-
-    verdict = decide(grpo, aspo)
+    verdict = _decide(grpo, aspo)
     per_seed = [bool(a > 0 and b < 0) for a, b in zip(corr["ppo_clip"][8], corr["aspo"][8])]
-    sensitivity = [sweep_point("epochs", ep, decide(ci["ppo_clip"][ep], ci["aspo"][ep])) for ep in (4, 8)]
+    sensitivity = [sweep_point("epochs", 4, _decide(ci["ppo_clip"][4], ci["aspo"][4]),
+                               grpo=ci["ppo_clip"][4], aspo=ci["aspo"][4])]
+    for lr in ctx.settings.get("sweep_lrs", ()):
+        c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
+        gr, asp = _ci(c_lr["ppo_clip"][8]), _ci(c_lr["aspo"][8])
+        sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp))
     fig, (a1, a2) = new_figure(ID, "Positive-advantage tokens: effective weight against probability after 8 epochs", ncols=2, width=4.6)
     for i, (k, (x, y)) in enumerate(scatter.items()):
         a1.scatter(x, y, s=4, alpha=0.5, color=f"C{i}", label={"ppo_clip": "GRPO (PPO clip)", "aspo": "ASPO (flipped)"}[k])
@@ -78,10 +92,12 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=grpo[0],
         threshold="after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds",
         n_samples=ctx.settings["seeds"] * B * G * 2,
-        summary=(f"Spearman correlation of the positive-token weight with the token's probability after 8 epochs: GRPO {grpo[0]:+.2f} "
+        summary=(f"Spearman correlation of the positive-token weight with the token's probability after 8 epochs (lr {LR}): GRPO {grpo[0]:+.2f} "
                  f"[{grpo[1]:+.2f}, {grpo[2]:+.2f}], ASPO {aspo[0]:+.2f} [{aspo[1]:+.2f}, {aspo[2]:+.2f}] (after 4: GRPO "
                  f"{ci['ppo_clip'][4][0]:+.2f}, ASPO {ci['aspo'][4][0]:+.2f}); final entropy GRPO "
-                 f"{np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO {np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"),
+                 f"{np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO {np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"
+                 + "".join(f"; at lr {p['value']}: GRPO {p['grpo'][0]:+.2f}, ASPO {p['aspo'][0]:+.2f} ({p['verdict']})"
+                           for p in sensitivity if p["constant"] == "lr (Adam)")),
         details={"spearman": corr, "ci": ci},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_seed, sensitivity=sensitivity,
@@ -95,7 +111,7 @@ register_claim(Claim(
     theme="GR, IW", exact="per-token effective weights by autograd at the trained θ; exact entropy",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO and ASPO surrogates",
     test="sign of Spearman(weight, probability) over positive-advantage tokens, CI over seeds",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
+    scales={"quick": {"seeds": 6}, "full": {"seeds": 32, "sweep_lrs": [0.01, 0.02, 0.1]}},
     run=run, source="flip as in the abstract (sg(1/r)·A·log π for A > 0); the paper's soft dual clip and exact form not verified",
     kind="empirical",
     quote="the Importance Sampling (IS) ratios of positive-advantage tokens are mismatched, leading to unbalanced token weighting for "
