@@ -99,9 +99,11 @@ def test_registry_entries_create_no_tensor_on_the_default_device():
         for kind in TOKEN_SURROGATES.names():
             hp = {"generator": torch.Generator().manual_seed(0)} if kind == "clip_cov" else {}
             assert token_surrogate_values(kind, lp, lo, adv, mask, **hp).device.type == "cpu", kind
+        group_kw = {"pass_at_k": {"k": 2}, "remax": {"greedy_rewards": rewards[:, 0]},
+                    "opo": {"lengths": mask[:, :, 0].to(torch.float64) + 1.0}}
         for kind in GROUP_ADVANTAGES.names():
-            kw = {"k": 2} if kind == "pass_at_k" else {}
-            assert group_advantages(rewards, kind, **kw).device.type == "cpu", kind
+            r = rewards[..., None].expand(3, 4, 2) if kind == "gdpo" else rewards  # GDPO: reward components last
+            assert group_advantages(r, kind, **group_kw.get(kind, {})).device.type == "cpu", kind
         for kind in TOKEN_ADVANTAGES.names():
             assert token_advantages(tok_rew, mask, kind).device.type == "cpu", kind
         for kind in LOSS_AGGREGATIONS.names():

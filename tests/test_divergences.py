@@ -30,7 +30,7 @@ def test_hand_values():
     assert bool((kl_estimate(torch.linspace(-20, 5, 101, dtype=torch.float64), "k3") >= 0).all())  # k3 ≥ 0 always
     assert torch.allclose(kl_loss_score_coefficient(lr, "k3"), 1 - lr.exp())
     assert torch.allclose(kl_estimate(lr, "k1", weights=torch.full((3,), 2.0, dtype=torch.float64)), -2 * lr)
-    assert KL_ESTIMATORS.names() == ["k1", "k2", "k3"]
+    assert {"k1", "k2", "k3"} <= set(KL_ESTIMATORS.names())  # plus the deployed variants (tests/test_kl_deployed.py)
     with pytest.raises(ValueError, match="name: unknown KL estimator 'k4'"):
         kl_estimate(lr, "k4")
     with pytest.raises(ValueError, match="log_ratio: contains NaN"):

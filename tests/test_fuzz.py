@@ -261,7 +261,8 @@ def hyperparameters(valid: dict, typos=("epsilon", "basline", "clip_eps")):
 
 
 GROUP_HP = {"grpo": {"eps": st.floats(0, 0.1)}, "group_mean_batch_std": {"eps": st.floats(0, 0.1)},
-            "bnpo": {"alpha": st.floats(0.1, 5), "beta": st.floats(0.1, 5), "p": st.floats(0, 1)}, "pass_at_k": {"k": st.integers(1, 4)}}
+            "bnpo": {"alpha": st.floats(0.1, 5), "beta": st.floats(0.1, 5), "p": st.floats(0, 1)}, "pass_at_k": {"k": st.integers(1, 4)},
+            "remax": {"greedy_rewards": st.floats(-3, 3)}, "opo": {"lengths": st.floats(1, 5)}}
 
 
 @st.composite
@@ -279,7 +280,8 @@ def group_calls(draw):
 @given(group_calls())
 def test_fuzz_group_advantages(call):
     rewards, kind, kw = call
-    check(group_advantages, rewards, kind, also=("eps", "alpha", "beta", "p", "k"), **kw)  # defaults of the kind count
+    check(group_advantages, rewards, kind, also=("eps", "alpha", "beta", "p", "k", "greedy_rewards", "lengths", "weights"),
+          **kw)  # defaults of the kind count
 
 
 @FUZZ
@@ -312,7 +314,9 @@ TOKEN_HP = {"ppo_clip": {"eps": POS}, "clip_higher": {"eps_low": POS, "eps_high"
             "clip_cov": {"eps": POS, "cov_ratio": st.floats(0, 1), "cov_lb": st.floats(-2, 0), "cov_ub": st.floats(0.5, 5),
                          "generator": st.just(torch.Generator().manual_seed(0))},
             "kl_cov": {"cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)},
-            "kl_cov_ppo_clip": {"eps": POS, "cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)}}
+            "kl_cov_ppo_clip": {"eps": POS, "cov_ratio": st.floats(0, 1), "kl_coef": st.floats(0, 2)},
+            "sapo": {"tau_pos": POS, "tau_neg": POS},
+            "vespo": {"k_pos": st.floats(0, 4), "lambda_pos": st.floats(0, 4), "k_neg": st.floats(0, 4), "lambda_neg": st.floats(0, 4)}}
 
 
 @FUZZ
@@ -322,7 +326,8 @@ def test_fuzz_token_surrogates_and_aggregations(kind, batch, data):
     hp = data.draw(hyperparameters(TOKEN_HP.get(kind, {}) if isinstance(kind, str) else {}), "hp")
     check(token_surrogate_values, kind, lp, lo, adv, mask, **hp)
     agg = data.draw(named_kinds(LOSS_AGGREGATIONS), "agg")
-    agg_kw = data.draw(hyperparameters({"alpha": st.floats(-3, 3)} if agg == "delta_l" else {}), "agg_kw")
+    agg_hp = {"delta_l": {"alpha": st.floats(-3, 3)}, "seq_mean_token_sum_norm": {"loss_scale_factor": st.floats(0.5, 10)}}
+    agg_kw = data.draw(hyperparameters(agg_hp.get(agg, {}) if isinstance(agg, str) else {}), "agg_kw")
     w = check(aggregation_weights, mask, agg, **agg_kw)
     weights = w if w is not None else torch.ones(lp.shape, dtype=torch.float64)
     check(token_surrogate_coefficients, kind, lp, lo, adv, mask, weights, **hp)

@@ -3,9 +3,21 @@ from .policy_gradient import (PG_ESTIMATORS, action_baseline_bias, fit_state_bas
                               policy_gradient_estimates, score_contraction)
 from .advantages import gae_advantages, gae_expected_advantage, td_errors
 from .bandit import bandit_optimal_baseline, bandit_reinforce_estimates, bandit_reinforce_trace_variance
-from .divergences import KL_ESTIMATORS, kl_estimate, kl_loss_score_coefficient, tsallis_kl_estimate
+from .divergences import (KL_ESTIMATORS, LOW_VAR_KL_LOG_RATIO_CLAMP, LOW_VAR_KL_VALUE_CLAMP, kl_estimate,
+                          kl_loss_score_coefficient, tsallis_kl_estimate)
+from .kl_control import (ADAPTIVE_KL_ERROR_CLIP, KL_CONTROLLERS, adaptive_kl_coefficient, fixed_kl_coefficient,
+                         kl_coefficient_trace)
+from .mismatch import MISMATCH_CORRECTIONS, RS_STATISTICS, mismatch_weights, rejection_statistic
+from .token_baselines import (TOKEN_BASELINES, enumerated_groups, group_token_logits, optimal_token_baseline_advantages,
+                              prefix_token_values, token_baseline_coefficients, token_baseline_estimates,
+                              token_baseline_table, token_dependent_baseline_bias, token_score_sq_norm)
+from .all_action import ALL_ACTION_ESTIMATORS, all_action_bias, all_action_estimates, all_action_weights
+from .entropy import (ENTROPY_CONTROLLERS, EntropyCoefficient, entropy_bonus, entropy_bonus_gradient_bias,
+                      entropy_quantile_mask, entropy_threshold_mask, token_entropy, top_entropy_mask,
+                      update_entropy_coefficient)
 from .kl_regularized import KL_REGULARIZED_SURROGATES, KLSurrogate, surrogate_score_coefficient
-from .group import GROUP_ADVANTAGES, beta_pdf, group_advantages, pairwise_consistency_loss
+from .group import (GPG_MIN_VALID_FRACTION, GROUP_ADVANTAGES, beta_pdf, group_advantages, pairwise_consistency_loss,
+                    per_group_values)
 from .reinforce_pp import TOKEN_ADVANTAGES, masked_whiten, token_advantages
 from .aggregation import LOSS_AGGREGATIONS, aggregation_weights
 from .token_surrogates import TOKEN_SURROGATES, token_surrogate_coefficients, token_surrogate_values
@@ -21,4 +33,13 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
            "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
-           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "masked_whiten", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is"]
+           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "masked_whiten", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
+           "LOW_VAR_KL_LOG_RATIO_CLAMP", "LOW_VAR_KL_VALUE_CLAMP", "KL_CONTROLLERS", "ADAPTIVE_KL_ERROR_CLIP",
+           "adaptive_kl_coefficient", "fixed_kl_coefficient", "kl_coefficient_trace", "per_group_values",
+           "GPG_MIN_VALID_FRACTION", "MISMATCH_CORRECTIONS", "RS_STATISTICS", "mismatch_weights", "rejection_statistic",
+           "TOKEN_BASELINES", "enumerated_groups", "group_token_logits", "optimal_token_baseline_advantages",
+           "prefix_token_values", "token_baseline_coefficients", "token_baseline_estimates", "token_baseline_table",
+           "token_dependent_baseline_bias", "token_score_sq_norm", "ALL_ACTION_ESTIMATORS", "all_action_bias",
+           "all_action_estimates", "all_action_weights", "ENTROPY_CONTROLLERS", "EntropyCoefficient", "entropy_bonus",
+           "entropy_bonus_gradient_bias", "entropy_quantile_mask", "entropy_threshold_mask", "token_entropy",
+           "top_entropy_mask", "update_entropy_coefficient"]

@@ -25,6 +25,9 @@ name                per-token value (A = advantage of the response)             
                     Cov_t (c = 1)                                                           reference and verl
 ``kl_cov_ppo_clip`` ppo_clip − c·|lp_t − lo_t| on the same tokens (a hybrid; before            not a published method
                     2026-11-30 this package's ``kl_cov``)
+``sapo``            A·(4/τ)·σ(τ(r_t − 1)); τ = τ_pos (1.0) if A > 0, else τ_neg (1.05)     SAPO (Qwen; verl, TRL)
+``vespo``           sg(φ(W))·A·lp_t, W = Π_t r_t, φ(W) = W^k e^{λ(1−W)}; (k, λ) = (2, 3)   VESPO (reference code, TRL)
+                    if A ≥ 0, else (3, 2)
 ==================  =====================================================================  ==============================
 
 ``sg`` is stop-gradient. Unclipped GMPO, A·exp(mean_t log r_t), equals unclipped GSPO, s·A, exactly.
@@ -36,9 +39,16 @@ ratio 2e-4 selects one token on toy batches, ours is 0.02): batch means over rea
 Clip-Cov's random choice uses the ``generator`` passed in the hyper-parameters (deterministic runs). The ASPO
 flip and its (omitted) soft dual clip follow the abstract; the paper's exact stop-gradient placement was not
 verified.
+
+SAPO and VESPO (added 2026-11-30) are smooth alternatives to clipping. SAPO's gate (4/τ)σ(τ(r − 1)) has slope 1 at
+r = 1, so its token weight is r_t·A·sech²(τ(r_t − 1)/2): the importance-weighted PG times a soft trust factor.
+VESPO reshapes the *sequence* ratio W = Π_t r_t (no length normalisation) by the gamma kernel φ and uses it as a
+detached weight on every token's ∇log π; with k = 1, λ = 0 it is plain sequence-level importance sampling. Both give
+the policy gradient at θ = θ_old. Sources and the exact numerics are in the entries' docstrings.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -174,11 +184,82 @@ def _kl_cov_ppo_clip(lp, lo, adv, mask, *, eps: float = 0.2, cov_ratio: float = 
     return torch.where(_top_cov(lp, adv, mask, cov_ratio), base - kl_coef * (lp - lo).abs(), base)
 
 
+@TOKEN_SURROGATES.register("sapo")
+def _sapo(lp, lo, adv, mask, *, tau_pos: float = 1.0, tau_neg: float = 1.05):
+    r"""SAPO's soft gate in place of the clip: per-token value A·f_τ(r_t), ``[..., G, L]``.
+
+    .. math:: f_\tau(r) = \frac{4}{\tau}\,\sigma\big(\tau (r - 1)\big),\qquad
+              \tau = \tau_{\rm pos}\ \text{if}\ A > 0,\ \text{else}\ \tau_{\rm neg},
+
+    with r_t = exp(lp_t − lo_t), the log-ratio clamped to [−20, 20] before exp as verl does (TRL does not clamp; the
+    two agree whenever |lp_t − lo_t| ≤ 20). ``lp, lo [..., G, L]``, ``adv [..., G]`` (one advantage per response).
+
+    Gradient: ∂/∂lp_t = A·r_t·f_τ'(r_t) = A·r_t·4σ(1 − σ) = A·r_t·sech²(τ(r_t − 1)/2) — the importance-weighted
+    PG weight r_t·A times a trust factor that is 1 at r_t = 1 and decays like 4e^{−τ|r_t − 1|}; no token's gradient
+    is cut to exactly 0 as by a hard clip (except beyond the ±20 clamp). At θ = θ_old (r_t = 1) the weight is A for either temperature: the
+    policy gradient. A larger τ_neg (the default 1.05 > 1.0) damps negative-advantage tokens faster.
+
+    Source: Gao et al. 2025, "Soft Adaptive Policy Optimization" (Qwen), arXiv 2511.20347; verl
+    ``verl/trainer/ppo/core_algos.py::compute_policy_loss_sapo`` (gate ``sigmoid(tau*(r-1))*4/tau``, τ = tau_pos if
+    A > 0 else tau_neg, defaults tau_pos 1.0, tau_neg 1.05 in ``trainer/config/actor/actor.yaml``; it forces the
+    seq-mean-token-mean aggregation) and TRL ``GRPOTrainer._compute_loss`` (loss_type="sapo",
+    ``sapo_temperature_pos/neg`` = 1.0/1.05, aggregated as "grpo": seq-mean-token-mean), read on 2026-11-30. The gate
+    and defaults agree across verl, TRL and the ms-swift and AReaL documentation; the paper's own text was not read
+    here (not verified beyond those implementations).
+    """
+    A = _a(adv, lp)
+    tau = torch.where(A > 0, A.new_tensor(tau_pos), A.new_tensor(tau_neg))
+    r = torch.exp((lp - lo).clamp(-20.0, 20.0))
+    return 4.0 / tau * torch.sigmoid(tau * (r - 1.0)) * A
+
+
+def _vespo_kernel(log_w, adv, k_pos, lambda_pos, k_neg, lambda_neg):
+    """φ(W) = W^k·e^{λ(1−W)} from log W ``[..., G]``, with (k, λ) chosen by the sign of the response's advantage."""
+    nonneg = adv >= 0
+    k = torch.where(nonneg, adv.new_tensor(k_pos), adv.new_tensor(k_neg))
+    lam = torch.where(nonneg, adv.new_tensor(lambda_pos), adv.new_tensor(lambda_neg))
+    return torch.exp(k * log_w + lam * (1.0 - log_w.exp()))
+
+
+@TOKEN_SURROGATES.register("vespo")
+def _vespo(lp, lo, adv, mask, *, k_pos: float = 2.0, lambda_pos: float = 3.0, k_neg: float = 3.0, lambda_neg: float = 2.0):
+    r"""VESPO's gamma-reshaped sequence ratio as a detached weight: per-token value sg(φ(W))·A·lp_t, ``[..., G, L]``.
+
+    .. math:: W = \prod_t r_t = \exp\Big(\sum_t (lp_t - lo_t)\Big),\qquad
+              \varphi(W) = W^{k}\,e^{\lambda (1 - W)}\quad(\varphi(1) = 1),
+
+    (k, λ) = (k_pos, lambda_pos) if A ≥ 0, else (k_neg, lambda_neg). W is the full sequence ratio (a product, not
+    GSPO's length-normalised geometric mean). Numerics as TRL: token log-ratios clamped to [−20, 20] and log W to
+    [log 1e-8, 20] (the reference clamps log W to [−20, 20] and floors W at 1e-8 inside W^k only; the two differ
+    by a factor e^{λ·O(1e-8)} and only when log W < log 1e-8). ``lp, lo [..., G, L]``, ``adv [..., G]``.
+
+    Gradient: ∂/∂lp_t = φ(W)·A on every token of the response (φ is detached), i.e. φ(W)·A·∇log π(y) summed over
+    the response. At θ = θ_old, W = 1 and the weight is A: the policy gradient. With k = 1, λ = 0, φ(W) = W and the
+    estimator is sequence-level importance sampling: with ``seq_mean_token_sum`` and an advantage whose baseline does
+    not involve the response itself (RLOO), exactly unbiased for ∇J(π_θ) on responses drawn from π_old; otherwise
+    its bias is E_μ[(1/G) Σ_i (φ(W_i) − W_i)·A_i·∇log π_θ(y_i)] — the price of bounded weights (φ peaks at W = k/λ and vanishes as W → 0, ∞).
+
+    Source: Shen et al. 2026, "VESPO: Variational Sequence-Level Soft Policy Optimization", arXiv 2602.10693;
+    reference implementation github.com/FloyedShen/VESPO ``recipe/vespo/code/core_algos.py::compute_policy_loss_vespo``
+    (commit aa1f304; loss ``-phi.detach()*A*log_prob``, k/λ by ``A >= 0``) and TRL ``GRPOTrainer.get_gamma_weights``
+    with loss_type="vespo", read on 2026-11-30. Defaults (k_pos, λ_pos, k_neg, λ_neg) = (2, 3, 3, 2) are the
+    reference code's, its run scripts' and TRL's; the reference's docstring lists (2, 1.5, 4, 2.5), an
+    inconsistency in the source. Both implementations aggregate by token-mean (TRL: sum over the global batch's
+    tokens; the reference scripts: ``loss_agg_mode=token-mean``). The paper's equations were not read here (the
+    kernel form is verified from the two implementations only); the reference clamps λ to ≥ 1e-4, we allow λ = 0.
+    """
+    log_w = ((lp - lo).clamp(-20.0, 20.0) * mask).sum(-1).clamp(math.log(1e-8), 20.0).detach()
+    phi = _vespo_kernel(log_w, adv, k_pos, lambda_pos, k_neg, lambda_neg)
+    return phi[..., None] * _a(adv, lp) * lp
+
+
 #: constraints on the hyper-parameters of the entries (check_real keyword arguments), checked before any call
 _HP_RANGES: dict[str, dict] = {
     "eps": dict(low=0.0, low_open=True), "eps_low": dict(low=0.0, low_open=True), "eps_high": dict(low=0.0, low_open=True),
     "eps_seq": dict(low=0.0, low_open=True), "eps_log": dict(low=0.0, low_open=True), "c": dict(low=0.0, low_open=True),
     "cov_ratio": dict(low=0.0, high=1.0), "cov_lb": {}, "cov_ub": {}, "kl_coef": dict(low=0.0),
+    "tau_pos": dict(low=0.0, low_open=True), "tau_neg": dict(low=0.0, low_open=True),
+    "k_pos": dict(low=0.0), "k_neg": dict(low=0.0), "lambda_pos": dict(low=0.0), "lambda_neg": dict(low=0.0),
 }
 
 
