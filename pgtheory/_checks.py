@@ -45,7 +45,7 @@ def as_tensor(x: Any, name: str, *, dtype: torch.dtype = DTYPE, device: torch.de
         t = x
     elif isinstance(x, (np.ndarray, list, tuple, float, int, np.number, np.bool_)):
         try:
-            t = torch.as_tensor(np.asarray(x))
+            t = torch.as_tensor(np.asarray(x), device="cpu")  # host data: never the default device (meta, CUDA)
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # ragged lists, objects, strings
             raise TypeError(f"{name}: cannot convert to a tensor ({exc})") from exc
     else:

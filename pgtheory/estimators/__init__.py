@@ -11,6 +11,14 @@ from .mismatch import MISMATCH_CORRECTIONS, RS_STATISTICS, mismatch_weights, rej
 from .token_baselines import (TOKEN_BASELINES, enumerated_groups, group_token_logits, optimal_token_baseline_advantages,
                               prefix_token_values, token_baseline_coefficients, token_baseline_estimates,
                               token_baseline_table, token_dependent_baseline_bias, token_score_sq_norm)
+from .returns import (ACTOR_ADVANTAGES, RETURN_TARGETS, actor_advantages, lambda_returns, leaky_vtrace_pg_advantages,
+                      leaky_vtrace_returns, n_step_returns, return_targets, truncated_gae, verl_gae, vtrace_pg_advantages,
+                      vtrace_returns)
+from .normalization import (ADVANTAGE_TRANSFORMS, RUNNING_REWARD_SCALINGS, RunningMoments, batch_moments, clip_values,
+                            running_moments, scale_rewards_running, transform_advantages, trl_score_scaling,
+                            vecnormalize_rewards, whiten)
+from .critic import (CRITIC_FITS, CriticStatistics, expected_gae_gradient, expected_td_lambda_statistics, fit_critic,
+                     monte_carlo_critic, solve_critic, td_lambda_critic, td_lambda_statistics)
 from .all_action import ALL_ACTION_ESTIMATORS, all_action_bias, all_action_estimates, all_action_weights
 from .entropy import (ENTROPY_CONTROLLERS, EntropyCoefficient, entropy_bonus, entropy_bonus_gradient_bias,
                       entropy_quantile_mask, entropy_threshold_mask, token_entropy, top_entropy_mask,
@@ -18,7 +26,7 @@ from .entropy import (ENTROPY_CONTROLLERS, EntropyCoefficient, entropy_bonus, en
 from .kl_regularized import KL_REGULARIZED_SURROGATES, KLSurrogate, surrogate_score_coefficient
 from .group import (GPG_MIN_VALID_FRACTION, GROUP_ADVANTAGES, beta_pdf, group_advantages, pairwise_consistency_loss,
                     per_group_values)
-from .reinforce_pp import TOKEN_ADVANTAGES, masked_whiten, token_advantages
+from .reinforce_pp import TOKEN_ADVANTAGES, token_advantages
 from .aggregation import LOSS_AGGREGATIONS, aggregation_weights
 from .token_surrogates import TOKEN_SURROGATES, token_surrogate_coefficients, token_surrogate_values
 from .sequence_ratios import length_normalized_ratio, sequence_ratio, token_log_ratios, token_ratios
@@ -33,7 +41,7 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
            "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
-           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "masked_whiten", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
+           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "TOKEN_SURROGATES", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
            "LOW_VAR_KL_LOG_RATIO_CLAMP", "LOW_VAR_KL_VALUE_CLAMP", "KL_CONTROLLERS", "ADAPTIVE_KL_ERROR_CLIP",
            "adaptive_kl_coefficient", "fixed_kl_coefficient", "kl_coefficient_trace", "per_group_values",
            "GPG_MIN_VALID_FRACTION", "MISMATCH_CORRECTIONS", "RS_STATISTICS", "mismatch_weights", "rejection_statistic",
@@ -42,4 +50,10 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "token_dependent_baseline_bias", "token_score_sq_norm", "ALL_ACTION_ESTIMATORS", "all_action_bias",
            "all_action_estimates", "all_action_weights", "ENTROPY_CONTROLLERS", "EntropyCoefficient", "entropy_bonus",
            "entropy_bonus_gradient_bias", "entropy_quantile_mask", "entropy_threshold_mask", "token_entropy",
-           "top_entropy_mask", "update_entropy_coefficient"]
+           "top_entropy_mask", "update_entropy_coefficient", "ACTOR_ADVANTAGES", "RETURN_TARGETS", "actor_advantages",
+           "lambda_returns", "leaky_vtrace_pg_advantages", "leaky_vtrace_returns", "n_step_returns", "return_targets",
+           "truncated_gae", "verl_gae", "vtrace_pg_advantages", "vtrace_returns", "ADVANTAGE_TRANSFORMS",
+           "RUNNING_REWARD_SCALINGS", "RunningMoments", "batch_moments", "clip_values", "running_moments",
+           "scale_rewards_running", "transform_advantages", "trl_score_scaling", "vecnormalize_rewards", "whiten",
+           "CRITIC_FITS", "CriticStatistics", "expected_gae_gradient", "expected_td_lambda_statistics", "fit_critic",
+           "monte_carlo_critic", "solve_critic", "td_lambda_critic", "td_lambda_statistics"]

@@ -3,7 +3,7 @@ r"""REINFORCE++ token advantages (registry ``TOKEN_ADVANTAGES``), as verl implem
 Inputs: per-token rewards ``token_rewards [..., B, G, L]`` (the outcome reward on a response's last token, plus
 any per-token terms such as a KL penalty) and the token ``mask [..., B, G, L]``; output: token advantages of the
 same shape (0 on padding). The whitening pools the tokens of one batch — axes (B, G, L) — with verl's
-``masked_whiten``: a token-weighted (so length-weighted) mean and the Bessel-corrected token variance,
+``masked_whiten`` (:func:`pgtheory.estimators.normalization.whiten`): a token-weighted (so length-weighted) mean and the Bessel-corrected token variance,
 (x − mean)/√(var + 1e-8). Leading axes beyond the batch are independent replicates, whitened separately.
 
 * ``reinforce_pp``          — the discounted return-to-go G_t = Σ_{t′≥t} γ^{t′−t} r_{t′} within each response,
@@ -23,25 +23,16 @@ import torch
 
 from .._checks import check_finite, check_finite_result, check_mask, check_real
 from .._registry import Registry
+from .normalization import whiten
 
-__all__ = ["TOKEN_ADVANTAGES", "token_advantages", "masked_whiten"]
+__all__ = ["TOKEN_ADVANTAGES", "token_advantages"]
 
 TOKEN_ADVANTAGES: Registry[Callable[..., torch.Tensor]] = Registry("token advantage")
-WHITEN_EPS = 1e-8  #: verl's masked_whiten adds 1e-8 to the variance
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
-    """(x − m)/√(v + 1e-8) with m, v the masked mean and Bessel variance over ``dims`` (kept); 0 on padding.
-
-    Needs at least two real tokens over ``dims`` (the Bessel correction divides by their count − 1).
-    """
-    w = mask.to(x.dtype)
-    n = w.sum(dims, keepdim=True)
-    if bool((n < 2).any()):
-        raise ValueError("mask: whitening needs at least two real tokens in every batch")
-    m = (x * w).sum(dims, keepdim=True) / n
-    v = (((x - m) ** 2) * w).sum(dims, keepdim=True) / n * (n / (n - 1))
-    return (x - m) * torch.rsqrt(v + WHITEN_EPS) * w
+def _whiten_batch_tokens(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """verl's ``masked_whiten`` over the batch's tokens (axes B, G, L): (x − m)/√(v + 1e-8), Bessel v; 0 on padding."""
+    return whiten(x, mask=mask, std="bessel", eps=1e-8, eps_placement="variance", pool_axes=3)
 
 
 @TOKEN_ADVANTAGES.register("reinforce_pp")
@@ -54,7 +45,7 @@ def _reinforce_pp(token_rewards: torch.Tensor, mask: torch.Tensor, *, gamma: flo
     for t in range(token_rewards.shape[-1] - 1, -1, -1):
         running = token_rewards[..., t] * w[..., t] + gamma * running * w[..., t]
         returns[..., t] = running
-    return masked_whiten(returns, mask, (-3, -2, -1))
+    return _whiten_batch_tokens(returns, mask)
 
 
 @TOKEN_ADVANTAGES.register("reinforce_pp_baseline")
@@ -63,7 +54,7 @@ def _reinforce_pp_baseline(token_rewards: torch.Tensor, mask: torch.Tensor) -> t
     scores = (token_rewards * mask.to(token_rewards.dtype)).sum(-1)  # [..., B, G]
     G = scores.shape[-1]
     centred = scores - scores.mean(-1, keepdim=True) if G > 1 else scores
-    return masked_whiten(centred[..., None].expand_as(token_rewards), mask, (-3, -2, -1))
+    return _whiten_batch_tokens(centred[..., None].expand_as(token_rewards), mask)
 
 
 def token_advantages(token_rewards: torch.Tensor, mask, kind: str = "reinforce_pp", **kwargs) -> torch.Tensor:
