@@ -278,3 +278,17 @@ def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_cod
     assert out["verdict"] == "inconclusive" and "bug to fix" in out["protocol_notes"][0]
     with pytest.raises(ValueError, match="quote_verdict: expected one of"):
         Evidence("refuted", 1.0, "t", 1, "s", quote_verdict="maybe")
+
+
+def test_worst_equivalence_judges_an_unbiasedness_claim_on_its_weakest_setting():
+    """Three settings: confirmed with a small bound, confirmed with a bound near its margin, inconclusive. The worst is
+    the inconclusive one; among confirmed ones, the largest bound/margin. Twin: picking the first setting is not it."""
+    from pgtheory.claims.protocol import worst_equivalence
+
+    good = _unbiasedness_evidence(0.0, 4_000_000, seed=0).equivalence
+    weak = _unbiasedness_evidence(MARGIN / 2, 100_000, seed=1).equivalence
+    pairs = [("confirmed", good), ("confirmed", weak), ("inconclusive", weak)]
+    assert worst_equivalence(pairs) is pairs[2]
+    assert worst_equivalence(pairs[:2])[1] is weak and worst_equivalence(pairs[:2]) is not pairs[0]
+    with pytest.raises(ValueError, match="results: need at least one"):
+        worst_equivalence([])

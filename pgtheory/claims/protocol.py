@@ -39,7 +39,8 @@ from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence,
 from .record import KINDS, Claim, Evidence
 
 __all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
-           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "run_seed", "claim_alpha", "shown_verdict"]
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
+           "worst_equivalence"]
 
 QUICK_SEED_BASE = 0
 FULL_SEED_BASE = 1000
@@ -177,6 +178,17 @@ def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confide
     if bool(((lo > margin) | (hi < -margin)).any()):
         return "refuted", eq
     return ("confirmed" if eq.confirmed else "inconclusive"), eq
+
+
+def worst_equivalence(results):
+    """The worst of several ``(verdict, equivalence)`` pairs from :func:`equivalence_verdict` (one per setting):
+    refuted before inconclusive before confirmed, then the largest bias bound relative to its margin — so an
+    unbiasedness claim checked on several settings is judged on its weakest one, not on a chosen one."""
+    results = list(results)
+    if not results:
+        raise ValueError("results: need at least one (verdict, equivalence) pair")
+    rank = {"confirmed": 0, "inconclusive": 1, "refuted": 2}
+    return max(results, key=lambda ve: (rank[ve[0]], ve[1].bias_bound / ve[1].margin))
 
 
 def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *, min_fraction: float = 0.8) -> str:

@@ -25,7 +25,7 @@ from ...exact import evaluate_policy, truncated_target_policy, vtrace_operator
 from ...problems import garnet
 from ...sampling import TrajectorySampler
 from ...stats import bias_test, detection_power
-from ..protocol import equivalence_verdict, twin
+from ..protocol import equivalence_verdict, twin, worst_equivalence
 from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -94,7 +94,7 @@ def run(ctx: RunContext) -> Evidence:
             eqs.append((eq_part, eq))
         per_mdp.append(len(failures) == n_failed)  # exact checks (and MC not rejected, twin rejected); equivalence is judged below
     # the worst MC Garnet carries the equivalence evidence (refuted > inconclusive > confirmed, then the largest bound/margin)
-    eq_part, eq = max(eqs, key=lambda pe: ({"confirmed": 0, "inconclusive": 1, "refuted": 2}[pe[0]], pe[1].bias_bound / pe[1].margin))
+    eq_part, eq = worst_equivalence(eqs)
     verdict = eq_part if not failures else "refuted"  # unbiasedness is confirmed only inside the margin with powered twins
     m = np.array(moduli)
     fig, (a1, a2) = new_figure(ID, "V-trace: fixed point V^{π_ρ̄} and contraction modulus vs ρ̄", ncols=2, width=4.6)
