@@ -22,7 +22,7 @@ name                per-token value (A = advantage of the response)             
 ``clip_cov``        ppo_clip, with the gradient of a ``cov_ratio`` fraction of tokens whose   Clip-Cov (seed L113)
                     Cov_t = (A − Ā)(lp_t − l̄p) lies in (lb, ub) detached (random choice)
 ``kl_cov``          r_t A (unclipped) − c·|lp_t − lo_t| on the top ``cov_ratio`` tokens by     KL-Cov (seed L113), as the
-                    Cov_t (c = 1)                                                           reference and verl
+                    Cov_t (c = 1; verl's actor.yaml default is 0.1)                          reference and verl
 ``kl_cov_ppo_clip`` ppo_clip − c·|lp_t − lo_t| on the same tokens (a hybrid; before            not a published method
                     2026-11-30 this package's ``kl_cov``)
 ``sapo``            A·(4/τ)·σ(τ(r_t − 1)); τ = τ_pos (1.0) if A > 0, else τ_neg (1.05)     SAPO (Qwen; verl, TRL)
@@ -36,7 +36,11 @@ on ∇log π_θ(y_t) — which :func:`pgtheory.estimators.sequence_score_sum` co
 follow the public reference (PRIME-RL/Entropy-Mechanism-of-RL, as adapted in verl's ``compute_policy_loss_kl_cov``:
 unclipped base −A·r, penalty ppo_kl_coef·|log r| on the top ``kl_cov_ratio`` tokens by covariance; verl's default
 ratio 2e-4 selects one token on toy batches, ours is 0.02): batch means over real tokens;
-Clip-Cov's random choice uses the ``generator`` passed in the hyper-parameters (deterministic runs). The ASPO
+Clip-Cov's random choice uses the ``generator`` passed in the hyper-parameters (deterministic runs; verl zeroes the
+chosen tokens' loss where this detaches them — equal gradients, different values). CISPO clamps the weight above only,
+as MiniMax-M1 writes it; verl clamps both sides, clamp(r, 1 − clip_ratio_low, 1 + clip_ratio_high), which equals this
+when clip_ratio_low ≥ 1 (its example uses 10), and TRL's ``epsilon_high`` is the absolute cap (``eps_high = h − 1``);
+the default ε_high = 0.28 has no public source found (see docs/conformance.md). The ASPO
 flip and its (omitted) soft dual clip follow the abstract; the paper's exact stop-gradient placement was not
 verified.
 
