@@ -292,3 +292,16 @@ def test_worst_equivalence_judges_an_unbiasedness_claim_on_its_weakest_setting()
     assert worst_equivalence(pairs[:2])[1] is weak and worst_equivalence(pairs[:2]) is not pairs[0]
     with pytest.raises(ValueError, match="results: need at least one"):
         worst_equivalence([])
+
+
+def test_records_carry_the_commit_of_the_code_that_ran_not_a_later_one(tmp_path, monkeypatch):
+    """A commit made while a long run is under way must not be recorded as the code that ran: ``check`` takes the
+    provenance once, at the start. Twin: without it, a record written after the 'commit' names the new commit."""
+    ev = Evidence("confirmed", 0.0, "t", 1, "s", instances=True, sensitivity=[])
+    claim = _claim(lambda ctx: ev, unbiasedness=False, margin=None)
+    monkeypatch.setattr(runner.CLAIMS, "get", lambda cid, arg="name": claim)
+    calls = iter(["start", "later"])
+    monkeypatch.setattr(runner, "provenance", lambda: {"git_commit": next(calls), "dirty": False, "versions": {}, "torch": "x"})
+    src = runner.provenance()
+    assert runner.run_claim(claim.id, "quick", 0, "cpu", str(tmp_path), "v0", src)["git_commit"] == "start"
+    assert runner.run_claim(claim.id, "quick", 1, "cpu", str(tmp_path), "v0")["git_commit"] == "later"  # the twin

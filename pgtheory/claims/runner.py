@@ -166,8 +166,13 @@ def _usable_cached(results: Path, path: Path) -> dict[str, Any] | None:
     return record
 
 
-def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, version: str) -> dict[str, Any]:
-    """Run one claim (in this process) and write its cached record; returns the record."""
+def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, version: str,
+              source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one claim (in this process) and write its cached record; returns the record.
+
+    ``source``: the :func:`provenance` taken when the run started (:func:`check` passes it), so that a commit made
+    while a long run is under way is not recorded as the code that ran; taken now when not given.
+    """
     import torch
 
     from . import library  # noqa: F401
@@ -193,7 +198,7 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
         "figure": None if ev.figure is None else Path(ev.figure).relative_to(res).as_posix(),  # relative to the results dir
         "device": device, "seconds": round(seconds, 3), "scale": scale, "seed": seed, "run_seed": rseed, "alpha": alpha,
         "code_version": version, "settings": settings, "constants": claim.constants, "unbiasedness": claim.unbiasedness,
-        **provenance(), "host": platform.node(), **protocol,
+        **(source if source is not None else provenance()), "host": platform.node(), **protocol,
     }
     validate_record(record)
     atomic_write_text(_cache_path(res, claim.id, scale, seed, version), json.dumps(record, indent=1, default=float))
@@ -215,6 +220,7 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     chosen = validate_ids(ids)
     res = Path(results)
     version = code_version()
+    source = provenance()  # the tree as it is when the run starts (the code the workers import now)
     records: dict[str, dict[str, Any]] = {}
     todo = []
     for cid in chosen:
@@ -233,11 +239,11 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
             for cid in todo:
                 if on_start:
                     on_start(cid)
-                records[cid] = run_claim(cid, scale, seed, device, str(res), version)
+                records[cid] = run_claim(cid, scale, seed, device, str(res), version, source)
                 if progress:
                     progress(cid, records[cid], False)
         else:
-            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), version): cid for cid in todo}
+            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), version, source): cid for cid in todo}
             records.update(_collect(futs, progress, on_start))
     finally:
         if own:
