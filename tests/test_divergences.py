@@ -31,7 +31,7 @@ def test_hand_values():
     assert torch.allclose(kl_loss_score_coefficient(lr, "k3"), 1 - lr.exp())
     assert torch.allclose(kl_estimate(lr, "k1", weights=torch.full((3,), 2.0, dtype=torch.float64)), -2 * lr)
     assert {"k1", "k2", "k3"} <= set(KL_ESTIMATORS.names())  # plus the deployed variants (tests/test_kl_deployed.py)
-    with pytest.raises(ValueError, match="name: unknown KL estimator 'k4'"):
+    with pytest.raises(ValueError, match="kind: unknown KL estimator 'k4'"):
         kl_estimate(lr, "k4")
     with pytest.raises(ValueError, match="log_ratio: contains NaN"):
         kl_estimate(torch.tensor([float("nan")]), "k1")

@@ -171,7 +171,7 @@ def test_kl_bad_inputs_are_named():
     lr = T(0.1, -0.2)
     with pytest.raises(ValueError, match="log_ratio: contains NaN"):
         kl_estimate(T(float("nan")), "k3_clamped")
-    with pytest.raises(ValueError, match=re.escape("name: unknown KL estimator 'k3+'")):
+    with pytest.raises(ValueError, match=re.escape("kind: unknown KL estimator 'k3+'")):
         kl_estimate(lr, "k3+")
     with pytest.raises(ValueError, match="weights: importance weights must be non-negative"):
         kl_loss_score_coefficient(lr, "k1_plus", weights=T(1.0, -1.0))
@@ -246,3 +246,13 @@ def test_controller_bad_inputs_are_named():
         kl_coefficient_trace(T(float("nan")), 0.1, **hp)
     with pytest.raises(ValueError, match="init_coef: must be non-negative"):
         kl_coefficient_trace(T(1.0), -1.0, **hp)
+
+
+def test_a_step_that_would_flip_the_coefficient_sign_raises_naming_n_steps_and_horizon():
+    """n_steps/horizon = 10 with KL far below target: verl's multiplier 1 − 0.2·10 = −1 would make β negative; the
+    error names the arguments that did it (not ``coef`` on the next step). Twin: n_steps/horizon = 1 is fine."""
+    with pytest.raises(ValueError, match="n_steps, horizon: n_steps/horizon = 10"):
+        adaptive_kl_coefficient(0.1, 0.0, target=1.0, horizon=1.0, n_steps=10)
+    with pytest.raises(ValueError, match="n_steps, horizon"):
+        kl_coefficient_trace(torch.zeros(2, dtype=torch.float64), 0.1, target=1.0, horizon=1.0, n_steps=10)
+    assert adaptive_kl_coefficient(0.1, 0.0, target=1.0, horizon=1.0, n_steps=1) == pytest.approx(0.08)

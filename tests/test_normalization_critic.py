@@ -41,6 +41,14 @@ def test_whiten_verl_trl_masked_whiten_convention():
     # shift_mean=False (TRL whiten_rewards): the batch mean is put back, m + (x − m)/D
     y = T(0.0, 2.0, 4.0)  # m = 2, Bessel var = 4
     assert torch.allclose(whiten(y, shift_mean=False), 2 + (y - 2) / (4 + 1e-8) ** 0.5, rtol=0, atol=1e-15)
+    # verl and TRL pool the whole [B, T] batch: two rows of different scale, one mean and variance over all six
+    z = T(1.0, 2.0, 3.0, 10.0, 20.0, 30.0).reshape(2, 3)
+    m, v = z.mean(), z.reshape(-1).var(unbiased=True)
+    for shift in (True, False):
+        want = (z - m) / (v + 1e-8) ** 0.5 + (0 if shift else m)
+        got = whiten(z, mask=torch.ones(2, 3, dtype=torch.bool), shift_mean=shift, pool_axes=2)
+        assert torch.allclose(got, want, rtol=0, atol=1e-12)
+        assert not torch.allclose(whiten(z, shift_mean=shift), want)  # twin: per-row whitening (pool_axes=1)
 
 
 def test_whiten_sb3_and_openai_baselines_conventions():

@@ -114,6 +114,15 @@ def test_rlax_lambda_returns_numbers():
     np.testing.assert_allclose(lambda_returns(RLAX_R, RLAX_DISC, values, boot).numpy(), discounted, rtol=1e-5)
 
 
+def test_n_step_lambda_mixes_the_critic_inside_the_window_by_hand():
+    """n = 2 < T = 3, λ = 0.5: G_t = r_t + γ_t[(1 − λ)V_{t+1} + λ(r_{t+1} + γ_{t+1}V_{t+2})] (rlax's λ inside the n-step
+    window): t = 2: 2 + 0.8·2 = 3.6; t = 1: 0.5·(0.5·(−1) + 0.5·(2 + 0.8·2)) = 0.65; t = 0: 1 + 0.9·(0.5·1 + 0.5·(0 +
+    0.5·(−1))) = 1.225. Twin: ignoring λ inside the window gives [0.55, 1.8, 3.6]."""
+    got = n_step_returns(R3, G3, V3, B3, n=2, lam=0.5)
+    assert close(got, [1.225, 0.65, 3.6])
+    assert not close(got, [0.55, 1.8, 3.6])
+
+
 @pytest.mark.parametrize("n, expected", [
     (3, [[2.8, -3.15, 0.7, 1.7, 3.4], [1.2155, 0.714, 0.2576, 3.192, 3.99]]),
     (5, [[1.315, 0.63, 0.7, 1.7, 3.4], [1.33592, 0.9288, 0.2576, 3.192, 3.99]]),

@@ -16,12 +16,13 @@ from pgtheory.estimators.entropy import (ENTROPY_CONTROLLERS, entropy_bonus, ent
                                          update_entropy_coefficient)
 from pgtheory.estimators.policy_gradient import policy_gradient_estimates
 from pgtheory.estimators.sequence_score import sequence_score_sum
-from pgtheory.estimators.token_baselines import (TOKEN_BASELINES, enumerated_groups, group_token_logits,
+from pgtheory.estimators.token_baselines import (TOKEN_BASELINES, group_token_logits,
                                                  optimal_token_baseline_advantages, prefix_token_values,
                                                  token_baseline_coefficients, token_baseline_estimates,
                                                  token_baseline_table, token_dependent_baseline_bias,
                                                  token_score_sq_norm)
 from pgtheory.exact.evaluation import evaluate_policy
+from pgtheory.sampling.sequence import enumerate_sequence_groups
 from pgtheory.exact.gradients import policy_gradient
 from pgtheory.exact.sequence import sequence_entropy, sequence_policy_gradient
 from pgtheory.policies.sequence import TabularSequencePolicy
@@ -64,7 +65,7 @@ def test_token_score_sq_norm_hand_value():
 
 def test_token_baseline_coefficients_hand_value(seq):
     pol, th = seq
-    groups, _ = enumerated_groups(pol, th, 1)
+    groups, _ = enumerate_sequence_groups(pol, th, 1)
     task = pol.task
     n = task.index_of((1, 2, 0))  # prefixes: (), (1,), (1, 2)
     b = torch.arange(2 * task.n_prefixes, dtype=F64).reshape(2, task.n_prefixes) / 10
@@ -78,14 +79,14 @@ def test_token_baseline_coefficients_hand_value(seq):
 @pytest.mark.parametrize("kind", ["none", "value", "optimal"])
 def test_prefix_baselines_are_exactly_unbiased(seq, kind):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     mean, _ = _moments(token_baseline_estimates(pol, th, groups, token_baseline_table(pol, th, kind)), prob)
     assert (mean - sequence_policy_gradient(pol, th)).abs().max() < TOL
 
 
 def test_optimal_token_baseline_minimises_exact_variance(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     var = {k: _moments(token_baseline_estimates(pol, th, groups, token_baseline_table(pol, th, k)), prob)[1]
            for k in TOKEN_BASELINES}
     assert var["optimal"] <= var["value"] + TOL and var["optimal"] <= var["none"] + TOL  # theorem (per-prefix quadratic)
@@ -107,7 +108,7 @@ def test_optimal_token_baseline_closed_form(seq):
 
 def test_twin_token_dependent_baseline_bias_is_exact(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     b_tok = prefix_token_values(pol, th)  # b(q, p, y_t): depends on the token itself
     mean, _ = _moments(token_baseline_estimates(pol, th, groups, b_tok), prob)
     truth = sequence_policy_gradient(pol, th)
@@ -147,7 +148,7 @@ def test_otb_hand_value():
 
 def test_otb_leave_one_out_is_unbiased_and_verl_is_not(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 2)
+    groups, prob = enumerate_sequence_groups(pol, th, 2)
     truth = sequence_policy_gradient(pol, th)
     loo, _ = _moments(_otb_group_estimates(pol, th, groups, True), prob)
     verl, _ = _moments(_otb_group_estimates(pol, th, groups, False), prob)
@@ -157,7 +158,7 @@ def test_otb_leave_one_out_is_unbiased_and_verl_is_not(seq):
 
 def test_token_baseline_bad_inputs(seq):
     pol, th = seq
-    groups, _ = enumerated_groups(pol, th, 1)
+    groups, _ = enumerate_sequence_groups(pol, th, 1)
     with pytest.raises(ValueError, match="^baseline: expected a prefix table"):
         token_baseline_coefficients(pol, groups, torch.zeros(3, dtype=F64))
     with pytest.raises(ValueError, match="^baseline: contains NaN"):
@@ -180,7 +181,7 @@ def test_token_baseline_bad_inputs(seq):
     with pytest.raises(ValueError, match="^epsilon: must be non-negative"):
         optimal_token_baseline_advantages(r, torch.ones(1, 2, 2, dtype=torch.bool), r, r + 0.5, epsilon=-1.0)
     with pytest.raises(ValueError, match="^group_size: must be >= 1"):
-        enumerated_groups(pol, th, 0)
+        enumerate_sequence_groups(pol, th, 0)
 
 
 # --------------------------------------------------------------------------------------------------------- all-action
@@ -316,7 +317,7 @@ def test_entropy_bonus_hand_aggregations():
 
 def test_entropy_bonus_expectation_is_the_sequence_entropy(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     bonus = entropy_bonus(group_token_logits(pol, th, groups), groups.mask, "seq_mean_token_sum")
     H = sequence_entropy(pol, th)
     assert abs(float((prob * bonus).sum()) - float((pol.task.prompt_weights * H).sum())) < TOL
@@ -326,7 +327,7 @@ def test_entropy_bonus_expectation_is_the_sequence_entropy(seq):
 
 def test_practitioner_entropy_gradient_bias_is_exact(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     t = th.clone().requires_grad_(True)
     bonus = entropy_bonus(group_token_logits(pol, t, groups), groups.mask, "seq_mean_token_sum")
     (practitioner,) = torch.autograd.grad((prob * bonus).sum(), t)  # E[∇ Σ_t H_t]: the sampling law held fixed
@@ -371,7 +372,7 @@ def _masked_mean(pol, th, groups, prob, token_weight):
 
 def test_entropy_threshold_mask_bias_is_exact_and_random_mask_twin(seq):
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 1)
+    groups, prob = enumerate_sequence_groups(pol, th, 1)
     truth = sequence_policy_gradient(pol, th)
     H_prefix = token_entropy(th)  # [M, P]
     tau = float(H_prefix.flatten().kthvalue(H_prefix.numel() - 3).values)  # keep the four highest-entropy prefixes
@@ -389,7 +390,7 @@ def test_entropy_threshold_mask_bias_is_exact_and_random_mask_twin(seq):
 def test_batch_level_top_entropy_mask_is_biased_exactly(seq):
     """The batch-level rule (80/20 convention) on groups of 2 responses: its exact mean is neither ∇J nor ρ∇J."""
     pol, th = seq
-    groups, prob = enumerated_groups(pol, th, 2)
+    groups, prob = enumerate_sequence_groups(pol, th, 2)
     H_tok = token_entropy(group_token_logits(pol, th, groups))
     keep = torch.stack([top_entropy_mask(H_tok[b], groups.mask[b]) for b in range(H_tok.shape[0])])
     coef = token_baseline_coefficients(pol, groups, token_baseline_table(pol, th, "value")) * keep
@@ -435,9 +436,35 @@ def test_sample_estimators_create_no_tensor_on_the_default_device(layered):
     logits = torch.randn(3, 4, 5, 6, generator=g, dtype=F64)
     torch.set_default_device("meta")
     try:
-        outs = [optimal_token_baseline_advantages(H, mask, lp, H * 0 + 0.5), top_entropy_mask(H, mask),
+        outs = [optimal_token_baseline_advantages(H, mask, lp, (lp.exp() ** 2 + 1) / 2), top_entropy_mask(H, mask),
                 entropy_quantile_mask(H, mask), entropy_threshold_mask(H, mask, threshold=0.5),
                 entropy_bonus(logits, mask), all_action_estimates(traj, pol, th, q, "qpg")]
         assert all(o.device.type == "cpu" for o in outs)
     finally:
         torch.set_default_device("cpu")
+
+
+def test_qpg_and_mac_weights_differ_by_the_policy_mean_of_the_critic_under_a_direct_policy():
+    """Under softmax Σ_a ∇π(a|s) = 0 hides any state baseline, so QPG ≡ MAC there; a direct (simplex) policy tells
+    them apart. π = (0.3, 0.7), Q̂ = (1, 3): Σ_b π Q̂ = 2.4, so ψ_QPG = (−1.4, 0.6) and ψ_MAC = (1, 3) (rlax ``qpg_loss``).
+    Twin: a wrong baseline (max_a Q̂ instead of the policy mean) gives other weights."""
+    from pgtheory.estimators.all_action import all_action_weights
+    from pgtheory.policies import DirectPolicy
+
+    pol = DirectPolicy(1, 2)
+    theta = torch.tensor([[0.3, 0.7]], dtype=torch.float64)
+    Q = torch.tensor([[1.0, 3.0]], dtype=torch.float64)
+    qpg = all_action_weights(pol, theta, Q, "qpg")
+    assert torch.allclose(qpg, torch.tensor([[-1.4, 0.6]], dtype=torch.float64), atol=1e-15)
+    assert torch.allclose(all_action_weights(pol, theta, Q, "mac"), Q)
+    assert not torch.allclose(qpg, Q - Q.max(-1, keepdim=True).values)
+
+
+def test_token_score_sq_norm_refuses_inconsistent_inputs():
+    """π(y) = 0.9 but Σπ² = 0.1 < 0.81 cannot come from one distribution (the norm would be −0.7). Twin: Σπ² = 0.82."""
+    from pgtheory.estimators.token_baselines import token_score_sq_norm
+
+    lp = torch.tensor([math.log(0.9)], dtype=torch.float64)
+    with pytest.raises(ValueError, match="sum_pi_squared: Σ_u π"):
+        token_score_sq_norm(lp, torch.tensor([0.1], dtype=torch.float64))
+    assert float(token_score_sq_norm(lp, torch.tensor([0.82], dtype=torch.float64))) == pytest.approx(1 - 1.8 + 0.82)

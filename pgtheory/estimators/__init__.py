@@ -8,7 +8,7 @@ from .divergences import (KL_ESTIMATORS, LOW_VAR_KL_LOG_RATIO_CLAMP, LOW_VAR_KL_
 from .kl_control import (ADAPTIVE_KL_ERROR_CLIP, KL_CONTROLLERS, adaptive_kl_coefficient, fixed_kl_coefficient,
                          kl_coefficient_trace)
 from .mismatch import MISMATCH_CORRECTIONS, RS_STATISTICS, mismatch_weights, rejection_statistic
-from .token_baselines import (TOKEN_BASELINES, enumerated_groups, group_token_logits, optimal_token_baseline_advantages,
+from .token_baselines import (TOKEN_BASELINES, group_token_logits, optimal_token_baseline_advantages,
                               prefix_token_values, token_baseline_coefficients, token_baseline_estimates,
                               token_baseline_table, token_dependent_baseline_bias, token_score_sq_norm)
 from .returns import (ACTOR_ADVANTAGES, RETURN_TARGETS, actor_advantages, lambda_returns, leaky_vtrace_pg_advantages,
@@ -45,7 +45,7 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "LOW_VAR_KL_LOG_RATIO_CLAMP", "LOW_VAR_KL_VALUE_CLAMP", "KL_CONTROLLERS", "ADAPTIVE_KL_ERROR_CLIP",
            "adaptive_kl_coefficient", "fixed_kl_coefficient", "kl_coefficient_trace", "per_group_values",
            "GPG_MIN_VALID_FRACTION", "MISMATCH_CORRECTIONS", "RS_STATISTICS", "mismatch_weights", "rejection_statistic",
-           "TOKEN_BASELINES", "enumerated_groups", "group_token_logits", "optimal_token_baseline_advantages",
+           "TOKEN_BASELINES", "group_token_logits", "optimal_token_baseline_advantages",
            "prefix_token_values", "token_baseline_coefficients", "token_baseline_estimates", "token_baseline_table",
            "token_dependent_baseline_bias", "token_score_sq_norm", "ALL_ACTION_ESTIMATORS", "all_action_bias",
            "all_action_estimates", "all_action_weights", "ENTROPY_CONTROLLERS", "EntropyCoefficient", "entropy_bonus",

@@ -96,8 +96,8 @@ def all_action_estimates(traj: Trajectories, policy: TabularPolicy, theta, criti
     with the score table. Memory: N·S·A floats.
     """
     check_trajectories(traj)
+    theta = policy.check_params(theta).to(traj.states.device)  # first: ψ is then made on the batch's device
     psi = all_action_weights(policy, theta, critic, estimator)
-    theta = policy.check_params(theta).to(traj.states.device)
     check_policy_fits(traj, policy)
     check_on_policy(traj, policy, theta)
     S = policy.n_states

@@ -16,9 +16,10 @@ Registry ``CRITIC_FITS`` (each entry ``fit(traj, n_states, **options) → V̂ [S
   with b_λ = Σ_t φ(s_t) Σ_l (gλ)^l r_{t+l} and A_λ = Σ_t φ(s_t)[φ(s_t) − g(1−λ) Σ_l (gλ)^l φ(s_{t+l+1})]ᵀ
   (terms after an episode's end dropped; g = 1 under geometric termination, γ under truncation, as in GAE).
   λ = 1 is ``monte_carlo``; λ = 0 is batch TD(0), the certainty-equivalence value of the empirical model
-  (Sutton & Barto 2018, §6.3). With κ = 0 and finite episodes A_λ restricted to the visited states is a
-  strictly diagonally dominant M-matrix (row s: n(s) on the diagonal, off-diagonal mass
-  ≤ Σ_{visits} g(1−λ)Σ_{l<L}(gλ)^l < n(s)), so the fit is always defined.
+  (Sutton & Barto 2018, §6.3). With κ = 0 and finite episodes A_λ restricted to the visited states is a weakly
+  chained diagonally dominant M-matrix (row s: n(s) on the diagonal, off-diagonal mass ≤ n(s), with equality possible
+  — e.g. λ = 0, g = 1, a state always followed by another — but every visited state reaches an episode's end, whose
+  row is strictly dominant), so it is non-singular and the fit is always defined.
 
 States never visited get v₀ (``prior``, a scalar or a table [S]) for every κ ≥ 0 — explicitly, since their rows
 of A_λ are zero and nothing in the batch bootstraps from them. Under ``termination="truncate"`` the horizon's end is

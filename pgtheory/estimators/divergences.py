@@ -159,14 +159,14 @@ def _weighted(v: torch.Tensor, weights, log_ratio: torch.Tensor) -> torch.Tensor
 
 def kl_estimate(log_ratio: torch.Tensor, kind: str = "k3", *, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sample values of the named estimator (times importance ``weights`` if given), same shape as ``log_ratio``."""
-    fn = KL_ESTIMATORS.get(kind)
+    fn = KL_ESTIMATORS.get(kind, arg="kind")
     lr = _log_ratio(log_ratio)
     return check_finite_result(_weighted(fn(lr), weights, lr), "log_ratio", f"{kind} value")
 
 
 def kl_loss_score_coefficient(log_ratio: torch.Tensor, kind: str = "k3", *, weights: torch.Tensor | None = None) -> torch.Tensor:
     """c with ∇_θ[estimator as a loss] = c ∇_θ log π_θ(y), per sample (times ``weights`` if given)."""
-    KL_ESTIMATORS.get(kind)  # validates the name
+    KL_ESTIMATORS.get(kind, arg="kind")  # validates the name
     lr = _log_ratio(log_ratio)
     return check_finite_result(_weighted(_COEFFICIENTS[kind](lr), weights, lr), "log_ratio", f"{kind} coefficient")
 

@@ -128,15 +128,24 @@ def _check_convention(std: str) -> str:
     return std
 
 
+def _constant_groups(rewards: torch.Tensor) -> torch.Tensor:
+    """``[..., 1]``: True where every reward of the group (last axis) is equal."""
+    return (rewards == rewards[..., :1]).all(-1, keepdim=True)
+
+
+def _centred(rewards: torch.Tensor) -> torch.Tensor:
+    """R_i − R̄ over the last axis, exactly 0 in a constant group (no round-off residue of R̄)."""
+    centred = rewards - rewards.mean(-1, keepdim=True)
+    return torch.where(_constant_groups(rewards), torch.zeros_like(centred), centred)
+
+
 def _std_normalised(rewards: torch.Tensor, std: torch.Tensor, eps: float) -> torch.Tensor:
     """(R − R̄_group)/(std + eps), defined as 0 in a constant group or where std + eps = 0 — never 0/0."""
-    centred = rewards - rewards.mean(-1, keepdim=True)
-    constant = (rewards == rewards[..., :1]).all(-1, keepdim=True)
     if not bool(torch.isfinite(std).all()):
         raise ValueError("rewards: their standard deviation overflows float64 (|rewards| too large to normalise)")
     den = std + eps
-    zero = constant | (den == 0)
-    return torch.where(zero, torch.zeros_like(centred), centred / torch.where(zero, torch.ones_like(den), den))
+    zero = _constant_groups(rewards) | (den == 0)
+    return torch.where(zero, torch.zeros_like(rewards), _centred(rewards) / torch.where(zero, torch.ones_like(den), den))
 
 
 @GROUP_ADVANTAGES.register("mean")
@@ -272,17 +281,6 @@ def _check_flag(value: Any, name: str) -> bool:
     return value
 
 
-def _constant_groups(rewards: torch.Tensor) -> torch.Tensor:
-    """``[..., 1]``: True where every reward of the group (last axis) is equal."""
-    return (rewards == rewards[..., :1]).all(-1, keepdim=True)
-
-
-def _centred(rewards: torch.Tensor) -> torch.Tensor:
-    """R_i − R̄ over the last axis, exactly 0 in a constant group (no round-off residue of R̄)."""
-    centred = rewards - rewards.mean(-1, keepdim=True)
-    return torch.where(_constant_groups(rewards), torch.zeros_like(centred), centred)
-
-
 @GROUP_ADVANTAGES.register("remax")
 def remax_advantage(rewards: torch.Tensor, *, greedy_rewards: torch.Tensor) -> torch.Tensor:
     """R_i − R(ŷ), ŷ the greedy response of the group's prompt: ``greedy_rewards [...]`` (or a scalar) → ``[..., G]``.
@@ -312,7 +310,7 @@ def opo_advantage(rewards: torch.Tensor, *, lengths: torch.Tensor, leave_one_out
     leave_one_out = _check_flag(leave_one_out, "leave_one_out")
     weighted = L * rewards
     if leave_one_out:
-        _check(rewards, 2)
+        rewards = _check(rewards, 2)
         return rewards - (weighted.sum(-1, keepdim=True) - weighted) / (L.sum(-1, keepdim=True) - L)
     if rewards.shape[-1] == 1:
         return rewards.clone()
@@ -339,7 +337,7 @@ def gpg_advantage(rewards: torch.Tensor, *, rescale: str = "valid_groups", f_nor
     f_norm = check_real(f_norm, "f_norm", low=0.0, low_open=True)
     if rewards.ndim < 2:
         raise ValueError(f"rewards: gpg needs a batch axis and a group axis [..., B, G], got shape {tuple(rewards.shape)}")
-    _check(rewards, 2)
+    rewards = _check(rewards, 2)
     return _gpg_scale(rewards, rescale) * _centred(rewards) / f_norm
 
 
@@ -351,7 +349,7 @@ def grpo_passk_advantage(rewards: torch.Tensor, *, eps: float = 1e-6, norm_by_st
     """
     eps = _check_eps(eps)
     norm_by_std = _check_flag(norm_by_std, "norm_by_std")
-    _check(rewards, 2)
+    rewards = _check(rewards, 2)
     top = rewards.topk(2, dim=-1)
     gap = top.values[..., :1] - top.values[..., 1:]
     if norm_by_std:

@@ -13,7 +13,8 @@ Registry ``KL_CONTROLLERS``; every entry maps (β_t, KL_t) to β_{t+1} and names
   TRL's former ``AdaptiveKLController`` (``trl/trainer/utils.py``, removed in TRL 8c49ea39, 2024-12-19), both read on
   2026-11-30. Properties: β rises iff KL > target and falls iff KL < target (for β > 0 and n_t/H < 5); the relative
   change per step is bounded, |β_{t+1}/β_t − 1| ≤ 0.2·n_t/H. For n_t/H ≥ 5 the multiplier 1 + e_t n_t/H can reach
-  ≤ 0 and β changes sign — the references do not guard against it, and neither does this faithful copy.
+  ≤ 0 and β changes sign — the references do not guard against it; here a step that would make β negative raises
+  a ``ValueError`` naming ``n_steps, horizon`` (a penalty turned into a bonus is never what a user meant).
 * ``fixed`` — β_{t+1} = β_t (verl/TRL ``FixedKLController``).
 
 :func:`kl_coefficient_trace` folds a controller over a trace of measured KLs. Scalars are Python floats (the
@@ -51,6 +52,10 @@ def adaptive_kl_coefficient(coef: float, kl: float, *, target: float, horizon: f
     n_steps = check_positive_int(n_steps, "n_steps")
     error = min(max(kl / target - 1.0, -ADAPTIVE_KL_ERROR_CLIP), ADAPTIVE_KL_ERROR_CLIP)
     out = coef * (1.0 + error * n_steps / horizon)
+    if out < 0:  # verl and TRL do not guard: their coefficient changes sign and the penalty becomes a bonus
+        raise ValueError(f"n_steps, horizon: n_steps/horizon = {n_steps / horizon:g} with the error clipped at "
+                         f"{error:+g} drives the coefficient negative ({out:g}); keep n_steps/horizon below "
+                         f"1/{ADAPTIVE_KL_ERROR_CLIP:g}")
     return check_real(out, "coef, kl, target, horizon, n_steps")
 
 

@@ -19,7 +19,8 @@ name                w_t                                                   E_μ[�
 ``seq_mis``         ρ(y)·1[lo ≤ ρ(y) ≤ C]                                 ∇J − E_π[1[ρ ∉ [lo, C]] f]
 ``token_tis``       min(ρ_t, C)                                           Σ_h d^μ(h) Σ_a min(π, Cμ)(a|h) Q^μ(h,a) ∇log π(a|h)
 ``token_mis``       ρ_t·1[lo ≤ ρ_t ≤ C]                                   Σ_h d^μ(h) Σ_a π(a|h)1[lo ≤ ρ ≤ C] Q^μ(h,a) ∇log π(a|h)
-``rs``              1[the divergence statistic passes its threshold(s)]  E_μ[1_𝒜 f] (μ's gradient on the accepted set 𝒜)
+``rs`` (sequence)   1[the response's statistic passes its threshold(s)]  E_μ[1_𝒜 f] (μ's gradient on the accepted set 𝒜)
+``rs`` (token)      1[the token's k1/k2/k3 passes its threshold(s)]      Σ_h d^μ(h) Σ_a μ(a|h)1[accepted] Q^μ(h,a) ∇log π(a|h)
 ``opsm``            1 − 1[A_t < 0]·1[mean_t(−ℓ_t) > δ]                   E_μ[f] − E_μ[1[A < 0, mean(−ℓ) > δ] f]
 ``bypass_ppo_clip`` ρ_t·1[token not clipped by verl's dual-clip PPO]      d^μ, Q^μ as token_tis, clipped tokens dropped
 ``verl``            (verl's IS weight or 1) × (verl's rejection mask)      products of the above
@@ -302,6 +303,15 @@ def bypass_ppo_clip_weights(log_ratio: torch.Tensor, mask: torch.Tensor, *, adva
     return torch.where(keep, rho, torch.zeros_like(rho))
 
 
+def _plain_number(text: str) -> bool:
+    """A decimal number as verl writes thresholds ("2", "0.5", "1e-3"), not Python's float syntax with underscores."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return "_" not in text
+
+
 def _rs_options(rollout_rs: str, rollout_rs_threshold: Any) -> list[tuple[str, float, float | None]]:
     """verl's comma-separated ``rollout_rs`` with one threshold shared or one per option; k1 entries may be
     ``"lower_upper"`` (a bare number is the upper bound, lower = its reciprocal)."""
@@ -318,11 +328,10 @@ def _rs_options(rollout_rs: str, rollout_rs_threshold: Any) -> list[tuple[str, f
         raise ValueError(f"rollout_rs_threshold: expected 1 or {len(options)} thresholds, got {len(specs)}")
     out = []
     for opt, spec in zip(options, specs * len(options) if len(specs) == 1 else specs):
-        lo_s, _, up_s = spec.rpartition("_")
-        try:
-            up, lo = float(up_s), (float(lo_s) if lo_s else None)
-        except ValueError:
-            raise ValueError(f"rollout_rs_threshold: {spec!r} for {opt} is not a number or 'lower_upper'") from None
+        parts = spec.split("_", 1)  # verl splits "lower_upper" at the first underscore
+        if any(not p or not _plain_number(p) for p in parts):
+            raise ValueError(f"rollout_rs_threshold: {spec!r} for {opt} is not a number or 'lower_upper'")
+        up, lo = (float(parts[1]), float(parts[0])) if len(parts) == 2 else (float(parts[0]), None)
         out.append((opt, up, lo))
     return out
 

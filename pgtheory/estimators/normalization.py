@@ -10,9 +10,10 @@ Two registries, one per family:
     Bessel (n − 1) or population (n) divisor. By name (each read on 2026-11-30; the code, not copied):
 
     - verl ``verl.utils.torch_functional.masked_whiten(values, mask, shift_mean=True)`` (GAE and REINFORCE++
-      advantages) = ``whiten(mask=mask, std="bessel", eps=1e-8, eps_placement="variance")``;
+      advantages) = ``whiten(mask=mask, std="bessel", eps=1e-8, eps_placement="variance", pool_axes=2)`` (one mean and
+      variance over the whole [B, T] batch);
     - TRL ``masked_whiten`` (experimental PPO trainer; advantages, and rewards with ``whiten_rewards=True`` and
-      ``shift_mean=False``) and ``trl.core.whiten`` (``torch.var``: Bessel) = the same;
+      ``shift_mean=False``) and ``trl.core.whiten`` (``torch.var``: Bessel) = the same, also with ``pool_axes=2``;
     - Stable-Baselines3 PPO ``normalize_advantage=True`` (per minibatch; A2C likewise) =
       ``whiten(std="bessel", eps=1e-8, eps_placement="std")``;
     - OpenAI baselines ppo2 ``(advs - advs.mean()) / (advs.std() + 1e-8)`` (numpy: population std) =

@@ -307,7 +307,7 @@ def vtrace_returns(rewards, discounts, values, bootstrap_value, *, rhos, lam=1.0
               \quad v_T = V(s_T).
 
     Fixed point V^{π_ρ̄}, π_ρ̄ ∝ min(ρ̄ μ, π), for every c̄ and λ; unbiased for V^π with ρ̄ = c̄ = ∞, λ = 1 and any
-    critic (module docstring). ``rho_bar``/``c_bar`` in (0, ∞] (``math.inf``: no clipping). rlax
+    critic V_0..V_{T−1} provided the bootstrap value is exact, V(s_T) = V^π(s_T) (module docstring). ``rho_bar``/``c_bar`` in (0, ∞] (``math.inf``: no clipping). rlax
     ``vtrace(v_tm1, v_t, r_t, discount_t, rho_tm1, lambda_, clip_rho_threshold)`` returns v_t − V(s_t) with c̄ = 1.
     """
     r, g, v, b, rho, lam, rho_bar, c_bar = _vtrace_inputs(rewards, discounts, values, bootstrap_value, rhos, lam,
@@ -340,7 +340,8 @@ def leaky_vtrace_returns(rewards, discounts, values, bootstrap_value, *, rhos, a
 
     ρ̃_t = (1 − α) ρ_t + α min(ρ̄, ρ_t) and c_t = λ_t[(1 − α) ρ_t + α min(c̄, ρ_t)], α ∈ [0, 1].
 
-    α = 1 is V-trace; α = 0 is per-decision importance sampling (unbiased for V^π with λ = 1, any critic). Fixed
+    α = 1 is V-trace; α = 0 is per-decision importance sampling (unbiased for V^π with λ = 1 and any critic
+    V_0..V_{T−1}, given an exact bootstrap value). Fixed
     point V^{π_α}, π_α ∝ (1 − α) π + α min(ρ̄ μ, π) (derived here, not checked against the paper's statement). rlax
     ``leaky_vtrace(..., alpha_, lambda_, clip_rho_threshold)`` returns v_t − V(s_t) with c̄ = 1.
     """

@@ -40,9 +40,8 @@ from typing import Callable
 
 import torch
 
-from .._checks import as_tensor, check_finite, check_finite_result, check_mask, check_positive_int, check_real, check_shape
+from .._checks import as_tensor, check_finite, check_finite_result, check_mask, check_real, check_shape
 from .._registry import Registry
-from ..exact.groups import enumerate_groups
 from ..exact.sequence import prefix_values
 from ..policies.sequence import TabularSequencePolicy
 from ..sampling.sequence import SequenceGroups
@@ -57,7 +56,6 @@ __all__ = [
     "token_baseline_estimates",
     "token_dependent_baseline_bias",
     "optimal_token_baseline_advantages",
-    "enumerated_groups",
     "group_token_logits",
 ]
 
@@ -81,11 +79,13 @@ def _check_groups(groups) -> SequenceGroups:
     return groups
 
 
-def token_score_sq_norm(token_log_probs: torch.Tensor, sum_pi_squared: torch.Tensor) -> torch.Tensor:
+def token_score_sq_norm(token_log_probs: torch.Tensor, sum_pi_squared: torch.Tensor, mask=None) -> torch.Tensor:
     r"""‖∇_z log softmax(z)[y]‖² = ‖e_y − π‖² = 1 − 2π(y) + Σ_u π(u)² per token, same shape as the inputs.
 
     ``token_log_probs`` holds log π(y_t | ·) of the sampled tokens, ``sum_pi_squared`` Σ_u π(u | ·)² at the same
     positions (verl's ``w_per_timestep``). For the tabular sequence policy this is ‖∇_θ log π(y_t | q, y_<t)‖².
+    On the real tokens (``mask``, same shape; all when None) Σ_u π(u)² ≥ π(y)² must hold, else the two inputs cannot
+    come from one distribution and a ``ValueError`` names ``sum_pi_squared``.
     """
     lp = check_finite(as_tensor(token_log_probs, "token_log_probs"), "token_log_probs")
     sq = check_finite(as_tensor(sum_pi_squared, "sum_pi_squared", device=lp.device), "sum_pi_squared")
@@ -94,7 +94,14 @@ def token_score_sq_norm(token_log_probs: torch.Tensor, sum_pi_squared: torch.Ten
         raise ValueError("token_log_probs: log-probabilities must be <= 0")
     if bool(((sq < 0) | (sq > 1 + 1e-12)).any()):
         raise ValueError("sum_pi_squared: Σπ² must lie in [0, 1] (0 is allowed on padding)")
-    return 1 - 2 * lp.exp() + sq
+    p = lp.exp()
+    real = torch.ones_like(p, dtype=torch.bool) if mask is None else check_mask(mask).to(p.device)
+    if real.shape != p.shape:
+        raise ValueError(f"mask: expected shape {tuple(p.shape)} (as token_log_probs), got {tuple(real.shape)}")
+    if bool((real & (sq < p**2 - 1e-12)).any()):  # Σ_u π(u)² ≥ π(y)² on every real token
+        raise ValueError("sum_pi_squared: Σ_u π(u)² is below π(y)² = exp(token_log_probs)² at some token; the two "
+                         "inputs do not come from one distribution")
+    return 1 - 2 * p + sq
 
 
 def _token_incidence(task) -> torch.Tensor:
@@ -240,7 +247,7 @@ def optimal_token_baseline_advantages(token_rewards: torch.Tensor, mask, token_l
     if not isinstance(leave_one_out, bool):
         raise TypeError(f"leave_one_out: expected a bool, got {type(leave_one_out).__name__}")
     mf = m.to(device=r.device, dtype=r.dtype)
-    w = token_score_sq_norm(token_log_probs, sum_pi_squared).to(r.device) * mf
+    w = token_score_sq_norm(token_log_probs, sum_pi_squared, mask).to(r.device) * mf
     returns = (r * mf).flip(-1).cumsum(-1).flip(-1)
     W = w.cumsum(-1) * mf
     num = (returns * W).sum(-2, keepdim=True)
@@ -251,31 +258,6 @@ def optimal_token_baseline_advantages(token_rewards: torch.Tensor, mask, token_l
     if r.shape[-2] == 1:
         baseline = torch.zeros_like(returns)
     return check_finite_result((returns - baseline) * mf, "token_rewards", "optimal-token-baseline advantage")
-
-
-def enumerated_groups(policy: TabularSequencePolicy, theta, group_size: int = 1) -> tuple[SequenceGroups, torch.Tensor]:
-    """Every (prompt, ordered group of ``group_size`` responses) as one batch, with its probability.
-
-    Returns ``(groups, prob)``: ``groups`` holds B = M·N^G groups and ``prob [B]`` = w_q Π_i π(y_i | q), summing to 1,
-    so that Σ_b prob_b f(group_b) is the exact expectation of any per-group estimate f (θ: one table [M, P, V]).
-    """
-    theta = _single_table(_check_policy(policy), theta)
-    G = check_positive_int(group_size, "group_size")
-    task = policy.task
-    dev = theta.device
-    tok_lp = policy.sequence_token_log_probs(theta)  # [M, N, L]
-    probs = tok_lp.sum(-1).exp()
-    index, weight, prompts = [], [], []
-    for q in range(task.n_prompts):
-        idx, p = enumerate_groups(probs[q], G)
-        index.append(idx)
-        weight.append(task.prompt_weights.to(dev)[q] * p)
-        prompts.append(torch.full((idx.shape[0],), q, dtype=torch.long, device=dev))
-    idx, prompt = torch.cat(index), torch.cat(prompts)
-    rows = prompt[:, None].expand_as(idx)
-    groups = SequenceGroups(prompt, idx, task.tokens.to(dev)[idx], task.mask.to(dev)[idx], task.lengths.to(dev)[idx],
-                            task.rewards.to(dev)[rows, idx], tok_lp[rows, idx], tok_lp[rows, idx])
-    return groups, torch.cat(weight)
 
 
 def group_token_logits(policy: TabularSequencePolicy, theta, groups: SequenceGroups) -> torch.Tensor:

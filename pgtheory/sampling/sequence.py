@@ -11,10 +11,11 @@ from typing import NamedTuple
 import torch
 
 from .._checks import check_positive_int
+from ..exact.groups import enumerate_groups
 from ..policies.sequence import TabularSequencePolicy
 from .alias import build_alias_table, sample_alias
 
-__all__ = ["SequenceGroups", "sample_sequence_groups"]
+__all__ = ["SequenceGroups", "sample_sequence_groups", "enumerate_sequence_groups"]
 
 
 class SequenceGroups(NamedTuple):
@@ -61,3 +62,34 @@ def sample_sequence_groups(policy: TabularSequencePolicy, theta, n_groups: int, 
         prompts, idx, task.tokens.to(dev)[idx], task.mask.to(dev)[idx], task.lengths.to(dev)[idx],
         task.rewards.to(dev)[rows, idx], tok_lp_target[rows, idx], tok_lp_beh[rows, idx],
     )
+
+
+def enumerate_sequence_groups(policy: TabularSequencePolicy, theta, group_size: int = 1) -> tuple[SequenceGroups, torch.Tensor]:
+    """Every (prompt, ordered group of ``group_size`` responses) as one batch, with its probability.
+
+    Returns ``(groups, prob)``: ``groups`` holds B = M·N^G groups and ``prob [B]`` = w_q Π_i π(y_i | q), summing to 1,
+    so that Σ_b prob_b f(group_b) is the exact expectation of any per-group estimate f (θ: one table [M, P, V]).
+    The behaviour log-probabilities equal the target's (on-policy). Memory: M·N^G groups (refused beyond 2·10⁶ per
+    prompt by :func:`pgtheory.exact.enumerate_groups`).
+    """
+    if not isinstance(policy, TabularSequencePolicy):
+        raise TypeError(f"policy: expected a TabularSequencePolicy, got {type(policy).__name__}")
+    theta = policy.check_params(theta)
+    if tuple(theta.shape) != policy.param_shape:
+        raise ValueError(f"theta: expected one table [M, P, V] = {policy.param_shape}, got {tuple(theta.shape)}")
+    G = check_positive_int(group_size, "group_size")
+    task = policy.task
+    dev = theta.device
+    tok_lp = policy.sequence_token_log_probs(theta)  # [M, N, L]
+    probs = tok_lp.sum(-1).exp()
+    index, weight, prompts = [], [], []
+    for q in range(task.n_prompts):
+        idx, p = enumerate_groups(probs[q], G)
+        index.append(idx)
+        weight.append(task.prompt_weights.to(dev)[q] * p)
+        prompts.append(torch.full((idx.shape[0],), q, dtype=torch.long, device=dev))
+    idx, prompt = torch.cat(index), torch.cat(prompts)
+    rows = prompt[:, None].expand_as(idx)
+    groups = SequenceGroups(prompt, idx, task.tokens.to(dev)[idx], task.mask.to(dev)[idx], task.lengths.to(dev)[idx],
+                            task.rewards.to(dev)[rows, idx], tok_lp[rows, idx], tok_lp[rows, idx])
+    return groups, torch.cat(weight)
