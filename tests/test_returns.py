@@ -660,3 +660,28 @@ def test_every_entry_creates_tensors_on_the_inputs_device():
         assert all(x.device.type == "cpu" for x in verl_gae(r, v, mask, gamma=0.9, lam=0.8))
     finally:
         torch.set_default_device("cpu")
+
+
+def test_time_major_gae_and_vtrace_agree_with_the_trajectory_implementations():
+    """The same truncated episodes two ways: flat ``Trajectories`` (``gae_advantages``, ``vtrace_targets``) and time-major
+    arrays (``truncated_gae``, ``vtrace_returns``, discount γ, bootstrap 0 at the horizon as the flat versions cut it),
+    off-policy with clipping. Twin: bootstrapping the last step with V(s_T) instead of 0 disagrees."""
+    from pgtheory.estimators import gae_advantages, vtrace_targets
+    from pgtheory.sampling import TrajectorySampler
+
+    mdp = garnet(n_states=4, n_actions=2, branching=2, discount=0.9, seed=3)
+    g = torch.Generator().manual_seed(0)
+    pi = torch.softmax(torch.randn(4, 2, generator=g, dtype=F64), -1)
+    mu = torch.softmax(torch.randn(4, 2, generator=g, dtype=F64), -1)
+    T, N = 6, 5
+    traj = TrajectorySampler(mdp, mu, target=pi, termination="truncate", horizon=T).sample(N, g)
+    assert traj.states.numel() == N * T  # every episode runs to the horizon
+    V = torch.randn(4, generator=g, dtype=F64)
+    tm = lambda x: x.view(T, N).T  # noqa: E731  the flat layout is step-major (step_offsets): [T·N] → [N, T]
+    s, r, disc = tm(traj.states), tm(traj.rewards), torch.full((N, T), 0.9, dtype=F64)
+    rho = tm((traj.log_target - traj.log_behaviour).exp())
+    zero = torch.zeros(N, dtype=F64)
+    assert close(tm(gae_advantages(traj, V, 0.7)), truncated_gae(r, disc, V[s], zero, lam=0.7))
+    flat = tm(vtrace_targets(traj, V, rho_bar=1.0, c_bar=0.8))
+    assert close(flat, vtrace_returns(r, disc, V[s], zero, rhos=rho, rho_bar=1.0, c_bar=0.8))
+    assert not close(flat, vtrace_returns(r, disc, V[s], V[s[:, -1]], rhos=rho, rho_bar=1.0, c_bar=0.8))
