@@ -40,6 +40,7 @@ import torch
 
 from .._checks import as_tensor, check_finite, check_finite_result, check_shape
 from .._registry import Registry
+from ..exact.gradients import check_mdp_policy
 from ..policies.tabular import TabularPolicy, TabularSoftmax
 from ..sampling.mdp import Trajectories
 from .policy_gradient import check_on_policy, check_policy_fits, check_trajectories
@@ -118,14 +119,9 @@ def all_action_bias(mdp, policy: TabularPolicy, theta, critic, estimator: str = 
     has ψ = Q^π (e.g. an absorbing zero-reward state reached before the horizon).
     """
     from ..exact.evaluation import evaluate_policy
-    from ..problems.mdp import TabularMDP
 
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+    check_mdp_policy(mdp, policy)
     psi = all_action_weights(policy, theta, critic, estimator)
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(f"policy: has shape [S, A] = {(policy.n_states, policy.n_actions)}, but the MDP has "
-                         f"{(mdp.n_states, mdp.n_actions)}")
     theta = policy.check_params(theta).to(mdp.device)
     ev = evaluate_policy(mdp, policy.probs(theta))
     weights = ev.occupancy[:, None] * (psi.to(mdp.device) - ev.q) / (1 - mdp.discount)

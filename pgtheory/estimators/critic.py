@@ -57,6 +57,7 @@ import torch
 
 from .._checks import as_tensor, check_finite, check_finite_result, check_positive_int, check_real, check_shape
 from .._registry import Registry
+from ..exact.gradients import check_mdp_policy
 from ..exact.evaluation import evaluate_policy, policy_reward, policy_transition_matrix
 from ..policies.tabular import TabularPolicy
 from ..problems.mdp import TabularMDP
@@ -209,13 +210,7 @@ def expected_gae_gradient(mdp: TabularMDP, policy: TabularPolicy, theta, values,
     Equals ∇J for λ = 1 (softmax and other policies with Σ_a ∇π = 0) or ``values`` = V^π; affine in ``values``, so
     its mean over independently fitted critics is its value at their mean.
     """
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
-    if not isinstance(policy, TabularPolicy):
-        raise TypeError(f"policy: expected a TabularPolicy, got {type(policy).__name__}")
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(f"policy: built for S={policy.n_states}, A={policy.n_actions} but the MDP has "
-                         f"S={mdp.n_states}, A={mdp.n_actions}")
+    check_mdp_policy(mdp, policy)
     theta = check_shape(policy.check_params(theta).to(mdp.device), "theta", policy.param_shape, "param_shape")
     pi = policy.probs(theta)
     visits = evaluate_policy(mdp, pi).occupancy / (1 - mdp.discount)

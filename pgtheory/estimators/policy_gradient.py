@@ -274,15 +274,9 @@ def action_baseline_bias(mdp, policy: TabularPolicy, theta, baseline_sa: torch.T
     ``baseline_sa [S, A]``, ``theta [..., *param_shape]`` → ``[..., *param_shape]``.
     """
     from ..exact.evaluation import evaluate_policy
-    from ..problems.mdp import TabularMDP
+    from ..exact.gradients import check_mdp_policy
 
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
-    if not isinstance(policy, TabularPolicy):
-        raise TypeError(f"policy: expected a TabularPolicy, got {type(policy).__name__}")
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(f"policy: has shape [S, A] = {(policy.n_states, policy.n_actions)}, but the MDP has "
-                         f"{(mdp.n_states, mdp.n_actions)}")
+    check_mdp_policy(mdp, policy)
     b = check_finite(as_tensor(baseline_sa, "baseline_sa", device=mdp.device), "baseline_sa")
     check_shape(b, "baseline_sa", (mdp.n_states, mdp.n_actions), "[S, A]")
     theta = policy.check_params(theta).to(mdp.device)

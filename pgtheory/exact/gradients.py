@@ -25,10 +25,14 @@ __all__ = [
     "hessian",
     "fisher_information",
     "natural_gradient",
+    "check_mdp_policy",
 ]
 
 
-def _prep(mdp: TabularMDP, policy: TabularPolicy, theta) -> torch.Tensor:
+def check_mdp_policy(mdp, policy) -> None:
+    """Raise unless ``mdp`` is a :class:`~pgtheory.problems.TabularMDP` and ``policy`` a tabular policy of its [S, A]."""
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     if not isinstance(policy, TabularPolicy):
         raise TypeError(f"policy: expected a TabularPolicy, got {type(policy).__name__}")
     if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
@@ -36,6 +40,10 @@ def _prep(mdp: TabularMDP, policy: TabularPolicy, theta) -> torch.Tensor:
             f"policy: built for S={policy.n_states}, A={policy.n_actions} but the MDP has "
             f"S={mdp.n_states}, A={mdp.n_actions}"
         )
+
+
+def _prep(mdp: TabularMDP, policy: TabularPolicy, theta) -> torch.Tensor:
+    check_mdp_policy(mdp, policy)
     return policy.check_params(theta).to(mdp.device)
 
 

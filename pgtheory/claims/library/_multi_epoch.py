@@ -149,3 +149,19 @@ def plot_epoch_metric(ax, traces: dict[str, list[EpochTrace]], metric: str, ylab
 def final_difference(a: list[EpochTrace], b: list[EpochTrace], metric: str) -> PairedDifference:
     """Paired difference (a − b, over seeds) of an exact metric after the last epoch."""
     return paired_difference([getattr(t, metric)[-1] for t in a], [getattr(t, metric)[-1] for t in b])
+
+
+def describe_matched(points, prefix: str = "KL ", digits: int = 3) -> str:
+    """'KL 0.01: −0.022 [−0.075, +0.031] (n=6), …' for the points of :func:`pgtheory.stats.matched_comparison`."""
+    f = f"+.{digits}f"
+    return ", ".join(f"{prefix}{p.level:g}: " + ("not reached" if p.diff is None else
+                                                f"{p.diff.statistic:{f}} [{p.diff.low:{f}}, {p.diff.high:{f}}] (n={p.n_pairs})")
+                     for p in points)
+
+
+def plot_matched(ax, points, **style) -> None:
+    """The paired differences at the levels reached, with their (simultaneous) intervals, on ``ax``."""
+    ok = [p for p in points if p.diff is not None]
+    ax.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
+                yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
+                fmt="o-", ms=3, capsize=2, **style)

@@ -30,7 +30,7 @@ from ...stats import frontier_at_progress, matched_comparison, matched_verdict, 
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import llm_task, lr_sweep, progress_arrays, token_ratio_arrays
+from ._multi_epoch import describe_matched, llm_task, lr_sweep, plot_matched, progress_arrays, token_ratio_arrays
 
 ID = "L103-spo-trust-region"
 EPS = 0.2  #: the clip/trust-region width of both methods (PPO's default; SPO's paper uses the same ε)
@@ -68,12 +68,6 @@ def _compare(task, eps: float, n_seeds: int, seed: int, lrs: tuple[float, ...], 
     return {"runs": out, "points": pts, "verdict": matched_verdict(pts)}
 
 
-def _describe(pts) -> str:
-    return ", ".join(f"KL {p.level:g}: " + ("not reached" if p.diff is None else
-                                            f"{p.diff.statistic:+.3f} [{p.diff.low:+.3f}, {p.diff.high:+.3f}] (n={p.n_pairs})")
-                     for p in pts)
-
-
 def run(ctx: RunContext) -> Evidence:
     rng = np.random.default_rng(ctx.seed)
     failures, max_err, deriv_err = _identity_checks(rng)
@@ -100,10 +94,7 @@ def run(ctx: RunContext) -> Evidence:
     a1.set_ylabel(f"fraction of tokens with |r − 1| > {EPS}")
     a1.legend(fontsize=7)
     for i, e in enumerate(eps_values):
-        ok = [p for p in by_eps[e]["points"] if p.diff is not None]
-        a2.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
-                    yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
-                    fmt="o-", ms=3, capsize=2, color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
+        plot_matched(a2, by_eps[e]["points"], color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")
     plain_log_ticks(a2, KL_LEVELS)
@@ -119,8 +110,8 @@ def run(ctx: RunContext) -> Evidence:
                    "inconclusive"),
         n_samples=n_seeds * 64 * 8 * len(lrs) * len(METHODS) * len(eps_values),
         summary=(f"SPO's per-sample maximiser is r* = 1 ± ε (err {max_err:.1g}) with the PG at r = 1. At matched KL moved, SPO − "
-                 f"PPO fraction of tokens with |r − 1| > {EPS}: {_describe(main['points'])}"
-                 + "".join(f"; at ε = {e}: {_describe(by_eps[e]['points'])} ({by_eps[e]['verdict']})" for e in eps_values[1:])
+                 f"PPO fraction of tokens with |r − 1| > {EPS}: {describe_matched(main['points'])}"
+                 + "".join(f"; at ε = {e}: {describe_matched(by_eps[e]['points'])} ({by_eps[e]['verdict']})" for e in eps_values[1:])
                  + f". At one shared lr {SAME_LR} after 8 epochs (the first version's design): {same_lr.statistic:+.3f} "
                    f"[{same_lr.low:+.3f}, {same_lr.high:+.3f}], with KL moved {same_lr_kl.statistic:+.3f} nats apart"
                  + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),

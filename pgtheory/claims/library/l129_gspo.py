@@ -37,18 +37,12 @@ from ...stats import frontier_at_progress, matched_comparison, matched_verdict, 
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import llm_task, lr_sweep, progress_arrays
+from ._multi_epoch import describe_matched, llm_task, lr_sweep, progress_arrays
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
 J_LEVELS = (0.01, 0.03, 0.1)  #: matched progress: exact J gained (reward units; J ∈ [0, 1])
 SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
-
-
-def _describe(points) -> str:
-    return ", ".join(f"J +{p.level:g}: " + ("not reached" if p.diff is None else
-                                            f"{p.diff.statistic:+.3f} [{p.diff.low:+.3f}, {p.diff.high:+.3f}] (n={p.n_pairs})")
-                     for p in points)
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -150,7 +144,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{long_rows[0]['sequence']:.3g} (|y| = 1) to {long_rows[-1]['sequence']:.3g} (|y| = {long_rows[-1]['length']}), the "
                  f"length-normalised one stays {min(r['length_normalised'] for r in long_rows):.3g}–{max(r['length_normalised'] for r in long_rows):.3g}. "
                  f"Its expected gradient is not ∇J's direction: cos {cos_rows[0.0]:.4f} on-policy (length normalisation), {cos_rows[1.0]:.3f} at s = 1. "
-                 f"At matched J gained, GSPO − GRPO KL moved: {_describe(points)}. At one shared lr {SAME_LR} after 8 epochs (the "
+                 f"At matched J gained, GSPO − GRPO KL moved: {describe_matched(points, prefix='J +')}. At one shared lr {SAME_LR} after 8 epochs (the "
                  f"first version's design): KL {d_kl.statistic:+.3f} [{d_kl.low:+.3f}, {d_kl.high:+.3f}] with J {d_j.statistic:+.3f} "
                  f"[{d_j.low:+.3f}, {d_j.high:+.3f}]" + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),
         details={"identity_error": id_err, "variance_by_length": var_rows, "cos_by_staleness": cos_rows, "j_levels": list(J_LEVELS),

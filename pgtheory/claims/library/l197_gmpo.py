@@ -37,7 +37,7 @@ from ...stats import frontier_at_progress, matched_comparison, matched_verdict, 
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import llm_task, lr_sweep, progress_arrays
+from ._multi_epoch import describe_matched, llm_task, lr_sweep, plot_matched, progress_arrays
 
 ID = "L197-gmpo-ratio-range"
 SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
@@ -100,22 +100,13 @@ def run(ctx: RunContext) -> Evidence:
     a1.set_ylabel("ratio range max_t |log r_t|")
     a1.legend(fontsize=6)
     for i, e in enumerate(EPS_LOG):
-        pts = by_eps[e]["points"]
-        ok = [p for p in pts if p.diff is not None]
-        a2.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
-                    yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
-                    fmt="o-", ms=3, capsize=2, color=f"C{i + 1}", label=f"GMPO (log clip {e}) − GRPO")
+        plot_matched(a2, by_eps[e]["points"], color=f"C{i + 1}", label=f"GMPO (log clip {e}) − GRPO")
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")
     plain_log_ticks(a2, KL_LEVELS)
     a2.set_xlabel("matched KL level (nats)")
     a2.set_ylabel("GMPO − GRPO ratio range")
     a2.legend(fontsize=6)
-
-    def describe(pts):
-        return ", ".join(f"KL {p.level:g}: " + ("not reached" if p.diff is None else
-                                                f"{p.diff.statistic:+.2f} [{p.diff.low:+.2f}, {p.diff.high:+.2f}] (n={p.n_pairs})")
-                         for p in pts)
 
     return Evidence(
         verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
@@ -125,8 +116,8 @@ def run(ctx: RunContext) -> Evidence:
                    "otherwise inconclusive"),
         n_samples=n_seeds * 64 * 8 * len(LRS) * (1 + len(EPS_LOG)),
         summary=(f"unclipped GMPO = unclipped GSPO (err {id_err:.1g}); GM ≤ AM on every sequence. At matched KL moved, GMPO "
-                 f"(log clip {EPS_LOG_PAPER}, the paper's) minus GRPO ratio range: {describe(main['points'])}"
-                 f"; with log clip {EPS_LOG[0]}: {describe(by_eps[EPS_LOG[0]]['points'])} ({by_eps[EPS_LOG[0]]['verdict']}). "
+                 f"(log clip {EPS_LOG_PAPER}, the paper's) minus GRPO ratio range: {describe_matched(main['points'], digits=2)}"
+                 f"; with log clip {EPS_LOG[0]}: {describe_matched(by_eps[EPS_LOG[0]]['points'], digits=2)} ({by_eps[EPS_LOG[0]]['verdict']}). "
                  f"At one shared lr 0.05 (the first version's design) GMPO's range is {same_lr.statistic:+.2f} "
                  f"[{same_lr.low:+.2f}, {same_lr.high:+.2f}] wider but it also moves {same_lr_kl.statistic:+.3f} nats further"
                  + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),
