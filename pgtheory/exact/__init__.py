@@ -6,6 +6,11 @@ from .evaluation import (PolicyEvaluation, action_values, advantages, bellman_re
 from .divergences import (F_DIVERGENCES, Q_LOG_CONVENTIONS, FDivergence, f_divergence, kl_divergence, q_exp, q_log,
                           tsallis_kl, tsallis_kl_greedy)
 from .groups import enumerate_groups
+from .lqr import (LQREvaluation, LQRSolution, check_lqr_policy, solve_discounted_lyapunov, lqr_closed_loop,
+                   lqr_closed_loop_radius, check_lqr_stable, evaluate_lqr, lqr_value_matrix,
+                   lqr_state_covariance, lqr_objective, lqr_policy_gradient, lqr_policy_gradient_autograd,
+                   lqr_policy_gradient_finite_difference, lqr_log_std_gradient, lqr_fisher_information,
+                   lqr_natural_gradient, lqr_optimal_gain, lqr_riccati_residual)
 from .gradients import (fisher_information, hessian, natural_gradient, objective_of_params, policy_gradient,
                         policy_gradient_autograd, policy_gradient_finite_difference)
 from .regularized import (SoftSolution, regularized_evaluation, regularized_objective, regularized_policy_gradient,

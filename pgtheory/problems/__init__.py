@@ -1,9 +1,11 @@
-"""Exact problem definitions: tabular MDPs and their generators, bandits, the toy sequence task, a linear-Gaussian latent model."""
+"""Exact problem definitions: tabular MDPs and their generators, bandits, the toy sequence task, a linear-Gaussian latent model,
+the discounted LQR."""
 from .bandits import Bandit, MultiPromptBandit
 from .generators import cliff_walk, garnet, gridworld, hard_chain
 from .latent import GaussianLatentModel
+from .lqr import LQR, random_lqr
 from .mdp import TabularMDP
 from .sequence import SequenceTask, toy_sequence_task
 
 __all__ = ["TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "Bandit", "MultiPromptBandit",
-           "SequenceTask", "toy_sequence_task", "GaussianLatentModel"]
+           "SequenceTask", "toy_sequence_task", "GaussianLatentModel", "LQR", "random_lqr"]
