@@ -1,0 +1,218 @@
+r"""Policy-gradient optimisers as registered :class:`~pgtheory.optim.harness.Algorithm` s (registry :data:`ALGORITHMS`).
+
+===================  ==========================================================  =============================================
+name                 update (per run; ĝ = GPOMDP per-trajectory estimate)          source
+===================  ==========================================================  =============================================
+``exact_pg``         θ ← θ + η ∇J(θ)                                              Agarwal et al. 2021 §4; Mei et al. 2020
+``exact_npg``        θ ← θ + η F(θ)⁺∇J(θ)                                         Kakade 2001; Agarwal et al. 2021 §5.3
+``sgd_gpomdp``       θ ← θ + η d,  d = (1/n) Σ_i ĝ(θ; τ_i)                         Baxter & Bartlett 2001; Yuan et al. 2022
+``normalized_pg``    θ ← θ + η d/‖d‖,  d as above                                 Cutkosky & Mehta 2020; Fatkhullin et al. 2023
+``storm_pg``         d_t = β ĝ_t + (1−β)(d_{t−1} + ĝ_t − w ĝ_{t−1}); θ ← θ + η d    Yuan et al. 2020 (STORM-PG); Huang et al. 2020
+===================  ==========================================================  =============================================
+
+"What is exactly true" of the stochastic directions (tabular softmax, geometric termination, exact IS weights):
+
+* ``sgd_gpomdp`` / ``normalized_pg``: d_t is unbiased for ∇J(θ_t) given the past. The *normalised* step d/‖d‖ is
+  biased for ∇J/‖∇J‖ (the tests use it as the twin the bias test must reject).
+* ``storm_pg``: given the past F_{t−1} (θ_{t−1}, θ_t, d_{t−1}), the correction ĝ(θ_t; τ) − w(τ) ĝ(θ_{t−1}; τ) with
+  w = p_{θ_{t−1}}(τ)/p_{θ_t}(τ) is unbiased for ∇J(θ_t) − ∇J(θ_{t−1}), so
+  E[d_t | F_{t−1}] = ∇J(θ_t) + (1 − β)(d_{t−1} − ∇J(θ_{t−1})): conditionally biased by (1−β) times the previous error,
+  and, by induction from the unbiased d_0, E[d_t − ∇J(θ_t)] = 0 unconditionally. A clipped weight (``weight_clip``,
+  as in the authors' code) breaks the conditional identity.
+
+Verification of the sources (issue 12): the recursive-momentum update was checked against two implementations, not
+the papers' bodies (the stored copies of Yuan et al. 2020 and Huang et al. 2020 expose only their abstracts here):
+the authors' code of Huang et al. (github gaosh/MBPG, ``Algorithms/MBPG.py``, ``storm_step``: d = g + (1 − a)(d_prev −
+w·g_old) with w = exp(Σ log π_old − Σ log π_cur) **clipped at 1.8**) and Papini's ``potion`` library
+(``stormpg``: gradient = g + (1 − β)(gradient − g_old(off-policy)), large first batch). The other rows are the
+standard forms and are *not verified* against the papers' bodies in this session.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._checks import check_positive_int, check_real
+from .._registry import Registry
+from .harness import Algorithm, Oracle
+
+__all__ = ["ALGORITHMS", "make_algorithm", "minibatch_direction", "exact_gradient_direction", "natural_gradient_direction",
+           "RecursiveMomentum", "ConstantStep", "NormalizedStep", "ConstantBatch"]
+
+ALGORITHMS: Registry = Registry("optimisation algorithm")
+
+
+# -- direction rules ----------------------------------------------------------------------------------------------
+
+def exact_gradient_direction(oracle: Oracle, theta: torch.Tensor, state, t: int, n) -> tuple[torch.Tensor, None]:
+    """d = ∇J(θ) exactly (policy-gradient theorem); draws nothing."""
+    return oracle.exact_gradient(theta), None
+
+
+def natural_gradient_direction(oracle: Oracle, theta: torch.Tensor, state, t: int, n) -> tuple[torch.Tensor, None]:
+    """d = F(θ)⁺∇J(θ) exactly (minimum-norm natural gradient); draws nothing."""
+    return oracle.natural_gradient(theta), None
+
+
+def minibatch_direction(oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, None]:
+    """d = (1/n) Σ_i ĝ(θ; τ_i) on n fresh trajectories of π_θ per run, ``[R, S, A]``."""
+    traj = oracle.sample(theta, n)
+    return oracle.gradient_estimates(traj, theta).mean(1), None
+
+
+class RecursiveMomentum:
+    r"""STORM-type recursive momentum with the trajectory importance weight.
+
+    t = 0: d_0 = (1/n_0) Σ_i ĝ(θ_0; τ_i). t ≥ 1, with n fresh τ_i ∼ π_{θ_t}:
+
+    .. math:: d_t = \frac1n\sum_i\Big[\beta\,\hat g(\theta_t;\tau_i) + (1-\beta)\big(d_{t-1} + \hat g(\theta_t;\tau_i)
+              - w(\tau_i)\,\hat g(\theta_{t-1};\tau_i)\big)\Big],\qquad w(\tau) = \frac{p_{\theta_{t-1}}(\tau)}{p_{\theta_t}(\tau)}.
+
+    ``weight_clip``: w ← min(w, c) (the authors' code uses c = 1.8; any finite c makes the correction biased).
+    State: (θ_{t−1}, d_{t−1}).
+    """
+
+    def __init__(self, beta: float, weight_clip: float | None = None):
+        self.beta = check_real(beta, "beta", low=0, high=1, low_open=True)
+        self.weight_clip = None if weight_clip is None else check_real(weight_clip, "weight_clip", low=0, low_open=True)
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, tuple]:
+        traj = oracle.sample(theta, n)
+        g_new = oracle.gradient_estimates(traj, theta)
+        if state is None:
+            d = g_new.mean(1)
+        else:
+            theta_prev, d_prev = state
+            g_old = oracle.gradient_estimates(traj, theta_prev)
+            w = oracle.log_weights(traj, theta_prev, theta).exp()
+            if self.weight_clip is not None:
+                w = w.clamp_max(self.weight_clip)
+            d = (g_new - (1 - self.beta) * w[..., None, None] * g_old).mean(1) + (1 - self.beta) * d_prev
+        return d, (theta, d)
+
+    def __repr__(self) -> str:
+        return f"RecursiveMomentum(beta={self.beta}, weight_clip={self.weight_clip})"
+
+
+# -- step rules and batch schedules ---------------------------------------------------------------------------------
+
+class ConstantStep:
+    """θ ← θ + η d."""
+
+    def __init__(self, step_size: float):
+        self.eta = check_real(step_size, "step_size", low=0, low_open=True)
+
+    def __call__(self, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
+        return theta + self.eta * d
+
+    def __repr__(self) -> str:
+        return f"ConstantStep({self.eta})"
+
+
+class NormalizedStep:
+    """θ ← θ + η d/‖d‖₂ per run (the norm over all S·A coordinates); a run with d = 0 does not move."""
+
+    def __init__(self, step_size: float):
+        self.eta = check_real(step_size, "step_size", low=0, low_open=True)
+
+    def __call__(self, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
+        norm = d.flatten(1).norm(dim=1)[:, None, None]
+        return theta + self.eta * torch.where(norm > 0, d / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(d))
+
+    def __repr__(self) -> str:
+        return f"NormalizedStep({self.eta})"
+
+
+class ConstantBatch:
+    """n_t = ``batch_size`` for t ≥ 1 and ``initial_batch_size`` (default the same) at t = 0."""
+
+    def __init__(self, batch_size: int, initial_batch_size: int | None = None):
+        self.n = check_positive_int(batch_size, "batch_size")
+        self.n0 = self.n if initial_batch_size is None else check_positive_int(initial_batch_size, "initial_batch_size")
+
+    def __call__(self, t: int) -> int:
+        return self.n0 if t == 0 else self.n
+
+    def __repr__(self) -> str:
+        return f"ConstantBatch({self.n}, initial={self.n0})"
+
+
+# -- the registry ----------------------------------------------------------------------------------------------------
+
+@ALGORITHMS.register("exact_pg")
+def exact_pg(*, step_size: float) -> Algorithm:
+    r"""Exact softmax policy gradient ascent, θ_{t+1} = θ_t + η ∇J(θ_t) (deterministic reference).
+
+    Source: Agarwal, Kakade, Lee & Mahajan 2021 (JMLR), §4 (softmax PG with exact gradients; their convergence
+    theorem uses η = (1−γ)³/8 for rewards in [0, 1]); Mei, Xiao, Szepesvári & Schuurmans 2020 (ICML), O(1/t) rate at the
+    same step. Not verified against the papers' bodies in this session. Larger steps converge faster in practice.
+    """
+    return Algorithm("exact_pg", exact_gradient_direction, ConstantStep(step_size), None, {"step_size": step_size})
+
+
+@ALGORITHMS.register("exact_npg")
+def exact_npg(*, step_size: float) -> Algorithm:
+    r"""Exact natural policy gradient, θ_{t+1} = θ_t + η F(θ_t)⁺∇J(θ_t) (deterministic reference).
+
+    For tabular softmax F⁺∇J = A^{π_θ}/(1−γ) up to per-state constants, so this is θ ← θ + η A/(1−γ), the
+    multiplicative-weights update π_{t+1}(a|s) ∝ π_t(a|s) exp(η A(s,a)/(1−γ)). Source: Kakade 2001; Agarwal et al. 2021
+    §5.3 (Lemma 15 for the closed form, Theorem 16 for the rate V* − V^{(T)} ≤ 1/((1−γ)² η T) + … with any η > 0, e.g.
+    η = (1−γ)² log|A|). Not verified against the papers' bodies in this session.
+    """
+    return Algorithm("exact_npg", natural_gradient_direction, ConstantStep(step_size), None, {"step_size": step_size})
+
+
+@ALGORITHMS.register("sgd_gpomdp")
+def sgd_gpomdp(*, step_size: float, batch_size: int) -> Algorithm:
+    r"""Stochastic gradient ascent with minibatch GPOMDP: θ_{t+1} = θ_t + η (1/n) Σ_{i≤n} ĝ(θ_t; τ_i), τ_i ∼ π_{θ_t}.
+
+    ĝ(θ; τ) = Σ_t (Σ_{t'≥t} r_{t'}) ∇log π_θ(a_t|s_t) under geometric termination (unbiased for ∇J). The ε⁻⁴ baseline:
+    O(ε⁻⁴) trajectories to an ε-stationary point (E‖∇J‖ ≤ ε). Sources: Baxter & Bartlett 2001 (GPOMDP);
+    Yuan, Gower & Lazaric 2022 (AISTATS), "A general sample complexity analysis of vanilla policy gradient".
+    Not verified against the papers' bodies in this session.
+    """
+    return Algorithm("sgd_gpomdp", minibatch_direction, ConstantStep(step_size), ConstantBatch(batch_size),
+                     {"step_size": step_size, "batch_size": batch_size})
+
+
+@ALGORITHMS.register("normalized_pg")
+def normalized_pg(*, step_size: float, batch_size: int) -> Algorithm:
+    r"""Normalised stochastic PG: θ_{t+1} = θ_t + η d_t/‖d_t‖, d_t = (1/n) Σ_i ĝ(θ_t; τ_i) (minibatch GPOMDP).
+
+    d_t is unbiased for ∇J(θ_t); the step d_t/‖d_t‖ is not unbiased for ∇J/‖∇J‖. Sources: normalised SGD —
+    Cutkosky & Mehta 2020 (ICML), "Momentum improves normalized SGD"; for PG, Fatkhullin, Barakat, Kireeva & He 2023
+    (ICML), "Stochastic policy gradient methods: improved sample complexity for Fisher-non-degenerate policies" (their
+    N-PG-IGT adds IGT momentum, not implemented here); exact-gradient version: Mei et al. 2021 (NeurIPS), GNPG.
+    Not verified against the papers' bodies in this session.
+    """
+    return Algorithm("normalized_pg", minibatch_direction, NormalizedStep(step_size), ConstantBatch(batch_size),
+                     {"step_size": step_size, "batch_size": batch_size})
+
+
+@ALGORITHMS.register("storm_pg")
+def storm_pg(*, step_size: float, beta: float, batch_size: int, initial_batch_size: int | None = None,
+             weight_clip: float | None = None) -> Algorithm:
+    r"""STORM-type recursive momentum with the importance weight (see :class:`RecursiveMomentum`):
+
+    d_0 = mean of n_0 GPOMDP estimates at θ_0; for t ≥ 1, n fresh τ ∼ π_{θ_t},
+    d_t = β ĝ(θ_t; τ) + (1 − β)(d_{t−1} + ĝ(θ_t; τ) − w(τ) ĝ(θ_{t−1}; τ)) averaged over the batch,
+    w(τ) = Π_t π_{θ_{t−1}}(a_t|s_t)/π_{θ_t}(a_t|s_t); θ_{t+1} = θ_t + η d_t.
+
+    Sources: Yuan, Lian, Liu & Zhou 2020 (arXiv:2003.04302), STORM-PG (large first batch n_0, then minibatches, constant
+    η and β); Huang, Gao, Pei & Huang 2020 (ICML), IS-MBPG (the same estimator with adaptive η_t and β_t = c η_t²; its
+    non-adaptive IS-MBPG* has decreasing steps). The brief's "Xu et al." wrote SRVR-PG (ICLR 2020), the loop-based
+    SARAH-type estimator, not this one. Checked against code, not the papers' bodies: gaosh/MBPG ``storm_step``
+    (authors' code of Huang et al.: the same recursion, with w clipped at 1.8 — ``weight_clip=1.8`` reproduces it) and
+    potion ``stormpg`` (exact recursion, no clipping). ``weight_clip=None`` (default): exact weights, conditionally
+    unbiased correction (module docstring).
+    """
+    params = {"step_size": step_size, "beta": beta, "batch_size": batch_size, "initial_batch_size": initial_batch_size,
+              "weight_clip": weight_clip}
+    return Algorithm("storm_pg", RecursiveMomentum(beta, weight_clip), ConstantStep(step_size),
+                     ConstantBatch(batch_size, initial_batch_size), params)
+
+
+def make_algorithm(name: str, **hyper) -> Algorithm:
+    """The registered algorithm ``name`` built with its hyper-parameters (a keyword it does not take raises ``TypeError``;
+    an unknown name ``ValueError`` listing the known ones)."""
+    return ALGORITHMS.resolve(name, hyper, n_positional=0, arg="name")(**hyper)
+
