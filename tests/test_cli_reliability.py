@@ -286,3 +286,18 @@ def test_parallel_check_reports_starts_and_finishes(fake, tmp_path):
                             progress=lambda cid, rec, cached: finished.append((cid, cached)))
     assert sorted(started) == [A, B] and sorted(finished) == [(A, False), (B, False)]
     assert [r["id"] for r in recs] == [A, B]
+
+
+def test_parallel_claim_workers_share_the_cpus_instead_of_oversubscribing():
+    """jobs workers × torch's default threads would oversubscribe the cores; each worker gets cpus // jobs (≥ 1) and the
+    initializer pins it. Twin: one job keeps every CPU."""
+    import torch
+
+    assert runner.worker_threads(2, cpus=2) == 1 and runner.worker_threads(4, cpus=2) == 1
+    assert runner.worker_threads(2, cpus=16) == 8 and runner.worker_threads(1, cpus=16) == 16
+    before = torch.get_num_threads()
+    try:
+        runner._init_worker(1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
