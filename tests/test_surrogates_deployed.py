@@ -19,6 +19,7 @@ from pgtheory.exact.sequence import sequence_policy_gradient, sequence_probs
 from pgtheory.policies.sequence import TabularSequencePolicy
 from pgtheory.problems.sequence import SequenceTask
 from pgtheory.sampling.sequence import SequenceGroups
+from tests.test_llm_estimators import token_batches
 
 T = lambda *x: torch.tensor(x, dtype=torch.float64)  # noqa: E731
 G = 2  # responses per group in the exact tests
@@ -144,21 +145,10 @@ def test_vespo_hand_values_in_the_reference_convention_and_coefficient_with_twin
 
 # -- every new surrogate is the policy gradient at θ_old (hypothesis, in the style of test_llm_estimators) --------
 
-@st.composite
-def token_batches(draw):
-    seed = draw(st.integers(0, 2**31 - 1))
-    g = torch.Generator().manual_seed(seed)
-    B, Gs, L = draw(st.integers(1, 3)), draw(st.integers(2, 5)), draw(st.integers(1, 5))
-    lp = -torch.rand(B, Gs, L, generator=g, dtype=torch.float64) * 2
-    mask = torch.rand(B, Gs, L, generator=g) < 0.7
-    mask[..., 0] = True
-    adv = torch.randn(B, Gs, generator=g, dtype=torch.float64)
-    return lp, adv, mask, draw(st.sampled_from(["seq_mean_token_mean", "batch_token_mean", "seq_mean_token_sum_norm"]))
-
-
-@given(token_batches(), st.floats(0.1, 5.0), st.floats(0.1, 5.0))
-def test_sapo_and_vespo_are_the_policy_gradient_at_theta_old(batch, tau_pos, tau_neg):
-    lp, adv, mask, agg = batch
+@given(token_batches(), st.sampled_from(["seq_mean_token_mean", "batch_token_mean", "seq_mean_token_sum_norm"]),
+       st.floats(0.1, 5.0), st.floats(0.1, 5.0))
+def test_sapo_and_vespo_are_the_policy_gradient_at_theta_old(batch, agg, tau_pos, tau_neg):
+    lp, _, adv, mask = batch
     w = aggregation_weights(mask, agg)
     pg = w * adv[..., None] * mask
     vespo_hp = dict(k_pos=tau_pos, lambda_pos=tau_neg, k_neg=tau_neg, lambda_neg=tau_pos)  # any kernel has φ(1) = 1
