@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..exact.lqr import check_lqr_policy
 from .._checks import check_positive_int
 from ..policies.gaussian import LinearGaussianPolicy
 from ..problems.lqr import LQR, psd_factor
@@ -107,13 +108,7 @@ def sample_lqr_trajectories(lqr: LQR, policy: LinearGaussianPolicy, K: Any, n: i
     The gain need not be stabilising (a sampler simulates any K), but then J is infinite. ``device`` moves the problem;
     the generator must be on the same device type.
     """
-    if not isinstance(lqr, LQR):
-        raise TypeError(f"lqr: expected an LQR, got {type(lqr).__name__}")
-    if not isinstance(policy, LinearGaussianPolicy):
-        raise TypeError(f"policy: expected a LinearGaussianPolicy, got {type(policy).__name__}")
-    if (policy.state_dim, policy.action_dim) != (lqr.state_dim, lqr.action_dim):
-        raise ValueError(f"policy: built for n={policy.state_dim}, m={policy.action_dim} but the LQR has "
-                         f"n={lqr.state_dim}, m={lqr.action_dim}")
+    check_lqr_policy(lqr, policy)
     if device is not None:
         lqr = lqr.to(device)
     dev = lqr.device
