@@ -51,10 +51,28 @@ def _lengths(mask):
     return mask.sum(-1).to(torch.float64)  # [..., G]
 
 
-LOSS_AGGREGATIONS.register("token_mean")(lambda mask: mask / _lengths(mask).sum(-1)[..., None, None])
-LOSS_AGGREGATIONS.register("seq_mean_token_mean")(lambda mask: mask / (mask.shape[-2] * _lengths(mask))[..., None])
-LOSS_AGGREGATIONS.register("seq_mean_token_sum")(lambda mask: mask / mask.shape[-2] + 0.0)
-LOSS_AGGREGATIONS.register("constant")(lambda mask: mask / (mask.shape[-2] * mask.shape[-1]) + 0.0)
+@LOSS_AGGREGATIONS.register("token_mean")
+def _token_mean(mask: torch.Tensor) -> torch.Tensor:
+    """1 / Σ_j L_j: every real token of the group weighs the same."""
+    return mask / _lengths(mask).sum(-1)[..., None, None]
+
+
+@LOSS_AGGREGATIONS.register("seq_mean_token_mean")
+def _seq_mean_token_mean(mask: torch.Tensor) -> torch.Tensor:
+    """1 / (G L_i): the mean over each response's tokens, then over the G responses."""
+    return mask / (mask.shape[-2] * _lengths(mask))[..., None]
+
+
+@LOSS_AGGREGATIONS.register("seq_mean_token_sum")
+def _seq_mean_token_sum(mask: torch.Tensor) -> torch.Tensor:
+    """1 / G: the sum over each response's tokens, the mean over responses."""
+    return mask / mask.shape[-2] + 0.0
+
+
+@LOSS_AGGREGATIONS.register("constant")
+def _constant(mask: torch.Tensor) -> torch.Tensor:
+    """1 / (G L_max), L_max the padded width: a data-independent constant (Dr. GRPO)."""
+    return mask / (mask.shape[-2] * mask.shape[-1]) + 0.0
 
 
 @LOSS_AGGREGATIONS.register("delta_l")

@@ -68,19 +68,39 @@ def _register(name: str, coefficient: KLFn):
     return deco
 
 
-@_register("k1", lambda lr: torch.ones_like(lr))
+def _k1_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
+    """1: the gradient coefficient of −ℓ."""
+    return torch.ones_like(log_ratio)
+
+
+def _k2_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
+    """−ℓ: the gradient coefficient of ½ℓ² (used by the straight-through "+" estimators)."""
+    return -log_ratio
+
+
+def _k3_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
+    """1 − e^ℓ: the gradient coefficient of e^ℓ − 1 − ℓ."""
+    return 1 - torch.exp(log_ratio)
+
+
+def _abs_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
+    """−sign(ℓ): the gradient coefficient of |ℓ|."""
+    return -torch.sign(log_ratio)
+
+
+@_register("k1", _k1_coefficient)
 def k1(log_ratio: torch.Tensor) -> torch.Tensor:
     """−ℓ."""
     return -log_ratio
 
 
-@_register("k2", lambda lr: -lr)
+@_register("k2", _k2_coefficient)
 def k2(log_ratio: torch.Tensor) -> torch.Tensor:
     """½ ℓ²."""
     return 0.5 * log_ratio**2
 
 
-@_register("k3", lambda lr: 1 - torch.exp(lr))
+@_register("k3", _k3_coefficient)
 def k3(log_ratio: torch.Tensor) -> torch.Tensor:
     """e^ℓ − 1 − ℓ (≥ 0; expm1 keeps it accurate for small ℓ)."""
     return torch.expm1(log_ratio) - log_ratio
@@ -98,18 +118,13 @@ def _clamped_k3_terms(log_ratio: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return lc, kappa, passes
 
 
-def _k2_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
-    """−ℓ: the gradient coefficient of ½ℓ² (used by the straight-through "+" estimators)."""
-    return -log_ratio
-
-
 def _clamped_k3_coefficient(log_ratio: torch.Tensor) -> torch.Tensor:
     """(1 − e^ℓ) where the clamps pass the gradient, 0 where they cut it."""
     lc, _, passes = _clamped_k3_terms(log_ratio)
     return torch.where(passes, -torch.expm1(lc), torch.zeros_like(log_ratio))
 
 
-@_register("abs", lambda lr: -torch.sign(lr))
+@_register("abs", _abs_coefficient)
 def abs_kl(log_ratio: torch.Tensor) -> torch.Tensor:
     """|ℓ| (verl/TRL ``kl_penalty="abs"``); E = E_π|log π/π_ref|, expected gradient ∇‖π_θ − π_ref‖₁."""
     return log_ratio.abs()
