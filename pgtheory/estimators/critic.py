@@ -129,11 +129,11 @@ def td_lambda_statistics(traj: Trajectories, n_states: int, lam: float) -> Criti
     coefficient = g * following - onehot  # ∂δ_t/∂V, [M, S]
 
     def per_state(x: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(S, dtype=x.dtype, device=x.device).index_add_(0, traj.states, x)
+        return torch.zeros(S, *x.shape[1:], dtype=x.dtype, device=x.device).index_add_(0, traj.states, x)
 
-    columns = [-per_state(traj.backward_recursion(coefficient[:, j].contiguous(), g * lam)) for j in range(S)]
-    target = per_state(traj.backward_recursion(r, g * lam))
-    return CriticStatistics(torch.stack(columns, dim=1), target, per_state(torch.ones_like(r)))
+    scans = traj.backward_recursion(torch.cat([coefficient, r[:, None]], dim=1), g * lam)  # one scan for all S + 1 columns
+    per_state_scans = per_state(scans)  # [S, S + 1]
+    return CriticStatistics(-per_state_scans[:, :S], per_state_scans[:, S], per_state(torch.ones_like(r)))
 
 
 def expected_td_lambda_statistics(mdp: TabularMDP, pi, lam: float) -> CriticStatistics:

@@ -28,12 +28,13 @@ from ..exact.lqr import check_lqr_policy
 from .._checks import check_positive_int
 from ..policies.gaussian import LinearGaussianPolicy
 from ..problems.lqr import LQR, psd_factor
+from .mdp import StepMajorLayout
 
 __all__ = ["LQRTrajectories", "sample_lqr_trajectories"]
 
 
 @dataclass(frozen=True)
-class LQRTrajectories:
+class LQRTrajectories(StepMajorLayout):
     r"""A batch of N LQR trajectories stored flat, step-major: all transitions of step 0, then of step 1, …
 
     As :class:`~pgtheory.sampling.Trajectories`: only live steps are stored (M transitions in all, ≈ N/(1 − γ) under
@@ -54,25 +55,9 @@ class LQRTrajectories:
     termination: str
     discount: float
 
-    @property
-    def n_transitions(self) -> int:
-        return int(self.states.shape[0])
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.step_offsets) - 1
-
-    def step_slice(self, t: int) -> slice:
-        return slice(self.step_offsets[t], self.step_offsets[t + 1])
-
     def lengths(self) -> torch.Tensor:
         """Number of steps of each episode, int64 ``[N]``."""
         return torch.bincount(self.episode, minlength=self.n)
-
-    def per_episode_sum(self, values: torch.Tensor) -> torch.Tensor:
-        """Σ over each episode's transitions of ``values [M, ...]``: ``[N, ...]``."""
-        out = torch.zeros(self.n, *values.shape[1:], dtype=values.dtype, device=values.device)
-        return out.index_add_(0, self.episode, values)
 
     def returns(self) -> torch.Tensor:
         """Σ_t w_t r_t per episode, ``[N]``: unbiased for J (geometric) or J_H (truncate)."""
@@ -80,15 +65,7 @@ class LQRTrajectories:
 
     def rewards_to_go(self) -> torch.Tensor:
         r"""Σ_{t' ≥ t} w_{t'} r_{t'} within the episode, for every transition, ``[M]``."""
-        wr = self.weights * self.rewards
-        out = torch.empty_like(wr)
-        acc = torch.zeros(self.n, dtype=wr.dtype, device=wr.device)
-        for t in range(self.n_steps - 1, -1, -1):
-            sl = self.step_slice(t)
-            ep = self.episode[sl]
-            acc[ep] = acc[ep] + wr[sl]
-            out[sl] = acc[ep]
-        return out
+        return self.backward_recursion(self.weights * self.rewards)
 
     def padded(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Scatter per-transition ``values [M, ...]`` into an ``[N, T, ...]`` table (for inspection and tests)."""

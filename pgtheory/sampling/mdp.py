@@ -24,7 +24,7 @@ from .._checks import as_tensor, check_positive_int, check_probabilities
 from ..problems.mdp import TabularMDP
 from .alias import AliasTable, build_alias_table, sample_alias
 
-__all__ = ["Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions",
+__all__ = ["StepMajorLayout", "Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions",
            "DEFAULT_MEMORY_BUDGET", "BYTES_PER_TRANSITION"]
 
 #: Bytes one stored transition costs while a batch is drawn: seven 8-byte arrays in :class:`Trajectories` plus the
@@ -34,8 +34,48 @@ BYTES_PER_TRANSITION = 80
 DEFAULT_MEMORY_BUDGET = 4 * 2**30
 
 
+class StepMajorLayout:
+    """Helpers of a flat, step-major batch of episodes: fields ``episode [M]`` (ids 0..N−1), ``step_offsets``
+    (T + 1 offsets; the transitions of step t are ``step_offsets[t]:step_offsets[t+1]``) and ``n`` (N). Shared by
+    :class:`Trajectories` and :class:`~pgtheory.sampling.lqr.LQRTrajectories`."""
+
+    @property
+    def n_transitions(self) -> int:
+        return int(self.episode.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.step_offsets) - 1
+
+    def step_slice(self, t: int) -> slice:
+        return slice(self.step_offsets[t], self.step_offsets[t + 1])
+
+    def per_episode_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ over each episode's transitions of ``values [M, ...]``: ``[N, ...]``."""
+        out = torch.zeros(self.n, *values.shape[1:], dtype=values.dtype, device=values.device)
+        return out.index_add_(0, self.episode, values)
+
+    def backward_recursion(self, values: torch.Tensor, decay: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """x_t = values_t + decay_t · x_{t+1} within each episode (x = 0 after its end), for every transition.
+
+        ``values [M, ...]`` (trailing axes are scanned together), ``decay`` a scalar or ``[M]``; output as ``values``.
+        The one scan behind reward-to-go (decay 1), GAE (decay gλ) and V-trace (decay g c_t).
+        """
+        d = torch.as_tensor(decay, dtype=values.dtype, device=values.device)
+        d = (d.expand(values.shape[:1]) if d.ndim == 0 else d).reshape(values.shape[:1] + (1,) * (values.ndim - 1))
+        out = torch.empty_like(values)
+        acc = torch.zeros(self.n, *values.shape[1:], dtype=values.dtype, device=values.device)
+        for t in range(self.n_steps - 1, -1, -1):
+            sl = self.step_slice(t)
+            ep = self.episode[sl]
+            x = values[sl] + d[sl] * acc[ep]
+            out[sl] = x
+            acc[ep] = x
+        return out
+
+
 @dataclass(frozen=True)
-class Trajectories:
+class Trajectories(StepMajorLayout):
     r"""A batch of N trajectories stored flat, step-major: all transitions of step 0, then of step 1, …
 
     Only live episodes are stored, so memory and cost scale with the number of transitions M, not
@@ -57,40 +97,9 @@ class Trajectories:
     termination: str
     discount: float
 
-    @property
-    def n_transitions(self) -> int:
-        return int(self.states.shape[0])
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.step_offsets) - 1
-
-    def step_slice(self, t: int) -> slice:
-        return slice(self.step_offsets[t], self.step_offsets[t + 1])
-
-    def per_episode_sum(self, values: torch.Tensor) -> torch.Tensor:
-        """Σ over each episode's transitions of ``values [M]``: ``[N]``."""
-        return torch.zeros(self.n, dtype=values.dtype, device=values.device).index_add_(0, self.episode, values)
-
     def discounted_returns(self) -> torch.Tensor:
         """Σ_t w_t r_t per episode, ``[N]``: unbiased for J (geometric) or J_H (truncate)."""
         return self.per_episode_sum(self.weights * self.rewards)
-
-    def backward_recursion(self, values: torch.Tensor, decay: torch.Tensor | float = 1.0) -> torch.Tensor:
-        """x_t = values_t + decay_t · x_{t+1} within each episode (x = 0 after its end), for every transition: ``[M]``.
-
-        The one scan behind reward-to-go (decay 1), GAE (decay gλ) and V-trace (decay g c_t).
-        """
-        d = torch.as_tensor(decay, dtype=values.dtype, device=values.device).expand_as(values)
-        out = torch.empty_like(values)
-        acc = torch.zeros(self.n, dtype=values.dtype, device=values.device)
-        for t in range(self.n_steps - 1, -1, -1):
-            sl = self.step_slice(t)
-            ep = self.episode[sl]
-            x = values[sl] + d[sl] * acc[ep]
-            out[sl] = x
-            acc[ep] = x
-        return out
 
     def cumsum(self, values: torch.Tensor) -> torch.Tensor:
         """Σ_{t' ≤ t} values_{t'} within each episode, for every transition: ``[M]`` (e.g. log of running IS ratios)."""
