@@ -41,7 +41,7 @@ def _small():
 
 
 def test_registry_names_and_docstrings():
-    assert set(ALGORITHMS.names()) == {"exact_pg", "exact_npg", "sgd_gpomdp", "normalized_pg", "storm_pg"}
+    assert {"exact_pg", "exact_npg", "sgd_gpomdp", "normalized_pg", "storm_pg", "n_pg_igt", "harpg", "n_harpg"} <= set(ALGORITHMS.names())
     for name in ALGORITHMS.names():
         doc = ALGORITHMS.get(name).__doc__
         assert doc and "θ" in doc and ("20" in doc), name  # states its update and a dated source
@@ -192,7 +192,7 @@ def test_named_errors_on_bad_input():
         run(mdp, alg, th0, seeds=[], n_iterations=3)
     with pytest.raises(ValueError, match="seeds: must be >= 0"):
         run(mdp, alg, th0, seeds=[-1], n_iterations=3)
-    with pytest.raises(ValueError, match=r"theta0: expected shape \[S, A\]"):
+    with pytest.raises(ValueError, match=r"theta0: expected shape \[4, 3\] or \[R, 4, 3\]"):
         run(mdp, alg, torch.zeros(3, 4, dtype=torch.float64), seeds=[0], n_iterations=3)
     with pytest.raises(ValueError, match="theta0: must be finite"):
         run(mdp, alg, th0 * float("nan"), seeds=[0], n_iterations=3)
@@ -202,7 +202,7 @@ def test_named_errors_on_bad_input():
         run(mdp, alg, th0, seeds=[0], n_iterations=3, checkpoints=[0, 3])
     with pytest.raises(TypeError, match="algorithm: expected an Algorithm"):
         run(mdp, "sgd_gpomdp", th0, seeds=[0], n_iterations=3)
-    with pytest.raises(TypeError, match="mdp: expected a TabularMDP"):
+    with pytest.raises(TypeError, match="problem: expected a TabularMDP or an LQR"):
         run(None, alg, th0, seeds=[0], n_iterations=3)
     with pytest.raises(RuntimeError, match="max_steps: .* outlived the cap of 2 steps"):
         run(garnet(4, 3, 2, discount=0.99, seed=0), alg, th0, seeds=[0], n_iterations=3, max_steps=2)

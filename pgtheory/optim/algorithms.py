@@ -36,7 +36,8 @@ from .._registry import Registry
 from .harness import Algorithm, Oracle
 
 __all__ = ["ALGORITHMS", "make_algorithm", "minibatch_direction", "exact_gradient_direction", "natural_gradient_direction",
-           "RecursiveMomentum", "ConstantStep", "NormalizedStep", "ConstantBatch"]
+           "RecursiveMomentum", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
+           "AscentStep", "NormalizedStep", "ConstantBatch"]
 
 ALGORITHMS: Registry = Registry("optimisation algorithm")
 
@@ -93,30 +94,136 @@ class RecursiveMomentum:
         return f"RecursiveMomentum(beta={self.beta}, weight_clip={self.weight_clip})"
 
 
-# -- step rules and batch schedules ---------------------------------------------------------------------------------
+class ImplicitGradientTransport:
+    r"""IGT momentum (Arnold et al. 2019), as in N-PG-IGT (Fatkhullin et al. 2023): the gradient is sampled at an
+    extrapolated point so that the momentum average tracks ∇J(θ_t) to second order.
 
-class ConstantStep:
-    """θ ← θ + η d."""
+    t = 0: d_0 = (1/n) Σ_i ĝ(θ_0; τ_i), τ_i ∼ π_{θ_0}. t ≥ 1, with η_t = ``momentum(t)``:
 
-    def __init__(self, step_size: float):
-        self.eta = check_real(step_size, "step_size", low=0, low_open=True)
+    .. math:: \tilde\theta_t = \theta_t + \frac{1-\eta_t}{\eta_t}(\theta_t - \theta_{t-1}),\qquad
+              d_t = (1-\eta_t)\,d_{t-1} + \eta_t\,\frac1n\sum_i \hat g(\tilde\theta_t;\tau_i),\quad \tau_i\sim\pi_{\tilde\theta_t}.
 
-    def __call__(self, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
-        return theta + self.eta * d
+    One trajectory per iteration at n = 1, no importance weights, no second-order information. For a quadratic J the
+    extrapolation makes E[d_t] = ∇J(θ_t) exactly; in general the bias is O(‖θ_t − θ_{t−1}‖²/η_t²)·‖∇³J‖.
+    State: (θ_{t−1}, d_{t−1}).
+    """
+
+    def __init__(self, momentum):
+        self.eta = as_schedule(momentum, "momentum")
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, tuple]:
+        if state is None:
+            traj = oracle.sample(theta, n)
+            d = oracle.gradient_estimates(traj, theta).mean(1)
+        else:
+            theta_prev, d_prev = state
+            eta = self.eta(t)
+            if not 0 < eta <= 1:
+                raise ValueError(f"momentum: η_t must lie in (0, 1], got {eta} at t = {t}")
+            ahead = theta + (1 - eta) / eta * (theta - theta_prev)
+            traj = oracle.sample(ahead, n)
+            d = (1 - eta) * d_prev + eta * oracle.gradient_estimates(traj, ahead).mean(1)
+        return d, (theta, d)
 
     def __repr__(self) -> str:
-        return f"ConstantStep({self.eta})"
+        return f"ImplicitGradientTransport(momentum={self.eta})"
+
+
+class HessianAidedRecursion:
+    r"""The Hessian-aided recursive momentum of (N-)HARPG (Fatkhullin et al. 2023; the Hessian estimator of Shen et
+    al. 2019, HAPG): the momentum is transported by an unbiased estimate of ∇J(θ_t) − ∇J(θ_{t−1}).
+
+    t = 0: d_0 = (1/n) Σ_i ĝ(θ_0; τ_i). t ≥ 1, with η_t = ``momentum(t)``, q_t ∼ U[0, 1] (run r's generator),
+    θ̂_t = q_t θ_t + (1 − q_t) θ_{t−1}, n trajectories τ̂_i ∼ π_{θ̂_t} and n trajectories τ_i ∼ π_{θ_t}:
+
+    .. math:: v_t = \frac1n\sum_i \hat B(\hat\tau_i;\hat\theta_t)(\theta_t-\theta_{t-1}),\qquad
+              d_t = (1-\eta_t)\,(d_{t-1} + v_t) + \eta_t\,\frac1n\sum_i \hat g(\theta_t;\tau_i).
+
+    Since E_q E_τ̂[B̂(τ̂; θ̂)Δ] = ∫₀¹ ∇²J(θ_{t−1} + qΔ)Δ dq = ∇J(θ_t) − ∇J(θ_{t−1}) (Δ = θ_t − θ_{t−1}), the recursion
+    keeps E[d_t − ∇J(θ_t)] = (1 − η_t)E[d_{t−1} − ∇J(θ_{t−1})] = 0 by induction: d_t is unbiased at every t.
+    2n trajectories per iteration (t ≥ 1). State: (θ_{t−1}, d_{t−1}).
+    """
+
+    def __init__(self, momentum):
+        self.eta = as_schedule(momentum, "momentum")
+
+    def transport(self, oracle: Oracle, theta: torch.Tensor, theta_prev: torch.Tensor, n: int) -> torch.Tensor:
+        """v = (1/n) Σ_i B̂(τ̂_i; θ̂)(θ − θ_prev), θ̂ = qθ + (1 − q)θ_prev, q ∼ U[0, 1] per run: ``[R, *P]``."""
+        q = torch.stack([torch.rand((), generator=g, dtype=torch.float64, device=theta.device) for g in oracle.generators])
+        q = q.view(-1, *([1] * (theta.ndim - 1)))
+        mid = q * theta + (1 - q) * theta_prev
+        traj = oracle.sample(mid, n)
+        return oracle.hessian_vector_estimates(traj, mid, theta - theta_prev).mean(1)
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, tuple]:
+        if state is None:
+            traj = oracle.sample(theta, n)
+            d = oracle.gradient_estimates(traj, theta).mean(1)
+            return d, (theta, d)
+        theta_prev, d_prev = state
+        eta = self.eta(t)
+        if not 0 < eta <= 1:
+            raise ValueError(f"momentum: η_t must lie in (0, 1], got {eta} at t = {t}")
+        v = self.transport(oracle, theta, theta_prev, n)
+        traj = oracle.sample(theta, n)
+        d = (1 - eta) * (d_prev + v) + eta * oracle.gradient_estimates(traj, theta).mean(1)
+        return d, (theta, d)
+
+    def __repr__(self) -> str:
+        return f"HessianAidedRecursion(momentum={self.eta})"
+
+
+# -- step rules and batch schedules ---------------------------------------------------------------------------------
+
+class PowerSchedule:
+    """t ↦ c·(t + s)^(−p): a constant (p = 0) or polynomially decaying step size / momentum weight (t = 0, 1, …)."""
+
+    def __init__(self, scale: float, exponent: float = 0.0, shift: float = 1.0):
+        self.scale = check_real(scale, "scale", low=0, low_open=True)
+        self.exponent = check_real(exponent, "exponent", low=0)
+        self.shift = check_real(shift, "shift", low=0, low_open=True)
+
+    def __call__(self, t: int) -> float:
+        return self.scale * (t + self.shift) ** (-self.exponent)
+
+    def __repr__(self) -> str:
+        return f"PowerSchedule({self.scale}, exponent={self.exponent}, shift={self.shift})"
+
+
+def as_schedule(value, name: str) -> PowerSchedule:
+    """A positive number (constant) or a :class:`PowerSchedule`, as a schedule; anything else raises naming ``name``."""
+    if isinstance(value, PowerSchedule):
+        return value
+    return PowerSchedule(check_real(value, name, low=0, low_open=True), 0.0)
+
+
+def _per_run(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return x.view(-1, *([1] * (like.ndim - 1)))
+
+
+class AscentStep:
+    """θ ← θ + η_t d (η_t a constant or a :class:`PowerSchedule`)."""
+
+    def __init__(self, step_size):
+        self.eta = as_schedule(step_size, "step_size")
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
+        return theta + self.eta(t) * d
+
+    def __repr__(self) -> str:
+        return f"AscentStep({self.eta})"
 
 
 class NormalizedStep:
-    """θ ← θ + η d/‖d‖₂ per run (the norm over all S·A coordinates); a run with d = 0 does not move."""
+    """θ ← θ + η_t d/‖d‖₂ per run (the norm over all parameters); a run with d = 0 does not move."""
 
-    def __init__(self, step_size: float):
-        self.eta = check_real(step_size, "step_size", low=0, low_open=True)
+    def __init__(self, step_size):
+        self.eta = as_schedule(step_size, "step_size")
 
-    def __call__(self, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
-        norm = d.flatten(1).norm(dim=1)[:, None, None]
-        return theta + self.eta * torch.where(norm > 0, d / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(d))
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
+        norm = _per_run(d.flatten(1).norm(dim=1), d)
+        unit = torch.where(norm > 0, d / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(d))
+        return theta + self.eta(t) * unit
 
     def __repr__(self) -> str:
         return f"NormalizedStep({self.eta})"
@@ -146,7 +253,7 @@ def exact_pg(*, step_size: float) -> Algorithm:
     theorem uses η = (1−γ)³/8 for rewards in [0, 1]); Mei, Xiao, Szepesvári & Schuurmans 2020 (ICML), O(1/t) rate at the
     same step. Not verified against the papers' bodies in this session. Larger steps converge faster in practice.
     """
-    return Algorithm("exact_pg", exact_gradient_direction, ConstantStep(step_size), None, {"step_size": step_size})
+    return Algorithm("exact_pg", exact_gradient_direction, AscentStep(step_size), None, {"step_size": step_size})
 
 
 @ALGORITHMS.register("exact_npg")
@@ -158,7 +265,7 @@ def exact_npg(*, step_size: float) -> Algorithm:
     §5.3 (Lemma 15 for the closed form, Theorem 16 for the rate V* − V^{(T)} ≤ 1/((1−γ)² η T) + … with any η > 0, e.g.
     η = (1−γ)² log|A|). Not verified against the papers' bodies in this session.
     """
-    return Algorithm("exact_npg", natural_gradient_direction, ConstantStep(step_size), None, {"step_size": step_size})
+    return Algorithm("exact_npg", natural_gradient_direction, AscentStep(step_size), None, {"step_size": step_size})
 
 
 @ALGORITHMS.register("sgd_gpomdp")
@@ -170,7 +277,7 @@ def sgd_gpomdp(*, step_size: float, batch_size: int) -> Algorithm:
     Yuan, Gower & Lazaric 2022 (AISTATS), "A general sample complexity analysis of vanilla policy gradient".
     Not verified against the papers' bodies in this session.
     """
-    return Algorithm("sgd_gpomdp", minibatch_direction, ConstantStep(step_size), ConstantBatch(batch_size),
+    return Algorithm("sgd_gpomdp", minibatch_direction, AscentStep(step_size), ConstantBatch(batch_size),
                      {"step_size": step_size, "batch_size": batch_size})
 
 
@@ -207,8 +314,45 @@ def storm_pg(*, step_size: float, beta: float, batch_size: int, initial_batch_si
     """
     params = {"step_size": step_size, "beta": beta, "batch_size": batch_size, "initial_batch_size": initial_batch_size,
               "weight_clip": weight_clip}
-    return Algorithm("storm_pg", RecursiveMomentum(beta, weight_clip), ConstantStep(step_size),
+    return Algorithm("storm_pg", RecursiveMomentum(beta, weight_clip), AscentStep(step_size),
                      ConstantBatch(batch_size, initial_batch_size), params)
+
+
+@ALGORITHMS.register("n_pg_igt")
+def n_pg_igt(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
+    r"""N-PG-IGT (Fatkhullin, Barakat, Kireeva & He 2023, ICML, Algorithm 1): normalised PG with implicit gradient
+    transport, θ_{t+1} = θ_t + γ_t d_t/‖d_t‖ with d_t the IGT momentum of :class:`ImplicitGradientTransport`
+    (gradient sampled at θ̃_t = θ_t + ((1 − η_t)/η_t)(θ_t − θ_{t−1})). ``step_size`` γ_t and ``momentum`` η_t: numbers
+    or :class:`PowerSchedule` s. The authors' experiment code (a garage fork, ``NIGTOptimizer``; the paper's body was
+    not readable here) uses γ_t = γ_0·2/(t+2) and η_t = η_0·(2/(t+2))^{4/5}, i.e. ``PowerSchedule(2γ_0, 1, 2)`` and
+    ``PowerSchedule(2^{4/5}η_0, 4/5, 2)``; its extrapolation uses η_{t−1} where the algorithm writes η_t (an
+    O(t^{-9/5}) difference; we follow the algorithm). One trajectory per iteration (``batch_size=1``).
+    """
+    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    return Algorithm("n_pg_igt", ImplicitGradientTransport(momentum), NormalizedStep(step_size), ConstantBatch(batch_size),
+                     params)
+
+
+@ALGORITHMS.register("harpg")
+def harpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
+    r"""HARPG (Fatkhullin et al. 2023, ICML): θ_{t+1} = θ_t + γ_t d_t with the Hessian-aided recursive momentum of
+    :class:`HessianAidedRecursion` (d_t unbiased for ∇J(θ_t) at every t; two trajectories per iteration at n = 1).
+    Authors' code (``STORMHessOptimizer``, non-normalised): γ_t = γ_0 (2/(t+2))^{1/2}, η_t = η_0·2/(t+2).
+    """
+    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    return Algorithm("harpg", HessianAidedRecursion(momentum), AscentStep(step_size), ConstantBatch(batch_size), params)
+
+
+@ALGORITHMS.register("n_harpg")
+def n_harpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
+    r"""N-HARPG (Fatkhullin et al. 2023, ICML, Algorithm 2): HARPG's direction with the normalised step
+    θ_{t+1} = θ_t + γ_t d_t/‖d_t‖ (the ε^{-2} global-optimality result for Fisher-non-degenerate policies).
+    Authors' code (``STORMHessOptimizer`` normalised): γ_t = γ_0·2/(t+2), η_t = η_0·2/(t+2). The update, the q_t ∼ U[0, 1]
+    interpolation and B̂ = ĝ∇log pᵀ + ∇ĝ were checked against that code; the paper's theorem constants were not.
+    """
+    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    return Algorithm("n_harpg", HessianAidedRecursion(momentum), NormalizedStep(step_size), ConstantBatch(batch_size),
+                     params)
 
 
 def make_algorithm(name: str, **hyper) -> Algorithm:
