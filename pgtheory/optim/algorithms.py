@@ -36,7 +36,7 @@ from .._registry import Registry
 from .harness import Algorithm, Oracle
 
 __all__ = ["ALGORITHMS", "make_algorithm", "minibatch_direction", "exact_gradient_direction", "natural_gradient_direction",
-           "RecursiveMomentum", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
+           "RecursiveMomentum", "MomentumAverage", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
            "AscentStep", "NormalizedStep", "ConstantBatch"]
 
 ALGORITHMS: Registry = Registry("optimisation algorithm")
@@ -92,6 +92,30 @@ class RecursiveMomentum:
 
     def __repr__(self) -> str:
         return f"RecursiveMomentum(beta={self.beta}, weight_clip={self.weight_clip})"
+
+
+class MomentumAverage:
+    r"""Heavy-ball momentum on fresh minibatch estimates: d_0 = ĝ_0, d_t = (1 − η_t) d_{t−1} + η_t (1/n) Σ_i ĝ(θ_t; τ_i).
+
+    The normalised-momentum PG of Cutkosky & Mehta 2020 (N-MPG; the ε^{-3} baseline of Fatkhullin et al. 2023, whose
+    code calls it ``nsgdm``). d_t is biased for ∇J(θ_t) (it averages stale gradients). State: d_{t−1}.
+    """
+
+    def __init__(self, momentum):
+        self.eta = as_schedule(momentum, "momentum")
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = oracle.gradient_estimates(oracle.sample(theta, n), theta).mean(1)
+        if state is None:
+            return g, g
+        eta = self.eta(t)
+        if not 0 < eta <= 1:
+            raise ValueError(f"momentum: η_t must lie in (0, 1], got {eta} at t = {t}")
+        d = (1 - eta) * state + eta * g
+        return d, d
+
+    def __repr__(self) -> str:
+        return f"MomentumAverage(momentum={self.eta})"
 
 
 class ImplicitGradientTransport:
@@ -316,6 +340,28 @@ def storm_pg(*, step_size: float, beta: float, batch_size: int, initial_batch_si
               "weight_clip": weight_clip}
     return Algorithm("storm_pg", RecursiveMomentum(beta, weight_clip), AscentStep(step_size),
                      ConstantBatch(batch_size, initial_batch_size), params)
+
+
+@ALGORITHMS.register("n_mpg")
+def n_mpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
+    r"""Normalised momentum PG (Cutkosky & Mehta 2020, ICML, "Momentum improves normalized SGD"; for PG the baseline
+    ``nsgdm`` of Fatkhullin et al. 2023): d_t = (1 − η_t)d_{t−1} + η_t ĝ(θ_t; τ_t), θ_{t+1} = θ_t + γ_t d_t/‖d_t‖.
+    Authors' code (Fatkhullin et al.): γ_t = 2γ_0/(t+2), η_t = η_0 (2/(t+2))^{2/3}.
+    """
+    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    return Algorithm("n_mpg", MomentumAverage(momentum), NormalizedStep(step_size), ConstantBatch(batch_size), params)
+
+
+@ALGORITHMS.register("sgd_gpomdp_scheduled")
+def sgd_gpomdp_scheduled(*, step_size, batch_size: int = 1) -> Algorithm:
+    r"""Vanilla stochastic PG with a step-size schedule: θ_{t+1} = θ_t + γ_t (1/n) Σ_i ĝ(θ_t; τ_i) (GPOMDP).
+
+    The Õ(ε^{-3}) global-optimum baseline for Fisher-non-degenerate policies of Yuan, Gower & Lazaric 2022 (AISTATS),
+    the "previously known" rate Fatkhullin et al. 2023 improve on; their code (``sgd``) uses γ_t = γ_0 (2/(t+2))^{2/3}.
+    Same direction as ``sgd_gpomdp``; ``step_size`` may be a :class:`PowerSchedule`.
+    """
+    params = {"step_size": repr(step_size), "batch_size": batch_size}
+    return Algorithm("sgd_gpomdp_scheduled", minibatch_direction, AscentStep(step_size), ConstantBatch(batch_size), params)
 
 
 @ALGORITHMS.register("n_pg_igt")

@@ -86,7 +86,8 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
     the ψ_t of :data:`~pgtheory.estimators.PG_ESTIMATORS`) apply unchanged; :func:`per_trajectory_gradients` contracts
     with the right run's policy.
 
-    Randomness: run r draws only from ``generators[r]``: first n uniforms for the initial states, then, in blocks of
+    Randomness: run r draws only from ``generators[r]``: first n uniforms for the initial states followed, in the same
+    draw, by its first block; then, in blocks of
     L steps (L = max(16, ⌈1/(1−γ)⌉), capped by ``max_steps``), a ``[2, n, L]`` uniform block (action, transition) and,
     when the MDP has reward noise, an ``[n, L]`` normal block — the next block only while run r still has a live
     episode. The stream of run r is therefore the same whatever the other runs are (batched = one-at-a-time).
@@ -127,32 +128,37 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
 
     u0 = torch.empty(R, n, **f64)
     U_list, Z_list = [], []
-    for r in range(R):  # run r's stream: initial uniforms, then its first block
-        u0[r] = torch.rand(n, generator=generators[r], **f64)
-        U_list.append(torch.rand(2, n, L, generator=generators[r], **f64))
+    for r in range(R):  # run r's stream: initial uniforms and its first block in one draw, then its first noises
+        first = torch.rand(n + 2 * n * L, generator=generators[r], **f64)
+        u0[r] = first[:n]
+        U_list.append(first[n:].view(2, n, L))
         Z_list.append(torch.randn(n, L, generator=generators[r], **f64) if noisy else None)
     U = torch.stack(U_list)
     Z = torch.stack(Z_list) if noisy else None
+
+    def flat(U, Z):  # per-episode rows (episode r·n + i): action and transition uniforms [R·n, L], noises [R·n, L]
+        return U[:, 0].reshape(R * n, L), U[:, 1].reshape(R * n, L), (Z.reshape(R * n, L) if noisy else None)
+
+    Ua, Us, Zf = flat(U, Z)
+    cdf_rows = cdf.reshape(R * S, A - 1)
     s = sample_alias(init_table, torch.zeros(R * n, dtype=torch.long, device=dev), u0.reshape(-1))
     ep = torch.arange(R * n, device=dev)
+    base = torch.div(ep, n, rounding_mode="floor") * S  # row offset of the episode's run in cdf_rows
     eps, states, actions, noise, offsets = [], [], [], [], [0]
     for t in range(cap):
         j = t % L
         if j == 0 and t > 0:
-            U, Z = block(torch.unique(torch.div(ep, n, rounding_mode="floor")))
-        run = torch.div(ep, n, rounding_mode="floor")
-        i = ep - run * n
-        ua, us = U[run, 0, i, j], U[run, 1, i, j]
-        a = (cdf[run, s] <= ua.unsqueeze(-1)).sum(-1)
-        k = sample_alias(table, s * A + a, us)
+            Ua, Us, Zf = flat(*block(torch.unique(torch.div(ep, n, rounding_mode="floor"))))
+        a = (cdf_rows[base + s] <= Ua[ep, j].unsqueeze(-1)).sum(-1)
+        k = sample_alias(table, s * A + a, Us[ep, j])
         eps.append(ep)
         states.append(s)
         actions.append(a)
         if noisy:
-            noise.append(Z[run, i, j])
+            noise.append(Zf[ep, j])
         offsets.append(offsets[-1] + int(ep.shape[0]))
         keep = k < S
-        ep, s = ep[keep], k[keep]
+        ep, s, base = ep[keep], k[keep], base[keep]
         if ep.numel() == 0:
             break
     else:
