@@ -42,6 +42,7 @@ def test_known_exponent_is_recovered_and_gated_in(p):
     assert lo <= p <= hi and fit.in_regime
     assert not lo <= p - 0.5 <= hi
     assert abs(fit.exponent - p) < 0.1
+    assert not fit.steepening and fit.all_reached and fit.fine_ci_low <= p <= fit.fine_ci_high
 
 
 def test_floor_fails_the_gate_and_never_refutes():
@@ -50,7 +51,24 @@ def test_floor_fails_the_gate_and_never_refutes():
     samples, err = _runs(lambda n: n ** (-0.5) + 1e-3)
     eps = np.geomspace(0.3, 1.2e-3, 8)
     fit = fit_sample_complexity(eps, first_passage(samples, err, eps))
-    assert not fit.in_regime and fit.exponent_fine > fit.exponent_coarse + fit.tolerance
+    assert not fit.in_regime and fit.exponent_fine > fit.exponent_coarse + fit.tolerance and fit.steepening
+
+
+def test_steepening_and_flattening_curves():
+    """Upper-bound claims use the fine half and the steepening flag. A run family that speeds up (error n^{-1/2} up to
+    n = 1000, then ∝ n^{-1}) flattens: not steepening, and the fine half recovers the late exponent 1. A delayed start
+    (error ×5 for the first 100 samples, then n^{-1/2}) makes N(ε) flat over the coarse targets: flagged as steepening,
+    which an upper-bound rule treats as undecided (conservative: the local exponent is still rising)."""
+    fast = lambda n: np.where(n < 1000, n ** (-0.5), 1000 ** (-0.5) * (n / 1000) ** (-1.0))  # noqa: E731
+    samples, err = _runs(fast)
+    eps = np.geomspace(0.2, 1e-4, 8)
+    fit = fit_sample_complexity(eps, first_passage(samples, err, eps))
+    assert fit.all_reached and not fit.steepening and fit.exponent_fine < fit.exponent_coarse
+    assert fit.fine_ci_low <= 1.0 <= fit.fine_ci_high
+    samples, err = _runs(lambda n: np.where(n < 100, 5.0, 1.0) * n ** (-0.5))
+    eps = np.geomspace(0.3, 1.5e-3, 8)
+    fit = fit_sample_complexity(eps, first_passage(samples, err, eps))
+    assert fit.all_reached and fit.steepening
 
 
 def test_unreached_targets_fail_the_gate_and_bad_input_is_named():

@@ -219,9 +219,9 @@ def sample_lqr_runs(lqr: LQR, policy: LinearGaussianPolicy, gains: torch.Tensor,
     after each step the episode continues with probability γ, so Σ_t r_t is unbiased for J(K_r) (as
     :func:`~pgtheory.sampling.sample_lqr_trajectories` with ``termination="geometric"``).
 
-    Randomness of run r, all from ``generators[r]``, in this order: n uniforms u_i giving the lengths
-    T_i = 1 + ⌊log u_i / log γ⌋ (so P(T_i > t) = γ^t), then x_0 ``[n, n_x]``, ε ``[n, T_r, m]`` and w ``[n, T_r, n_x]``
-    standard normals with T_r = max_i T_i of run r. Nothing of run r depends on another run. An episode longer than
+    Randomness of run r, all from ``generators[r]``: first (in one pass over the runs) n uniforms u_i giving the lengths
+    T_i = 1 + ⌊log u_i / log γ⌋ (so P(T_i > t) = γ^t), then one draw of standard normals split, in order, into
+    x_0 ``[n, n_x]``, ε ``[n, T_r, m]`` and w ``[n, T_r, n_x]`` with T_r = max_i T_i of run r (in a second pass). Nothing of run r depends on another run. An episode longer than
     ``max_steps`` (default max(10, 50/(1−γ))) raises ``RuntimeError`` (no silent truncation). Gains need not be
     stabilising (any K can be simulated), but then J is infinite and the estimates heavy-tailed.
     """
@@ -243,29 +243,31 @@ def sample_lqr_runs(lqr: LQR, policy: LinearGaussianPolicy, gains: torch.Tensor,
     cap = default_episode_cap(g) if max_steps is None else check_positive_int(max_steps, "max_steps")
     nx, nu = lqr.state_dim, lqr.action_dim
     f64 = dict(dtype=torch.float64, device=dev)
-    lengths, x0, eps, w = [], [], [], []
+    u = torch.stack([torch.rand(N, generator=gen, **f64) for gen in generators])  # [R, N]
+    Tlen = 1 + torch.floor(torch.log(u) / math.log(g)).long() if g > 0 else torch.ones(R, N, dtype=torch.long, device=dev)
+    T_run = Tlen.amax(1).tolist()
+    if max(T_run) > cap:
+        r = int(torch.tensor(T_run).argmax())
+        raise RuntimeError(f"max_steps: an episode of run {r} lasts {T_run[r]} steps, beyond the cap of {cap}; "
+                           "raise max_steps (each episode survives H steps with probability γ^H)")
+    Tmax = max(T_run)
+    Z = torch.zeros(R, N * nx + N * Tmax * (nu + nx), **f64)
     for r, gen in enumerate(generators):
-        u = torch.rand(N, generator=gen, **f64)
-        T = 1 + torch.floor(torch.log(u) / math.log(g)).long() if g > 0 else torch.ones(N, dtype=torch.long, device=dev)
-        if int(T.max()) > cap:
-            raise RuntimeError(f"max_steps: an episode of run {r} lasts {int(T.max())} steps, beyond the cap of {cap}; "
-                               "raise max_steps (each episode survives H steps with probability γ^H)")
-        Tr = int(T.max())
-        lengths.append(T)
-        x0.append(torch.randn(N, nx, generator=gen, **f64))
-        eps.append(torch.randn(N, Tr, nu, generator=gen, **f64))
-        w.append(torch.randn(N, Tr, nx, generator=gen, **f64))
-    Tmax = max(e.shape[1] for e in eps)
+        k = N * nx + N * T_run[r] * (nu + nx)
+        Z[r, :k] = torch.randn(k, generator=gen, **f64)
+    x0 = Z[:, : N * nx].view(R, N, nx)
+    # run r's ε and w occupy the first N·T_r·(m + n) numbers after x_0: re-lay them onto the common [N, T_max] grid
     E = torch.zeros(R, N, Tmax, nu, **f64)
     Wn = torch.zeros(R, N, Tmax, nx, **f64)
-    for r in range(R):
-        E[r, :, : eps[r].shape[1]] = eps[r]
-        Wn[r, :, : w[r].shape[1]] = w[r]
-    Tlen = torch.stack(lengths)  # [R, N]
+    for T_r in sorted(set(T_run)):
+        rows = [r for r in range(R) if T_run[r] == T_r]
+        body = Z[rows, N * nx: N * nx + N * T_r * (nu + nx)]
+        E[rows, :, :T_r] = body[:, : N * T_r * nu].reshape(len(rows), N, T_r, nu)
+        Wn[rows, :, :T_r] = body[:, N * T_r * nu:].reshape(len(rows), N, T_r, nx)
     mask = (torch.arange(Tmax, device=dev) < Tlen[..., None]).to(torch.float64)  # [R, N, T]
     F0, Fw = psd_factor(lqr.initial_cov), psd_factor(lqr.noise_cov)
     sigma = float(policy.std)
-    x = torch.stack(x0) @ F0.T  # [R, N, nx]
+    x = x0 @ F0.T  # [R, N, nx]
     Kt = K.transpose(-1, -2)  # [R, nx, m]
     At, Bt = lqr.A.T, lqr.B.T
     Wn = Wn @ Fw.T
