@@ -241,3 +241,27 @@ def test_lqr_run_freezes_a_diverging_run():
     small = run(lqr, make_algorithm("exact_pg", step_size=0.01), K0, seeds=[0], n_iterations=300, policy=pol)
     assert small.diverged_at[0] == -1
     assert small.optimum - small.final_objective[0] < 0.1 * (small.optimum - small.objective[0, 0])
+
+
+def test_igt_removes_the_momentum_lag_on_a_quadratic_with_twin():
+    """On a quadratic J (one-step LQR, γ = 0: J(K) = −tr((Q + KᵀRK)Σ₀) − σ² tr R) the IGT extrapolation makes the momentum
+    error unbiased: E[d_1 − ∇J(θ_1)] = (1 − η)E[d_0 − ∇J(θ_0)] = 0 (∇J(θ̃) = ∇J(θ_1) + H(θ̃ − θ_1) exactly). Twin: plain
+    momentum (N-MPG) lags, E[d_1 − ∇J(θ_1)] = (1 − η)E[∇J(θ_0) − ∇J(θ_1)] ≠ 0, and the same test rejects it.
+    R = 2000 runs of 100 trajectories per iteration (planned with ``required_sample_size`` at power 0.99 from a pilot of
+    2000 runs on seeds 900 000+: the twin's lag (−0.36, 0.27) against per-run sds (0.85, 0.83) needs 312 runs)."""
+    f64 = dict(dtype=torch.float64)
+    lqr = LQR(torch.tensor([[1.0, 0.3], [0.0, 0.9]], **f64), torch.tensor([[0.0], [1.0]], **f64), torch.eye(2, **f64),
+              torch.eye(1, **f64), 0.0, noise_cov=0.1 * torch.eye(2, **f64))
+    pol = LinearGaussianPolicy(2, 1, std=1.0)
+    K0 = torch.tensor([[0.8, -0.6]], **f64)
+    R = 2000
+    errs = {}
+    for name in ("n_pg_igt", "n_mpg"):
+        it = iterate(lqr, make_algorithm(name, step_size=0.5, momentum=0.5, batch_size=100), K0,
+                     seeds=range(40_000, 40_000 + R), policy=pol)
+        next(it)
+        s1 = next(it)
+        errs[name] = (s1.direction - lqr_policy_gradient(lqr, pol, s1.theta)).reshape(R, -1)
+    zero = torch.zeros(2, **f64)
+    assert bias_test(errs["n_pg_igt"], zero).pvalue > ALPHA
+    assert bias_test(errs["n_mpg"], zero).pvalue < ALPHA
