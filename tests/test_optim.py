@@ -223,3 +223,23 @@ def test_no_tensor_is_created_on_the_default_device():
             assert np.isfinite(tr.final_objective).all(), alg.name
     finally:
         torch.set_default_device("cpu")
+
+
+def test_polyak_step_by_hand():
+    """polyak_pg's first direction is min{(J*_est − Ĵ)_+/(c‖ĝ‖²), γ_b}·ĝ on the same trajectories (recomputed from an
+    oracle with the same seeds); a J*_est below every return gives no step (the clipped numerator)."""
+    from pgtheory.optim import TabularOracle
+    mdp, th0 = _small()
+    j_star = float(mdp.initial @ value_iteration(mdp).v)
+    for optimum, cap in ((j_star, 1e6), (j_star, 0.01), (-1e3, 10.0)):
+        step = next(iterate(mdp, make_algorithm("polyak_pg", optimum=optimum, batch_size=5, c=0.5, max_step=cap), th0,
+                            seeds=[7, 8]))
+        o = TabularOracle(mdp, seed_generators([7, 8], "cpu"))
+        TH = th0.expand(2, 4, 3).clone()
+        b = o.sample(TH, 5)
+        g = o.gradient_estimates(b, TH).mean(1)
+        J_hat = o.returns(b).mean(1)
+        eta = torch.clamp((optimum - J_hat).clamp_min(0) / (0.5 * g.flatten(1).pow(2).sum(1)), max=cap)
+        assert torch.allclose(step.direction, eta[:, None, None] * g, rtol=1e-12, atol=1e-15)
+        if optimum < 0:
+            assert float(step.direction.abs().max()) == 0.0

@@ -36,7 +36,7 @@ from .._registry import Registry
 from .harness import Algorithm, Oracle
 
 __all__ = ["ALGORITHMS", "make_algorithm", "minibatch_direction", "exact_gradient_direction", "natural_gradient_direction",
-           "RecursiveMomentum", "MomentumAverage", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
+           "RecursiveMomentum", "MomentumAverage", "PolyakScaledDirection", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
            "AscentStep", "NormalizedStep", "ConstantBatch"]
 
 ALGORITHMS: Registry = Registry("optimisation algorithm")
@@ -116,6 +116,36 @@ class MomentumAverage:
 
     def __repr__(self) -> str:
         return f"MomentumAverage(momentum={self.eta})"
+
+
+class PolyakScaledDirection:
+    r"""The stochastic Polyak step (SPS_max, Loizou et al. 2021) in ascent form, applied to a minibatch GPOMDP estimate:
+
+    .. math:: \eta_t = \min\Big\{\frac{(J^\star_{\rm est} - \hat J_t)_+}{c\,\|\hat g_t\|^2},\ \gamma_b\Big\},\qquad
+              d_t = \eta_t\,\hat g_t,
+
+    with Ĵ_t the mean return and ĝ_t the mean GPOMDP estimate of the same n trajectories (θ ← θ + d_t: use with
+    ``AscentStep(1)``). The numerator is clipped at 0 (an estimate above J*_est gives no step). ``optimum`` J*_est: the
+    true J* (an oracle) or a mis-set value. The rule of Li et al. 2024 (L81) as described by two summaries of the
+    paper (the body was not readable here; their J* estimate, a "twin-model" method, could not be reconstructed).
+    The returned direction includes the step, so ``direction_error`` of a trace compares η_t ĝ_t with ∇J.
+    """
+
+    def __init__(self, optimum: float, c: float = 0.5, max_step: float = 10.0):
+        self.optimum = check_real(optimum, "optimum")
+        self.c = check_real(c, "c", low=0, low_open=True)
+        self.max_step = check_real(max_step, "max_step", low=0, low_open=True)
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, None]:
+        batch = oracle.sample(theta, n)
+        g = oracle.gradient_estimates(batch, theta).mean(1)
+        J_hat = oracle.returns(batch).mean(1)
+        sq = g.flatten(1).pow(2).sum(1)
+        eta = ((self.optimum - J_hat).clamp_min(0) / (self.c * sq.clamp_min(1e-300))).clamp_max(self.max_step)
+        return _per_run(eta, g) * g, None
+
+    def __repr__(self) -> str:
+        return f"PolyakScaledDirection(optimum={self.optimum}, c={self.c}, max_step={self.max_step})"
 
 
 class ImplicitGradientTransport:
@@ -362,6 +392,17 @@ def sgd_gpomdp_scheduled(*, step_size, batch_size: int = 1) -> Algorithm:
     """
     params = {"step_size": repr(step_size), "batch_size": batch_size}
     return Algorithm("sgd_gpomdp_scheduled", minibatch_direction, AscentStep(step_size), ConstantBatch(batch_size), params)
+
+
+@ALGORITHMS.register("polyak_pg")
+def polyak_pg(*, optimum: float, batch_size: int, c: float = 0.5, max_step: float = 10.0) -> Algorithm:
+    r"""Stochastic PG with the Polyak step size (Li, Yuan, Fan, Schmidt, Horváth, Gower & Takáč 2024, arXiv 2404.07525):
+    θ_{t+1} = θ_t + min{(J*_est − Ĵ_t)_+/(c‖ĝ_t‖²), γ_b} ĝ_t with minibatch GPOMDP ĝ_t and mean return Ĵ_t
+    (:class:`PolyakScaledDirection`). ``optimum`` is J*_est (the paper estimates it; here the true J* or a mis-set one).
+    """
+    params = {"optimum": optimum, "batch_size": batch_size, "c": c, "max_step": max_step}
+    return Algorithm("polyak_pg", PolyakScaledDirection(optimum, c, max_step), AscentStep(1.0), ConstantBatch(batch_size),
+                     params)
 
 
 @ALGORITHMS.register("n_pg_igt")

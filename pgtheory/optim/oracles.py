@@ -73,6 +73,10 @@ class Oracle:
     def gradient_estimates(self, batch: Any, theta: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def returns(self, batch: Any) -> torch.Tensor:
+        """Σ_t r_t per trajectory, ``[R, n]``: unbiased for J(θ_r) of the sampling parameters."""
+        raise NotImplementedError
+
     def log_weights(self, batch: Any, theta_target: torch.Tensor, theta_behaviour: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -200,6 +204,10 @@ class TabularOracle(Oracle):
         self._count(n, torch.bincount(run, minlength=self.R))
         return traj
 
+    def returns(self, traj: Trajectories) -> torch.Tensor:
+        """Σ_t r_t per trajectory (geometric termination, weights 1), ``[R, n]``."""
+        return traj.discounted_returns().view(self.R, -1)
+
     def gradient_estimates(self, traj: Trajectories, theta: torch.Tensor) -> torch.Tensor:
         """Per-trajectory estimates ĝ(θ; τ) ``[R, n, S, A]`` (see :func:`per_trajectory_gradients`)."""
         return per_trajectory_gradients(traj, theta, traj.n // self.R, self.estimator)
@@ -265,6 +273,10 @@ class LQROracle(Oracle):
         batch = sample_lqr_runs(self.lqr, self.policy, theta, n, self.generators, max_steps=self.max_steps)
         self._count(n, batch.lengths().sum(1))
         return batch
+
+    def returns(self, batch: LQRRunBatch) -> torch.Tensor:
+        """Σ_t r_t per trajectory, ``[R, n]``."""
+        return batch.returns()
 
     def gradient_estimates(self, batch: LQRRunBatch, theta: torch.Tensor) -> torch.Tensor:
         r"""ĝ(K; τ) = Σ_t ψ_t ∇_K log π_K(u_t|x_t) = −Σ_t ψ_t (u_t + Kx_t) x_tᵀ/σ², ψ_t = Σ_{t'≥t} r_{t'}: ``[R, n, m, n_x]``."""
