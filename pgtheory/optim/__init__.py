@@ -1,14 +1,14 @@
 """Iterative policy-gradient optimisers on exact ground truth: batched runs, thinned traces, registered algorithms."""
 from ..sampling.runs import sample_policies, seed_generators, transition_alias_table
 from .algorithms import (ALGORITHMS, AscentStep, ConstantBatch, HessianAidedRecursion, ImplicitGradientTransport,
-                         MomentumAverage, NormalizedStep, PolyakScaledDirection, PowerSchedule, RecursiveMomentum, as_schedule, exact_gradient_direction,
+                         LoopVarianceReduced, MomentumAverage, NormalizedStep, PolyakScaledDirection, PowerSchedule, RecursiveMomentum, as_schedule, exact_gradient_direction,
                          make_algorithm, minibatch_direction, natural_gradient_direction)
 from .harness import Algorithm, OptimTrace, Step, iterate, run, thinned_checkpoints
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
 __all__ = ["ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAidedRecursion", "ImplicitGradientTransport",
-           "LQROracle", "MomentumAverage", "NormalizedStep", "OptimTrace", "PolyakScaledDirection", "Oracle", "PowerSchedule", "RecursiveMomentum", "Step",
+           "LQROracle", "LoopVarianceReduced", "MomentumAverage", "NormalizedStep", "OptimTrace", "PolyakScaledDirection", "Oracle", "PowerSchedule", "RecursiveMomentum", "Step",
            "TabularOracle", "as_schedule", "exact_gradient_direction", "iterate", "log_importance_weights", "make_algorithm",
            "make_oracle", "minibatch_direction", "natural_gradient_direction", "per_trajectory_gradients", "run",
            "sample_policies", "seed_generators", "tabular_hessian_vector_estimates", "thinned_checkpoints",
