@@ -24,14 +24,7 @@ from pgtheory.stats import bias_test
 ALPHA = 1e-6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add contention on a shared machine (a softmax of 60 numbers took 3.6 ms
-    with 2 threads under load, 10 µs with 1)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _small():
