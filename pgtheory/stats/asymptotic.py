@@ -15,7 +15,7 @@ import numpy as np
 
 from .rates import ols_slopes
 
-__all__ = ["LocalSlopes", "local_slopes"]
+__all__ = ["LocalSlopes", "local_slopes", "MeanTailSlope", "mean_tail_slope"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,71 @@ def local_slopes(t, values, *, windows: int = 3, points_per_window: int = 4, tol
     slopes = np.stack([ols_slopes(lx[b], ly[:, b]) for b in blocks], -1)
     in_regime = slopes.max(-1) - slopes.min(-1) <= tolerance
     return LocalSlopes(slopes, ols_slopes(lx, ly), in_regime, tolerance)
+
+
+@dataclass(frozen=True)
+class MeanTailSlope:
+    """Tail slope of log E[value] against log x from R runs, with a run-bootstrap interval and a noise-aware gate."""
+
+    slope: float
+    ci_low: float
+    ci_high: float
+    half_slopes: tuple[float, float]  #: slopes of the first and second half of the tail
+    difference_ci: tuple[float, float]  #: bootstrap interval of (second − first) half slope
+    gated: bool  #: the two halves agree within ``gate_tolerance`` up to their noise
+    points: int  #: abscissae in the tail
+    confidence_level: float
+    gate_tolerance: float
+
+    def confidence_interval(self) -> tuple[float, float]:
+        return self.ci_low, self.ci_high
+
+    def to_dict(self) -> dict:
+        return {"slope": self.slope, "ci": [self.ci_low, self.ci_high], "half_slopes": list(self.half_slopes),
+                "difference_ci": list(self.difference_ci), "gated": self.gated, "points": self.points}
+
+
+def mean_tail_slope(x, values, *, decades: float = 1.0, gate_tolerance: float = 0.15, confidence_level: float = 0.95,
+                    n_boot: int = 2000, seed: int = 0, tilt: float = 0.0) -> MeanTailSlope:
+    r"""The rate of an *expected* quantity (e.g. E[J* − J(θ_t)], what convergence theorems bound) from R i.i.d. runs.
+
+    ``x [K]`` positive increasing abscissae shared by the runs (samples or iterations); ``values [R, K]`` positive.
+    The tail is the last ``decades`` decades of x; the slope is the least-squares slope of log(mean over runs) on log x
+    there, and the interval resamples runs with replacement (percentile bootstrap, ``n_boot`` replicates). Gate (noise
+    aware, two-sided): the slopes of the two halves of the tail (sharing the middle point) agree within
+    ``gate_tolerance`` up to their noise — the bootstrap interval of their difference meets [−tol, tol]. Noise therefore
+    never fails the gate; it widens the slope's interval, so a decision needing a narrow interval stays undecided.
+    ``tilt``: multiply every run by (x/x_K)^tilt first — a planted twin whose slope is moved by exactly ``tilt`` at the
+    measured noise level (a power check). Use :func:`local_slopes` for deterministic runs (instances, not noise).
+    """
+    xs = np.asarray(x, dtype=float)
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    if xs.ndim != 1 or xs.size < 4 or np.any(xs <= 0) or np.any(np.diff(xs) <= 0):
+        raise ValueError("x: expected at least 4 positive, strictly increasing abscissae")
+    if v.shape[1] != xs.size or v.shape[0] < 2:
+        raise ValueError(f"values: expected shape [R ≥ 2, {xs.size}], got {v.shape}")
+    if np.any(~np.isfinite(v)) or np.any(v <= 0):
+        raise ValueError("values: must be positive and finite (log scale)")
+    if not decades > 0 or not gate_tolerance > 0 or not 0 < confidence_level < 1:
+        raise ValueError("decades, gate_tolerance: must be positive; confidence_level: in (0, 1)")
+    keep = xs >= xs[-1] / 10 ** decades
+    if keep.sum() < 4:
+        raise ValueError(f"x: fewer than 4 abscissae in the last {decades} decade(s)")
+    lx = np.log(xs[keep])
+    g = v[:, keep] * np.exp(tilt * (lx - lx[-1]))
+    half = lx.size // 2
+
+    def slopes(mean_values):
+        ly = np.log(mean_values)
+        return (ols_slopes(lx, ly), ols_slopes(lx[: half + 1], ly[..., : half + 1]), ols_slopes(lx[half:], ly[..., half:]))
+
+    s, s1, s2 = slopes(g.mean(0))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, g.shape[0], size=(n_boot, g.shape[0]))
+    bs, b1, b2 = slopes(g[idx].mean(1))
+    a = (1 - confidence_level) / 2
+    lo, hi = np.quantile(bs, [a, 1 - a])
+    dlo, dhi = np.quantile(b2 - b1, [a, 1 - a])
+    gated = bool(dhi >= -gate_tolerance and dlo <= gate_tolerance)
+    return MeanTailSlope(float(s), float(lo), float(hi), (float(s1), float(s2)), (float(dlo), float(dhi)), gated,
+                         int(keep.sum()), confidence_level, gate_tolerance)
