@@ -17,7 +17,10 @@ policies; the Atari improvement is not tested here).
 Protocol: kind=identity, extension=False, unbiasedness=True — q → 1 gives KL, D_q ≥ 0, the greedy closed form and
 E_π[−ln_q(μ/π)] = D_q are mathematics (fail only through a bug); the MC estimator's unbiasedness is judged by equivalence
 (margin 1% of D_q) at every q tested, with a near twin D_q·1.01 and the far 'q-1'-convention twin (q ≠ 1), and the
-worst q is reported (revised 2026-11-30, issue 10: it was judged on the first q only).
+worst q is reported (revised 2026-11-30, issue 10: it was judged on the first q only). The Monte Carlo sample size is
+planned from that margin (revised 2026-11-30, before the next full run: the third round's fixed 5·10⁶ left the worst q's
+near twin unpowered): a pilot on a stream of its own, ``required_sample_size`` for a bias of 1% of D_q at power 0.99,
+×1.2, within [samples, max_samples]; where the cap binds the near twin may stay unpowered and the verdict inconclusive.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from scipy.optimize import minimize
 from ...estimators import tsallis_kl_estimate
 from ...exact import kl_divergence, tsallis_kl, tsallis_kl_greedy, tsallis_kl_value_iteration
 from ...problems import garnet
-from ...stats import bias_test, detection_power
+from ...stats import bias_test, detection_power, required_sample_size
 from ..protocol import equivalence_verdict, twin, worst_equivalence
 from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
@@ -36,6 +39,7 @@ from ..style import new_figure, save_figure
 
 ID = "L183-tsallis-kl"
 ALPHA = 1e-6
+PILOT = 20_000  #: draws of the pilot that plans the Monte Carlo sample size
 MARGIN_REL = 0.01  # equivalence margin: 1% of the exact D_q(π‖μ) — a bias of practical size in a divergence
 Q_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
@@ -84,9 +88,17 @@ def run(ctx: RunContext) -> Evidence:
     if limit_order > 0.02:
         failures.append(f"q → 1: error shrank only by {limit_order:.2g} when ε fell 100-fold")
     negative_alt = {q: float((v < 0).double().mean()) for q, v in dq_alt.items()}
-    # (ii) Monte Carlo estimator
-    n = s["samples"]
+    # (ii) Monte Carlo estimator; the sample size is planned from the declared margin (revision 2026-11-30, before the
+    # next full run: the third round's fixed 5e6 left the worst q's near twin unpowered): a pilot of PILOT draws from a
+    # stream of its own gives each q's per-sample s.d.; n is the largest required_sample_size for a bias of the margin
+    # (1% of D_q) at power 0.99 and α = 1e-6, times 1.2 for the pilot's s.d. error, within [samples, max_samples]
     p1, m1 = pi[0], mu[0]
+    gp = torch.Generator().manual_seed(ctx.seed + 1_000_003)
+    lr_pilot = (m1.log() - p1.log())[torch.multinomial(p1, PILOT, replacement=True, generator=gp)]
+    needed = {q: required_sample_size(MARGIN_REL * abs(float(tsallis_kl(p1, m1, q))),
+                                      float(tsallis_kl_estimate(lr_pilot, q).std()), alpha=ALPHA, power=0.99)
+              for q in (0.5, 1.0, 1.5, 2.0, 3.0)}
+    n = int(min(max(s["samples"], 1.2 * max(needed.values())), s["max_samples"]))
     y = torch.multinomial(p1, n, replacement=True, generator=g)
     lr = (m1.log() - p1.log())[y]
     mc, eq_by_q = {}, {}
@@ -168,6 +180,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{eq.margin:.3g} (1% of D_q), near twins powered/rejected {eq.twins.near_powered}/{eq.twins.near_rejected}. "
                  f"Atari gains not tested." if not failures else "; ".join(failures[:5])),
         details={"failures": failures, "min_dq": min_dq, "negative_fraction_q_minus_1": negative_alt, "limit_error": limit_err, "limit_error_ratio": limit_order,
+                 "samples_planned": n, "samples_needed_by_q": {str(q): v for q, v in needed.items()},
                  "monte_carlo": mc, "greedy_gap_max": max(greedy_gap), "support": support, "averaging_deviation": averaging},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[not failures],  # one (π, μ) pair carries the MC rule; its equivalence is judged by the protocol
@@ -183,7 +196,8 @@ register_claim(Claim(
     theme="TS, KL", exact="D_q both q-log conventions; regularised greedy policy (KKT + bisection vs SLSQP); Tsallis-KL value iteration",
     monte_carlo="−ln_q(μ/π) on samples of π (unbiasedness, variance against q)",
     test="D_q ≥ 0, = 0 iff equal, → KL at q = 1; MC unbiased (α = 1e-6) with a wrong-convention twin; greedy optimal; implicit averaging exact only at q = 1",
-    scales={"quick": {"pairs": 2000, "samples": 200_000, "greedy": 10}, "full": {"pairs": 100_000, "samples": 5_000_000, "greedy": 100}},
+    scales={"quick": {"pairs": 2000, "samples": 200_000, "max_samples": 2_000_000, "greedy": 10},
+            "full": {"pairs": 100_000, "samples": 5_000_000, "max_samples": 20_000_000, "greedy": 100}},
     run=run,
     source="Tsallis (1988) relative entropy; q-log convention pinned in pgtheory.exact.divergences. The paper's own q-log "
            "convention could not be read through `search` (abstract pages only); both conventions are reported.",
