@@ -360,19 +360,26 @@ def test_bellman_residual_minimiser_minimises_the_bellman_residual():
             assert float(weighted_norm((T0(q) - q).reshape(6, 3), D)) > b_brm
 
 
+def _random_instance(seed: int):
+    """A random (MDP, 3 policies, features) instance: S ∈ [2, 6], A ∈ [1, 3], d ∈ [1, S·A), γ ∈ {0.5, 0.9, 0.99}; the
+    MDP, policies and features from seeds seed, seed + 1000 and seed + 2000."""
+    rng = np.random.default_rng(seed)
+    S, A = int(rng.integers(2, 7)), int(rng.integers(1, 4))
+    d = int(rng.integers(1, S * A))
+    gamma = float(rng.choice([0.5, 0.9, 0.99]))
+    mdp = random_mdp(S, A, gamma, seed)
+    pi = _policies(S, A, seed=seed + 1000, batch=(3,))
+    phi = _features(S, A, d, seed=seed + 2000)
+    return mdp, pi, phi, gamma, S, A
+
+
 def test_tsitsiklis_van_roy_bound_with_the_stationary_distribution():
     """TvR (1997), Thm 1 / Lemma 6 with κ = γ(1 − λ)/(1 − γλ): ‖Φw_TD − Q‖_D ≤ ‖ΠQ − Q‖_D/√(1 − κ²) for D the
     stationary distribution of P_π — on 120 random instances × 3 policies × λ ∈ {0, 0.5}. The largest ratio (error
     over bound) is recorded: it comes close to 1 (the bound is nearly tight), so the check is not vacuous."""
     worst = 0.0
     for seed in range(120):
-        rng = np.random.default_rng(1000 + seed)
-        S, A = int(rng.integers(2, 7)), int(rng.integers(1, 4))
-        d = int(rng.integers(1, S * A))
-        gamma = float(rng.choice([0.5, 0.9, 0.99]))
-        mdp = random_mdp(S, A, gamma, 1000 + seed)
-        pi = _policies(S, A, seed=2000 + seed, batch=(3,))
-        phi = _features(S, A, d, seed=3000 + seed)
+        mdp, pi, phi, gamma, S, A = _random_instance(1000 + seed)
         D = stationary_state_action_distribution(mdp, pi)
         assert float((D.sum((-2, -1)) - 1).abs().max()) <= 1e-12
         DP = (D.reshape(3, 1, -1) @ state_action_transition_matrix(mdp, pi)).reshape(3, S, A)
@@ -393,13 +400,7 @@ def test_tsitsiklis_van_roy_bound_with_the_discounted_occupancy():
     ‖Φw_TD − Q‖_D ≤ ‖ΠQ − Q‖_D/√(1 − γ): checked on 120 random instances (ρ random, hence D ≠ stationary). The
     two-state chain breaks the √(1 − γ²) version by a factor √0.9/(0.3/√0.19) = 1.378 and attains the √(1 − γ) one."""
     for seed in range(120):
-        rng = np.random.default_rng(5000 + seed)
-        S, A = int(rng.integers(2, 7)), int(rng.integers(1, 4))
-        d = int(rng.integers(1, S * A))
-        gamma = float(rng.choice([0.5, 0.9, 0.99]))
-        mdp = random_mdp(S, A, gamma, 5000 + seed)
-        pi = _policies(S, A, seed=6000 + seed, batch=(3,))
-        phi = _features(S, A, d, seed=7000 + seed)
+        mdp, pi, phi, gamma, S, A = _random_instance(5000 + seed)
         td, fit = td_fixed_point(mdp, pi, phi), best_linear_fit(mdp, pi, phi)
         assert bool((td.error <= fit.error / math.sqrt(1 - gamma) * (1 + 1e-9) + 1e-12).all()), seed
     mdp = _two_state_chain(0.9)
