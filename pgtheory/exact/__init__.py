@@ -26,6 +26,11 @@ from .linear_evaluation import (SINGULAR_RCOND, LinearEvaluation, bellman_residu
                                 lambda_bellman_operator, projected_bellman_residual, state_action_transition_matrix,
                                 stationary_state_action_distribution, td_fixed_point, weighted_norm)
 from .optimal_design import OptimalDesign, design_leverages, g_optimal_design
+from .return_law import ReturnLaw, discounted_return_law, geometric_return_law, truncated_return_law, truncated_values
+from .risk_measures import (cvar, cvar_distortion, cvar_rockafellar_uryasev, distortion_risk, kolmogorov_distance, mixed_risk,
+                            value_at_risk, wasserstein1)
+from .distributional import (FixedPoint, bellman_pushforward, categorical_fixed_point, categorical_projection, contraction_ratio,
+                             quantile_fixed_point, quantile_midpoints, quantile_projection, sup_wasserstein1, uniform_support)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
