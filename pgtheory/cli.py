@@ -258,7 +258,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 _BENCHMARKS = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py",
-               "optim": "optim_batched.py"}
+               "optim": "optim_batched.py", "lstd": "lstd_batched.py"}
 
 
 def _benchmarks_dir() -> Path:
@@ -321,8 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", default=None,
                     help="output directory (default: figures/ at full scale, <results>/figures-quick/ with --quick)")
     fg.set_defaults(func=_figures, validate=_validate_figures)
-    bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds)")
-    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim (default: all)")
+    bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds, batched LSTD)")
+    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     bn.set_defaults(func=_bench, validate=_validate_bench)
     demo = sub.add_parser("demo", help="exact ground truth on small problems, with its cross-checks")

@@ -17,6 +17,9 @@ from .returns import (ACTOR_ADVANTAGES, RETURN_TARGETS, actor_advantages, lambda
 from .normalization import (ADVANTAGE_TRANSFORMS, RUNNING_REWARD_SCALINGS, RunningMoments, batch_moments, clip_values,
                             running_moments, scale_rewards_running, transform_advantages, trl_score_scaling,
                             vecnormalize_rewards, whiten)
+from .linear_td import (GRADIENT_TD, LSTDAccumulator, LSTDStatistics, TD_TARGETS, expected_lstd_statistics, gradient_td,
+                        gradient_td_iterate, lstd_solve, lstd_statistics, lstd_statistics_batched,
+                        lstd_statistics_per_episode, lstd_stream)
 from .critic import (CRITIC_FITS, CriticStatistics, expected_gae_gradient, expected_td_lambda_statistics, fit_critic,
                      monte_carlo_critic, solve_critic, td_lambda_critic, td_lambda_statistics)
 from .all_action import ALL_ACTION_ESTIMATORS, all_action_bias, all_action_estimates, all_action_weights
@@ -56,4 +59,7 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "RUNNING_REWARD_SCALINGS", "RunningMoments", "batch_moments", "clip_values", "running_moments",
            "scale_rewards_running", "transform_advantages", "trl_score_scaling", "vecnormalize_rewards", "whiten",
            "CRITIC_FITS", "CriticStatistics", "expected_gae_gradient", "expected_td_lambda_statistics", "fit_critic",
-           "monte_carlo_critic", "solve_critic", "td_lambda_critic", "td_lambda_statistics"]
+           "monte_carlo_critic", "solve_critic", "td_lambda_critic", "td_lambda_statistics",
+           "GRADIENT_TD", "LSTDAccumulator", "LSTDStatistics", "TD_TARGETS", "expected_lstd_statistics", "gradient_td",
+           "gradient_td_iterate", "lstd_solve", "lstd_statistics", "lstd_statistics_batched",
+           "lstd_statistics_per_episode", "lstd_stream"]
