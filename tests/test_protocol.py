@@ -99,21 +99,6 @@ def test_a_verdict_that_flips_inside_the_declared_range_is_qualified():
     assert out["instances"]["count"] == 20 and out["instances"]["fraction"] == 1.0
 
 
-def test_an_undecided_main_verdict_decided_elsewhere_in_the_range_is_qualified():
-    """Inconclusive at the main setting but refuted (or confirmed) at another declared constant: qualified, with the
-    point named; inconclusive everywhere stays inconclusive; a failed code check is never upgraded."""
-    ev = Evidence("inconclusive", 0.0, "t", 1, "s", instances=[False] * 4,
-                  sensitivity=[sweep_point("lr", 0.01, "inconclusive"), sweep_point("lr", 0.1, "refuted")])
-    c = _claim(lambda ctx: ev, unbiasedness=False, constants={"lr": [0.01, 0.1]})
-    out = apply_protocol(c, ev)
-    assert out["verdict"] == "qualified" and "lr = 0.1: refuted" in out["protocol_notes"][0]
-    ev2 = Evidence("inconclusive", 0.0, "t", 1, "s", instances=[False] * 4, sensitivity=[sweep_point("lr", 0.1, "inconclusive")])
-    assert apply_protocol(c, ev2)["verdict"] == "inconclusive"
-    ev3 = Evidence("inconclusive", 0.0, "t", 1, "s", instances=[False] * 4, sensitivity=[sweep_point("lr", 0.1, "confirmed")],
-                   code_checks=["exact gradient differs from autograd"])
-    assert apply_protocol(c, ev3)["verdict"] == "inconclusive"
-
-
 def test_an_extension_can_qualify_but_never_refute():
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[])
     out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)

@@ -130,15 +130,6 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
                          " (inconclusive there: a conservative qualification, not a flip)")
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
-    elif verdict == "inconclusive" and ev.verdict == "inconclusive" and not ev.code_checks and changed:
-        # undecided at the main setting, decided elsewhere in the declared range (rule reconciled with the README on
-        # 2026-11-30: "a verdict that changes inside the declared range is qualified" — before, only confirmed or
-        # refuted main verdicts were qualified, so L41 and L127 stayed inconclusive beside a refuted sweep point)
-        decided = [p for p in changed if p["verdict"] in ("confirmed", "refuted", "qualified")]
-        if decided:
-            notes.append("qualified: undecided at the main setting, but decided inside the declared range (" +
-                         "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in decided[:6]) + ")")
-            verdict = "qualified"
     if claim.extension and verdict == "refuted":
         if ev.quote_verdict == "refuted":
             notes.append("refuted on the quoted sentence itself, not only on the extension")
