@@ -283,12 +283,6 @@ def linked_backward_recursion(values: torch.Tensor, decay: torch.Tensor, link: t
     return V
 
 
-def _step_index(traj: Trajectories) -> torch.Tensor:
-    dev = traj.states.device
-    counts = torch.tensor([traj.step_offsets[i + 1] - traj.step_offsets[i] for i in range(traj.n_steps)], device=dev)
-    return torch.repeat_interleave(torch.arange(traj.n_steps, device=dev), counts)
-
-
 def td_transitions(traj: Trajectories, pi, lam: float = 0.0, gamma: float | None = None) -> TDTransitions:
     r"""The per-transition ingredients of the TD(λ) statistics, independent of the features (module docstring).
 
@@ -319,7 +313,7 @@ def td_transitions(traj: Trajectories, pi, lam: float = 0.0, gamma: float | None
     safe = succ.clamp_min(0)
     next_state = torch.where(has_next, traj.states[safe], torch.zeros_like(succ))
     next_index = torch.where(has_next, traj.states[safe] * A + traj.actions[safe], torch.zeros_like(succ))
-    steps = _step_index(traj)
+    steps = traj.step_index()
     if g == q:
         weight = torch.ones_like(traj.rewards)
     else:

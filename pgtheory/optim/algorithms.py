@@ -8,7 +8,17 @@ name                 update (per run; ĝ = GPOMDP per-trajectory estimate)      
 ``sgd_gpomdp``       θ ← θ + η d,  d = (1/n) Σ_i ĝ(θ; τ_i)                         Baxter & Bartlett 2001; Yuan et al. 2022
 ``normalized_pg``    θ ← θ + η d/‖d‖,  d as above                                 Cutkosky & Mehta 2020; Fatkhullin et al. 2023
 ``storm_pg``         d_t = β ĝ_t + (1−β)(d_{t−1} + ĝ_t − w ĝ_{t−1}); θ ← θ + η d    Yuan et al. 2020 (STORM-PG); Huang et al. 2020
+``n_mpg``            d_t = (1−η_t)d_{t−1} + η_t ĝ_t; θ ← θ + γ_t d/‖d‖             Cutkosky & Mehta 2020
+``n_pg_igt``         as n_mpg, ĝ sampled at θ_t + ((1−η_t)/η_t)(θ_t − θ_{t−1})      Fatkhullin et al. 2023 (authors' code)
+``harpg``            d_t = (1−η_t)(d_{t−1} + B̂(θ̂_t)(θ_t − θ_{t−1})) + η_t ĝ_t       Fatkhullin et al. 2023 (authors' code)
+``n_harpg``          harpg's direction, normalised step                           Fatkhullin et al. 2023 (authors' code)
+``svrpg``            d_t = μ + ĝ(θ_t) − w ĝ(θ̃) (snapshot θ̃ every m)               Papini et al. 2018
+``srvr_pg``          d_t = d_{t−1} + ĝ(θ_t) − w ĝ(θ_{t−1}) (refresh every m)       Xu, Gao & Gu 2020
+``page_pg``          refresh w.p. p, else the srvr correction                     Gargiani et al. 2022
+``polyak_pg``        θ ← θ + min{(J* − Ĵ)_+/(c‖ĝ‖²), γ_b} ĝ                        Li et al. 2024 (via summaries)
 ===================  ==========================================================  =============================================
+
+Step sizes and momentum weights are numbers or :class:`PowerSchedule` s (η_t = c (t + s)^{-p}).
 
 "What is exactly true" of the stochastic directions (tabular softmax, geometric termination, exact IS weights):
 
@@ -331,6 +341,11 @@ def as_schedule(value, name: str) -> PowerSchedule:
     return PowerSchedule(check_real(value, name, low=0, low_open=True), 0.0)
 
 
+def _hyper(**kw) -> dict:
+    """An algorithm's hyper-parameters as recorded in its traces: numbers as they are, schedules by their repr."""
+    return {k: repr(v) if isinstance(v, PowerSchedule) else v for k, v in kw.items()}
+
+
 def _per_run(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return x.view(-1, *([1] * (like.ndim - 1)))
 
@@ -387,7 +402,7 @@ def exact_pg(*, step_size: float) -> Algorithm:
     theorem uses η = (1−γ)³/8 for rewards in [0, 1]); Mei, Xiao, Szepesvári & Schuurmans 2020 (ICML), O(1/t) rate at the
     same step. Not verified against the papers' bodies in this session. Larger steps converge faster in practice.
     """
-    return Algorithm("exact_pg", exact_gradient_direction, AscentStep(step_size), None, {"step_size": step_size})
+    return Algorithm("exact_pg", exact_gradient_direction, AscentStep(step_size), None, _hyper(step_size=step_size))
 
 
 @ALGORITHMS.register("exact_npg")
@@ -399,12 +414,14 @@ def exact_npg(*, step_size: float) -> Algorithm:
     §5.3 (Lemma 15 for the closed form, Theorem 16 for the rate V* − V^{(T)} ≤ 1/((1−γ)² η T) + … with any η > 0, e.g.
     η = (1−γ)² log|A|). Not verified against the papers' bodies in this session.
     """
-    return Algorithm("exact_npg", natural_gradient_direction, AscentStep(step_size), None, {"step_size": step_size})
+    return Algorithm("exact_npg", natural_gradient_direction, AscentStep(step_size), None, _hyper(step_size=step_size))
 
 
 @ALGORITHMS.register("sgd_gpomdp")
-def sgd_gpomdp(*, step_size: float, batch_size: int) -> Algorithm:
-    r"""Stochastic gradient ascent with minibatch GPOMDP: θ_{t+1} = θ_t + η (1/n) Σ_{i≤n} ĝ(θ_t; τ_i), τ_i ∼ π_{θ_t}.
+def sgd_gpomdp(*, step_size, batch_size: int) -> Algorithm:
+    r"""Stochastic gradient ascent with minibatch GPOMDP: θ_{t+1} = θ_t + η_t (1/n) Σ_{i≤n} ĝ(θ_t; τ_i), τ_i ∼ π_{θ_t}
+    (η_t a constant or a :class:`PowerSchedule`; Fatkhullin et al.'s code runs it as the Õ(ε^{-3}) baseline of Yuan,
+    Gower & Lazaric 2022 with γ_t = γ_0 (2/(t+2))^{2/3}).
 
     ĝ(θ; τ) = Σ_t (Σ_{t'≥t} r_{t'}) ∇log π_θ(a_t|s_t) under geometric termination (unbiased for ∇J). The ε⁻⁴ baseline:
     O(ε⁻⁴) trajectories to an ε-stationary point (E‖∇J‖ ≤ ε). Sources: Baxter & Bartlett 2001 (GPOMDP);
@@ -412,11 +429,11 @@ def sgd_gpomdp(*, step_size: float, batch_size: int) -> Algorithm:
     Not verified against the papers' bodies in this session.
     """
     return Algorithm("sgd_gpomdp", minibatch_direction, AscentStep(step_size), ConstantBatch(batch_size),
-                     {"step_size": step_size, "batch_size": batch_size})
+                     _hyper(step_size=step_size, batch_size=batch_size))
 
 
 @ALGORITHMS.register("normalized_pg")
-def normalized_pg(*, step_size: float, batch_size: int) -> Algorithm:
+def normalized_pg(*, step_size, batch_size: int) -> Algorithm:
     r"""Normalised stochastic PG: θ_{t+1} = θ_t + η d_t/‖d_t‖, d_t = (1/n) Σ_i ĝ(θ_t; τ_i) (minibatch GPOMDP).
 
     d_t is unbiased for ∇J(θ_t); the step d_t/‖d_t‖ is not unbiased for ∇J/‖∇J‖. Sources: normalised SGD —
@@ -426,7 +443,7 @@ def normalized_pg(*, step_size: float, batch_size: int) -> Algorithm:
     Not verified against the papers' bodies in this session.
     """
     return Algorithm("normalized_pg", minibatch_direction, NormalizedStep(step_size), ConstantBatch(batch_size),
-                     {"step_size": step_size, "batch_size": batch_size})
+                     _hyper(step_size=step_size, batch_size=batch_size))
 
 
 @ALGORITHMS.register("storm_pg")
@@ -446,8 +463,8 @@ def storm_pg(*, step_size: float, beta: float, batch_size: int, initial_batch_si
     potion ``stormpg`` (exact recursion, no clipping). ``weight_clip=None`` (default): exact weights, conditionally
     unbiased correction (module docstring).
     """
-    params = {"step_size": step_size, "beta": beta, "batch_size": batch_size, "initial_batch_size": initial_batch_size,
-              "weight_clip": weight_clip}
+    params = _hyper(step_size=step_size, beta=beta, batch_size=batch_size, initial_batch_size=initial_batch_size,
+                    weight_clip=weight_clip)
     return Algorithm("storm_pg", RecursiveMomentum(beta, weight_clip), AscentStep(step_size),
                      ConstantBatch(batch_size, initial_batch_size), params)
 
@@ -458,20 +475,8 @@ def n_mpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
     ``nsgdm`` of Fatkhullin et al. 2023): d_t = (1 − η_t)d_{t−1} + η_t ĝ(θ_t; τ_t), θ_{t+1} = θ_t + γ_t d_t/‖d_t‖.
     Authors' code (Fatkhullin et al.): γ_t = 2γ_0/(t+2), η_t = η_0 (2/(t+2))^{2/3}.
     """
-    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    params = _hyper(step_size=step_size, momentum=momentum, batch_size=batch_size)
     return Algorithm("n_mpg", MomentumAverage(momentum), NormalizedStep(step_size), ConstantBatch(batch_size), params)
-
-
-@ALGORITHMS.register("sgd_gpomdp_scheduled")
-def sgd_gpomdp_scheduled(*, step_size, batch_size: int = 1) -> Algorithm:
-    r"""Vanilla stochastic PG with a step-size schedule: θ_{t+1} = θ_t + γ_t (1/n) Σ_i ĝ(θ_t; τ_i) (GPOMDP).
-
-    The Õ(ε^{-3}) global-optimum baseline for Fisher-non-degenerate policies of Yuan, Gower & Lazaric 2022 (AISTATS),
-    the "previously known" rate Fatkhullin et al. 2023 improve on; their code (``sgd``) uses γ_t = γ_0 (2/(t+2))^{2/3}.
-    Same direction as ``sgd_gpomdp``; ``step_size`` may be a :class:`PowerSchedule`.
-    """
-    params = {"step_size": repr(step_size), "batch_size": batch_size}
-    return Algorithm("sgd_gpomdp_scheduled", minibatch_direction, AscentStep(step_size), ConstantBatch(batch_size), params)
 
 
 @ALGORITHMS.register("polyak_pg")
@@ -480,7 +485,7 @@ def polyak_pg(*, optimum: float, batch_size: int, c: float = 0.5, max_step: floa
     θ_{t+1} = θ_t + min{(J*_est − Ĵ_t)_+/(c‖ĝ_t‖²), γ_b} ĝ_t with minibatch GPOMDP ĝ_t and mean return Ĵ_t
     (:class:`PolyakScaledDirection`). ``optimum`` is J*_est (the paper estimates it; here the true J* or a mis-set one).
     """
-    params = {"optimum": optimum, "batch_size": batch_size, "c": c, "max_step": max_step}
+    params = _hyper(optimum=optimum, batch_size=batch_size, c=c, max_step=max_step)
     return Algorithm("polyak_pg", PolyakScaledDirection(optimum, c, max_step), AscentStep(1.0), ConstantBatch(batch_size),
                      params)
 
@@ -491,8 +496,8 @@ def svrpg(*, step_size, big_batch: int, batch_size: int, epoch_length: int, impo
     trajectories every ``epoch_length`` iterations, IS-weighted corrections on ``batch_size`` in between
     (:class:`LoopVarianceReduced`); θ ← θ + η_t d_t. ``importance_weights=False`` drops w (biased; the tests' twin).
     """
-    params = {"step_size": repr(step_size), "big_batch": big_batch, "batch_size": batch_size, "epoch_length": epoch_length,
-              "importance_weights": importance_weights}
+    params = _hyper(step_size=step_size, big_batch=big_batch, batch_size=batch_size, epoch_length=epoch_length,
+                    importance_weights=importance_weights)
     return Algorithm("svrpg", LoopVarianceReduced("svrpg", big_batch, epoch_length, importance_weights=importance_weights),
                      AscentStep(step_size), ConstantBatch(batch_size), params)
 
@@ -503,8 +508,8 @@ def srvr_pg(*, step_size, big_batch: int, batch_size: int, epoch_length: int, im
     previous and current iterates, refreshed on ``big_batch`` trajectories every ``epoch_length`` iterations
     (:class:`LoopVarianceReduced`); θ ← θ + η_t d_t.
     """
-    params = {"step_size": repr(step_size), "big_batch": big_batch, "batch_size": batch_size, "epoch_length": epoch_length,
-              "importance_weights": importance_weights}
+    params = _hyper(step_size=step_size, big_batch=big_batch, batch_size=batch_size, epoch_length=epoch_length,
+                    importance_weights=importance_weights)
     return Algorithm("srvr_pg", LoopVarianceReduced("srvr", big_batch, epoch_length, importance_weights=importance_weights),
                      AscentStep(step_size), ConstantBatch(batch_size), params)
 
@@ -516,8 +521,8 @@ def page_pg(*, step_size, big_batch: int, batch_size: int, refresh_probability: 
     (:class:`LoopVarianceReduced`); θ ← θ + η_t d_t. The batched implementation draws both branches for every run and
     counts only the one each run takes (N with probability p, n otherwise).
     """
-    params = {"step_size": repr(step_size), "big_batch": big_batch, "batch_size": batch_size,
-              "refresh_probability": refresh_probability}
+    params = _hyper(step_size=step_size, big_batch=big_batch, batch_size=batch_size,
+                    refresh_probability=refresh_probability)
     return Algorithm("page_pg", LoopVarianceReduced("page", big_batch, refresh_probability=refresh_probability),
                      AscentStep(step_size), ConstantBatch(batch_size), params)
 
@@ -532,7 +537,7 @@ def n_pg_igt(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
     ``PowerSchedule(2^{4/5}η_0, 4/5, 2)``; its extrapolation uses η_{t−1} where the algorithm writes η_t (an
     O(t^{-9/5}) difference; we follow the algorithm). One trajectory per iteration (``batch_size=1``).
     """
-    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    params = _hyper(step_size=step_size, momentum=momentum, batch_size=batch_size)
     return Algorithm("n_pg_igt", ImplicitGradientTransport(momentum), NormalizedStep(step_size), ConstantBatch(batch_size),
                      params)
 
@@ -543,7 +548,7 @@ def harpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
     :class:`HessianAidedRecursion` (d_t unbiased for ∇J(θ_t) at every t; two trajectories per iteration at n = 1).
     Authors' code (``STORMHessOptimizer``, non-normalised): γ_t = γ_0 (2/(t+2))^{1/2}, η_t = η_0·2/(t+2).
     """
-    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    params = _hyper(step_size=step_size, momentum=momentum, batch_size=batch_size)
     return Algorithm("harpg", HessianAidedRecursion(momentum), AscentStep(step_size), ConstantBatch(batch_size), params)
 
 
@@ -554,7 +559,7 @@ def n_harpg(*, step_size, momentum, batch_size: int = 1) -> Algorithm:
     Authors' code (``STORMHessOptimizer`` normalised): γ_t = γ_0·2/(t+2), η_t = η_0·2/(t+2). The update, the q_t ∼ U[0, 1]
     interpolation and B̂ = ĝ∇log pᵀ + ∇ĝ were checked against that code; the paper's theorem constants were not.
     """
-    params = {"step_size": repr(step_size), "momentum": repr(momentum), "batch_size": batch_size}
+    params = _hyper(step_size=step_size, momentum=momentum, batch_size=batch_size)
     return Algorithm("n_harpg", HessianAidedRecursion(momentum), NormalizedStep(step_size), ConstantBatch(batch_size),
                      params)
 

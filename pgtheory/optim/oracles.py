@@ -297,9 +297,8 @@ class LQROracle(Oracle):
         _check_lqr_batch(batch, theta)
         _check_lqr_batch(batch, v, "v")
         X, psi = batch.states, batch.rewards_to_go()
-        resid = _action_residuals(batch, theta)
-        g = -torch.einsum("rntm,rntx->rnmx", resid * psi[..., None], X) / self.sigma2
-        score = -torch.einsum("rntm,rntx->rnmx", resid, X) / self.sigma2
+        g = self.gradient_estimates(batch, theta)
+        score = -torch.einsum("rntm,rntx->rnmx", _action_residuals(batch, theta), X) / self.sigma2
         inner = (score * v.unsqueeze(1)).sum((-1, -2))
         Vx = X @ v.transpose(-1, -2).unsqueeze(1)  # [R, n, T, m]
         curvature = -torch.einsum("rntm,rntx->rnmx", Vx * psi[..., None], X) / self.sigma2

@@ -28,7 +28,7 @@ from ..exact.lqr import check_lqr_policy
 from .._checks import check_positive_int
 from ..policies.gaussian import LinearGaussianPolicy
 from ..problems.lqr import LQR, psd_factor
-from .mdp import StepMajorLayout
+from .mdp import StepMajorLayout, resolve_horizon
 
 __all__ = ["LQRTrajectories", "sample_lqr_trajectories"]
 
@@ -97,14 +97,8 @@ def sample_lqr_trajectories(lqr: LQR, policy: LinearGaussianPolicy, K: Any, n: i
         raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
     if generator.device.type != dev.type:
         raise ValueError(f"generator: on {generator.device} but the LQR is on {dev}")
-    if termination not in ("geometric", "truncate"):
-        raise ValueError(f"termination: expected 'geometric' or 'truncate', got {termination!r}")
     g = lqr.discount
-    if horizon is None:
-        if termination == "truncate":
-            raise ValueError("horizon: required with termination='truncate'")
-        horizon = max(10, int(50 / (1 - g)))
-    H = check_positive_int(horizon, "horizon")
+    H = resolve_horizon(termination, horizon, g)
     sigma = policy.sigma(log_std, like=K).detach()
     if sigma.ndim:
         raise ValueError(f"log_std: the sampler takes one σ (a scalar), got shape {tuple(sigma.shape)}")

@@ -24,7 +24,7 @@ from .._checks import as_tensor, check_positive_int, check_probabilities
 from ..problems.mdp import TabularMDP
 from .alias import AliasTable, build_alias_table, sample_alias
 
-__all__ = ["StepMajorLayout", "Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions",
+__all__ = ["default_episode_cap", "resolve_horizon", "StepMajorLayout", "Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions",
            "DEFAULT_MEMORY_BUDGET", "BYTES_PER_TRANSITION"]
 
 #: Bytes one stored transition costs while a batch is drawn: seven 8-byte arrays in :class:`Trajectories` plus the
@@ -32,6 +32,23 @@ __all__ = ["StepMajorLayout", "Trajectories", "TrajectorySampler", "sample_traje
 BYTES_PER_TRANSITION = 80
 #: Largest batch (in bytes of transitions, by expectation) that :meth:`TrajectorySampler.sample` draws in one piece.
 DEFAULT_MEMORY_BUDGET = 4 * 2**30
+
+
+def default_episode_cap(discount: float) -> int:
+    """The default cap on a geometric episode's length, max(10, 50/(1 − γ)) steps (survival probability γ^cap)."""
+    return max(10, int(50 / (1 - discount)))
+
+
+def resolve_horizon(termination: str, horizon: int | None, discount: float) -> int:
+    """The number of steps of a ``"truncate"`` episode (``horizon``, required) or the safety cap of a ``"geometric"``
+    one (``horizon`` or :func:`default_episode_cap`), checked; raises naming ``termination`` or ``horizon``."""
+    if termination not in ("geometric", "truncate"):
+        raise ValueError(f"termination: expected 'geometric' or 'truncate', got {termination!r}")
+    if horizon is None:
+        if termination == "truncate":
+            raise ValueError("horizon: required with termination='truncate'")
+        horizon = default_episode_cap(discount)
+    return check_positive_int(horizon, "horizon")
 
 
 class StepMajorLayout:
@@ -49,6 +66,12 @@ class StepMajorLayout:
 
     def step_slice(self, t: int) -> slice:
         return slice(self.step_offsets[t], self.step_offsets[t + 1])
+
+    def step_index(self) -> torch.Tensor:
+        """The time index t of every transition, int64 ``[M]`` (step-major: 0 for the first step's block, …)."""
+        counts = torch.tensor([self.step_offsets[i + 1] - self.step_offsets[i] for i in range(self.n_steps)],
+                              device=self.episode.device)
+        return torch.repeat_interleave(torch.arange(self.n_steps, device=self.episode.device), counts)
 
     def per_episode_sum(self, values: torch.Tensor) -> torch.Tensor:
         """Σ over each episode's transitions of ``values [M, ...]``: ``[N, ...]``."""
@@ -129,10 +152,8 @@ class Trajectories(StepMajorLayout):
 
     def padded(self, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Scatter per-transition ``values [M]`` into an ``[N, T]`` table (for inspection and tests)."""
-        t = torch.repeat_interleave(torch.arange(self.n_steps, device=values.device),
-                                    torch.tensor([self.step_offsets[i + 1] - self.step_offsets[i] for i in range(self.n_steps)], device=values.device))
         out = torch.full((self.n, self.n_steps), fill, dtype=values.dtype, device=values.device)
-        out[self.episode, t] = values
+        out[self.episode, self.step_index()] = values
         return out
 
 
@@ -173,14 +194,8 @@ class TrajectorySampler:
                     f"policy: the behaviour policy has probability 0 at (s={s}, a={a}) where the target has "
                     f"{float(pi[s, a]):.3g}; importance weights are undefined"
                 )
-        if termination not in ("geometric", "truncate"):
-            raise ValueError(f"termination: expected 'geometric' or 'truncate', got {termination!r}")
         g = mdp.discount
-        if horizon is None:
-            if termination == "truncate":
-                raise ValueError("horizon: required with termination='truncate'")
-            horizon = max(10, int(50 / (1 - g)))
-        self.horizon = check_positive_int(horizon, "horizon")
+        self.horizon = resolve_horizon(termination, horizon, g)
         self.mdp, self.mu, self.pi, self.termination = mdp, mu, pi, termination
         S, A = mdp.n_states, mdp.n_actions
         joint = mu.unsqueeze(-1) * mdp.transitions  # [S, A, S']

@@ -29,7 +29,7 @@ from ..policies.gaussian import LinearGaussianPolicy
 from ..problems.lqr import LQR, psd_factor
 from ..problems.mdp import TabularMDP
 from .alias import AliasTable, build_alias_table, sample_alias
-from .mdp import Trajectories
+from .mdp import Trajectories, default_episode_cap
 
 __all__ = ["seed_generators", "transition_alias_table", "sample_policies", "LQRRunBatch", "sample_lqr_runs",
            "default_episode_cap"]
@@ -59,11 +59,6 @@ def seed_generators(seeds: Sequence[int], device: torch.device | str) -> list[to
         s = check_positive_int(s, "seeds", minimum=0)
         out.append(torch.Generator(device=device).manual_seed(s))
     return out
-
-
-def default_episode_cap(discount: float) -> int:
-    """The default cap on a geometric episode's length, max(10, 50/(1 − γ)) steps (survival probability γ^cap)."""
-    return max(10, int(50 / (1 - discount)))
 
 
 def _check_generators(generators: Sequence[torch.Generator], R: int, dev: torch.device) -> None:

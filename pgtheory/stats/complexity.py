@@ -72,11 +72,7 @@ class SampleComplexityFit:
     in_regime: bool  #: the adequacy gate
     tolerance: float
     n_runs: int
-
-    @property
-    def all_reached(self) -> bool:
-        """Every target was reached by at least ``min_reached`` of the runs (part (i) of the gate)."""
-        return bool(self._all_reached)
+    all_reached: bool  #: every target was reached by at least ``min_reached`` of the runs (part (i) of the gate)
 
     @property
     def steepening(self) -> bool:
@@ -87,14 +83,9 @@ class SampleComplexityFit:
         return bool(not np.isfinite(self.exponent_fine) or not np.isfinite(self.exponent_coarse)
                     or self.exponent_fine > self.exponent_coarse + self.tolerance)
 
-    _all_reached: bool = False
 
     def confidence_interval(self) -> tuple[float, float]:
         return self.ci_low, self.ci_high
-
-
-def _slope(lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
-    return ols_slopes(lx, ly)
 
 
 def fit_sample_complexity(targets, samples_needed, *, confidence_level: float = 0.95, n_boot: int = 2000, seed: int = 0,
@@ -137,20 +128,20 @@ def fit_sample_complexity(targets, samples_needed, *, confidence_level: float = 
     idx = rng.integers(0, R, size=(n_boot, R))
     boot = np.median(N[idx][:, :, ok], axis=1)  # [n_boot, E_ok]
     finite = np.isfinite(boot).all(1)
-    slopes = _slope(lx[ok], np.log(boot[finite])) if finite.any() else np.array([np.nan])
+    slopes = ols_slopes(lx[ok], np.log(boot[finite])) if finite.any() else np.array([np.nan])
     a = (1 - confidence_level) / 2
     lo, hi = (np.quantile(slopes, [a, 1 - a]) if finite.any() else (np.nan, np.nan))
     half = eps.size // 2
     coarse, fine = slice(0, half + 1), slice(half, eps.size)  # the halves share the middle target
     def _half(sl):
         m = ok[sl]
-        return float(_slope(lx[sl][m], ly[sl][m])) if m.sum() >= 2 else float("nan")
+        return float(ols_slopes(lx[sl][m], ly[sl][m])) if m.sum() >= 2 else float("nan")
     p_coarse, p_fine = _half(coarse), _half(fine)
     fm = ok[fine]
     if fm.sum() >= 2 and finite.any():
         fine_boot = np.median(N[idx][:, :, fine][:, :, fm], axis=1)
         ff = np.isfinite(fine_boot).all(1)
-        fslopes = _slope(lx[fine][fm], np.log(fine_boot[ff])) if ff.any() else np.array([np.nan])
+        fslopes = ols_slopes(lx[fine][fm], np.log(fine_boot[ff])) if ff.any() else np.array([np.nan])
         flo, fhi = np.quantile(fslopes, [a, 1 - a]) if ff.any() else (np.nan, np.nan)
     else:
         flo, fhi = np.nan, np.nan
