@@ -64,6 +64,7 @@ import torch
 from .._checks import as_tensor, check_finite, check_finite_result, check_mask, check_real
 from .._registry import Registry
 from .divergences import kl_estimate
+from .sequence_ratios import spread_to_tokens
 
 __all__ = ["MISMATCH_CORRECTIONS", "mismatch_weights", "rejection_statistic", "RS_STATISTICS"]
 
@@ -77,11 +78,6 @@ RS_STATISTICS: dict[str, tuple[str, str]] = {
     **{f"seq_max_{k}": ("max", k) for k in ("k2", "k3")},
 }
 BATCH_MEAN_FLOOR = 1e-8  #: verl leaves the weights unnormalised when their batch mean is at most this
-
-
-def _spread(v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """A per-response value ``[...]`` placed on every real token: ``[..., L]``, 0 on padding."""
-    return v[..., None] * mask.to(v.dtype)
 
 
 def _masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -145,7 +141,7 @@ def _flag(x: Any) -> bool:
 @MISMATCH_CORRECTIONS.register("seq_is")
 def sequence_is_weights(log_ratio: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """ρ(y) = π(y)/μ(y) on every token: E_μ[ρ f] = E_π[f] exactly (variance E_μ[ρ²f²] grows with length)."""
-    return _spread(_sequence_ratio(log_ratio), mask)
+    return spread_to_tokens(_sequence_ratio(log_ratio), mask)
 
 
 @MISMATCH_CORRECTIONS.register("seq_tis")
@@ -158,7 +154,7 @@ def sequence_tis_weights(log_ratio: torch.Tensor, mask: torch.Tensor, *, thresho
     ``batch_dim`` (verl ``rollout_is_batch_normalize``).
     """
     c = _threshold(threshold, "threshold")
-    w = _spread(_sequence_ratio(log_ratio).clamp(max=c), mask)
+    w = spread_to_tokens(_sequence_ratio(log_ratio).clamp(max=c), mask)
     return _batch_normalized(w, mask, "sequence", batch_dim) if _flag(batch_normalize) else w
 
 
@@ -186,7 +182,7 @@ def sequence_mis_weights(log_ratio: torch.Tensor, mask: torch.Tensor, *, thresho
     c = _threshold(threshold, "threshold")
     lo = _lower_bound(lower, c)
     rho = _sequence_ratio(log_ratio)
-    return _spread(torch.where((rho >= lo) & (rho <= c), rho, torch.zeros_like(rho)), mask)
+    return spread_to_tokens(torch.where((rho >= lo) & (rho <= c), rho, torch.zeros_like(rho)), mask)
 
 
 @MISMATCH_CORRECTIONS.register("token_mis")

@@ -13,7 +13,7 @@ import torch
 
 from .._checks import check_finite, check_finite_result, check_mask
 
-__all__ = ["token_log_ratios", "token_ratios", "sequence_ratio", "length_normalized_ratio"]
+__all__ = ["token_log_ratios", "token_ratios", "sequence_ratio", "length_normalized_ratio", "spread_to_tokens"]
 
 
 def token_log_ratios(log_target: torch.Tensor, log_behaviour: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -47,3 +47,9 @@ def length_normalized_ratio(log_target, log_behaviour, mask) -> torch.Tensor:
     if bool((n == 0).any()):
         raise ValueError("mask: a response with no tokens has no length-normalised ratio")
     return check_finite_result((lr.sum(-1) / n).exp(), _OVERFLOW, "length-normalised ratio (overflow)")
+
+
+def spread_to_tokens(v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A per-response value ``v [...]`` placed on every real token: ``[..., L]``, 0 on padding (``mask [..., L]``,
+    bool or 0/1). A token-weighted sum Σ_t w_t·v then equals (the response's total weight)·v. No validation."""
+    return v[..., None] * mask.to(v.dtype)

@@ -59,6 +59,7 @@ import torch
 
 from .._checks import check_finite, check_finite_result, check_mask, check_real
 from .._registry import Registry
+from .sequence_ratios import spread_to_tokens
 
 __all__ = ["TOKEN_SURROGATES", "token_surrogate_values", "token_surrogate_coefficients"]
 
@@ -76,10 +77,6 @@ def _clip_min(r, A, lo, hi):
 
 def _seq_log_ratio(lp, lo, mask):
     return ((lp - lo) * mask).sum(-1) / mask.sum(-1)
-
-
-def _spread(v, mask):  # a per-response value placed on every token: Σ_t w_{i,t}·v_i = (response weight)·v_i
-    return mask * v[..., None]
 
 
 @TOKEN_SURROGATES.register("pg")
@@ -125,7 +122,7 @@ def _aspo(lp, lo, adv, mask, *, eps: float = 0.2):
 @TOKEN_SURROGATES.register("gspo")
 def _gspo(lp, lo, adv, mask, *, eps_seq: float = 4e-4):
     s = torch.exp(_seq_log_ratio(lp, lo, mask))
-    return _spread(_clip_min(s, adv, 1 - eps_seq, 1 + eps_seq), mask)
+    return spread_to_tokens(_clip_min(s, adv, 1 - eps_seq, 1 + eps_seq), mask)
 
 
 @TOKEN_SURROGATES.register("gmpo")
@@ -133,7 +130,7 @@ def _gmpo(lp, lo, adv, mask, *, eps_log: float = 0.4):
     lr = (lp - lo) * mask
     sgn = torch.sign(_a(adv, lp))
     kappa = sgn * torch.minimum(sgn * lr, sgn * lr.clamp(-eps_log, eps_log))  # pessimistic clip, as PPO's min
-    return _spread(adv * torch.exp((kappa * mask).sum(-1) / mask.sum(-1)), mask)
+    return spread_to_tokens(adv * torch.exp((kappa * mask).sum(-1) / mask.sum(-1)), mask)
 
 
 def _token_cov(lp, adv, mask):
