@@ -32,6 +32,9 @@ from .risk_measures import (cvar, cvar_distortion, cvar_rockafellar_uryasev, dis
 from .distributional import (FixedPoint, bellman_pushforward, categorical_fixed_point, categorical_projection, contraction_ratio,
                              quantile_fixed_point, quantile_midpoints, quantile_projection, sup_wasserstein1, uniform_support)
 from .cvar_gradient import cvar_gradient_bias, cvar_policy_gradient, expected_cvar_gradient_estimate
+from .bellman_losses import (BELLMAN_LOSSES, BellmanLossSolution, BellmanResidualProblem, bellman_loss, best_response,
+                             dual_bound, dual_curvature, expected_td_error, huber, linear_bellman_residual_problem,
+                             minimise_bellman_loss, projected_bellman_loss, saddle_point_objective, value_error)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

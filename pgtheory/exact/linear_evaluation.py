@@ -45,7 +45,7 @@ from typing import NamedTuple
 import torch
 
 from .._checks import as_tensor, check_finite, check_probabilities, check_real
-from ..problems.linear_mdp import LinearMDP
+from ..problems.linear_mdp import tabular_form
 from ..problems.mdp import TabularMDP
 from .evaluation import evaluate_policy, state_action_occupancy
 from .traces import AffineOperator
@@ -84,14 +84,6 @@ class LinearEvaluation(NamedTuple):
 def weighted_norm(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     r""":math:`\|x\|_D = (\sum_{s,a} D(s,a)\,x(s,a)^2)^{1/2}` over the last two axes of ``x``/``weights [..., S, A]``."""
     return (weights * x * x).sum((-2, -1)).sqrt()
-
-
-def _mdp(mdp) -> TabularMDP:
-    if isinstance(mdp, LinearMDP):
-        return mdp.tabular()
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp: expected a TabularMDP or LinearMDP, got {type(mdp).__name__}")
-    return mdp
 
 
 def _policy(mdp: TabularMDP, pi) -> torch.Tensor:
@@ -142,7 +134,7 @@ def _phi_next(mdp: TabularMDP, pi: torch.Tensor, phi: torch.Tensor) -> torch.Ten
 
 def state_action_transition_matrix(mdp: TabularMDP, pi) -> torch.Tensor:
     r""":math:`P_\pi[(s,a),(s',a')] = P(s'|s,a)\,\pi(a'|s')`: ``[..., S·A, S·A]`` (row and column index sA + a)."""
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     pi = _policy(mdp, pi)
     S, A = mdp.n_states, mdp.n_actions
     return (mdp.transitions.reshape(S * A, S, 1) * pi.unsqueeze(-3)).reshape(*pi.shape[:-2], S * A, S * A)
@@ -158,7 +150,7 @@ def lambda_bellman_operator(mdp: TabularMDP, pi, lam: float = 0.0) -> AffineOper
     :class:`~pgtheory.exact.traces.AffineOperator` with ``A = γP^{(λ)} [..., S·A, S·A]`` and ``b = r^{(λ)} [..., S·A]``;
     λ = 0 gives T^π, λ = 1 the constant map Q ↦ Q^π.
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     lam = check_real(lam, "lam", low=0.0, high=1.0)
     pi = _policy(mdp, pi)
     P = state_action_transition_matrix(mdp, pi)
@@ -180,7 +172,7 @@ def stationary_state_action_distribution(mdp: TabularMDP, pi) -> torch.Tensor:
     \nu(s')\pi(a'|s')`. This is the weighting of Tsitsiklis & Van Roy's (1997) on-policy TD analysis. Raises
     ``ValueError`` if the stationary distribution is not unique (more than one closed class) for some policy.
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     pi = _policy(mdp, pi)
     S = mdp.n_states
     Ps = torch.einsum("...sa,sat->...st", pi, mdp.transitions)
@@ -258,7 +250,7 @@ def td_fixed_point(mdp: TabularMDP, pi, features, weights=None, lam: float = 0.0
     largest of the system and of ΦᵀDΦ) for some policy: the fixed point then does not exist or is not unique,
     which can happen off-policy (Baird 1995) or when the features restricted to the support of D are dependent.
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     lam = check_real(lam, "lam", low=0.0, high=1.0)
     pi = _policy(mdp, pi)
     phi = _features(mdp, features)
@@ -285,7 +277,7 @@ def projected_bellman_residual(mdp: TabularMDP, pi, features, w, weights=None, l
     Zero exactly at the TD(λ) fixed point (:func:`td_fixed_point`); it is the expected TD(λ) update direction
     (Sutton et al. 2009 minimise its D-norm form, the MSPBE). Shapes as in :func:`td_fixed_point`, ``w [..., d]``.
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     lam = check_real(lam, "lam", low=0.0, high=1.0)
     pi = _policy(mdp, pi)
     phi = _features(mdp, features)
@@ -319,7 +311,7 @@ def best_linear_fit(mdp: TabularMDP, pi, features, weights=None) -> LinearEvalua
     squares on :math:`D^{1/2}\Phi`. Shapes as in :func:`td_fixed_point`; raises ``ValueError`` if the features
     restricted to the support of D are linearly dependent (the minimiser is then not unique).
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     pi = _policy(mdp, pi)
     phi = _features(mdp, features)
     D = _weights(mdp, pi, weights)
@@ -341,7 +333,7 @@ def bellman_residual_minimiser(mdp: TabularMDP, pi, features, weights=None) -> L
     squares on :math:`D^{1/2}(\Phi - \gamma P_\pi\Phi)`. Shapes as in :func:`td_fixed_point`; raises ``ValueError`` if
     that matrix has rank < d (the minimiser is then not unique).
     """
-    mdp = _mdp(mdp)
+    mdp = tabular_form(mdp)
     pi = _policy(mdp, pi)
     phi = _features(mdp, features)
     D = _weights(mdp, pi, weights)

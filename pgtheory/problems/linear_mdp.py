@@ -29,7 +29,7 @@ from .._checks import (DTYPE, as_tensor, check_discount, check_finite, check_pos
                        check_real)
 from .mdp import TabularMDP
 
-__all__ = ["LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp"]
+__all__ = ["LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form"]
 
 #: tolerance on the factorised transitions P = φμ: every entry must be ≥ −LINEAR_MDP_TOL and every row
 #: P(·|s, a) must sum to 1 within LINEAR_MDP_TOL (float64 round-off of a product of d terms, with a wide margin).
@@ -245,3 +245,12 @@ def misspecified_linear_mdp(lin: LinearMDP, epsilon: float, *, seed: int | np.ra
     P = (1.0 - eps) * lin.transitions + eps * noise
     P = P / P.sum(-1, keepdim=True)
     return TabularMDP(P, lin.rewards.clone(), lin.discount, lin.initial.clone(), name=f"misspecified({lin.name}, eps={eps:g})")
+
+
+def tabular_form(mdp, name: str = "mdp") -> TabularMDP:
+    """The tabular MDP behind ``mdp``: a :class:`TabularMDP` as is, a :class:`LinearMDP` through ``.tabular()``."""
+    if isinstance(mdp, LinearMDP):
+        return mdp.tabular()
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"{name}: expected a TabularMDP or LinearMDP, got {type(mdp).__name__}")
+    return mdp
