@@ -38,6 +38,7 @@ from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights,
 from .._registry import Registry
 from .sequence_score import sequence_score_sum
 from .traces import Q_TRACES, q_trace_targets, vtrace_targets
+from .risk_averse_pg import ECRM_PG_ESTIMATORS, ecrm_gradient_estimates, ecrm_step_costs
 from .cvar_pg import cvar_gradient_estimate, empirical_value_at_risk
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
@@ -63,4 +64,5 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "monte_carlo_critic", "solve_critic", "td_lambda_critic", "td_lambda_statistics",
            "GRADIENT_TD", "LSTDAccumulator", "LSTDStatistics", "TD_TARGETS", "expected_lstd_statistics", "gradient_td",
            "gradient_td_iterate", "lstd_solve", "lstd_statistics", "lstd_statistics_batched",
-           "lstd_statistics_per_episode", "lstd_stream", "cvar_gradient_estimate", "empirical_value_at_risk"]
+           "lstd_statistics_per_episode", "lstd_stream", "cvar_gradient_estimate", "empirical_value_at_risk",
+           "ECRM_PG_ESTIMATORS", "ecrm_gradient_estimates", "ecrm_step_costs"]

@@ -35,6 +35,8 @@ from .cvar_gradient import cvar_gradient_bias, cvar_policy_gradient, expected_cv
 from .bellman_losses import (BELLMAN_LOSSES, BellmanLossSolution, BellmanResidualProblem, bellman_loss, best_response,
                              dual_bound, dual_curvature, expected_td_error, huber, linear_bellman_residual_problem,
                              minimise_bellman_loss, projected_bellman_loss, saddle_point_objective, value_error)
+from .ecrm import (ECRMProblem, action_marginal, ecrm_eta_grid, ecrm_objective, ecrm_optimum, ecrm_policy_gradient,
+                   ecrm_problem, lift_action_policy, nested_ecrm_value, one_step_risk, transformed_cost, var_eta_policy)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
