@@ -39,6 +39,9 @@ from .._registry import Registry
 from .sequence_score import sequence_score_sum
 from .traces import Q_TRACES, q_trace_targets, vtrace_targets
 from .risk_averse_pg import ECRM_PG_ESTIMATORS, ecrm_gradient_estimates, ecrm_step_costs
+from .quantile_regression import (DISTORTION_INVERSES, DISTORTIONS, distorted_expectation, distorted_levels, distortion,
+                                  distortion_inverse, expected_quantile_huber_loss, quantile_huber_gradient,
+                                  quantile_huber_loss, quantile_huber_minimiser, sgd_quantile_regression)
 from .cvar_pg import cvar_gradient_estimate, empirical_value_at_risk
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
@@ -65,4 +68,7 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "GRADIENT_TD", "LSTDAccumulator", "LSTDStatistics", "TD_TARGETS", "expected_lstd_statistics", "gradient_td",
            "gradient_td_iterate", "lstd_solve", "lstd_statistics", "lstd_statistics_batched",
            "lstd_statistics_per_episode", "lstd_stream", "cvar_gradient_estimate", "empirical_value_at_risk",
-           "ECRM_PG_ESTIMATORS", "ecrm_gradient_estimates", "ecrm_step_costs"]
+           "ECRM_PG_ESTIMATORS", "ecrm_gradient_estimates", "ecrm_step_costs",
+           "DISTORTION_INVERSES", "DISTORTIONS", "distorted_expectation", "distorted_levels", "distortion", "distortion_inverse",
+           "expected_quantile_huber_loss", "quantile_huber_gradient", "quantile_huber_loss", "quantile_huber_minimiser",
+           "sgd_quantile_regression"]

@@ -37,6 +37,9 @@ from .bellman_losses import (BELLMAN_LOSSES, BellmanLossSolution, BellmanResidua
                              minimise_bellman_loss, projected_bellman_loss, saddle_point_objective, value_error)
 from .ecrm import (ECRMProblem, action_marginal, ecrm_eta_grid, ecrm_objective, ecrm_optimum, ecrm_policy_gradient,
                    ecrm_problem, lift_action_policy, nested_ecrm_value, one_step_risk, transformed_cost, var_eta_policy)
+from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolmogorov, action_sup_wasserstein1,
+                                     action_value_laws, categorical_evaluation_fixed_point, control_operator,
+                                     non_contraction_example, reward_law, tied_oscillation_example)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
