@@ -42,6 +42,8 @@ from .risk_averse_pg import ECRM_PG_ESTIMATORS, ecrm_gradient_estimates, ecrm_st
 from .quantile_regression import (DISTORTION_INVERSES, DISTORTIONS, distorted_expectation, distorted_levels, distortion,
                                   distortion_inverse, expected_quantile_huber_loss, quantile_huber_gradient,
                                   quantile_huber_loss, quantile_huber_minimiser, sgd_quantile_regression)
+from .risk_po import (RISK_PO_ADVANTAGES, empirical_quantiles, mvar_gradient_estimate, risk_po_advantages,
+                      risk_po_gradient_estimate)
 from .cvar_pg import cvar_gradient_estimate, empirical_value_at_risk
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
@@ -71,4 +73,5 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "ECRM_PG_ESTIMATORS", "ecrm_gradient_estimates", "ecrm_step_costs",
            "DISTORTION_INVERSES", "DISTORTIONS", "distorted_expectation", "distorted_levels", "distortion", "distortion_inverse",
            "expected_quantile_huber_loss", "quantile_huber_gradient", "quantile_huber_loss", "quantile_huber_minimiser",
-           "sgd_quantile_regression"]
+           "sgd_quantile_regression", "RISK_PO_ADVANTAGES", "empirical_quantiles", "mvar_gradient_estimate",
+           "risk_po_advantages", "risk_po_gradient_estimate"]

@@ -40,6 +40,8 @@ from .ecrm import (ECRMProblem, action_marginal, ecrm_eta_grid, ecrm_objective, 
 from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolmogorov, action_sup_wasserstein1,
                                      action_value_laws, categorical_evaluation_fixed_point, control_operator,
                                      non_contraction_example, reward_law, tied_oscillation_example)
+from .mixed_var import (bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
+                        multiprompt_mvar_gradient, mvar_distortion, mvar_policy_gradient)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

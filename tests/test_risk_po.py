@@ -1,0 +1,277 @@
+"""RiskPO (L89): the MVaR objective exactly, its gradient, the bundle law, the sampled estimator's exact mean, the claim."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from pgtheory.exact.cvar_gradient import cvar_policy_gradient
+from pgtheory.exact.groups import enumerate_groups
+from pgtheory.exact.mixed_var import (bundle_mvar_objective, bundle_mvar_prompt_weights, bundle_reward_law,
+                                      expected_mvar_gradient_estimate, mixed_value_at_risk, multiprompt_mvar_gradient,
+                                      mvar_advantage, mvar_coefficients, mvar_distortion, mvar_policy_gradient)
+from pgtheory.exact.risk_measures import cvar, mean, value_at_risk
+from pgtheory.estimators.risk_po import (RISK_PO_ADVANTAGES, empirical_quantiles, mvar_gradient_estimate, paper_scores,
+                                         risk_po_advantages, risk_po_gradient_estimate)
+from pgtheory.problems import MultiPromptBandit
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+D = torch.float64
+A, B, W = 0.2, 0.9, 1.5  # the authors' defaults
+
+
+def _law(seed=0, K=6):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(K, generator=g, dtype=D)
+    th = torch.randn(K, generator=g, dtype=D)
+    return z, th
+
+
+# ------------------------------------------------------------------ the objective
+
+def test_mvar_hand_value_on_a_coin():
+    # Z ∈ {0, 1} w.p. 1/2: CVaR_0.2 = 0, RVaR_{0.2,0.9} = (0.9 − 0.5)/0.7, MVaR = (1.5·0 + 0.4/0.7)/2.5
+    z, p = torch.tensor([0.0, 1.0], dtype=D), torch.tensor([0.5, 0.5], dtype=D)
+    assert float(mixed_value_at_risk(z, p, A, B, W)) == pytest.approx(0.4 / 0.7 / 2.5, abs=1e-14)
+
+
+def test_mvar_is_the_mix_of_cvar_and_rvar_and_coefficients_sum_to_one():
+    for seed in range(5):
+        z, th = _law(seed)
+        p = torch.softmax(th, 0)
+        for a, b, w in ((0.2, 0.9, 1.5), (0.13, 0.71, 0.0), (0.3, 1.0, 4.0)):
+            rvar = (b * cvar(z, p, b) - a * cvar(z, p, a)) / (b - a)
+            want = (w * cvar(z, p, a) + rvar) / (1 + w)
+            assert float(mixed_value_at_risk(z, p, a, b, w)) == pytest.approx(float(want), abs=1e-12)
+            ca, cb = mvar_coefficients(a, b, w)
+            assert ca + cb == pytest.approx(1.0, abs=1e-15)
+
+
+def test_mvar_limits_cvar_and_mean():
+    z, th = _law(1)
+    p = torch.softmax(th, 0)
+    # ω → ∞: CVaR_α (error O(1/ω))
+    assert float(mixed_value_at_risk(z, p, A, B, 1e9)) == pytest.approx(float(cvar(z, p, A)), abs=1e-8)
+    # ω = 0, β = 1, α → 0: the mean (RVaR_{α,1} − mean = O(α·range))
+    assert float(mixed_value_at_risk(z, p, 1e-10, 1.0, 0.0)) == pytest.approx(float(mean(z, p)), abs=1e-8)
+
+
+def test_distortion_shape_and_coherence_threshold():
+    u = torch.linspace(0, 1, 101, dtype=D)
+    g = mvar_distortion(A, B, W)(u)
+    assert float(g[0]) == 0.0 and float(g[-1]) == pytest.approx(1.0, abs=1e-15)
+    assert bool((g[1:] >= g[:-1] - 1e-15).all())
+    # concave (coherent) iff a_α ≥ 0 iff ω ≥ α/(β − α)
+    assert mvar_coefficients(A, B, W)[0] > 0 and mvar_coefficients(A, B, 0.2)[0] < 0
+
+
+# ------------------------------------------------------------------ the exact gradient
+
+def test_gradient_formula_equals_autograd_and_finite_differences():
+    for seed in range(4):
+        z, th = _law(seed + 10)
+        p = torch.softmax(th, 0)
+        score = torch.eye(6, dtype=D) - p  # ∇_θ log softmax(θ)_k
+        t = th.clone().requires_grad_(True)
+        (auto,) = torch.autograd.grad(mixed_value_at_risk(z, torch.softmax(t, 0), A, B, W), t)
+        formula = mvar_policy_gradient(z, p, score, A, B, W)
+        via_psi = (p * mvar_advantage(z, p, A, B, W)) @ score
+        h = 1e-6
+        def f(t):
+            return mixed_value_at_risk(z, torch.softmax(t, 0), A, B, W)
+
+        fd = torch.stack([(f(th + h * e) - f(th - h * e)) / (2 * h) for e in torch.eye(6, dtype=D)])
+        assert torch.allclose(auto, formula, atol=1e-12) and torch.allclose(via_psi, formula, atol=1e-12)
+        assert torch.allclose(fd, formula, atol=1e-7)
+        # the mix of the CVaR gradients (a_α ∇CVaR_α + a_β ∇CVaR_β)
+        ca, cb = mvar_coefficients(A, B, W)
+        mix = ca * cvar_policy_gradient(z, p, score, A) + cb * cvar_policy_gradient(z, p, score, B)
+        assert torch.allclose(mix, formula, atol=1e-14)
+
+
+def test_advantage_matches_the_authors_formula():
+    # RTkenny/RiskPO: rvar = (clamp(S − q_d, 0) − clamp(S − q_u, 0) + q_d − q_u)/(β − α); cvar = −clamp(q_d − S, 0)/α
+    z, th = _law(3)
+    p = torch.softmax(th, 0)
+    qd, qu = value_at_risk(z, p, A), value_at_risk(z, p, B)
+    rvar = ((z - qd).clamp_min(0) - (z - qu).clamp_min(0) + qd - qu) / (B - A)
+    cv = -(qd - z).clamp_min(0) / A
+    assert torch.allclose(mvar_advantage(z, p, A, B, W), (W * cv + rvar) / (W + 1), atol=1e-14)
+
+
+# ------------------------------------------------------------------ bundles
+
+def test_bundle_law_equals_enumeration():
+    p = torch.tensor([0.1, 0.55, 0.8], dtype=D)
+    atoms, law = bundle_reward_law(p)
+    want = torch.zeros(4, dtype=D)
+    for r in itertools.product((0, 1), repeat=3):
+        want[sum(r)] += math.prod(float(p[j]) if r[j] else 1 - float(p[j]) for j in range(3))
+    assert torch.allclose(law, want, atol=1e-15) and torch.allclose(atoms, torch.arange(4, dtype=D) / 3)
+
+
+def test_bundle_gradient_reweights_prompts_and_matches_autograd():
+    g = torch.Generator().manual_seed(5)
+    correct = torch.rand(6, 4, generator=g) < 0.4
+    correct[:, 0] = True
+    bandit = MultiPromptBandit(correct)
+    logits = torch.randn(6, 4, generator=g, dtype=D)
+    bundles = torch.tensor([[0, 3, 5], [1, 2, 4]])
+    t = logits.clone().requires_grad_(True)
+    p = (torch.softmax(t, -1) * bandit.rewards).sum(-1)
+    (auto,) = torch.autograd.grad(bundle_mvar_objective(p, bundles, A, B, W), t)
+    assert torch.allclose(multiprompt_mvar_gradient(bandit, logits, bundles, A, B, W), auto, atol=1e-13)
+    # the weights are ∂ρ/∂p_q
+    pd = p.detach().clone().requires_grad_(True)
+    (dp,) = torch.autograd.grad(bundle_mvar_objective(pd, bundles, A, B, W), pd)
+    assert torch.allclose(bundle_mvar_prompt_weights(p.detach(), bundles, A, B, W), dp, atol=1e-13)
+
+
+# ------------------------------------------------------------------ the sampled estimator
+
+def _groups(seed=2, K=4, G=5):
+    z = torch.tensor([0.0, 0.3, 0.6, 1.0], dtype=D)[:K]
+    th = torch.randn(K, generator=torch.Generator().manual_seed(seed), dtype=D)
+    p = torch.softmax(th, 0)
+    score = torch.eye(K, dtype=D) - p
+    idx, prob = enumerate_groups(p, G)
+    return z, p, score, z[idx].unsqueeze(-2), score[idx].unsqueeze(-3), prob
+
+
+def test_estimator_exact_mean_by_enumeration_and_its_twin():
+    a, b, w, G = 0.23, 0.87, 1.5, 5  # levels off the CDF levels of this law (no kink)
+    z, p, score, R, S, prob = _groups(G=G)
+    exact = mvar_policy_gradient(z, p, score, a, b, w)
+    plug_in = (prob[:, None] * risk_po_gradient_estimate(R, S, "mvar", alpha=a, beta=b, weight=w)).sum(0)
+    assert torch.allclose(plug_in, expected_mvar_gradient_estimate(z, p, score, a, b, w, G), atol=1e-13)
+    # with the true quantiles the estimator is unbiased
+    q = (value_at_risk(z, p, a), value_at_risk(z, p, b))
+    true_q = (prob[:, None] * risk_po_gradient_estimate(R, S, "mvar", alpha=a, beta=b, weight=w, quantiles=q)).sum(0)
+    assert torch.allclose(true_q, exact, atol=1e-13)
+    # twin: the same check rejects the plug-in estimator at G = 5 (its quantile bias is of practical size)
+    assert float((plug_in - exact).abs().max()) > 1e-2 * float(exact.abs().max())
+
+
+def test_plug_in_bias_shrinks_with_the_group_size():
+    a, b, w = 0.23, 0.87, 1.5
+    z, p, score, *_ = _groups()
+    exact = mvar_policy_gradient(z, p, score, a, b, w)
+    bias = [float((expected_mvar_gradient_estimate(z, p, score, a, b, w, n) - exact).abs().max()) for n in (5, 50, 500)]
+    assert bias[0] > bias[1] > bias[2]
+
+
+def test_estimator_is_the_mix_of_cvar_estimators_and_hand_advantages():
+    z, p, score, R, S, _ = _groups(G=4)
+    assert torch.allclose(mvar_gradient_estimate(R[:, 0], S[:, 0], A, B, W),
+                          risk_po_gradient_estimate(R, S, "mvar"), atol=1e-14)
+    # one bundle of one question, rewards [0, 1, 1, 1, 0]: q_0.2 = 0, q_0.9 = 1; ψ(0) = −1/((β − α)(1 + ω)), ψ(1) = 0
+    r = torch.tensor([[0.0, 1.0, 1.0, 1.0, 0.0]], dtype=D)
+    adv = risk_po_advantages(r, "mvar")
+    assert torch.allclose(adv, torch.tensor([[-1 / (0.7 * 2.5), 0, 0, 0, -1 / (0.7 * 2.5)]], dtype=D), atol=1e-14)
+    std = math.sqrt(0.3)
+    assert torch.allclose(risk_po_advantages(r, "riskpo"), adv / (std + 1e-6), atol=1e-14)
+    assert torch.allclose(risk_po_advantages(r, "mvar", quantile="linear"), adv, atol=1e-14)
+    assert torch.equal(risk_po_advantages(torch.ones(2, 3, dtype=D), "riskpo"), torch.zeros(2, 3, dtype=D))
+
+
+def test_paper_scores_and_bundle_credit():
+    r = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]], dtype=D)  # b = 2 questions, G = 3 papers
+    assert torch.allclose(paper_scores(r), torch.tensor([1.0, 0.5, 0.5], dtype=D))
+    adv = risk_po_advantages(r, "mvar")
+    assert torch.equal(adv[0], adv[1])  # every response of a paper gets the paper's advantage
+    assert set(RISK_PO_ADVANTAGES.names()) == {"mvar", "riskpo"}
+    lo, lin = empirical_quantiles(torch.tensor([0.0, 1.0, 2.0, 3.0], dtype=D), (0.5,), "lower") + \
+        empirical_quantiles(torch.tensor([0.0, 1.0, 2.0, 3.0], dtype=D), (0.5,), "linear")
+    assert float(lo) == 1.0 and float(lin) == 1.5
+
+
+def test_expected_sampled_prompt_weights_against_monte_carlo():
+    """The claim's exact expected-update weights (RiskPO bundles, GRPO) against a seeded Monte Carlo; twin: the
+    exact-objective MVaR weights, which the same comparison rejects."""
+    from pgtheory.claims.library.l89_riskpo import expected_grpo_weights, expected_riskpo_weights
+    from pgtheory.estimators.group import group_advantages
+
+    gen = torch.Generator().manual_seed(11)
+    p = torch.tensor([0.15, 0.5, 0.7, 0.9], dtype=D)
+    bundles = torch.tensor([[0, 1], [2, 3]])
+    cfg = {"bundles": bundles, "alpha": A, "beta": B, "weight": W, "G": 5}
+    n = 200_000
+    # Bernoulli "policy" with one logit per prompt: score R − p, ∇p = p(1 − p)
+    mc, se = torch.zeros(4, dtype=D), torch.zeros(4, dtype=D)
+    for k in range(2):
+        idx = bundles[k]
+        R = (torch.rand(n, 2, 5, generator=gen, dtype=D) < p[idx][None, :, None]).to(D)
+        S = (R - p[idx][None, :, None]).unsqueeze(-1) * torch.eye(2, dtype=D)[None, :, None, :]
+        est = risk_po_gradient_estimate(R, S, "riskpo", quantile="linear") / 2
+        mc[idx], se[idx] = est.mean(0), est.std(0) / math.sqrt(n)
+    want = expected_riskpo_weights(p, cfg) * p * (1 - p)
+    assert bool(((mc - want).abs() < 5 * se).all())
+    twin = bundle_mvar_prompt_weights(p, bundles, A, B, W) * p * (1 - p)
+    assert bool(((mc - twin).abs() > 5 * se).any())
+    R = (torch.rand(n, 4, 5, generator=gen, dtype=D) < p[None, :, None]).to(D)
+    est = (group_advantages(R, "grpo") * (R - p[None, :, None])).mean(-1) / 4
+    want = expected_grpo_weights(p, cfg) * p * (1 - p)
+    assert bool(((est.mean(0) - want).abs() < 5 * est.std(0) / math.sqrt(n)).all())
+
+
+# ------------------------------------------------------------------ bad input
+
+def test_bad_inputs():
+    z, p = torch.tensor([0.0, 1.0], dtype=D), torch.tensor([0.5, 0.5], dtype=D)
+    with pytest.raises(ValueError, match="^beta"):
+        mixed_value_at_risk(z, p, 0.5, 0.4, 1.0)
+    with pytest.raises(ValueError, match="^beta"):
+        mixed_value_at_risk(z, p, 0.2, 1.2, 1.0)
+    with pytest.raises(ValueError, match="^weight"):
+        mixed_value_at_risk(z, p, 0.2, 0.9, -1.0)
+    with pytest.raises(ValueError, match="^alpha"):
+        mixed_value_at_risk(z, p, 0.0, 0.9, 1.0)
+    with pytest.raises(ValueError, match="^alpha"):  # a CDF level of the law: a kink, no gradient
+        mvar_policy_gradient(z, p, torch.eye(2, dtype=D) - p, 0.5, 0.9, 1.0)
+    with pytest.raises(ValueError, match="^success_probs"):
+        bundle_reward_law(torch.tensor([0.2, 1.3], dtype=D))
+    with pytest.raises(ValueError, match="^bundles"):
+        bundle_mvar_objective(torch.full((4,), 0.5, dtype=D), torch.tensor([[0, 1], [1, 2]]), A, B, W)
+    with pytest.raises(TypeError, match="^bundles"):
+        bundle_mvar_objective(torch.full((4,), 0.5, dtype=D), torch.tensor([[0.0, 1.0], [2.0, 3.0]]), A, B, W)
+    with pytest.raises(ValueError, match="^rewards"):
+        risk_po_advantages(torch.zeros(5, dtype=D), "mvar")
+    with pytest.raises(ValueError, match="^method"):
+        risk_po_advantages(torch.zeros(1, 5, dtype=D), "mvar", quantile="nearest")
+    with pytest.raises(ValueError, match="^name"):
+        risk_po_advantages(torch.zeros(1, 5, dtype=D), "grpo")
+    with pytest.raises(TypeError, match="^eps"):
+        risk_po_advantages(torch.zeros(1, 5, dtype=D), "mvar", eps=1e-6)
+    with pytest.raises(ValueError, match="^scores"):
+        risk_po_gradient_estimate(torch.zeros(1, 5, dtype=D), torch.zeros(1, 4, 3, dtype=D))
+    with pytest.raises(ValueError, match="^rewards"):
+        risk_po_advantages(torch.tensor([[0.0, float("nan")]], dtype=D), "mvar")
+
+
+# ------------------------------------------------------------------ the claim
+
+@pytest.mark.slow
+def test_claim_quick_run_returns_a_complete_record(tmp_path):
+    import pgtheory.claims.library.l89_riskpo as mod
+    from pgtheory.claims.runner import check
+
+    rec = check([mod.ID], scale="quick", results=tmp_path)[0]
+    for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure", "quote_source"):
+        assert key in rec
+    assert rec["kind"] == "theorem" and len(rec["sensitivity"]) == 10
+    assert rec["instances"]["count"] == 5
+    assert not rec["code_checks"]
+
+
+def test_claim_rules_are_pure_functions():
+    from pgtheory.claims.library.l89_riskpo import combined_verdict, family_verdict, holds
+
+    assert family_verdict([True] * 4) == "confirmed" and family_verdict([True, False]) == "qualified"
+    assert family_verdict([True, False, False]) == "refuted"
+    assert combined_verdict("refuted", "confirmed") == "qualified" and combined_verdict("refuted", "refuted") == "refuted"
+    assert combined_verdict("confirmed", "refuted") == "confirmed"
+    m = {"stalled": None, "one_step_dH": 1e-3, "mean_traj_dH": 2e-3}
+    assert holds(m) and not holds({**m, "stalled": "risk"}) and not holds({**m, "one_step_dH": -1e-6})
+    assert holds({**m, "stalled": "base"}) and not holds({**m, "one_step_dH": float("nan")})
