@@ -5,6 +5,10 @@ from .algorithms import (ALGORITHMS, AscentStep, ConstantBatch, HessianAidedRecu
                          make_algorithm, minibatch_direction, natural_gradient_direction)
 from .harness import Algorithm, OptimTrace, Step, iterate, run, thinned_checkpoints
 from .saddle_point_td import DIVERGENCE_BOUND, SaddlePointRun, saddle_point_expected, saddle_point_sampled
+from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, MappedFixedPoint, RewardChannels, ValueMapping,
+                            ValueMappingTrace, aggregate_values, channel_values, decompose_rewards, expected_targets,
+                            make_mapping, mapped_fixed_point, mapped_update, mean_mapped_update, orchestrated_q_learning,
+                            sampled_targets)
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
@@ -13,4 +17,7 @@ __all__ = ["ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAid
            "TabularOracle", "as_schedule", "exact_gradient_direction", "iterate", "log_importance_weights", "make_algorithm",
            "make_oracle", "minibatch_direction", "natural_gradient_direction", "per_trajectory_gradients", "run",
            "sample_policies", "seed_generators", "tabular_hessian_vector_estimates", "thinned_checkpoints",
-           "transition_alias_table", "DIVERGENCE_BOUND", "SaddlePointRun", "saddle_point_expected", "saddle_point_sampled"]
+           "transition_alias_table", "DIVERGENCE_BOUND", "SaddlePointRun", "saddle_point_expected", "saddle_point_sampled",
+           "DECOMPOSITIONS", "GREEDY_MODES", "MAPPINGS", "MappedFixedPoint", "RewardChannels", "ValueMapping",
+           "ValueMappingTrace", "aggregate_values", "channel_values", "decompose_rewards", "expected_targets", "make_mapping",
+           "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning", "sampled_targets"]
