@@ -9,9 +9,10 @@ import torch
 from pgtheory.exact.evaluation import evaluate_policy
 from pgtheory.exact.solvers import greedy_policy, value_iteration
 from pgtheory.optim.algorithms import PowerSchedule
+from pgtheory.sampling.generative import sample_next_states
 from pgtheory.optim.value_mapping import (MAPPINGS, RewardChannels, aggregate_values, channel_values, decompose_rewards,
                                           expected_targets, make_mapping, mapped_fixed_point, mapped_update,
-                                          mean_mapped_update, orchestrated_q_learning, sample_next_states)
+                                          mean_mapped_update, orchestrated_q_learning)
 from pgtheory.problems import TabularMDP, garnet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -9,6 +9,8 @@ from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, MappedFixedP
                             ValueMappingTrace, aggregate_values, channel_values, decompose_rewards, expected_targets,
                             make_mapping, mapped_fixed_point, mapped_update, mean_mapped_update, orchestrated_q_learning,
                             sampled_targets)
+from .linear_mdvi import (MDVIResult, VWLSResult, design_allocation, estimate_next_value_variance, least_squares_smoother,
+                          ls_mdvi, mdvi_exact, mdvi_policy, mdvi_state_value, vwls_mdvi, weighted_least_squares)
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
@@ -20,4 +22,6 @@ __all__ = ["ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAid
            "transition_alias_table", "DIVERGENCE_BOUND", "SaddlePointRun", "saddle_point_expected", "saddle_point_sampled",
            "DECOMPOSITIONS", "GREEDY_MODES", "MAPPINGS", "MappedFixedPoint", "RewardChannels", "ValueMapping",
            "ValueMappingTrace", "aggregate_values", "channel_values", "decompose_rewards", "expected_targets", "make_mapping",
-           "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning", "sampled_targets"]
+           "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning", "sampled_targets",
+           "MDVIResult", "VWLSResult", "design_allocation", "estimate_next_value_variance", "least_squares_smoother", "ls_mdvi",
+           "mdvi_exact", "mdvi_policy", "mdvi_state_value", "vwls_mdvi", "weighted_least_squares"]

@@ -35,12 +35,13 @@ import torch
 
 from .._checks import DTYPE, as_tensor, check_discount, check_finite, check_positive_int, check_probabilities, check_real
 from .._registry import Registry
+from ..sampling.generative import sample_next_states
 from .algorithms import as_schedule
 
 __all__ = ["ValueMapping", "MAPPINGS", "make_mapping", "identity_mapping", "log_mapping", "loglin_mapping",
            "square_mapping", "RewardChannels", "DECOMPOSITIONS", "decompose_rewards", "single_channel",
            "polar_channels", "random_split_channels", "channel_values", "aggregate_values", "greedy_next_values",
-           "sampled_targets", "expected_targets", "mapped_update", "mean_mapped_update", "sample_next_states",
+           "sampled_targets", "expected_targets", "mapped_update", "mean_mapped_update",
            "MappedFixedPoint", "mapped_fixed_point", "ValueMappingTrace", "orchestrated_q_learning", "GREEDY_MODES"]
 
 #: how the bootstrap action is chosen: on the aggregate Q (the paper's rule) or per channel on its own Q_j (a twin)
@@ -260,12 +261,6 @@ def mean_mapped_update(q_tilde: torch.Tensor, channels: RewardChannels, mappings
     mapped = torch.stack([m.forward(hat[..., j, :, :, :].clamp_min(m.floor)) for j, m in enumerate(ms)], -4)
     mean = torch.einsum("...sat,...jsat->...jsa", transitions, mapped)
     return q_tilde + beta_f * (mean - q_tilde)
-
-
-def sample_next_states(cdf: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One next state per (run, s, a) by inversion of ``cdf [B, S, A, S]`` (cumulative P): ``[B, S, A]`` int64."""
-    u = torch.rand(cdf.shape[:-1], generator=generator, dtype=cdf.dtype, device=cdf.device)
-    return (u.unsqueeze(-1) >= cdf).sum(-1).clamp_max(cdf.shape[-1] - 1)
 
 
 class MappedFixedPoint(NamedTuple):

@@ -4,6 +4,8 @@ from .bandits import BanditDraws, sample_bandit, sample_multiprompt_groups
 from .mdp import StateActionRollouts, Trajectories, TrajectorySampler, rollouts_from_state_actions, sample_trajectories
 from .lqr import LQRTrajectories, sample_lqr_trajectories
 from .runs import LQRRunBatch, sample_lqr_runs, sample_policies, seed_generators, transition_alias_table
+from .generative import (conditional_binomial_probabilities, empirical_next_means, multinomial_counts,
+                         sample_next_state_counts, sample_next_states)
 from .transitions import TransitionStream, sample_iid_transitions
 from .sequence import SequenceGroups, enumerate_sequence_groups, sample_sequence_groups
 
@@ -11,4 +13,5 @@ __all__ = ["AliasTable", "build_alias_table", "sample_alias", "BanditDraws", "sa
            "Trajectories", "TrajectorySampler", "sample_trajectories", "StateActionRollouts", "rollouts_from_state_actions", "SequenceGroups", "sample_sequence_groups",
            "enumerate_sequence_groups", "LQRTrajectories", "sample_lqr_trajectories",
            "LQRRunBatch", "sample_lqr_runs", "sample_policies", "seed_generators", "transition_alias_table",
-           "TransitionStream", "sample_iid_transitions"]
+           "TransitionStream", "sample_iid_transitions", "conditional_binomial_probabilities", "empirical_next_means",
+           "multinomial_counts", "sample_next_state_counts", "sample_next_states"]

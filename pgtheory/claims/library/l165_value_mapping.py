@@ -59,8 +59,9 @@ import torch
 
 from ...exact.solvers import value_iteration
 from ...optim.algorithms import PowerSchedule
+from ...sampling.generative import sample_next_states
 from ...optim.value_mapping import (RewardChannels, decompose_rewards, make_mapping, mapped_fixed_point,
-                                    orchestrated_q_learning, sample_next_states)
+                                    orchestrated_q_learning)
 from ...problems import TabularMDP, garnet
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
