@@ -42,6 +42,10 @@ from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolm
                                      non_contraction_example, reward_law, tied_oscillation_example)
 from .mixed_var import (bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
                         multiprompt_mvar_gradient, mvar_distortion, mvar_policy_gradient)
+from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionMember, categorical_member,
+                                   ensemble_contraction_ratio, ensemble_disagreement, ensemble_fixed_point, ensemble_operator,
+                                   fixed_point_error_bound, mean_lipschitz, mixture_laws, project_laws, projection_mixture,
+                                   quantile_member, w1_lipschitz)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
