@@ -11,6 +11,9 @@ from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, MappedFixedP
                             sampled_targets)
 from .linear_mdvi import (MDVIResult, VWLSResult, design_allocation, estimate_next_value_variance, least_squares_smoother,
                           ls_mdvi, mdvi_exact, mdvi_policy, mdvi_state_value, vwls_mdvi, weighted_least_squares)
+from .low_switching_pg import (CRITIC_TOL, SWITCH_RULES, CriticOperator, LowSwitchingTrace, critic_operator,
+                               determinant_switch, feature_covariance, low_switching_pg, optimistic_linear_critic,
+                               switch_count_bound)
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
@@ -24,4 +27,6 @@ __all__ = ["ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAid
            "ValueMappingTrace", "aggregate_values", "channel_values", "decompose_rewards", "expected_targets", "make_mapping",
            "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning", "sampled_targets",
            "MDVIResult", "VWLSResult", "design_allocation", "estimate_next_value_variance", "least_squares_smoother", "ls_mdvi",
-           "mdvi_exact", "mdvi_policy", "mdvi_state_value", "vwls_mdvi", "weighted_least_squares"]
+           "mdvi_exact", "mdvi_policy", "mdvi_state_value", "vwls_mdvi", "weighted_least_squares",
+           "CRITIC_TOL", "SWITCH_RULES", "CriticOperator", "LowSwitchingTrace", "critic_operator", "determinant_switch",
+           "feature_covariance", "low_switching_pg", "optimistic_linear_critic", "switch_count_bound"]
