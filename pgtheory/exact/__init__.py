@@ -46,6 +46,9 @@ from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionM
                                    ensemble_contraction_ratio, ensemble_disagreement, ensemble_fixed_point, ensemble_operator,
                                    fixed_point_error_bound, mean_lipschitz, mixture_laws, project_laws, projection_mixture,
                                    quantile_member, w1_lipschitz)
+from .uncertainty_aware import (MatchedPolicies, ValueLaw, beta_for_kl, ensemble_mean_and_spread, gibbs_kl, gibbs_policy,
+                                lower_confidence_reward, matched_kl_policies, max_tilt_kl, true_value,
+                                uncertainty_aware_policy, value_law)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,286 @@
+r"""L155 (Towards Reliable Alignment: Uncertainty-aware RLHF, Banerjee & Gopalan, arXiv:2410.23726): "We theoretically
+prove that our proposed methodology has less risk than the vanilla method."
+
+Protocol: kind=empirical, extension=True. The paper's theorem is proved in its own theoretical model, whose exact
+form (the constraint set, the noise law, the constants) could not be read here (see "not verified" below). This claim
+measures, exactly per reward-model draw and by Monte Carlo over draws, whether an uncertainty-aware (conservative)
+KL-regularised policy has less risk than the vanilla one in a model we chose: a failure here would show the
+statement does not carry over to this natural setting, not that the paper's proof is wrong — so it can qualify,
+never refute.
+
+Risk (the paper's notion, as far as it could be read). The later version of the same paper (arXiv:2507.15906,
+"Towards Reliable, Uncertainty-Aware Alignment", same authors) states in its abstract that variance-aware policy
+optimisation "provably reduces the risk of outputting a worse policy than the default". The verdict therefore uses
+risk(π̂) = P_draws[J(π̂) < J(π_ref)], the probability that the learned policy's TRUE value is below the reference
+policy's. The variance and the lower 10% quantile of J(π̂) and the mean cost E[J_vanilla] − E[J_conservative] are
+reported beside it, not decided on.
+
+Design (fixed before running):
+* Instances: (a) bandit prompts: K = 8 responses, true rewards r ~ N(0, 1), π_ref = softmax(N(0, I)); (b) toy-LLM
+  prompts: every response of the enumerated toy sequence task (vocabulary 3 with EOS, length ≤ 3: 15 responses),
+  π_ref = a random tabular autoregressive policy (logits N(0, 1)), true rewards N(0, 1) per (prompt, response).
+* Reward-model noise (heteroscedastic): σ(y) = s·exp(U(log 0.2, log 2)) per response, independent of r; an ensemble
+  of M members r̂_k = r + σ ⊙ ξ_k, ξ_k ~ N(0, I) i.i.d. (members independent given the truth).
+* Policies: vanilla π ∝ π_ref·exp(r̄/β_v); conservative π ∝ π_ref·exp((r̄ − c·σ̂/√M)/β_c) (c standard errors of the
+  ensemble mean; σ̂ = ensemble standard deviation) — :mod:`pgtheory.exact.uncertainty_aware`. β_v and β_c are
+  solved per draw so that both policies sit at the same KL(π‖π_ref) = κ = ρ·(−log max_y π_ref(y)) (every draw can
+  reach κ, since −log π_ref(argmax) ≥ −log max π_ref): a matched-KL comparison, fair to the vanilla method.
+* Defaults and plausible ranges (swept one at a time at both scales): c = 1 ∈ {0.5, 1, 2}; ρ = 0.5 ∈ {0.25, 0.5,
+  0.75}; M = 5 ∈ {3, 5, 10}; s = 3 ∈ {1.5, 3, 6} (in units of the true rewards' standard deviation; at s = 3 the
+  standard error of the ensemble mean ranges over 0.27..2.7, the regime of reward models that disagree as much as the
+  responses differ; Figure 1 of arXiv:2507.15906 shows ten reward models disagreeing on one response). The same standard-normal ξ are reused across the sweep
+  (common random numbers).
+* Per instance and setting: the paired difference over draws of 1[J_cons < J_ref] − 1[J_van < J_ref] with a
+  two-sided Student-t interval at confidence 1 − α/(instances × settings) (Bonferroni over this claim's decisions):
+  "less" if the interval lies below 0, "more" if above, "tie" otherwise.
+* Family rule per setting (the quote read as risk(conservative) ≤ risk(vanilla) on every instance, so a
+  significant reversal on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of prompts are "more";
+  qualified when some, fewer, are; confirmed when none is and the test has power (power twin below); inconclusive
+  otherwise. "less" counts are reported. The default setting gives the raw verdict; the sweep feeds the protocol's
+  sensitivity rule.
+* Power twin (per setting): the optimistic policy π ∝ π_ref·exp((r̄ + σ̂/√M)/β), at the same KL, must be judged
+  "more" risky than the vanilla one by the same test on ≥ TWIN_MIN_FRACTION of the informative prompts (vanilla risk
+  ≥ INFORMATIVE_RISK); otherwise "no prompt more risky" is not evidence and the setting is inconclusive.
+* Code checks: every matched policy has KL(π‖π_ref) = κ within 1e-8; the c = 0 policy equals the vanilla one.
+
+Revision (2026-11-30, quick seeds only, before any full run): the first quick run used s ∈ {0.5, 1, 2} (default 1).
+Both methods then had P(J < J_ref) ≈ 0 on every prompt and the optimistic power twin was caught on 1/10 prompts: the
+noise was too small for any risk to exist, so the family could not inform the claim. The noise scale was moved to
+{1.5, 3, 6} (default 3). Second revision (same day, quick seeds): the family rule first asked for ≥ 80% of prompts
+significantly "less" risky; prompts on which neither policy ever falls below π_ref can only tie, so that rule could
+not be met by a true "≤" statement. It was replaced by the counterexample rule above (the theorem's "≤"), with the
+power twin restricted to informative prompts. Under the first rule the default setting had one prompt significantly
+more risky and two less (qualified by the family rule, then inconclusive because the twin, counted over all prompts,
+was caught on 3/10).
+
+Simplified relative to the paper: a single prompt per instance (no sequence-level training: the KL-regularised
+optimum is used in closed form, which is what the paper's policy optimisation targets); Gaussian, independent
+ensemble members around the truth (real ensembles share a common error, which no ensemble spread can reveal);
+the conservative policy is the Gibbs policy of a lower confidence bound.
+
+Not verified (the paper body could not be read through the tools available: only its abstract and the first lines
+of the introduction): the exact form of the paper's conservative objective (a penalty c·σ̂, a Σ-weighted norm or
+variance constraint on π − π_ref), its noise model, its constants, and whether its theorem compares the two methods
+at equal constraint level or at equal KL. The risk notion is taken from the v2 abstract (arXiv:2507.15906).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ...exact.sequence import sequence_probs
+from ...exact.uncertainty_aware import (beta_for_kl, ensemble_mean_and_spread, gibbs_kl, gibbs_policy,
+                                        matched_kl_policies, true_value, uncertainty_aware_policy, value_law)
+from ...policies.sequence import TabularSequencePolicy
+from ...problems.sequence import SequenceTask
+from ...stats import paired_difference
+from ..record import Claim, Evidence, RunContext, sweep_point
+from ..registry import register_claim
+from ..style import new_figure, save_figure
+
+ID = "L155-uncertainty-aware-less-risk"
+
+N_ARMS = 8  #: bandit prompts: a small response set where the Gibbs policy can concentrate
+SEQ_VOCAB, SEQ_LENGTH = 3, 3  #: toy LLM: 15 enumerated responses per prompt
+NOISE_LOG_RANGE = (math.log(0.2), math.log(2.0))  #: heteroscedastic spread: a factor 10 between responses
+DEFAULTS = {"penalty": 1.0, "kl_fraction": 0.5, "members": 5, "noise_scale": 3.0}
+SWEEP = {"penalty": (0.5, 2.0), "kl_fraction": (0.25, 0.75), "members": (3, 10), "noise_scale": (1.5, 6.0)}
+QUANTILE_LEVEL = 0.1  #: the lower quantile reported beside the risk
+REFUTE_FRACTION = 0.2  #: a significant reversal on a fifth of random prompts contradicts a general "less risk"
+TWIN_MIN_FRACTION = 0.5  #: the optimistic twin must be caught on at least half the informative prompts (power)
+INFORMATIVE_RISK = 0.01  #: a prompt where the vanilla policy falls below π_ref in < 1% of draws cannot show a risk change
+KL_CHECK_TOL = 1e-8  #: matched KL must be reached to the root finder's accuracy (it stops at 1e-10)
+
+
+def _instances(gen: torch.Generator, n_bandits: int, n_prompts: int):
+    """(family, π_ref [K], true reward [K], noise shape [K]) for each instance."""
+    out = []
+    for _ in range(n_bandits):
+        ref = torch.softmax(torch.randn(N_ARMS, generator=gen, dtype=torch.float64), -1)
+        r = torch.randn(N_ARMS, generator=gen, dtype=torch.float64)
+        u = torch.rand(N_ARMS, generator=gen, dtype=torch.float64)
+        out.append(("bandit", ref, r, (NOISE_LOG_RANGE[0] + u * (NOISE_LOG_RANGE[1] - NOISE_LOG_RANGE[0])).exp()))
+    if n_prompts:
+        n = SequenceTask(SEQ_VOCAB, SEQ_LENGTH, 1, lambda q, y: 0.0).n_sequences
+        task = SequenceTask(SEQ_VOCAB, SEQ_LENGTH, n_prompts, torch.randn(n_prompts, n, generator=gen, dtype=torch.float64))
+        policy = TabularSequencePolicy(task)
+        refs = sequence_probs(policy, policy.random_params(generator=gen))
+        for q in range(n_prompts):
+            u = torch.rand(n, generator=gen, dtype=torch.float64)
+            out.append(("toy LLM", refs[q], task.rewards[q], (NOISE_LOG_RANGE[0] + u * (NOISE_LOG_RANGE[1] - NOISE_LOG_RANGE[0])).exp()))
+    return out
+
+
+def _compare(ref, r, shape, xi, setting, confidence):
+    """Exact matched-KL policies for every draw; risk, law of J and the paired risk test (vanilla vs conservative)."""
+    m, c, s = setting["members"], setting["penalty"], setting["noise_scale"]
+    ens = r + s * shape * xi[:, :m, :]  # [N, M, K]
+    kappa = setting["kl_fraction"] * float(-ref.max().log())
+    pol = matched_kl_policies(ref, ens, kappa, c)
+    j_ref = float(true_value(ref, r))
+    j_van, j_con = true_value(pol.vanilla, r), true_value(pol.conservative, r)
+    checks = []
+    kl_err = max(float((gibbs_kl(ref, ens.mean(-2), pol.beta_vanilla) - kappa).abs().max()),
+                 float((gibbs_kl(ref, ens.mean(-2) - c * ens.std(-2) / math.sqrt(m), pol.beta_conservative) - kappa).abs().max()))
+    if kl_err > KL_CHECK_TOL:
+        checks.append(f"matched KL missed by {kl_err:.2g}")
+    d = paired_difference((j_con < j_ref).double().numpy(), (j_van < j_ref).double().numpy(), confidence_level=confidence)
+    law_v = value_law(j_van, level=QUANTILE_LEVEL, threshold=j_ref)
+    law_c = value_law(j_con, level=QUANTILE_LEVEL, threshold=j_ref)
+    return {"outcome": {-1: "less", 1: "more", 0: "tie"}[d.sign], "risk_vanilla": law_v.prob_below,
+            "risk_conservative": law_c.prob_below, "risk_diff": d.statistic, "risk_diff_ci": [d.low, d.high],
+            "var_vanilla": law_v.variance, "var_conservative": law_c.variance, "q_vanilla": law_v.lower_quantile,
+            "q_conservative": law_c.lower_quantile, "mean_vanilla": law_v.mean, "mean_conservative": law_c.mean,
+            "j_ref": j_ref, "kl": kappa}, checks, (ens, kappa, j_ref, j_van)
+
+
+def _optimistic_twin(ref, r, ens, kappa, j_ref, j_van, confidence) -> str:
+    """The paired risk test applied to the optimistic policy (r̄ + σ̂/√M) against the vanilla one."""
+    mean, spread = ensemble_mean_and_spread(ens)
+    bonus = mean + spread / math.sqrt(ens.shape[-2])
+    j_opt = true_value(gibbs_policy(ref, bonus, beta_for_kl(ref, bonus, kappa)), r)
+    d = paired_difference((j_opt < j_ref).double().numpy(), (j_van < j_ref).double().numpy(), confidence_level=confidence)
+    return {-1: "less", 1: "more", 0: "tie"}[d.sign]
+
+
+def _twin_power(rows, twin_outcomes) -> float:
+    """Fraction of informative prompts (vanilla risk ≥ INFORMATIVE_RISK) on which the optimistic twin is caught."""
+    informative = [t for x, t in zip(rows, twin_outcomes) if x["risk_vanilla"] >= INFORMATIVE_RISK]
+    return informative.count("more") / len(informative) if informative else 0.0
+
+
+def _family_verdict(outcomes: list[str], twin_power: float) -> str:
+    more = outcomes.count("more") / len(outcomes)
+    if more >= REFUTE_FRACTION:
+        return "refuted"
+    if more > 0:
+        return "qualified"
+    return "confirmed" if twin_power >= TWIN_MIN_FRACTION else "inconclusive"
+
+
+def _settings():
+    yield "default", None, dict(DEFAULTS)
+    for name, values in SWEEP.items():
+        for v in values:
+            yield name, v, {**DEFAULTS, name: v}
+
+
+def run(ctx: RunContext) -> Evidence:
+    s = ctx.settings
+    gen = torch.Generator().manual_seed(ctx.seed)
+    inst = _instances(gen, s["bandits"], s["prompts"])
+    m_max = max(max(SWEEP["members"]), DEFAULTS["members"])
+    settings = list(_settings())
+    confidence = 1 - ctx.alpha / (len(inst) * len(settings))
+    checks: list[str] = []
+    results = {i: [] for i in range(len(settings))}  # setting index → one row per instance
+    for k, (fam, ref, r, shape) in enumerate(inst):
+        # one draw of standard-normal ensemble noise per instance, shared by every setting (common random numbers);
+        # drawn instance by instance to hold one [draws, M_max, K] tensor at a time
+        xi = torch.randn(s["draws"], m_max, ref.numel(), generator=gen, dtype=torch.float64)
+        if k == 0:  # code check: c = 0 reproduces the vanilla policy
+            ens0 = r + shape * xi[:50, :5]
+            if float((uncertainty_aware_policy(ref, ens0, 0.7, 0.0) - gibbs_policy(ref, ens0.mean(-2), 0.7)).abs().max()) > 1e-15:
+                checks.append("c = 0 policy differs from the vanilla policy")
+        for i, (_, _, setting) in enumerate(settings):
+            row, ch, extra = _compare(ref, r, shape, xi, setting, confidence)
+            checks += ch
+            row["family"], row["twin"] = fam, _optimistic_twin(ref, r, *extra, confidence)
+            results[i].append(row)
+    per_setting, sensitivity, twins = {}, [], {}
+    for i, (name, value, _) in enumerate(settings):
+        rows = results[i]
+        twin_outcomes = [x["twin"] for x in rows]
+        power = _twin_power(rows, twin_outcomes)
+        verdict = _family_verdict([x["outcome"] for x in rows], power)
+        key = f"{name}={value}" if value is not None else "default"
+        per_setting[key], twins[key] = rows, power
+        if value is not None:
+            sensitivity.append(sweep_point(name, value, verdict, less=sum(x["outcome"] == "less" for x in rows),
+                                           more=sum(x["outcome"] == "more" for x in rows), instances=len(rows),
+                                           twin_power=power))
+    rows = per_setting["default"]
+    outcomes = [x["outcome"] for x in rows]
+    twin_outcomes = [x["twin"] for x in rows]
+    twin_caught = twins["default"]
+    raw = _family_verdict(outcomes, twin_caught)
+    n = len(rows)
+    lower_var = sum(x["var_conservative"] < x["var_vanilla"] for x in rows)
+    higher_q = sum(x["q_conservative"] > x["q_vanilla"] for x in rows)
+    cost = [x["mean_vanilla"] - x["mean_conservative"] for x in rows]
+    summary = (f"matched KL, c = {DEFAULTS['penalty']:g}, M = {DEFAULTS['members']}, {s['draws']} RM draws: conservative has "
+               f"significantly less risk P(J < J_ref) on {outcomes.count('less')}/{n} prompts, more on {outcomes.count('more')}/{n} "
+               f"(median risk {np.median([x['risk_vanilla'] for x in rows]):.3f} → {np.median([x['risk_conservative'] for x in rows]):.3f}); "
+               f"lower Var J on {lower_var}/{n}, higher q{QUANTILE_LEVEL:g} on {higher_q}/{n}; mean cost E J_van − E J_cons "
+               f"median {np.median(cost):.3g} (range {min(cost):.2g}..{max(cost):.2g}); optimistic twin caught on "
+               f"{twin_caught:.0%} of informative prompts; sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
+    fig = _draw(rows, sensitivity, outcomes, raw)
+    return Evidence(
+        verdict=raw, statistic=outcomes.count("less") / n,
+        threshold=(f"no prompt significantly more risky and the optimistic twin caught on ≥ {TWIN_MIN_FRACTION:g} of informative "
+                   f"prompts (confirm); ≥ {REFUTE_FRACTION:g} of prompts more risky (refute); some (qualified); paired t at "
+                   f"confidence {confidence:.6f}"),
+        n_samples=s["draws"] * n * len(settings), summary=summary,
+        details={"per_setting": per_setting, "twin_outcomes": twin_outcomes, "twin_power": twins,
+                 "confidence": confidence, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
+                 "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost},
+        figure=save_figure(fig, ctx.figure_dir, ID),
+        instances=[o == "less" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
+    )
+
+
+def _draw(rows, sensitivity, outcomes, verdict):
+    fig, (a1, a2, a3) = new_figure(ID, f"uncertainty-aware vs vanilla at matched KL — raw verdict: {verdict}", ncols=3, width=3.6, height=3.3)
+    colours = {"bandit": "tab:blue", "toy LLM": "tab:orange"}
+    for fam, col in colours.items():
+        sel = [x for x in rows if x["family"] == fam]
+        if sel:
+            a1.scatter([x["risk_vanilla"] for x in sel], [x["risk_conservative"] for x in sel], s=14, c=col, label=fam)
+            a2.scatter([x["q_vanilla"] - x["j_ref"] for x in sel], [x["q_conservative"] - x["j_ref"] for x in sel], s=14, c=col, label=fam)
+    top = max(max(x["risk_vanilla"] for x in rows), max(x["risk_conservative"] for x in rows), 1e-3) * 1.05
+    a1.plot([0, top], [0, top], "k--", lw=0.8, label="equal risk")
+    a1.set_xlabel("vanilla: P(J < J_ref)")
+    a1.set_ylabel("conservative: P(J < J_ref)")
+    a1.legend(fontsize=7)
+    qs = [x["q_vanilla"] - x["j_ref"] for x in rows] + [x["q_conservative"] - x["j_ref"] for x in rows]
+    lo, hi = min(qs), max(qs)
+    a2.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    a2.set_xlabel(f"vanilla: q{QUANTILE_LEVEL:g}(J) − J_ref [reward]")
+    a2.set_ylabel(f"conservative: q{QUANTILE_LEVEL:g}(J) − J_ref [reward]")
+    labels = ["default"] + [f"{p['constant'][:7]}={p['value']:g}" for p in sensitivity]
+    n = len(rows)
+    less = [outcomes.count("less") / n] + [p["less"] / p["instances"] for p in sensitivity]
+    more = [outcomes.count("more") / n] + [p["more"] / p["instances"] for p in sensitivity]
+    x = np.arange(len(labels))
+    a3.bar(x - 0.2, less, 0.4, label="less risk", color="tab:green")
+    a3.bar(x + 0.2, more, 0.4, label="more risk", color="tab:red")
+    a3.axhline(REFUTE_FRACTION, color="tab:red", ls=":", lw=0.8, label="refute level")
+    a3.set_xticks(x)
+    a3.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    a3.set_ylabel("fraction of prompts (significant)")
+    a3.legend(fontsize=7)
+    return fig
+
+
+register_claim(Claim(
+    id=ID, paper="Towards Reliable Alignment: Uncertainty-aware RLHF", seed_line=155,
+    claim="an uncertainty-aware, conservative KL-regularised policy has less risk (probability of a worse policy than the "
+          "reference) than the vanilla KL-regularised policy",
+    theme="RISK, KL",
+    exact="closed-form Gibbs policies π ∝ π_ref·exp(r̂/β) of the ensemble mean and of its lower confidence bound, β solved "
+          "per draw for a matched KL(π‖π_ref); true value E_π[r] per draw",
+    monte_carlo="draws of a heteroscedastic reward-model ensemble r̂_k = r + σ ⊙ ξ_k",
+    test="per prompt: paired test of P(J_cons < J_ref) − P(J_van < J_ref) (Bonferroni); family: none more (with a powered "
+         "optimistic twin) confirms, ≥ 20% more refutes, some more qualifies",
+    scales={"quick": {"bandits": 6, "prompts": 4, "draws": 2000},
+            "full": {"bandits": 24, "prompts": 12, "draws": 20000}},
+    run=run, source="arXiv:2410.23726 (abstract; body not read); risk notion from the abstract of arXiv:2507.15906",
+    kind="empirical",
+    quote="We theoretically prove that our proposed methodology has less risk than the vanilla method.",
+    quote_source="seed abstract (line 155)",
+    extension=True, unbiasedness=False,
+    constants={"penalty c (standard errors)": [0.5, 1.0, 2.0], "matched-KL fraction ρ": [0.25, 0.5, 0.75],
+               "ensemble size M": [3, 5, 10], "noise scale s": [0.5, 1.0, 2.0]},
+))

@@ -1,0 +1,146 @@
+"""Tests of pgtheory.exact.uncertainty_aware (vanilla / conservative KL-regularised Gibbs policies) and claim L155."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize
+
+from pgtheory.exact.divergences import kl_divergence
+from pgtheory.exact.uncertainty_aware import (beta_for_kl, ensemble_mean_and_spread, gibbs_kl, gibbs_policy,
+                                              lower_confidence_reward, matched_kl_policies, max_tilt_kl, true_value,
+                                              uncertainty_aware_policy, value_law)
+from pgtheory.stats import paired_difference
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+T = lambda x: torch.tensor(x, dtype=torch.float64)  # noqa: E731
+
+
+def test_gibbs_policy_is_the_argmax_of_the_kl_regularised_objective():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        ref = rng.dirichlet(np.ones(4))
+        r = rng.normal(size=4)
+        beta = float(10 ** rng.uniform(-0.5, 0.5))
+
+        def neg(p):
+            p = np.clip(p, 1e-300, None)
+            return -(p @ r - beta * (p * (np.log(p) - np.log(ref))).sum())
+
+        res = minimize(neg, ref.copy(), method="SLSQP", bounds=[(0, 1)] * 4,
+                       constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1}], options={"ftol": 1e-14, "maxiter": 1000})
+        pi = gibbs_policy(T(ref), T(r), beta).numpy()
+        assert -neg(pi) >= -res.fun - 1e-10  # the closed form is never beaten by the optimiser
+        assert np.abs(pi - res.x).max() < 1e-4
+
+
+def test_hand_values_on_two_arms():
+    ref, r = T([0.5, 0.5]), T([1.0, 0.0])
+    pi = gibbs_policy(ref, r, 1.0)
+    e = math.e
+    assert torch.allclose(pi, T([e / (e + 1), 1 / (e + 1)]), atol=1e-15)
+    kl = float(gibbs_kl(ref, r, 1.0))
+    p1 = e / (e + 1)
+    assert kl == pytest.approx(p1 * math.log(2 * p1) + (1 - p1) * math.log(2 * (1 - p1)), abs=1e-14)
+    assert float(kl_divergence(pi, ref)) == pytest.approx(kl, abs=1e-14)
+    assert float(max_tilt_kl(ref, r)) == pytest.approx(math.log(2), abs=1e-15)
+    assert float(beta_for_kl(ref, r, kl)) == pytest.approx(1.0, abs=1e-7)
+    assert float(true_value(pi, r)) == pytest.approx(p1, abs=1e-15)
+
+
+def test_zero_penalty_gives_the_vanilla_policy_and_large_beta_the_reference():
+    g = torch.Generator().manual_seed(1)
+    ref = torch.softmax(torch.randn(6, generator=g, dtype=torch.float64), -1)
+    ens = torch.randn(7, 4, 6, generator=g, dtype=torch.float64)
+    mean, _ = ensemble_mean_and_spread(ens)
+    assert torch.equal(uncertainty_aware_policy(ref, ens, 0.3, 0.0), gibbs_policy(ref, mean, 0.3))
+    assert float((gibbs_policy(ref, mean, 1e12) - ref).abs().max()) < 1e-10
+
+
+def test_ensemble_statistics_and_lower_confidence_reward_by_hand():
+    ens = T([[1.0, 2.0], [3.0, 4.0]])  # M = 2 members, K = 2
+    mean, spread = ensemble_mean_and_spread(ens)
+    assert torch.equal(mean, T([2.0, 3.0]))
+    assert torch.allclose(spread, T([math.sqrt(2), math.sqrt(2)]), atol=1e-15)
+    assert torch.allclose(lower_confidence_reward(ens, 1.0), T([1.0, 2.0]), atol=1e-15)
+
+
+def test_matched_kl_policies_reach_the_target_and_penalise_the_noisy_response():
+    ref = T([0.4, 0.3, 0.3])
+    # responses 0 and 2 have the same ensemble mean (1); response 2 has the larger spread
+    ens = T([[1.0, 0.0, 2.0], [1.0, 0.0, 0.0], [1.0, 0.0, 1.0]]) + T([[0.0, 0.0, 0.0], [0.1, 0.1, 0.0], [-0.1, -0.1, 0.0]])
+    pol = matched_kl_policies(ref, ens, 0.2, 1.0)
+    assert float(gibbs_kl(ref, ens.mean(0), pol.beta_vanilla)) == pytest.approx(0.2, abs=1e-9)
+    assert float(kl_divergence(pol.conservative, ref)) == pytest.approx(0.2, abs=1e-9)
+    assert float(pol.conservative[2]) < float(pol.vanilla[2])
+
+
+def test_beta_for_kl_batched_matches_target_everywhere():
+    g = torch.Generator().manual_seed(2)
+    ref = torch.softmax(torch.randn(15, generator=g, dtype=torch.float64), -1)
+    r = 3 * torch.randn(500, 15, generator=g, dtype=torch.float64)
+    target = 0.75 * float(-ref.max().log())
+    beta = beta_for_kl(ref, r, target)
+    assert float((gibbs_kl(ref, r, beta) - target).abs().max()) < 1e-9
+
+
+def test_value_law_by_hand():
+    law = value_law(T([0.0, 1.0, 2.0, 3.0]), level=0.1, threshold=1.5)
+    assert law.mean == 1.5 and law.variance == pytest.approx(5 / 3) and law.prob_below == 0.5
+    assert law.lower_quantile == pytest.approx(0.3) and law.n == 4
+
+
+def _risk_draws(penalty_sign: float, n: int, seed: int):
+    """True values over RM draws on a 3-arm prompt: arm 0 truly best, low noise; arm 2 bad with very noisy estimates."""
+    g = torch.Generator().manual_seed(seed)
+    ref, r, sigma = T([1 / 3, 1 / 3, 1 / 3]), T([1.0, 0.0, -1.0]), T([0.1, 0.1, 3.0])
+    ens = r + sigma * torch.randn(n, 5, 3, generator=g, dtype=torch.float64)
+    mean, spread = ensemble_mean_and_spread(ens)
+    adjusted = mean + penalty_sign * spread / math.sqrt(5)
+    van = true_value(gibbs_policy(ref, mean, beta_for_kl(ref, mean, 0.3)), r)
+    other = true_value(gibbs_policy(ref, adjusted, beta_for_kl(ref, adjusted, 0.3)), r)
+    return float(true_value(ref, r)), van, other
+
+
+def test_risk_test_detects_less_risk_and_its_optimistic_twin():
+    j_ref, van, con = _risk_draws(-1.0, 4000, 3)
+    d = paired_difference((con < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
+    assert d.sign == -1  # the conservative policy is less often below the reference
+    j_ref, van, opt = _risk_draws(+1.0, 4000, 3)
+    d = paired_difference((opt < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
+    assert d.sign == 1  # twin: the same test flags the optimistic policy as riskier
+    _, van, same = _risk_draws(0.0, 4000, 3)
+    d = paired_difference((same < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
+    assert d.sign == 0
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: gibbs_policy(T([0.0, 1.0]), T([1.0, 0.0]), 1.0), "reference"),
+    (lambda: gibbs_policy(T([0.5, 0.5]), T([1.0, 0.0]), -1.0), "beta"),
+    (lambda: gibbs_policy(T([0.5, 0.5]), T([1.0, 0.0, 2.0]), 1.0), "reward"),
+    (lambda: gibbs_policy(T([0.5, 0.5]), T([1.0, float("nan")]), 1.0), "reward"),
+    (lambda: ensemble_mean_and_spread(T([[1.0, 2.0]])), "ensemble"),
+    (lambda: lower_confidence_reward(T([[1.0, 2.0], [0.0, 1.0]]), -1.0), "penalty"),
+    (lambda: beta_for_kl(T([0.5, 0.5]), T([1.0, 0.0]), 0.8), "target_kl"),
+    (lambda: beta_for_kl(T([0.5, 0.5]), T([1.0, 0.0]), 0.0), "target_kl"),
+    (lambda: value_law(T([1.0]), level=0.1, threshold=0.0), "values"),
+    (lambda: value_law(T([1.0, 2.0]), level=1.0, threshold=0.0), "level"),
+])
+def test_bad_inputs_name_the_argument(call, name):
+    with pytest.raises((ValueError, TypeError), match=f"^{name}"):
+        call()
+
+
+def test_claim_quick_run_returns_a_complete_record(tmp_path):
+    import pgtheory.claims.library.l155_uncertainty_aware_rlhf as mod
+    from pgtheory.claims.runner import check
+
+    rec = check([mod.ID], scale="quick", results=tmp_path)[0]
+    for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure"):
+        assert key in rec
+    assert rec["kind"] == "empirical" and rec["extension"] and len(rec["sensitivity"]) == 8
+    assert rec["instances"]["count"] == 10
+    assert not rec["code_checks"]
