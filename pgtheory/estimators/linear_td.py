@@ -102,6 +102,7 @@ from ..stats.moments import MomentAccumulator
 from .policy_gradient import check_trajectories
 
 __all__ = [
+    "polyak_averaging_start",
     "TD_TARGETS",
     "STATISTICS_METHODS",
     "COUNTS_MAX_ENTRIES",
@@ -751,7 +752,8 @@ def _init(x: Any, name: str, R: int, d: int, device: torch.device) -> torch.Tens
     return t.expand(R, d).clone()
 
 
-def _average_from(average_from: Any, K: int) -> int:
+def polyak_averaging_start(average_from: Any, K: int) -> int:
+    """First iteration of the Polyak average of a K-iteration run: ``average_from`` (0 ≤ it < K) or K // 2 by default."""
     if average_from is None:
         return K // 2
     k0 = check_positive_int(average_from, "average_from", minimum=0)
@@ -773,7 +775,7 @@ def gradient_td_iterate(A, b, C, *, method: str = "tdc", alpha: float, beta: flo
     fn = GRADIENT_TD.get(method, "method")
     alpha, beta = _steps(alpha, beta)
     K = check_positive_int(n_iterations, "n_iterations")
-    k0 = _average_from(average_from, K)
+    k0 = polyak_averaging_start(average_from, K)
     A = check_finite(as_tensor(A, "A"), "A")
     d = A.shape[-1]
     b = check_finite(as_tensor(b, "b", device=A.device), "b")
@@ -809,7 +811,7 @@ def gradient_td(traj: Trajectories, features, pi, *, method: str = "tdc", alpha:
     alpha, beta = _steps(alpha, beta)
     K = check_positive_int(n_iterations, "n_iterations")
     R = check_positive_int(n_runs, "n_runs")
-    k0 = _average_from(average_from, K)
+    k0 = polyak_averaging_start(average_from, K)
     tt = td_transitions(traj, pi, 0.0, gamma)
     if tt.n_policies != 1:
         raise ValueError(f"pi: expected one policy [S, A], got shape {tuple(tt.pi.shape)}")

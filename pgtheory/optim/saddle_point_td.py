@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from .._checks import as_tensor, check_finite, check_positive_int, check_real
+from ..estimators.linear_td import polyak_averaging_start
 from ..exact.bellman_losses import BellmanResidualProblem, dual_bound, dual_curvature
 from ..sampling.transitions import TransitionStream
 
@@ -71,15 +72,6 @@ def _steps(alpha, beta) -> tuple[torch.Tensor, torch.Tensor]:
     return a, b.expand(a.numel()).clone()
 
 
-def _average_from(average_from, K: int) -> int:
-    if average_from is None:
-        return K // 2
-    k0 = check_positive_int(average_from, "average_from", minimum=0)
-    if k0 >= K:
-        raise ValueError(f"average_from: must be < n_iterations = {K}, got {k0}")
-    return k0
-
-
 def saddle_point_expected(problem: BellmanResidualProblem, loss: str, *, alpha, beta, n_iterations: int,
                           tau: float = 1.0, w0=None, h0=None, average_from: int | None = None,
                           divergence_bound: float = DIVERGENCE_BOUND) -> SaddlePointRun:
@@ -95,7 +87,7 @@ def saddle_point_expected(problem: BellmanResidualProblem, loss: str, *, alpha, 
     c, kappa = dual_bound(loss, tau), dual_curvature(loss)
     a, b = _steps(alpha, beta)
     K = check_positive_int(n_iterations, "n_iterations")
-    k0 = _average_from(average_from, K)
+    k0 = polyak_averaging_start(average_from, K)
     bound = check_real(divergence_bound, "divergence_bound", low=0.0, low_open=True)
     X, r, D = problem.X, problem.r, problem.D
     G, (n, d) = a.numel(), X.shape
@@ -150,7 +142,7 @@ def saddle_point_sampled(features, stream: TransitionStream, discount: float, lo
     c, kappa = dual_bound(loss, tau), dual_curvature(loss)
     a, b = _steps(alpha, beta)
     R, K = stream.pair.shape[-2:]
-    k0 = _average_from(average_from, K)
+    k0 = polyak_averaging_start(average_from, K)
     bound = check_real(divergence_bound, "divergence_bound", low=0.0, low_open=True)
     nb = int(np.prod(B)) if B else 1
     M, G = nb * R, a.numel()

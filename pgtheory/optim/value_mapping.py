@@ -66,6 +66,18 @@ def identity_mapping() -> ValueMapping:
     return ValueMapping("identity", lambda x: x, lambda y: y, -math.inf)
 
 
+def _log_parameters(c, offset, d, floor) -> tuple[float, float, float, float]:
+    """Validated (c, offset, d, floor) of the log-type mappings; ``floor`` defaults to the authors' clip 0.01687 when
+    offset = 0 and to 0 otherwise."""
+    c = check_real(c, "c", low=0, low_open=True)
+    offset = check_real(offset, "offset", low=0)
+    d = check_real(d, "d")
+    floor = check_real((0.01687 if offset == 0 else 0.0) if floor is None else floor, "floor")
+    if floor + offset <= 0:
+        raise ValueError(f"floor: must exceed −offset = {-offset:g} (log of a non-positive number), got {floor:g}")
+    return c, offset, d, floor
+
+
 @MAPPINGS.register("log")
 def log_mapping(c: float = 0.5, offset: float = 0.0, d: float = 0.0, floor: float | None = None) -> ValueMapping:
     r"""f(x) = c·ln(x + offset) + d, f^{-1}(y) = exp((y − d)/c) − offset, for x > −offset.
@@ -74,14 +86,7 @@ def log_mapping(c: float = 0.5, offset: float = 0.0, d: float = 0.0, floor: floa
     clips the target at 0.01687 (≈ 0.96^100). ``floor`` defaults to that clip when offset = 0 and to 0 when
     offset > 0 (f is then finite at 0, and the channel values of non-negative reward channels are ≥ 0).
     """
-    c = check_real(c, "c", low=0, low_open=True)
-    offset = check_real(offset, "offset", low=0)
-    d = check_real(d, "d")
-    if floor is None:
-        floor = 0.01687 if offset == 0 else 0.0
-    floor = check_real(floor, "floor")
-    if floor + offset <= 0:
-        raise ValueError(f"floor: must exceed −offset = {-offset:g} (log of a non-positive number), got {floor:g}")
+    c, offset, d, floor = _log_parameters(c, offset, d, floor)
     return ValueMapping("log", lambda x: c * torch.log(x + offset) + d, lambda y: torch.exp((y - d) / c) - offset, floor)
 
 
@@ -92,14 +97,7 @@ def loglin_mapping(c: float = 0.5, offset: float = 0.0, d: float = 0.0, floor: f
     With z = x + offset and break point z_b = e^{−d/c}: f = c·ln z + d for z ≤ z_b, f = c·e^{d/c}·z − c for z > z_b
     (both equal 0 with slope c·e^{d/c} at z_b). ``floor`` as in :func:`log_mapping`.
     """
-    c = check_real(c, "c", low=0, low_open=True)
-    offset = check_real(offset, "offset", low=0)
-    d = check_real(d, "d")
-    if floor is None:
-        floor = 0.01687 if offset == 0 else 0.0
-    floor = check_real(floor, "floor")
-    if floor + offset <= 0:
-        raise ValueError(f"floor: must exceed −offset = {-offset:g} (log of a non-positive number), got {floor:g}")
+    c, offset, d, floor = _log_parameters(c, offset, d, floor)
     zb, slope = math.exp(-d / c), c * math.exp(d / c)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
