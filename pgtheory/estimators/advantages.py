@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import as_tensor, check_finite, check_finite_result, check_real, check_shape
-from ..exact.evaluation import _check_pi, policy_transition_matrix
+from ..exact.evaluation import check_policy, policy_transition_matrix
 from ..problems.mdp import TabularMDP
 from ..sampling.mdp import Trajectories
 from .policy_gradient import PG_ESTIMATORS, check_table_covers, check_trajectories
@@ -71,7 +71,7 @@ def gae_expected_advantage(mdp: TabularMDP, pi: torch.Tensor, values, lam: float
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
     lam = _check_lambda(lam)
-    pi = check_shape(_check_pi(mdp, pi), "pi", (mdp.n_states, mdp.n_actions), "[S, A]")
+    pi = check_shape(check_policy(mdp, pi), "pi", (mdp.n_states, mdp.n_actions), "[S, A]")
     v = check_finite(as_tensor(values, "values", device=mdp.device), "values")
     check_shape(v, "values", (mdp.n_states,), "[S]")
     g = mdp.discount

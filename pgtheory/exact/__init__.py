@@ -1,7 +1,7 @@
 """Exact ground truth in float64: evaluation, gradients, second-order quantities, solvers."""
 from .bandits import (bandit_gradient, bandit_objective, multiprompt_gradient, multiprompt_objective,
                       multiprompt_pass_at_k, prompt_success_probability)
-from .evaluation import (PolicyEvaluation, action_values, advantages, bellman_residual, evaluate_policy, objective,
+from .evaluation import (PolicyEvaluation, check_policy, action_values, advantages, bellman_residual, evaluate_policy, objective,
                          occupancy, policy_reward, policy_transition_matrix, state_action_occupancy, state_values)
 from .divergences import (F_DIVERGENCES, Q_LOG_CONVENTIONS, FDivergence, f_divergence, kl_divergence, q_exp, q_log,
                           tsallis_kl, tsallis_kl_greedy)

@@ -31,7 +31,7 @@ import torch
 
 from .._checks import DTYPE, as_tensor, check_finite, check_positive_int, check_probabilities, check_real
 from ..problems.mdp import TabularMDP
-from .evaluation import _check_pi
+from .evaluation import check_policy
 from .risk_measures import CDF_SLACK, sorted_distribution, wasserstein1
 
 __all__ = ["check_single_policy", "quantile_midpoints", "uniform_support", "bellman_pushforward", "categorical_projection",
@@ -43,7 +43,7 @@ def check_single_policy(mdp, pi) -> torch.Tensor:
     """Validate ``mdp`` (a :class:`TabularMDP`) and one policy ``pi [S, A]`` of it; return ``pi`` as float64."""
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     if pi.ndim != 2:
         raise ValueError(f"pi: expected a single policy [S, A], got shape {tuple(pi.shape)}")
     return pi

@@ -19,6 +19,7 @@ from .._checks import as_tensor, check_finite, check_probabilities
 from ..problems.mdp import TabularMDP
 
 __all__ = [
+    "check_policy",
     "PolicyEvaluation",
     "evaluate_policy",
     "policy_transition_matrix",
@@ -43,7 +44,9 @@ class PolicyEvaluation(NamedTuple):
     objective: torch.Tensor  #: J(π) = ρᵀV^π, [*B]
 
 
-def _check_pi(mdp: TabularMDP, pi: torch.Tensor, name: str = "pi", validate: bool = True) -> torch.Tensor:
+def check_policy(mdp: TabularMDP, pi: torch.Tensor, name: str = "pi", validate: bool = True) -> torch.Tensor:
+    """Policies ``pi [..., S, A]`` for ``mdp`` as float64 on its device: the shape checked and (unless ``validate`` is
+    False or ``pi`` carries a gradient) every row a distribution — errors name ``name``."""
     pi = as_tensor(pi, name, device=mdp.device)
     if pi.ndim < 2 or tuple(pi.shape[-2:]) != (mdp.n_states, mdp.n_actions):
         raise ValueError(f"{name}: expected shape [..., S, A] = [..., {mdp.n_states}, {mdp.n_actions}], got {tuple(pi.shape)}")
@@ -54,7 +57,7 @@ def _check_pi(mdp: TabularMDP, pi: torch.Tensor, name: str = "pi", validate: boo
 
 def policy_transition_matrix(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
     """P_π[s, s'] = Σ_a π(a|s) P(s'|s,a): ``[..., S, S]``."""
-    return _policy_matrix(mdp, _check_pi(mdp, pi))
+    return _policy_matrix(mdp, check_policy(mdp, pi))
 
 
 def _policy_matrix(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
@@ -67,7 +70,7 @@ def _policy_matrix(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
 
 def policy_reward(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
     """r_π[s] = Σ_a π(a|s) r(s,a): ``[..., S]``."""
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     return (pi * mdp.rewards).sum(-1)
 
 
@@ -86,7 +89,7 @@ def evaluate_policy(mdp: TabularMDP, pi: torch.Tensor, *, rewards: torch.Tensor 
     ``rewards [S, A]`` (optional) replaces the MDP's reward, e.g. to evaluate a shaped or pseudo-reward.
     Differentiable with respect to ``pi`` (autograd goes through the linear solve).
     """
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     r = mdp.rewards if rewards is None else check_finite(as_tensor(rewards, "rewards", device=mdp.device), "rewards")
     if r.shape != mdp.rewards.shape:
         raise ValueError(f"rewards: expected shape {tuple(mdp.rewards.shape)}, got {tuple(r.shape)}")
@@ -133,7 +136,7 @@ def occupancy(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
 
 def state_action_occupancy(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
     """Normalised discounted state-action occupancy d^π_ρ(s) π(a|s), ``[..., S, A]``."""
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     return evaluate_policy(mdp, pi).occupancy.unsqueeze(-1) * pi
 
 
@@ -144,6 +147,6 @@ def objective(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
 
 def bellman_residual(mdp: TabularMDP, pi: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """max_s |r_π + γ P_π v − v| for each policy in the batch, ``[...]``."""
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     backed = (pi * mdp.rewards).sum(-1) + mdp.discount * (_policy_matrix(mdp, pi) @ v.unsqueeze(-1)).squeeze(-1)
     return (backed - v).abs().amax(-1)

@@ -19,7 +19,7 @@ import torch
 from .._checks import as_tensor, check_positive_int, check_probabilities
 from ..policies.tabular import TabularPolicy
 from ..problems.mdp import TabularMDP
-from .evaluation import PolicyEvaluation, _check_pi, _evaluate_unchecked
+from .evaluation import PolicyEvaluation, check_policy, _evaluate_unchecked
 
 __all__ = [
     "SoftSolution",
@@ -43,7 +43,7 @@ class SoftSolution(NamedTuple):
 def _log_reference(mdp: TabularMDP, reference) -> torch.Tensor:
     if reference is None:
         return torch.zeros(mdp.n_states, mdp.n_actions, dtype=mdp.rewards.dtype, device=mdp.device)
-    ref = _check_pi(mdp, as_tensor(reference, "reference", device=mdp.device), "reference")
+    ref = check_policy(mdp, as_tensor(reference, "reference", device=mdp.device), "reference")
     if ref.ndim != 2:
         raise ValueError(f"reference: expected shape [S, A], got {tuple(ref.shape)}")
     check_probabilities(ref, "reference")
@@ -90,7 +90,7 @@ def regularized_evaluation(mdp: TabularMDP, pi: torch.Tensor, temperature: float
     """
     tau = _check_temperature(temperature)
     log_ref = _log_reference(mdp, reference)
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     # Σ_a π (r − τ log π/π_ref), with 0·log 0 = 0 (xlogy keeps gradients finite at π = 0)
     r_pi = (pi * (mdp.rewards + tau * log_ref) - tau * torch.xlogy(pi, pi)).sum(-1)
     return _evaluate_unchecked(mdp, pi, mdp.rewards, r_pi)

@@ -20,7 +20,7 @@ import torch
 from .._checks import as_tensor, check_finite, check_positive_int
 from ..policies.tabular import TabularPolicy
 from ..problems.mdp import TabularMDP
-from .evaluation import _check_pi, evaluate_policy
+from .evaluation import check_policy, evaluate_policy
 from .gradients import policy_gradient
 
 __all__ = ["entropic_risk", "entropic_worst_case", "RiskEvaluation", "risk_sensitive_evaluation",
@@ -65,7 +65,7 @@ def risk_sensitive_evaluation(mdp: TabularMDP, pi, beta: float, *, tol: float = 
     adversary, which converges in a handful of steps — from ``v0`` (default 0).
     """
     b = _beta(beta)
-    pi = _check_pi(mdp, pi)
+    pi = check_policy(mdp, pi)
     if pi.ndim != 2:
         raise ValueError(f"pi: expected a single policy [S, A], got shape {tuple(pi.shape)}")
     v = torch.zeros(mdp.n_states, dtype=mdp.rewards.dtype, device=mdp.device) if v0 is None else v0.clone()
