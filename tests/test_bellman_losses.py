@@ -289,6 +289,6 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     rec = check([mod.ID], scale="quick", results=tmp_path)[0]
     for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure"):
         assert key in rec
-    assert rec["kind"] == "empirical" and len(rec["sensitivity"]) == 6
+    assert rec["kind"] == "empirical" and rec["extension"] is True and len(rec["sensitivity"]) == 9
     assert rec["instances"]["count"] == 12
     assert not rec["code_checks"]
