@@ -37,6 +37,9 @@ Design (fixed before running; constants below):
 Verdict: refuted if a contraction ratio exceeds γ (a counterexample to Lemma 3), Proposition 1's example contracts, or
 the tied instance's iterates converge; inconclusive if a twin is not rejected or a code check fails; otherwise the
 quoted part is confirmed, and a failed extension ((ii)) makes it qualified.
+Note (a referee's audit, 2026-11-30): (iii) reproduces constructions — Proposition 1's ratio is γ/(2ε) by algebra and
+the tied MDP's means swap with factor γ by design — so it checks our operators against the paper's examples; the
+evidence about the paper is (i) (Lemma 3 on a family, with twins) and, as an extension, (ii).
 Sensitivity: GAMMA is swept over GAMMA_SWEEP for (i)'s rule on the first two Garnets (tightness reported there too).
 
 Revision (2026-11-30, on quick seeds, before any full run): tightness was first a rule of the extension; the first
@@ -321,7 +324,7 @@ register_claim(Claim(
           "operator learns approximate value distributions",
     theme="DIST", exact="exact push-forward of discrete state–action laws with discrete reward laws; categorical fixed points",
     monte_carlo="none (exact)",
-    test="(i) d̄1 ratios ≤ γ and tail slope log γ on Garnets with Bernoulli rewards; (ii) Π_C fixed-point error vs atoms; "
+    test="(i) d̄1 ratios ≤ γ on Garnets with Bernoulli rewards (tail log-ratio vs log γ reported); (ii) Π_C fixed-point error vs atoms; "
          "(iii) Proposition 1's example and a tied-action MDP where Z oscillates while E Z converges",
     scales={"quick": {"mdps": 3, "pairs": 2, "steps": 10, "ref_atoms": 4001, "tied": 4, "iterations": 20},
             "full": {"mdps": 12, "pairs": 5, "steps": 12, "ref_atoms": 20001, "tied": 20, "iterations": 24}},
