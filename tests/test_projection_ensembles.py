@@ -206,7 +206,7 @@ def test_l195_quick_run_returns_a_complete_record(tmp_path):
 
     rec = check(["L195-projection-ensemble-contraction"], scale="quick", results=str(tmp_path))[0]
     assert set(REQUIRED_RECORD_KEYS) <= set(rec)
-    assert rec["verdict"] in ("confirmed", "qualified", "refuted", "inconclusive")
-    assert rec["kind"] == "theorem" and rec["extension"] is True
+    assert rec["verdict"] in ("confirmed", "refuted", "inconclusive")  # shown as "verified" (an identity)
+    assert rec["kind"] == "identity" and rec["extension"] is False
     assert len(rec["sensitivity"]) == 4
     assert (tmp_path / "figures" / "L195-projection-ensemble-contraction.png").exists()

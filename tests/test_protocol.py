@@ -215,7 +215,7 @@ def test_every_registered_claim_declares_its_kind_quote_and_source():
     for c in all_claims():
         assert c.kind in KINDS, c.id
         assert c.quote.strip() and c.quote_source.strip(), c.id
-        assert not (c.kind in ("identity", "theorem") and c.extension), f"{c.id}: an identity or theorem cannot be an extension"
+        assert not (c.kind == "identity" and c.extension), f"{c.id}: an identity cannot be an extension"
         assert not c.unbiasedness or c.margin is not None, f"{c.id}: an unbiasedness claim declares its margin"
 
 
@@ -273,6 +273,12 @@ def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_cod
     assert out["verdict"] == "refuted" and "quoted sentence itself" in out["protocol_notes"][0]
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="confirmed")
     assert apply_protocol(c, ev)["verdict"] == "qualified"
+    # a held extension does not confirm a sentence the evidence leaves undecided; twin: a decided sentence is confirmed
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict="inconclusive")
+    out = apply_protocol(c, ev)
+    assert out["verdict"] == "inconclusive" and "undecided" in out["protocol_notes"][-1]
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict="confirmed")
+    assert apply_protocol(c, ev)["verdict"] == "confirmed"
     bug = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], code_checks=["GMPO ≠ GSPO by 1e-3"])
     out = apply_protocol(_claim(lambda ctx: None, unbiasedness=False), bug)
     assert out["verdict"] == "inconclusive" and "bug to fix" in out["protocol_notes"][0]

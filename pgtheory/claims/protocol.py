@@ -12,7 +12,8 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
 2. **Quotes and extensions.** Each claim quotes the sentence it tests and says where it was read. A rule
    that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
    refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
-   sentence itself failed. Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
+   sentence itself failed; a held extension confirms nothing when ``quote_verdict`` says the sentence itself is
+   undecided (``confirmed`` → ``inconclusive``). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
    ``inconclusive`` — a bug, not a refutation of the paper.
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
@@ -91,6 +92,11 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         raise ProtocolError(f"instances: claim {claim.id} returned no replication summary (count, holding)")
     if ev.sensitivity is None:
         raise ProtocolError(f"sensitivity: claim {claim.id} returned no sensitivity list (empty when nothing was swept)")
+    if claim.kind == "theorem" and claim.extension and ev.quote_verdict is None:
+        # a theorem check with an extension part (e.g. a rate shape beside a convergence theorem) must say what the
+        # theorem part itself gave, so that only the extension part can be softened (rule of 2026-11-30)
+        raise ProtocolError(f"quote_verdict: claim {claim.id} is a theorem with an extension part and must report the "
+                            "verdict of the theorem part itself")
     verdict, notes = ev.verdict, []
     out: dict[str, Any] = {"code_checks": list(ev.code_checks or [])}
     if ev.code_checks and claim.kind != "identity":
@@ -136,6 +142,10 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         else:
             verdict = "qualified"
             notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
+    if claim.extension and verdict == "confirmed" and ev.quote_verdict == "inconclusive":
+        # added 2026-11-30 (referee: L67 showed "confirmed" for a sentence its own evidence says it cannot decide)
+        verdict = "inconclusive"
+        notes.append("inconclusive: the extension held, but the evidence leaves the quoted sentence itself undecided")
     out.update(verdict=verdict, raw_verdict=ev.verdict, protocol_notes=notes, kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
                instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))

@@ -39,8 +39,12 @@ Revision (2026-11-30, on quick seeds, before any full run): the bound twin was f
 slack, which carries P2's factor 1/(1 − γ) on e_ref (0.26 at γ = 0.9 with 4001 reference atoms) and so could not reject
 it (0/3); the twin's own uncertainty is e_ref(2 + c̄) (its right side has no 1/(1 − γ)), now used.
 
-Protocol: kind=theorem (P1, P2 are propositions, checked exactly on a family of instances); extension=True ((B) and
-the W1 form of the constants ask more than the quoted sentence, which names no property); quote_verdict = (A)'s verdict.
+Protocol: kind=identity, extension=False (revision 2, 2026-11-30, after a referee's audit, before any full run; it was
+theorem + extension): for an all-categorical ensemble, P1 follows from the convexity of W1 under mixtures and the
+non-expansion of Π_C, and P2 from Banach's fixed-point theorem — the check verifies our operators against properties
+*as recalled* (Section 4 unread), so it never counts as confirming the paper. (B), the categorical + quantile pair the
+paper's agent uses, fails P1 by this module's own proof (the quantile projection has no finite W1 Lipschitz constant):
+asking it of (B) could only fail, so (B) is reported (ratio, error/bound), not judged, as (C) is.
 Not testable here: the abstract's claim that projection diversity improves generalisation of *neural* models
 ("a strong inductive bias when coupled with neural networks and gradient descent") and the bsuite/VizDoom results; the
 exploration bonus's benefit (deep exploration on chains) is not run in this claim.
@@ -200,7 +204,7 @@ def run(ctx: RunContext) -> Evidence:
         quote_verdict = "inconclusive"
     else:
         quote_verdict = "confirmed"
-    verdict = quote_verdict if quote_verdict != "confirmed" else ("confirmed" if ext_ok else "refuted")
+    verdict = quote_verdict  # (B) is reported, not judged (revision 2)
 
     sensitivity = []
     n_sw = s["sweep_mdps"]
@@ -210,7 +214,7 @@ def run(ctx: RunContext) -> Evidence:
             sv = _measure(ctx.seed, gam, n_sw, 1, s["steps"], s["ref_atoms"], atoms, full=False)
             q_ok, e_ok = _rules(sv)
             sensitivity.append(sweep_point(constant, list(v) if constant == "CAT_ATOMS" else v,
-                                           "confirmed" if q_ok and e_ok else "refuted", quoted_part_holds=q_ok,
+                                           "confirmed" if q_ok else "refuted", quoted_part_holds=q_ok,
                                            extension_holds=e_ok, a_max_ratio_over_gamma=sv["a_max_ratio_over_gamma"],
                                            b_max_ratio_over_gamma=sv["b_max_ratio_over_gamma"],
                                            a_error_over_bound=[j["error"] / j["bound"] for j in sv["a_bound"]],
@@ -285,11 +289,11 @@ register_claim(Claim(
             "full": {"mdps": 12, "pairs": 5, "steps": 12, "ref_atoms": 20001, "sweep_mdps": 3}},
     run=run, source="Zanger, Böhmer & Spaan (2024), Section 4 (as recalled); Bellemare et al. (2017) Lemma 3; "
                     "Rowland et al. (2018)",
-    kind="theorem",
+    kind="identity",
     quote="We establish theoretical properties of such projection ensembles and derive an algorithm that uses ensemble "
           "disagreement, measured by the average 1-Wasserstein distance, as a bonus for deep exploration.",
     quote_source="seed abstract (line 195)",
-    extension=True, unbiasedness=False,
+    extension=False, unbiasedness=False,
     constants={"GAMMA": {"value": GAMMA, "range": list(GAMMA_SWEEP)},
                "CAT_ATOMS": {"value": list(CAT_ATOMS), "range": [list(a) for a in ATOM_SWEEP]},
                "QUANT_ATOMS": QUANT_ATOMS, "K0": K0, "RATIO_SLACK": RATIO_SLACK, "FP_TOL": FP_TOL},
