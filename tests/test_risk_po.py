@@ -260,7 +260,7 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     rec = check([mod.ID], scale="quick", results=tmp_path)[0]
     for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure", "quote_source"):
         assert key in rec
-    assert rec["kind"] == "theorem" and len(rec["sensitivity"]) == 10
+    assert rec["kind"] == "empirical" and rec["extension"] is True and len(rec["sensitivity"]) == 10
     assert rec["instances"]["count"] == 5
     assert not rec["code_checks"]
 

@@ -62,6 +62,13 @@ Not verified (the paper body could not be read through the tools available: only
 of the introduction): the exact form of the paper's conservative objective (a penalty c·σ̂, a Σ-weighted norm or
 variance constraint on π − π_ref), its noise model, its constants, and whether its theorem compares the two methods
 at equal constraint level or at equal KL. The risk notion is taken from the v2 abstract (arXiv:2507.15906).
+
+Revision (2026-11-30, a referee's audit, before any full run): the record's declared range of s now matches the sweep
+(1.5, 3, 6; it still listed the pre-revision 0.5–2), and the replication summary counts prompts on which the rule
+holds (not significantly more risky), with the "less risky" count in the summary. Open (next revision): the refute
+fraction should count informative prompts only (as the power twin does), s = 6 (an ensemble standard error up to ≈ 5×
+the spread of the true rewards) needs a justification or a narrower range, and an exact McNemar test would replace
+the paired t on ±1/0 differences.
 """
 from __future__ import annotations
 
@@ -227,7 +234,7 @@ def run(ctx: RunContext) -> Evidence:
                  "confidence": confidence, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
                  "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost},
         figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=[o == "less" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
+        instances=[o != "more" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
     )
 
 
@@ -282,5 +289,5 @@ register_claim(Claim(
     quote_source="seed abstract (line 155)",
     extension=True, unbiasedness=False,
     constants={"penalty c (standard errors)": [0.5, 1.0, 2.0], "matched-KL fraction ρ": [0.25, 0.5, 0.75],
-               "ensemble size M": [3, 5, 10], "noise scale s": [0.5, 1.0, 2.0]},
+               "ensemble size M": [3, 5, 10], "noise scale s": [1.5, 3.0, 6.0]},
 ))

@@ -66,6 +66,15 @@ combination φ = Σλ_jφ_j of design points the unweighted error Σλ_j²σ_j²
 LS adapts to the local variance there, and weighting can help only through the allocation (the weighted design
 samples high-variance pairs more) and through extrapolation — and only where Var[V*(s')] is comparable to the
 floor H, i.e. in slowly mixing instances such as the two-basin family, not in rapidly mixing Dirichlet ones.
+
+Referee's audit (2026-11-30, before any full run) — open for the next revision, not yet applied: rule (A) compares
+N_δ, a 90% success quantile from R runs, at one H, which moves by one or two √2 grid levels with the runs' noise (the
+one-hot control, where VWLS and LS are the same algorithm, shows ratios 1.3–2.1): decide it from a bootstrap interval
+over runs and count only active low-rank instances (tabular controls inflate the pass rate); rule (B) does not
+discriminate (LS passes it too): require exponent_LS − exponent_VWLS > 0 with an interval on active instances. The
+protocol now shows this claim as inconclusive whenever the extension holds, since the quoted minimax sentence is
+undecidable by a finite run (quote_verdict); the two-basin family, the only one where the weighting acts, was added
+during development for that reason.
 """
 from __future__ import annotations
 

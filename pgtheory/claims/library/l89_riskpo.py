@@ -1,8 +1,17 @@
 r"""L89 (RiskPO): "Theoretically, we prove that the risk-averse update alleviates entropy collapse and promotes
 exploration." — checked exactly on multi-prompt binary-reward bandits and toy LLMs, at matched progress.
 
-Record. Kind ``theorem`` (the paper says it proves this); extension=True only because of the practical-update
-comparison below (it can soften, never create, a refutation; ``quote_verdict`` is the exact-objective verdict). The
+Record (revised 2026-11-30 after a referee's audit, before any full run). Kind ``empirical``, extension=True, no
+``quote_verdict``: the theorem's statement and hypotheses are unread, and the objective below is *per-bundle* MVaR,
+while the authors' scripts all run ``use_q_track_mode='track'`` — one quantile pair tracked over the paper scores of
+*all bundles pooled* (RTkenny/RiskPO ``ray_trainer.py``, ``core_algos.py``; the docstrings here used to call that mode
+"tracking across steps", which was wrong). The referee's checks under the pooled reading: the exact pooled-MVaR
+objective still loses entropy at matched gain (0/5 instances hold, the effect about halved), but the expected
+``track``-mode RiskPO update against GRPO *reverses* the ordering (3/4 hold at M = 10 and M = 20) unless all-equal
+bundles get zero advantage (1/4) — the authors' code divides their uncentred advantage by ε ≈ 1e-6, which PPO clipping
+would cap. So a refutation here refutes our reading, not a checked theorem: it can only qualify. The pooled objective,
+the ``track``-mode update with and without the ε path, a risk-seeking sanity check (β = 0.8) and a hard-prompt twin are
+the next revision. (Before: kind ``theorem`` with ``quote_verdict`` = the exact-objective verdict, shown as refuted.) The
 theorem's statement and assumptions could not be read (only the abstract was available here, 2026-11-30), so the sentence is read as: *one exact
 policy-gradient step on the MVaR objective, and an exact trajectory of such steps, leave the policy entropy at least as
 high as steps on the mean objective that raise the mean reward (pass@1) by the same amount.* The objective is the
@@ -39,7 +48,7 @@ Design (fixed before running).
   (R − R̄)/(Bessel std + 1e-6)). For binary rewards both are again Σ_q c_q ∇p_q, with c_q computed exactly by
   enumerating the other responses' rewards (checked against Monte Carlo in tests/test_risk_po.py). Combined verdict:
   the exact-objective verdict, except that a refutation becomes ``qualified`` when the extension holds on every
-  instance (:func:`combined_verdict`); ``quote_verdict`` is the exact-objective verdict.
+  instance (:func:`combined_verdict`); the exact-objective verdict is kept in ``details``.
 
 Rule revision (2026-11-30, quick seeds only, before any full run): the first quick run had only the exact-objective
 comparison (refuted on 5/5 quick instances: MVaR upweights prompts with high success probability). The extension and
@@ -400,7 +409,7 @@ def run(ctx: RunContext) -> Evidence:
         n_samples=0, summary=summary,
         details={"exact": ms, "expected_sampled": ext, "extension_verdict": ext_verdict, "main_verdict": main},
         figure=_draw(ms, ext, verdict, ctx.figure_dir),
-        instances=outcomes, sensitivity=sens, quote_verdict=main,
+        instances=outcomes, sensitivity=sens,
     )
 
 
@@ -415,7 +424,7 @@ register_claim(Claim(
     scales={"quick": {"bandits": 4, "llms": 1, "steps": 12, "sweep_steps": 4, "ext_steps": 4},
             "full": {"bandits": 24, "llms": 6, "steps": 60, "sweep_steps": 20, "ext_steps": 20}},
     run=run, source="MVaR form and defaults: RTkenny/RiskPO core_algos.py and run scripts (paper body not read)",
-    kind="theorem",
+    kind="empirical",
     quote="Theoretically, we prove that the risk-averse update alleviates entropy collapse and promotes exploration.",
     quote_source="seed abstract (line 89); the paper body (theorem statement) could not be read",
     extension=True, unbiasedness=False,
