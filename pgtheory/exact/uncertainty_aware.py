@@ -152,7 +152,8 @@ def beta_for_kl(reference, reward, target_kl, *, iterations: int = 200, toleranc
     iteration on u converges: a bracket starts at :data:`LOG_TILT_BRACKET` and is bisected until it is narrower than
     :data:`NEWTON_BRACKET_WIDTH` (KL saturates in u, where Newton steps overshoot), then Newton steps take over; a
     Newton step that leaves the bracket is replaced by its midpoint. The iteration stops when every entry is within
-    ``tolerance`` of the target (ValueError if that takes more than ``iterations`` steps). Returns β ``[...]``.
+    ``tolerance`` of the target or its bracket is as narrow as u's float64 resolution (ValueError if that takes more
+    than ``iterations`` steps). Returns β ``[...]``.
     """
     ref, r = _broadcast(_reference(reference), _reward(reward))
     target = check_finite(as_tensor(target_kl, "target_kl"), "target_kl").expand(r.shape[:-1])
@@ -165,12 +166,16 @@ def beta_for_kl(reference, reward, target_kl, *, iterations: int = 200, toleranc
     lo = torch.full(r.shape[:-1], LOG_TILT_BRACKET[0], dtype=r.dtype, device=r.device)
     hi = torch.full_like(lo, LOG_TILT_BRACKET[1])
     u = 0.5 * (lo + hi)
+    stalled = torch.zeros_like(u, dtype=torch.bool)
     for _ in range(iterations):
         tilt = u.exp()
         lp = _gibbs_log_probs(log_ref, r, tilt)
         pi = lp.exp()
         gap = (pi * (lp - log_ref)).sum(-1) - target
-        done = gap.abs() <= tolerance
+        # done when within tolerance, or when the bracket has shrunk to u's float64 resolution (KL can be so steep in
+        # u that no float u is within tolerance; the best float u is then returned — seen in L155's full run, 2026-11-30)
+        resolved = ((hi - lo) <= 8 * torch.finfo(u.dtype).eps * u.abs().clamp_min(1.0)) | stalled
+        done = (gap.abs() <= tolerance) | resolved
         if bool(done.all()):
             return (-u).exp()
         above = gap > 0
@@ -180,7 +185,9 @@ def beta_for_kl(reference, reward, target_kl, *, iterations: int = 200, toleranc
         slope = tilt.square() * (pi * (r - mean).square()).sum(-1)
         step = u - gap / slope.clamp_min(1e-300)
         inside = (step > lo) & (step < hi) & torch.isfinite(step) & (hi - lo < NEWTON_BRACKET_WIDTH)
-        u = torch.where(done, u, torch.where(inside, step, 0.5 * (lo + hi)))  # converged entries stay put
+        new_u = torch.where(done, u, torch.where(inside, step, 0.5 * (lo + hi)))  # converged entries stay put
+        stalled = new_u == u  # a Newton step below u's resolution: the best float u has been found
+        u = new_u
     raise ValueError(f"target_kl: not reached within {iterations} iterations (target too close to the greedy limit, "
                      "or the reward nearly constant)")
 
