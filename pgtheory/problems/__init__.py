@@ -3,11 +3,11 @@ the discounted LQR, linear MDPs."""
 from .bandits import Bandit, MultiPromptBandit
 from .generators import cliff_walk, garnet, gridworld, hard_chain
 from .latent import GaussianLatentModel
-from .linear_mdp import LINEAR_MDP_TOL, LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, random_linear_mdp, tabular_form
+from .linear_mdp import LINEAR_MDP_TOL, LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, random_linear_mdp, tabular_form, two_basin_linear_mdp
 from .lqr import LQR, random_lqr
 from .mdp import TabularMDP
 from .sequence import SequenceTask, toy_sequence_task
 
 __all__ = ["TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "Bandit", "MultiPromptBandit",
            "SequenceTask", "toy_sequence_task", "GaussianLatentModel", "LQR", "random_lqr",
-           "LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form"]
+           "LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form", "two_basin_linear_mdp"]

@@ -29,7 +29,8 @@ from .._checks import (DTYPE, as_tensor, check_discount, check_finite, check_pos
                        check_real)
 from .mdp import TabularMDP
 
-__all__ = ["LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form"]
+__all__ = ["LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form",
+           "two_basin_linear_mdp"]
 
 #: tolerance on the factorised transitions P = φμ: every entry must be ≥ −LINEAR_MDP_TOL and every row
 #: P(·|s, a) must sum to 1 within LINEAR_MDP_TOL (float64 round-off of a product of d terms, with a wide margin).
@@ -254,3 +255,36 @@ def tabular_form(mdp, name: str = "mdp") -> TabularMDP:
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"{name}: expected a TabularMDP or LinearMDP, got {type(mdp).__name__}")
     return mdp
+
+
+def two_basin_linear_mdp(n_states: int, n_actions: int, feature_dim: int, *, discount: float, seed: int,
+                         stickiness: float = 0.5) -> LinearMDP:
+    r"""(Built for L67 by a helper, moved here 2026-11-30.) A slowly mixing latent-variable linear MDP whose next-state variance of V* is heterogeneous and grows with H.
+
+    Latent distributions: μ_0 uniform on the *high* half of the states, μ_1 uniform on the *low* half, μ_2.. ~
+    Dirichlet(1_S). With η = κ(1 − γ): in the low half every action, and in the high half action 0, has
+    φ = (1 − η)e_home + η u (u ~ Dirichlet(1_d); home = 0 in the high half, 1 in the low half): it stays in its basin
+    for ~1/η = H/κ steps; the other actions of the high half have φ = u (a mixture over both basins). Rewards
+    θ_r = (1, 0, U[0, ½]^{d−2}). V* then differs by Θ(H) between the basins, so Var_{s'}[V*(s')] is Θ(H²) at the
+    mixing pairs and O(H) at the staying ones — the heterogeneity that variance weighting is for (the same
+    stickiness-by-(1 − γ) device as the hard instances of Azar, Munos & Kappen 2013). Same seed ⇒ same u's for every γ.
+    """
+    rng = np.random.default_rng(seed)
+    S, A, d = n_states, n_actions, feature_dim
+    half = S // 2
+    mu = np.zeros((d, S))
+    mu[0, :half] = 1.0 / half
+    mu[1, half:] = 1.0 / (S - half)
+    mu[2:] = rng.dirichlet(np.ones(S), size=d - 2)
+    eta = min(1.0, stickiness * (1.0 - discount))
+    phi = np.zeros((S, A, d))
+    for s in range(S):
+        for a in range(A):
+            u = rng.dirichlet(np.ones(d))
+            if s >= half or a == 0:
+                phi[s, a] = (1.0 - eta) * np.eye(d)[0 if s < half else 1] + eta * u
+            else:
+                phi[s, a] = u
+    theta = np.concatenate([[1.0, 0.0], 0.5 * rng.random(d - 2)])
+    return LinearMDP(torch.from_numpy(phi), torch.from_numpy(mu), torch.from_numpy(theta),
+                     torch.full((S,), 1.0 / S, dtype=torch.float64), discount, name=f"two_basin(S={S},A={A},d={d})")

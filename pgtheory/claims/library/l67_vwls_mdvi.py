@@ -88,7 +88,7 @@ from ...exact.optimal_design import g_optimal_design
 from ...exact.solvers import value_iteration
 from ...optim.linear_mdvi import ls_mdvi, mdvi_exact, vwls_mdvi
 from ...problems import garnet
-from ...problems.linear_mdp import LinearMDP, one_hot_linear_mdp, random_linear_mdp
+from ...problems.linear_mdp import one_hot_linear_mdp, random_linear_mdp, two_basin_linear_mdp
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
@@ -110,39 +110,6 @@ EPSILON_RANGE = (0.05, 0.2)  #: declared plausible range of ε (swept)
 DELTA_RANGE = (0.05, 0.2)  #: declared plausible range of δ (swept)
 
 
-def two_basin_linear_mdp(n_states: int, n_actions: int, feature_dim: int, *, discount: float, seed: int,
-                         stickiness: float = BASIN_KAPPA) -> LinearMDP:
-    r"""A slowly mixing latent-variable linear MDP whose next-state variance of V* is heterogeneous and grows with H.
-
-    Latent distributions: μ_0 uniform on the *high* half of the states, μ_1 uniform on the *low* half, μ_2.. ~
-    Dirichlet(1_S). With η = κ(1 − γ): in the low half every action, and in the high half action 0, has
-    φ = (1 − η)e_home + η u (u ~ Dirichlet(1_d); home = 0 in the high half, 1 in the low half): it stays in its basin
-    for ~1/η = H/κ steps; the other actions of the high half have φ = u (a mixture over both basins). Rewards
-    θ_r = (1, 0, U[0, ½]^{d−2}). V* then differs by Θ(H) between the basins, so Var_{s'}[V*(s')] is Θ(H²) at the
-    mixing pairs and O(H) at the staying ones — the heterogeneity that variance weighting is for (the same
-    stickiness-by-(1 − γ) device as the hard instances of Azar, Munos & Kappen 2013). Same seed ⇒ same u's for every γ.
-    """
-    rng = np.random.default_rng(seed)
-    S, A, d = n_states, n_actions, feature_dim
-    half = S // 2
-    mu = np.zeros((d, S))
-    mu[0, :half] = 1.0 / half
-    mu[1, half:] = 1.0 / (S - half)
-    mu[2:] = rng.dirichlet(np.ones(S), size=d - 2)
-    eta = min(1.0, stickiness * (1.0 - discount))
-    phi = np.zeros((S, A, d))
-    for s in range(S):
-        for a in range(A):
-            u = rng.dirichlet(np.ones(d))
-            if s >= half or a == 0:
-                phi[s, a] = (1.0 - eta) * np.eye(d)[0 if s < half else 1] + eta * u
-            else:
-                phi[s, a] = u
-    theta = np.concatenate([[1.0, 0.0], 0.5 * rng.random(d - 2)])
-    return LinearMDP(torch.from_numpy(phi), torch.from_numpy(mu), torch.from_numpy(theta),
-                     torch.full((S,), 1.0 / S, dtype=torch.float64), discount, name=f"two_basin(S={S},A={A},d={d})")
-
-
 def _instances(settings: dict, seed: int) -> list[tuple[str, str, object]]:
     """(name, family, builder γ ↦ LinearMDP): the same random draws for every γ."""
     out = []
@@ -159,7 +126,7 @@ def _instances(settings: dict, seed: int) -> list[tuple[str, str, object]]:
                         lambda g, s=s, c=c: random_linear_mdp(S, A, d, seed=s, discount=g, concentration=c)))
     for i in range(settings["basins"]):
         s = seed * 1000 + 500 + i
-        out.append((f"basins#{i}", "linear", lambda g, s=s: two_basin_linear_mdp(S, A, d, discount=g, seed=s)))
+        out.append((f"basins#{i}", "linear", lambda g, s=s: two_basin_linear_mdp(S, A, d, discount=g, seed=s, stickiness=BASIN_KAPPA)))
     return out
 
 
