@@ -115,6 +115,18 @@ def _laws(laws, name: str = "laws") -> ActionValueLaws:
     return laws
 
 
+def _law_list(laws, name: str, minimum: int) -> list:
+    """A list of ≥ ``minimum`` validated ActionValueLaws with one state–action shape (errors name ``name[i]``)."""
+    if not isinstance(laws, (list, tuple)) or len(laws) < minimum:
+        raise ValueError(f"{name}: expected a list of at least {minimum} ActionValueLaws")
+    out = [_laws(l, f"{name}[{i}]") for i, l in enumerate(laws)]
+    shape = out[0].probs.shape[:-1]
+    for i, l in enumerate(out):
+        if l.probs.shape[:-1] != shape:
+            raise ValueError(f"{name}[{i}]: state–action shape {tuple(l.probs.shape[:-1])} differs from {tuple(shape)}")
+    return out
+
+
 def _project(member: ProjectionMember, laws: ActionValueLaws) -> ActionValueLaws:
     S, A, K = laws.probs.shape
     if member.kind == "categorical":
@@ -143,13 +155,7 @@ def mixture_laws(laws_list, weights=None) -> ActionValueLaws:
     r"""The mixture :math:`\sum_i w_i\eta_i` (default w_i = 1/M) of per-(s, a) laws on possibly different supports, on the
     union support. ``laws_list``: M :class:`ActionValueLaws` with the same ``[S, A]``; ``weights [M]`` a probability
     vector."""
-    if not isinstance(laws_list, (list, tuple)) or len(laws_list) == 0:
-        raise ValueError("laws_list: expected a non-empty list of ActionValueLaws")
-    laws_list = [_laws(l, f"laws_list[{i}]") for i, l in enumerate(laws_list)]
-    shape = laws_list[0].probs.shape[:-1]
-    for i, l in enumerate(laws_list):
-        if l.probs.shape[:-1] != shape:
-            raise ValueError(f"laws_list[{i}]: state–action shape {tuple(l.probs.shape[:-1])} differs from {tuple(shape)}")
+    laws_list = _law_list(laws_list, "laws_list", 1)
     M = len(laws_list)
     if weights is None:
         w = torch.full((M,), 1.0 / M, dtype=DTYPE)
@@ -266,13 +272,8 @@ def fixed_point_error_bound(projection_error: float, lipschitz: float, discount:
 def ensemble_disagreement(member_laws) -> torch.Tensor:
     r"""Average pairwise W1 between the members at each (s, a): ``[S, A]``,
     :math:`b(s,a)=\frac{1}{M(M-1)}\sum_{i\ne j}W_1(\eta_i(s,a),\eta_j(s,a))` (needs M ≥ 2)."""
-    if not isinstance(member_laws, (list, tuple)) or len(member_laws) < 2:
-        raise ValueError("member_laws: expected a list of at least 2 ActionValueLaws")
-    laws = [_laws(l, f"member_laws[{i}]") for i, l in enumerate(member_laws)]
+    laws = _law_list(member_laws, "member_laws", 2)
     shape = laws[0].probs.shape[:-1]
-    for i, l in enumerate(laws):
-        if l.probs.shape[:-1] != shape:
-            raise ValueError(f"member_laws[{i}]: state–action shape {tuple(l.probs.shape[:-1])} differs from {tuple(shape)}")
     M = len(laws)
     total = torch.zeros(shape, dtype=DTYPE, device=laws[0].probs.device)
     for i in range(M):
