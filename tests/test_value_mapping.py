@@ -273,3 +273,25 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     assert rec["kind"] == "theorem" and len(rec["sensitivity"]) == 4
     assert rec["instances"]["count"] == 3
     assert not rec["code_checks"]
+
+
+def test_stochastic_rule_passes_a_decaying_schedule_and_rejects_a_constant_step_twin():
+    """Rule (b) of L165 (a referee's finding, 2026-11-30): constant-step Q-learning stalls at a noise floor below
+    FINAL_TOL, so "converged" also needs decay since T/10; the Robbins–Monro schedule passes, β_reg = 0.05 does not."""
+    from pgtheory.claims.library import l165_value_mapping as c
+
+    P, r, q_star = c._instances(2, 7)
+    ch = c._channels("single", r, 0)
+    runs, steps = 8, 4000
+    cks = sorted({max(1, int(round(f * steps))) for f in c.CHECKPOINTS_FRAC})
+    scale = q_star.abs().amax((-1, -2))
+    out = {}
+    for name, beta_reg in (("schedule", c._schedule(c.OMEGA)), ("constant", 0.05)):
+        chB = RewardChannels(ch.rewards.repeat_interleave(runs, 0), ch.weights)
+        tr = orchestrated_q_learning(P.repeat_interleave(runs, 0), chB, [make_mapping("identity")], c.GAMMA, steps,
+                                     beta_reg=beta_reg, beta_f=1.0, generator=torch.Generator().manual_seed(3),
+                                     checkpoints=cks)
+        err = (tr.aggregate - q_star.repeat_interleave(runs, 0)).abs().amax((-1, -2)).view(len(cks), 2, runs)
+        out[name] = c.stochastic_outcomes(cks, err.median(-1).values, scale)
+    assert out["schedule"] == ["converged", "converged"], out
+    assert "converged" not in out["constant"], out
