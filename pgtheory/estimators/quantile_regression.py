@@ -52,7 +52,7 @@ import torch
 from .._checks import DTYPE, as_tensor, check_finite, check_finite_result, check_positive_int, check_real
 from .._registry import Registry
 from ..exact.bellman_losses import huber
-from ..exact.risk_measures import check_distribution, distortion_risk, value_at_risk
+from ..exact.risk_measures import check_distribution, cvar_distortion, distortion_risk, value_at_risk
 
 __all__ = ["quantile_huber_loss", "quantile_huber_gradient", "expected_quantile_huber_loss",
            "quantile_huber_minimiser", "sgd_quantile_regression", "DISTORTIONS", "DISTORTION_INVERSES", "distortion",
@@ -259,7 +259,7 @@ def _neutral_inverse(u: torch.Tensor) -> torch.Tensor:
 
 @DISTORTION_INVERSES.register("cvar")
 def _cvar_inverse(u: torch.Tensor, eta: float) -> torch.Tensor:
-    return (u / eta).clamp_max(1.0)
+    return cvar_distortion(eta)(u)  # min(u/η, 1): the distortion g of exact.risk_measures
 
 
 @DISTORTION_INVERSES.register("wang")
