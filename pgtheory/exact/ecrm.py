@@ -58,7 +58,7 @@ import torch
 from .._checks import as_tensor, check_finite, check_finite_result, check_probabilities, check_real
 from ..policies.tabular import TabularPolicy
 from ..problems.mdp import TabularMDP
-from .evaluation import evaluate_policy, policy_transition_matrix
+from .evaluation import evaluate_policy
 from .gradients import check_mdp_policy, policy_gradient
 from .risk_measures import cvar, value_at_risk
 from .solvers import Solution, policy_iteration
@@ -260,17 +260,8 @@ def nested_ecrm_value(problem: ECRMProblem, pi) -> torch.Tensor:
     rbar = g * mj.unsqueeze(-4).expand(*batch, K + 1, K, S, A).clone()  # [..., k, j, s, a]
     rbar[..., K, :, :, :] = rbar[..., K, :, :, :] + c
     rbar = rbar.permute(*range(len(batch)), -4, -2, -3, -1).reshape(*batch, S * (K + 1), K * A)
-    v = _value_with_rewards(problem.mdp, pi, rbar)
+    v = evaluate_policy(problem.mdp, pi, rewards=rbar).objective  # one reward table per policy in the batch
     return check_finite_result(v, "pi", "nested ECRM value")
-
-
-def _value_with_rewards(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """ρᵀ(I − γP_π)^{−1} r_π for a per-policy reward table ``r [..., S, A]`` (batched)."""
-    S = mdp.n_states
-    eye = torch.eye(S, dtype=pi.dtype, device=pi.device)
-    r_pi = (pi * r).sum(-1)
-    v = torch.linalg.solve(eye - mdp.discount * policy_transition_matrix(mdp, pi), r_pi.unsqueeze(-1)).squeeze(-1)
-    return (mdp.initial * v).sum(-1)
 
 
 def _check_policy_table(pi, n_states: int, n_actions: int, name: str, device) -> torch.Tensor:

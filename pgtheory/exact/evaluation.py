@@ -86,13 +86,14 @@ def _lu(mdp: TabularMDP, pi: torch.Tensor):
 def evaluate_policy(mdp: TabularMDP, pi: torch.Tensor, *, rewards: torch.Tensor | None = None) -> PolicyEvaluation:
     """V, Q, A, d and J of the policies ``pi [..., S, A]`` (one LU factorisation per policy).
 
-    ``rewards [S, A]`` (optional) replaces the MDP's reward, e.g. to evaluate a shaped or pseudo-reward.
+    ``rewards [..., S, A]`` (optional; a batch broadcasting with ``pi``'s) replaces the MDP's reward, e.g. to evaluate
+    a shaped or pseudo-reward, or one reward table per policy.
     Differentiable with respect to ``pi`` (autograd goes through the linear solve).
     """
     pi = check_policy(mdp, pi)
     r = mdp.rewards if rewards is None else check_finite(as_tensor(rewards, "rewards", device=mdp.device), "rewards")
-    if r.shape != mdp.rewards.shape:
-        raise ValueError(f"rewards: expected shape {tuple(mdp.rewards.shape)}, got {tuple(r.shape)}")
+    if r.ndim < 2 or r.shape[-2:] != mdp.rewards.shape:
+        raise ValueError(f"rewards: expected shape [..., {mdp.n_states}, {mdp.n_actions}], got {tuple(r.shape)}")
     ev = _evaluate_unchecked(mdp, pi, r)
     check_finite(ev.objective.detach(), "objective")
     return ev
@@ -110,7 +111,7 @@ def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, r_pi
     v = torch.linalg.lu_solve(LU, piv, r_pi.unsqueeze(-1)).squeeze(-1)
     rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
     occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)
-    q = r + mdp.discount * (v @ mdp.transitions.reshape(-1, mdp.n_states).T).unflatten(-1, r.shape)
+    q = r + mdp.discount * (v @ mdp.transitions.reshape(-1, mdp.n_states).T).unflatten(-1, mdp.rewards.shape)
     return PolicyEvaluation(v, q, q - v.unsqueeze(-1), occ, (mdp.initial * v).sum(-1))
 
 
