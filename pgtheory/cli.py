@@ -191,6 +191,18 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_claim(args: argparse.Namespace) -> int:
+    from .claims.template import write_claim_template
+
+    try:
+        paths = write_claim_template(args.name, args.seed_line, args.out)
+    except (ValueError, FileExistsError) as e:
+        raise UserError(str(e)) from e
+    for p in paths:
+        print(p)
+    return 0
+
+
 def _validate_check(args: argparse.Namespace) -> None:
     """Everything ``check`` can be refused for, before any claim runs: ids, device, the results directory."""
     from .claims.runner import validate_ids
@@ -325,6 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     bn.set_defaults(func=_bench, validate=_validate_bench)
+    nc = sub.add_parser("new-claim", help="write a runnable claim module and its test to edit into your own claim",
+                        description="Write <name>.py (a complete claim under the verdict protocol: design, measure, "
+                                    "decide, draw) and test_<name>.py into --out; register the module through the "
+                                    "entry-point group 'pgtheory.claims' of your package.")
+    nc.add_argument("name", help="module name (lower case letters, digits, _)")
+    nc.add_argument("--seed-line", type=_int_at_least(1), required=True,
+                    help="the paper's line in your source list (claim ids are L<seed line>-<name>)")
+    nc.add_argument("--out", default=".", help="directory to write into (default: .)")
+    nc.set_defaults(func=_new_claim, validate=_no_validation)
     demo = sub.add_parser("demo", help="exact ground truth on small problems, with its cross-checks")
     demo.add_argument("--states", type=_int_at_least(2), default=20, help="Garnet states (>= 2)")
     demo.add_argument("--actions", type=_int_at_least(2), default=4, help="actions per state (>= 2)")

@@ -1,14 +1,17 @@
-"""Shared fixtures and hypothesis strategies. Hypothesis runs derandomised so the suite is deterministic."""
+"""Shared fixtures. The hypothesis strategies are the public ones of :mod:`pgtheory.testing.strategies` (re-exported
+here for the test modules); hypothesis runs derandomised so the suite is deterministic."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+
+from pgtheory.testing.strategies import mdp_and_params, mdps, random_mdp  # noqa: F401  (used by the test modules)
 
 from pgtheory.problems import TabularMDP
 
+# the same profile the pytest plugin (pgtheory.testing.plugin) registers; registered here too so that the suite is
+# derandomised even where the plugin's entry point is not installed (a source checkout run without pip install)
 settings.register_profile(
     "pgtheory", derandomize=True, deadline=None, max_examples=25, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -25,40 +28,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
-
-
-def random_mdp(S: int, A: int, gamma: float, seed: int, *, sparse: bool = False) -> TabularMDP:
-    """A dense Dirichlet(1) MDP (or, with ``sparse``, one with some zero transitions) from a seed."""
-    rng = np.random.default_rng(seed)
-    P = rng.dirichlet(np.ones(S), size=(S, A))
-    if sparse and S > 2:
-        P = P * (rng.random((S, A, S)) < 0.6)
-        P[..., 0] += 1e-3  # keep every row non-empty
-        P /= P.sum(-1, keepdims=True)
-    r = rng.normal(size=(S, A))
-    rho = rng.dirichlet(np.ones(S))
-    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), gamma, torch.from_numpy(rho))
-
-
-@st.composite
-def mdps(draw, max_states: int = 6, max_actions: int = 4, max_gamma: float = 0.95) -> TabularMDP:
-    S = draw(st.integers(1, max_states))
-    A = draw(st.integers(1, max_actions))
-    gamma = draw(st.floats(0.0, max_gamma))
-    seed = draw(st.integers(0, 2**31 - 1))
-    sparse = draw(st.booleans())
-    return random_mdp(S, A, gamma, seed, sparse=sparse)
-
-
-@st.composite
-def mdp_and_params(draw, policy_cls=None, batch: int = 2, scale: float = 2.0, **kw):
-    from pgtheory.policies import TabularSoftmax
-
-    mdp = draw(mdps(**kw))
-    policy = (policy_cls or TabularSoftmax)(mdp.n_states, mdp.n_actions)
-    seed = draw(st.integers(0, 2**31 - 1))
-    theta = policy.random_params(batch, generator=torch.Generator().manual_seed(seed), scale=scale)
-    return mdp, policy, theta
 
 
 @pytest.fixture

@@ -175,8 +175,9 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     """
     import torch
 
-    from . import library  # noqa: F401
+    from .registry import load_claims
 
+    load_claims()
     claim: Claim = CLAIMS.get(claim_id)
     if scale not in claim.scales:
         raise ValueError(f"scale: expected one of {sorted(claim.scales)}, got {scale!r}")
