@@ -23,6 +23,7 @@ from .sequence import (pass_at_k, prefix_extensions, prefix_values, sequence_ent
 from .traces import (PER_DECISION_TRACES, AffineOperator, VTraceOperator, per_decision_trace_operator, truncated_target_policy,
                      vtrace_operator)
 from .linear_evaluation import (SINGULAR_RCOND, LinearEvaluation, bellman_residual_minimiser, best_linear_fit,
+                                pair_distribution, state_action_visitation,
                                 lambda_bellman_operator, projected_bellman_residual, state_action_transition_matrix,
                                 stationary_state_action_distribution, td_fixed_point, weighted_norm)
 from .optimal_design import OptimalDesign, design_leverages, g_optimal_design

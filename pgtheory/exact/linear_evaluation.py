@@ -44,13 +44,13 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import as_tensor, check_finite, check_probabilities, check_real
+from .._checks import DTYPE, as_tensor, check_finite, check_probabilities, check_real
 from ..problems.linear_mdp import tabular_form
 from ..problems.mdp import TabularMDP
 from .evaluation import evaluate_policy, state_action_occupancy
 from .traces import AffineOperator
 
-__all__ = [
+__all__ = ["pair_distribution", "state_action_visitation", 
     "LinearEvaluation",
     "SINGULAR_RCOND",
     "state_action_transition_matrix",
@@ -343,3 +343,35 @@ def bellman_residual_minimiser(mdp: TabularMDP, pi, features, weights=None) -> L
     w = _weighted_lstsq(M, r, D, "bellman_residual_minimiser: features")
     q_true = evaluate_policy(mdp, pi).q
     return _result(mdp, pi, phi, D, w, q_true, "bellman_residual_minimiser")
+
+
+def pair_distribution(weights, n_states: int, n_actions: int, device=None, name: str = "weights") -> torch.Tensor:
+    """A distribution over the S·A state-action pairs as ``[S, A]``, from ``[S, A]`` or ``[S·A]`` (None: uniform)."""
+    S, A = n_states, n_actions
+    if weights is None:
+        return torch.full((S, A), 1.0 / (S * A), dtype=DTYPE, device=device)
+    D = as_tensor(weights, name, device=device)
+    if tuple(D.shape) not in ((S, A), (S * A,)):
+        raise ValueError(f"{name}: expected a distribution over the pairs of shape [S, A] = [{S}, {A}] or [{S * A}], "
+                         f"got {tuple(D.shape)}")
+    return check_probabilities(D.reshape(S * A), name).reshape(S, A)
+
+
+def state_action_visitation(mdp, pi, start=None) -> torch.Tensor:
+    r"""The state-action visitation of π from a state-action start distribution ν (Agarwal et al. 2021, §6):
+    :math:`d^\pi_\nu = (1-\gamma)\,\nu^\top(I-\gamma P_\pi)^{-1}` over the pairs, ``[..., S, A]`` (sums to 1).
+
+    ``pi [..., S, A]``; ``start`` ν ``[S, A]`` (default uniform over the pairs). ν puts its mass on (s_0, a_0), so
+    :math:`d^\pi_\nu \ge (1-\gamma)\nu` has full support when ν has.
+    """
+    mdp = tabular_form(mdp, "mdp")
+    S, A = mdp.n_states, mdp.n_actions
+    p = check_probabilities(as_tensor(pi, "pi", device=mdp.device), "pi", atol=1e-6)
+    if p.ndim < 2 or tuple(p.shape[-2:]) != (S, A):
+        raise ValueError(f"pi: expected shape [..., S, A] = [..., {S}, {A}], got {tuple(p.shape)}")
+    nu = pair_distribution(start, S, A, mdp.device, "start").reshape(S * A)
+    P = state_action_transition_matrix(mdp, p)  # [..., SA, SA]
+    eye = torch.eye(S * A, dtype=DTYPE, device=mdp.device)
+    M = (eye - mdp.discount * P).transpose(-1, -2)
+    d = torch.linalg.solve(M, ((1.0 - mdp.discount) * nu).expand(*P.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+    return d.clamp_min(0.0).reshape(*p.shape[:-2], S, A)

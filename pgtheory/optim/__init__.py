@@ -14,10 +14,17 @@ from .linear_mdvi import (MDVIResult, VWLSResult, design_allocation, estimate_ne
 from .low_switching_pg import (CRITIC_TOL, SWITCH_RULES, CriticOperator, LowSwitchingTrace, critic_operator,
                                determinant_switch, feature_covariance, low_switching_pg, optimistic_linear_critic,
                                switch_count_bound)
+from .linear_control import (GREEDY_TIE_RTOL, LSTD_Q_TARGETS, LSPIResult, LSTDQStatistics, LSVIResult, QNPGResult,
+                             greedy_improvement, lspi_exact, lspi_sampled, lstdq_exact, lstdq_expected_statistics,
+                             lstdq_sampled, lstdq_statistics, lsvi_exact, lsvi_sampled, q_npg_exact, q_npg_sampled,
+                             uniform_pair_weights)
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
-__all__ = ["ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAidedRecursion", "ImplicitGradientTransport",
+__all__ = ["GREEDY_TIE_RTOL", "LSTD_Q_TARGETS", "LSPIResult", "LSTDQStatistics", "LSVIResult", "QNPGResult",
+           "greedy_improvement", "lspi_exact", "lspi_sampled", "lstdq_exact", "lstdq_expected_statistics", "lstdq_sampled",
+           "lstdq_statistics", "lsvi_exact", "lsvi_sampled", "q_npg_exact", "q_npg_sampled", "uniform_pair_weights",
+           "ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAidedRecursion", "ImplicitGradientTransport",
            "LQROracle", "LoopVarianceReduced", "MomentumAverage", "NormalizedStep", "OptimTrace", "PolyakScaledDirection", "Oracle", "PowerSchedule", "RecursiveMomentum", "Step",
            "TabularOracle", "as_schedule", "exact_gradient_direction", "iterate", "log_importance_weights", "make_algorithm",
            "make_oracle", "minibatch_direction", "natural_gradient_direction", "per_trajectory_gradients", "run",

@@ -13,10 +13,12 @@ import numpy as np
 import torch
 from scipy import stats as _st
 
-from .._checks import as_tensor, check_positive_int, check_probabilities, check_real
+from .._checks import DTYPE, as_tensor, check_positive_int, check_probabilities, check_real
+from ..exact.linear_evaluation import pair_distribution
+from ..problems.linear_mdp import tabular_form
 from ..problems.mdp import TabularMDP
 
-__all__ = ["TransitionStream", "sample_iid_transitions"]
+__all__ = ["TransitionStream", "sample_iid_transitions", "sample_visitation_q_estimates"]
 
 
 class TransitionStream(NamedTuple):
@@ -65,3 +67,68 @@ def sample_iid_transitions(mdp: TabularMDP, pi, weights, n: int, generator: torc
         reward = reward + sigma * torch.as_tensor(eps, dtype=torch.float64)
     out = (*shape, K)
     return TransitionStream(pair.reshape(out), (s_next * A + a_next).reshape(out), reward.reshape(out))
+
+
+def _draw_inverse_cdf(cdf: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One index per row by inversion of the cumulative rows ``cdf [..., K]``."""
+    u = torch.rand(cdf.shape[:-1], generator=generator, dtype=DTYPE, device=cdf.device)
+    return (u.unsqueeze(-1) * cdf[..., -1:] >= cdf).sum(-1).clamp_max(cdf.shape[-1] - 1)
+
+
+def sample_visitation_q_estimates(mdp, pi, n: int, generator: torch.Generator, *, start=None,
+                                  max_steps: int = 100_000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""n pairs (s, a) ~ :math:`d^\pi_\nu` per run and an unbiased :math:`\hat Q^\pi(s, a)` for each, by simulation.
+
+    For each sample: (s_0, a_0) ~ ν, then at every step stop w.p. 1 − γ, else s' ~ P(·|s, a), a' ~ π(·|s'); the pair
+    where it stops has law :math:`d^\pi_\nu` (the stopping time is Geometric(1 − γ)). From it, a second rollout adds
+    the mean rewards r(s_t, a_t) from t = 0 and continues w.p. γ after every step, so
+    :math:`\mathbb E[\hat Q] = \sum_t\gamma^t\,\mathbb E^\pi[r(s_t,a_t)] = Q^\pi(s,a)` (Agarwal et al. 2021's geometric
+    rollouts, as recalled). ``pi [R, S, A]`` (one policy per run); ``start`` ν ``[S, A]`` (default uniform).
+    Returns ``(pairs [R, n] int64, q_hat [R, n], steps [R] int64)`` — steps counts every simulated transition.
+    Raises ``RuntimeError`` if some rollout is still alive after ``max_steps`` (probability γ^max_steps).
+    """
+    mdp = tabular_form(mdp, "mdp")
+    S, A = mdp.n_states, mdp.n_actions
+    p = check_probabilities(as_tensor(pi, "pi", device=mdp.device), "pi", atol=1e-6)
+    if p.ndim != 3 or tuple(p.shape[-2:]) != (S, A):
+        raise ValueError(f"pi: expected one policy per run [R, S, A] = [R, {S}, {A}], got shape {tuple(p.shape)}")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
+    N = check_positive_int(n, "n")
+    T = check_positive_int(max_steps, "max_steps")
+    nu = pair_distribution(start, S, A, mdp.device, "start").reshape(S * A)
+    R = p.shape[0]
+    g = mdp.discount
+    Pcdf = mdp.transitions.reshape(S * A, S).cumsum(-1)
+    pcdf = p.cumsum(-1)  # [R, S, A]
+    runs = torch.arange(R, device=mdp.device).unsqueeze(-1).expand(R, N)
+    steps = torch.zeros(R, dtype=torch.int64, device=mdp.device)
+
+    def step(pair: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        s_next = _draw_inverse_cdf(Pcdf[pair], generator)
+        a_next = _draw_inverse_cdf(pcdf[runs, s_next], generator)
+        steps.add_(alive.sum(-1))
+        return torch.where(alive, s_next * A + a_next, pair)
+
+    pair = _draw_inverse_cdf(nu.cumsum(0).expand(R, N, S * A), generator)
+    alive = torch.rand(R, N, generator=generator, dtype=DTYPE, device=mdp.device) < g
+    for _ in range(T):
+        if not bool(alive.any()):
+            break
+        pair = step(pair, alive)
+        alive = alive & (torch.rand(R, N, generator=generator, dtype=DTYPE, device=mdp.device) < g)
+    else:
+        raise RuntimeError(f"max_steps: a visitation rollout was still running after {T} steps")
+    start_pair = pair
+    r = mdp.rewards.reshape(S * A)
+    q_hat = r[pair].clone()
+    alive = torch.rand(R, N, generator=generator, dtype=DTYPE, device=mdp.device) < g
+    for _ in range(T):
+        if not bool(alive.any()):
+            break
+        pair = step(pair, alive)
+        q_hat = q_hat + torch.where(alive, r[pair], torch.zeros_like(q_hat))
+        alive = alive & (torch.rand(R, N, generator=generator, dtype=DTYPE, device=mdp.device) < g)
+    else:
+        raise RuntimeError(f"max_steps: a Q rollout was still running after {T} steps")
+    return start_pair, q_hat, steps
