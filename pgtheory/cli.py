@@ -213,7 +213,7 @@ def _validate_check(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ._perf import tune_allocator
+    from ._perf import resolve_threads, tune_allocator
     from .claims import check, load_ledger
 
     tune_allocator()
@@ -221,7 +221,7 @@ def _check(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     res = args.results.rstrip("/") or "/"
     print(f"pgtheory check --{scale}: {len(args.ids)} claim(s), results in {res}/ (seed {args.seed}, device {args.device}, "
-          f"jobs {args.jobs})", flush=True)
+          f"jobs {args.jobs}, torch threads {resolve_threads(args.threads, jobs=args.jobs)} per claim process)", flush=True)
     cached = []
 
     def progress(cid: str, rec: dict, hit: bool) -> None:
@@ -229,7 +229,7 @@ def _check(args: argparse.Namespace) -> int:
         _progress(cid, rec, hit)
 
     records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
-                    progress=progress, on_start=_on_start)
+                    threads=args.threads, progress=progress, on_start=_on_start)
     if args.print_ledger:
         print()
         print(Path(res, "LEDGER.md").read_text(encoding="utf-8"))
@@ -262,7 +262,8 @@ def _figures(args: argparse.Namespace) -> int:
     print(f"pgtheory figures: drawing {scale}-scale figures of {len(args.families)} famil{'y' if len(args.families) == 1 else 'ies'} "
           f"({n} claims) into {args.out}/ (claims cached in {args.results}/)", flush=True)
     written = regenerate_figures(args.families, scale=scale, results=args.results, out=args.out, device=args.device,
-                                 jobs=args.jobs, force=args.force, progress=_progress, on_start=_on_start)
+                                 jobs=args.jobs, threads=args.threads, force=args.force, progress=_progress,
+                                 on_start=_on_start)
     for p in written:
         print("wrote", p)
     print(f"{scale}-scale figures: {len(written)} files in {args.out}/")
@@ -270,7 +271,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 _BENCHMARKS = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py",
-               "optim": "optim_batched.py", "lstd": "lstd_batched.py"}
+               "optim": "optim_batched.py", "lstd": "lstd_batched.py", "threads": "threads.py"}
 
 
 def _benchmarks_dir() -> Path:
@@ -290,12 +291,30 @@ def _validate_bench(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> int:
     import runpy
 
+    from ._perf import apply_threads, resolve_threads
+
+    apply_threads(resolve_threads(args.threads))
     root = _benchmarks_dir()
     for name in args.which or list(_BENCHMARKS):
         print(f"=== {name}: benchmarks/{_BENCHMARKS[name]}", flush=True)
         mod = runpy.run_path(str(root / _BENCHMARKS[name]))
         mod["main"](["--device", args.device])
     return 0
+
+
+_THREADS_HELP = ("torch threads per claim process: N or 'auto' (CPUs / jobs); default $PGTHEORY_THREADS or 1 — many "
+                 "small tensor ops run fastest on one thread (pgtheory bench threads)")
+
+
+def _threads_arg(value: str):
+    """--threads: a positive integer or 'auto' (checked by argparse, the message names the option)."""
+    from ._perf import resolve_threads
+
+    try:
+        resolve_threads(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {value!r}") from None
+    return value
 
 
 def _no_validation(args: argparse.Namespace) -> None:
@@ -317,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     ck.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
     ck.add_argument("--seed", type=int, default=0)
+    ck.add_argument("--threads", default=None, type=_threads_arg, help=_THREADS_HELP)
     ck.add_argument("--results", default="results", help="results directory (default: results)")
     ck.add_argument("--print-ledger", action="store_true", help="print the whole LEDGER.md table at the end")
     ck.set_defaults(func=_check, validate=_validate_check)
@@ -330,12 +350,16 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     fg.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
     fg.add_argument("--results", default="results", help="results directory of the claims (default: results)")
+    fg.add_argument("--threads", default=None, type=_threads_arg, help=_THREADS_HELP)
     fg.add_argument("--out", default=None,
                     help="output directory (default: figures/ at full scale, <results>/figures-quick/ with --quick)")
     fg.set_defaults(func=_figures, validate=_validate_figures)
     bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds, batched LSTD)")
-    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd (default: all)")
+    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd, threads (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
+    bn.add_argument("--threads", default=None, type=_threads_arg,
+                    help="torch threads for the benchmarks (N or 'auto'; default $PGTHEORY_THREADS or 1; "
+                         "the 'threads' benchmark compares counts itself)")
     bn.set_defaults(func=_bench, validate=_validate_bench)
     nc = sub.add_parser("new-claim", help="write a runnable claim module and its test to edit into your own claim",
                         description="Write <name>.py (a complete claim under the verdict protocol: design, measure, "

@@ -288,13 +288,26 @@ def test_parallel_check_reports_starts_and_finishes(fake, tmp_path):
     assert [r["id"] for r in recs] == [A, B]
 
 
-def test_parallel_claim_workers_share_the_cpus_instead_of_oversubscribing():
-    """jobs workers × torch's default threads would oversubscribe the cores; each worker gets cpus // jobs (≥ 1) and the
-    initializer pins it. Twin: one job keeps every CPU."""
+def test_thread_policy_one_per_process_by_default_configurable(monkeypatch):
+    """The thread policy (issue 17): 1 torch thread per claim process unless asked; "auto" shares the CPUs out over the
+    workers (≥ 1; twin: one job keeps every CPU); $PGTHEORY_THREADS is read when no count is given; the
+    initializer pins a worker's count."""
     import torch
 
-    assert runner.worker_threads(2, cpus=2) == 1 and runner.worker_threads(4, cpus=2) == 1
-    assert runner.worker_threads(2, cpus=16) == 8 and runner.worker_threads(1, cpus=16) == 16
+    from pgtheory._perf import resolve_threads
+
+    monkeypatch.delenv("PGTHEORY_THREADS", raising=False)
+    assert resolve_threads(None) == 1 and resolve_threads(3) == 3
+    assert resolve_threads("auto", jobs=2, cpus=2) == 1 and resolve_threads("auto", jobs=4, cpus=2) == 1
+    assert resolve_threads("auto", jobs=2, cpus=16) == 8 and resolve_threads("auto", jobs=1, cpus=16) == 16
+    monkeypatch.setenv("PGTHEORY_THREADS", "auto")
+    assert resolve_threads(None, jobs=1, cpus=16) == 16
+    monkeypatch.setenv("PGTHEORY_THREADS", "zero")
+    with pytest.raises(ValueError, match="PGTHEORY_THREADS"):
+        resolve_threads(None)
+    for bad in (0, -2, True, "1.5"):
+        with pytest.raises(ValueError, match="threads"):
+            resolve_threads(bad)
     before = torch.get_num_threads()
     try:
         runner._init_worker(1)

@@ -64,7 +64,7 @@ def figures_out(scale: str, results: str | Path = "results", out: str | Path | N
 
 
 def regenerate_figures(families: list[str] | None = None, *, scale: str = "full", results: str | Path = "results",
-                       out: str | Path | None = None, device: str = "cpu", jobs: int = 1, seed: int = 0,
+                       out: str | Path | None = None, device: str = "cpu", jobs: int = 1, seed: int = 0, threads=None,
                        force: bool = False, progress: Callable[[str, dict[str, Any], bool], None] | None = None,
                        on_start: Callable[[str], None] | None = None) -> list[Path]:
     """Run the families' claims at ``scale`` (cached) and copy their PNG and PDF figures into ``out``.
@@ -75,7 +75,7 @@ def regenerate_figures(families: list[str] | None = None, *, scale: str = "full"
     names = validate_families(families)
     out = figures_out(scale, results, out, force)
     ids = [i for n in names for i in FIGURE_FAMILIES[n]]
-    records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs, progress=progress,
+    records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs, threads=threads, progress=progress,
                     on_start=on_start)
     out.mkdir(parents=True, exist_ok=True)
     written = []

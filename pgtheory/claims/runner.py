@@ -206,15 +206,6 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     return record
 
 
-def worker_threads(jobs: int, cpus: int | None = None) -> int:
-    """Torch intra-op threads per claim worker: the CPUs shared out over ``jobs`` workers (at least 1).
-
-    Claims run many small tensor ops; with ``jobs`` workers each keeping torch's default (one thread per core), the
-    threads oversubscribe the cores and small ops slow down by orders of magnitude (measured on 2 busy cores: a
-    softmax over 60 numbers took 3.6 ms with 2 threads against 10 µs with 1)."""
-    return max(1, (cpus if cpus is not None else (os.cpu_count() or 1)) // max(jobs, 1))
-
-
 def _init_worker(threads: int) -> None:
     """Process-pool initializer: pin torch's intra-op threads in a claim worker."""
     import torch
@@ -223,17 +214,22 @@ def _init_worker(threads: int) -> None:
 
 
 def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int = 0, device: str = "cpu",
-          results: str | Path = "results", jobs: int = 1, executor: Executor | None = None,
+          results: str | Path = "results", jobs: int = 1, executor: Executor | None = None, threads=None,
           progress: Callable[[str, dict[str, Any], bool], None] | None = None,
           on_start: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Run (or load from cache) the chosen claims and rewrite the ledger files; returns the records.
 
     Arguments are validated before any claim runs. ``on_start(id)`` is called when a claim starts (in
     parallel runs: when its worker picks it up, as far as the executor reports it); ``progress(id,
-    record, cached)`` when it finishes or is loaded from the cache.
+    record, cached)`` when it finishes or is loaded from the cache. ``threads``: torch threads per claim process
+    (:func:`pgtheory._perf.resolve_threads`: an int, ``"auto"``, or None for ``$PGTHEORY_THREADS`` or 1); an
+    in-process run restores the caller's thread count afterwards.
     """
+    from .._perf import apply_threads, resolve_threads
+
     if jobs < 1:
         raise ValueError(f"jobs: must be >= 1, got {jobs}")
+    n_threads = resolve_threads(threads, jobs=jobs)
     chosen = validate_ids(ids)
     res = Path(results)
     version = code_version()
@@ -251,7 +247,8 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     own = executor is None and jobs > 1
     # spawn, not fork: a child forked after the parent ran OpenMP-threaded torch ops can hang in libgomp
     ex = (ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                              initargs=(worker_threads(jobs),)) if own else executor)
+                              initargs=(n_threads,)) if own else executor)
+    old_threads = apply_threads(n_threads) if ex is None and todo else None
     try:
         if ex is None:
             for cid in todo:
@@ -266,6 +263,8 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     finally:
         if own:
             ex.shutdown()
+        if old_threads is not None:
+            apply_threads(old_threads)
     ordered = [records[c] for c in chosen]
     write_ledger(res, scale, seed, version)
     return ordered
