@@ -1,5 +1,6 @@
 """ECRM (Yu & Ying 2023): the η-augmented MDP, its DP optimum, the exact-CVaR direct value, the exact policy gradient
 and the risk-averse REINFORCE estimator — each check with a twin that must fail."""
+import hashlib
 import importlib
 
 import numpy as np
@@ -223,6 +224,53 @@ def test_bad_inputs():
         ecrm_gradient_estimates(tr, pol, other, tiny)
     with pytest.raises(ValueError, match="^problem"):
         ecrm_step_costs(tr, _tiny_small())  # its augmented chain is smaller than the one the batch visits
+
+
+# sha256 of (P, rewards, ρ, costs, repr(γ), name) of L37's stochastic_cliff, computed before it moved to
+# pgtheory.problems.generators (2026-11-30, issue 14): the move must not change a single bit
+_CLIFF_DIGESTS = (
+    ((0.1, {}), "d5b0548881adb80c8e6d87b8a190621c8be1748e8823b1725e579530c37bdfad"),
+    ((0.2, {}), "0969b197b6a34e534bbc4f07f16d134093e2debb58d0a8a3d78b39bace79ae8a"),
+    ((0.257, {}), "65dca1e853feb05391d8c149ed5bdedf99caf0c4d76e761ced33fc510adbc3f6"),
+    ((0.0, {}), "79c712816c20a9b00130c160adce91221d3cec1d310d49ba4ad896a9f2b726ac"),
+    ((0.3, {"height": 4, "width": 5, "step_cost": 0.2, "cliff_cost": 2.0}),
+     "8122aca7740e728cad0a373efd20df71a35be945e00f0930fea8400c48ebb2e2"),
+)
+
+
+def _cliff_digest(mdp, cost) -> str:
+    h = hashlib.sha256()
+    for t in (mdp.transitions, mdp.rewards, mdp.initial, cost):
+        h.update(t.contiguous().numpy().tobytes())
+    h.update(repr(float(mdp.discount)).encode())
+    h.update(mdp.name.encode())
+    return h.hexdigest()
+
+
+def test_moved_stochastic_cliff_returns_the_same_tensors_as_before():
+    from pgtheory.claims.library import l37_ecrm
+    from pgtheory.problems.generators import stochastic_cliff
+
+    assert l37_ecrm.stochastic_cliff is stochastic_cliff  # L37 uses the moved generator
+    for (slip, kw), digest in _CLIFF_DIGESTS:
+        assert _cliff_digest(*stochastic_cliff(slip, discount=l37_ecrm.GAMMA, **kw)) == digest
+    # twin: a one-ulp change of the slip changes the digest (the check can fail)
+    assert _cliff_digest(*stochastic_cliff(np.nextafter(0.2, 1.0), discount=0.8)) != _CLIFF_DIGESTS[1][1]
+    # hand values (slip 0.2): from the start (row 2, col 0) "up" reaches (1, 0) w.p. 0.8 + 0.05, stays w.p. 0.05 + 0.05
+    # (down and left hit walls), moves right w.p. 0.05; a cliff cell resets to the start at cost 1
+    mdp, cost = stochastic_cliff(0.2)
+    assert mdp.transitions[8, 0, 4] == pytest.approx(0.85, abs=1e-15)
+    assert mdp.transitions[8, 0, 8] == pytest.approx(0.10, abs=1e-15)
+    assert mdp.transitions[8, 0, 9] == pytest.approx(0.05, abs=1e-15)
+    assert mdp.transitions[9, 2, 8] == 1.0 and cost[9, 2] == 1.0 and cost[0, 0] == 0.1
+    assert mdp.transitions[11, 3, 11] == 1.0 and cost[11].abs().sum() == 0.0
+    torch.testing.assert_close(mdp.transitions.sum(-1), torch.ones(12, 4, dtype=torch.float64), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="^slip"):
+        stochastic_cliff(1.5)
+    with pytest.raises(ValueError, match="^width"):
+        stochastic_cliff(0.1, width=2)
+    with pytest.raises(ValueError, match="^discount"):
+        stochastic_cliff(0.1, discount=1.0)
 
 
 def _tiny_small():

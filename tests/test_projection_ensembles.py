@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
 from pgtheory.exact.distributional import categorical_projection, quantile_projection
 from pgtheory.exact.distributional_control import (ActionValueLaws, action_sup_wasserstein1,
                                                    categorical_evaluation_fixed_point, reward_law)
-from pgtheory.exact.projection_ensembles import (categorical_member, ensemble_contraction_ratio, ensemble_disagreement,
+from pgtheory.exact.projection_ensembles import (categorical_member, projected_disagreement, ensemble_contraction_ratio, ensemble_disagreement,
                                                  ensemble_fixed_point, ensemble_operator, fixed_point_error_bound,
                                                  mean_lipschitz, mixture_laws, project_laws, projection_mixture,
                                                  quantile_member, w1_lipschitz)
@@ -174,6 +176,110 @@ def test_disagreement_zero_iff_members_agree():
     assert float(b2[mask].abs().max()) == 0.0 and float(b2[1, 0]) > 0
 
 
+def test_shift_pair_attains_gamma_exactly_and_a_nearly_right_discount_is_rejected():
+    # ν = η + c on [0, HI/2]: T^π shifts by γc, Π_C keeps means inside its support, W1 ≥ |Δ mean| → ratio = γ exactly;
+    # twin: the operator with γ(1 + 1e-8) (L195's SHIFT_TWIN_REL) is caught by the rule d1 ≤ γ d0 (1 + 1e-10)
+    for seed in range(3):
+        mdp, rw, pi, g = _instance(seed)
+        eta = _random_laws(g, hi=HI / 4)
+        nu = ActionValueLaws(eta.support + HI / 4, eta.probs)
+        assert action_sup_wasserstein1(eta, nu) == pytest.approx(HI / 4, rel=1e-14)
+        r = ensemble_contraction_ratio(mdp, pi, _cat_members(), eta, nu, rw)
+        assert abs(r / GAMMA - 1) <= 1e-12
+        twin = garnet(4, 2, 2, discount=GAMMA * (1 + 1e-8), seed=seed)
+        rt = ensemble_contraction_ratio(twin, pi, _cat_members(), eta, nu, reward_law(twin, rw.values, rw.probs))
+        assert rt > GAMMA * (1 + 1e-10)
+        assert rt / GAMMA - 1 == pytest.approx(1e-8, rel=1e-4)
+
+
+def test_projected_disagreement_by_hand_and_floor_positive():
+    # δ_{0.5}: Π_C on {0, 1} gives ½δ0 + ½δ1, Π_Q with one atom gives δ_{0.5}; W1 = ½
+    laws = ActionValueLaws(torch.tensor([0.5], dtype=D), torch.ones(1, 1, 1, dtype=D))
+    members = [categorical_member(torch.tensor([0.0, 1.0], dtype=D)), quantile_member(1)]
+    assert float(projected_disagreement(members, laws)[0, 0]) == pytest.approx(0.5, abs=1e-15)
+    # a law on the grid with equal masses is fixed by both projections → floor 0
+    on_grid = ActionValueLaws(torch.tensor([0.0, 1.0], dtype=D), torch.full((1, 1, 2), 0.5, dtype=D))
+    members2 = [categorical_member(torch.tensor([0.0, 1.0], dtype=D)), quantile_member(2)]
+    assert float(projected_disagreement(members2, on_grid)[0, 0]) == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(ValueError, match="^members"):
+        projected_disagreement(members[:1], laws)
+
+
+def test_deep_sea_by_hand_and_its_return_laws_are_exact_after_size_plus_one_steps():
+    from pgtheory.claims.library.l195_projection_ensembles import DS_SIZE, _deep_sea_laws
+    from pgtheory.exact import evaluate_policy
+    from pgtheory.problems.generators import deep_sea
+
+    mdp = deep_sea(3, discount=0.9)
+    assert mdp.n_states == 10 and mdp.n_actions == 2
+    assert mdp.transitions[0, 1, 4] == 1.0 and mdp.transitions[0, 0, 3] == 1.0  # (0,0) → (1,1) right, (1,0) left
+    assert mdp.transitions[8, 1, 9] == 1.0 and mdp.transitions[9, 0, 9] == 1.0  # last row → terminal, absorbing
+    assert mdp.rewards[8, 1] == pytest.approx(1 - 0.01 / 3, abs=1e-15) and mdp.rewards[8, 0] == 1.0
+    assert mdp.rewards[0, 1] == pytest.approx(-0.01 / 3, abs=1e-15) and mdp.rewards[9].abs().sum() == 0
+    # always right from the start: -c - γc + γ²(1 - c)
+    right = torch.zeros(10, 2, dtype=D)
+    right[:, 1] = 1.0
+    v = float(evaluate_policy(mdp, right).v[0])
+    c = 0.01 / 3
+    assert v == pytest.approx(-c - 0.9 * c + 0.81 * (1 - c), abs=1e-12)
+    big = deep_sea(DS_SIZE, discount=0.9)
+    pi = torch.softmax(torch.randn(big.n_states, 2, generator=torch.Generator().manual_seed(3), dtype=D), -1)
+    laws, change, mean_err = _deep_sea_laws(big, pi, reward_law(big))
+    assert change <= 1e-12 and mean_err <= 1e-12
+    with pytest.raises(ValueError, match="^size"):
+        deep_sea(1)
+    with pytest.raises(ValueError, match="^move_cost"):
+        deep_sea(3, move_cost=-1.0)
+
+
+def _bonus_rate(biased: bool):
+    """Tail slope (and CI) of E|b_n − b_∞| on the start's right action of a DS_SIZE deep sea; ``biased``: the twin,
+    whose 'empirical' law keeps a fixed 5% of its mass on the lowest return (an estimator that never converges)."""
+    from pgtheory.claims.library import l195_projection_ensembles as m
+    from pgtheory.problems.generators import deep_sea
+    from pgtheory.stats import fit_rate
+
+    mdp = deep_sea(m.DS_SIZE, discount=m.GAMMA)
+    pi = torch.softmax(torch.randn(mdp.n_states, 2, generator=torch.Generator().manual_seed(7), dtype=D), -1)
+    laws, _, _ = m._deep_sea_laws(mdp, pi, reward_law(mdp))
+    z_cat = torch.linspace(float(laws.support.min()), float(laws.support.max()), m.CAT_ATOMS[0], dtype=D)
+    members = [categorical_member(z_cat), quantile_member(m.QUANT_ATOMS)]
+    floor = float(projected_disagreement(members, laws)[0, 1])
+    p = laws.probs[0, 1].numpy()
+    p = p / p.sum()
+    rng = np.random.default_rng(11)
+    counts_grid = (256, 1024, 4096, 16384)
+    devs = []
+    for n in counts_grid:
+        counts = rng.multinomial(n, p, size=400).astype(float)
+        if biased:
+            counts = 0.95 * counts
+            counts[:, int(np.flatnonzero(p > 0)[0])] += 0.05 * n
+        devs.append(np.abs(m._disagreement_of_counts(z_cat, laws.support, counts) - floor))
+    dev = np.stack(devs, 1).reshape(20, 20, len(counts_grid)).mean(1)
+    return floor, fit_rate(counts_grid, dev, seed=0)
+
+
+def test_bonus_deviation_decays_like_inverse_sqrt_n_and_a_biased_estimator_twin_does_not():
+    from pgtheory.claims.library import l195_projection_ensembles as m
+
+    floor, fit = _bonus_rate(biased=False)
+    assert floor > 1e-3  # the projection floor: the members disagree with the exact law
+    assert fit.ci_high < -0.3 and fit.ci_low > -0.8  # decays at a rate near n^{-1/2}
+    _, twin = _bonus_rate(biased=True)
+    assert twin.ci_high > -0.3  # twin: a fixed bias leaves a plateau (no decay)
+    # the fast per-row disagreement equals projected_disagreement of the two members
+    mdp = m.deep_sea(4, discount=m.GAMMA)
+    pi = torch.full((mdp.n_states, 2), 0.5, dtype=D)
+    laws, _, _ = m._deep_sea_laws(mdp, pi, reward_law(mdp))
+    z_cat = torch.linspace(-0.1, 10.0, 11, dtype=D)
+    counts = np.random.default_rng(0).multinomial(50, (laws.probs[0, 1] / laws.probs[0, 1].sum()).numpy(), size=3)
+    fast = m._disagreement_of_counts(z_cat, laws.support, counts.astype(float))
+    slow = projected_disagreement([categorical_member(z_cat), quantile_member(m.QUANT_ATOMS)],
+                                  ActionValueLaws(laws.support, torch.from_numpy(counts / 50.0).unsqueeze(1)))[:, 0]
+    np.testing.assert_allclose(fast, slow.numpy(), rtol=0, atol=1e-13)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="^support"):
         categorical_member([1.0, 0.0])
@@ -209,4 +315,9 @@ def test_l195_quick_run_returns_a_complete_record(tmp_path):
     assert rec["verdict"] in ("confirmed", "refuted", "inconclusive")  # shown as "verified" (an identity)
     assert rec["kind"] == "identity" and rec["extension"] is False
     assert len(rec["sensitivity"]) == 4
+    d = rec["details"]
+    assert len(d["twin_shift"]) == 3 and len(d["twin_gamma"]) == 3  # judged γ″ twin and the reported γ′ twin, per MDP
+    xb = d["exploration_bonus"]
+    assert len(xb["rows"]) == 4 and all(r["floor"] > 0 for r in xb["rows"])
+    assert rec["code_checks"] == []
     assert (tmp_path / "figures" / "L195-projection-ensemble-contraction.png").exists()

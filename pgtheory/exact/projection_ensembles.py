@@ -41,7 +41,9 @@ for Π_C).
 
 **Ensemble disagreement** (the paper's exploration bonus): the average pairwise 1-Wasserstein distance between the
 members at each (s, a), :math:`b(s,a)=\frac{1}{M(M-1)}\sum_{i\ne j}W_1(\eta_i(s,a),\eta_j(s,a))`
-(:func:`ensemble_disagreement`); it is 0 exactly when all members agree at (s, a).
+(:func:`ensemble_disagreement`); it is 0 exactly when all members agree at (s, a). Fitted exactly to one law η (each
+member Π_i η), it is :func:`projected_disagreement`, b_Π(η); at η = η^π this is the bonus's *projection floor*, which
+does not vanish with data (L195's (D) measures it and the sampling deviation around it on a deep sea).
 
 Not verified against the paper body: the search tools here return only the head of the paper (abstract and
 introduction); the operator Ω_M, the constant c̄_p and the form of the fixed-point bound are as recalled from
@@ -67,7 +69,7 @@ from .risk_measures import wasserstein1
 __all__ = ["ProjectionMember", "categorical_member", "quantile_member", "project_laws", "mixture_laws",
            "projection_mixture", "EnsembleLaws", "ensemble_operator", "EnsembleFixedPoint", "ensemble_fixed_point",
            "ensemble_contraction_ratio", "w1_lipschitz", "mean_lipschitz", "fixed_point_error_bound",
-           "ensemble_disagreement"]
+           "ensemble_disagreement", "projected_disagreement"]
 
 KINDS = ("categorical", "quantile")
 
@@ -280,3 +282,17 @@ def ensemble_disagreement(member_laws) -> torch.Tensor:
         for j in range(i + 1, M):
             total = total + wasserstein1(laws[i].support, laws[i].probs, laws[j].support, laws[j].probs)
     return total * 2 / (M * (M - 1))
+
+
+def projected_disagreement(members, laws: ActionValueLaws) -> torch.Tensor:
+    r"""The disagreement of the members' projections of one law η: ``[S, A]``,
+    :math:`b_\Pi(\eta)(s,a)=\frac{1}{M(M-1)}\sum_{i\ne j}W_1(\Pi_i\eta(s,a),\Pi_j\eta(s,a))`.
+
+    At η = η^π this is the *projection floor* of the exploration bonus: the members disagree even when they are fitted to
+    the exact return law, by an amount set only by the projections (0 iff all Π_i η(s, a) coincide). ``members``: M ≥ 2
+    :class:`ProjectionMember`; ``laws``: :class:`ActionValueLaws` ``[S, A, K]``.
+    """
+    members = _check_members(members)
+    if len(members) < 2:
+        raise ValueError("members: the disagreement needs at least 2 members")
+    return ensemble_disagreement(projection_mixture(members, _laws(laws)).members)

@@ -1,13 +1,13 @@
 """Exact problem definitions: tabular MDPs and their generators, bandits, the toy sequence task, a linear-Gaussian latent model,
 the discounted LQR, linear MDPs."""
 from .bandits import Bandit, MultiPromptBandit
-from .generators import cliff_walk, garnet, gridworld, hard_chain
+from .generators import cliff_walk, deep_sea, garnet, gridworld, hard_chain, stochastic_cliff
 from .latent import GaussianLatentModel
 from .linear_mdp import LINEAR_MDP_TOL, LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, random_linear_mdp, tabular_form, two_basin_linear_mdp
 from .lqr import LQR, random_lqr
 from .mdp import TabularMDP
 from .sequence import SequenceTask, toy_sequence_task
 
-__all__ = ["TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "Bandit", "MultiPromptBandit",
+__all__ = ["TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "stochastic_cliff", "deep_sea", "Bandit", "MultiPromptBandit",
            "SequenceTask", "toy_sequence_task", "GaussianLatentModel", "LQR", "random_lqr",
            "LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form", "two_basin_linear_mdp"]

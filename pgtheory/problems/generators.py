@@ -1,4 +1,4 @@
-"""Generators of tabular MDP testbeds: Garnet, a hard-exploration chain, gridworlds, a stochastic cliff."""
+"""Generators of tabular MDP testbeds: Garnet, a hard-exploration chain, gridworlds, cliff walks, deep sea."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 from .._checks import check_discount, check_positive_int, check_real
 from .mdp import TabularMDP
 
-__all__ = ["garnet", "hard_chain", "gridworld", "cliff_walk"]
+__all__ = ["garnet", "hard_chain", "gridworld", "cliff_walk", "stochastic_cliff", "deep_sea"]
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -210,3 +210,80 @@ def cliff_walk(
     rho[start] = 1.0
     return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho),
                       reward_std=torch.from_numpy(std), name=f"cliff_walk({h}x{w},slip={slip})")
+
+
+_COST_CLIFF_MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # up, down, left, right (row, col): stochastic_cliff's actions
+
+
+def stochastic_cliff(slip: float, *, height: int = 3, width: int = 4, step_cost: float = 0.1, cliff_cost: float = 1.0,
+                     discount: float = 0.8) -> tuple[TabularMDP, torch.Tensor]:
+    r"""A cost cliff walk whose cost is a function of the state (moved from L37's claim module, issue 14).
+
+    Cells ``row * width + col``; start bottom-left, goal bottom-right (absorbing, cost 0); the bottom-row cells between
+    them are cliff *states* (cost ``cliff_cost`` under every action, then reset to the start); every other cell costs
+    ``step_cost``. Actions (up, down, left, right); a move goes in the chosen direction with probability 1 − ``slip``
+    and in a uniformly random one of the four with probability ``slip`` (walls keep the agent in place), so
+    :math:`P(s'|s,a)=(1-\text{slip})\,1[s'=m_a(s)]+\frac{\text{slip}}4\sum_m1[s'=m(s)]`. ρ = δ_start.
+    Unlike :func:`cliff_walk` the cliff cells are occupied for one step and there is no terminal state.
+
+    Returns the MDP (rewards = −costs, ``discount``) and the cost table ``[S, 4]``, S = height · width.
+    """
+    slip = check_real(slip, "slip", low=0.0, high=1.0)
+    height = check_positive_int(height, "height", minimum=2)
+    width = check_positive_int(width, "width", minimum=3)
+    check_real(step_cost, "step_cost")
+    check_real(cliff_cost, "cliff_cost")
+    discount = check_discount(discount)
+    S = height * width
+    P, c = np.zeros((S, 4, S)), np.zeros((S, 4))
+    start, goal = (height - 1) * width, height * width - 1
+    cliff = {(height - 1) * width + k for k in range(1, width - 1)}
+    for r in range(height):
+        for col in range(width):
+            s = r * width + col
+            if s == goal:
+                P[s, :, s] = 1.0
+                continue
+            if s in cliff:
+                P[s, :, start], c[s, :] = 1.0, cliff_cost
+                continue
+            c[s, :] = step_cost
+            for a in range(4):
+                for m, (dr, dc) in enumerate(_COST_CLIFF_MOVES):
+                    nr, nc = min(max(r + dr, 0), height - 1), min(max(col + dc, 0), width - 1)
+                    P[s, a, nr * width + nc] += (1 - slip) * (m == a) + slip / 4
+    rho = np.zeros(S)
+    rho[start] = 1.0
+    cost = torch.from_numpy(c)
+    return TabularMDP(torch.from_numpy(P), -cost, discount, torch.from_numpy(rho), name=f"cliff(slip={slip})"), cost
+
+
+def deep_sea(size: int, *, discount: float = 0.9, move_cost: float | None = None,
+             treasure: float = 1.0) -> TabularMDP:
+    r"""The deep-sea exploration grid of bsuite (Osband et al. 2019, 2020), deterministic and without the per-cell
+    action permutation.
+
+    Cells (row, col) of a ``size × size`` grid, index ``row * size + col``, plus a terminal absorbing zero-reward
+    state ``size²``; start (0, 0). Actions (0: left, 1: right): every step descends one row and moves the column by ∓1
+    (clamped to the grid); a step from the last row ends the episode. Rewards r(s, a) = −``move_cost`` · 1[a = right]
+    (default 0.01/size) + ``treasure`` · 1[s = (size − 1, size − 1)], so every episode lasts exactly ``size`` steps and
+    every return law is discrete with finitely many atoms.
+    """
+    n = check_positive_int(size, "size", minimum=2)
+    check_discount(discount)
+    cost = 0.01 / n if move_cost is None else check_real(move_cost, "move_cost", low=0.0)
+    treasure = check_real(treasure, "treasure")
+    S = n * n + 1
+    term = n * n
+    P = np.zeros((S, 2, S))
+    r = np.zeros((S, 2))
+    for row in range(n):
+        for col in range(n):
+            s = row * n + col
+            for a, dc in ((0, -1), (1, 1)):
+                P[s, a, term if row == n - 1 else (row + 1) * n + min(max(col + dc, 0), n - 1)] = 1.0
+                r[s, a] = -cost * a + treasure * (s == n * n - 1)
+    P[term, :, term] = 1.0
+    rho = np.zeros(S)
+    rho[0] = 1.0
+    return TabularMDP(torch.from_numpy(P), torch.from_numpy(r), discount, torch.from_numpy(rho), name=f"deep_sea({n})")

@@ -15,8 +15,9 @@ is still pre-asymptotic): ``L37-ecrm-direct-pg-global`` and ``L37-ecrm-softmax-p
 Design (fixed before running; constants below with their reasons):
 * Instances: stochastic cliff walks (3 × 4 grid, start bottom-left, goal bottom-right absorbing at cost 0, the two
   bottom-middle cells are cliff states costing 1 and resetting to the start, other cells cost 0.1 per move, each move
-  slips to a uniformly random direction with probability ``slip`` ~ U(0.1, 0.3), drawn from the run seed) and Garnets
-  (S = 4, A = 2, branching 2) with costs drawn from {0, 1/3, 2/3, 1}. Quick: 1 cliff + 1 Garnet; full: 3 cliffs +
+  slips to a uniformly random direction with probability ``slip`` ~ U(0.1, 0.3), drawn from the run seed;
+  :func:`pgtheory.problems.generators.stochastic_cliff`, moved there from this module on 2026-11-30, issue 14, output
+  unchanged) and Garnets (S = 4, A = 2, branching 2) with costs drawn from {0, 1/3, 2/3, 1}. Quick: 1 cliff + 1 Garnet; full: 3 cliffs +
   5 Garnets (the quick and full instances differ, as their seeds do).
   λ = 0.5, α = 0.8 (the worst 20% of next costs).
 * Direct claim, (i) gradient domination — the lemma behind global convergence of projected PG (Agarwal et al. 2021,
@@ -75,6 +76,7 @@ from ...exact.ecrm import (ecrm_objective, ecrm_optimum, ecrm_policy_gradient, e
 from ...exact.solvers import policy_iteration
 from ...policies import DirectPolicy, TabularSoftmax, project_simplex
 from ...problems import TabularMDP, garnet
+from ...problems.generators import stochastic_cliff
 from ...stats import ols_slopes
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
@@ -93,36 +95,6 @@ FLOOR = 1e-10  #: a gap below this has reached the float64 resolution of J (≈ 
 STEP_FACTOR_DIRECT = 5000.0  #: × (1 − γ)³/(2γ|Ã| span): monotone descent on the dev cliff; swept ×1/5 and ×4
 STEP_FACTOR_SOFTMAX = 50000.0  #: × (1 − γ)³/(8 span); plateaus at every factor tried on the dev cliff (5e3–2e5)
 SLIP_RANGE = (0.1, 0.3)  #: slip probability of the cliff walks: risky enough that CVaR matters, not a random walk
-MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
-
-def stochastic_cliff(slip: float, *, height: int = 3, width: int = 4, step_cost: float = 0.1,
-                     cliff_cost: float = 1.0) -> tuple[TabularMDP, torch.Tensor]:
-    """A cost cliff walk whose cost is a function of the state: cliff cells are states (cost ``cliff_cost``, reset to
-    the start), the goal is absorbing at cost 0, other cells cost ``step_cost``; moves slip with probability ``slip``.
-    Returns the MDP (rewards = −costs) and the cost table ``[S, 4]``."""
-    S = height * width
-    P, c = np.zeros((S, 4, S)), np.zeros((S, 4))
-    start, goal = (height - 1) * width, height * width - 1
-    cliff = {(height - 1) * width + k for k in range(1, width - 1)}
-    for r in range(height):
-        for col in range(width):
-            s = r * width + col
-            if s == goal:
-                P[s, :, s] = 1.0
-                continue
-            if s in cliff:
-                P[s, :, start], c[s, :] = 1.0, cliff_cost
-                continue
-            c[s, :] = step_cost
-            for a in range(4):
-                for m, (dr, dc) in enumerate(MOVES):
-                    nr, nc = min(max(r + dr, 0), height - 1), min(max(col + dc, 0), width - 1)
-                    P[s, a, nr * width + nc] += (1 - slip) * (m == a) + slip / 4
-    rho = np.zeros(S)
-    rho[start] = 1.0
-    cost = torch.from_numpy(c)
-    return TabularMDP(torch.from_numpy(P), -cost, GAMMA, torch.from_numpy(rho), name=f"cliff(slip={slip})"), cost
 
 
 def _garnet_instance(seed: int) -> tuple[TabularMDP, torch.Tensor]:
@@ -135,7 +107,7 @@ def _garnet_instance(seed: int) -> tuple[TabularMDP, torch.Tensor]:
 def _instances(n_cliffs: int, n_garnets: int, seed: int):
     """Cliffs with slip ~ U(SLIP_RANGE) and Garnets, all drawn from the run seed (quick and full instances differ)."""
     slips = np.random.default_rng(seed).uniform(*SLIP_RANGE, size=n_cliffs)
-    out = [stochastic_cliff(round(float(p), 3)) for p in slips]
+    out = [stochastic_cliff(round(float(p), 3), discount=GAMMA) for p in slips]
     out += [_garnet_instance(10_000 * seed + i) for i in range(n_garnets)]
     return out
 
