@@ -256,6 +256,96 @@ def test_linear_mdvi_bad_inputs():
 # ---------------------------------------------------------------- the claim
 
 
+def _beta_binomial_sf(m, n, a, b):
+    """P(X ≥ m) for X ~ BetaBinomial(n, a, b), written out from its pmf C(n,k) B(k+a, n−k+b)/B(a, b)."""
+    lbeta = lambda x, y: math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)  # noqa: E731
+    return sum(math.comb(n, k) * math.exp(lbeta(k + a, n - k + b) - lbeta(a, b)) for k in range(m, n + 1))
+
+
+def test_l67_n_delta_law_by_hand():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    # R = 4 runs, δ = 0.25: a level succeeds when ≥ 3 runs have error ≤ ε; level 1 was not evaluated
+    err = [[0.0, 0.0, 1.0, 1.0], None, [0.0, 0.0, 0.0, 0.0]]
+    values, probs, p_inf = mod.n_delta_law(err, [10, 20, 40], 0.5, 0.25)
+    q0, q2 = _beta_binomial_sf(3, 4, 2.5, 2.5), _beta_binomial_sf(3, 4, 4.5, 0.5)
+    assert values.tolist() == [10.0, 40.0]
+    assert np.allclose(probs, [q0, (1 - q0) * q2], atol=1e-12, rtol=0)
+    assert abs(p_inf - (1 - q0) * (1 - q2)) < 1e-12 and abs(probs.sum() + p_inf - 1) < 1e-12
+    assert mod._success_count_needed(4, 0.25) == 3 and mod._success_count_needed(16, 0.1) == 15
+    with pytest.raises(ValueError, match="^err"):
+        mod.n_delta_law([[0.0, math.nan]], [10], 0.5, 0.25)
+
+
+def test_l67_log_sum_law_and_interval_by_hand():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    a = (np.array([4.0]), np.array([1.0]), 0.0)
+    b = (np.array([2.0, 8.0]), np.array([0.5, 0.5]), 0.0)
+    grid, mass, p_inf = mod.log_sum_law([(1.0, a), (-1.0, b)])  # log 4 − log N_b ∈ {log 2, −log 2}, ½ each
+    support = grid[mass > 0]
+    assert np.allclose(support, [-math.log(2), math.log(2)], atol=mod.LAW_GRID) and np.allclose(mass[mass > 0], 0.5)
+    assert p_inf == 0.0
+    lo, hi = mod.law_interval((grid, mass, p_inf), 0.9)
+    assert abs(lo + math.log(2)) <= mod.LAW_GRID and abs(hi - math.log(2)) <= mod.LAW_GRID
+    # an undefined resample (some N infinite, here with probability 0.2 > α/2) makes both ends infinite
+    c = (np.array([2.0]), np.array([0.8]), 0.2)
+    law = mod.log_sum_law([(1.0, a), (-1.0, c)])
+    assert abs(law[2] - 0.2) < 1e-12 and mod.law_interval(law, 0.9) == (-math.inf, math.inf)
+    assert mod.law_interval(law, 0.5)[1] < math.inf  # α/2 = 0.25 > 0.2: the upper end is finite again
+    with pytest.raises(ValueError, match="^level"):
+        mod.law_interval(law, 1.0)
+
+
+def _l67_meas(first_success, family="linear", spread=3.0, R=200, vw_cost=1.1):
+    """Hand-made stored errors: per method and γ, budget level j (draws 100·2^j, VWLS ×vw_cost) fails in all R runs
+    below ``first_success[m][γ]`` and succeeds in all R runs from there on (four levels evaluated)."""
+    gammas = [0.8, 0.9]
+    err = {m: [[[1.0] * R if j < lv else [0.0] * R for j in range(4)] for lv in first_success[m]] for m in ("LS", "VW")}
+    draws = {"LS": [[100.0 * 2 ** j for j in range(4)]] * 2, "VW": [[vw_cost * 100.0 * 2 ** j for j in range(4)]] * 2}
+    return {"gammas": gammas, "instances": [{
+        "name": "x", "family": family, "budgets": [100 * 2 ** j for j in range(4)], "err": err, "samples": draws,
+        "weight_spread": [[None, 1.0, None, None], [None, spread, None, None]]}]}
+
+
+def test_l67_rules_hold_fail_and_the_null_control():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    H = 1 / (1 - np.array([0.8, 0.9]))
+    # (A) and (B) hold: at the larger H VWLS succeeds two levels (×4 budget) before LS, at the smaller H on the same level
+    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}))
+    row = d["rows"][0]
+    assert row["n_delta_LS"] == [100.0, 800.0] and np.allclose(row["n_delta_VW"], [110.0, 220.0])
+    assert abs(row["log_ratio"] - math.log(220 / 800)) < 1e-12
+    assert abs(row["exponent_gain"] - math.log(4) / math.log(H[1] / H[0])) < 1e-12
+    assert abs(row["log_ratio_ci"][1] - math.log(220 / 800)) < 1e-3  # R = 200 all-or-nothing levels: a tight law
+    assert row["rule_A"] is True and row["rule_B"] is True and row["holds"] and d["verdict"] == "confirmed"
+    assert d["level"] == 1 - 1e-3 / 2
+    # twin: the methods swapped — VWLS costlier at the largest H and growing faster — both rules fail
+    d = mod.decide(_l67_meas({"LS": [0, 1], "VW": [0, 3]}))
+    assert d["rows"][0]["rule_A"] is False and d["rows"][0]["rule_B"] is False and d["verdict"] == "refuted"
+    # few runs with mixed outcomes: the intervals straddle, the instance is undecided, the verdict inconclusive
+    meas = _l67_meas({"LS": [0, 3], "VW": [0, 1]}, R=10)
+    for m in ("LS", "VW"):
+        for per_gamma in meas["instances"][0]["err"][m]:
+            for e in per_gamma:
+                e[:2] = [0.0, 0.0] if e[0] == 1.0 else [1.0, 0.0]  # 2/10 and 9/10 successes
+    d = mod.decide(meas)
+    assert d["rows"][0]["n_delta_LS"] == [100.0, 800.0]  # the same point estimates as in the first case
+    assert d["rows"][0]["undecided"] == "interval straddles" and d["verdict"] == "inconclusive"
+    # near-uniform weights: out of the denominator, so nothing is decided
+    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}, spread=1.02))
+    assert d["rows"][0]["undecided"] == "weighting inactive" and d["verdict"] == "inconclusive" and d["active"] == 0
+    # the one-hot null control: the same errors for both methods (one algorithm) — its interval covers 0, and a
+    # control never enters the verdict even where the rules would hold
+    same = mod.decide(_l67_meas({"LS": [1, 2], "VW": [1, 2]}, family="tabular"))
+    row = same["rows"][0]
+    assert row["undecided"] == "control" and row["null_covered"] and same["verdict"] == "inconclusive"
+    assert row["log_ratio_budget_ci"][0] <= 0 <= row["log_ratio_budget_ci"][1]
+    # twin of the control: a "VWLS" that succeeds two budget levels earlier is caught (the interval excludes 0)
+    assert mod.decide(_l67_meas({"LS": [1, 3], "VW": [1, 1]}, family="tabular"))["rows"][0]["null_covered"] is False
+
+
 @pytest.mark.slow
 def test_l67_quick_run_returns_a_complete_record(tmp_path):
     import pgtheory.claims.library.l67_vwls_mdvi as mod
@@ -266,37 +356,17 @@ def test_l67_quick_run_returns_a_complete_record(tmp_path):
     claim = CLAIMS.get(mod.ID)
     ev = claim.run(RunContext("quick", dict(claim.scales["quick"]), 0, "cpu", str(tmp_path)))
     rec = apply_protocol(claim, ev)
-    assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
-    assert rec["verdict"] != "refuted"  # an extension never refutes
-    assert ev.instances.count >= 1 and ev.figure and (tmp_path / f"{mod.ID}.png").is_file()
-    assert not ev.code_checks
-    assert np.isfinite(ev.statistic)
-
-
-def test_l67_decide_is_a_pure_function_of_stored_errors():
-    import pgtheory.claims.library.l67_vwls_mdvi as mod
-
-    R = 10
-    H = 1 / (1 - np.array([0.8, 0.9]))
-
-    def series(levels, draws):  # a method that succeeds from budget index `levels[γ]` on, with `draws` per budget
-        return ([[None if j < lv - 1 else ([0.0] * R if j >= lv else [1.0] * R) for j in range(4)] for lv in levels],
-                [[d * 2 ** j for j in range(4)] for d in draws])
-
-    e_ls, n_ls = series([1, 2], [100, 800])
-    e_vw, n_vw = series([1, 1], [110, 800])
-    spread = [[None, 1.2, None, None], [None, 3.0, 2.0, None]]  # weights vary ×3 at the largest H: weighting active
-    meas = {"gammas": [0.8, 0.9], "instances": [{"name": "x", "family": "linear", "weight_spread": spread,
-                                                  "err": {"LS": e_ls, "VW": e_vw}, "samples": {"LS": n_ls, "VW": n_vw}}]}
-    d = mod.decide(meas)
-    row = d["rows"][0]
-    assert row["n_delta_LS"] == [200.0, 3200.0] and row["n_delta_VW"] == [220.0, 1600.0]
-    assert abs(row["exponent_VW"] - math.log(1600 / 220) / math.log(H[1] / H[0])) < 1e-9
-    assert row["fewer"] and row["holds"] and d["verdict"] == "confirmed"
-    # twin: VWLS costlier than LS at the largest H fails rule (A)
-    meas["instances"][0]["samples"]["VW"] = [[110 * 2 ** j for j in range(4)], [8000 * 2 ** j for j in range(4)]]
-    assert mod.decide(meas)["verdict"] == "refuted"
-    # near-uniform weights: (A) is undecidable, and with no instance decided the verdict is inconclusive
-    meas["instances"][0]["weight_spread"] = [[None, 1.2, None, None], [None, 1.01, 1.02, None]]
-    d = mod.decide(meas)
-    assert d["rows"][0]["undecided"] == "weighting inactive" and d["verdict"] == "inconclusive"
+    assert rec["verdict"] in ("qualified", "inconclusive")  # an extension never refutes; the quote is undecidable
+    assert ev.quote_verdict == "inconclusive" and ev.instances.count >= 1
+    assert ev.figure and (tmp_path / f"{mod.ID}.png").is_file()
+    assert not ev.code_checks  # includes the one-hot null control
+    rows = ev.details["rows"]
+    assert {r["family"] for r in rows} == {"tabular", "linear"}
+    for r in rows:
+        for key in ("log_ratio_ci", "exponent_gain_ci", "log_ratio_budget_ci", "ci_LS", "ci_VW"):
+            lo, hi = r[key]
+            assert lo <= hi
+        assert r["undecided"] in (None, "control", "weighting inactive", "censored", "interval straddles")
+        assert ("holds" in r) == (r["undecided"] is None)
+    assert all(r["null_covered"] for r in rows if r["family"] == "tabular")
+    assert 0 < ev.details["level"] < 1
