@@ -18,10 +18,14 @@ from .linear_control import (GREEDY_TIE_RTOL, LSTD_Q_TARGETS, LSPIResult, LSTDQS
                              greedy_improvement, lspi_exact, lspi_sampled, lstdq_exact, lstdq_expected_statistics,
                              lstdq_sampled, lstdq_statistics, lsvi_exact, lsvi_sampled, q_npg_exact, q_npg_sampled,
                              uniform_pair_weights)
+from .pg_rainbow import (PPO_CRITICS, DISTILLATION_INPUT_FORMS, JackpotRewards, PPOConfig, PPOTrace, distillation_features, fit_distillation,
+                         fit_quantile_critic, grouped_quantiles, quantile_levels, run_tabular_ppo)
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
-__all__ = ["GREEDY_TIE_RTOL", "LSTD_Q_TARGETS", "LSPIResult", "LSTDQStatistics", "LSVIResult", "QNPGResult",
+__all__ = ["PPO_CRITICS", "DISTILLATION_INPUT_FORMS", "JackpotRewards", "PPOConfig", "PPOTrace", "distillation_features", "fit_distillation",
+           "fit_quantile_critic", "grouped_quantiles", "quantile_levels", "run_tabular_ppo",
+           "GREEDY_TIE_RTOL", "LSTD_Q_TARGETS", "LSPIResult", "LSTDQStatistics", "LSVIResult", "QNPGResult",
            "greedy_improvement", "lspi_exact", "lspi_sampled", "lstdq_exact", "lstdq_expected_statistics", "lstdq_sampled",
            "lstdq_statistics", "lsvi_exact", "lsvi_sampled", "q_npg_exact", "q_npg_sampled", "uniform_pair_weights",
            "ALGORITHMS", "Algorithm", "AscentStep", "ConstantBatch", "HessianAidedRecursion", "ImplicitGradientTransport",
