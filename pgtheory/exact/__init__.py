@@ -43,6 +43,7 @@ from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolm
                                      non_contraction_example, reward_law, tied_oscillation_example)
 from .mixed_var import (bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
                         multiprompt_mvar_gradient, mvar_distortion, mvar_policy_gradient)
+from .weighted_regression import next_value_variance, prediction_variance, regression_error_covariance
 from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionMember, categorical_member, projected_disagreement,
                                    ensemble_contraction_ratio, ensemble_disagreement, ensemble_fixed_point, ensemble_operator,
                                    fixed_point_error_bound, mean_lipschitz, mixture_laws, project_laws, projection_mixture,
