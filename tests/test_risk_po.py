@@ -11,7 +11,9 @@ from pgtheory.exact.cvar_gradient import cvar_policy_gradient
 from pgtheory.exact.groups import enumerate_groups
 from pgtheory.exact.mixed_var import (bundle_mvar_objective, bundle_mvar_prompt_weights, bundle_reward_law,
                                       expected_mvar_gradient_estimate, mixed_value_at_risk, multiprompt_mvar_gradient,
-                                      mvar_advantage, mvar_coefficients, mvar_distortion, mvar_policy_gradient)
+                                      mvar_advantage, mvar_coefficients, mvar_distortion, mvar_policy_gradient,
+                                      pooled_bundle_reward_law, upper_mixed_value_at_risk, upper_mvar_advantage,
+                                      upper_mvar_distortion)
 from pgtheory.exact.risk_measures import cvar, mean, value_at_risk
 from pgtheory.estimators.risk_po import (RISK_PO_ADVANTAGES, empirical_quantiles, mvar_gradient_estimate, paper_scores,
                                          risk_po_advantages, risk_po_gradient_estimate)
@@ -216,6 +218,142 @@ def test_expected_sampled_prompt_weights_against_monte_carlo():
     assert bool(((est.mean(0) - want).abs() < 5 * est.std(0) / math.sqrt(n)).all())
 
 
+# ------------------------------------------------------------------ the upper tail and the pooled reading
+
+def test_upper_mvar_hand_value_and_its_cvar_form():
+    # coin: CVaR⁺_0.8 = 1, RVaR_{0.2,0.8} = (0.8 − 0.5)/0.6 = 0.5, MVaR⁺ = (1.5·1 + 0.5)/2.5 = 0.8
+    z, p = torch.tensor([0.0, 1.0], dtype=D), torch.tensor([0.5, 0.5], dtype=D)
+    assert float(upper_mixed_value_at_risk(z, p, 0.2, 0.8, 1.5)) == pytest.approx(0.8, abs=1e-14)
+    for seed in range(4):
+        z, th = _law(seed)
+        p = torch.softmax(th, 0)
+        for a, b, w in ((0.2, 0.8, 1.5), (0.13, 0.71, 0.0), (0.3, 0.95, 4.0)):
+            upper = (mean(z, p) - b * cvar(z, p, b)) / (1 - b)
+            rvar = (b * cvar(z, p, b) - a * cvar(z, p, a)) / (b - a)
+            assert float(upper_mixed_value_at_risk(z, p, a, b, w)) == pytest.approx(float((w * upper + rvar) / (1 + w)),
+                                                                                   abs=1e-12)
+    u = torch.linspace(0, 1, 101, dtype=D)
+    g = upper_mvar_distortion(0.2, 0.8, 1.5)(u)
+    assert float(g[0]) == 0.0 and float(g[-1]) == pytest.approx(1.0, abs=1e-15)
+    assert bool((g[1:] >= g[:-1] - 1e-15).all())
+    assert bool((g[2:] - 2 * g[1:-1] + g[:-2] >= -1e-14).all())  # convex: it overweights the upper tail
+
+
+def test_upper_mvar_gradient_weight_equals_autograd_and_the_authors_formula():
+    a, b, w = 0.2, 0.8, 1.5
+    for seed in range(4):
+        z, th = _law(seed + 20)
+        p = torch.softmax(th, 0)
+        t = th.clone().requires_grad_(True)
+        (auto,) = torch.autograd.grad(upper_mixed_value_at_risk(z, torch.softmax(t, 0), a, b, w), t)
+        via_psi = (p * upper_mvar_advantage(z, p, a, b, w)) @ (torch.eye(6, dtype=D) - p)
+        assert torch.allclose(via_psi, auto, atol=1e-12)
+    # RTkenny/RiskPO risk_seeking_upper_tail: (w·clamp(S − q_u, 0)/(1 − β) + rvar)/(w + 1), natural baseline
+    qd, qu = value_at_risk(z, p, a), value_at_risk(z, p, b)
+    rvar = ((z - qd).clamp_min(0) - (z - qu).clamp_min(0) + qd - qu) / (b - a)
+    want = (w * (z - qu).clamp_min(0) / (1 - b) + rvar) / (w + 1)
+    assert torch.allclose(upper_mvar_advantage(z, p, a, b, w), want, atol=1e-14)
+
+
+@pytest.mark.parametrize("tail", ["lower", "upper"])
+def test_pooled_and_upper_bundle_weights_match_autograd(tail):
+    g = torch.Generator().manual_seed(7)
+    p = torch.rand(10, generator=g, dtype=D)
+    bundles = torch.randperm(10, generator=g).reshape(2, 5)
+    for pooled in (False, True):
+        pd = p.clone().requires_grad_(True)
+        (dp,) = torch.autograd.grad(bundle_mvar_objective(pd, bundles, 0.2, 0.8, 1.5, tail=tail, pooled=pooled), pd)
+        c = bundle_mvar_prompt_weights(p, bundles, 0.2, 0.8, 1.5, tail=tail, pooled=pooled)
+        assert torch.allclose(c, dp, atol=1e-13)
+    # the pooled law is the mixture of the bundle laws; with one bundle pooling changes nothing
+    atoms, pool = pooled_bundle_reward_law(p, bundles)
+    assert torch.allclose(pool, 0.5 * (bundle_reward_law(p[bundles[0]])[1] + bundle_reward_law(p[bundles[1]])[1]),
+                          atol=1e-15)
+    one = torch.arange(5).reshape(1, 5)
+    assert torch.allclose(bundle_mvar_prompt_weights(p[:5], one, 0.2, 0.8, 1.5, tail=tail, pooled=True),
+                          bundle_mvar_prompt_weights(p[:5], one, 0.2, 0.8, 1.5, tail=tail), atol=1e-15)
+    # twin: with two bundles the pooled weights differ from the per-bundle ones
+    assert float((bundle_mvar_prompt_weights(p, bundles, 0.2, 0.8, 1.5, tail=tail, pooled=True) -
+                  bundle_mvar_prompt_weights(p, bundles, 0.2, 0.8, 1.5, tail=tail)).abs().max()) > 1e-3
+
+
+def test_single_question_bundles_weights_by_hand():
+    # b = 1, binary reward: q_γ = 1[p > 1 − γ]; lower c = a_α 1[p > 1 − α]/α + a_β 1[p > 1 − β]/β,
+    # upper c = [ω 1[p ≤ 1 − β]/(1 − β) + 1[1 − β < p ≤ 1 − α]/(β − α)]/(1 + ω)
+    p = torch.tensor([0.05, 0.5, 0.85, 0.95], dtype=D)
+    one = torch.arange(4).reshape(4, 1)
+    ca, cb = mvar_coefficients(0.2, 0.9, 1.5)
+    lower = torch.tensor([0.0, cb / 0.9, ca / 0.2 + cb / 0.9, ca / 0.2 + cb / 0.9], dtype=D) / 4
+    assert torch.allclose(bundle_mvar_prompt_weights(p, one, 0.2, 0.9, 1.5), lower, atol=1e-14)
+    upper = torch.tensor([1.5 / 0.2, 1 / 0.6, 0.0, 0.0], dtype=D) / 2.5 / 4  # α, β, ω = 0.2, 0.8, 1.5
+    assert torch.allclose(bundle_mvar_prompt_weights(p, one, 0.2, 0.8, 1.5, tail="upper"), upper, atol=1e-14)
+
+
+def _bernoulli_bundle_gradient(p, bundles, G, advantage):
+    """Exact E[ĝ] of a bundle estimator for one-logit Bernoulli prompts (score R − p), by enumerating every reward
+    configuration of every bundle: (1/B) Σ_k E[(1/G) Σ_i Â_i (R_{q,i} − p_q)]; ``advantage(R [n, b, G]) → [n, b, G]``."""
+    B, b = bundles.shape
+    out = torch.zeros_like(p)
+    configs = torch.tensor(list(itertools.product((0.0, 1.0), repeat=b * G)), dtype=D).reshape(-1, b, G)
+    for k in range(B):
+        pk = p[bundles[k]][None, :, None]
+        prob = (pk ** configs * (1 - pk) ** (1 - configs)).prod(-1).prod(-1)
+        adv = advantage(configs)
+        out[bundles[k]] = (prob[:, None] * (adv * (configs - pk)).mean(-1)).sum(0) / B
+    return out
+
+
+@pytest.mark.parametrize("mode", ["eps", "zero"])
+def test_expected_track_weights_against_enumeration_of_the_sampled_update(mode):
+    """The pooled-reading expected update against brute-force enumeration of the sampled ``track``-mode estimator
+    (an independent path: the registry's ``riskpo`` advantage with the pooled quantiles on the mean score, whose
+    ε/b equals the code's ε on the summed score; ``zero`` masks all-equal bundles); twin: the batch-quantile weights."""
+    from pgtheory.claims.library.l89_riskpo import CODE_EPS, expected_riskpo_weights, expected_track_riskpo_weights
+
+    p = torch.tensor([0.15, 0.5, 0.7, 0.9], dtype=D)
+    bundles, b, G = torch.tensor([[0, 2], [1, 3]]), 2, 3
+    atoms, pool = pooled_bundle_reward_law(p, bundles)
+    q = (value_at_risk(atoms, pool, A), value_at_risk(atoms, pool, B))
+    def advantage(R):
+        adv = risk_po_advantages(R, "riskpo", quantiles=q, eps=CODE_EPS / b)
+        scores = R.mean(-2)
+        all_equal = (scores == scores[..., :1]).all(-1)[:, None, None]
+        return torch.where(all_equal, torch.zeros_like(adv), adv) if mode == "zero" else adv
+
+    brute = _bernoulli_bundle_gradient(p, bundles, G, advantage)
+    cfg = {"bundles": bundles, "alpha": A, "beta": B, "weight": W, "G": G, "all_equal": mode}
+    exact = expected_track_riskpo_weights(p, cfg) * p * (1 - p)
+    assert torch.allclose(exact, brute, rtol=1e-10, atol=1e-12 * float(brute.abs().max()))
+    batch = expected_riskpo_weights(p, cfg) * p * (1 - p)
+    assert float((batch - brute).abs().max()) > 1e-2 * float(brute.abs().max())
+
+
+def test_the_rule_accepts_a_hard_prompt_update_and_rejects_an_easy_prompt_update():
+    """The hard-prompt positive twin: the claim's rule (matched-gain entropy, one step and trajectory) must accept an
+    update that weights prompt q by 1 − p_q (pushing hard prompts keeps probability spread) and reject one that
+    weights it by p_q (sharpening easy prompts), on several instances — so a failure of MVaR is informative."""
+    from pgtheory.claims.library.l89_riskpo import _BanditInstance, holds, mean_weights, measure_instance
+
+    for seed in (0, 1, 2):
+        inst = _BanditInstance(seed)
+        hard = measure_instance(inst, lambda p, cfg: 1 - p, mean_weights, steps=4)
+        easy = measure_instance(inst, lambda p, cfg: p.clone(), mean_weights, steps=4)
+        assert holds(hard) and hard["one_step_dH"] > 0
+        assert not holds(easy) and easy["one_step_dH"] < 0
+
+
+def test_risk_seeking_sanity_check_and_its_twin():
+    from pgtheory.claims.library.l89_riskpo import (_BanditInstance, mean_weights, measure_instance, mvar_weights,
+                                                    risk_seeking_checks, risk_seeking_weights)
+
+    insts = [_BanditInstance(seed) for seed in (0, 1)]
+    averse = [measure_instance(i, mvar_weights, mean_weights, steps=1) for i in insts]
+    seeking = [measure_instance(i, risk_seeking_weights, mean_weights, steps=1) for i in insts]
+    assert risk_seeking_checks(insts, averse, seeking) == []
+    # twin: an "upper tail" that behaves like the lower one is flagged
+    assert len(risk_seeking_checks(insts, averse, averse)) == 1
+
+
 # ------------------------------------------------------------------ bad input
 
 def test_bad_inputs():
@@ -260,7 +398,9 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     rec = check([mod.ID], scale="quick", results=tmp_path)[0]
     for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure", "quote_source"):
         assert key in rec
-    assert rec["kind"] == "empirical" and rec["extension"] is True and len(rec["sensitivity"]) == 10
+    assert rec["kind"] == "empirical" and rec["extension"] is True and len(rec["sensitivity"]) == 12
+    assert {p["value"] for p in rec["sensitivity"] if p["constant"] == "reading"} == {
+        "pooled track, all-equal bundles ψ/ε (as the code)", "pooled track, all-equal bundles → 0"}
     assert rec["instances"]["count"] == 5
     assert not rec["code_checks"]
 

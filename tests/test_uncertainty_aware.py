@@ -12,7 +12,7 @@ from pgtheory.exact.divergences import kl_divergence
 from pgtheory.exact.uncertainty_aware import (beta_for_kl, ensemble_mean_and_spread, gibbs_kl, gibbs_policy,
                                               lower_confidence_reward, matched_kl_policies, max_tilt_kl, true_value,
                                               uncertainty_aware_policy, value_law)
-from pgtheory.stats import paired_difference
+from pgtheory.stats.mcnemar import mcnemar_exact
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -106,15 +106,52 @@ def _risk_draws(penalty_sign: float, n: int, seed: int):
 
 
 def test_risk_test_detects_less_risk_and_its_optimistic_twin():
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import _risk_test
+
     j_ref, van, con = _risk_draws(-1.0, 4000, 3)
-    d = paired_difference((con < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
-    assert d.sign == -1  # the conservative policy is less often below the reference
+    assert _risk_test(con < j_ref, van < j_ref, 1e-3)[0] == "less"  # conservative: less often below the reference
     j_ref, van, opt = _risk_draws(+1.0, 4000, 3)
-    d = paired_difference((opt < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
-    assert d.sign == 1  # twin: the same test flags the optimistic policy as riskier
+    outcome, test = _risk_test(opt < j_ref, van < j_ref, 1e-3)
+    assert outcome == "more"  # twin: the same test flags the optimistic policy as riskier
+    assert test == mcnemar_exact((opt < j_ref).numpy(), (van < j_ref).numpy())
     _, van, same = _risk_draws(0.0, 4000, 3)
-    d = paired_difference((same < j_ref).double().numpy(), (van < j_ref).double().numpy(), confidence_level=0.999)
-    assert d.sign == 0
+    assert _risk_test(same < j_ref, van < j_ref, 1e-3)[0] == "tie"
+
+
+def test_refute_fraction_counts_informative_prompts_only():
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (INFORMATIVE_RISK, _family_verdict,
+                                                                    _informative, _refute_fraction)
+
+    def row(outcome, risk):
+        return {"outcome": outcome, "risk_vanilla": risk}
+
+    quiet = [row("tie", 0.0)] * 6  # prompts where neither policy can fall below π_ref
+    rows = [row("more", 0.05), row("tie", 0.05), row("less", 0.05), row("tie", 0.5 * INFORMATIVE_RISK)] + quiet
+    assert [_informative(x) for x in rows[:4]] == [True, True, True, False]
+    assert _refute_fraction(rows) == pytest.approx(1 / 3)
+    assert _family_verdict(rows, 1.0) == "refuted"  # over all 10 prompts the fraction would be 10% (qualified)
+    # a significant reversal on a prompt with small vanilla risk is informative by its test, never dropped
+    assert _informative(row("more", 0.0)) and _refute_fraction([row("more", 0.0)] + quiet) == 1.0
+    assert _family_verdict([row("more", 0.05)] + [row("tie", 0.05)] * 5, 1.0) == "qualified"
+    assert _family_verdict(quiet, 1.0) == "confirmed" and _family_verdict(quiet, 0.4) == "inconclusive"
+    assert _refute_fraction(quiet) == 0.0
+
+
+def test_member_pairwise_accuracy_against_monte_carlo_and_limits():
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import NOISE_LOG_RANGE, member_pairwise_accuracy
+
+    rng = np.random.default_rng(0)
+    n = 400_000
+    for s, m in ((3.0, 1), (6.0, 5)):
+        sigma = s * np.exp(rng.uniform(*NOISE_LOG_RANGE, size=(n, 2)))
+        r = rng.normal(size=(n, 2))
+        est = r + sigma / math.sqrt(m) * rng.normal(size=(n, 2))
+        mc = float(np.mean((r[:, 0] - r[:, 1]) * (est[:, 0] - est[:, 1]) > 0))
+        assert abs(member_pairwise_accuracy(s, m) - mc) < 5 * math.sqrt(0.25 / n)
+    assert member_pairwise_accuracy(1e-8) == pytest.approx(1.0, abs=1e-6)
+    assert member_pairwise_accuracy(1e8) == pytest.approx(0.5, abs=1e-6)
+    # the declared range: a member orders 73% / 64% / 58% of pairs correctly
+    assert [round(member_pairwise_accuracy(s), 2) for s in (1.5, 3.0, 6.0)] == [0.73, 0.64, 0.58]
 
 
 @pytest.mark.parametrize("call, name", [
@@ -144,3 +181,5 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     assert rec["kind"] == "empirical" and rec["extension"] and len(rec["sensitivity"]) == 8
     assert rec["instances"]["count"] == 10
     assert not rec["code_checks"]
+    assert all("refute_fraction" in p and "informative" in p for p in rec["sensitivity"])
+    assert "McNemar" in rec["threshold"]

@@ -25,8 +25,12 @@ Both take ``alpha`` (0.2), ``beta`` (0.9), ``weight`` ω (1.5) — the authors' 
 a_α ĝ_α + a_β ĝ_β of :func:`~pgtheory.estimators.cvar_pg.cvar_gradient_estimate` and its exact mean is
 :func:`~pgtheory.exact.mixed_var.expected_mvar_gradient_estimate`) or ``"linear"`` (``torch.quantile``'s interpolation,
 as the authors' ``use_q_track_mode="batch"``). Given ``quantiles=(q_α, q_β)`` (e.g. the true VaRs) they are used instead.
-Not reproduced: the authors' default ``"track"`` mode, which replaces the batch quantiles by a stochastic-approximation
-tracker carried across training steps (state outside one batch), and the ``std``/``score`` credit-assignment modes.
+The authors' scripts run ``use_q_track_mode="track"``: one quantile pair for *all* bundles of a batch, tracked by
+stochastic approximation over the pooled paper scores across training steps (``ray_trainer.py``). Its advantage at
+the tracker's fixed point is ``riskpo`` with ``quantiles=`` the lower quantiles of the pooled score law
+(:func:`~pgtheory.exact.mixed_var.pooled_bundle_reward_law`) and ``eps`` = ε/b (the code's ε on summed scores);
+with tracked quantiles ψ̂ is uncentred, so a bundle whose papers all score alike gets ψ̂/ε, not 0 (only ψ̂ = 0
+gives 0 here). Not reproduced: the tracker's dynamics and the ``std``/``score`` credit-assignment modes.
 Source: RTkenny/RiskPO ``verl/trainer/ppo/core_algos.py`` (read 2026-11-30); the paper's body was not readable here.
 """
 from __future__ import annotations

@@ -41,7 +41,8 @@ from .ecrm import (ECRMProblem, action_marginal, ecrm_eta_grid, ecrm_objective, 
 from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolmogorov, action_sup_wasserstein1,
                                      action_value_laws, categorical_evaluation_fixed_point, control_operator,
                                      non_contraction_example, reward_law, tied_oscillation_example)
-from .mixed_var import (bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
+from .mixed_var import (pooled_bundle_reward_law, upper_mixed_value_at_risk, upper_mvar_advantage, upper_mvar_distortion,
+                        bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
                         multiprompt_mvar_gradient, mvar_distortion, mvar_policy_gradient)
 from .weighted_regression import next_value_variance, prediction_variance, regression_error_covariance
 from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionMember, categorical_member, projected_disagreement,

@@ -47,6 +47,28 @@ The bundle objective of a multi-prompt task is the average of MVaR(S) over a par
 :math:`\nabla\rho = \sum_q c_q\nabla p_q` with :math:`c_q = \frac1B\,\mathbb E[\psi(S_{-q} + 1/b) - \psi(S_{-q})]`,
 S_{−q} the bundle score without prompt q (:func:`bundle_mvar_prompt_weights`); for the mean objective c_q = 1/M.
 
+**Pooled quantiles (the authors' ``track`` mode).** The authors' scripts run ``use_q_track_mode='track'``: one
+quantile pair, tracked by stochastic approximation over the paper scores of *all* bundles of a batch pooled
+(RTkenny/RiskPO ``ray_trainer.py``, read 2026-11-30). Its objective reading is MVaR of the *pooled* score law — the
+mixture :math:`\bar P = \frac1B\sum_k P_k` of the bundle laws (:func:`pooled_bundle_reward_law`; ``pooled=True``
+in :func:`bundle_mvar_objective` and :func:`bundle_mvar_prompt_weights`). Since the mixture is linear in each
+bundle's law, its gradient has the same per-prompt form with ψ taken at the pooled quantiles:
+:math:`c_q = \frac1B\,\mathbb E[\psi_{pool}(S_{-q} + 1/b) - \psi_{pool}(S_{-q})]`.
+
+**Upper tail (the authors' risk-seeking variant).** ``risk_seeking_upper_tail=True`` (script
+``run_qwen2.5_1.5b_risky_MVaR_math.sh``: α = 0.2, β = 0.8, ``upper_weight`` ω = 1.5) mixes the *upper* CVaR
+:math:`\mathrm{CVaR}^+_\beta(Z) = \frac1{1-\beta}\int_\beta^1F^{-1}(u)\,du` with RVaR:
+:math:`\mathrm{MVaR}^+ = (\omega\,\mathrm{CVaR}^+_\beta + \mathrm{RVaR}_{\alpha,\beta})/(1+\omega)`, the distortion
+risk with :math:`g^+(u) = [\omega\,(u-\beta)_+/(1-\beta) + \mathrm{clip}(u-\alpha, 0, \beta-\alpha)/(\beta-\alpha)]/(1+\omega)`
+(convex: it overweights the upper tail) and gradient weight
+:math:`\psi^+(x) = [\omega\,(x-q_\beta)_+/(1-\beta) + (\mathrm{clip}(x,q_\alpha,q_\beta)-q_\beta)/(\beta-\alpha)]/(1+\omega)`
+(up to an additive constant, which the score function ignores) — the code's ``(upper_weight·upper_cvar_adv +
+rvar_adv)/(upper_weight + 1)``. ``tail="upper"`` selects it in the bundle functions. With one question per bundle
+(b = 1) and binary rewards the prompt weights are explicit: q_γ = 1[p > 1 − γ], so the lower-tail weight
+:math:`c \propto a_\alpha 1[p>1-\alpha]/\alpha + a_\beta 1[p>1-\beta]/\beta` is non-decreasing in p (a_α ≥ 0) and the
+upper-tail weight :math:`c \propto [\omega 1[p\le 1-\beta]/(1-\beta) + 1[1-\beta<p\le 1-\alpha]/(\beta-\alpha)]/(1+\omega)`
+is non-increasing in p when ω/(1−β) ≥ 1/(β−α): risk aversion puts weight on easy prompts, risk seeking on hard ones.
+
 Everything is float64 and differentiable where stated.
 """
 from __future__ import annotations
@@ -63,7 +85,11 @@ from .risk_measures import check_distribution, distortion_risk, value_at_risk
 __all__ = ["check_mvar_levels", "mvar_coefficients", "mvar_distortion", "mixed_value_at_risk", "mvar_advantage",
            "mvar_advantage_from_quantiles", "mvar_policy_gradient", "expected_mvar_gradient_estimate",
            "bundle_reward_law", "check_bundles", "bundle_mvar_objective", "bundle_mvar_prompt_weights",
-           "multiprompt_mvar_gradient"]
+           "multiprompt_mvar_gradient", "TAILS", "upper_mvar_distortion", "upper_mixed_value_at_risk",
+           "upper_mvar_advantage_from_quantiles", "upper_mvar_advantage", "pooled_bundle_reward_law"]
+
+#: which tail the bundle objective mixes with RVaR: ``lower`` (MVaR, risk-averse) or ``upper`` (MVaR⁺, risk-seeking)
+TAILS = ("lower", "upper")
 
 
 def check_mvar_levels(alpha, beta, weight) -> tuple[float, float, float]:
@@ -160,6 +186,59 @@ def expected_mvar_gradient_estimate(z, p, score, alpha, beta, weight, n: int) ->
     return ca * expected_cvar_gradient_estimate(z, p, score, a, n) + cb * expected_cvar_gradient_estimate(z, p, score, b, n)
 
 
+def _upper_levels(alpha, beta, weight) -> tuple[float, float, float]:
+    a, b, w = check_mvar_levels(alpha, beta, weight)
+    if b == 1.0:
+        raise ValueError("beta: the upper tail needs beta < 1 (CVaR⁺_1 is undefined)")
+    return a, b, w
+
+
+def upper_mvar_distortion(alpha, beta, weight) -> Callable[[torch.Tensor], torch.Tensor]:
+    r"""The distortion :math:`g^+(u) = [\omega(u-\beta)_+/(1-\beta) + \mathrm{clip}(u-\alpha,0,\beta-\alpha)/(\beta-\alpha)]/(1+\omega)`
+    of the risk-seeking MVaR⁺ (module docstring); 0 < α < β < 1, ω ≥ 0."""
+    a, b, w = _upper_levels(alpha, beta, weight)
+    return lambda u: (w * (u - b).clamp_min(0.0) / (1 - b) + (u - a).clamp(0.0, b - a) / (b - a)) / (1 + w)
+
+
+def upper_mixed_value_at_risk(z, p, alpha, beta, weight) -> torch.Tensor:
+    r"""MVaR⁺ = (ω CVaR⁺_β + RVaR_{α,β})/(1 + ω) of the law ``z, p [..., K]`` → ``[...]`` (upper-tail CVaR⁺_β = mean of
+    the best 1 − β fraction), as the distortion risk of :func:`upper_mvar_distortion`."""
+    return distortion_risk(z, p, upper_mvar_distortion(alpha, beta, weight))
+
+
+def upper_mvar_advantage_from_quantiles(x, q_alpha, q_beta, alpha, beta, weight) -> torch.Tensor:
+    r""":math:`\psi^+(x) = [\omega(x-q_\beta)_+/(1-\beta) + (\mathrm{clip}(x,q_\alpha,q_\beta)-q_\beta)/(\beta-\alpha)]/(1+\omega)`,
+    the RiskPO code's risk-seeking advantage ``(upper_weight·upper_cvar_adv + rvar_adv)/(upper_weight + 1)`` with
+    ``natural_baseline_adv=True``. Shapes as :func:`mvar_advantage_from_quantiles`."""
+    a, b, w = _upper_levels(alpha, beta, weight)
+    x = check_finite(as_tensor(x, "x"), "x")
+    qa = check_finite(as_tensor(q_alpha, "q_alpha", device=x.device), "q_alpha")
+    qb = check_finite(as_tensor(q_beta, "q_beta", device=x.device), "q_beta")
+    if qa.ndim:
+        qa = qa.unsqueeze(-1)
+    if qb.ndim:
+        qb = qb.unsqueeze(-1)
+    clipped = torch.minimum(torch.maximum(x, qa), qb)
+    return (w * (x - qb).clamp_min(0.0) / (1 - b) + (clipped - qb) / (b - a)) / (1 + w)
+
+
+def upper_mvar_advantage(z, p, alpha, beta, weight) -> torch.Tensor:
+    r"""Exact gradient weight ψ⁺(z_k) of every atom of ``z, p [..., K]`` → ``[..., K]`` (q_γ = VaR_γ):
+    :math:`\nabla\mathrm{MVaR}^+ = \sum_k p_k\,\psi^+(z_k)\,\nabla\log p_k` away from kinks."""
+    z, p = check_distribution(z, p)
+    a, b, _ = _upper_levels(alpha, beta, weight)
+    return upper_mvar_advantage_from_quantiles(z, value_at_risk(z, p, a), value_at_risk(z, p, b), a, b, weight)
+
+
+def _risk(tail: str):
+    """(risk measure, exact gradient weight, weight from given quantiles) of the ``tail``."""
+    if tail == "lower":
+        return mixed_value_at_risk, mvar_advantage, mvar_advantage_from_quantiles
+    if tail == "upper":
+        return upper_mixed_value_at_risk, upper_mvar_advantage, upper_mvar_advantage_from_quantiles
+    raise ValueError(f"tail: expected one of {TAILS}, got {tail!r}")
+
+
 def bundle_reward_law(success_probs) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Law of the bundle score :math:`S = \frac1b\sum_{j=1}^b R_j`, :math:`R_j\sim\mathrm{Bernoulli}(p_j)` independent.
 
@@ -206,28 +285,53 @@ def _bundle_probs(success_probs, bundles) -> tuple[torch.Tensor, torch.Tensor]:
     return p, idx
 
 
-def bundle_mvar_objective(success_probs, bundles, alpha, beta, weight) -> torch.Tensor:
-    r"""Average over bundles of MVaR of the bundle score: ``success_probs [..., M]``, ``bundles [B, b]`` → ``[...]``.
+def pooled_bundle_reward_law(success_probs, bundles) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Law of the pooled paper score: the mixture :math:`\frac1B\sum_k P_k` of the bundle laws (a paper drawn from a
+    uniformly chosen bundle). ``success_probs [..., M]``, ``bundles [B, b]`` → (atoms ``[b+1]``, probabilities
+    ``[..., b+1]``); differentiable in the success probabilities."""
+    p, idx = _bundle_probs(success_probs, bundles)
+    atoms, law = bundle_reward_law(p[..., idx])  # [..., B, b+1]
+    return atoms, law.mean(-2)
 
-    Differentiable in the success probabilities (so autograd through p(θ) gives the exact policy gradient).
+
+def bundle_mvar_objective(success_probs, bundles, alpha, beta, weight, *, tail: str = "lower",
+                          pooled: bool = False) -> torch.Tensor:
+    r"""The bundle objective: ``success_probs [..., M]``, ``bundles [B, b]`` → ``[...]``.
+
+    ``pooled=False``: the average over bundles of the risk of each bundle score; ``pooled=True``: the risk of the
+    pooled score law (:func:`pooled_bundle_reward_law`, the authors' ``track`` reading). ``tail``: ``"lower"`` (MVaR)
+    or ``"upper"`` (MVaR⁺, risk-seeking). Differentiable in the success probabilities (autograd through p(θ) gives
+    the exact policy gradient).
     """
+    risk, _, _ = _risk(tail)
+    if pooled:
+        atoms, law = pooled_bundle_reward_law(success_probs, bundles)
+        return risk(atoms, law, alpha, beta, weight)
     p, idx = _bundle_probs(success_probs, bundles)
     atoms, law = bundle_reward_law(p[..., idx])  # law [..., B, b+1]
-    return mixed_value_at_risk(atoms, law, alpha, beta, weight).mean(-1)
+    return risk(atoms, law, alpha, beta, weight).mean(-1)
 
 
-def bundle_mvar_prompt_weights(success_probs, bundles, alpha, beta, weight) -> torch.Tensor:
+def bundle_mvar_prompt_weights(success_probs, bundles, alpha, beta, weight, *, tail: str = "lower",
+                               pooled: bool = False) -> torch.Tensor:
     r""":math:`c_q = \partial\rho/\partial p_q = \frac1B\,\mathbb E[\psi(S_{-q}+1/b) - \psi(S_{-q})]` for every prompt,
-    ``success_probs [M]`` → ``[M]`` (module docstring), ψ with the bundle law's lower quantiles; at a kink (α or β a
-    CDF level of a bundle law) this is one one-sided derivative. The exact gradient is Σ_q c_q ∇p_q.
+    ``success_probs [M]`` → ``[M]`` (module docstring), ψ of the ``tail`` with the lower quantiles of each bundle's
+    law, or of the pooled law when ``pooled``; at a kink (α or β a CDF level of a law) this is one one-sided
+    derivative. The exact gradient of :func:`bundle_mvar_objective` (same arguments) is Σ_q c_q ∇p_q.
     """
+    _, exact_psi, psi_from_q = _risk(tail)
     p, idx = _bundle_probs(success_probs, bundles)
     if p.ndim != 1:
         raise ValueError(f"success_probs: expected one vector [M], got shape {tuple(p.shape)}")
     B, b = idx.shape
     c = torch.zeros_like(p)
     atoms, law = bundle_reward_law(p[idx])  # [B, b+1]
-    psi = mvar_advantage(atoms.expand_as(law), law, alpha, beta, weight)  # [B, b+1]
+    if pooled:
+        pool = law.mean(0)
+        qa, qb = value_at_risk(atoms, pool, alpha), value_at_risk(atoms, pool, beta)
+        psi = psi_from_q(atoms, qa, qb, alpha, beta, weight).expand_as(law)
+    else:
+        psi = exact_psi(atoms.expand_as(law), law, alpha, beta, weight)  # [B, b+1]
     for j in range(b):
         others = torch.cat([idx[:, :j], idx[:, j + 1:]], 1)
         if b > 1:

@@ -27,14 +27,19 @@ Design (fixed before running):
   reach κ, since −log π_ref(argmax) ≥ −log max π_ref): a matched-KL comparison, fair to the vanilla method.
 * Defaults and plausible ranges (swept one at a time at both scales): c = 1 ∈ {0.5, 1, 2}; ρ = 0.5 ∈ {0.25, 0.5,
   0.75}; M = 5 ∈ {3, 5, 10}; s = 3 ∈ {1.5, 3, 6} (in units of the true rewards' standard deviation; at s = 3 the
-  standard error of the ensemble mean ranges over 0.27..2.7, the regime of reward models that disagree as much as the
-  responses differ; Figure 1 of arXiv:2507.15906 shows ten reward models disagreeing on one response). The same standard-normal ξ are reused across the sweep
-  (common random numbers).
-* Per instance and setting: the paired difference over draws of 1[J_cons < J_ref] − 1[J_van < J_ref] with a
-  two-sided Student-t interval at confidence 1 − α/(instances × settings) (Bonferroni over this claim's decisions):
-  "less" if the interval lies below 0, "more" if above, "tie" otherwise.
+  standard error of the ensemble mean ranges over 0.27..2.7; Figure 1 of arXiv:2507.15906 shows ten reward models
+  disagreeing on one response). What s means in practice (decision of 2026-11-30, below): one member orders a random
+  pair of responses as the true rewards do with probability 73% / 64% / 58% at s = 1.5 / 3 / 6, the mean of M = 5
+  members 84% / 75% / 65% (:func:`member_pairwise_accuracy`). The same standard-normal ξ are reused across the
+  sweep (common random numbers).
+* Per instance and setting: the exact McNemar test (:func:`pgtheory.stats.mcnemar.mcnemar_exact`, paired over the
+  reward-model draws, binomial on the discordant draws) of P(J_cons < J_ref) = P(J_van < J_ref), two-sided at level
+  α/(instances × settings) (Bonferroni over this claim's decisions): "less" / "more" when it rejects with fewer / more
+  conservative-only draws below J_ref, "tie" otherwise.
 * Family rule per setting (the quote read as risk(conservative) ≤ risk(vanilla) on every instance, so a
-  significant reversal on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of prompts are "more";
+  significant reversal on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of the *informative*
+  prompts are "more" (informative: vanilla risk ≥ INFORMATIVE_RISK, the power twin's set, or a significant test
+  either way, so that no "more" is dropped; prompts on which neither policy can fall below π_ref only tie);
   qualified when some, fewer, are; confirmed when none is and the test has power (power twin below); inconclusive
   otherwise. "less" counts are reported. The default setting gives the raw verdict; the sweep feeds the protocol's
   sensitivity rule.
@@ -65,10 +70,30 @@ at equal constraint level or at equal KL. The risk notion is taken from the v2 a
 
 Revision (2026-11-30, a referee's audit, before any full run): the record's declared range of s now matches the sweep
 (1.5, 3, 6; it still listed the pre-revision 0.5–2), and the replication summary counts prompts on which the rule
-holds (not significantly more risky), with the "less risky" count in the summary. Open (next revision): the refute
-fraction should count informative prompts only (as the power twin does), s = 6 (an ensemble standard error up to ≈ 5×
-the spread of the true rewards) needs a justification or a narrower range, and an exact McNemar test would replace
-the paired t on ±1/0 differences.
+holds (not significantly more risky), with the "less risky" count in the summary. Open items then: the refute
+fraction over informative prompts, s = 6, and an exact McNemar test — done in the next revision.
+
+Revision (2026-11-30, the referee's open items, before any confirmatory run on the new rule; the full run recorded at
+run seed 1004 used the earlier rule):
+* The refute fraction counts informative prompts only (as the power twin does; definition above). Reason: a prompt
+  whose two policies never fall below π_ref can only tie, so counting it diluted a reversal on the prompts that can
+  show one.
+* The paired Student-t interval on the ±1/0 differences was replaced by the exact McNemar test (same Bonferroni
+  level). Reason: with rare events (risks of a few per cent) the t interval's coverage is not guaranteed; the exact
+  conditional binomial test has size ≤ its level for every number of discordant draws. The optimistic power twin
+  uses the same test.
+* s = 6 kept (decision 2026-11-30). Reason: the referee read s = 6 as "an ensemble standard error up to ≈ 5× the
+  spread of the true rewards"; the quantity comparable with practice is how often a reward model orders two
+  responses correctly, and s = 1.5 / 3 / 6 gives a single member 73% / 64% / 58% and the five-member mean 84% /
+  75% / 65% against the true rewards (:func:`member_pairwise_accuracy`, exact). Reported reward-model accuracies
+  span that range: the best RewardBench model listed on the Llama-3.1-Nemotron-70B-Reward model card scores 85.8%
+  on Chat-Hard, Llama-3.1-70B-Instruct as a judge 70.2% there (huggingface.co/nvidia/Llama-3.1-Nemotron-70B-Reward,
+  README, read 2026-11-30); Coste et al. (ICLR 2024, "Reward model ensembles help mitigate overoptimization") train
+  with 25% label noise "to better mirror real-world conditions"; Eisenstein et al. (2023, "Helping or herding?")
+  report that reward models agreeing in distribution diverge under the distribution shift of alignment — where a
+  conservative penalty is meant to act. A 58% member (65% ensemble) is the hard, off-distribution end of that range,
+  not outside it. Not verified: accuracy against *true* rewards (benchmarks measure agreement with labels, which are
+  themselves noisy, so real accuracies against the truth may be higher than the label agreement suggests).
 """
 from __future__ import annotations
 
@@ -82,7 +107,7 @@ from ...exact.uncertainty_aware import (beta_for_kl, ensemble_mean_and_spread, g
                                         matched_kl_policies, true_value, uncertainty_aware_policy, value_law)
 from ...policies.sequence import TabularSequencePolicy
 from ...problems.sequence import SequenceTask
-from ...stats import paired_difference
+from ...stats.mcnemar import mcnemar_exact
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -120,7 +145,26 @@ def _instances(gen: torch.Generator, n_bandits: int, n_prompts: int):
     return out
 
 
-def _compare(ref, r, shape, xi, setting, confidence):
+def member_pairwise_accuracy(noise_scale: float, members: int = 1, grid: int = 400) -> float:
+    r"""How often one ensemble member (``members`` = 1) or the mean of ``members`` members orders two responses as the
+    true rewards do, in this claim's noise model: P[(r_1 − r_2)(r̂_1 − r̂_2) > 0] with r_i ~ N(0, 1) and noise σ_i/√M,
+    σ_i = s·e^{u_i}, u_i ~ U(NOISE_LOG_RANGE). Given σ_1, σ_2 the two differences are jointly Gaussian with correlation
+    ρ = √2/√(2 + (σ_1² + σ_2²)/M), so the probability is 1/2 + arcsin(ρ)/π (Sheppard); averaged over u_1, u_2 by the
+    midpoint rule on a ``grid``² grid (error ≪ 1e-4). Compares s with the pairwise accuracy of real reward models."""
+    u = NOISE_LOG_RANGE[0] + (np.arange(grid) + 0.5) / grid * (NOISE_LOG_RANGE[1] - NOISE_LOG_RANGE[0])
+    var = (noise_scale * np.exp(u)) ** 2 / members
+    rho = np.sqrt(2.0) / np.sqrt(2.0 + var[:, None] + var[None, :])
+    return float(0.5 + np.arcsin(rho).mean() / np.pi)
+
+
+def _risk_test(below_other, below_vanilla, level):
+    """Exact McNemar test over the draws (paired: the same ensemble draw) of 1[J_other < J_ref] against
+    1[J_van < J_ref]: ("less" | "more" | "tie", the test)."""
+    test = mcnemar_exact(below_other.numpy(), below_vanilla.numpy())
+    return {-1: "less", 1: "more", 0: "tie"}[test.sign(level)], test
+
+
+def _compare(ref, r, shape, xi, setting, level):
     """Exact matched-KL policies for every draw; risk, law of J and the paired risk test (vanilla vs conservative)."""
     m, c, s = setting["members"], setting["penalty"], setting["noise_scale"]
     ens = r + s * shape * xi[:, :m, :]  # [N, M, K]
@@ -133,23 +177,23 @@ def _compare(ref, r, shape, xi, setting, confidence):
                  float((gibbs_kl(ref, ens.mean(-2) - c * ens.std(-2) / math.sqrt(m), pol.beta_conservative) - kappa).abs().max()))
     if kl_err > KL_CHECK_TOL:
         checks.append(f"matched KL missed by {kl_err:.2g}")
-    d = paired_difference((j_con < j_ref).double().numpy(), (j_van < j_ref).double().numpy(), confidence_level=confidence)
+    outcome, test = _risk_test(j_con < j_ref, j_van < j_ref, level)
     law_v = value_law(j_van, level=QUANTILE_LEVEL, threshold=j_ref)
     law_c = value_law(j_con, level=QUANTILE_LEVEL, threshold=j_ref)
-    return {"outcome": {-1: "less", 1: "more", 0: "tie"}[d.sign], "risk_vanilla": law_v.prob_below,
-            "risk_conservative": law_c.prob_below, "risk_diff": d.statistic, "risk_diff_ci": [d.low, d.high],
+    return {"outcome": outcome, "risk_vanilla": law_v.prob_below,
+            "risk_conservative": law_c.prob_below, "risk_diff": test.difference, "risk_diff_p": test.p_value,
+            "discordant": [test.only_a, test.only_b],
             "var_vanilla": law_v.variance, "var_conservative": law_c.variance, "q_vanilla": law_v.lower_quantile,
             "q_conservative": law_c.lower_quantile, "mean_vanilla": law_v.mean, "mean_conservative": law_c.mean,
             "j_ref": j_ref, "kl": kappa}, checks, (ens, kappa, j_ref, j_van)
 
 
-def _optimistic_twin(ref, r, ens, kappa, j_ref, j_van, confidence) -> str:
+def _optimistic_twin(ref, r, ens, kappa, j_ref, j_van, level) -> str:
     """The paired risk test applied to the optimistic policy (r̄ + σ̂/√M) against the vanilla one."""
     mean, spread = ensemble_mean_and_spread(ens)
     bonus = mean + spread / math.sqrt(ens.shape[-2])
     j_opt = true_value(gibbs_policy(ref, bonus, beta_for_kl(ref, bonus, kappa)), r)
-    d = paired_difference((j_opt < j_ref).double().numpy(), (j_van < j_ref).double().numpy(), confidence_level=confidence)
-    return {-1: "less", 1: "more", 0: "tie"}[d.sign]
+    return _risk_test(j_opt < j_ref, j_van < j_ref, level)[0]
 
 
 def _twin_power(rows, twin_outcomes) -> float:
@@ -158,9 +202,21 @@ def _twin_power(rows, twin_outcomes) -> float:
     return informative.count("more") / len(informative) if informative else 0.0
 
 
-def _family_verdict(outcomes: list[str], twin_power: float) -> str:
-    more = outcomes.count("more") / len(outcomes)
-    if more >= REFUTE_FRACTION:
+def _informative(row) -> bool:
+    """A prompt that can show a risk change: the vanilla policy falls below π_ref in ≥ INFORMATIVE_RISK of the draws
+    (the power twin's set), or the test found a significant difference either way (so no "more" is ever dropped)."""
+    return row["risk_vanilla"] >= INFORMATIVE_RISK or row["outcome"] != "tie"
+
+
+def _refute_fraction(rows) -> float:
+    """Fraction of the informative prompts that are significantly more risky (0 when none is informative)."""
+    informative = [x for x in rows if _informative(x)]
+    return sum(x["outcome"] == "more" for x in informative) / len(informative) if informative else 0.0
+
+
+def _family_verdict(rows, twin_power: float) -> str:
+    more = sum(x["outcome"] == "more" for x in rows)
+    if _refute_fraction(rows) >= REFUTE_FRACTION:
         return "refuted"
     if more > 0:
         return "qualified"
@@ -180,7 +236,7 @@ def run(ctx: RunContext) -> Evidence:
     inst = _instances(gen, s["bandits"], s["prompts"])
     m_max = max(max(SWEEP["members"]), DEFAULTS["members"])
     settings = list(_settings())
-    confidence = 1 - ctx.alpha / (len(inst) * len(settings))
+    level = ctx.alpha / (len(inst) * len(settings))  # Bonferroni over this claim's tests
     checks: list[str] = []
     results = {i: [] for i in range(len(settings))}  # setting index → one row per instance
     for k, (fam, ref, r, shape) in enumerate(inst):
@@ -192,46 +248,52 @@ def run(ctx: RunContext) -> Evidence:
             if float((uncertainty_aware_policy(ref, ens0, 0.7, 0.0) - gibbs_policy(ref, ens0.mean(-2), 0.7)).abs().max()) > 1e-15:
                 checks.append("c = 0 policy differs from the vanilla policy")
         for i, (_, _, setting) in enumerate(settings):
-            row, ch, extra = _compare(ref, r, shape, xi, setting, confidence)
+            row, ch, extra = _compare(ref, r, shape, xi, setting, level)
             checks += ch
-            row["family"], row["twin"] = fam, _optimistic_twin(ref, r, *extra, confidence)
+            row["family"], row["twin"] = fam, _optimistic_twin(ref, r, *extra, level)
             results[i].append(row)
     per_setting, sensitivity, twins = {}, [], {}
     for i, (name, value, _) in enumerate(settings):
         rows = results[i]
         twin_outcomes = [x["twin"] for x in rows]
         power = _twin_power(rows, twin_outcomes)
-        verdict = _family_verdict([x["outcome"] for x in rows], power)
+        verdict = _family_verdict(rows, power)
         key = f"{name}={value}" if value is not None else "default"
         per_setting[key], twins[key] = rows, power
         if value is not None:
             sensitivity.append(sweep_point(name, value, verdict, less=sum(x["outcome"] == "less" for x in rows),
                                            more=sum(x["outcome"] == "more" for x in rows), instances=len(rows),
-                                           twin_power=power))
+                                           informative=sum(_informative(x) for x in rows),
+                                           refute_fraction=_refute_fraction(rows), twin_power=power))
     rows = per_setting["default"]
     outcomes = [x["outcome"] for x in rows]
+    accuracy = {v: member_pairwise_accuracy(v) for v in sorted({DEFAULTS["noise_scale"], *SWEEP["noise_scale"]})}
     twin_outcomes = [x["twin"] for x in rows]
     twin_caught = twins["default"]
-    raw = _family_verdict(outcomes, twin_caught)
+    raw = _family_verdict(rows, twin_caught)
     n = len(rows)
     lower_var = sum(x["var_conservative"] < x["var_vanilla"] for x in rows)
     higher_q = sum(x["q_conservative"] > x["q_vanilla"] for x in rows)
     cost = [x["mean_vanilla"] - x["mean_conservative"] for x in rows]
     summary = (f"matched KL, c = {DEFAULTS['penalty']:g}, M = {DEFAULTS['members']}, {s['draws']} RM draws: conservative has "
                f"significantly less risk P(J < J_ref) on {outcomes.count('less')}/{n} prompts, more on {outcomes.count('more')}/{n} "
+               f"({_refute_fraction(rows):.0%} of the {sum(_informative(x) for x in rows)} informative; exact McNemar) "
                f"(median risk {np.median([x['risk_vanilla'] for x in rows]):.3f} → {np.median([x['risk_conservative'] for x in rows]):.3f}); "
                f"lower Var J on {lower_var}/{n}, higher q{QUANTILE_LEVEL:g} on {higher_q}/{n}; mean cost E J_van − E J_cons "
                f"median {np.median(cost):.3g} (range {min(cost):.2g}..{max(cost):.2g}); optimistic twin caught on "
-               f"{twin_caught:.0%} of informative prompts; sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
+               f"{twin_caught:.0%} of informative prompts; one member's pairwise accuracy against the true rewards "
+               f"{accuracy[DEFAULTS['noise_scale']]:.0%} at s = {DEFAULTS['noise_scale']:g} "
+               f"(s range: {min(accuracy.values()):.0%}..{max(accuracy.values()):.0%}); sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
     fig = _draw(rows, sensitivity, outcomes, raw)
+
     return Evidence(
         verdict=raw, statistic=outcomes.count("less") / n,
         threshold=(f"no prompt significantly more risky and the optimistic twin caught on ≥ {TWIN_MIN_FRACTION:g} of informative "
-                   f"prompts (confirm); ≥ {REFUTE_FRACTION:g} of prompts more risky (refute); some (qualified); paired t at "
-                   f"confidence {confidence:.6f}"),
+                   f"prompts (confirm); ≥ {REFUTE_FRACTION:g} of the informative prompts more risky (refute); some "
+                   f"(qualified); exact McNemar test per prompt at level {level:.3g}"),
         n_samples=s["draws"] * n * len(settings), summary=summary,
         details={"per_setting": per_setting, "twin_outcomes": twin_outcomes, "twin_power": twins,
-                 "confidence": confidence, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
+                 "test_level": level, "member_pairwise_accuracy": accuracy, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
                  "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[o != "more" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
@@ -259,10 +321,10 @@ def _draw(rows, sensitivity, outcomes, verdict):
     labels = ["default"] + [f"{p['constant'][:7]}={p['value']:g}" for p in sensitivity]
     n = len(rows)
     less = [outcomes.count("less") / n] + [p["less"] / p["instances"] for p in sensitivity]
-    more = [outcomes.count("more") / n] + [p["more"] / p["instances"] for p in sensitivity]
+    more = [_refute_fraction(rows)] + [p["refute_fraction"] for p in sensitivity]
     x = np.arange(len(labels))
-    a3.bar(x - 0.2, less, 0.4, label="less risk", color="tab:green")
-    a3.bar(x + 0.2, more, 0.4, label="more risk", color="tab:red")
+    a3.bar(x - 0.2, less, 0.4, label="less risk (of all)", color="tab:green")
+    a3.bar(x + 0.2, more, 0.4, label="more risk (of informative)", color="tab:red")
     a3.axhline(REFUTE_FRACTION, color="tab:red", ls=":", lw=0.8, label="refute level")
     a3.set_xticks(x)
     a3.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
@@ -279,8 +341,8 @@ register_claim(Claim(
     exact="closed-form Gibbs policies π ∝ π_ref·exp(r̂/β) of the ensemble mean and of its lower confidence bound, β solved "
           "per draw for a matched KL(π‖π_ref); true value E_π[r] per draw",
     monte_carlo="draws of a heteroscedastic reward-model ensemble r̂_k = r + σ ⊙ ξ_k",
-    test="per prompt: paired test of P(J_cons < J_ref) − P(J_van < J_ref) (Bonferroni); family: none more (with a powered "
-         "optimistic twin) confirms, ≥ 20% more refutes, some more qualifies",
+    test="per prompt: exact McNemar test of P(J_cons < J_ref) = P(J_van < J_ref) over paired draws (Bonferroni); family: "
+         "none more (with a powered optimistic twin) confirms, ≥ 20% of informative prompts more refutes, some more qualifies",
     scales={"quick": {"bandits": 6, "prompts": 4, "draws": 2000},
             "full": {"bandits": 24, "prompts": 12, "draws": 20000}},
     run=run, source="arXiv:2410.23726 (abstract; body not read); risk notion from the abstract of arXiv:2507.15906",

@@ -10,8 +10,8 @@ objective still loses entropy at matched gain (0/5 instances hold, the effect ab
 ``track``-mode RiskPO update against GRPO *reverses* the ordering (3/4 hold at M = 10 and M = 20) unless all-equal
 bundles get zero advantage (1/4) — the authors' code divides their uncentred advantage by ε ≈ 1e-6, which PPO clipping
 would cap. So a refutation here refutes our reading, not a checked theorem: it can only qualify. The pooled objective,
-the ``track``-mode update with and without the ε path, a risk-seeking sanity check (β = 0.8) and a hard-prompt twin are
-the next revision. (Before: kind ``theorem`` with ``quote_verdict`` = the exact-objective verdict, shown as refuted.) The
+the ``track``-mode update with and without the ε path, a risk-seeking sanity check (β = 0.8) and a hard-prompt twin
+were added in the revision below. (Before: kind ``theorem`` with ``quote_verdict`` = the exact-objective verdict, shown as refuted.) The
 theorem's statement and assumptions could not be read (only the abstract was available here, 2026-11-30), so the sentence is read as: *one exact
 policy-gradient step on the MVaR objective, and an exact trajectory of such steps, leave the policy entropy at least as
 high as steps on the mean objective that raise the mean reward (pass@1) by the same amount.* The objective is the
@@ -38,7 +38,8 @@ Design (fixed before running).
   fails the instance. H = mean over prompts of the response entropy (nats).
 * Verdict (family): confirmed if every instance holds; qualified if at least half do; refuted if fewer than half.
 * Sensitivity: α ∈ {0.1, 0.3}, β ∈ {0.8, 1.0}, ω ∈ {0, 5}, bundle size b ∈ {1, 2}, gain ∈ {0.003, 0.03}, one at a time
-  from the defaults, same rule.
+  from the defaults, same rule; and the alternative ``reading`` (pooled ``track`` quantiles, two all-equal-bundle
+  paths) at the defaults — see the revision below.
 * Reported, not in the verdict ("promotes exploration"): exact pass@k = 1 − (1 − p)^k (k = 8), averaged over prompts,
   at the end of the matched trajectories (equal pass@1 by construction), risk minus base; and one step with a *shared*
   step size (the mean update's matched η) instead of matched gain: entropy difference and relative gain.
@@ -55,11 +56,38 @@ comparison (refuted on 5/5 quick instances: MVaR upweights prompts with high suc
 :func:`combined_verdict` were added afterwards, because the refutation might have come from comparing objectives rather
 than the practical updates the paper trains with; the extension can only soften a refutation, never create one.
 
+Rule revision (2026-11-30, the referee's open items, before any confirmatory run on the new rule; the declared main
+reading — per-bundle quantiles — and its rule are unchanged, so the raw verdict is still decided as above):
+
+* The pooled ``track`` reading is now run as a second reading at the defaults and reported as two sweep points
+  (constant ``reading``), each with the same rule as the main reading (:func:`combined_verdict` of the objective
+  comparison and the practical-update comparison): (i) the exact MVaR of the *pooled* paper-score law against the
+  mean objective (:func:`pooled_mvar_weights`); (ii) the expected ``track``-mode RiskPO update against expected GRPO
+  (:func:`expected_track_riskpo_weights`): one quantile pair for all bundles, at the tracker's fixed point (the
+  lower quantiles of the pooled law), on the code's summed scores, ``natural_baseline_adv``, Bessel std + ε. The
+  all-equal bundle (std 0): ψ is uncentred under tracked quantiles, so the code's advantage is ψ/ε with ε = 1e-6 —
+  modelled as the code does (point "ψ/ε"): in the expected first-order update nothing caps it (PPO's ratio clip,
+  ε_clip = 0.2 in verl, only stops a response's gradient once its probability ratio has left [0.8, 1.2], i.e. after
+  the policy has moved; the matched-gain step here fixes the step's length, so the 1/ε only decides the direction,
+  which the all-equal bundles then dominate). The point "→ 0" gives those bundles zero advantage, the other end of
+  what clipping can do. Which reading the paper's theorem uses is not known (its body was unread), so neither point
+  replaces the declared reading; the protocol's sensitivity rule sees both.
+* Sanity check of the instrument (code checks, :func:`risk_seeking_checks`; its rule follows from the first-order
+  argument in that function's docstring — the quick-seed values had been looked at while it was written): the
+  authors' risk-seeking variant MVaR⁺ (upper-tail CVaR mixed with RVaR, :data:`SEEK`) must show the opposite entropy
+  effect to MVaR, and at b = 1 the two objectives' prompt weights must be ordered oppositely in p_q (exact).
+* The hard-prompt positive twin is in tests/test_risk_po.py: the same rule (:func:`measure_instance`, :func:`holds`)
+  accepts a constructed update that weights prompts by 1 − p_q (hard prompts up: entropy kept) and rejects one that
+  weights them by p_q, on several instances — the rule can pass, so its failures are informative.
+* Speed only (same numbers to round-off): the expected-update weights enumerate each bundle once
+  (:func:`_expected_paper_weights`) and GRPO's once for all prompts.
+
 Definitions: MVaR form, defaults and the advantage from the authors' code (RTkenny/RiskPO ``core_algos.py``, scripts);
 GRPO advantage as in verl. Not verified: the paper's theorem (statement, assumptions, whether it concerns one step, a
 first-order covariance, natural or vanilla PG), its exact MVaR normalisation, and the paper's bundle score (mean vs sum).
 
-Not reproduced: the authors' quantile tracking across steps, PPO clipping, KL terms, token-level credit assignment.
+Not reproduced: the tracker's dynamics (SGD on q with lr_q = 0.1 across steps: only its fixed point is used), PPO
+clipping, KL terms, token-level credit assignment, the ε in the code's 1/(β − α + ε) (a 1e-6 relative change).
 """
 from __future__ import annotations
 
@@ -70,7 +98,9 @@ from ...estimators.group import group_advantages
 from ...estimators.risk_po import risk_po_advantages
 from ...exact.bandits import multiprompt_gradient, multiprompt_objective, prompt_success_probability
 from ...exact.groups import enumerate_groups
-from ...exact.mixed_var import bundle_mvar_prompt_weights, bundle_reward_law
+from ...exact.mixed_var import (bundle_mvar_prompt_weights, bundle_reward_law, mvar_advantage_from_quantiles,
+                                pooled_bundle_reward_law)
+from ...exact.risk_measures import value_at_risk
 from ...exact.sequence import sequence_entropy, success_probability
 from ...policies import TabularSequencePolicy
 from ...problems import MultiPromptBandit
@@ -91,6 +121,13 @@ PASS_K = 8
 M_BANDIT, K_BANDIT = 10, 6
 #: responses per question in the expected-sampled extension (the authors' rollout.n = 5)
 GROUP = 5
+#: the authors' ε in the std normalisation (core_algos.py ``epsilon``): an all-equal bundle's advantage is ψ/ε
+CODE_EPS = 1e-6
+#: the pooled-reading expected update's all-equal-bundle path: as the code (ψ/ε) or zero advantage
+ALL_EQUAL_MODES = ("eps", "zero")
+#: the risk-seeking sanity check's (α, β, ω): the authors' run_qwen2.5_1.5b_risky_MVaR_math.sh (quantile_down 0.2,
+#: quantile_up 0.8, upper_weight 1.5); ω/(1−β) = 7.5 ≥ 1/(β−α), so its b = 1 weights are non-increasing in p
+SEEK = (0.2, 0.8, 1.5)
 
 
 # ---------------------------------------------------------------- instances
@@ -172,48 +209,97 @@ def mvar_weights(p, cfg):
     return bundle_mvar_prompt_weights(p, cfg["bundles"], cfg["alpha"], cfg["beta"], cfg["weight"])
 
 
-def expected_riskpo_weights(p, cfg):
-    r"""Prompt weights of the *expected sampled* RiskPO update (G responses per question, bundles, registry
-    advantage ``riskpo`` with ``torch.quantile`` quantiles and std normalisation): for binary rewards
-    E[Â_1 s(y_{q,1})] = (E[Â_1 | R_{q,1} = 1] − E[Â_1 | R_{q,1} = 0]) ∇p_q,
-    computed exactly by enumerating the other G − 1 paper scores (law :func:`bundle_reward_law`) and the other questions of
-    paper 1; divided by the number of bundles (the objective averages bundles)."""
+def pooled_mvar_weights(p, cfg):
+    """The exact MVaR objective of the pooled paper-score law (the ``track`` reading; :mod:`pgtheory.exact.mixed_var`)."""
+    return bundle_mvar_prompt_weights(p, cfg["bundles"], cfg["alpha"], cfg["beta"], cfg["weight"], pooled=True)
+
+
+def risk_seeking_weights(p, cfg):
+    """The exact risk-seeking MVaR⁺ objective (upper tail, the authors' risky script's constants :data:`SEEK`),
+    per bundle: the sanity check's mirror image of :func:`mvar_weights`."""
+    return bundle_mvar_prompt_weights(p, cfg["bundles"], *SEEK, tail="upper")
+
+
+def _expected_paper_weights(p, cfg, paper_one_advantage):
+    r"""Prompt weights of an expected sampled bundle update whose paper-1 advantage is
+    ``paper_one_advantage(counts [b+1, n, G]) → [b+1, n]`` (counts = number of correct answers of each paper, the code's
+    summed score; paper 1 first, with count s = 0..b along the first axis): for binary rewards
+    E[Â_1 s(y_{q,1})] = (E[Â_1 | R_{q,1} = 1] − E[Â_1 | R_{q,1} = 0]) ∇p_q, computed exactly by enumerating the other
+    G − 1 papers' counts (law :func:`bundle_reward_law`) and the other questions of paper 1 (paper 1's count is
+    k + R_{q,1} with k successes among them); divided by the number of bundles (the objective averages bundles)."""
     bundles, G = cfg["bundles"], cfg["G"]
     B, b = bundles.shape
     c = torch.zeros_like(p)
     for k in range(B):
         idx = bundles[k]
-        atoms, law = bundle_reward_law(p[idx])
+        _, law = bundle_reward_law(p[idx])
         others_idx, others_pr = enumerate_groups(law, G - 1)
-        others = atoms[others_idx]  # [n, G−1] paper scores of papers 2..G
+        others = others_idx.to(p.dtype)  # [n, G−1] counts of papers 2..G
+        counts = torch.cat([torch.arange(b + 1, dtype=p.dtype)[:, None, None].expand(b + 1, others.shape[0], 1),
+                            others.unsqueeze(0).expand(b + 1, -1, -1)], -1)  # [b+1, n, G]
+        given = (paper_one_advantage(counts) * others_pr).sum(-1)  # [b+1]: E[Â_1 | paper 1's count s]
         for j in range(b):
             rest = torch.cat([idx[:j], idx[j + 1:]])
-            law_rest = bundle_reward_law(p[rest])[1] if b > 1 else torch.ones(1, dtype=p.dtype)
-            cond = []
-            for r in (0.0, 1.0):
-                s1 = (torch.arange(b, dtype=p.dtype) + r) / b  # paper 1's score for each count of the other questions
-                scores = torch.cat([s1[:, None, None].expand(b, others.shape[0], 1),
-                                    others.unsqueeze(0).expand(b, -1, -1)], -1)  # [b, n, G]
-                adv = risk_po_advantages(scores.unsqueeze(-2), "riskpo", alpha=cfg["alpha"], beta=cfg["beta"],
-                                         weight=cfg["weight"], quantile="linear")[..., 0, 0]  # [b, n]
-                cond.append(float((law_rest[:, None] * others_pr[None, :] * adv).sum()))
-            c[idx[j]] = (cond[1] - cond[0]) / B
+            law_rest = bundle_reward_law(p[rest])[1] if b > 1 else torch.ones(1, dtype=p.dtype)  # [b]
+            c[idx[j]] = float((law_rest * (given[1:] - given[:-1])).sum()) / B
     return c
+
+
+def expected_riskpo_weights(p, cfg):
+    r"""Prompt weights of the *expected sampled* RiskPO update with per-bundle batch quantiles (G responses per
+    question, bundle papers, registry advantage ``riskpo`` with ``torch.quantile`` quantiles and std normalisation,
+    on the mean score: the authors' ``use_q_track_mode='batch'``) — :func:`_expected_paper_weights`."""
+    b = cfg["bundles"].shape[1]
+
+    def adv(counts):
+        return risk_po_advantages((counts / b).unsqueeze(-2), "riskpo", alpha=cfg["alpha"], beta=cfg["beta"],
+                                  weight=cfg["weight"], quantile="linear")[..., 0, 0]
+
+    return _expected_paper_weights(p, cfg, adv)
+
+
+def expected_track_riskpo_weights(p, cfg):
+    r"""Prompt weights of the expected sampled RiskPO update of the authors' ``track`` mode (the pooled reading): one
+    quantile pair for all bundles, at the tracker's fixed point — the lower quantiles of the pooled paper-score law
+    (:func:`pgtheory.exact.mixed_var.pooled_bundle_reward_law`; the code's SGD tracker settles where the fraction of
+    pooled scores below q equals the level, i.e. at that atom) — on the code's summed scores:
+    Â = ψ(S_i)/(Bessel std of the bundle's G scores + ε), ε = 1e-6, ψ the ``natural_baseline_adv`` MVaR weight.
+    With tracked quantiles ψ is *uncentred*: a bundle whose G papers score alike has std 0 and Â = ψ/ε ≠ 0.
+    ``cfg["all_equal"]``: ``"eps"`` keeps that as the code does (nothing caps it in the expected first-order update:
+    PPO's ratio clip only bites once the policy has moved), ``"zero"`` gives such bundles zero advantage."""
+    bundles = cfg["bundles"]
+    b = bundles.shape[1]
+    atoms, pool = pooled_bundle_reward_law(p, bundles)
+    qa = b * value_at_risk(atoms, pool, cfg["alpha"])
+    qb = b * value_at_risk(atoms, pool, cfg["beta"])
+    mode = cfg["all_equal"]
+    if mode not in ALL_EQUAL_MODES:
+        raise ValueError(f"all_equal: expected one of {ALL_EQUAL_MODES}, got {mode!r}")
+
+    def adv(counts):
+        psi = mvar_advantage_from_quantiles(counts[..., 0], qa, qb, cfg["alpha"], cfg["beta"], cfg["weight"])
+        std = counts.std(-1, unbiased=True)
+        out = psi / (std + CODE_EPS)
+        return torch.where(std == 0, torch.zeros_like(out), out) if mode == "zero" else out
+
+    return _expected_paper_weights(p, cfg, adv)
 
 
 def expected_grpo_weights(p, cfg):
     r"""Prompt weights of the expected sampled GRPO update (G responses, (R − R̄)/(Bessel std + 1e-6)):
-    :math:`c_q = (\mathbb E[A_1\mid R_1=1] - \mathbb E[A_1\mid R_1=0])/M`, exact by enumerating the other G − 1 rewards."""
+    :math:`c_q = (\mathbb E[A_1\mid R_1=1] - \mathbb E[A_1\mid R_1=0])/M`, exact by enumerating the other G − 1 rewards
+    (their 2^{G−1} patterns; the advantages depend on the rewards only, so they are computed once for all prompts)."""
     G = cfg["G"]
-    c = torch.zeros_like(p)
-    for q in range(p.numel()):
-        idx, pr = enumerate_groups(torch.stack([1 - p[q], p[q]]), G - 1)
-        cond = []
-        for r in (0.0, 1.0):
-            rew = torch.cat([torch.full((idx.shape[0], 1), r, dtype=p.dtype), idx.to(p.dtype)], -1)
-            cond.append(float((pr * group_advantages(rew, "grpo")[:, 0]).sum()))
-        c[q] = (cond[1] - cond[0]) / p.numel()
-    return c
+    one = torch.tensor(0.5, dtype=p.dtype)
+    pattern, _ = enumerate_groups(torch.stack([1 - one, one]), G - 1)  # [n, G−1] binary rewards of responses 2..G
+    pattern = pattern.to(p.dtype)
+    k = pattern.sum(-1)
+    prob = p[:, None] ** k * (1 - p[:, None]) ** (G - 1 - k)  # [M, n]
+    cond = []
+    for r in (0.0, 1.0):
+        rew = torch.cat([torch.full((pattern.shape[0], 1), r, dtype=p.dtype), pattern], -1)
+        cond.append((prob * group_advantages(rew, "grpo")[:, 0]).sum(-1))
+    return (cond[1] - cond[0]) / p.numel()
 
 
 # ---------------------------------------------------------------- measure
@@ -323,6 +409,8 @@ def _family(ctx: RunContext):
 
 # ---------------------------------------------------------------- decide and draw
 
+#: labels of the pooled reading's two all-equal-bundle paths (sweep points)
+READING_LABEL = {"eps": "ψ/ε (as the code)", "zero": "→ 0"}
 SWEEP = (("alpha", (0.1, 0.3)), ("beta", (0.8, 1.0)), ("weight", (0.0, 5.0)), ("b", (1, 2)), ("gain", (0.003, 0.03)))
 
 
@@ -332,15 +420,63 @@ def combined_verdict(main: str, ext: str) -> str:
     return "qualified" if main == "refuted" and ext == "confirmed" else main
 
 
-def _draw(ms, ext, verdict, figure_dir):
+def _track_update(mode):
+    """The expected ``track``-mode RiskPO update with the all-equal-bundle path ``mode`` (:data:`ALL_EQUAL_MODES`)."""
+    return lambda p, cfg: expected_track_riskpo_weights(p, {**cfg, "all_equal": mode})
+
+
+def _monotone(values, order, increasing: bool) -> bool:
+    v = np.asarray(values)[np.argsort(order)]
+    d = np.diff(v)
+    return bool((d >= -1e-12 * np.abs(v).max()).all() if increasing else (d <= 1e-12 * np.abs(v).max()).all())
+
+
+def risk_seeking_checks(insts, ms, seek) -> list[str]:
+    """Code checks (failures are bugs of this instrument, not evidence about the paper), declared before running:
+
+    (i) at one question per bundle (b = 1) the exact prompt weights relative to the mean's are non-decreasing in p_q
+    for MVaR and non-increasing for MVaR⁺ (:data:`SEEK`) on every bandit instance — derived in
+    :mod:`pgtheory.exact.mixed_var`; (ii) the risk-seeking objective shows the opposite entropy effect: at the
+    defaults, the median over instances of the one-step matched-gain ΔH (MVaR⁺ − mean) has the sign opposite to the
+    median ΔH (MVaR − mean) whenever the latter exceeds TOL in size. Why (ii) must hold: to first order in the gain,
+    ΔH = gain·(Σ c_q u_q h_q/Σ c_q u_q − Σ u_q h_q/Σ u_q), with h_q the entropy change per unit success of prompt q
+    and u_q = |∇p_q|²; weights that favour easy prompts and weights that favour hard ones move that c-average of
+    h_q to opposite sides of the uniform one, so an instrument that showed both updates losing (or both keeping)
+    entropy would be measuring something other than the prompt reweighting.
+    """
+    out = []
+    for inst in insts:
+        if inst.kind != "bandit":
+            continue
+        p = inst.success(inst.theta0).detach()
+        cfg = {"bundles": torch.arange(inst.n_prompts).reshape(-1, 1), "alpha": ALPHA, "beta": BETA, "weight": WEIGHT}
+        lo = mvar_weights(p, cfg) / mean_weights(p, cfg)
+        up = risk_seeking_weights(p, cfg) / mean_weights(p, cfg)
+        if not _monotone(lo.numpy(), p.numpy(), True) or not _monotone(up.numpy(), p.numpy(), False):
+            out.append("b = 1 prompt weights not ordered by p (MVaR non-decreasing, MVaR⁺ non-increasing)")
+            break
+    averse = float(np.nanmedian([m["one_step_dH"] for m in ms]))
+    seeking = float(np.nanmedian([m["one_step_dH"] for m in seek]))
+    if abs(averse) > TOL and not np.sign(seeking) == -np.sign(averse):
+        out.append(f"risk-seeking MVaR⁺ does not show the opposite entropy effect (median one-step ΔH {seeking:+.2g} "
+                   f"vs MVaR's {averse:+.2g})")
+    return out
+
+
+def _draw(ms, ext, alternatives, verdict, figure_dir):
+    """Left: one-step ΔH per instance for the declared reading (exact objective, expected update) and, hatched, the
+    ``alternatives`` (label → measurements: pooled reading, risk-seeking check); middle: trajectories; right: weights."""
     fig, (a1, a2, a3) = new_figure(ID, f"entropy at matched pass@1 gain — {verdict}", ncols=3, width=3.7)
     x = np.arange(len(ms))
-    a1.bar(x - 0.2, [m["one_step_dH"] for m in ms], width=0.4, color="C0", label="MVaR − mean (exact)")
-    a1.bar(x + 0.2, [m["one_step_dH"] for m in ext], width=0.4, color="C2", label="RiskPO − GRPO (expected)")
+    series = [("MVaR − mean (exact)", ms, "C0", None), ("RiskPO − GRPO (expected)", ext, "C2", None)]
+    series += [(lab, alt, f"C{k + 3}", "//") for k, (lab, alt) in enumerate(alternatives.items())]
+    w = 0.8 / len(series)
+    for k, (lab, rows, col, hatch) in enumerate(series):
+        a1.bar(x - 0.4 + (k + 0.5) * w, [m["one_step_dH"] for m in rows], width=w, color=col, hatch=hatch, label=lab)
     a1.axhline(0, color="k", lw=0.8)
     a1.set_xlabel(f"instance (last {sum(m['kind'] == 'llm' for m in ms)}: toy LLM)")
     a1.set_ylabel("ΔH after one matched step [nats]")
-    a1.legend(fontsize=7)
+    a1.legend(fontsize=6)
     for i, m in enumerate(ms[:5]):
         a2.plot(m["J"], m["H_base"], color=f"C{i}", ls="--", lw=1)
         a2.plot(m["J"][:len(m["H_risk"])], m["H_risk"], color=f"C{i}", lw=1)
@@ -384,6 +520,21 @@ def run(ctx: RunContext) -> Evidence:
             sens.append(sweep_point(name, v, combined_verdict(family_verdict(ov), ext_verdict), holding=int(sum(ov)),
                                     count=len(ov),
                                     median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in mv]))))
+    # the authors' pooled ``track`` reading at the defaults: the same rule (objective, then practical update)
+    pooled = [measure_instance(i, pooled_mvar_weights, mean_weights, steps=s["steps"]) for i in insts]
+    pooled_out = [holds(m) for m in pooled]
+    track = {mode: [measure_instance(i, _track_update(mode), expected_grpo_weights, steps=s["ext_steps"]) for i in insts]
+             for mode in ALL_EQUAL_MODES}
+    track_out = {mode: [holds(m) for m in ms_] for mode, ms_ in track.items()}
+    for mode in ALL_EQUAL_MODES:
+        sens.append(sweep_point("reading", f"pooled track, all-equal bundles {READING_LABEL[mode]}",
+                                combined_verdict(family_verdict(pooled_out), family_verdict(track_out[mode])),
+                                objective_holding=int(sum(pooled_out)), update_holding=int(sum(track_out[mode])),
+                                count=len(insts),
+                                objective_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in pooled])),
+                                update_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in track[mode]]))))
+    seek = [measure_instance(i, risk_seeking_weights, mean_weights, steps=1) for i in insts]
+    checks = risk_seeking_checks(insts, ms, seek)
     one = np.array([m["one_step_dH"] for m in ms])
     traj = np.array([m["mean_traj_dH"] for m in ms])
     dpk = np.array([m["pass_k_risk"] - m["pass_k_base"] for m in ms])
@@ -400,16 +551,24 @@ def run(ctx: RunContext) -> Evidence:
                f"{np.nanmedian(one_e):+.1e}, rule held on {sum(ext_out)}/{len(ext)} ({ext_verdict}). pass@{PASS_K} at equal "
                f"pass@1, risk − base: exact {np.median(dpk):+.1e}, expected-sampled {np.median(dpk_e):+.1e}; at a "
                f"shared step size instead of matched gain, MVaR − mean ΔH {np.nanmedian([m['shared_lr_dH'] for m in ms]):+.1e} with "
-               f"{np.nanmedian([m['shared_lr_gain_ratio'] for m in ms]):.2f}× the gain (reported only).")
+               f"{np.nanmedian([m['shared_lr_gain_ratio'] for m in ms]):.2f}× the gain (reported only). Pooled 'track' "
+               f"reading (sweep points, not the verdict): pooled-MVaR objective held on {sum(pooled_out)}/{len(ms)}; "
+               f"expected track-mode RiskPO vs GRPO held on {sum(track_out['eps'])}/{len(ms)} with all-equal bundles "
+               f"at ψ/ε as the code, {sum(track_out['zero'])}/{len(ms)} with them at 0. Risk-seeking MVaR⁺ "
+               f"(α, β, ω = {SEEK}) one-step ΔH median {np.nanmedian([m['one_step_dH'] for m in seek]):+.1e} "
+               f"(sanity check: opposite sign to MVaR's).")
     return Evidence(
         verdict=verdict, statistic=float(np.mean(outcomes)),
         threshold="per instance: no stall, one-step ΔH ≥ −1e-9 and trajectory-mean ΔH ≥ −1e-9 at matched gain; "
                   "all instances → confirmed, ≥ half → qualified, else refuted; a refutation is qualified if the "
                   "expected RiskPO-vs-GRPO comparison holds on every instance",
         n_samples=0, summary=summary,
-        details={"exact": ms, "expected_sampled": ext, "extension_verdict": ext_verdict, "main_verdict": main},
-        figure=_draw(ms, ext, verdict, ctx.figure_dir),
-        instances=outcomes, sensitivity=sens,
+        details={"exact": ms, "expected_sampled": ext, "extension_verdict": ext_verdict, "main_verdict": main,
+                 "pooled_objective": pooled, "track_update": track, "risk_seeking": seek},
+        figure=_draw(ms, ext, {"pooled MVaR − mean": pooled, "track RiskPO (ψ/ε) − GRPO": track["eps"],
+                               "track RiskPO (→ 0) − GRPO": track["zero"], "risk-seeking MVaR⁺ − mean": seek},
+                     verdict, ctx.figure_dir),
+        instances=outcomes, sensitivity=sens, code_checks=checks,
     )
 
 
@@ -429,5 +588,7 @@ register_claim(Claim(
     quote_source="seed abstract (line 89); the paper body (theorem statement) could not be read",
     extension=True, unbiasedness=False,
     constants={"alpha": [0.1, 0.3], "beta": [0.8, 1.0], "weight ω": [0.0, 5.0], "bundle size b": [1, 2],
-               "gain per step": [0.003, 0.03]},
+               "gain per step": [0.003, 0.03],
+               "reading (alternative, not a range)": ["per-bundle quantiles (declared)", "pooled track, ψ/ε",
+                                                      "pooled track, → 0"]},
 ))
