@@ -121,6 +121,14 @@ def mixed_value_at_risk(z, p, alpha, beta, weight) -> torch.Tensor:
     return distortion_risk(z, p, mvar_distortion(alpha, beta, weight))
 
 
+def _scores_and_quantiles(x, q_alpha, q_beta) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Checked ``x [..., N]`` and the quantiles ``q_alpha, q_beta`` (scalars or ``[...]``) shaped to broadcast over N."""
+    x = check_finite(as_tensor(x, "x"), "x")
+    qa = check_finite(as_tensor(q_alpha, "q_alpha", device=x.device), "q_alpha")
+    qb = check_finite(as_tensor(q_beta, "q_beta", device=x.device), "q_beta")
+    return x, (qa.unsqueeze(-1) if qa.ndim else qa), (qb.unsqueeze(-1) if qb.ndim else qb)
+
+
 def mvar_advantage_from_quantiles(x, q_alpha, q_beta, alpha, beta, weight) -> torch.Tensor:
     r""":math:`\psi(x) = a_\alpha\,\min(x-q_\alpha, 0)/\alpha + a_\beta\,\min(x-q_\beta, 0)/\beta` for given quantiles.
 
@@ -129,13 +137,7 @@ def mvar_advantage_from_quantiles(x, q_alpha, q_beta, alpha, beta, weight) -> to
     """
     a, b, _ = check_mvar_levels(alpha, beta, weight)
     ca, cb = mvar_coefficients(alpha, beta, weight)
-    x = check_finite(as_tensor(x, "x"), "x")
-    qa = check_finite(as_tensor(q_alpha, "q_alpha", device=x.device), "q_alpha")
-    qb = check_finite(as_tensor(q_beta, "q_beta", device=x.device), "q_beta")
-    if qa.ndim:
-        qa = qa.unsqueeze(-1)
-    if qb.ndim:
-        qb = qb.unsqueeze(-1)
+    x, qa, qb = _scores_and_quantiles(x, q_alpha, q_beta)
     return ca * (x - qa).clamp_max(0.0) / a + cb * (x - qb).clamp_max(0.0) / b
 
 
@@ -211,13 +213,7 @@ def upper_mvar_advantage_from_quantiles(x, q_alpha, q_beta, alpha, beta, weight)
     the RiskPO code's risk-seeking advantage ``(upper_weight·upper_cvar_adv + rvar_adv)/(upper_weight + 1)`` with
     ``natural_baseline_adv=True``. Shapes as :func:`mvar_advantage_from_quantiles`."""
     a, b, w = _upper_levels(alpha, beta, weight)
-    x = check_finite(as_tensor(x, "x"), "x")
-    qa = check_finite(as_tensor(q_alpha, "q_alpha", device=x.device), "q_alpha")
-    qb = check_finite(as_tensor(q_beta, "q_beta", device=x.device), "q_beta")
-    if qa.ndim:
-        qa = qa.unsqueeze(-1)
-    if qb.ndim:
-        qb = qb.unsqueeze(-1)
+    x, qa, qb = _scores_and_quantiles(x, q_alpha, q_beta)
     clipped = torch.minimum(torch.maximum(x, qa), qb)
     return (w * (x - qb).clamp_min(0.0) / (1 - b) + (clipped - qb) / (b - a)) / (1 + w)
 

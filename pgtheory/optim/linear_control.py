@@ -186,6 +186,16 @@ def _stream(stream, S: int, A: int) -> TransitionStream:
     return stream
 
 
+def _run_batches(stream, features, discount) -> tuple[float, torch.Tensor, TransitionStream]:
+    """(γ, features [S, A, d], stream) checked for the per-run solvers: one batch of transitions per run, ``[R, n]``."""
+    gamma = check_discount(discount, "discount")
+    phi = _stream_features(features)
+    stream = _stream(stream, phi.shape[0], phi.shape[1])
+    if stream.pair.ndim != 2:
+        raise ValueError(f"stream: expected [R, n] tensors (one batch per run), got shape {tuple(stream.pair.shape)}")
+    return gamma, phi, stream
+
+
 def uniform_pair_weights(n_states: int, n_actions: int, *, device=None) -> torch.Tensor:
     """The uniform distribution over the S·A pairs, ``[S, A]`` (the default data weighting D of this module)."""
     S = check_positive_int(n_states, "n_states")
@@ -361,12 +371,8 @@ def lspi_sampled(stream: TransitionStream, features, discount: float, *, initial
     [S, A]`` (default uniform); ``ridge`` κ of :func:`lstdq_statistics`. Returns an :class:`LSPIResult` with run
     dimension R (runs that stabilise early repeat their policy; the loop stops when all are stable).
     """
-    gamma = check_discount(discount, "discount")
-    phi = _stream_features(features)
+    gamma, phi, stream = _run_batches(stream, features, discount)
     S, A, _ = phi.shape
-    stream = _stream(stream, S, A)
-    if stream.pair.ndim != 2:
-        raise ValueError(f"stream: expected [R, n] tensors (one batch per run), got shape {tuple(stream.pair.shape)}")
     K = check_positive_int(max_iterations, "max_iterations")
     kappa = check_real(ridge, "ridge", low=0.0)
     pi0 = _initial_policy(initial_policy, S, A, phi.device, (stream.pair.shape[0],))
@@ -427,12 +433,8 @@ def lsvi_sampled(stream: TransitionStream, features, discount: float, iterations
     computed from per-pair sample means weighted by the counts (the same minimiser). Raises ``ValueError`` if the
     sampled pairs of some run do not span R^d. Returns an :class:`LSVIResult` with run dimension R.
     """
-    gamma = check_discount(discount, "discount")
-    phi = _stream_features(features)
+    gamma, phi, stream = _run_batches(stream, features, discount)
     S, A, d = phi.shape
-    stream = _stream(stream, S, A)
-    if stream.pair.ndim != 2:
-        raise ValueError(f"stream: expected [R, n] tensors (one batch per run), got shape {tuple(stream.pair.shape)}")
     K = check_positive_int(iterations, "iterations")
     R = stream.pair.shape[0]
     Phi = phi.reshape(S * A, d)
