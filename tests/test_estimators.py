@@ -172,3 +172,22 @@ def test_variance_ordering_on_fixed_instances(seed):
             for name, est, kw in [("total", "reinforce", {}), ("rtg", "gpomdp", {}), ("rtg+V", "gpomdp", {"baseline": ev.v})]}
     assert relative_efficiency(accs["rtg"], accs["total"]).ci_high < 1
     assert relative_efficiency(accs["rtg+V"], accs["rtg"]).ci_high < 1
+
+
+@pytest.mark.statistical(false_failure_rate=2e-4)
+def test_gpomdp_passes_assert_unbiased_and_its_truncated_twin_is_caught():
+    """Dogfooding pgtheory.testing: the public assertion on a package estimator, with a twin (episodes truncated at
+    H = 2, which estimate ∇J_H, not ∇J) that the same assertion must catch."""
+    from pgtheory.testing import assert_unbiased
+
+    mdp = random_mdp(4, 3, 0.5, 5)
+    pol = TabularSoftmax(4, 3)
+    th = pol.random_params(generator=torch.Generator().manual_seed(1))
+
+    def gpomdp(termination, horizon=None):
+        smp = TrajectorySampler(mdp, pol.probs(th), termination=termination, horizon=horizon)
+        return lambda n, g: policy_gradient_estimates(smp.sample(n, g), pol, th, "gpomdp")
+
+    rep = assert_unbiased(gpomdp("geometric"), policy_gradient(mdp, pol, th), relative_margin=0.1, max_samples=10**6,
+                          twins={"truncated at H = 2": gpomdp("truncate", 2)}, name="gpomdp")
+    assert [t.caught for t in rep.twins] == [True, True]
