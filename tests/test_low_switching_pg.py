@@ -95,6 +95,20 @@ def test_algorithm_is_deterministic_given_seeds():
     np.testing.assert_array_equal(a.switches, b.switches)
 
 
+def test_npg_cap_binding_is_reported():
+    from pgtheory.problems.gap_family import gap_linear_mdp
+    lin = gap_linear_mdp(0.2, base_success=0.5, discount=0.8, best_action=1)
+    kw = dict(reg=1.0, bonus=2.0, step_size=5.0, episodes_per_round=4, n_checkpoints=6)
+    # one NPG step with an unreachable tolerance: the cap binds at every switch, and the advantage left is reported
+    capped = low_switching_pg(lin, [1, 2], 512, npg_steps=1, advantage_tol=1e-12, **kw)
+    np.testing.assert_array_equal(capped.npg_capped, [len(sw) for sw in capped.switch_samples])  # all its switches
+    assert np.all(capped.npg_capped >= 1) and np.all(capped.npg_residual > 1e-12)
+    # a cap far above what the tolerance needs: it never binds, and every switch ends within the tolerance
+    free = low_switching_pg(lin, [1, 2], 512, npg_steps=1000, advantage_tol=1e-3, **kw)
+    np.testing.assert_array_equal(free.npg_capped, [0, 0])
+    assert np.all(free.npg_residual <= 1e-3) and np.all(free.switches[:, -1] >= 1)
+
+
 # ---------------------------------------------------------------------------------------------------- the critic
 def _tabular_count_evaluation(N, Rs, pi, reg, beta, gamma, vmax, iterations):
     """Tabular optimistic evaluation with counts, written out: Q = clip((R + γ N V)/(λ + n) + β/√(λ + n), 0, V_max)."""
@@ -219,3 +233,64 @@ def test_rate_claim_quick_record(tmp_path):
     rec = _quick_record("L43-lpo-sample-rate", tmp_path)
     assert rec["kind"] == "asymptotic" and rec["extension"] is True
     assert math.isfinite(rec["statistic"]) or rec["verdict"] == "inconclusive"
+    d = rec["details"]
+    assert d["npg_capped_switches"] >= 0 and d["n_boot"] >= 100_000
+    assert all(sp.get("npg_capped") is not None for sp in rec["sensitivity"])
+
+
+# ------------------------------------------------------------------------------------------- the rate rule's pieces
+def test_censoring_at_half_the_horizon_hand_made():
+    from pgtheory.claims.library.l43_lpo import censor_at_half_horizon
+    needed = np.array([[16.0, 2048.0, 2049.0, np.inf], [4000.0, 1.0, 4096.0, 300.0]])
+    out = censor_at_half_horizon(needed, 4096)
+    np.testing.assert_array_equal(out, [[16.0, 2048.0, np.inf, np.inf], [np.inf, 1.0, np.inf, 300.0]])
+    with pytest.raises(ValueError, match="^needed"):
+        censor_at_half_horizon([np.nan], 10)
+    with pytest.raises(ValueError, match="^horizon"):
+        censor_at_half_horizon([1.0], 0)
+
+
+def test_target_grid_and_bootstrap_size():
+    from pgtheory.claims.library.l43_lpo import bootstrap_size, rate_targets
+    np.testing.assert_allclose(rate_targets(4), [0.4, 0.4 / math.sqrt(2), 0.2, 0.2 / math.sqrt(2)], rtol=1e-15)
+    assert bootstrap_size(0.95) == 100_000  # the floor
+    assert bootstrap_size(1 - 2.0**-14) == 327_680  # 10 replicates beyond each end: 10 / 2^-15
+    with pytest.raises(ValueError, match="^n_targets"):
+        rate_targets(3)
+    with pytest.raises(ValueError, match="^level"):
+        bootstrap_size(1.0)
+
+
+def _synthetic_needed(exponent: float, runs: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """N_r(ε_j) = 20·(ε_0/ε_j)^p × lognormal(0, 0.15) noise per run and target, on the 5-target grid."""
+    from pgtheory.claims.library.l43_lpo import rate_targets
+    eps = rate_targets(5)
+    rng = np.random.default_rng(seed)
+    return eps, 20.0 * (eps[0] / eps) ** exponent * np.exp(0.15 * rng.standard_normal((runs, eps.size)))
+
+
+def test_rate_rule_on_synthetic_power_laws_and_its_twin():
+    from pgtheory.claims.library.l43_lpo import EXPONENT_BOUND, TWIN_OFFSET, _instance_outcome
+    from pgtheory.stats import fit_sample_complexity
+    level = 0.99
+    eps, N2 = _synthetic_needed(2.0)
+    res = _instance_outcome(eps, N2, level, boot_seed=3)
+    assert res["outcome"] == "holds" and res["fine_ci"][1] <= EXPONENT_BOUND
+    assert res["twin_holds"] is False and res["twin_fine_ci"][0] > EXPONENT_BOUND  # the power twin is judged to fail
+    # the twin, fitted by hand: the same runs tilted to 3.5 on the fine half fail the rule
+    tilt = EXPONENT_BOUND + TWIN_OFFSET - res["fine"]
+    twin = fit_sample_complexity(eps, N2 * (eps / eps[0]) ** (-tilt), confidence_level=level, n_boot=100_000, seed=4)
+    assert twin.fine_ci_low > EXPONENT_BOUND
+    _, N4 = _synthetic_needed(4.0)
+    assert _instance_outcome(eps, N4, level, boot_seed=3)["outcome"] == "fails"
+    # a cliff: N flat over the targets is undecided, not "holds"
+    _, N0 = _synthetic_needed(0.0)
+    flat = _instance_outcome(eps, N0, level, boot_seed=3)
+    assert flat["outcome"] == "undecided" and "cliff" in flat["reason"]
+    # censoring: a fine target reached by too few runs is undecided
+    Nc = N2.copy()
+    Nc[:5, -1] = np.inf
+    assert _instance_outcome(eps, Nc, level, boot_seed=3)["outcome"] == "undecided"
+    # too few runs for the power twin to be rejected: undecided (the rule does not let a weak design say "holds")
+    weak = _instance_outcome(eps, N2[:3] * np.exp(np.array([[0.0, 0.9, -0.9, 0.9, -0.9]])), level, boot_seed=3)
+    assert weak["outcome"] == "undecided"

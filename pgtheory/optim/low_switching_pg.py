@@ -35,7 +35,9 @@ The simplified algorithm (discounted, finite S and A, features φ(s,a) ∈ R^d o
    with its critic re-fitted to the current inner policy on the same data, started from the uniform policy at every
    switch (as the NPG-update of PC-PG, Agarwal et al. 2020, which LPO builds on — not verified for LPO itself) or,
    with ``restart=False``, from the deployed policy (one mirror-descent sequence, as OPPO, Cai et al. 2020).
-   Between switches the deployed policy does not change.
+   Between switches the deployed policy does not change. Whether the cap K bound is reported, not hidden: the trace
+   counts per run the switches whose loop ended after K steps with the optimistic advantage still above
+   ``advantage_tol`` (``npg_capped``) and the largest advantage left at any switch (``npg_residual``).
 
 Simplifications relative to LPO: linear features instead of a general function class with eluder dimension;
 the determinant-doubling rule instead of sampling each datum with probability ∝ its sensitivity; all data kept
@@ -79,6 +81,8 @@ class LowSwitchingTrace(NamedTuple):
     samples_used: np.ndarray  #: samples drawn by each run in total (≥ the last checkpoint), [R]
     optimal_value: float  #: J* of the MDP (value iteration)
     policy: torch.Tensor  #: the final deployed policies, [R, S, A]
+    npg_capped: np.ndarray  #: per run, the switches whose NPG loop hit the cap K with the advantage still > tol, [R]
+    npg_residual: np.ndarray  #: per run, the largest optimistic advantage max_s(max_a Q − V) left at a switch, [R]
 
 
 def switch_count_bound(samples, feature_dim: int, reg: float, feature_norm: float, ratio: float = 2.0) -> np.ndarray:
@@ -271,6 +275,8 @@ def low_switching_pg(lin: LinearMDP, seeds: Sequence[int], total_samples: int, *
     Rewards must lie in [0, 1] (the critic clips at V_max = 1/(1 − γ)). The runs are read at ``n_checkpoints``
     log-spaced sample counts from ``first_checkpoint`` to ``total_samples`` (:class:`LowSwitchingTrace`); runs that
     reach ``total_samples`` early keep sampling until the last one does (their extra rounds are not read).
+    ``npg_capped`` / ``npg_residual`` of the trace say where the cap ``npg_steps`` bound before ``advantage_tol``
+    was met (the residual is the optimistic advantage max_s(max_a Q − V) of the policy the loop returned).
     """
     if not isinstance(lin, LinearMDP):
         raise TypeError(f"lin: expected a LinearMDP, got {type(lin).__name__}")
@@ -312,6 +318,8 @@ def low_switching_pg(lin: LinearMDP, seeds: Sequence[int], total_samples: int, *
     subopt = j_star - objective(mdp, pi)
     switches = torch.zeros(R, dtype=torch.float64, device=dev)
     switch_samples: list[list[int]] = [[] for _ in range(R)]
+    npg_capped = torch.zeros(R, dtype=torch.float64, device=dev)
+    npg_residual = torch.zeros(R, dtype=torch.float64, device=dev)
     hist_T, hist_gap, hist_sw, hist_ld = [samples.clone()], [subopt.clone()], [switches.clone()], [log_det_last.clone()]
     while bool((samples < T_max).any()):
         traj = sample_policies(mdp, pi, m, gens, table=table)
@@ -324,18 +332,27 @@ def low_switching_pg(lin: LinearMDP, seeds: Sequence[int], total_samples: int, *
             sw = torch.ones(R, dtype=torch.bool, device=dev)
         idx = sw.nonzero().squeeze(-1)
         if idx.numel():  # the inner loop uses the checked pieces' unchecked core; the result is checked below
-            lg, v = (torch.zeros_like(logits[idx]) if restart else logits[idx]), None
+            lg = torch.zeros_like(logits[idx]) if restart else logits[idx].clone()
+            v = torch.zeros_like(lg[..., 0])
             op = critic_operator(phi, N[idx], Rs[idx], reg=lam)
-            for _ in range(K):
-                p_in = torch.softmax(lg, -1)
-                q = _iterate_critic(op, p_in, torch.zeros_like(p_in[..., 0]) if v is None else v, beta, gamma, vmax,
-                                    J_crit, CRITIC_TOL * vmax, True)
-                v = (p_in * q).sum(-1)
-                active = (q.amax(-1) - v).amax(-1) > adv_tol  # per run: not yet optimised to tolerance
-                if not bool(active.any()):
+            residual = torch.zeros(idx.numel(), dtype=torch.float64, device=dev)
+            rows = torch.arange(idx.numel(), device=dev)  # the switching runs not yet optimised to tolerance
+            sub = op
+            for k in range(K + 1):  # K updates; the (K + 1)-th evaluation only reads whether the cap bound
+                p_in = torch.softmax(lg[rows], -1)
+                q = _iterate_critic(sub, p_in, v[rows], beta, gamma, vmax, J_crit, CRITIC_TOL * vmax, True)
+                v[rows] = (p_in * q).sum(-1)
+                residual[rows] = (q.amax(-1) - v[rows]).amax(-1)  # the optimistic advantage max_s (max_a Q − V)
+                active = residual[rows] > adv_tol
+                if not bool(active.any()) or k == K:
                     break
-                lg = lg + eta * q * active[:, None, None]
-                lg = lg - lg.amax(-1, keepdim=True)  # the softmax is shift-invariant: keep the logits bounded above
+                lg[rows] = lg[rows] + eta * q * active[:, None, None]
+                lg[rows] = lg[rows] - lg[rows].amax(-1, keepdim=True)  # softmax is shift-invariant: bound the logits
+                if not bool(active.all()):  # evaluate only the runs still above tolerance from now on
+                    rows = rows[active]
+                    sub = CriticOperator(op.offset[rows], op.transition[rows], op.width[rows])
+            npg_capped[idx] += (residual > adv_tol).to(torch.float64)
+            npg_residual[idx] = torch.maximum(npg_residual[idx], residual)
             logits[idx] = lg
             pi = check_finite(torch.softmax(logits, -1), "policy (NPG update)")
             subopt[idx] = j_star - objective(mdp, pi[idx])
@@ -359,4 +376,5 @@ def low_switching_pg(lin: LinearMDP, seeds: Sequence[int], total_samples: int, *
     if np.any(~np.isfinite(gap)):
         raise RuntimeError("low_switching_pg: a suboptimality is not finite")
     return LowSwitchingTrace(cps.astype(float), gap, take(W), switch_count_bound(cps, d, lam, L, c), take(LD),
-                             switch_samples, Th[:, -1].copy(), j_star, pi)
+                             switch_samples, Th[:, -1].copy(), j_star, pi, npg_capped.cpu().numpy().astype(np.int64),
+                             npg_residual.cpu().numpy())
