@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from pgtheory.claims.template import claim_template, write_claim_template
 from pgtheory.testing import (StatisticalAssertionError, assert_consistent, assert_rate, assert_unbiased,
-                              assert_variance_at_most, planted_bias, strategies)
+                              assert_variance_at_most, planted_bias, scaled_twin, shifted_twin, strategies)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -59,6 +59,16 @@ def test_user_twins_must_be_caught():
     right_baseline = lambda n, g: reinforce(n, g, baseline=torch.full((3,), 0.4, dtype=torch.float64))  # noqa: E731
     with pytest.raises(StatisticalAssertionError, match="NOT caught"):
         assert_unbiased(reinforce, TRUTH, relative_margin=0.05, twins={"constant baseline": right_baseline})
+
+
+def test_built_in_scaled_and_shifted_twins():
+    rep = assert_unbiased(reinforce, TRUTH, relative_margin=0.05,
+                          twins={"×0.9": scaled_twin(reinforce, 0.9), "+shift": shifted_twin(reinforce, 0.1 * TRUTH.abs().max())})
+    assert all(t.caught for t in rep.twins)
+    with pytest.raises(ValueError, match="factor"):
+        scaled_twin(reinforce, 1.0)
+    with pytest.raises(ValueError, match="offset"):
+        shifted_twin(reinforce, 0.0)
 
 
 def test_underpowered_is_a_failure_not_a_pass():

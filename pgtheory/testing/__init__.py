@@ -7,9 +7,10 @@ for the package's exact problems (imported lazily: it needs hypothesis). The pyt
 (:mod:`pgtheory.testing.plugin`) adds seed fixtures and a ``statistical`` marker.
 """
 from .assertions import (RateReport, StatisticalAssertionError, UnbiasednessReport, VarianceReport, assert_consistent,
-                         assert_rate, assert_unbiased, assert_variance_at_most, planted_bias)
+                         assert_rate, assert_unbiased, assert_variance_at_most, planted_bias, scaled_twin, shifted_twin)
 
-__all__ = ["assert_unbiased", "assert_consistent", "assert_variance_at_most", "assert_rate", "planted_bias",
+__all__ = ["assert_unbiased", "assert_consistent", "assert_variance_at_most", "assert_rate", "planted_bias", "scaled_twin",
+           "shifted_twin",
            "StatisticalAssertionError", "UnbiasednessReport", "VarianceReport", "RateReport", "strategies"]
 
 

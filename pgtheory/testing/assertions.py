@@ -34,7 +34,7 @@ from .._checks import as_tensor, check_finite
 from ..stats import BiasTestResult, MomentAccumulator, bias_test, detection_power, fit_rate
 
 __all__ = ["StatisticalAssertionError", "UnbiasednessReport", "VarianceReport", "RateReport", "assert_unbiased",
-           "assert_consistent", "assert_variance_at_most", "assert_rate", "planted_bias"]
+           "assert_consistent", "assert_variance_at_most", "assert_rate", "planted_bias", "scaled_twin", "shifted_twin"]
 
 PLAN_SAFETY = 1.25  #: the pilot's s.d. is multiplied by this when planning n (a pilot of 2000 has s.d. error ≈ 1.6%/√(kurtosis))
 TWIN_POWER = 0.99  #: the planted twin must be detectable with this power at the planned n
@@ -56,6 +56,26 @@ def planted_bias(fraction: float = 0.01) -> dict:
     if not (0 < fraction < float("inf")):
         raise ValueError(f"fraction: must be positive and finite, got {fraction!r}")
     return {"fraction": float(fraction)}
+
+
+def scaled_twin(estimate: Estimator, factor: float) -> Estimator:
+    """A twin: your estimator multiplied by ``factor`` (a multiplicative bias, like GRPO's group mean, which shrinks
+    the gradient by 1 − 1/G). Pass as ``twins={"×0.99": scaled_twin(est, 0.99)}``."""
+    if not callable(estimate):
+        raise TypeError("estimate: expected a callable (n, generator) -> Tensor")
+    if not (isinstance(factor, (int, float)) and math.isfinite(factor)) or factor == 1:
+        raise ValueError(f"factor: must be a finite number other than 1, got {factor!r}")
+    return lambda n, g: estimate(n, g) * factor
+
+
+def shifted_twin(estimate: Estimator, offset) -> Estimator:
+    """A twin: your estimator plus a fixed ``offset`` (a tensor of the estimate's shape, or a scalar ≠ 0)."""
+    if not callable(estimate):
+        raise TypeError("estimate: expected a callable (n, generator) -> Tensor")
+    off = check_finite(as_tensor(offset, "offset"), "offset")
+    if not bool((off != 0).any()):
+        raise ValueError("offset: must be non-zero somewhere (a zero offset is not a twin)")
+    return lambda n, g: estimate(n, g) + off
 
 
 @dataclass(frozen=True)
