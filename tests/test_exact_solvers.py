@@ -85,3 +85,19 @@ def test_soft_optimum_tends_to_hard_optimum_as_temperature_vanishes():
     for tau, gap in zip((1.0, 0.1, 0.01), gaps):
         assert gap <= tau * torch.log(torch.tensor(3.0)).item() / 0.1 + 1e-9
     assert gaps[0] > gaps[1] > gaps[2]
+
+
+def test_policy_iteration_values_are_its_policys_exact_values_and_checks_its_start():
+    """Policy iteration solves for V only inside its loop and returns the last iteration's values (issue 17): they
+    must equal a fresh evaluation of the returned policy; a start that is not a policy is refused by name."""
+    import pytest
+
+    from pgtheory.problems import garnet
+
+    for seed in range(3):
+        mdp = garnet(n_states=30, n_actions=4, branching=3, discount=0.95, seed=seed)
+        sol = policy_iteration(mdp)
+        ev = evaluate_policy(mdp, sol.policy)
+        assert torch.allclose(sol.v, ev.v, atol=1e-12, rtol=0) and torch.allclose(sol.q, ev.q, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="initial_policy"):
+        policy_iteration(mdp, initial_policy=torch.ones(30, 4, dtype=torch.float64))

@@ -106,13 +106,25 @@ def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, r_pi
     regularised evaluation passes the penalised one); Q = r + γPV.
     """
     LU, piv = _lu(mdp, pi)
+    v, q = _values_from_lu(mdp, pi, r, LU, piv, r_pi)
+    rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
+    occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)
+    return PolicyEvaluation(v, q, q - v.unsqueeze(-1), occ, (mdp.initial * v).sum(-1))
+
+
+def _values_from_lu(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, LU, piv, r_pi=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """V solving (I − γP_π)V = r_π from the factorisation, and Q = r + γPV."""
     if r_pi is None:
         r_pi = (pi * r).sum(-1)
     v = torch.linalg.lu_solve(LU, piv, r_pi.unsqueeze(-1)).squeeze(-1)
-    rho = mdp.initial.expand(*pi.shape[:-2], mdp.n_states)
-    occ = (1 - mdp.discount) * torch.linalg.lu_solve(LU, piv, rho.unsqueeze(-1), adjoint=True).squeeze(-1)
     q = r + mdp.discount * (v @ mdp.transitions.reshape(-1, mdp.n_states).T).unflatten(-1, mdp.rewards.shape)
-    return PolicyEvaluation(v, q, q - v.unsqueeze(-1), occ, (mdp.initial * v).sum(-1))
+    return v, q
+
+
+def _values_unchecked(mdp: TabularMDP, pi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(V^π, Q^π) only — no occupancy solve, no input checks: the inner loop of policy iteration."""
+    LU, piv = _lu(mdp, pi)
+    return _values_from_lu(mdp, pi, mdp.rewards, LU, piv)
 
 
 def state_values(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:

@@ -10,9 +10,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._checks import check_positive_int
+from .._checks import check_finite, check_positive_int
 from ..problems.mdp import TabularMDP
-from .evaluation import evaluate_policy
+from .evaluation import _values_unchecked, check_policy
 
 __all__ = ["Solution", "value_iteration", "policy_iteration", "linear_program", "greedy_policy", "bellman_optimality_residual"]
 
@@ -64,10 +64,11 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, initial_policy:
     """Howard's policy iteration with exact evaluation; stops when the greedy policy is stable."""
     check_positive_int(max_iter, "max_iter")
     pi = (torch.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions, dtype=mdp.rewards.dtype, device=mdp.device)
-          if initial_policy is None else initial_policy)
+          if initial_policy is None else check_policy(mdp, initial_policy, "initial_policy"))
+    # inputs checked once; each iteration solves for V only (no occupancy), and the converged policy's values are
+    # the last iteration's (issue 17: it used to evaluate the converged policy once more, occupancy included)
     for k in range(1, max_iter + 1):
-        ev = evaluate_policy(mdp, pi)
-        q = ev.q
+        v, q = _values_unchecked(mdp, pi)
         # keep the current action where it is (near-)optimal, so ties do not cycle
         best = q.amax(-1, keepdim=True)
         current_ok = ((q * pi).sum(-1, keepdim=True) >= best - 1e-12 * (1 + best.abs())) & (pi.amax(-1, keepdim=True) == 1)
@@ -77,8 +78,8 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, initial_policy:
         pi = new_pi
     else:
         raise RuntimeError(f"policy_iteration: policy still changing after max_iter={max_iter} steps")
-    ev = evaluate_policy(mdp, pi)
-    return Solution(ev.v, ev.q, pi, k, "policy_iteration")
+    check_finite(v, "values")
+    return Solution(v, q, pi, k, "policy_iteration")
 
 
 def linear_program(mdp: TabularMDP) -> Solution:
