@@ -106,9 +106,13 @@ def test_distillation_fit_by_hand():
     c = fit_distillation(feats[:4], y[:4], torch.zeros(4, dtype=torch.long), 1, lam)
     slope = 15.0 / (5.0 + lam)
     assert torch.allclose(c, torch.tensor([[6.5 - 1.5 * slope, slope]], **f64), atol=1e-8)
+    # summary inputs: concat (1, V, mean q, s.d. q); product (1, mean Vq, s.d. Vq) — Vq = (2, 6): mean 4, s.d. 2
     v, q = torch.tensor([2.0], **f64), torch.tensor([[1.0, 3.0]], **f64)
-    assert distillation_features(v, q, "concat").tolist() == [[1.0, 2.0, 1.0, 3.0]]
-    assert distillation_features(v, q, "product").tolist() == [[1.0, 2.0, 6.0]]
+    assert distillation_features(v, q, "concat").tolist() == [[1.0, 2.0, 2.0, 1.0]]
+    assert distillation_features(v, q, "product").tolist() == [[1.0, 4.0, 2.0]]
+    # the dimension does not grow with N (N = 1: s.d. 0; N = 32: still 4 inputs)
+    assert distillation_features(v, torch.tensor([[5.0]], **f64), "concat").tolist() == [[1.0, 2.0, 5.0, 0.0]]
+    assert distillation_features(v, torch.arange(32, **f64)[None], "concat").shape == (1, 4)
 
 
 def test_jackpot_noise_by_hand():
@@ -131,9 +135,42 @@ def test_replay_zero_reduces_to_the_mean_critic_bit_for_bit():
     b = run_tabular_ppo(mdp, [1, 2], 3.0, 0.5, PPOConfig(critic="pg_rainbow", replay=0, **base), rewards=jr)
     assert torch.equal(a.objective, b.objective) and torch.equal(a.advantage_mse, b.advantage_mse)
     assert b.quantiles is None
-    # twin: with replay the critic (hence the run) differs
-    c = run_tabular_ppo(mdp, [1, 2], 3.0, 0.5, PPOConfig(critic="pg_rainbow", replay=2, **base), rewards=jr)
-    assert not torch.equal(a.objective, c.objective)
+
+
+def test_pg_rainbow_is_not_ppo_at_beta_one():
+    """Referee s4a B-L23-1: the first design's in-sample distillation reproduced the per-state batch means, so
+    PG-Rainbow at any β was PPO at β = 1. Now PG-Rainbow (β = 0.3 and β = 1) must differ from PPO (β = 1) beyond
+    round-off on every seed, in the policy reached and in the advantage errors; twin: the replay-0 reduction, which is
+    PPO by construction, is judged equal by the same check."""
+    from pgtheory.claims.library.l23_pg_rainbow import jackpot_garnet
+
+    mdp, jr = jackpot_garnet(3)  # a development instance of the claim's family (6 states), not a run seed's
+    seeds = list(range(8))
+    base = dict(n_iterations=8, n_episodes=8)
+    ppo = run_tabular_ppo(mdp, seeds, 10.0, 1.0, PPOConfig(critic="mean", **base), rewards=jr)
+
+    def differs(tr):
+        return (bool(((tr.objective[:, -1] - ppo.objective[:, -1]).abs() > 1e-6).all())
+                and bool(((tr.advantage_mse[:, 2:] - ppo.advantage_mse[:, 2:]).abs().mean(1) > 1e-6).all()))
+
+    for beta in (0.3, 1.0):
+        rb = run_tabular_ppo(mdp, seeds, 10.0, beta, PPOConfig(critic="pg_rainbow", **base), rewards=jr)
+        assert differs(rb), beta
+        assert rb.distillation.shape == (8, 7, 4)
+        assert bool((rb.distillation[:, :, 2:].abs() > 1e-8).any())  # the quantile summary carries weight
+    twin = run_tabular_ppo(mdp, seeds, 10.0, 1.0, PPOConfig(critic="pg_rainbow", replay=0, **base), rewards=jr)
+    assert not differs(twin)
+
+
+def test_exact_critic_uses_the_exact_value():
+    """critic = "exact": the value used is V^{π_t}, so its occupancy-weighted error is 0 at every iteration, while the
+    learned mean critic's is not (twin)."""
+    mdp, jr = _problem()
+    cfg = dict(n_iterations=4, n_episodes=5)
+    ex = run_tabular_ppo(mdp, [1, 2], 3.0, 1.0, PPOConfig(critic="exact", **cfg), rewards=jr)
+    assert float(ex.value_error.abs().max()) < 1e-20 and ex.quantiles is None and ex.distillation is None
+    me = run_tabular_ppo(mdp, [1, 2], 3.0, 1.0, PPOConfig(critic="mean", **cfg), rewards=jr)
+    assert float(me.value_error[:, 1:].min()) > 1e-6
 
 
 def test_determinism_and_batched_equals_separate_runs():
@@ -180,6 +217,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="^values"):
         grouped_quantiles(torch.ones(3, **f64), torch.zeros(2, dtype=torch.long), torch.ones(3, **f64), 1, quantile_levels(2))
     with pytest.raises(ValueError, match="^q"):
+        distillation_features(torch.zeros(3, **f64), torch.zeros(2, 4, **f64), "concat")
+    with pytest.raises(ValueError, match="^q"):
         fit_quantile_critic(torch.zeros(3, **f64), torch.zeros(1, dtype=torch.long), torch.zeros(1, **f64),
                             torch.zeros(1, dtype=torch.long), torch.ones(1, **f64))
 
@@ -191,11 +230,64 @@ def test_rule_by_hand():
     assert better[0] == "better" and better[1] == pytest.approx(1.0)
     assert instance_outcome(np.array([0.0, 0.01, -0.01, 0.0]), 0.1, 0.01)[0] == "not_better"
     assert instance_outcome(np.array([2.0, -2.0, 1.0, -1.0]), 0.1, 0.01)[0] == "undecided"
-    assert family_verdict(["better"] * 4 + ["undecided"]) == "confirmed"
-    assert family_verdict(["better"] * 3 + ["undecided"] * 2) == "inconclusive"
-    assert family_verdict(["better"] * 3 + ["not_better"] * 2) == "refuted"
+    # identical runs are a tie, never "not better"; its twin, a difference of 1e-6, is judged by the t rule
+    assert instance_outcome(np.zeros(4), 0.1, 0.01)[0] == "tie"
+    assert instance_outcome(np.array([1e-6, 0.0, 0.0, 0.0]), 0.1, 0.01)[0] == "not_better"
+    ok = ["better"] * 4 + ["undecided"]  # the exact twin has power (4/5 = MIN_FRACTION)
+    assert family_verdict(["better"] * 4 + ["undecided"], ok) == "confirmed"
+    assert family_verdict(["better"] * 3 + ["undecided"] * 2, ok) == "inconclusive"
+    assert family_verdict(["better"] * 3 + ["not_better"] * 2, ok) == "refuted"
+    assert family_verdict(["better"] * 3 + ["tie"] * 2, ok) == "inconclusive"  # ties are not "not better"
+    # twin without power: nothing is decided, whatever PG-Rainbow did
+    weak = ["better"] * 3 + ["undecided"] * 2
+    assert family_verdict(["better"] * 5, weak) == "inconclusive"
+    assert family_verdict(["not_better"] * 5, weak) == "inconclusive"
     with pytest.raises(ValueError, match="^outcomes"):
-        family_verdict([])
+        family_verdict([], [])
+    with pytest.raises(ValueError, match="^twin_outcomes"):
+        family_verdict(["better"], [])
+
+
+def _fake_measurements(d_rainbow, d_twin, *, n_sweeps=1, degenerate=False):
+    """Measurements of the shape measure() returns, with final-J differences ``d_rainbow``/``d_twin`` [instances, R]
+    against a PPO whose runs are all 5 (margin 0.05·(10 − 0) = 0.5)."""
+    insts = []
+    for dr, dt in zip(d_rainbow, d_twin):
+        R = len(dr)
+        runs = {}
+        for c, d in (("mean", np.zeros(R)), ("pg_rainbow", np.asarray(dr)), ("exact", np.asarray(dt))):
+            J = np.full((R, 3), 5.0)
+            J[:, -1] += d
+            runs[c] = {"J": J, "adv_mse": np.ones((R, 2)), "value_error": np.ones((R, 2)), "episodes": np.arange(3.0)}
+        runs["pg_rainbow"].update(distillation=np.zeros(4), quantile_mean_error=np.ones((R, 2)))
+        ppo_scores = [5.0, 5.2]
+        rb_scores = [5.2, 5.1] if degenerate else [5.3, 5.1]
+        tuned = {"mean": {"grid_scores": ppo_scores}, "pg_rainbow": {"grid_scores": rb_scores},
+                 "exact": {"grid_scores": [5.0]}}
+        sweeps = [{"constant": "n_quantiles", "value": 2 + i, "ppo_final": runs["mean"]["J"][:, -1],
+                   "rainbow_final": runs["pg_rainbow"]["J"][:, -1]} for i in range(n_sweeps)]
+        insts.append({"seed": len(insts), "j_star": 10.0, "j0": 0.0, "tuned": tuned, "runs": runs, "sweeps": sweeps})
+    return {"instances": insts}
+
+
+def test_decide_twin_gate_alpha_split_and_degenerate_check():
+    from pgtheory.claims.library.l23_pg_rainbow import decide
+
+    rng = np.random.default_rng(0)
+    good = [1.0 + 0.1 * rng.standard_normal(10) for _ in range(5)]
+    flat = [0.1 * rng.standard_normal(10) for _ in range(5)]
+    d = decide(_fake_measurements(good, good, n_sweeps=1), 0.01)
+    assert d["verdict"] == "confirmed" and d["twin_better"] == 5 and not d["code_checks"]
+    assert d["n_decisions"] == 5 * 3 and d["alpha_side"] == pytest.approx(0.01 / (2 * 15))  # sweeps counted
+    assert decide(_fake_measurements(good, good, n_sweeps=4), 0.01)["n_decisions"] == 5 * 6
+    # twin: the same PG-Rainbow with a powerless positive control is inconclusive
+    assert decide(_fake_measurements(good, flat), 0.01)["verdict"] == "inconclusive"
+    assert decide(_fake_measurements(flat, good), 0.01)["verdict"] == "refuted"
+    # identical runs: ties, not "not better" → not refuted
+    ties = decide(_fake_measurements([np.zeros(10)] * 5, good), 0.01)
+    assert [r["outcome"] for r in ties["rows"]] == ["tie"] * 5 and ties["verdict"] == "inconclusive"
+    # the degenerate-distillation code check fires only when the tuned score equals a PPO cell's
+    assert len(decide(_fake_measurements(good, good, degenerate=True), 0.01)["code_checks"]) == 5
 
 
 @pytest.mark.slow
@@ -206,6 +298,8 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
 
     (rec,) = check(["L23-pg-rainbow-tabular"], scale="quick", results=tmp_path)
     validate_record(rec)
-    assert rec["verdict"] in ("confirmed", "qualified", "inconclusive")  # an extension is never refuted
-    assert rec["instances"]["count"] == 3 and rec["sensitivity"]
+    # quote_verdict "inconclusive": a held rule shows inconclusive, a failed one qualified — never confirmed/refuted
+    assert rec["verdict"] in ("qualified", "inconclusive")
+    assert rec["instances"]["count"] == 3 and rec["sensitivity"] and not rec["code_checks"]
+    assert all("twin_outcome" in r for r in rec["details"]["rows"])
     assert len(rec["details"]["rows"]) == 3 and rec["figure"]
