@@ -328,6 +328,47 @@ def test_expected_track_weights_against_enumeration_of_the_sampled_update(mode):
     assert float((batch - brute).abs().max()) > 1e-2 * float(brute.abs().max())
 
 
+@pytest.mark.parametrize("b, G", [(2, 3), (3, 4)])
+def test_std_credit_weights_against_enumeration_of_the_sampled_update(b, G):
+    """The authors' ``credit_assign_mode='std'`` (added 2026-12-01): the exact expected weights against brute-force
+    enumeration of the sampled estimator (an independent path: every reward configuration, the registry's ``riskpo``
+    batch advantage divided per response by its question's Bessel std over G, or by 1 when that std ≤ 1e-3, plus ε);
+    the ``uniform`` path equals :func:`expected_riskpo_weights`; twin: the uniform-credit weights, rejected."""
+    from pgtheory.claims.library.l89_riskpo import (CODE_EPS, expected_riskpo_credit_weights, expected_riskpo_weights,
+                                                    expected_riskpo_std_credit_weights)
+
+    p = torch.tensor([0.15, 0.5, 0.7, 0.9, 0.35, 0.6], dtype=D)[: 2 * b]
+    bundles = torch.arange(2 * b).flip(0).reshape(2, b)
+
+    def advantage(R):
+        sd = R.std(-1, unbiased=True, keepdim=True)
+        return risk_po_advantages(R, "riskpo", quantile="linear") / (torch.where(sd > 1e-3, sd, torch.ones_like(sd))
+                                                                      + CODE_EPS)
+
+    brute = _bernoulli_bundle_gradient(p, bundles, G, advantage)
+    cfg = {"bundles": bundles, "alpha": A, "beta": B, "weight": W, "G": G}
+    exact = expected_riskpo_std_credit_weights(p, cfg) * p * (1 - p)
+    assert torch.allclose(exact, brute, rtol=1e-10, atol=1e-12 * float(brute.abs().max()))
+    uniform = expected_riskpo_credit_weights(p, {**cfg, "credit": "uniform"})
+    assert torch.allclose(uniform, expected_riskpo_weights(p, cfg), rtol=1e-12, atol=1e-15)
+    assert float((uniform * p * (1 - p) - brute).abs().max()) > 1e-2 * float(brute.abs().max())  # twin rejected
+
+
+def test_track_eps_point_is_degenerate_and_the_rule_by_hand():
+    """The referee's finding (2026-12-01): the ψ/ε path's expected update is its all-equal-bundle term (cosine ≈ 1,
+    norm ×10³ or more); the declared rule :func:`is_degenerate` by hand, with non-degenerate twins."""
+    from pgtheory.claims.library.l89_riskpo import (DEGENERATE_COSINE, _BanditInstance, all_equal_share,
+                                                    is_degenerate)
+
+    shares = [all_equal_share(_BanditInstance(seed)) for seed in (0, 1)]
+    assert all(x["cosine"] > 0.9999 and x["norm_ratio"] > 1e3 for x in shares)
+    assert is_degenerate(shares)
+    just = {"cosine": DEGENERATE_COSINE, "norm_ratio": 1.0}
+    low = {"cosine": DEGENERATE_COSINE - 1e-3, "norm_ratio": 1.0}
+    assert is_degenerate([just, low]) and is_degenerate([just, just, low])
+    assert not is_degenerate([just, low, low]) and not is_degenerate([low] * 4)
+
+
 def test_the_rule_accepts_a_hard_prompt_update_and_rejects_an_easy_prompt_update():
     """The hard-prompt positive twin: the claim's rule (matched-gain entropy, one step and trajectory) must accept an
     update that weights prompt q by 1 − p_q (pushing hard prompts keeps probability spread) and reject one that
@@ -386,6 +427,11 @@ def test_bad_inputs():
         risk_po_gradient_estimate(torch.zeros(1, 5, dtype=D), torch.zeros(1, 4, 3, dtype=D))
     with pytest.raises(ValueError, match="^rewards"):
         risk_po_advantages(torch.tensor([[0.0, float("nan")]], dtype=D), "mvar")
+    from pgtheory.claims.library.l89_riskpo import expected_riskpo_credit_weights
+    with pytest.raises(ValueError, match="^credit"):
+        expected_riskpo_credit_weights(torch.full((2,), 0.5, dtype=D),
+                                       {"bundles": torch.tensor([[0, 1]]), "alpha": A, "beta": B, "weight": W, "G": 3,
+                                        "credit": "sum-mean"})
 
 
 # ------------------------------------------------------------------ the claim
@@ -403,6 +449,10 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
         "pooled track, all-equal bundles ψ/ε (as the code)", "pooled track, all-equal bundles → 0"}
     assert rec["instances"]["count"] == 5
     assert not rec["code_checks"]
+    eps = next(p for p in rec["sensitivity"] if p["value"] == "pooled track, all-equal bundles ψ/ε (as the code)")
+    assert "all_equal_cosine_median" in eps and "all_equal_norm_ratio_median" in eps and "degenerate" in eps
+    assert eps["verdict"] == ("inconclusive" if eps["degenerate"] else eps["verdict_by_rule"])
+    assert "'std' credit" in rec["summary"] and "cosine" in rec["summary"]
 
 
 def test_claim_rules_are_pure_functions():

@@ -119,22 +119,77 @@ def test_risk_test_detects_less_risk_and_its_optimistic_twin():
 
 
 def test_refute_fraction_counts_informative_prompts_only():
-    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (INFORMATIVE_RISK, _family_verdict,
-                                                                    _informative, _refute_fraction)
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (INFORMATIVE_RISK, _family_verdict, _informative,
+                                                                    _refute_fraction)
 
-    def row(outcome, risk):
-        return {"outcome": outcome, "risk_vanilla": risk}
+    def row(outcome, risk, risk_c=None):
+        return {"outcome": outcome, "risk_vanilla": risk, "risk_conservative": risk if risk_c is None else risk_c}
 
     quiet = [row("tie", 0.0)] * 6  # prompts where neither policy can fall below π_ref
     rows = [row("more", 0.05), row("tie", 0.05), row("less", 0.05), row("tie", 0.5 * INFORMATIVE_RISK)] + quiet
     assert [_informative(x) for x in rows[:4]] == [True, True, True, False]
     assert _refute_fraction(rows) == pytest.approx(1 / 3)
     assert _family_verdict(rows, 1.0) == "refuted"  # over all 10 prompts the fraction would be 10% (qualified)
-    # a significant reversal on a prompt with small vanilla risk is informative by its test, never dropped
-    assert _informative(row("more", 0.0)) and _refute_fraction([row("more", 0.0)] + quiet) == 1.0
+    # the informative set is symmetric in the two policies and fixed before testing: the outcome does not enter
+    assert _informative(row("tie", 0.0, INFORMATIVE_RISK)) and _informative(row("tie", INFORMATIVE_RISK, 0.0))
+    assert not _informative(row("more", 0.5 * INFORMATIVE_RISK, 0.9 * INFORMATIVE_RISK))
     assert _family_verdict([row("more", 0.05)] + [row("tie", 0.05)] * 5, 1.0) == "qualified"
-    assert _family_verdict(quiet, 1.0) == "confirmed" and _family_verdict(quiet, 0.4) == "inconclusive"
     assert _refute_fraction(quiet) == 0.0
+
+
+def test_confirmed_needs_the_minimum_number_of_informative_prompts():
+    """Blocking item of the referee's audit (2026-12-01): "confirmed" with no or too few informative prompts is
+    inconclusive; the minimum is the smallest n with (1 − REFUTE_FRACTION)^n ≤ 5%."""
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (N_MIN_INFORMATIVE, REFUTE_FRACTION,
+                                                                    TWIN_MIN_FRACTION, _family_verdict)
+
+    assert N_MIN_INFORMATIVE == 14
+    assert (1 - REFUTE_FRACTION) ** N_MIN_INFORMATIVE <= 0.05 < (1 - REFUTE_FRACTION) ** (N_MIN_INFORMATIVE - 1)
+
+    def rows(n_informative, n_quiet=6):
+        return ([{"outcome": "tie", "risk_vanilla": 0.05, "risk_conservative": 0.05}] * n_informative +
+                [{"outcome": "tie", "risk_vanilla": 0.0, "risk_conservative": 0.0}] * n_quiet)
+
+    assert _family_verdict(rows(0), 1.0) == "inconclusive"  # was "confirmed" with zero informative prompts
+    assert _family_verdict(rows(1), 1.0) == "inconclusive"  # the quick s = 1.5 point of the audit
+    assert _family_verdict(rows(N_MIN_INFORMATIVE - 1), 1.0) == "inconclusive"
+    assert _family_verdict(rows(N_MIN_INFORMATIVE), 1.0) == "confirmed"
+    assert _family_verdict(rows(N_MIN_INFORMATIVE), 0.99 * TWIN_MIN_FRACTION) == "inconclusive"  # unpowered twin
+
+
+def test_practical_size_margin_on_the_risk_test():
+    """A significant reversal smaller than MIN_RISK_DIFFERENCE is a tie (the audit's 0.02% → 0.48% case); twin: the
+    same difference scaled past the margin is "more"."""
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import MIN_RISK_DIFFERENCE, _risk_test
+
+    n = 20_000
+    van = torch.zeros(n, dtype=torch.bool)
+    small = torch.zeros(n, dtype=torch.bool)
+    small[:96] = True  # 0.48% against 0%: McNemar p ≈ 2e-29, but below the one-point margin
+    outcome, test = _risk_test(small, van, 1e-6)
+    assert test.p_value < 1e-20 and test.difference < MIN_RISK_DIFFERENCE and outcome == "tie"
+    large = torch.zeros(n, dtype=torch.bool)
+    large[: int(1.5 * MIN_RISK_DIFFERENCE * n)] = True
+    assert _risk_test(large, van, 1e-6)[0] == "more" and _risk_test(van, large, 1e-6)[0] == "less"
+
+
+def test_single_member_twin_is_caught_and_the_vanilla_policy_ties_with_itself():
+    """The single-member power twin (2026-12-01) is judged "more" risky than the vanilla policy by the claim's test on
+    an informative prompt; the vanilla policy against itself is a tie (its null twin)."""
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import _risk_test, _single_member_twin
+
+    g = torch.Generator().manual_seed(5)
+    ref = torch.softmax(torch.randn(8, generator=g, dtype=torch.float64), -1)
+    r = torch.randn(8, generator=g, dtype=torch.float64)
+    shape = 3.0 * (0.2 + 1.8 * torch.rand(8, generator=g, dtype=torch.float64))
+    ens = r + shape * torch.randn(4000, 5, 8, generator=g, dtype=torch.float64)
+    kappa = 0.5 * float(-ref.max().log())
+    mean = ens.mean(-2)
+    j_ref = float(true_value(ref, r))
+    j_van = true_value(gibbs_policy(ref, mean, beta_for_kl(ref, mean, kappa)), r)
+    assert float((j_van < j_ref).double().mean()) > 0.01  # an informative prompt
+    assert _single_member_twin(ref, r, ens, kappa, j_ref, j_van, 1e-4) == "more"
+    assert _risk_test(j_van < j_ref, j_van < j_ref, 1e-4)[0] == "tie"
 
 
 def test_member_pairwise_accuracy_against_monte_carlo_and_limits():
@@ -181,5 +236,8 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     assert rec["kind"] == "empirical" and rec["extension"] and len(rec["sensitivity"]) == 8
     assert rec["instances"]["count"] == 10
     assert not rec["code_checks"]
-    assert all("refute_fraction" in p and "informative" in p for p in rec["sensitivity"])
+    assert all("refute_fraction" in p and "informative" in p and "twin_member_power" in p for p in rec["sensitivity"])
     assert "McNemar" in rec["threshold"]
+    # quick scale has 10 prompts, fewer than N_MIN_INFORMATIVE: no setting can be confirmed
+    assert rec["verdict"] != "confirmed" and all(p["verdict"] != "confirmed" for p in rec["sensitivity"])
+    assert "stalled" in rec["summary"]

@@ -28,25 +28,32 @@ Design (fixed before running):
 * Defaults and plausible ranges (swept one at a time at both scales): c = 1 ∈ {0.5, 1, 2}; ρ = 0.5 ∈ {0.25, 0.5,
   0.75}; M = 5 ∈ {3, 5, 10}; s = 3 ∈ {1.5, 3, 6} (in units of the true rewards' standard deviation; at s = 3 the
   standard error of the ensemble mean ranges over 0.27..2.7; Figure 1 of arXiv:2507.15906 shows ten reward models
-  disagreeing on one response). What s means in practice (decision of 2026-11-30, below): one member orders a random
-  pair of responses as the true rewards do with probability 73% / 64% / 58% at s = 1.5 / 3 / 6, the mean of M = 5
-  members 84% / 75% / 65% (:func:`member_pairwise_accuracy`). The same standard-normal ξ are reused across the
+  disagreeing on one response). What s means in practice (decision of 2026-11-30, wording corrected 2026-12-01,
+  below): one member orders a random pair of responses as the true rewards do with probability 73% / 64% / 58% at
+  s = 1.5 / 3 / 6, the mean of M = 5 members 84% / 75% / 65% (:func:`member_pairwise_accuracy`). The same
+  standard-normal ξ are reused across the
   sweep (common random numbers).
 * Per instance and setting: the exact McNemar test (:func:`pgtheory.stats.mcnemar.mcnemar_exact`, paired over the
   reward-model draws, binomial on the discordant draws) of P(J_cons < J_ref) = P(J_van < J_ref), two-sided at level
   α/(instances × settings) (Bonferroni over this claim's decisions): "less" / "more" when it rejects with fewer / more
-  conservative-only draws below J_ref, "tie" otherwise.
+  conservative-only draws below J_ref *and* the risk difference is at least MIN_RISK_DIFFERENCE (one percentage
+  point) in size, "tie" otherwise.
 * Family rule per setting (the quote read as risk(conservative) ≤ risk(vanilla) on every instance, so a
-  significant reversal on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of the *informative*
-  prompts are "more" (informative: vanilla risk ≥ INFORMATIVE_RISK, the power twin's set, or a significant test
-  either way, so that no "more" is dropped; prompts on which neither policy can fall below π_ref only tie);
-  qualified when some, fewer, are; confirmed when none is and the test has power (power twin below); inconclusive
-  otherwise. "less" counts are reported. The default setting gives the raw verdict; the sweep feeds the protocol's
-  sensitivity rule.
-* Power twin (per setting): the optimistic policy π ∝ π_ref·exp((r̄ + σ̂/√M)/β), at the same KL, must be judged
-  "more" risky than the vanilla one by the same test on ≥ TWIN_MIN_FRACTION of the informative prompts (vanilla risk
-  ≥ INFORMATIVE_RISK); otherwise "no prompt more risky" is not evidence and the setting is inconclusive.
-* Code checks: every matched policy has KL(π‖π_ref) = κ within 1e-8; the c = 0 policy equals the vanilla one.
+  significant reversal of practical size on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of the
+  *informative* prompts are "more" (informative, fixed before testing: either policy's risk ≥ INFORMATIVE_RISK;
+  prompts on which neither policy falls below π_ref only tie); qualified when some, fewer, are; confirmed when none
+  is, at least N_MIN_INFORMATIVE (14) prompts are informative and the test has power (power twins below);
+  inconclusive otherwise. "less" counts are reported. The default setting gives the raw verdict; the sweep feeds the
+  protocol's sensitivity rule.
+* Power twins (per setting), each at the same KL and judged by the same test against the vanilla policy, must be
+  "more" risky on ≥ TWIN_MIN_FRACTION of the informative prompts, otherwise "no prompt more risky" is not evidence
+  and the setting is inconclusive: the optimistic policy π ∝ π_ref·exp((r̄ + σ̂/√M)/β) (the conservative policy's
+  mirror image: it shows the test sees a reversal of this mechanism) and the single-member policy
+  π ∝ π_ref·exp(r̂_1/β) (M times the ensemble mean's noise variance in the same shape σ: riskier whatever the
+  alignment of σ and r).
+* Code checks: every matched policy has KL(π‖π_ref) = κ within KL_CHECK_TOL = 1e-6 (draws where the root finder
+  stopped at float resolution above its 1e-10 tolerance are counted and reported); the c = 0 policy equals the
+  vanilla one.
 
 Revision (2026-11-30, quick seeds only, before any full run): the first quick run used s ∈ {0.5, 1, 2} (default 1).
 Both methods then had P(J < J_ref) ≈ 0 on every prompt and the optimistic power twin was caught on 1/10 prompts: the
@@ -86,14 +93,45 @@ run seed 1004 used the earlier rule):
   spread of the true rewards"; the quantity comparable with practice is how often a reward model orders two
   responses correctly, and s = 1.5 / 3 / 6 gives a single member 73% / 64% / 58% and the five-member mean 84% /
   75% / 65% against the true rewards (:func:`member_pairwise_accuracy`, exact). Reported reward-model accuracies
-  span that range: the best RewardBench model listed on the Llama-3.1-Nemotron-70B-Reward model card scores 85.8%
-  on Chat-Hard, Llama-3.1-70B-Instruct as a judge 70.2% there (huggingface.co/nvidia/Llama-3.1-Nemotron-70B-Reward,
+  (compared with that range at the end of this item): the best RewardBench model listed on the
+  Llama-3.1-Nemotron-70B-Reward model card scores 85.8% on Chat-Hard, Llama-3.1-70B-Instruct as a judge 70.2% there (huggingface.co/nvidia/Llama-3.1-Nemotron-70B-Reward,
   README, read 2026-11-30); Coste et al. (ICLR 2024, "Reward model ensembles help mitigate overoptimization") train
   with 25% label noise "to better mirror real-world conditions"; Eisenstein et al. (2023, "Helping or herding?")
   report that reward models agreeing in distribution diverge under the distribution shift of alignment — where a
-  conservative penalty is meant to act. A 58% member (65% ensemble) is the hard, off-distribution end of that range,
-  not outside it. Not verified: accuracy against *true* rewards (benchmarks measure agreement with labels, which are
-  themselves noisy, so real accuracies against the truth may be higher than the label agreement suggests).
+  conservative penalty is meant to act. Corrected 2026-12-01 (referee's audit): the earlier text called a 58% member
+  (65% ensemble) "the hard, off-distribution end of that range, not outside it". It is *below* it: the cited
+  70.2–85.8% are accuracies on Chat-Hard, i.e. on hard pairs of one benchmark, while 58% / 65% here are on random
+  pairs, which are easier, so s = 6 is noisier than the cited practice (the ensemble mean's 84% / 75% at s = 1.5 /
+  3 fall among the cited numbers, with the same caveat). s = 6 is kept as the pessimistic, off-distribution end of the
+  sweep (where Eisenstein et al. report diverging reward models), not as a value inside the measured range; the
+  referee found that dropping it would not have changed the shown verdict of the seed-1004 record. Not verified:
+  accuracy against *true* rewards (benchmarks measure agreement with labels, which are themselves noisy, so real
+  accuracies against the truth may be higher than the label agreement suggests).
+
+Revision (2026-12-01, a second referee's audit, before any confirmatory run on the new rule; the full run recorded at
+run seed 1004 used the earlier rule):
+* Minimum informative prompts (the audit's blocking item): "confirmed" now needs ≥ N_MIN_INFORMATIVE informative
+  prompts, else the setting is inconclusive. Before, a quick sweep point (s = 1.5) was "confirmed" on a single
+  informative prompt and a test asserted "confirmed" with none. Why 14 and not the ≈ 5 first proposed: with no
+  "more" among n informative prompts, a per-prompt reversal rate of REFUTE_FRACTION (the refute level) is excluded at
+  one-sided level 5% (exact binomial, 0.8^n ≤ 0.05) only from n = 14; at n = 5 it would still be seen 33% of the
+  time. Consequence: a quick run (10 prompts) can no longer confirm; a full run (36 prompts) can.
+* Informative set fixed before testing: either policy's risk ≥ INFORMATIVE_RISK (before: vanilla risk ≥ 1% *or* a
+  significant test, which selected prompts on the test's outcome and entered a significant "more" in both numerator
+  and denominator). The power twins use the same set.
+* Practical size: "more" / "less" need |risk_cons − risk_van| ≥ MIN_RISK_DIFFERENCE (one percentage point) besides
+  significance (the 1004 record counted 0.02% → 0.48% as "more"); the twins are judged by the same test.
+* A second power twin, the single-member policy (above), riskier by construction: the optimistic twin alone is the
+  conservative policy's mirror image, so its power was the conservative policy's "less" rate, not independent
+  evidence. Both twins must be powered.
+* KL-solver stalls: the code check fires only past KL_CHECK_TOL = 1e-6 (was 1e-8 on the maximum over ~6.5 M solves,
+  one stalled draw of which would have turned the claim inconclusive); stalled draws and the largest KL error are
+  reported.
+* Reported by the referee (not rerun here): the same-β reading (the conservative policy at the vanilla policy's β
+  instead of matched KL) gives the same less/more counts on quick seeds 0–2 (3/1, 3/3, 3/2 against 2/1, 3/3, 3/2), so
+  matching the KL is not what produces the reversals. Mechanism: σ(y) is a fixed per-prompt shape independent of r,
+  so the penalty moves mass toward low-noise responses, which lowers or raises P(J < J_ref) depending on whether those
+  responses are good.
 """
 from __future__ import annotations
 
@@ -122,8 +160,15 @@ SWEEP = {"penalty": (0.5, 2.0), "kl_fraction": (0.25, 0.75), "members": (3, 10),
 QUANTILE_LEVEL = 0.1  #: the lower quantile reported beside the risk
 REFUTE_FRACTION = 0.2  #: a significant reversal on a fifth of random prompts contradicts a general "less risk"
 TWIN_MIN_FRACTION = 0.5  #: the optimistic twin must be caught on at least half the informative prompts (power)
-INFORMATIVE_RISK = 0.01  #: a prompt where the vanilla policy falls below π_ref in < 1% of draws cannot show a risk change
-KL_CHECK_TOL = 1e-8  #: matched KL must be reached to the root finder's accuracy (it stops at 1e-10)
+INFORMATIVE_RISK = 0.01  #: a prompt where neither policy falls below π_ref in ≥ 1% of draws cannot show a risk change
+#: "confirmed" needs at least this many informative prompts (2026-12-01): with none of n informative prompts "more",
+#: a per-prompt reversal rate ≥ REFUTE_FRACTION is excluded at one-sided level 5% only when (1 − 0.2)^n ≤ 0.05, n ≥ 14
+N_MIN_INFORMATIVE = math.ceil(math.log(0.05) / math.log(1.0 - REFUTE_FRACTION))
+#: practical size of a risk difference (2026-12-01): "more" / "less" need significance and |Δ risk| ≥ one percentage
+#: point, the same scale as INFORMATIVE_RISK (a 0.02% → 0.48% shift is not a reversal of practical size)
+MIN_RISK_DIFFERENCE = 0.01
+KL_SOLVER_TOL = 1e-10  #: beta_for_kl's tolerance: a draw whose matched KL misses it by more stalled at float resolution
+KL_CHECK_TOL = 1e-6  #: a stalled draw is a bug only past this KL error (2026-12-01; it moves J by ≪ the risk resolution)
 
 
 def _instances(gen: torch.Generator, n_bandits: int, n_prompts: int):
@@ -159,9 +204,11 @@ def member_pairwise_accuracy(noise_scale: float, members: int = 1, grid: int = 4
 
 def _risk_test(below_other, below_vanilla, level):
     """Exact McNemar test over the draws (paired: the same ensemble draw) of 1[J_other < J_ref] against
-    1[J_van < J_ref]: ("less" | "more" | "tie", the test)."""
+    1[J_van < J_ref]: ("less" | "more" | "tie", the test); "less" / "more" need significance at ``level`` and a risk
+    difference of at least :data:`MIN_RISK_DIFFERENCE` in size."""
     test = mcnemar_exact(below_other.numpy(), below_vanilla.numpy())
-    return {-1: "less", 1: "more", 0: "tie"}[test.sign(level)], test
+    sign = test.sign(level) if abs(test.difference) >= MIN_RISK_DIFFERENCE else 0
+    return {-1: "less", 1: "more", 0: "tie"}[sign], test
 
 
 def _compare(ref, r, shape, xi, setting, level):
@@ -173,10 +220,10 @@ def _compare(ref, r, shape, xi, setting, level):
     j_ref = float(true_value(ref, r))
     j_van, j_con = true_value(pol.vanilla, r), true_value(pol.conservative, r)
     checks = []
-    kl_err = max(float((gibbs_kl(ref, ens.mean(-2), pol.beta_vanilla) - kappa).abs().max()),
-                 float((gibbs_kl(ref, ens.mean(-2) - c * ens.std(-2) / math.sqrt(m), pol.beta_conservative) - kappa).abs().max()))
-    if kl_err > KL_CHECK_TOL:
-        checks.append(f"matched KL missed by {kl_err:.2g}")
+    kl_err = torch.maximum((gibbs_kl(ref, ens.mean(-2), pol.beta_vanilla) - kappa).abs(),
+                           (gibbs_kl(ref, ens.mean(-2) - c * ens.std(-2) / math.sqrt(m), pol.beta_conservative) - kappa).abs())
+    if float(kl_err.max()) > KL_CHECK_TOL:
+        checks.append(f"matched KL missed by {float(kl_err.max()):.2g}")
     outcome, test = _risk_test(j_con < j_ref, j_van < j_ref, level)
     law_v = value_law(j_van, level=QUANTILE_LEVEL, threshold=j_ref)
     law_c = value_law(j_con, level=QUANTILE_LEVEL, threshold=j_ref)
@@ -185,27 +232,42 @@ def _compare(ref, r, shape, xi, setting, level):
             "discordant": [test.only_a, test.only_b],
             "var_vanilla": law_v.variance, "var_conservative": law_c.variance, "q_vanilla": law_v.lower_quantile,
             "q_conservative": law_c.lower_quantile, "mean_vanilla": law_v.mean, "mean_conservative": law_c.mean,
-            "j_ref": j_ref, "kl": kappa}, checks, (ens, kappa, j_ref, j_van)
+            "j_ref": j_ref, "kl": kappa, "kl_stalled_draws": int((kl_err > KL_SOLVER_TOL).sum()),
+            "kl_max_error": float(kl_err.max())}, checks, (ens, kappa, j_ref, j_van)
+
+
+def _matched_twin(ref, r, reward, kappa, j_ref, j_van, level) -> str:
+    """The paired risk test applied to the Gibbs policy of ``reward`` [N, K] at the matched KL against the vanilla one."""
+    j_twin = true_value(gibbs_policy(ref, reward, beta_for_kl(ref, reward, kappa)), r)
+    return _risk_test(j_twin < j_ref, j_van < j_ref, level)[0]
 
 
 def _optimistic_twin(ref, r, ens, kappa, j_ref, j_van, level) -> str:
     """The paired risk test applied to the optimistic policy (r̄ + σ̂/√M) against the vanilla one."""
     mean, spread = ensemble_mean_and_spread(ens)
-    bonus = mean + spread / math.sqrt(ens.shape[-2])
-    j_opt = true_value(gibbs_policy(ref, bonus, beta_for_kl(ref, bonus, kappa)), r)
-    return _risk_test(j_opt < j_ref, j_van < j_ref, level)[0]
+    return _matched_twin(ref, r, mean + spread / math.sqrt(ens.shape[-2]), kappa, j_ref, j_van, level)
 
 
-def _twin_power(rows, twin_outcomes) -> float:
-    """Fraction of informative prompts (vanilla risk ≥ INFORMATIVE_RISK) on which the optimistic twin is caught."""
-    informative = [t for x, t in zip(rows, twin_outcomes) if x["risk_vanilla"] >= INFORMATIVE_RISK]
-    return informative.count("more") / len(informative) if informative else 0.0
+def _single_member_twin(ref, r, ens, kappa, j_ref, j_van, level) -> str:
+    """The paired risk test applied to the Gibbs policy of one ensemble member r̂_1 = r + σ ⊙ ξ_1 (2026-12-01): the same
+    noise shape as the ensemble mean's with M times its variance, whatever the alignment of σ and r — a twin riskier
+    by construction, not the conservative policy's mirror image."""
+    return _matched_twin(ref, r, ens[:, 0, :], kappa, j_ref, j_van, level)
+
+
+TWINS = {"twin": _optimistic_twin, "twin_member": _single_member_twin}  #: row key → power twin
 
 
 def _informative(row) -> bool:
-    """A prompt that can show a risk change: the vanilla policy falls below π_ref in ≥ INFORMATIVE_RISK of the draws
-    (the power twin's set), or the test found a significant difference either way (so no "more" is ever dropped)."""
-    return row["risk_vanilla"] >= INFORMATIVE_RISK or row["outcome"] != "tie"
+    """A prompt that can show a risk change, fixed before testing (2026-12-01): either policy falls below π_ref in
+    ≥ INFORMATIVE_RISK of the draws (symmetric in the two policies, not conditioned on the test's outcome)."""
+    return max(row["risk_vanilla"], row["risk_conservative"]) >= INFORMATIVE_RISK
+
+
+def _twin_power(rows, twin_outcomes) -> float:
+    """Fraction of the informative prompts (:func:`_informative`, the set the rule judges) on which a twin is caught."""
+    informative = [t for x, t in zip(rows, twin_outcomes) if _informative(x)]
+    return informative.count("more") / len(informative) if informative else 0.0
 
 
 def _refute_fraction(rows) -> float:
@@ -215,11 +277,15 @@ def _refute_fraction(rows) -> float:
 
 
 def _family_verdict(rows, twin_power: float) -> str:
+    """``twin_power``: the smallest power of the twins (each must be caught on ≥ TWIN_MIN_FRACTION of the informative
+    prompts). Confirmed also needs ≥ N_MIN_INFORMATIVE informative prompts (2026-12-01), else inconclusive."""
     more = sum(x["outcome"] == "more" for x in rows)
     if _refute_fraction(rows) >= REFUTE_FRACTION:
         return "refuted"
     if more > 0:
         return "qualified"
+    if sum(_informative(x) for x in rows) < N_MIN_INFORMATIVE:
+        return "inconclusive"
     return "confirmed" if twin_power >= TWIN_MIN_FRACTION else "inconclusive"
 
 
@@ -250,51 +316,62 @@ def run(ctx: RunContext) -> Evidence:
         for i, (_, _, setting) in enumerate(settings):
             row, ch, extra = _compare(ref, r, shape, xi, setting, level)
             checks += ch
-            row["family"], row["twin"] = fam, _optimistic_twin(ref, r, *extra, level)
+            row["family"] = fam
+            for key, twin in TWINS.items():
+                row[key] = twin(ref, r, *extra, level)
             results[i].append(row)
     per_setting, sensitivity, twins = {}, [], {}
     for i, (name, value, _) in enumerate(settings):
         rows = results[i]
-        twin_outcomes = [x["twin"] for x in rows]
-        power = _twin_power(rows, twin_outcomes)
-        verdict = _family_verdict(rows, power)
+        powers = {k: _twin_power(rows, [x[k] for x in rows]) for k in TWINS}
+        verdict = _family_verdict(rows, min(powers.values()))
         key = f"{name}={value}" if value is not None else "default"
-        per_setting[key], twins[key] = rows, power
+        per_setting[key], twins[key] = rows, powers
         if value is not None:
             sensitivity.append(sweep_point(name, value, verdict, less=sum(x["outcome"] == "less" for x in rows),
                                            more=sum(x["outcome"] == "more" for x in rows), instances=len(rows),
                                            informative=sum(_informative(x) for x in rows),
-                                           refute_fraction=_refute_fraction(rows), twin_power=power))
+                                           refute_fraction=_refute_fraction(rows), twin_power=powers["twin"],
+                                           twin_member_power=powers["twin_member"]))
     rows = per_setting["default"]
     outcomes = [x["outcome"] for x in rows]
     accuracy = {v: member_pairwise_accuracy(v) for v in sorted({DEFAULTS["noise_scale"], *SWEEP["noise_scale"]})}
     twin_outcomes = [x["twin"] for x in rows]
-    twin_caught = twins["default"]
-    raw = _family_verdict(rows, twin_caught)
+    twin_caught = twins["default"]["twin"]
+    member_caught = twins["default"]["twin_member"]
+    raw = _family_verdict(rows, min(twins["default"].values()))
+    all_rows = [x for rs in per_setting.values() for x in rs]
+    stalled = sum(x["kl_stalled_draws"] for x in all_rows)
+    kl_max = max(x["kl_max_error"] for x in all_rows)
     n = len(rows)
     lower_var = sum(x["var_conservative"] < x["var_vanilla"] for x in rows)
     higher_q = sum(x["q_conservative"] > x["q_vanilla"] for x in rows)
     cost = [x["mean_vanilla"] - x["mean_conservative"] for x in rows]
     summary = (f"matched KL, c = {DEFAULTS['penalty']:g}, M = {DEFAULTS['members']}, {s['draws']} RM draws: conservative has "
                f"significantly less risk P(J < J_ref) on {outcomes.count('less')}/{n} prompts, more on {outcomes.count('more')}/{n} "
-               f"({_refute_fraction(rows):.0%} of the {sum(_informative(x) for x in rows)} informative; exact McNemar) "
+               f"({_refute_fraction(rows):.0%} of the {sum(_informative(x) for x in rows)} informative, "
+               f"≥ {N_MIN_INFORMATIVE} needed to confirm; exact McNemar and |Δ risk| ≥ {MIN_RISK_DIFFERENCE:g}) "
                f"(median risk {np.median([x['risk_vanilla'] for x in rows]):.3f} → {np.median([x['risk_conservative'] for x in rows]):.3f}); "
                f"lower Var J on {lower_var}/{n}, higher q{QUANTILE_LEVEL:g} on {higher_q}/{n}; mean cost E J_van − E J_cons "
-               f"median {np.median(cost):.3g} (range {min(cost):.2g}..{max(cost):.2g}); optimistic twin caught on "
-               f"{twin_caught:.0%} of informative prompts; one member's pairwise accuracy against the true rewards "
+               f"median {np.median(cost):.3g} (range {min(cost):.2g}..{max(cost):.2g}); power twins caught on "
+               f"{twin_caught:.0%} (optimistic) and {member_caught:.0%} (single member) of informative prompts; "
+               f"matched-KL solver stalled on {stalled} draws (max KL error {kl_max:.1g}); one member's pairwise accuracy against the true rewards "
                f"{accuracy[DEFAULTS['noise_scale']]:.0%} at s = {DEFAULTS['noise_scale']:g} "
                f"(s range: {min(accuracy.values()):.0%}..{max(accuracy.values()):.0%}); sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
     fig = _draw(rows, sensitivity, outcomes, raw)
 
     return Evidence(
         verdict=raw, statistic=outcomes.count("less") / n,
-        threshold=(f"no prompt significantly more risky and the optimistic twin caught on ≥ {TWIN_MIN_FRACTION:g} of informative "
-                   f"prompts (confirm); ≥ {REFUTE_FRACTION:g} of the informative prompts more risky (refute); some "
-                   f"(qualified); exact McNemar test per prompt at level {level:.3g}"),
+        threshold=(f"no prompt more risky, ≥ {N_MIN_INFORMATIVE} informative prompts (either policy's risk ≥ "
+                   f"{INFORMATIVE_RISK:g}) and both power twins caught on ≥ {TWIN_MIN_FRACTION:g} of them (confirm); "
+                   f"≥ {REFUTE_FRACTION:g} of the informative prompts more risky (refute); some (qualified); else "
+                   f"inconclusive; per prompt: exact McNemar test at level {level:.3g} and |Δ risk| ≥ "
+                   f"{MIN_RISK_DIFFERENCE:g}"),
         n_samples=s["draws"] * n * len(settings), summary=summary,
         details={"per_setting": per_setting, "twin_outcomes": twin_outcomes, "twin_power": twins,
                  "test_level": level, "member_pairwise_accuracy": accuracy, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
-                 "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost},
+                 "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost,
+                 "kl_stalled_draws": stalled, "kl_max_error": kl_max, "n_min_informative": N_MIN_INFORMATIVE},
         figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[o != "more" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
     )
@@ -341,8 +418,9 @@ register_claim(Claim(
     exact="closed-form Gibbs policies π ∝ π_ref·exp(r̂/β) of the ensemble mean and of its lower confidence bound, β solved "
           "per draw for a matched KL(π‖π_ref); true value E_π[r] per draw",
     monte_carlo="draws of a heteroscedastic reward-model ensemble r̂_k = r + σ ⊙ ξ_k",
-    test="per prompt: exact McNemar test of P(J_cons < J_ref) = P(J_van < J_ref) over paired draws (Bonferroni); family: "
-         "none more (with a powered optimistic twin) confirms, ≥ 20% of informative prompts more refutes, some more qualifies",
+    test="per prompt: exact McNemar test of P(J_cons < J_ref) = P(J_van < J_ref) over paired draws (Bonferroni) and a "
+         "risk difference ≥ 1 pp; family: none more (≥ 14 informative prompts, two powered twins) confirms, ≥ 20% of "
+         "informative prompts more refutes, some more qualifies",
     scales={"quick": {"bandits": 6, "prompts": 4, "draws": 2000},
             "full": {"bandits": 24, "prompts": 12, "draws": 20000}},
     run=run, source="arXiv:2410.23726 (abstract; body not read); risk notion from the abstract of arXiv:2507.15906",

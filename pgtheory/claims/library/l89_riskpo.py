@@ -9,7 +9,9 @@ while the authors' scripts all run ``use_q_track_mode='track'`` — one quantile
 objective still loses entropy at matched gain (0/5 instances hold, the effect about halved), but the expected
 ``track``-mode RiskPO update against GRPO *reverses* the ordering (3/4 hold at M = 10 and M = 20) unless all-equal
 bundles get zero advantage (1/4) — the authors' code divides their uncentred advantage by ε ≈ 1e-6, which PPO clipping
-would cap. So a refutation here refutes our reading, not a checked theorem: it can only qualify. The pooled objective,
+would cap (a second audit, 2026-12-01, showed that this reversal is the ε term itself: the point is now labelled
+degenerate and judged inconclusive, see the revision of 2026-12-01 below). So a refutation here refutes our
+reading, not a checked theorem: it can only qualify. The pooled objective,
 the ``track``-mode update with and without the ε path, a risk-seeking sanity check (β = 0.8) and a hard-prompt twin
 were added in the revision below. (Before: kind ``theorem`` with ``quote_verdict`` = the exact-objective verdict, shown as refuted.) The
 theorem's statement and assumptions could not be read (only the abstract was available here, 2026-11-30), so the sentence is read as: *one exact
@@ -43,9 +45,11 @@ Design (fixed before running).
 * Reported, not in the verdict ("promotes exploration"): exact pass@k = 1 − (1 − p)^k (k = 8), averaged over prompts,
   at the end of the matched trajectories (equal pass@1 by construction), risk minus base; and one step with a *shared*
   step size (the mean update's matched η) instead of matched gain: entropy difference and relative gain.
-* Extension (practical updates, defaults only, no sweep): the same rule for the *expected* sampled RiskPO update
+* Extension (sampled updates with *uniform* credit — not the authors' ``std`` / ``sum-mean`` credit assignment, see
+  the revision of 2026-12-01 —, defaults only, no sweep): the same rule for the *expected* sampled RiskPO update
   (G = 5 responses per question, bundle papers, ``riskpo`` advantage of :mod:`pgtheory.estimators.risk_po` with
-  ``torch.quantile`` quantiles and std normalisation) against the expected sampled GRPO update (G = 5,
+  ``torch.quantile`` quantiles and std normalisation, every response of a paper given the paper's advantage)
+  against the expected sampled GRPO update (G = 5,
   (R − R̄)/(Bessel std + 1e-6)). For binary rewards both are again Σ_q c_q ∇p_q, with c_q computed exactly by
   enumerating the other responses' rewards (checked against Monte Carlo in tests/test_risk_po.py). Combined verdict:
   the exact-objective verdict, except that a refutation becomes ``qualified`` when the extension holds on every
@@ -54,7 +58,8 @@ Design (fixed before running).
 Rule revision (2026-11-30, quick seeds only, before any full run): the first quick run had only the exact-objective
 comparison (refuted on 5/5 quick instances: MVaR upweights prompts with high success probability). The extension and
 :func:`combined_verdict` were added afterwards, because the refutation might have come from comparing objectives rather
-than the practical updates the paper trains with; the extension can only soften a refutation, never create one.
+than the sampled updates (with uniform credit: the authors' scripts use other credit modes, as the audit of
+2026-12-01 found); the extension can only soften a refutation, never create one.
 
 Rule revision (2026-11-30, the referee's open items, before any confirmatory run on the new rule; the declared main
 reading — per-bundle quantiles — and its rule are unchanged, so the raw verdict is still decided as above):
@@ -82,14 +87,51 @@ reading — per-bundle quantiles — and its rule are unchanged, so the raw verd
 * Speed only (same numbers to round-off): the expected-update weights enumerate each bundle once
   (:func:`_expected_paper_weights`) and GRPO's once for all prompts.
 
+Rule revision (2026-12-01, the referee's audit, before any confirmatory run on the new rule; the declared reading,
+its rule and the raw verdict's derivation are unchanged):
+
+* The pooled ``track`` point with all-equal bundles at ψ/ε is *degenerate*: on quick instances the all-equal (std = 0)
+  bundles' term is the whole expected update (cosine 1.000000 with it, ‖c‖ about 10⁴ times the → 0 path's), so its
+  "holds" measures the direction of a term divided by the code's ε — which pushes up the ψ-weighted probability that
+  a bundle's G papers tie, whatever ε is — not risk aversion. The record now reports, in that sweep point and the
+  summary, the all-equal term's share (:func:`all_equal_share`: cosine of its parameter-space update with the whole
+  update, per instance and median, and the norm ratio to the → 0 path), and the declared rule :func:`is_degenerate`
+  (:data:`DEGENERATE_COSINE`) labels the point degenerate and gives it the verdict ``inconclusive`` (the rule's
+  own verdict is kept as ``verdict_by_rule``). Why inconclusive rather than dropped or kept: the reading is the
+  code's literal one, so the record must show it was looked at; but the instrument cannot decide it — the update's
+  direction is set by ε and by what PPO's ratio clip (not modelled) does to a 10⁴-times larger advantage, so it is
+  neither support for the theorem (as "holds 5/5" was read) nor evidence against it. The protocol treats an
+  inconclusive sweep point as "not established there" (a conservative qualification, never a flip toward
+  confirmed); the → 0 point and the pooled-objective point remain the informative ones.
+* Wording: the extension models *uniform* credit assignment (every response of a paper gets the paper's
+  advantage). The authors' β = 0.9 / ``natural_baseline_adv`` script runs ``credit_assign_mode='std'`` and the hard
+  script (β = 0.8) ``'sum-mean'`` (core_algos.py, read 2026-12-01 through the code index). Earlier text called the
+  extension "the practical updates the paper trains with"; that was wrong.
+* Reported reading (not in the verdict, no sweep): the expected sampled RiskPO update with the authors' ``'std'``
+  credit (each response's advantage divided by its question's Bessel std over the G responses + ε, or by 1 + ε when
+  that std ≤ 1e-3), with the declared per-bundle batch quantiles (the authors' ``std`` script pairs it with
+  ``track`` quantiles, whose all-equal bundles are the degenerate point above), computed exactly
+  (:func:`expected_riskpo_credit_weights`; its ``uniform`` path reproduces :func:`expected_riskpo_weights` to
+  round-off, and brute-force enumeration of the sampled estimator checks it in tests/test_risk_po.py), under the same
+  rule against expected GRPO. The referee's Monte Carlo found it loses *more* entropy than uniform credit, so the
+  omission did not favour the verdict (the exact computation agrees on quick seeds). ``'sum-mean'`` is not
+  modelled (its share (R_{q,i} − R̄_q)/Σ_j (R_{j,i} − R̄_j) couples every question's G-response column, a (2^G)^b
+  enumeration per bundle).
+* Reported: the number of instances on which MVaR's and MVaR⁺'s one-step ΔH have opposite signs, beside the sanity
+  check's median rule (unchanged).
+
 Definitions: MVaR form, defaults and the advantage from the authors' code (RTkenny/RiskPO ``core_algos.py``, scripts);
 GRPO advantage as in verl. Not verified: the paper's theorem (statement, assumptions, whether it concerns one step, a
 first-order covariance, natural or vanilla PG), its exact MVaR normalisation, and the paper's bundle score (mean vs sum).
 
 Not reproduced: the tracker's dynamics (SGD on q with lr_q = 0.1 across steps: only its fixed point is used), PPO
-clipping, KL terms, token-level credit assignment, the ε in the code's 1/(β − α + ε) (a 1e-6 relative change).
+clipping, KL terms, token-level credit assignment, the ``sum-mean`` / ``score`` credit modes (``std`` is a reported
+reading), the ε in the code's 1/(β − α + ε) (a 1e-6 relative change).
 """
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 import torch
@@ -125,6 +167,13 @@ GROUP = 5
 CODE_EPS = 1e-6
 #: the pooled-reading expected update's all-equal-bundle path: as the code (ψ/ε) or zero advantage
 ALL_EQUAL_MODES = ("eps", "zero")
+#: credit assignment of a paper's advantage to its responses (core_algos.py ``credit_assign_mode``): the declared
+#: extension uses "uniform"; the authors' β = 0.9 script runs "std", reported as a reading (added 2026-12-01)
+CREDIT_MODES = ("uniform", "std")
+#: the pooled ψ/ε point is degenerate when the all-equal (std = 0) part of the expected track-mode update has cosine
+#: ≥ this with the whole update at θ_0 on at least half of the instances: the update's direction is then that of
+#: the ε-divided term (within 8°), not the risk reweighting (declared 2026-12-01, the referee's audit)
+DEGENERATE_COSINE = 0.99
 #: the risk-seeking sanity check's (α, β, ω): the authors' run_qwen2.5_1.5b_risky_MVaR_math.sh (quantile_down 0.2,
 #: quantile_up 0.8, upper_weight 1.5); ω/(1−β) = 7.5 ≥ 1/(β−α), so its b = 1 weights are non-increasing in p
 SEEK = (0.2, 0.8, 1.5)
@@ -256,6 +305,62 @@ def expected_riskpo_weights(p, cfg):
                                   weight=cfg["weight"], quantile="linear")[..., 0, 0]
 
     return _expected_paper_weights(p, cfg, adv)
+
+
+def expected_riskpo_credit_weights(p, cfg):
+    r"""Prompt weights of the expected sampled RiskPO update of :func:`expected_riskpo_weights` (per-bundle batch
+    quantiles, ``riskpo`` advantage) under the authors' credit-assignment mode ``cfg["credit"]``:
+
+    * ``"std"`` (``credit_assign_mode='std'``, core_algos.py): response i of question q gets
+      Â_{q,i} = Â_i / (σ_q + ε), σ_q the Bessel std of q's G rewards, replaced by 1 when σ_q ≤ 1e-3 (all alike);
+    * ``"uniform"``: Â_{q,i} = Â_i — the same numbers as :func:`expected_riskpo_weights` (an exact cross-check).
+
+    Exact for binary rewards: c_q = (E[Â_{q,1} | R_{q,1} = 1] − E[Â_{q,1} | R_{q,1} = 0])/B, where paper i's pair
+    (R_{q,i}, K_i) — q's reward and the successes of the bundle's other b − 1 questions — is independent across
+    papers with law Bernoulli(p_q) ⊗ Poisson-binomial; the G − 1 other papers' pairs are enumerated (2b states each,
+    as unordered groups: both σ_q and the batch quantiles and std are symmetric in them) jointly with paper 1's K_1,
+    since σ_q depends on q's whole column."""
+    bundles, G, credit = cfg["bundles"], cfg["G"], cfg["credit"]
+    if credit not in CREDIT_MODES:
+        raise ValueError(f"credit: expected one of {CREDIT_MODES}, got {credit!r}")
+    B, b = bundles.shape
+    c = torch.zeros_like(p)
+    r = torch.arange(2, dtype=p.dtype)
+    for k in range(B):
+        idx = bundles[k]
+        for j in range(b):
+            rest = torch.cat([idx[:j], idx[j + 1:]])
+            law_rest = bundle_reward_law(p[rest])[1] if b > 1 else torch.ones(1, dtype=p.dtype)  # [b]: K's law
+            pair_law = torch.stack([1 - p[idx[j]], p[idx[j]]])[:, None] * law_rest[None, :]  # [2, b]: (R, K)
+            states, pr = _unordered_groups(pair_law.reshape(-1), G - 1)  # [n, G−1], [n]
+            r_others, s_others = (states // b).to(p.dtype), (states // b + states % b).to(p.dtype)
+            n = pr.numel()
+            s_one = (r[:, None] + torch.arange(b, dtype=p.dtype)[None, :])  # [2, b]: paper 1's count r + K_1
+            counts = torch.cat([s_one[:, :, None, None].expand(2, b, n, 1),
+                                s_others[None, None].expand(2, b, n, G - 1)], -1)  # [2, b, n, G]
+            adv = risk_po_advantages((counts / b).unsqueeze(-2), "riskpo", alpha=cfg["alpha"], beta=cfg["beta"],
+                                     weight=cfg["weight"], quantile="linear")[..., 0, 0]  # [2, b, n]
+            if credit == "std":
+                column = torch.cat([r[:, None, None].expand(2, n, 1), r_others[None].expand(2, n, G - 1)], -1)
+                sd = column.std(-1, unbiased=True)  # [2, n]
+                adv = adv / (torch.where(sd > 1e-3, sd, torch.ones_like(sd)) + CODE_EPS)[:, None, :]
+            given = ((adv * pr).sum(-1) * law_rest).sum(-1)  # [2]: E[Â_{q,1} | R_{q,1} = r]
+            c[idx[j]] = float(given[1] - given[0]) / B
+    return c
+
+
+def _unordered_groups(probs, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every multiset of ``size`` i.i.d. draws from ``probs [N]``: (states ``[n, size]`` sorted, probability ``[n]``,
+    the multinomial (size!/∏ m_s!) ∏ probs_s^{m_s}); n = C(N + size − 1, size) instead of N^size ordered groups."""
+    groups = torch.tensor(list(itertools.combinations_with_replacement(range(probs.numel()), size)), dtype=torch.long)
+    mult = torch.stack([(groups == s).sum(-1) for s in range(probs.numel())], -1)  # [n, N] multiplicities
+    coef = math.factorial(size) / torch.special.gammaln(mult.to(probs.dtype) + 1).exp().prod(-1)
+    return groups, coef * probs[groups].prod(-1)
+
+
+def expected_riskpo_std_credit_weights(p, cfg):
+    """:func:`expected_riskpo_credit_weights` with the authors' ``credit_assign_mode='std'`` (a reported reading)."""
+    return expected_riskpo_credit_weights(p, {**cfg, "credit": "std"})
 
 
 def expected_track_riskpo_weights(p, cfg):
@@ -425,6 +530,27 @@ def _track_update(mode):
     return lambda p, cfg: expected_track_riskpo_weights(p, {**cfg, "all_equal": mode})
 
 
+def all_equal_share(inst) -> dict:
+    """How much of the expected ``track``-mode update (ψ/ε path) is the all-equal-bundle (std = 0) term, at θ_0 and
+    the default bundles: that term's prompt weights are exactly c_ψ/ε − c_→0 (the other bundles' advantages agree);
+    ``cosine`` between its parameter-space update Σ_q (c_ψ/ε − c_→0)_q ∇p_q and the whole update's, and
+    ``norm_ratio`` = ‖c_ψ/ε‖/‖c_→0‖ (how much the 1/ε term inflates the update)."""
+    p0 = inst.success(inst.theta0).detach()
+    cfg = {"bundles": inst.perm.reshape(-1, _default_bundle(inst)), "alpha": ALPHA, "beta": BETA, "weight": WEIGHT,
+           "G": GROUP}
+    c_eps, c_zero = (expected_track_riskpo_weights(p0, {**cfg, "all_equal": mode}) for mode in ("eps", "zero"))
+    d_whole, d_part = inst.grad_weighted(inst.theta0, c_eps), inst.grad_weighted(inst.theta0, c_eps - c_zero)
+    norms = float(d_whole.norm() * d_part.norm())
+    return {"cosine": float((d_whole * d_part).sum()) / norms if norms > 0 else 0.0,
+            "norm_ratio": float(c_eps.norm() / c_zero.norm())}
+
+
+def is_degenerate(shares) -> bool:
+    """Declared 2026-12-01: the ψ/ε point is degenerate when the all-equal term's cosine with the whole update is
+    ≥ :data:`DEGENERATE_COSINE` on at least half of the instances (:func:`all_equal_share`)."""
+    return 2 * sum(x["cosine"] >= DEGENERATE_COSINE for x in shares) >= len(shares)
+
+
 def _monotone(values, order, increasing: bool) -> bool:
     v = np.asarray(values)[np.argsort(order)]
     d = np.diff(v)
@@ -526,15 +652,34 @@ def run(ctx: RunContext) -> Evidence:
     track = {mode: [measure_instance(i, _track_update(mode), expected_grpo_weights, steps=s["ext_steps"]) for i in insts]
              for mode in ALL_EQUAL_MODES}
     track_out = {mode: [holds(m) for m in ms_] for mode, ms_ in track.items()}
+    shares = [all_equal_share(i) for i in insts]
+    degenerate = is_degenerate(shares)
+    cos_med = float(np.median([x["cosine"] for x in shares]))
+    ratio_med = float(np.median([x["norm_ratio"] for x in shares]))
     for mode in ALL_EQUAL_MODES:
-        sens.append(sweep_point("reading", f"pooled track, all-equal bundles {READING_LABEL[mode]}",
-                                combined_verdict(family_verdict(pooled_out), family_verdict(track_out[mode])),
+        point = combined_verdict(family_verdict(pooled_out), family_verdict(track_out[mode]))
+        extra = {}
+        if mode == "eps":  # the referee's audit, 2026-12-01: report how much of this update is the std = 0 term
+            extra = {"all_equal_cosine_median": cos_med, "all_equal_norm_ratio_median": ratio_med,
+                     "all_equal_cosines": [x["cosine"] for x in shares], "degenerate": degenerate,
+                     "verdict_by_rule": point}
+            if degenerate:
+                point = "inconclusive"
+                extra["note"] = ("degenerate: the update is the all-equal (std = 0) bundles' ψ/ε term (cosine ≥ "
+                                 f"{DEGENERATE_COSINE} on ≥ half of the instances), set by ε, not by risk aversion")
+        sens.append(sweep_point("reading", f"pooled track, all-equal bundles {READING_LABEL[mode]}", point,
                                 objective_holding=int(sum(pooled_out)), update_holding=int(sum(track_out[mode])),
                                 count=len(insts),
                                 objective_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in pooled])),
-                                update_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in track[mode]]))))
+                                update_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in track[mode]])),
+                                **extra))
+    # the authors' credit assignment (reported reading, 2026-12-01): expected RiskPO with 'std' credit vs GRPO
+    std_credit = [measure_instance(i, expected_riskpo_std_credit_weights, expected_grpo_weights, steps=s["ext_steps"])
+                  for i in insts]
+    std_credit_out = [holds(m) for m in std_credit]
     seek = [measure_instance(i, risk_seeking_weights, mean_weights, steps=1) for i in insts]
     checks = risk_seeking_checks(insts, ms, seek)
+    opposite = sum(a["one_step_dH"] < -TOL and b["one_step_dH"] > TOL for a, b in zip(ms, seek))
     one = np.array([m["one_step_dH"] for m in ms])
     traj = np.array([m["mean_traj_dH"] for m in ms])
     dpk = np.array([m["pass_k_risk"] - m["pass_k_base"] for m in ms])
@@ -554,9 +699,14 @@ def run(ctx: RunContext) -> Evidence:
                f"{np.nanmedian([m['shared_lr_gain_ratio'] for m in ms]):.2f}× the gain (reported only). Pooled 'track' "
                f"reading (sweep points, not the verdict): pooled-MVaR objective held on {sum(pooled_out)}/{len(ms)}; "
                f"expected track-mode RiskPO vs GRPO held on {sum(track_out['eps'])}/{len(ms)} with all-equal bundles "
-               f"at ψ/ε as the code, {sum(track_out['zero'])}/{len(ms)} with them at 0. Risk-seeking MVaR⁺ "
+               f"at ψ/ε as the code — " + ("degenerate, inconclusive: that update is the std = 0 bundles' ψ/ε term "
+               if degenerate else "not degenerate: ") + f"(its cosine with the whole update, median {cos_med:.6f}; "
+               f"‖c‖ ×{ratio_med:.1e} the → 0 path's) — and {sum(track_out['zero'])}/{len(ms)} with them at 0. "
+               f"The authors' 'std' credit assignment (reported reading): expected RiskPO vs GRPO one-step ΔH median "
+               f"{np.nanmedian([m['one_step_dH'] for m in std_credit]):+.1e}, rule held on "
+               f"{sum(std_credit_out)}/{len(ms)}. Risk-seeking MVaR⁺ "
                f"(α, β, ω = {SEEK}) one-step ΔH median {np.nanmedian([m['one_step_dH'] for m in seek]):+.1e} "
-               f"(sanity check: opposite sign to MVaR's).")
+               f"(sanity check: opposite sign to MVaR's; MVaR ΔH < 0 and MVaR⁺ ΔH > 0 on {opposite}/{len(ms)}).")
     return Evidence(
         verdict=verdict, statistic=float(np.mean(outcomes)),
         threshold="per instance: no stall, one-step ΔH ≥ −1e-9 and trajectory-mean ΔH ≥ −1e-9 at matched gain; "
@@ -564,9 +714,14 @@ def run(ctx: RunContext) -> Evidence:
                   "expected RiskPO-vs-GRPO comparison holds on every instance",
         n_samples=0, summary=summary,
         details={"exact": ms, "expected_sampled": ext, "extension_verdict": ext_verdict, "main_verdict": main,
-                 "pooled_objective": pooled, "track_update": track, "risk_seeking": seek},
-        figure=_draw(ms, ext, {"pooled MVaR − mean": pooled, "track RiskPO (ψ/ε) − GRPO": track["eps"],
-                               "track RiskPO (→ 0) − GRPO": track["zero"], "risk-seeking MVaR⁺ − mean": seek},
+                 "pooled_objective": pooled, "track_update": track, "all_equal_share": shares,
+                 "track_eps_degenerate": degenerate, "std_credit": std_credit,
+                 "std_credit_verdict": family_verdict(std_credit_out), "risk_seeking": seek,
+                 "risk_seeking_opposite_signs": opposite},
+        figure=_draw(ms, ext, {"pooled MVaR − mean": pooled,
+                               f"track RiskPO (ψ/ε{', degenerate' if degenerate else ''}) − GRPO": track["eps"],
+                               "track RiskPO (→ 0) − GRPO": track["zero"], "RiskPO 'std' credit − GRPO": std_credit,
+                               "risk-seeking MVaR⁺ − mean": seek},
                      verdict, ctx.figure_dir),
         instances=outcomes, sensitivity=sens, code_checks=checks,
     )
