@@ -346,6 +346,97 @@ def test_l67_rules_hold_fail_and_the_null_control():
     assert mod.decide(_l67_meas({"LS": [1, 3], "VW": [1, 1]}, family="tabular"))["rows"][0]["null_covered"] is False
 
 
+def test_l67_smoothing_is_the_prior_of_the_law_and_widens_the_interval():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    # the same hand computation as above with the uniform prior Beta(1, 1): BetaBinomial(R, s + 1, R − s + 1)
+    err = [[0.0, 0.0, 1.0, 1.0], None, [0.0, 0.0, 0.0, 0.0]]
+    values, probs, p_inf = mod.n_delta_law(err, [10, 20, 40], 0.5, 0.25, smoothing=1.0)
+    q0, q2 = _beta_binomial_sf(3, 4, 3.0, 3.0), _beta_binomial_sf(3, 4, 5.0, 1.0)
+    assert np.allclose(probs, [q0, (1 - q0) * q2], atol=1e-12, rtol=0) and abs(p_inf - (1 - q0) * (1 - q2)) < 1e-12
+    assert mod.SMOOTHING in mod.SMOOTHING_RANGE
+    # a flatter prior puts more mass on failing at all-success levels: the identical-method interval is no narrower
+    meas = _l67_curve_meas(1.0)
+    narrow = mod.decide(meas, alpha=_FULL_ALPHA)["rows"][0]["log_ratio_ci"]
+    wide = mod.decide(meas, alpha=_FULL_ALPHA, smoothing=1.0)["rows"][0]["log_ratio_ci"]
+    assert wide[0] <= narrow[0] < 0 < narrow[1] <= wide[1] and (wide[0], wide[1]) != (narrow[0], narrow[1])
+    for bad in (0.0, -1.0, math.inf):
+        with pytest.raises(ValueError, match="^smoothing"):
+            mod.n_delta_law(err, [10, 20, 40], 0.5, 0.25, smoothing=bad)
+
+
+_STEEP = (0.0, 0.1, 0.75, 0.975, 1.0)  # success fraction per level from the curve's start (then 1)
+_FULL_ALPHA = 0.05 / 47 / 7  # with one low-rank instance: the full scale's level 1 − 0.05/47/(2·7) ≈ 1 − 7.6e-5
+
+
+def _l67_curve_meas(vw_factor: float, R: int = 40, levels: int = 14, start: int = 4):
+    """Both methods with the same steep per-level success curve (from ``start``), every level evaluated; VWLS's draws
+    per run are ``vw_factor`` × LS's, so the true D = log vw_factor at every γ (and G = 0)."""
+    def level(j):
+        f = 0.0 if j < start else (_STEEP[j - start] if j - start < len(_STEEP) else 1.0)
+        k = int(round(f * R))
+        return [0.0] * k + [1.0] * (R - k)
+    err = [[level(j) for j in range(levels)]] * 2
+    draws = [100.0 * 2 ** (j / 2) for j in range(levels)]
+    return {"gammas": [0.8, 0.9], "instances": [{
+        "name": "x", "family": "linear", "budgets": [int(x) for x in draws], "err": {"LS": err, "VW": err},
+        "samples": {"LS": [draws] * 2, "VW": [[vw_factor * x for x in draws]] * 2},
+        "weight_spread": [[None] * levels, [3.0] * levels]}]}
+
+
+def test_l67_planted_cost_twins_through_decide_at_the_full_level():
+    # the power statement of the docstring, checked: at R = 40, level 1 − 7.6e-5 and a dense window, (A) holds when
+    # VWLS is truly ×½ as costly (two levels), cannot hold at parity, and fails when it is ×4 as costly (four levels)
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    half, same, four = (mod.decide(_l67_curve_meas(f), alpha=_FULL_ALPHA)["rows"][0] for f in (0.5, 1.0, 4.0))
+    assert abs(half["log_ratio"] + math.log(2)) < 1e-12 and half["rule_A"] is True
+    assert same["rule_A"] is None and same["log_ratio_ci"][0] < 0 < same["log_ratio_ci"][1]
+    assert four["rule_A"] is False
+    # G = 0 truly: (B) never holds
+    assert all(r["rule_B"] is not True for r in (half, same, four))
+
+
+def test_l67_budget_search_evaluates_a_contiguous_window():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    R, n_levels, first = 10, 30, 17  # level j succeeds in all runs from ``first`` on
+    calls = []
+
+    def run_budget(j):
+        calls.append(j)
+        return ([0.0] * R if j >= first else [1.0] * R), [0.0] * R, 100.0 * 2 ** (j / 2)
+
+    main, loose = (mod.EPSILON, mod.DELTA), (max(mod.EPSILON_RANGE), max(mod.DELTA_RANGE))
+    err, _, num, top = mod._evaluate_budgets(run_budget, n_levels, 3, [loose, main], main=main)
+    done = [j for j in range(n_levels) if err[j] is not None]
+    below, above = mod.WINDOW_MAIN
+    assert set(range(first - below, first + above + 1)) <= set(done)  # contiguous around the first success
+    assert len(calls) == len(set(calls)) == len(done)  # each level run once
+    assert top < first + above and mod._n_delta(err, num, *main) == num[first]  # the window does not move N_δ
+    # twin: without a main criterion every criterion gets the sweep's narrower window, so j* + 3 stays unevaluated
+    calls.clear()
+    err2, *_ = mod._evaluate_budgets(run_budget, n_levels, 3, [loose, main])
+    assert err2[first + mod.WINDOW_SWEEP[1]] is not None and err2[first + above] is None
+
+
+def test_l67_weighting_effect_same_draws_on_one_hot_and_its_twin():
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+    from pgtheory.optim.linear_mdvi import ls_mdvi
+
+    gamma, K, N = 0.8, 20, 24
+    lin = one_hot_linear_mdp(garnet(3, 2, 2, discount=gamma, seed=3))
+    design = g_optimal_design(lin.features.reshape(6, -1)).weights
+    eff = mod.weighting_effect(lin, design, N, gamma, K, seed=11, runs=3)
+    assert eff["max_abs_diff"] <= mod.WEIGHTS_EFFECT_TOL and eff["d"] == 6 and eff["support"] == [6, 6, 6]
+    # twin: the same comparison without holding the draws fixed differs by the sampling noise (the check has teeth)
+    sigma2 = torch.full((3, 3, 2), 7.0, dtype=torch.float64)
+    a = ls_mdvi(lin, design, N, torch.Generator().manual_seed(1), alpha=gamma, beta=math.inf, iterations=K, runs=3,
+                variance=sigma2)
+    b = ls_mdvi(lin, design, N, torch.Generator().manual_seed(2), alpha=gamma, beta=math.inf, iterations=K, runs=3)
+    assert float((a.values[:, -1] - b.values[:, -1]).abs().max()) > 1e3 * mod.WEIGHTS_EFFECT_TOL
+
+
 @pytest.mark.slow
 def test_l67_quick_run_returns_a_complete_record(tmp_path):
     import pgtheory.claims.library.l67_vwls_mdvi as mod
@@ -370,3 +461,9 @@ def test_l67_quick_run_returns_a_complete_record(tmp_path):
         assert ("holds" in r) == (r["undecided"] is None)
     assert all(r["null_covered"] for r in rows if r["family"] == "tabular")
     assert 0 < ev.details["level"] < 1
+    smooth = [p for p in ev.sensitivity if p["constant"] == "smoothing"]
+    assert [p["value"] for p in smooth] == list(mod.SMOOTHING_RANGE) and smooth[0]["verdict"] == ev.verdict
+    for name, eff in ev.details["weighting_effect"].items():
+        assert eff["d"] >= 1 and len(eff["support"]) == mod.WEIGHTS_CHECK_RUNS and eff["max_abs_diff"] >= 0
+        if name.startswith("tabular"):
+            assert eff["max_abs_diff"] <= mod.WEIGHTS_EFFECT_TOL

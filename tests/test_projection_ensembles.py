@@ -280,6 +280,40 @@ def test_bonus_deviation_decays_like_inverse_sqrt_n_and_a_biased_estimator_twin_
     np.testing.assert_allclose(fast, slow.numpy(), rtol=0, atol=1e-13)
 
 
+def test_l195_twin_rule_by_hand():
+    from pgtheory.claims.library.l195_projection_ensembles import _twins_rejected
+
+    bound = [{"twin_violated": False}, {"twin_violated": True}]
+    assert _twins_rejected({"b_ratio_ok": [False, False], "a_bound": bound}) == (True, [True, True])
+    # (B) not flagged on one MDP: the twin is not rejected (every MDP required)
+    assert _twins_rejected({"b_ratio_ok": [False, True], "a_bound": bound}) == (False, [True, False])
+    # the bound twin never violated: not rejected either
+    assert _twins_rejected({"b_ratio_ok": [False, False], "a_bound": bound[:1] * 2})[0] is False
+
+
+def test_l195_p1_flags_the_quantile_pair_but_not_a_categorical_one():
+    # the judged twin (B) is caught by (A)'s own P1 rule; its twin — (B) with the quantile member replaced by a
+    # categorical one (a W1 non-expansion: the hypothesis holds) — is not, so the twin judgment can fail
+    from pgtheory.claims.library import l195_projection_ensembles as m
+
+    hi = 1 / (1 - m.GAMMA)
+    for seed in range(2):
+        mdp, rewards, pi, g = m._instance(seed, m.GAMMA)
+        ens_a, ens_b = m._ensembles(hi, m.CAT_ATOMS)
+        cat_pair = [ens_b[0], m.categorical_member(torch.linspace(0, hi, m.QUANT_ATOMS, dtype=D))]
+        flagged, caught = False, False
+        for _ in range(2):
+            eta, nu = m._random_laws(hi, g), m._random_laws(hi, g)
+            for members, is_twin in ((ens_b, True), (cat_pair, False)):
+                d = m._curve(mdp, pi, members, rewards, eta, nu, 10)
+                over = bool((d[1:] / d[:-1] > m.GAMMA * (1 + m.RATIO_SLACK)).any())
+                if is_twin:
+                    flagged |= over
+                else:
+                    caught |= over
+        assert flagged and not caught
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="^support"):
         categorical_member([1.0, 0.0])
@@ -316,7 +350,9 @@ def test_l195_quick_run_returns_a_complete_record(tmp_path):
     assert rec["kind"] == "identity" and rec["extension"] is False
     assert len(rec["sensitivity"]) == 4
     d = rec["details"]
-    assert len(d["twin_shift"]) == 3 and len(d["twin_gamma"]) == 3  # judged γ″ twin and the reported γ′ twin, per MDP
+    assert len(d["twin_shift"]) == 3 and len(d["twin_gamma"]) == 3  # γ″ (a code check) and γ′ (reported), per MDP
+    assert len(d["b_twin_flagged"]) == 3  # the judged twin (B), per MDP (revision 4)
+    assert all("b_twin_flagged" in p for p in rec["sensitivity"])
     xb = d["exploration_bonus"]
     assert len(xb["rows"]) == 4 and all(r["floor"] > 0 for r in xb["rows"])
     assert rec["code_checks"] == []

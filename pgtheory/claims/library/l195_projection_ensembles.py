@@ -18,13 +18,15 @@ e_ref (:func:`~pgtheory.exact.distributional_control.categorical_evaluation_fixe
     ``steps`` satisfies d_{k+1} ≤ γ d_k (1 + RATIO_SLACK). (P2) rule: the fixed point (iterated to FP_TOL) satisfies
     d̄_1(η_M, η̂) ≤ d̄_1(Ω η̂, η̂)/(1 − γ) + slack, slack = e_ref(1 + 2/(1 − γ)) + γ·last_change/(1 − γ) (η̂ the
     reference; a violation beyond the slack is a counterexample to P2 for the true law).
-    Twins (the rules must be able to fail): the operator with discount γ″ = γ(1 + SHIFT_TWIN_REL) on the shift pair of
-    every MDP (must exceed γ at some k; revision 3 below — it replaced the γ′ = (1 + γ)/2 twin on the first random
-    pair, which is still reported), and the bound without the propagation factor, d̄_1(Ω η̂, η̂) + slack (must be
-    violated beyond its own slack e_ref(2 + c̄) + γ·last_change/(1 − γ) on at least one MDP).
+    Twins (the rules must be able to fail; revision 4 below): (B), whose quantile member violates the hypothesis, must
+    be flagged by the (P1) rule (some ratio > γ(1 + RATIO_SLACK)) on every MDP; and the bound without the propagation
+    factor, d̄_1(Ω η̂, η̂) + slack, must be violated beyond its own slack e_ref(2 + c̄) + γ·last_change/(1 − γ) on at
+    least one MDP. Reported: the γ′ = (1 + γ)/2 operator on the first random pair and on the shift pair; a code check:
+    the γ″ = γ(1 + SHIFT_TWIN_REL) operator on the shift pair (revision 3 judged it; revision 4 made it a code check).
 (B) extension — the pair PE-DQN uses, a categorical member (CAT_ATOMS[0] atoms) and a quantile member (QUANT_ATOMS
     atoms). Π_Q has no finite W1 Lipschitz constant (proof in the module above), so P1/P2 do not cover it in W1;
     we ask whether it behaves as if c̄ = 1: the same (P1) and (P2) rules with c̄ = 1 and a converged fixed point.
+    Its (P1) outcome is also the hypothesis-violating twin of (A)'s rule (revision 4).
 (C) reported, not judged: the ensemble disagreement b(s,a) (average pairwise W1 of the members) at the fixed points of
     (A) and (B) against the true error d_1(η_M(s,a), η^π(s,a)) (Spearman correlation over (s, a) and instances) — the
     paper uses disagreement as an uncertainty signal; in this exact setting disagreement measures projection diversity.
@@ -44,11 +46,12 @@ e_ref (:func:`~pgtheory.exact.distributional_control.categorical_evaluation_fixe
     η); read in github.com/anyboby/diverse-projection-ensembles, common/pedqn.py, where the bonus is further propagated
     by a separate uncertainty ensemble — not modelled here).
 Code checks: a mixture of identical projections equals that projection (to 1e-13); (A)'s fixed point has the means
-Q^π (Π_C preserves means on [0, v_max]; to 1e-8); (A)'s first ratio on the shift pair is γ (to SHIFT_TIGHT_TOL); the
+Q^π (Π_C preserves means on [0, v_max]; to 1e-8); (A)'s first ratio on the shift pair is γ (to SHIFT_TIGHT_TOL), and the
+γ″ operator's is γ″ (to SHIFT_TIGHT_TOL, so it is rejected on every MDP: a check of the discount, revision 4); the
 deep-sea laws of (D) are exact (one more T^π moves them by ≤ DS_LAW_TOL, means = Q^π to DS_LAW_TOL).
 Verdict: refuted if (A)'s P1 or P2 fails beyond its slack; inconclusive if a twin is not rejected or a code check
 fails; otherwise the quoted part is confirmed (until revision 2 a failed extension (B) made it qualified; (B) is now
-reported only).
+reported as an extension, and since revision 4 judged as a twin: P1 must flag it on every MDP).
 Sensitivity: GAMMA over GAMMA_SWEEP and CAT_ATOMS over ATOM_SWEEP, (A)'s and (B)'s rules (one random pair and the shift
 pair) on the first ``sweep_mdps`` Garnets; a point's verdict combines them as the main verdict does (twins are judged at
 the main setting only).
@@ -74,12 +77,27 @@ during its development (quick seed 0 only) its categorical grid first spanned [m
 coarse (spacing 1) against returns in [−0.01, 0.6] that the floor mostly measured the grid; it now spans the exact
 return range, as C51's [V_min, V_max] is set per task.
 
+Revision 4 (2026-12-01, referee's audit, before any confirmatory run on the new rule; nothing was run on an unseen
+seed for it): the γ″ twin of revision 3 cannot be accepted while the code checks pass — T^π with discount g maps a
+shift by c to a shift by gc, Π_C preserves means inside its support and W1 ≥ |Δ mean|, so its first ratio is ≥ g for
+*any* mean-preserving members; it has no teeth against the failure the hypothesis is about (a member that is not a W1
+non-expansion: a mean-preserving dilation leaves a shift pair an exact shift). It is kept as a code check of the
+discount (first ratio/γ = 1 + SHIFT_TWIN_REL to SHIFT_TIGHT_TOL). The judged twin is now (B), the categorical +
+quantile pair whose quantile member has no finite W1 Lipschitz constant (this module's own proof): the same (P1) rule
+must flag it (some ratio > γ(1 + RATIO_SLACK)) on every MDP — declared before the unseen-seed run; the evidence that it
+has teeth was (B)'s ratio on the quick seeds 0 and 1 (3/3 flagged, max ratio/γ 1.117 and 1.058) and in the seed-1004
+record (12/12, max 1.224). "Every MDP" (not "at least one", the referee's minimal fix) as the γ″ twin asked: a twin
+that a correct check catches only sometimes would leave the check's resolution in doubt. Also (D)'s summary now says
+"with exactly fitted members" in the sentence about what the bonus measures, and each sweep point reports whether (B)
+is flagged there (not judged). The bound twin is unchanged.
+
 Protocol: kind=identity, extension=False (revision 2, 2026-11-30, after a referee's audit, before any full run; it was
 theorem + extension): for an all-categorical ensemble, P1 follows from the convexity of W1 under mixtures and the
 non-expansion of Π_C, and P2 from Banach's fixed-point theorem — the check verifies our operators against properties
 *as recalled* (Section 4 unread), so it never counts as confirming the paper. (B), the categorical + quantile pair the
 paper's agent uses, fails P1 by this module's own proof (the quantile projection has no finite W1 Lipschitz constant):
-asking it of (B) could only fail, so (B) is reported (ratio, error/bound), not judged, as (C) and (D) are.
+asking it of (B) could only fail, so (B) is reported (ratio, error/bound), not judged as an extension, as (C) and (D)
+are — but that it *does* fail (P1) is judged, as the rule's twin (revision 4).
 Not testable here: the abstract's claim that projection diversity improves generalisation of *neural* models
 ("a strong inductive bias when coupled with neural networks and gradient descent") and the bsuite/VizDoom results; the
 exploration bonus's *benefit* (deep exploration by an agent) is not run — (D) only shows what the bonus measures when the
@@ -318,6 +336,14 @@ def _rules(m) -> tuple[bool, bool]:
     return quoted, extension
 
 
+def _twins_rejected(m) -> tuple[bool, list[bool]]:
+    """The judged twins (revision 4) on measurements ``m``: (B), whose quantile member breaks the hypothesis (no finite
+    W1 Lipschitz constant), must be flagged by the (P1) rule on every MDP, and the bound without 1/(1 − γ) by the (P2)
+    rule on at least one. Returns (both rejected, per-MDP flags of (B))."""
+    b_flagged = [not ok for ok in m["b_ratio_ok"]]
+    return bool(b_flagged) and all(b_flagged) and any(j["twin_violated"] for j in m["a_bound"]), b_flagged
+
+
 def _spearman(x, y) -> float:
     rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
     return float(np.corrcoef(rx, ry)[0, 1])
@@ -338,10 +364,14 @@ def run(ctx: RunContext) -> Evidence:
     if xb["law_change"] > DS_LAW_TOL or xb["law_mean_error"] > DS_LAW_TOL:
         code_checks.append(f"(D) deep-sea laws not exact (change {xb['law_change']:.2g}, "
                            f"mean error {xb['law_mean_error']:.2g})")
+    # revision 4: γ″ on the shift pair is a code check of the discount (its rejection is implied by mean preservation)
+    off = max(abs(r - 1 - SHIFT_TWIN_REL) for r in m["twin_shift_first_ratio_over_gamma"])
+    if not all(m["twin_shift"]) or off > SHIFT_TIGHT_TOL:
+        code_checks.append(f"γ″ operator on the shift pair: first ratio/γ − 1 off {SHIFT_TWIN_REL:g} by {off:.2g}, "
+                           f"rejected on {sum(m['twin_shift'])}/{len(m['twin_shift'])} (both exact by mean preservation)")
     p1 = all(m["a_ratio_ok"])
     p2 = all(j["holds"] and j["converged"] for j in m["a_bound"])
-    # revision 3: the judged discount twin is γ″ on the shift pair (γ′ on a random pair is reported)
-    twins_ok = all(m["twin_shift"]) and any(j["twin_violated"] for j in m["a_bound"])
+    twins_ok, b_flagged = _twins_rejected(m)
     quoted_ok, ext_ok = _rules(m)
     if not quoted_ok:
         quote_verdict = "refuted"
@@ -360,7 +390,8 @@ def run(ctx: RunContext) -> Evidence:
             q_ok, e_ok = _rules(sv)
             sensitivity.append(sweep_point(constant, list(v) if constant == "CAT_ATOMS" else v,
                                            "confirmed" if q_ok else "refuted", quoted_part_holds=q_ok,
-                                           extension_holds=e_ok, a_max_ratio_over_gamma=sv["a_max_ratio_over_gamma"],
+                                           extension_holds=e_ok, b_twin_flagged=[not ok for ok in sv["b_ratio_ok"]],
+                                           a_max_ratio_over_gamma=sv["a_max_ratio_over_gamma"],
                                            b_max_ratio_over_gamma=sv["b_max_ratio_over_gamma"],
                                            a_error_over_bound=[j["error"] / j["bound"] for j in sv["a_bound"]],
                                            b_error_over_bound=[j["error"] / j["bound"] for j in sv["b_bound"]]))
@@ -371,8 +402,8 @@ def run(ctx: RunContext) -> Evidence:
         rho[name] = _spearman(np.concatenate([r["b"] for r in rows]), np.concatenate([r["error"] for r in rows]))
     instances = [a and j["holds"] and j["converged"] for a, j in zip(m["a_ratio_ok"], m["a_bound"])]
 
-    fig, (a1, a2, a3, a4) = new_figure(ID, f"quoted part {quote_verdict}; extension (B) "
-                                       f"{'holds' if ext_ok else 'fails'}", ncols=4, width=3.9)
+    fig, (a1, a2, a3, a4) = new_figure(ID, f"quoted part {quote_verdict}; twin (B) flagged by P1 on "
+                                       f"{sum(b_flagged)}/{len(b_flagged)} MDPs", ncols=4, width=3.9)
     for key, col in (("curves_a", "C0"), ("curves_b", "C1")):
         for c in m[key]:
             c = np.array(c)
@@ -420,17 +451,21 @@ def run(ctx: RunContext) -> Evidence:
     ea = [j["error"] / j["bound"] for j in m["a_bound"]]
     eb = [j["error"] / j["bound"] for j in m["b_bound"]]
     summary = (f"(A) two categorical members ({CAT_ATOMS[0]}, {CAT_ATOMS[1]} atoms, c̄ = 1): max d̄1 ratio/γ = "
-               f"{m['a_max_ratio_over_gamma']:.6f} over {s['mdps']}×{s['pairs']} pairs × {s['steps']} steps (P1 holds: {p1}); "
-               f"fixed-point error/bound = {min(ea):.3f}…{max(ea):.3f} (P2 holds: {p2}); twins rejected (γ′ "
-               f"{sum(m['twin_gamma'])}/{len(m['twin_gamma'])} on random pairs (reported), "
-               f"γ″ = γ(1 + {SHIFT_TWIN_REL:g}) on the shift pair {sum(m['twin_shift'])}/{len(m['twin_shift'])} "
-               f"(judged), bound without 1/(1−γ) violated on "
-               f"{sum(j['twin_violated'] for j in m['a_bound'])}/{len(m['a_bound'])}). (B, extension) categorical + "
+               f"{m['a_max_ratio_over_gamma']:.6f} over {s['mdps']}×({s['pairs']} random + 1 shift) pairs × "
+               f"{s['steps']} steps (P1 holds: {p1}); fixed-point error/bound = {min(ea):.3f}…{max(ea):.3f} "
+               f"(P2 holds: {p2}); judged twins: "
+               f"P1 flags (B) (a quantile member, no finite W1 Lipschitz constant) on {sum(b_flagged)}/{len(b_flagged)} "
+               f"MDPs (all required), P2 flags the bound without 1/(1−γ) on "
+               f"{sum(j['twin_violated'] for j in m['a_bound'])}/{len(m['a_bound'])} (≥ 1 required); reported: γ′ "
+               f"rejected on {sum(m['twin_gamma'])}/{len(m['twin_gamma'])} random pairs; code check: γ″ = "
+               f"γ(1 + {SHIFT_TWIN_REL:g}) on the shift pair rejected on {sum(m['twin_shift'])}/{len(m['twin_shift'])}. "
+               f"(B, extension) categorical + "
                f"quantile ({QUANT_ATOMS} atoms): max ratio/γ = {m['b_max_ratio_over_gamma']:.4f}, error/bound(c̄=1) = "
                f"{min(eb):.3f}…{max(eb):.3f}, converged {sum(j['converged'] for j in m['b_bound'])}/{len(m['b_bound'])}. "
                f"(C) Spearman(disagreement, true error) over (s,a): A {rho['A']:.2f}, B {rho['B']:.2f}. "
                f"(D, reported) deep sea {DS_SIZE}, start state, {len(xb['rows'])} (policy, action) pairs: exact floor "
-               f"b_∞ = {min(floors):.4f}…{max(floors):.4f} (> 0: the members disagree with exact laws); "
+               f"b_∞ = {min(floors):.4f}…{max(floors):.4f} (> 0: the members disagree with exact laws, so with exactly "
+               f"fitted members the bonus is not an uncertainty measure; the paper's members are neural nets); "
                f"E|b_n − b_∞| ∝ n^slope, slope {min(slopes):.2f}…{max(slopes):.2f} over n ≥ {DS_COUNTS[-DS_TAIL]}; "
                f"E b_n − b_∞ at n = {DS_COUNTS[0]} significantly > 0 on {n_pos}, < 0 on {n_neg} of {len(xb['rows'])}.")
     return Evidence(
@@ -441,6 +476,7 @@ def run(ctx: RunContext) -> Evidence:
         details={k2: v for k2, v in m.items() if not k2.startswith("curves")} | {"spearman": rho,
                                                                                "quote_verdict": quote_verdict,
                                                                                "extension_ok": ext_ok,
+                                                                               "b_twin_flagged": b_flagged,
                                                                                "exploration_bonus": xb},
         figure=fig_path, instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
         code_checks=code_checks)
@@ -454,7 +490,8 @@ register_claim(Claim(
                         "quantile projections; fine-grid categorical reference with a proven error bound",
     monte_carlo="none for the judged parts (exact); the reported (D) samples n returns from exact deep-sea return laws",
     test="(A) categorical×2 ensembles: d̄1 ratios ≤ γ and fixed-point error ≤ bound on Garnets with stochastic rewards; "
-         "(B, extension) categorical + quantile asked to satisfy the same with c̄ = 1; (C) disagreement vs true error",
+         "judged twins: (B) categorical + quantile flagged by the ratio rule on every Garnet, the bound without "
+         "1/(1 − γ) violated on one; (B, extension) asked the same with c̄ = 1 (reported); (C) disagreement vs true error",
     scales={"quick": {"mdps": 3, "pairs": 2, "steps": 10, "ref_atoms": 4001, "sweep_mdps": 1, "ds_policies": 2,
                       "ds_reps": 400},
             "full": {"mdps": 12, "pairs": 5, "steps": 12, "ref_atoms": 20001, "sweep_mdps": 3, "ds_policies": 6,
