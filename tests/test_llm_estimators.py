@@ -10,6 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pgtheory.estimators import PSPO_DEFAULT_ALPHA
 from pgtheory.estimators import (LOSS_AGGREGATIONS, TOKEN_SURROGATES, aggregation_weights, group_advantages, sequence_score_sum,
                                  token_surrogate_coefficients, token_surrogate_values)
 from pgtheory.exact import enumerate_groups
@@ -108,6 +109,8 @@ def test_every_surrogate_is_the_policy_gradient_at_theta_old(batch):
             want = adv[..., None] / mask.sum(-1, keepdim=True) * w.sum(-1, keepdim=True) * mask
         elif kind in ("kl_cov", "kl_cov_ppo_clip"):  # |lp − lo| has a kink at r = 1; autograd's subgradient there is 0
             want = pg
+        elif kind in ("pspo", "pspo_clip"):  # PSPO smooths r̃ = (1 − α)r + α: the gradient at θ_old is (1 − α)·PG
+            want = (1 - PSPO_DEFAULT_ALPHA) * pg
         else:
             want = pg
         hp = {"generator": torch.Generator().manual_seed(0)} if kind == "clip_cov" else {}

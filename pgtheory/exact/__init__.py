@@ -44,6 +44,10 @@ from .distributional_control import (ActionValueLaws, RewardLaw, action_sup_kolm
 from .mixed_var import (pooled_bundle_reward_law, upper_mixed_value_at_risk, upper_mvar_advantage, upper_mvar_distortion,
                         bundle_mvar_objective, bundle_reward_law, expected_mvar_gradient_estimate, mixed_value_at_risk,
                         multiprompt_mvar_gradient, mvar_distortion, mvar_policy_gradient)
+from .score_moments import ScoreMoments, score_function_moments, softmax_minimal_scores
+from .sampled_step import batch_count_compositions, expected_reinforce_step_change, softmax_entropy
+from .guidance import OPTIMALITY_FACTORS, guidance_curve, guided_policy, log_optimality_factor
+from .gradient_subspaces import EIGEN_ORDERS, loss_hessian, subspace_fraction, subspace_overlap, top_eigenspace
 from .weighted_regression import next_value_variance, prediction_variance, regression_error_covariance
 from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionMember, categorical_member, projected_disagreement,
                                    ensemble_contraction_ratio, ensemble_disagreement, ensemble_fixed_point, ensemble_operator,
