@@ -279,6 +279,13 @@ def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_cod
     assert out["verdict"] == "inconclusive" and "undecided" in out["protocol_notes"][-1]
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict="confirmed")
     assert apply_protocol(c, ev)["verdict"] == "confirmed"
+    # ... also when a sweep point is undecided (rule order of 2026-12-01: the quote rule before the sensitivity rule;
+    # twin: with a decided sentence the same sweep point qualifies)
+    sweep = [sweep_point("beta", 4, "inconclusive")]
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=sweep, quote_verdict="inconclusive")
+    assert apply_protocol(c, ev)["verdict"] == "inconclusive"
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=sweep, quote_verdict="confirmed")
+    assert apply_protocol(c, ev)["verdict"] == "qualified"
     bug = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], code_checks=["GMPO ≠ GSPO by 1e-3"])
     out = apply_protocol(_claim(lambda ctx: None, unbiasedness=False), bug)
     assert out["verdict"] == "inconclusive" and "bug to fix" in out["protocol_notes"][0]

@@ -123,6 +123,12 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
             verdict = "inconclusive"
             notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
                          f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
+    if claim.extension and verdict == "confirmed" and ev.quote_verdict == "inconclusive":
+        # added 2026-11-30 (referee: L67 showed "confirmed" for a sentence its own evidence says it cannot decide);
+        # applied before the sensitivity rule since 2026-12-01 (a referee of L43: a held extension with an undecided
+        # sweep point was shown "qualified", i.e. partly supported, for a sentence the evidence cannot decide)
+        verdict = "inconclusive"
+        notes.append("inconclusive: the extension held, but the evidence leaves the quoted sentence itself undecided")
     changed = _sensitivity_changes(verdict, ev.sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
         flips = [p for p in changed if p["verdict"] != "inconclusive"]
@@ -142,10 +148,6 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         else:
             verdict = "qualified"
             notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
-    if claim.extension and verdict == "confirmed" and ev.quote_verdict == "inconclusive":
-        # added 2026-11-30 (referee: L67 showed "confirmed" for a sentence its own evidence says it cannot decide)
-        verdict = "inconclusive"
-        notes.append("inconclusive: the extension held, but the evidence leaves the quoted sentence itself undecided")
     out.update(verdict=verdict, raw_verdict=ev.verdict, protocol_notes=notes, kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
                instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))
