@@ -12,7 +12,7 @@ from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, MappedFixedP
 from .linear_mdvi import (MDVIResult, VWLSResult, design_allocation, estimate_next_value_variance, least_squares_smoother,
                           ls_mdvi, mdvi_exact, mdvi_policy, mdvi_state_value, vwls_mdvi, weighted_least_squares)
 from .low_switching_pg import (CRITIC_TOL, SWITCH_RULES, CriticOperator, LowSwitchingTrace, critic_operator,
-                               determinant_switch, feature_covariance, low_switching_pg, optimistic_linear_critic,
+                               determinant_switch, feature_covariance, low_switching_pg, optimistic_linear_critic, samples_until_optimal_for_good,
                                switch_count_bound)
 from .linear_control import (GREEDY_TIE_RTOL, LSTD_Q_TARGETS, LSPIResult, LSTDQStatistics, LSVIResult, QNPGResult,
                              greedy_improvement, lspi_exact, lspi_sampled, lstdq_exact, lstdq_expected_statistics,
@@ -23,7 +23,7 @@ from .pg_rainbow import (PPO_CRITICS, DISTILLATION_INPUT_FORMS, JackpotRewards, 
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
-__all__ = ["PPO_CRITICS", "DISTILLATION_INPUT_FORMS", "JackpotRewards", "PPOConfig", "PPOTrace", "distillation_features", "fit_distillation",
+__all__ = ["samples_until_optimal_for_good", "PPO_CRITICS", "DISTILLATION_INPUT_FORMS", "JackpotRewards", "PPOConfig", "PPOTrace", "distillation_features", "fit_distillation",
            "fit_quantile_critic", "grouped_quantiles", "quantile_levels", "run_tabular_ppo",
            "GREEDY_TIE_RTOL", "LSTD_Q_TARGETS", "LSPIResult", "LSTDQStatistics", "LSVIResult", "QNPGResult",
            "greedy_improvement", "lspi_exact", "lspi_sampled", "lstdq_exact", "lstdq_expected_statistics", "lstdq_sampled",
