@@ -31,7 +31,7 @@ import torch
 from scipy import stats as _st
 
 from .._checks import as_tensor, check_finite
-from ..stats import BiasTestResult, MomentAccumulator, bias_test, detection_power, fit_rate
+from ..stats import BiasTestResult, MomentAccumulator, RateFit, bias_test, detection_power, fit_rate
 
 __all__ = ["StatisticalAssertionError", "UnbiasednessReport", "VarianceReport", "RateReport", "assert_unbiased",
            "assert_consistent", "assert_variance_at_most", "assert_rate", "planted_bias", "scaled_twin", "shifted_twin"]
@@ -166,7 +166,7 @@ def _quantile(alpha: float, k: int) -> float:
     return float(_st.norm.isf(alpha / (2 * k)))
 
 
-def _judge(acc: MomentAccumulator, truth: torch.Tensor, margin: float, alpha: float) -> tuple[BiasTestResult, float]:
+def _judge(acc: MomentAccumulator, truth: torch.Tensor, alpha: float) -> tuple[BiasTestResult, float]:
     res = bias_test(acc, truth.reshape(-1))
     return res, res.bias_bound(1 - alpha)
 
@@ -234,7 +234,7 @@ def assert_unbiased(estimate, truth, *, margin: float | None = None, relative_ma
     else:
         raise TypeError(f"estimate: expected a callable (n, generator) -> Tensor or a tensor of draws, got {type(estimate).__name__}")
 
-    res, bound = _judge(acc, g, margin, alpha)
+    res, bound = _judge(acc, g, alpha)
     sd_hat = acc.variance.sqrt().numpy()
     j = int(np.argmax(sd_hat))
     offset = np.zeros(k)
@@ -253,7 +253,7 @@ def assert_unbiased(estimate, truth, *, margin: float | None = None, relative_ma
         if not callable(twin):
             raise TypeError(f"twins[{tname!r}]: expected a callable (n, generator) -> Tensor")
         tacc = _draw(twin, n, torch.Generator().manual_seed(seed + 1), shape, chunk, f"twins[{tname!r}]")
-        tres, tbound = _judge(tacc, g, margin, alpha)
+        tres, tbound = _judge(tacc, g, alpha)
         caught = tres.pvalue < alpha or tbound > margin
         outcomes.append(TwinOutcome(tname, bool(caught), f"p = {tres.pvalue:.3g}, |bias| bound {tbound:.4g}"))
     report = UnbiasednessReport(name, res, float(margin), bound, alpha, n, seed, tuple(outcomes), power)
@@ -348,20 +348,31 @@ def assert_variance_at_most(estimate, bound: float, *, n: int = 100_000, alpha: 
 
 @dataclass(frozen=True)
 class RateReport:
+    """The :class:`~pgtheory.stats.RateFit` behind :func:`assert_rate`, with the declared expectation."""
+
     name: str
-    slope: float
-    ci_low: float
-    ci_high: float
+    fit: RateFit
     expected: float
     tolerance: float
-    confidence_level: float
 
-    def confidence_interval(self) -> tuple[float, float]:
-        return self.ci_low, self.ci_high
+    @property
+    def slope(self) -> float:
+        return self.fit.slope
 
     @property
     def statistic(self) -> float:
-        return self.slope
+        return self.fit.slope
+
+    @property
+    def ci_low(self) -> float:
+        return self.fit.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.fit.ci_high
+
+    def confidence_interval(self) -> tuple[float, float]:
+        return self.fit.confidence_interval()
 
 
 def assert_rate(x, errors, expected: float, *, tolerance: float = 0.1, confidence_level: float = 0.95,
@@ -378,7 +389,7 @@ def assert_rate(x, errors, expected: float, *, tolerance: float = 0.1, confidenc
     if not math.isfinite(expected):
         raise ValueError(f"expected: must be finite, got {expected!r}")
     fit = fit_rate(x, errors, n_boot=n_boot, confidence_level=confidence_level, seed=seed)
-    rep = RateReport(name, fit.slope, fit.ci_low, fit.ci_high, float(expected), float(tolerance), confidence_level)
+    rep = RateReport(name, fit, float(expected), float(tolerance))
     if fit.n_seeds < 2:
         raise StatisticalAssertionError(f"assert_rate failed\n{name}: one run gives no interval; pass errors [K ≥ 2, J]", rep)
     if not (expected - tolerance <= fit.ci_low and fit.ci_high <= expected + tolerance):
