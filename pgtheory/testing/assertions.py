@@ -133,6 +133,14 @@ class UnbiasednessReport:
         return "\n".join(lines)
 
 
+def _estimator_name(estimate, name: str | None) -> str:
+    """The name the messages use: ``name`` if given, else the callable's ``__name__`` (lambdas: "estimate")."""
+    if name is not None:
+        return str(name)
+    own = getattr(estimate, "__name__", None)
+    return own if isinstance(own, str) and own.isidentifier() else "estimate"
+
+
 def _check_alpha(alpha: float) -> float:
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 0.5):
         raise ValueError(f"alpha: must lie in (0, 0.5), got {alpha!r}")
@@ -174,7 +182,7 @@ def _judge(acc: MomentAccumulator, truth: torch.Tensor, alpha: float) -> tuple[B
 def assert_unbiased(estimate, truth, *, margin: float | None = None, relative_margin: float = 0.01,
                     alpha: float = 1e-4, twins: Mapping[str, Estimator] | None = None,
                     bias_twin: dict | None = None, seed: int = 0, pilot: int = 2000, max_samples: int = 10**7,
-                    chunk: int = 2**16, name: str = "estimate") -> UnbiasednessReport:
+                    chunk: int = 2**16, name: str | None = None) -> UnbiasednessReport:
     r"""Assert E[ĝ] = g within a declared margin, with the test's power shown by twins.
 
     ``estimate``: a callable ``(n, generator) -> Tensor[n, *shape]`` returning n i.i.d. draws of your estimator ĝ
@@ -191,6 +199,7 @@ def assert_unbiased(estimate, truth, *, margin: float | None = None, relative_ma
     alpha = _check_alpha(alpha)
     seed = _check_count(seed, "seed", 0)
     chunk = _check_count(chunk, "chunk", 2)
+    name = _estimator_name(estimate, name)
     g = check_finite(as_tensor(truth, "truth"), "truth")
     shape = tuple(g.shape)
     k = max(1, g.numel())
