@@ -254,11 +254,12 @@ def _validate_figures(args: argparse.Namespace) -> None:
 
 def _figures(args: argparse.Namespace) -> int:
     from ._perf import tune_allocator
-    from .claims.figures import FIGURE_FAMILIES, regenerate_figures
+    from .claims.figures import figure_families, regenerate_figures
 
     tune_allocator()
     scale = "quick" if args.quick else "full"
-    n = sum(len(FIGURE_FAMILIES[f]) for f in args.families)
+    families = figure_families()
+    n = sum(len(families[f]) for f in args.families)
     print(f"pgtheory figures: drawing {scale}-scale figures of {len(args.families)} famil{'y' if len(args.families) == 1 else 'ies'} "
           f"({n} claims) into {args.out}/ (claims cached in {args.results}/)", flush=True)
     written = regenerate_figures(args.families, scale=scale, results=args.results, out=args.out, device=args.device,

@@ -77,10 +77,20 @@ def test_ledger_uses_the_runs_code_version(tmp_path, monkeypatch):
     """Editing the source during a run (a new code version) must not empty the ledger of that run."""
     import pgtheory.claims.runner as runner
 
-    versions = iter(["v-run", "v-edited"])
-    monkeypatch.setattr(runner, "code_version", lambda: next(versions))
+    edited = []
+    real_run = runner.run_claim
+    monkeypatch.setattr(runner, "claim_versions", lambda ids: dict.fromkeys(ids, "v-edited" if edited else "v-run"))
+
+    def run_then_edit(*args):
+        rec = real_run(*args)
+        edited.append(True)  # from now on the tree's current version differs from the run's
+        return rec
+
+    monkeypatch.setattr(runner, "run_claim", run_then_edit)
     check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path)
     assert [r["id"] for r in json.loads((tmp_path / "ledger.json").read_text())] == ["L55-trpo-lower-bound"]
+    runner.write_ledger(tmp_path, "quick", 0)  # a later rewrite against the edited tree drops the stale record
+    assert json.loads((tmp_path / "ledger.json").read_text()) == []
 
 
 @pytest.mark.parametrize("claim_id", sorted({c.id for c in all_claims()} - set(FAST)))
@@ -111,3 +121,32 @@ def test_latex_table_is_ascii_for_pdflatex():
     row = {"id": "L63-x", "paper": "ΔL Normalization; D³S; ∇J ≤ 1 — ☃", "verdict": "qualified", "statistic": 0.5, "n_samples": 3}
     tex = ledger_latex([row])
     assert tex.isascii() and r"$\Delta$L" in tex and r"$^3$" in tex and "?" in tex  # unmapped ☃ → '?'
+
+
+def test_figure_families_are_declared_by_every_claim_and_each_has_its_script():
+    """Issue 16: families are derived from ``Claim.figure_family``; each has ``experiments/<family>.py``."""
+    from pathlib import Path
+
+    from pgtheory.claims.figures import OTHER_FAMILY, figure_families, validate_families
+
+    fams = figure_families()
+    assert OTHER_FAMILY not in fams, fams.get(OTHER_FAMILY)  # every built-in claim names its family
+    assert sorted(i for ids in fams.values() for i in ids) == sorted(c.id for c in all_claims())
+    root = Path(__file__).resolve().parents[1]
+    for f in fams:
+        assert f'family_main("{f}")' in (root / "experiments" / f"{f}.py").read_text(), f
+    with pytest.raises(ValueError, match="families: unknown family 'nope'"):
+        validate_families(["nope"])
+
+
+def test_a_claim_without_a_family_goes_to_other_and_a_bad_family_name_is_refused(monkeypatch):
+    from dataclasses import replace
+
+    import pgtheory.claims.figures as figures
+
+    c = all_claims()[0]
+    plugin = replace(c, id=c.id + "-plugin", figure_family="")
+    monkeypatch.setattr(figures, "all_claims", lambda: [c, plugin])
+    assert figures.figure_families() == {c.figure_family: [c.id], figures.OTHER_FAMILY: [plugin.id]}
+    with pytest.raises(ValueError, match="figure_family"):
+        replace(c, figure_family="not a name")

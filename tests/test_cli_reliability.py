@@ -42,8 +42,8 @@ def fake(monkeypatch):
 
     monkeypatch.setattr(runner, "run_claim", run_claim)
     monkeypatch.setattr(runner, "all_claims", lambda: [SimpleNamespace(id=A), SimpleNamespace(id=B)])
-    monkeypatch.setattr(runner, "code_version", lambda: "v0")
-    monkeypatch.setattr(figures, "FIGURE_FAMILIES", {"fam": [A, B]})
+    monkeypatch.setattr(runner, "claim_versions", lambda ids: dict.fromkeys(ids, "v0"))
+    monkeypatch.setattr(figures, "figure_families", lambda: {"fam": [A, B]})
     return SimpleNamespace(calls=calls)
 
 

@@ -12,37 +12,36 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from .registry import all_claims
 from .runner import check
 
-__all__ = ["FIGURE_FAMILIES", "FULL_SCALE_OUT", "figures_out", "validate_families", "regenerate_figures"]
+__all__ = ["OTHER_FAMILY", "figure_families", "FULL_SCALE_OUT", "figures_out", "validate_families", "regenerate_figures"]
 
 #: where full-scale figures go (relative to the working directory): the committed figures of the paper
 FULL_SCALE_OUT = "figures"
 
-#: family name → claim ids whose figures it regenerates (one experiments/ script per family)
-FIGURE_FAMILIES: dict[str, list[str]] = {
-    "exact_pg": ["L9-pg-theorem-autograd", "L9-softmax-pg-rates"],
-    "advantage": ["L7-gae-bias-variance"],
-    "trust_region": ["L39-ppo-clip-surrogate", "L55-trpo-lower-bound"],
-    "divergences": ["L11-kl-estimators-as-losses", "L11-rpg-kl-regularized-surrogates", "L183-tsallis-kl", "L213-f-dpg",
-                    "L117-entropic-risk-kl-robust"],
-    "off_policy": ["L187-vtrace-fixed-point", "L135-trajectory-aware-traces", "L3-rapid-stale-minibatches",
-                   "L93-token-surrogate-first-order", "L65-group-reinforce-off-policy", "L5-iw-sft-bounds"],
-    "variational": ["L127-iwae-snr"],
-    "llm_estimators": ["L63-loss-aggregation-delta-l", "L71-bnpo-beta-normalisation", "L129-gspo-sequence-ratio", "L197-gmpo-ratio-range",
-                       "L41-aspo-flipped-ratios", "L103-spo-trust-region", "L15-dppo-surrogate-variance", "L113-entropy-covariance",
-                       "L113-clip-cov-kl-cov", "L73-pcl-intermediate-difficulty", "L217-p3o-reward-shift-invariance",
-                       "L75-empg-gradient-entropy", "L27-d3s-variance-selection", "L45-egsw-entropy-weights",
-                       "L83-tree-opo-prefix-advantages", "L215-vineppo-mc-values"],
-}
+#: the family of claims that declare none (a third-party claim may leave ``figure_family`` empty)
+OTHER_FAMILY = "other"
+
+
+def figure_families() -> dict[str, list[str]]:
+    """Family name → the ids of the claims that declare it (``Claim.figure_family``), families and ids sorted.
+
+    Derived from the registered claims, never maintained by hand; one ``experiments/<family>.py`` per family.
+    """
+    out: dict[str, list[str]] = {}
+    for c in all_claims():
+        out.setdefault(c.figure_family or OTHER_FAMILY, []).append(c.id)
+    return {f: sorted(out[f]) for f in sorted(out)}
 
 
 def validate_families(families: list[str] | None) -> list[str]:
     """The family names to draw (all when ``families`` is empty), or ValueError naming the first unknown one."""
-    names = list(FIGURE_FAMILIES) if not families else list(families)
+    known = figure_families()
+    names = list(known) if not families else list(families)
     for n in names:
-        if n not in FIGURE_FAMILIES:
-            raise ValueError(f"families: unknown family {n!r}; known: {', '.join(FIGURE_FAMILIES)}")
+        if n not in known:
+            raise ValueError(f"families: unknown family {n!r}; known: {', '.join(known)}")
     return names
 
 
@@ -74,7 +73,8 @@ def regenerate_figures(families: list[str] | None = None, *, scale: str = "full"
     """
     names = validate_families(families)
     out = figures_out(scale, results, out, force)
-    ids = [i for n in names for i in FIGURE_FAMILIES[n]]
+    known = figure_families()
+    ids = [i for n in names for i in known[n]]
     records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs, threads=threads, progress=progress,
                     on_start=on_start)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +105,6 @@ def family_main(family: str, argv: list[str] | None = None) -> None:
         out = figures_out(scale, "results", args.out, args.force)
     except ValueError as e:
         ap.error(str(e))
-    print(f"{scale}-scale figures of {family!r} into {out}/; claims:", ", ".join(FIGURE_FAMILIES[family]), flush=True)
+    print(f"{scale}-scale figures of {family!r} into {out}/; claims:", ", ".join(figure_families()[family]), flush=True)
     for path in regenerate_figures([family], scale=scale, out=out, device=args.device):
         print("wrote", path)

@@ -129,6 +129,7 @@ class Claim:
     unbiasedness: bool = False
     margin: DeclaredMargin | None = None
     constants: dict[str, Any] = field(default_factory=dict)
+    figure_family: str = ""
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"L{self.seed_line}-"):
@@ -141,12 +142,15 @@ class Claim:
         if self.unbiasedness and not isinstance(self.margin, DeclaredMargin):
             raise ValueError(f"margin: claim {self.id} asserts unbiasedness/equality; declare its equivalence margin "
                              "(a DeclaredMargin) in the record, before any run")
+        if self.figure_family and not self.figure_family.isidentifier():
+            raise ValueError(f"figure_family: expected a name like 'llm_estimators', got {self.figure_family!r}")
         if self.margin is not None and not isinstance(self.margin, DeclaredMargin):
             raise TypeError(f"margin: expected a DeclaredMargin or None, got {type(self.margin).__name__}")
 
     def describe(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source",
-                                           "kind", "quote", "quote_source", "extension", "unbiasedness", "constants")}
+                                           "kind", "quote", "quote_source", "extension", "unbiasedness", "constants",
+                                           "figure_family")}
         d["margin_declared"] = self.margin.describe() if self.margin is not None else None
         d["scales"] = self.scales
         return d

@@ -1,5 +1,8 @@
 r"""Run claims at a scale: cached by (claim, scale, seed, code version), resumable, atomic, optionally parallel.
 
+The code version is per claim (:func:`claim_versions`): a hash of the files the claim's record depends on (its
+module, what it imports transitively, and the runner; :mod:`pgtheory.claims.dependencies`), so an edit re-runs
+only the claims it can affect; each record also keeps the git commit of the tree it ran from.
 Each finished claim is written to ``<results>/cache/<claim>__<scale>__s<seed>__<version>.json`` with an
 atomic rename, so an interrupted ``check`` resumes where it stopped and never leaves a half-written
 file. After all claims finish, ``ledger.json``, ``LEDGER.md`` and ``ledger_table.tex`` are rewritten
@@ -24,15 +27,15 @@ import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .. import __version__
 from .protocol import apply_protocol, claim_alpha, run_seed, validate_record
 from .record import Claim, RunContext
-from .registry import CLAIMS, all_claims
+from .registry import CLAIMS, all_claims, load_claims
 from .render import ledger_latex, ledger_markdown
 
-__all__ = ["CacheWarning", "code_version", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
+__all__ = ["CacheWarning", "code_version", "claim_versions", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
 
 
 class CacheWarning(UserWarning):
@@ -64,8 +67,16 @@ def provenance() -> dict[str, Any]:
     return {"git_commit": commit, "dirty": dirty, "versions": versions, "torch": torch.__version__}
 
 
+def claim_versions(ids: Iterable[str]) -> dict[str, str]:
+    """Each claim's cache key: a hash of the source files its record depends on (see :mod:`.dependencies`)."""
+    from .dependencies import claim_code_versions
+
+    load_claims()
+    return claim_code_versions([CLAIMS.get(i) for i in ids])
+
+
 def code_version() -> str:
-    """Hash of the package's source files (changes whenever any of them changes)."""
+    """Hash of all the package's source files (changes whenever any of them changes); claims use :func:`claim_versions`."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(__version__.encode())
     for p in sorted(root.rglob("*.py")):
@@ -232,12 +243,12 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     n_threads = resolve_threads(threads, jobs=jobs)
     chosen = validate_ids(ids)
     res = Path(results)
-    version = code_version()
+    versions = claim_versions(chosen)  # fixed when the run starts: editing the tree during it cannot detach its records
     source = provenance()  # the tree as it is when the run starts (the code the workers import now)
     records: dict[str, dict[str, Any]] = {}
     todo = []
     for cid in chosen:
-        rec = _usable_cached(res, _cache_path(res, cid, scale, seed, version))
+        rec = _usable_cached(res, _cache_path(res, cid, scale, seed, versions[cid]))
         if rec is None:
             todo.append(cid)
         else:
@@ -254,11 +265,11 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
             for cid in todo:
                 if on_start:
                     on_start(cid)
-                records[cid] = run_claim(cid, scale, seed, device, str(res), version, source)
+                records[cid] = run_claim(cid, scale, seed, device, str(res), versions[cid], source)
                 if progress:
                     progress(cid, records[cid], False)
         else:
-            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), version, source): cid for cid in todo}
+            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), versions[cid], source): cid for cid in todo}
             records.update(_collect(futs, progress, on_start))
     finally:
         if own:
@@ -266,7 +277,7 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
         if old_threads is not None:
             apply_threads(old_threads)
     ordered = [records[c] for c in chosen]
-    write_ledger(res, scale, seed, version)
+    write_ledger(res, scale, seed, versions)
     return ordered
 
 
@@ -314,21 +325,35 @@ def _seed_line_order(claim_id: str) -> tuple[float, str]:
     return (int(head[1:]) if head[:1] == "L" and head[1:].isdigit() else float("inf"), str(claim_id))
 
 
-def write_ledger(results: Path, scale: str, seed: int, version: str | None = None) -> None:
-    """Rewrite ledger.json / LEDGER.md / ledger_table.tex from every cached record of one code version.
+def write_ledger(results: Path, scale: str, seed: int, versions: Mapping[str, str] | str | None = None) -> None:
+    """Rewrite ledger.json / LEDGER.md / ledger_table.tex from the cached records of the current code.
 
-    ``version`` is the run's code version (default: the current one; a run passes its own, so that
-    editing the source during a long run cannot detach the ledger from the records just written). A
-    partial ``check IDS`` keeps the other claims' earlier records of the same version in the ledger.
-    A corrupt cache file is reported and set aside (see :func:`load_cached`), never fatal.
+    A claim's record enters the ledger when its cache key is the claim's current one: ``versions`` maps claim ids to
+    the keys of a run (a run passes its own, so that editing the source during a long run cannot detach the ledger
+    from the records just written); ids it does not name get their key now (:func:`claim_versions`); a single string
+    is one key for every claim. A partial ``check IDS`` keeps the other claims' records whose code is unchanged.
+    Records of claims no longer registered are left out. A corrupt cache file is reported and set aside (see
+    :func:`load_cached`), never fatal.
     """
     results = Path(results)
-    version = code_version() if version is None else version
+    files: dict[str, list[Path]] = {}
+    for p in sorted((results / "cache").glob(f"*__{scale}__s{seed}__*.json")):
+        files.setdefault(p.name.split("__")[0], []).append(p)
+    known = {c.id for c in all_claims()}
+    present = [cid for cid in files if cid in known]
+    if isinstance(versions, str):
+        current = dict.fromkeys(present, versions)
+    else:
+        current = dict(versions or {})
+        missing = [cid for cid in present if cid not in current]
+        current.update(claim_versions(missing) if missing else {})
     latest: dict[str, dict[str, Any]] = {}
-    for p in sorted((results / "cache").glob(f"*__{scale}__s{seed}__{version}.json")):
-        r = load_cached(p)
-        if r is not None:
-            latest[r["id"]] = r
+    for cid in present:
+        p = _cache_path(results, cid, scale, seed, current[cid])
+        if p.exists() or p.is_symlink():
+            r = load_cached(p)
+            if r is not None:
+                latest[r["id"]] = r
     rows = [latest[k] for k in sorted(latest, key=_seed_line_order)]
     atomic_write_text(results / "ledger.json", json.dumps(rows, indent=1, default=float))
     atomic_write_text(results / "LEDGER.md", ledger_markdown(rows))

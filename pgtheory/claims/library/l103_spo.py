@@ -128,7 +128,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Simple Policy Optimization (SPO)", seed_line=103,
+    id=ID, paper="Simple Policy Optimization (SPO)", seed_line=103, figure_family="llm_estimators",
     claim="By slightly modifying the policy loss used in PPO, SPO offers stronger theoretical properties and better constrains the "
           "probability ratio within the trust region",
     theme="TR", exact="per-sample maximiser (closed form vs scipy), derivative at r = 1; exact KL and J along training",

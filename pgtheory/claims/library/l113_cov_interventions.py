@@ -70,7 +70,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113,
+    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113, figure_family="llm_estimators",
     claim="Clip-Cov and KL-Cov (restricting the update of high-covariance tokens) keep policy entropy from collapsing",
     theme="GR", exact="entropy and J of the trained policies by enumeration",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO, Clip-Cov and KL-Cov",

@@ -120,7 +120,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113,
+    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113, figure_family="llm_estimators",
     claim="the change in policy entropy is driven by the covariance between action probability and the change in logits, which is "
           "proportional to its advantage when using Policy Gradient-like algorithms; R = −a·e^H + b",
     theme="GR", exact="entropy change of softmax steps; exact PG training curves (H, J) on the toy LLM",

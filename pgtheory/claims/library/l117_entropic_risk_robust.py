@@ -157,7 +157,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Regularized Robust MDPs and Risk-Sensitive MDPs: Equivalence, Policy Gradient, and Sample Complexity", seed_line=117,
+    id=ID, paper="Regularized Robust MDPs and Risk-Sensitive MDPs: Equivalence, Policy Gradient, and Sample Complexity", seed_line=117, figure_family="divergences",
     claim="establishes its equivalence with a class of regularized robust MDP (RMDP) problems; gradient domination and global "
           "convergence of the exact policy gradient method under the tabular setting with direct parameterization",
     theme="RISK, KL", exact="entropic-risk Bellman equation, its robust (KL-penalised adversary) form, envelope-theorem PG, risk VI",

@@ -1,6 +1,7 @@
 r"""L119 (Revisiting the weaknesses of RL for NMT): "Choshen et al. (2020) identify multiple weaknesses and suspect that
-their success is determined by the shape of output distributions rather than the reward"; "provide empirical
-counter-evidence to these claims".
+their success is determined by the shape of output distributions rather than the reward. In this paper, we revisit these
+claims and study them under a wider range of configurations. Our experiments on in-domain and cross-domain adaptation
+reveal the importance of exploration and reward scaling, and provide empirical counter-evidence to these claims."
 
 The mechanism behind the suspicion (Choshen et al.'s peakiness effect, read in their paper's abstract and introduction
 via `search`: a constant reward "reinforcing all model samples equally" gave BLEU gains similar to a real reward) is
@@ -19,12 +20,28 @@ is identically 0.
 (iii) the paper's counter-evidence, exact: the true reward's one-step E Δπ_t against |E Δπ_t| under the constant reward,
     at each η: the reward dominates on an instance when the ratio ≥ DOMINANCE.
 Rule: instance holds when (iii) holds at DEFAULT_STEP. Verdict confirmed if ≥ MIN_FRACTION of instances hold, refuted
-otherwise (an extension: → qualified); code checks: the twin's drift is 0 (≤ 1e-15), the slope in η ∈ [1.8, 2.2],
-the B-ratio within 10% of 1/B. Sensitivity: the same rule at every η in ETA_GRID (declared plausible range).
+otherwise (an extension: → qualified); code checks: the twin's drift is 0 (≤ 1e-15), the family's *median* local
+slope in η within SLOPE_TOL of 2, the family's *median* B-ratio within BRATIO_TOL (relative) of 1/B (the per-policy
+values are kept in the details). Sensitivity: the same rule at every η in ETA_GRID (declared plausible range).
+Reported beside the rule (not deciding): the dominance ratio on the instances whose target is already the mode of π
+(t = argmax π, the pretrained-MT situation where Choshen et al. find the effect strongest).
 Protocol: kind=empirical, extension=True — NMT BLEU is not modelled; the toy tests the mechanism the sentence names
 (distribution shape vs reward) in the simplest softmax where it is exact. The peakiness drift (ii) is reported beside
 the verdict: it exists (Choshen's observation), but it is second order in η and shrinks as 1/B, and its one-step sign
 depends on the policy (near-uniform policies get peakier; peaked ones flatten in expectation).
+quote_verdict = inconclusive: the quoted sentences are about BLEU gains of NMT systems trained for many steps with
+MRT/REINFORCE on real data; a one-token softmax bandit shows that the mechanism exists and how it scales (η², 1/B),
+and how the reward's first-order signal compares with it per step, but it cannot decide whether, in NMT, the
+observed gains come from the output-distribution shape or from the reward — so it neither supports nor refutes
+Kiegeland & Kreutzer's counter-evidence (a held rule is shown "inconclusive", a failed one "qualified").
+Revisions 2026-12-01 (referee's audit, s5, before any confirmatory run on the new rule; quick seeds only):
+(1) the code checks of the η-slope and the B-ratio were per policy; the second-order coefficient of E ΔH changes sign
+across policies, and near that boundary the η³ and 1/B² terms dominate, so legitimate policies tripped them (the
+referee measured 0.5–2.8% of policies per (K, s ≥ 1) cell, i.e. an "inconclusive: bug" record about 94% of the time at
+full scale). They are now judged on the family medians, with the same tolerances. (2) The quote spliced two
+sentences with "; Our" and dropped the one between; it is now the contiguous, verbatim passage. (3) quote_verdict =
+inconclusive (above), as for L43's stand-in family (the protocol rule of 2026-12-01). (4) The mode-target ratio is
+reported. The rule itself (DEFAULT_STEP, DOMINANCE, MIN_FRACTION) is unchanged.
 Reward scaling ("importance of ... reward scaling"): a reward scale c enters the update only through η·c, so the
 step-size sweep is also the reward-scale sweep — the constant reward's drift grows as (ηc)², its signal-free share of
 the update as ηc.
@@ -50,6 +67,8 @@ DEFAULT_STEP = 0.1  #: a typical REINFORCE step on logits in this toy (the first
 RUN_STEP = 0.3  #: multi-step runs: large enough to see the second-order drift within ``steps`` steps
 DOMINANCE = 10.0  #: the reward "determines" the change when its effect on π_t is ≥ 10× the constant reward's
 MIN_FRACTION = 0.8  #: fraction of instances on which the rule must hold
+SLOPE_TOL = 0.2  #: code check: the family's median local slope of E ΔH in η (0.01 → 0.03) lies within 2 ± this
+BRATIO_TOL = 0.1  #: code check: the family's median E ΔH(B = 4)/E ΔH(B = 1) at η = 0.01 lies within this (relative) of 1/4
 Z_CRIT = 4.0  #: |mean/SE| above this is a significant multi-step drift (per instance; ~1e-4 two-sided)
 
 
@@ -59,6 +78,28 @@ def _target_prob(t: torch.Tensor):
         idx = t.reshape(-1, *([1] * (z.ndim - 2))).expand(z.shape[:-1])
         return torch.softmax(z, -1).gather(-1, idx.unsqueeze(-1)).squeeze(-1)
     return f
+
+
+def scaling_code_checks(slopes, b_ratios) -> list[str]:
+    """Checks of the exact one-step law on a family: median local η-slope of E ΔH ≈ 2, median B-ratio (4 vs 1) ≈ 1/4.
+
+    ``slopes``, ``b_ratios``: per-policy values (any sequence of floats). Medians, because the second-order coefficient
+    of E ΔH changes sign across policies and near the sign change the O(η³) and O(1/B²) terms dominate a legitimate
+    policy's values. Returns the failure messages (empty when both hold).
+    """
+    slopes, b_ratios = np.asarray(slopes, dtype=float), np.asarray(b_ratios, dtype=float)
+    if slopes.ndim != 1 or slopes.size == 0 or b_ratios.shape != slopes.shape:
+        raise ValueError(f"slopes: expected a non-empty 1-d sequence with b_ratios of the same length, got shapes "
+                         f"{slopes.shape} and {b_ratios.shape}")
+    if not (np.isfinite(slopes).all() and np.isfinite(b_ratios).all()):
+        raise ValueError("slopes: slopes and b_ratios must be finite")
+    out = []
+    med_slope, med_ratio = float(np.median(slopes)), float(np.median(b_ratios))
+    if abs(med_slope - 2) > SLOPE_TOL:
+        out.append(f"median η-slope of E ΔH off 2 ({med_slope:.3g}, tolerance {SLOPE_TOL:g})")
+    if abs(4 * med_ratio - 1) > BRATIO_TOL:
+        out.append(f"median B-ratio of E ΔH off 1/4 ({med_ratio:.3g}, relative tolerance {BRATIO_TOL:g})")
+    return out
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -81,10 +122,6 @@ def run(ctx: RunContext) -> Evidence:
                 code_checks.append(f"baseline twin drifts ({twin:.2g})")
             slope = torch.log(dH[(0.03, 1)].abs() / dH[(0.01, 1)].abs()) / np.log(3.0)
             b_ratio = dH[(0.01, 4)] / dH[(0.01, 1)]
-            if float((slope - 2).abs().max()) > 0.2:
-                code_checks.append(f"η-slope of E ΔH off 2 (max |slope − 2| = {float((slope - 2).abs().max()):.2g})")
-            if float((b_ratio * 4 - 1).abs().max()) > 0.1:
-                code_checks.append(f"B-ratio of E ΔH off 1/4 (max rel. error {float((b_ratio * 4 - 1).abs().max()):.2g})")
             traj = bandit_reinforce_runs(z, const, RUN_STEP, 1, s["steps"], s["runs"], g, record_every=max(s["steps"] // 20, 1))
             H = softmax_entropy(traj)  # [n_rec, runs, P]
             dHT = H[-1] - H[0]
@@ -95,11 +132,17 @@ def run(ctx: RunContext) -> Evidence:
             for i in range(s["policies"]):
                 ratio = {eta: float(dP_true[eta][i] / dP_const[eta][i].abs().clamp_min(1e-300)) for eta in ETA_GRID}
                 inst.append({"K": K, "scale": sc, "H0": float(softmax_entropy(z[i])), "max_pi": float(torch.softmax(z[i], -1).max()),
+                             "target_is_mode": bool(int(t[i]) == int(torch.argmax(z[i]))),
                              "one_step_dH": {f"{eta}|{B}": float(dH[(eta, B)][i]) for eta in ETA_GRID for B in BATCH_GRID},
                              "slope": float(slope[i]), "b_ratio": float(b_ratio[i]), "ratio": ratio,
                              "multi_step_dH": float(dHT[:, i].mean()), "multi_step_z": float(z_ms[i]),
                              "curve": H[:, :, i].mean(1).tolist()})
+    code_checks += scaling_code_checks([r["slope"] for r in inst], [r["b_ratio"] for r in inst])
+    slope_dev = float(np.mean([abs(r["slope"] - 2) > SLOPE_TOL for r in inst]))
     holds = {eta: [r["ratio"][eta] >= DOMINANCE for r in inst] for eta in ETA_GRID}
+    mode = [r for r in inst if r["target_is_mode"]]
+    mode_frac = float(np.mean([r["ratio"][DEFAULT_STEP] >= DOMINANCE for r in mode])) if mode else float("nan")
+    mode_med = float(np.median([r["ratio"][DEFAULT_STEP] for r in mode])) if mode else float("nan")
     frac = {eta: float(np.mean(v)) for eta, v in holds.items()}
     verdict = "confirmed" if frac[DEFAULT_STEP] >= MIN_FRACTION else "refuted"
     sens = [sweep_point("step_size", eta, "confirmed" if frac[eta] >= MIN_FRACTION else "refuted", fraction_dominated=frac[eta])
@@ -136,18 +179,23 @@ def run(ctx: RunContext) -> Evidence:
                    f"instances at η = {DEFAULT_STEP}"),
         n_samples=len(inst) * s["runs"] * s["steps"],
         summary=(f"{len(inst)} softmax policies (K ∈ {list(K_GRID)}): with a constant reward the expected step is 0, yet the exact "
-                 f"one-step E ΔH ≠ 0, scaling as η² (median slope {np.median([r['slope'] for r in inst]):.2f}) and 1/B "
+                 f"one-step E ΔH ≠ 0, scaling as η² (median slope {np.median([r['slope'] for r in inst]):.2f}; "
+                 f"{slope_dev:.0%} of policies, near the sign change, off 2 by > {SLOPE_TOL:g}) and 1/B "
                  f"(median B=4/B=1 ratio {np.median([r['b_ratio'] for r in inst]):.3f}); its sign depends on π — peakier in "
                  f"expectation on {peakier_1:.0%} of policies (near-uniform ones), flatter on the peaked ones. Over {s['steps']} "
                  f"steps (η = {RUN_STEP}) mean entropy fell significantly on {ms_down:.0%} and rose on {ms_up:.0%} of policies. "
                  f"The baseline twin (b = c) never moves. Against the true reward, the constant reward's effect on the target "
                  f"probability is second order: median ratio " + ", ".join(f"{med_ratio[e]:.3g} (η = {e})" for e in ETA_GRID) +
-                 f"; the reward dominates (≥ {DOMINANCE:g}×) on {frac[DEFAULT_STEP]:.0%} of instances at η = {DEFAULT_STEP}."),
+                 f"; the reward dominates (≥ {DOMINANCE:g}×) on {frac[DEFAULT_STEP]:.0%} of instances at η = {DEFAULT_STEP} "
+                 f"(on {mode_frac:.0%} of the {len(mode)} whose target is the mode of π, median ratio {mode_med:.3g}). "
+                 f"A one-token bandit cannot decide the sentence about NMT BLEU gains (quote inconclusive)."),
         details={"fraction_dominated": {str(k): v for k, v in frac.items()}, "median_ratio": {str(k): v for k, v in med_ratio.items()},
+                 "target_is_mode": {"count": len(mode), "fraction_dominated": mode_frac, "median_ratio": mode_med},
+                 "fraction_slope_off_2": slope_dev,
                  "one_step_peakier_fraction": peakier_1, "multi_step_down_fraction": ms_down, "multi_step_up_fraction": ms_up,
                  "instances": inst},
         figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=holds[DEFAULT_STEP], sensitivity=sens, code_checks=code_checks,
+        instances=holds[DEFAULT_STEP], sensitivity=sens, code_checks=code_checks, quote_verdict="inconclusive",
     )
 
 
@@ -165,9 +213,10 @@ register_claim(Claim(
            "read beyond its introduction (ar5iv 2106.08942 via `search`). The exact one-step law is derived in pgtheory.exact.sampled_step.",
     kind="empirical",
     quote="Choshen et al. (2020) identify multiple weaknesses and suspect that their success is determined by the shape of "
-          "output distributions rather than the reward; Our experiments on in-domain and cross-domain adaptation reveal the "
-          "importance of exploration and reward scaling, and provide empirical counter-evidence to these claims.",
-    quote_source="seed abstract (line 120, paper title on line 119)",
+          "output distributions rather than the reward. In this paper, we revisit these claims and study them under a wider "
+          "range of configurations. Our experiments on in-domain and cross-domain adaptation reveal the importance of "
+          "exploration and reward scaling, and provide empirical counter-evidence to these claims.",
+    quote_source="seed abstract (line 120, paper title on line 119): three contiguous sentences, verbatim",
     extension=True, unbiasedness=False,
     constants={"step_size": list(ETA_GRID)},
 ))

@@ -123,7 +123,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11,
+    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11, figure_family="divergences",
     claim="how different KL divergence formulations can be estimated and integrated into surrogate loss functions",
     theme="KL", exact="KL both ways and their gradients by enumeration of all responses",
     monte_carlo="k1/k2/k3 values and their as-loss gradients (score form) on sampled responses",

@@ -134,7 +134,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11,
+    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11, figure_family="divergences",
     claim="derive policy gradients and corresponding surrogate loss functions for objectives regularized by both forward and reverse "
           "KL divergences, considering both normalized and unnormalized policy distributions",
     theme="KL, IW", exact="∇[J − βKL(π‖π_ref)] and ∇[J − βKL(π_ref‖π)] by autograd over the enumerated responses",

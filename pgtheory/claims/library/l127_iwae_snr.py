@@ -180,7 +180,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Tighter Variational Bounds are Not Necessarily Better (Rainforth et al. 2018)", seed_line=127,
+    id=ID, paper="Tighter Variational Bounds are Not Necessarily Better (Rainforth et al. 2018)", seed_line=127, figure_family="variational",
     claim="using tighter evidence lower bounds (ELBOs) can be detrimental to the process of learning an inference network by reducing "
           "the signal-to-noise ratio of the gradient estimator",
     theme="IW", exact="log p(x) and the posterior of the linear-Gaussian model in closed form",

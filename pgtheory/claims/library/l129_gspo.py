@@ -158,7 +158,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Group Sequence Policy Optimization (GSPO)", seed_line=129,
+    id=ID, paper="Group Sequence Policy Optimization (GSPO)", seed_line=129, figure_family="llm_estimators",
     claim="defines the importance ratio based on sequence likelihood and performs sequence-level clipping, rewarding, and "
           "optimization; notably stabilizes RL training",
     theme="GR, IW", exact="ratio variances by length, expected GSPO gradient vs ∇J under staleness, by enumeration",

@@ -119,7 +119,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Trajectory-Aware Eligibility Traces for Off-Policy Reinforcement Learning (Daley et al. 2023)", seed_line=135,
+    id=ID, paper="Trajectory-Aware Eligibility Traces for Off-Policy Reinforcement Learning (Daley et al. 2023)", seed_line=135, figure_family="off_policy",
     claim="we propose a multistep operator that can express both per-decision and trajectory-aware methods; we prove convergence "
           "conditions for our operator in the tabular setting; RBIS performs robustly across λ-values",
     theme="ADV, IW", exact="per-decision expected operators on Q as affine maps: fixed point and sup-norm modulus",

@@ -411,7 +411,7 @@ def _draw(rows, sensitivity, outcomes, verdict):
 
 
 register_claim(Claim(
-    id=ID, paper="Towards Reliable Alignment: Uncertainty-aware RLHF", seed_line=155,
+    id=ID, paper="Towards Reliable Alignment: Uncertainty-aware RLHF", seed_line=155, figure_family="risk_distributional",
     claim="an uncertainty-aware, conservative KL-regularised policy has less risk (probability of a worse policy than the "
           "reference) than the vanilla KL-regularised policy",
     theme="RISK, KL",

@@ -84,7 +84,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="D-PPO: dropout strategy for PPO surrogate variance", seed_line=15,
+    id=ID, paper="D-PPO: dropout strategy for PPO surrogate variance", seed_line=15, figure_family="llm_estimators",
     claim="derived an upper bound of the surrogate objective variance, which can grow quadratically with the increase of the "
           "surrogate objective",
     theme="TR, IW", exact="surrogate value and variance under π_old by enumeration along the ascent direction", monte_carlo="none (exact)",

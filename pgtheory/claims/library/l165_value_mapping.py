@@ -319,7 +319,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Orchestrated Value Mapping for Reinforcement Learning (Fatemi & Tavakoli, ICLR 2022)", seed_line=165,
+    id=ID, paper="Orchestrated Value Mapping for Reinforcement Learning (Fatemi & Tavakoli, ICLR 2022)", seed_line=165, figure_family="linear",
     claim="a general convergent class of RL algorithms (value mappings × linear reward channels) that generalizes and "
           "subsumes Q-Learning, Log Q-Learning and Q-Decomposition",
     theme="LIN", exact="Q* (value iteration); fixed points of the expected-target and mean-field mapped updates",

@@ -187,7 +187,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="It's Not You, It's Clipping: A Soft Trust-Region via Probability Smoothing for LLM RL", seed_line=177,
+    id=ID, paper="It's Not You, It's Clipping: A Soft Trust-Region via Probability Smoothing for LLM RL", seed_line=177, figure_family="trust_region",
     claim="smoothing the ratio toward the old policy preserves the gradient signal clipping zeroes, and creates a soft trust "
           "region with formal guarantees",
     theme="TR", exact="per-token surrogate coefficients by autograd; TV and KL of every next-token law; exact KL(π_old ‖ π_θ) by enumeration",

@@ -191,7 +191,7 @@ def run(ctx: RunContext) -> Evidence:
 
 register_claim(Claim(
     id=ID, paper="General Munchausen Reinforcement Learning with Tsallis Kullback-Leibler Divergence (Zhu et al. 2023)",
-    seed_line=183,
+    seed_line=183, figure_family="divergences",
     claim="q = 1 corresponds to the standard KL divergence; q > 1 provides a range of new options; we characterize the types of policies learned under the Tsallis KL",
     theme="TS, KL", exact="D_q both q-log conventions; regularised greedy policy (KKT + bisection vs SLSQP); Tsallis-KL value iteration",
     monte_carlo="−ln_q(μ/π) on samples of π (unbiasedness, variance against q)",

@@ -127,7 +127,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="IMPALA: Scalable Distributed Deep-RL with Importance Weighted Actor-Learner Architectures", seed_line=187,
+    id=ID, paper="IMPALA: Scalable Distributed Deep-RL with Importance Weighted Actor-Learner Architectures", seed_line=187, figure_family="off_policy",
     claim="a novel off-policy correction method called V-trace (paper body: the V-trace operator is a contraction with fixed "
           "point V^{π_ρ̄}, π_ρ̄ ∝ min(ρ̄μ, π))",
     theme="IW", exact="the expected V-trace operator as an affine map, its iterates, modulus and fixed point; V^{π_ρ̄}",

@@ -318,7 +318,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="A Distributional Perspective on Reinforcement Learning", seed_line=191,
+    id=ID, paper="A Distributional Perspective on Reinforcement Learning", seed_line=191, figure_family="risk_distributional",
     claim="the distributional evaluation operator is a γ-contraction in the maximal Wasserstein metric; the control "
           "operator is not a contraction and, with tied optimal actions, its iterates need not converge; C51's projected "
           "operator learns approximate value distributions",

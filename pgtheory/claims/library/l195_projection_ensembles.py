@@ -483,7 +483,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Diverse Projection Ensembles for Distributional Reinforcement Learning", seed_line=195,
+    id=ID, paper="Diverse Projection Ensembles for Distributional Reinforcement Learning", seed_line=195, figure_family="risk_distributional",
     claim="the projection mixture operator Ω_M T^π of a projection ensemble is a c̄γ-contraction in d̄1 and its fixed "
           "point lies within d̄1(Ω_M η^π, η^π)/(1 − c̄γ) of the true return law",
     theme="DIST", exact="exact push-forward of discrete state–action laws with Bernoulli rewards; categorical and "

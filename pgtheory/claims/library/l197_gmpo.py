@@ -134,7 +134,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="GMPO: Geometric-Mean Policy Optimization", seed_line=197,
+    id=ID, paper="GMPO: Geometric-Mean Policy Optimization", seed_line=197, figure_family="llm_estimators",
     claim="GMPO maximizes the geometric mean of token-level rewards, which is inherently less sensitive to outliers and maintains a "
           "more stable range of importance sampling ratio",
     theme="GR, TR", exact="surrogate identities by autograd; exact KL and J along training",

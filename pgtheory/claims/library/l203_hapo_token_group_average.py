@@ -246,7 +246,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="From Uniform to Heterogeneous: Tailoring Policy Optimization to Every Token's Nature (HAPO)", seed_line=203,
+    id=ID, paper="From Uniform to Heterogeneous: Tailoring Policy Optimization to Every Token's Nature (HAPO)", seed_line=203, figure_family="llm_estimators",
     claim="Token Level Group Average that normalizes advantages at token level, jointly accounting for sequence-length as in "
           "token-mean loss while preserving non-biased treatment",
     theme="GR", exact="E ĝ and E‖ĝ‖² per prompt by enumerating all 31^G groups (G ≤ 4) for six advantage × aggregation pairs; ∇J by autograd",

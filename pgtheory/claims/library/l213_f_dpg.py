@@ -145,7 +145,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Aligning Language Models with Preferences through f-divergence Minimization (f-DPG, Go et al. 2023)", seed_line=213,
+    id=ID, paper="Aligning Language Models with Preferences through f-divergence Minimization (f-DPG, Go et al. 2023)", seed_line=213, figure_family="divergences",
     claim="(RLHF) corresponds to minimizing a reverse KL from an implicit target distribution arising from a KL penalty in the objective",
     theme="KL", exact="RLHF objective and KL to p* ∝ π_ref e^{r/β}; D_f and its gradient by enumeration",
     monte_carlo="f-DPG score-function gradients for reverse/forward KL, JS, TV; exact expected gradient under an estimated Z",

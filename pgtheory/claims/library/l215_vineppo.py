@@ -127,7 +127,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="VinePPO: Unlocking RL Potential for LLM Reasoning Through Refined Credit Assignment", seed_line=215,
+    id=ID, paper="VinePPO: Unlocking RL Potential for LLM Reasoning Through Refined Credit Assignment", seed_line=215, figure_family="llm_estimators",
     claim="compute unbiased Monte Carlo-based estimates",
     theme="ADV", exact="prefix values V(p) = E_π[R | p] and advantages by enumeration",
     monte_carlo="K-rollout prefix values and vine advantages",

@@ -84,7 +84,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Pairwise Proximal Policy Optimization (P3O)", seed_line=217,
+    id=ID, paper="Pairwise Proximal Policy Optimization (P3O)", seed_line=217, figure_family="llm_estimators",
     claim="PPO is not invariant to equivalent reward functions containing identical preference information; P3O is invariant to "
           "equivalent rewards",
     theme="GR", exact="per-sample updates before and after a prompt-dependent reward shift",

@@ -280,7 +280,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Implicit Quantile Networks for Distributional Reinforcement Learning", seed_line=231,
+    id=ID, paper="Implicit Quantile Networks for Distributional Reinforcement Learning", seed_line=231, figure_family="risk_distributional",
     claim="quantile regression approximates the full quantile function of a return law, and distorted expectations of "
           "it give risk-sensitive policies (CVaR_η: the safe arm below the exact switch point η*)",
     theme="DIST, RISK", exact="discrete return laws: quantiles, CVaR, distorted expectations, the exact switch point η*",

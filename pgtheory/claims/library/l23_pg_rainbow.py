@@ -372,7 +372,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="PG-Rainbow: Using Distributional Reinforcement Learning in Policy Gradient Methods", seed_line=23,
+    id=ID, paper="PG-Rainbow: Using Distributional Reinforcement Learning in Policy Gradient Methods", seed_line=23, figure_family="risk_distributional",
     claim="integrating reward-distribution (quantile) information into PPO's critic gives a better-informed agent",
     theme="DIST",
     exact="J(π) of every iterate, A^π and V^π of every batch's policy, J* by value iteration (Garnet mean rewards)",

@@ -119,7 +119,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="D³S: Dual-level Down-Sampling for RL of LLMs", seed_line=27,
+    id=ID, paper="D³S: Dual-level Down-Sampling for RL of LLMs", seed_line=27, figure_family="llm_estimators",
     claim="selects a subset of rollouts to maximize advantage variance (Var(A)); this selection is positively correlated with the "
           "upper bound of the policy gradient norms; prioritizes tokens with a high product of advantage magnitude and policy entropy",
     theme="GR", exact="∇J and per-response scores; subset updates enumerated exactly per group",

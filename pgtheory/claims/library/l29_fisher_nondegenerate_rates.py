@@ -263,7 +263,7 @@ def run(ctx: RunContext) -> Evidence:
 
 register_claim(Claim(
     id=ID, paper="Stochastic Policy Gradient Methods: Improved Sample Complexity for Fisher-non-degenerate Policies",
-    seed_line=29,
+    seed_line=29, figure_family="rates",
     claim=("N-PG-IGT: O(ε^-2.5) samples to a global ε-optimal policy, improving over O(ε^-3); (N)-HARPG: O(ε^-2)"),
     theme="VR", exact="LQR with a linear-Gaussian policy: J*, J(K), ∇J(K) in closed form",
     monte_carlo="batched single-trajectory runs (R per instance) of N-PG-IGT, N-HARPG and N-MPG",

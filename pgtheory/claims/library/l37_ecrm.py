@@ -373,7 +373,7 @@ FULL = {"cliffs": 3, "garnets": 5, "inits": 5, "steps": 6000, "random_policies":
         "alpha_sweep": [0.5, 0.95]}
 
 register_claim(Claim(
-    id=ID_DIRECT, paper=PAPER, seed_line=37,
+    id=ID_DIRECT, paper=PAPER, seed_line=37, figure_family="risk_distributional",
     claim="exact projected PG (direct parameterisation) on the ECRM objective converges to the global (DP) optimum, "
           "with O(1/ε²) iterations",
     theme="RISK", exact=EXACT + "; gradient domination", monte_carlo="none (exact)",
@@ -384,7 +384,7 @@ register_claim(Claim(
 ))
 
 register_claim(Claim(
-    id=ID_SOFTMAX, paper=PAPER, seed_line=37,
+    id=ID_SOFTMAX, paper=PAPER, seed_line=37, figure_family="risk_distributional",
     claim="exact softmax PG on the ECRM objective converges to the global (DP) optimum",
     theme="RISK", exact=EXACT, monte_carlo="none (exact)",
     test="softmax PG gap ≤ 1e-3 from several inits within the run (else inconclusive)",

@@ -142,7 +142,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Proximal Policy Optimization Algorithms", seed_line=39,
+    id=ID, paper="Proximal Policy Optimization Algorithms", seed_line=39, figure_family="trust_region",
     claim="a novel objective function that enables multiple epochs of minibatch updates; have some of the benefits of "
           "trust region policy optimization (TRPO)",
     theme="TR", exact="population L^CPI, L^CLIP and their gradients; ∇J", monte_carlo="ratios after K epochs of minibatch Adam",

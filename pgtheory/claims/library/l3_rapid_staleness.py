@@ -136,7 +136,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="RAPID: Efficient RL for small language models (large-batch inference, off-policy mini-batch updates)", seed_line=3,
+    id=ID, paper="RAPID: Efficient RL for small language models (large-batch inference, off-policy mini-batch updates)", seed_line=3, figure_family="off_policy",
     claim="incorporate group advantage estimation into the policy gradient algorithm, and derive an importance weighted estimator to "
           "correct for the bias arising from off-policy learning",
     theme="IW, GR", exact="∇J(θ_k) and every estimator's exact expectation by enumeration of responses",

@@ -105,7 +105,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="ASPO: Asymmetric Importance Sampling Policy Optimization", seed_line=41,
+    id=ID, paper="ASPO: Asymmetric Importance Sampling Policy Optimization", seed_line=41, figure_family="llm_estimators",
     claim="the IS ratios of positive-advantage tokens are mismatched ... suppresses the update of low-probability tokens while "
           "over-amplifying already high-probability ones; flips the IS ratios of positive-advantage tokens",
     theme="GR, IW", exact="per-token effective weights by autograd at the trained θ; exact entropy",

@@ -558,7 +558,7 @@ def run_rate(ctx: RunContext) -> Evidence:
     )
 
 
-_COMMON = dict(paper=PAPER, seed_line=SEED_LINE, theme="VR, LIN",
+_COMMON = dict(paper=PAPER, seed_line=SEED_LINE, figure_family="rates", theme="VR, LIN",
                source="Li, Wang, Cheng & Yang, ICML 2023 (arXiv 2306.09554); abstract and introduction only",
                quote_source=QUOTE_SOURCE, extension=True, unbiasedness=False)
 

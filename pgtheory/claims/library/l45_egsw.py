@@ -84,7 +84,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="EGSW: Entropy-Guided Sequence Weighting", seed_line=45,
+    id=ID, paper="EGSW: Entropy-Guided Sequence Weighting", seed_line=45, figure_family="llm_estimators",
     claim="dynamically assigning weights to generated outputs based on their advantage and entropy; temperature-scaled softmax "
           "weighting over sequences",
     theme="GR", exact="E ĝ and Cov ĝ by enumerating all groups, against ∇J and GRPO", monte_carlo="none (exact)",

@@ -114,7 +114,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Trust Region Policy Optimization", seed_line=55,
+    id=ID, paper="Trust Region Policy Optimization", seed_line=55, figure_family="trust_region",
     claim="minimizing a certain surrogate objective function guarantees policy improvement with non-trivial step sizes "
           "(Theorem 1: η(π̃) ≥ L_π(π̃) − C·D_KL^max, C = 4εγ/(1−γ)²)",
     theme="TR", exact="η, L_π, A_π, ε, D_KL^max for every pair", monte_carlo="none",

@@ -148,7 +148,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Supervised Fine Tuning on Curated Data is Reinforcement Learning (and can be improved)", seed_line=5,
+    id=ID, paper="Supervised Fine Tuning on Curated Data is Reinforcement Learning (and can be improved)", seed_line=5, figure_family="off_policy",
     claim="SFT can be understood as maximizing a lower bound on the RL objective in a sparse reward setting; an importance weighted "
           "variant optimizes a tighter bound to the RL objective",
     theme="IW", exact="log J, the SFT (Jensen) bound and log E_{q⁺}[π/q] by enumeration; exact training curves",

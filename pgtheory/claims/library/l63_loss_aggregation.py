@@ -168,7 +168,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="ΔL Normalization: Rethink Loss Aggregation in RLVR", seed_line=63,
+    id=ID, paper="ΔL Normalization: Rethink Loss Aggregation in RLVR", seed_line=63, figure_family="llm_estimators",
     claim="they either produce biased estimates or still suffer from high gradient variance; [ΔL] not only provides an unbiased "
           "estimate of the true policy loss but also minimizes gradient variance in theory",
     theme="GR", exact="E ĝ and Cov ĝ of every advantage × aggregation by enumerating all 31^G groups (G ≤ 4); ∇J; E[g | length]",

@@ -168,7 +168,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm", seed_line=65,
+    id=ID, paper="Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm", seed_line=65, figure_family="off_policy",
     claim="a first-principles derivation for group-relative REINFORCE without assuming a specific training data distribution, "
           "showing that it admits a native off-policy interpretation",
     theme="IW, KL, GR", exact="consistency-loss gradient by autograd; expected updates and KL gradients in closed form; LBFGS minimiser",

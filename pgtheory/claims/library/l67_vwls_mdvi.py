@@ -699,7 +699,7 @@ def run(ctx: RunContext) -> Evidence:
 register_claim(Claim(
     id=ID,
     paper="Regularization and Variance-Weighted Regression Achieves Minimax Optimality in Linear MDPs: Theory and Practice",
-    seed_line=67,
+    seed_line=67, figure_family="linear",
     claim="least-squares regression weighted by the variance of an estimated optimal value function of the next state is "
           "crucial to achieving minimax optimality; VWLS-MDVI achieves nearly minimax optimal sample complexity",
     theme="LIN, KL",

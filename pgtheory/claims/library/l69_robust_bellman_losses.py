@@ -242,7 +242,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Robust Losses for Learning Value Functions (Patterson, Liao and White 2022)", seed_line=69,
+    id=ID, paper="Robust Losses for Learning Value Functions (Patterson, Liao and White 2022)", seed_line=69, figure_family="linear",
     claim="the saddle-point algorithms for the Huber and absolute Bellman errors are more stable, with less sensitivity "
           "to meta-parameters (prediction)",
     theme="LIN", exact="Q^π; exact minimisers of ½MSBE, Huber-BE and Abs-BE (least squares, BFGS + Newton, LP + dual LP)",

@@ -160,7 +160,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="BNPO: Beta Normalization Policy Optimization", seed_line=71,
+    id=ID, paper="BNPO: Beta Normalization Policy Optimization", seed_line=71, figure_family="llm_estimators",
     claim="theoretical analysis demonstrating BNPO's variance-reducing properties and show that it generalizes both REINFORCE and GRPO "
           "under binary-valued reward settings",
     theme="GR", exact="sympy special cases; exact mean and covariance of the Beta-normalised estimator on a multi-prompt bandit",

@@ -124,7 +124,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Prompt Curriculum Learning for Efficient LLM Post-Training (PCL)", seed_line=73,
+    id=ID, paper="Prompt Curriculum Learning for Efficient LLM Post-Training (PCL)", seed_line=73, figure_family="llm_estimators",
     claim="establish the importance of focusing on prompts of intermediate difficulty for the policy",
     theme="GR", exact="expected GRPO update projected on ∇p, summed over the binomial number of successes",
     monte_carlo="informative-group fraction for binary rewards",

@@ -70,7 +70,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="EMPG: Entropy-Modulated Policy Gradients", seed_line=75,
+    id=ID, paper="EMPG: Entropy-Modulated Policy Gradients", seed_line=75, figure_family="llm_estimators",
     claim="the magnitude of policy gradients is inherently coupled with the entropy, which leads to inefficient small updates for "
           "confident correct actions and potentially destabilizes large updates for uncertain ones",
     theme="GR", exact="softmax score-norm identities by autograd over random policies", monte_carlo="none (exact)",

@@ -128,7 +128,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Diffusion Guidance Is a Controllable Policy Improvement Operator", seed_line=79,
+    id=ID, paper="Diffusion Guidance Is a Controllable Policy Improvement Operator", seed_line=79, figure_family="exact_pg",
     claim="guidance of the optimality-conditioned policy is policy improvement, and more guidance weight gives more performance",
     theme="OTH", exact="A^{π̂} and J(π_w) by linear solves on each Garnet, on a grid of w",
     monte_carlo="none (exact)",

@@ -130,7 +130,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation", seed_line=7,
+    id=ID, paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation", seed_line=7, figure_family="advantage",
     claim="using value functions to substantially reduce the variance of policy gradient estimates at the cost of some bias, "
           "with an exponentially-weighted estimator of the advantage function that is analogous to TD(lambda)",
     theme="ADV", exact="E[Â_λ | s, a] in closed form, hence the exact bias of the GAE gradient for any critic and λ",

@@ -136,7 +136,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Tree-OPO: Off-policy Monte Carlo Tree-Guided Advantage Optimization", seed_line=83,
+    id=ID, paper="Tree-OPO: Off-policy Monte Carlo Tree-Guided Advantage Optimization", seed_line=83, figure_family="llm_estimators",
     claim="introducing a novel tree-structured setting for advantage estimation; prefix-conditioned reward signals; advantage "
           "saturation and reward signal collapse",
     theme="ADV, GR", exact="prefix values V(p) and reach probabilities by enumeration; tie probabilities; exact conditional biases",

@@ -728,7 +728,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training", seed_line=89,
+    id=ID, paper="RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training", seed_line=89, figure_family="risk_distributional",
     claim="the risk-averse (MVaR) update alleviates entropy collapse and promotes exploration",
     theme="RISK, GR",
     exact="bundle MVaR objective and its exact gradient (per-prompt reweighting of ∇p_q); entropy after matched-gain "

@@ -140,7 +140,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="Stabilizing Reinforcement Learning with LLMs: Formulation and Practices", seed_line=93,
+    id=ID, paper="Stabilizing Reinforcement Learning with LLMs: Formulation and Practices", seed_line=93, figure_family="off_policy",
     claim="through a first-order approximation, we show that this surrogate becomes increasingly valid only when both the "
           "training-inference discrepancy and policy staleness are minimized",
     theme="IW, GR", exact="expected token-level, sequence-level, clipped and uncorrected gradients by enumerating every response",

@@ -77,7 +77,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9,
+    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9, figure_family="exact_pg",
     claim="a detailed proof of the continuous version of the Policy Gradient Theorem",
     theme="TR", exact="∇J by the PG theorem, by autograd through (I − γP_π)⁻¹ and by central differences",
     monte_carlo="none (exact identity)",

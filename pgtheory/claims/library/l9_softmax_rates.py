@@ -212,7 +212,7 @@ def run(ctx: RunContext) -> Evidence:
 
 
 register_claim(Claim(
-    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9,
+    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9, figure_family="exact_pg",
     claim="convergence results ... insights on the benefits of regularization (quantified as Mei et al. 2020: "
           "exact softmax PG gap Θ(1/t); entropy-regularised PG linear)",
     theme="TR", exact="exact softmax PG on bandits; the derived asymptote (K−1)/(Kη) of t·gap; the linearised contraction ρ²",
