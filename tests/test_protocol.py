@@ -271,6 +271,7 @@ def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_cod
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="refuted")
     out = apply_protocol(c, ev)
     assert out["verdict"] == "refuted" and "quoted sentence itself" in out["protocol_notes"][0]
+    assert out["quote_verdict"] == "refuted"  # the record keeps what the evidence said of the quoted sentence
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="confirmed")
     assert apply_protocol(c, ev)["verdict"] == "qualified"
     # a held extension does not confirm a sentence the evidence leaves undecided; twin: a decided sentence is confirmed

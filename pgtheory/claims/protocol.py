@@ -148,7 +148,8 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
         else:
             verdict = "qualified"
             notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
-    out.update(verdict=verdict, raw_verdict=ev.verdict, protocol_notes=notes, kind=claim.kind, quote=claim.quote,
+    out.update(verdict=verdict, raw_verdict=ev.verdict, quote_verdict=ev.quote_verdict, protocol_notes=notes,
+               kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
                instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))
     return out
