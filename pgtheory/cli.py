@@ -236,8 +236,27 @@ def _check(args: argparse.Namespace) -> int:
     print(f"{len(records)} claim(s): {_verdict_counts(records)} ({len(cached)} from the cache) in "
           f"{time.perf_counter() - t0:.1f} s")
     rows = len(load_ledger(res))
+    from .claims.report import write_report
+
+    index = write_report(res)
     print(f"ledger: {res}/LEDGER.md ({rows} row{'' if rows == 1 else 's'}; also ledger.json, ledger_table.tex); "
-          f"figures: {res}/figures/")
+          f"figures: {res}/figures/; report: {index}")
+    return 0
+
+
+def _validate_report(args: argparse.Namespace) -> None:
+    """The ledger must exist and the output directory be writable, before anything is written."""
+    if not Path(args.results, "ledger.json").is_file():
+        raise ValueError(f"results: no ledger at {Path(args.results, 'ledger.json')}; run `pgtheory check` first")
+    args.out = str(Path(args.results, "report")) if args.out is None else args.out
+    _check_writable_dir(args.out, "out", ("claims", "figures"))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .claims.report import write_report
+
+    index = write_report(args.results, args.out)
+    print(f"report: {index} (open it in a browser; {len(list(Path(args.out, 'claims').glob('*.html')))} claim pages)")
     return 0
 
 
@@ -355,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", default=None,
                     help="output directory (default: figures/ at full scale, <results>/figures-quick/ with --quick)")
     fg.set_defaults(func=_figures, validate=_validate_figures)
+    rp = sub.add_parser("report", help="write a static HTML report of a ledger (no server needed)",
+                        description="Write <out>/index.html (the ledger, filterable by theme, kind and verdict) and a "
+                                    "page per claim (quote, rule, evidence, sensitivity, figure, the command that "
+                                    "reproduces it) from <results>/ledger.json; figures are copied alongside.")
+    rp.add_argument("--results", default="results", help="results directory holding ledger.json (default: results)")
+    rp.add_argument("--out", default=None, help="output directory (default: <results>/report)")
+    rp.set_defaults(func=_report, validate=_validate_report)
     bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds, batched LSTD)")
     bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd, threads (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
