@@ -111,6 +111,21 @@ def _on_start(cid: str) -> None:
     print(f"  running {cid} ...", flush=True)
 
 
+def _seeds_arg(text: str) -> list[int]:
+    """'0-9' or '0,3,5' (or a mix, '0-2,7') → distinct non-negative seeds in the order given."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            a, b = int(lo), int(hi) if hi else int(lo)
+            if a < 0 or b < a:
+                raise ValueError
+            out.extend(x for x in range(a, b + 1) if x not in out)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,5 (non-negative, ranges increasing), got {text!r}")
+    return out
+
+
 def _verdict_counts(records: list[dict]) -> str:
     """'empirical 2 (1 confirmed, 1 qualified); identity 1 (1 verified)': kinds apart, as the protocol asks."""
     from .claims.render import by_kind, verdict_counts
@@ -228,6 +243,8 @@ def _check(args: argparse.Namespace) -> int:
         cached.extend([cid] if hit else [])
         _progress(cid, rec, hit)
 
+    if args.seeds:
+        return _check_seeds(args, scale, res, progress, t0)
     records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
                     threads=args.threads, progress=progress, on_start=_on_start)
     if args.print_ledger:
@@ -241,6 +258,30 @@ def _check(args: argparse.Namespace) -> int:
     index = write_report(res)
     print(f"ledger: {res}/LEDGER.md ({rows} row{'' if rows == 1 else 's'}; also ledger.json, ledger_table.tex); "
           f"figures: {res}/figures/; report: {index}")
+    return 0
+
+
+def _check_seeds(args: argparse.Namespace, scale: str, res: str, progress, t0: float) -> int:
+    """``check --seeds``: the claims once per seed, then how often each verdict occurred per claim."""
+    import json
+
+    from .claims import check
+    from .claims.runner import atomic_write_text, verdict_frequencies
+
+    by_seed = {}
+    for seed in args.seeds:
+        print(f"seed {seed}:", flush=True)
+        by_seed[seed] = check(args.ids, scale=scale, seed=seed, device=args.device, results=args.results, jobs=args.jobs,
+                              threads=args.threads, progress=progress, on_start=_on_start)
+    freq = verdict_frequencies(by_seed)
+    print(f"verdicts over {len(args.seeds)} seeds ({scale} scale) in {time.perf_counter() - t0:.1f} s:")
+    for cid, counts in freq.items():
+        print(f"  {cid:34s} " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+    out = Path(res, f"verdict_frequencies_{scale}.json")
+    atomic_write_text(out, json.dumps({"scale": scale, "seeds": args.seeds, "verdicts": freq,
+                                       "by_seed": {str(s): {r["id"]: r["verdict"] for r in recs} for s, recs in by_seed.items()}},
+                                      indent=1))
+    print(f"frequencies: {out}; per-seed ledgers stay in {res}/cache/ (ledger.json holds the last seed's)")
     return 0
 
 
@@ -355,7 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("ids", nargs="*", help="claim ids (default: all)")
     ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     ck.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
-    ck.add_argument("--seed", type=int, default=0)
+    sd = ck.add_mutually_exclusive_group()
+    sd.add_argument("--seed", type=int, default=0)
+    sd.add_argument("--seeds", type=_seeds_arg, default=None, metavar="SPEC",
+                    help="run over several seeds (e.g. 0-9 or 0,3,5) and report how often each verdict occurs; "
+                         "writes <results>/verdict_frequencies_<scale>.json")
     ck.add_argument("--threads", default=None, type=_threads_arg, help=_THREADS_HELP)
     ck.add_argument("--results", default="results", help="results directory (default: results)")
     ck.add_argument("--print-ledger", action="store_true", help="print the whole LEDGER.md table at the end")

@@ -314,3 +314,23 @@ def test_thread_policy_one_per_process_by_default_configurable(monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# 5. several seeds -------------------------------------------------------------------------------------------
+
+def test_check_over_several_seeds_reports_verdict_frequencies(fake, tmp_path, capsys):
+    res = tmp_path / "r"
+    assert run(["check", "--quick", A, B, "--seeds", "0-2,5", "--results", res]) == 0
+    out = capsys.readouterr().out
+    data = json.loads((res / "verdict_frequencies_quick.json").read_text())
+    assert data["seeds"] == [0, 1, 2, 5] and data["verdicts"] == {A: {"confirmed": 4}, B: {"qualified": 4}}
+    assert fake.calls == [A, B] * 4 and "confirmed 4" in out
+    assert run(["check", "--quick", A, "--seeds", "3-1", "--results", res]) == 2  # a decreasing range is refused
+    assert "--seeds" in capsys.readouterr().err
+    assert run(["check", "--quick", A, "--seeds", "1", "--seed", "2", "--results", res]) == 2  # one or the other
+
+
+def test_verdict_frequencies_count_per_claim():
+    recs = {0: [{"id": "L9-a", "verdict": "refuted"}], 1: [{"id": "L9-a", "verdict": "qualified"}],
+            2: [{"id": "L9-a", "verdict": "refuted"}]}
+    assert runner.verdict_frequencies(recs) == {"L9-a": {"refuted": 2, "qualified": 1}}

@@ -35,7 +35,7 @@ from .record import Claim, RunContext
 from .registry import CLAIMS, all_claims, load_claims
 from .render import ledger_latex, ledger_markdown
 
-__all__ = ["CacheWarning", "code_version", "claim_versions", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
+__all__ = ["CacheWarning", "code_version", "claim_versions", "verdict_frequencies", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
 
 
 class CacheWarning(UserWarning):
@@ -279,6 +279,17 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     ordered = [records[c] for c in chosen]
     write_ledger(res, scale, seed, versions)
     return ordered
+
+
+def verdict_frequencies(records_by_seed: Mapping[int, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
+    """Claim id → {verdict: how many seeds gave it}, from ``{seed: records}`` (ids in seed-line order, verdicts by count)."""
+    counts: dict[str, dict[str, int]] = {}
+    for records in records_by_seed.values():
+        for r in records:
+            c = counts.setdefault(r["id"], {})
+            c[r["verdict"]] = c.get(r["verdict"], 0) + 1
+    return {cid: dict(sorted(counts[cid].items(), key=lambda kv: (-kv[1], kv[0])))
+            for cid in sorted(counts, key=_seed_line_order)}
 
 
 def validate_ids(ids: Iterable[str] | None) -> list[str]:
