@@ -322,9 +322,14 @@ def _figures(args: argparse.Namespace) -> int:
     n = sum(len(families[f]) for f in args.families)
     print(f"pgtheory figures: drawing {scale}-scale figures of {len(args.families)} famil{'y' if len(args.families) == 1 else 'ies'} "
           f"({n} claims) into {args.out}/ (claims cached in {args.results}/)", flush=True)
-    written = regenerate_figures(args.families, scale=scale, results=args.results, out=args.out, device=args.device,
-                                 jobs=args.jobs, threads=args.threads, force=args.force, progress=_progress,
-                                 on_start=_on_start)
+    try:
+        written = regenerate_figures(args.families, scale=scale, results=args.results, out=args.out, device=args.device,
+                                     jobs=args.jobs, threads=args.threads, force=args.force, stored_only=args.stored_only,
+                                     progress=_progress, on_start=_on_start)
+    except ValueError as e:
+        if str(e).startswith("stored_only:"):
+            raise UserError(str(e)) from None
+        raise
     for p in written:
         print("wrote", p)
     print(f"{scale}-scale figures: {len(written)} files in {args.out}/")
@@ -412,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("families", nargs="*", help="figure families (default: all)")
     fg.add_argument("--quick", action="store_true", help="quick scale (a smoke test): into <results>/figures-quick/")
     fg.add_argument("--force", action="store_true", help="let --quick --out figures overwrite the full-scale figures")
+    fg.add_argument("--stored-only", action="store_true",
+                    help="only redraw from stored measurements; fail (naming them) if any claim would have to run")
     fg.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     fg.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
     fg.add_argument("--results", default="results", help="results directory of the claims (default: results)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .registry import all_claims
-from .runner import check
+from .runner import check, redraw_from_store
 
 __all__ = ["OTHER_FAMILY", "figure_families", "FULL_SCALE_OUT", "figures_out", "validate_families", "regenerate_figures"]
 
@@ -64,22 +64,40 @@ def figures_out(scale: str, results: str | Path = "results", out: str | Path | N
 
 def regenerate_figures(families: list[str] | None = None, *, scale: str = "full", results: str | Path = "results",
                        out: str | Path | None = None, device: str = "cpu", jobs: int = 1, seed: int = 0, threads=None,
-                       force: bool = False, progress: Callable[[str, dict[str, Any], bool], None] | None = None,
+                       force: bool = False, stored_only: bool = False,
+                       progress: Callable[[str, dict[str, Any], bool], None] | None = None,
                        on_start: Callable[[str], None] | None = None) -> list[Path]:
-    """Run the families' claims at ``scale`` (cached) and copy their PNG and PDF figures into ``out``.
+    """Draw the families' figures at ``scale`` and copy their PNG and PDF files into ``out``.
 
-    ``out`` defaults to :func:`figures_out`'s choice (quick scale never overwrites ``figures/`` unless
-    ``force``); ``progress`` and ``on_start`` are passed to :func:`~pgtheory.claims.runner.check`.
+    A claim that declares ``draw`` and has stored measurements for its current code is redrawn from them without
+    running (seconds); the others run through the cached :func:`~pgtheory.claims.runner.check` (a cached record whose
+    figure exists is not re-run). ``stored_only``: never run a claim — ValueError naming those that would need a run.
+    ``out`` defaults to :func:`figures_out`'s choice (quick scale never overwrites ``figures/`` unless ``force``);
+    ``progress`` and ``on_start`` are passed to ``check`` (``progress`` also reports redrawn claims as cached).
     """
     names = validate_families(families)
     out = figures_out(scale, results, out, force)
     known = figure_families()
     ids = [i for n in names for i in known[n]]
-    records = check(ids, scale=scale, seed=seed, device=device, results=results, jobs=jobs, threads=threads, progress=progress,
-                    on_start=on_start)
+    records: dict[str, dict[str, Any]] = {}
+    for cid in ids:
+        rec = redraw_from_store(cid, scale, seed, results)
+        if rec is not None:
+            records[cid] = rec
+            if progress:
+                progress(cid, rec, True)
+    todo = [i for i in ids if i not in records]
+    if todo and stored_only:
+        raise ValueError(f"stored_only: no stored measurements (or no draw function) for {', '.join(todo)}; "
+                         f"run them first (pgtheory check --{scale} ...)")
+    if todo:
+        ran = check(todo, scale=scale, seed=seed, device=device, results=results, jobs=jobs, threads=threads,
+                    progress=progress, on_start=on_start)
+        records.update({r["id"]: r for r in ran})
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for r in records:
+    for cid in ids:
+        r = records[cid]
         if r.get("figure"):
             png = Path(results) / r["figure"]
             for src in (png, png.with_suffix(".pdf")):

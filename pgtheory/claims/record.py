@@ -42,6 +42,8 @@ class Evidence:
     claim whose rule extends its quote, the verdict of the part that tests the quoted sentence itself (a refutation
     there stands; a failure of the extension only qualifies). ``code_checks``: failures of checks of pgtheory's own
     code run inside the claim (identities used as sanity checks) — a bug to fix, never evidence about the paper.
+    ``measurements``: what the figure is drawn from (arrays and scalars, see :mod:`pgtheory.claims.measurements`);
+    a claim with ``Claim.draw`` returns them instead of a figure, and the runner stores them and draws from the store.
     """
 
     verdict: str
@@ -56,6 +58,7 @@ class Evidence:
     equivalence: Equivalence | None = None
     quote_verdict: str | None = None
     code_checks: list[str] | None = None
+    measurements: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -109,6 +112,11 @@ class Claim:
     never refute), ``unbiasedness`` (the claim asserts unbiasedness or equality: equivalence evidence is
     required), ``margin`` (its :class:`DeclaredMargin`, required with ``unbiasedness``), ``constants`` (free design
     constants → their plausible range, swept at full scale).
+
+    ``figure_family``: the figure family that draws its figure (``experiments/<family>.py``, ``pgtheory figures
+    <family>``); empty puts it in the family 'other'. ``draw(measurements, figure_dir) -> png path``: measure →
+    decide → draw — the run returns ``Evidence.measurements`` and no figure; the runner stores them and calls ``draw``
+    on the stored copy, and ``pgtheory figures`` redraws from the store without running the claim.
     """
 
     id: str
@@ -130,6 +138,7 @@ class Claim:
     margin: DeclaredMargin | None = None
     constants: dict[str, Any] = field(default_factory=dict)
     figure_family: str = ""
+    draw: Callable[[dict[str, Any], str], str] | None = None
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"L{self.seed_line}-"):

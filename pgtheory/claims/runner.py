@@ -31,11 +31,13 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .. import __version__
 from .protocol import apply_protocol, claim_alpha, run_seed, validate_record
+from .measurements import load_measurements, save_measurements
 from .record import Claim, RunContext
 from .registry import CLAIMS, all_claims, load_claims
 from .render import ledger_latex, ledger_markdown
 
-__all__ = ["CacheWarning", "code_version", "claim_versions", "verdict_frequencies", "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
+__all__ = ["CacheWarning", "code_version", "claim_versions", "verdict_frequencies", "measurements_path", "redraw_from_store",
+           "run_claim", "check", "atomic_write_text", "load_ledger", "write_ledger"]
 
 
 class CacheWarning(UserWarning):
@@ -125,6 +127,32 @@ def _cache_path(results: Path, claim_id: str, scale: str, seed: int, version: st
     return results / "cache" / f"{claim_id}__{scale}__s{seed}__{version}.json"
 
 
+def measurements_path(results: Path, claim_id: str, scale: str, seed: int, version: str) -> Path:
+    """Where a run stores the measurements its figure is drawn from (next to its cached record)."""
+    return Path(results) / "measurements" / f"{claim_id}__{scale}__s{seed}__{version}.npz"
+
+
+def redraw_from_store(claim_id: str, scale: str, seed: int, results: str | Path) -> dict[str, Any] | None:
+    """Redraw a claim's figure from its stored measurements without running it; the record, or None if impossible.
+
+    Possible when the claim declares ``draw`` and its current cached record (this code version) names a measurements
+    file that exists. The record is not changed: drawing is not deciding.
+    """
+    load_claims()
+    if claim_id not in CLAIMS.names() or CLAIMS.get(claim_id).draw is None:
+        return None
+    claim: Claim = CLAIMS.get(claim_id)
+    res = Path(results)
+    path = _cache_path(res, claim_id, scale, seed, claim_versions([claim_id])[claim_id])
+    record = load_cached(path) if path.exists() else None
+    if record is None or not record.get("measurements") or not (res / record["measurements"]).is_file():
+        return None
+    png = claim.draw(load_measurements(res / record["measurements"]), str(res / "figures"))
+    if Path(png).resolve() != (res / str(record.get("figure"))).resolve():
+        raise ValueError(f"draw: claim {claim_id} drew {png}, but its record names {record.get('figure')}")
+    return record
+
+
 def _set_aside(path: Path, why: str) -> None:
     """Warn about an unusable cache file (by name) and rename it to ``<name>.corrupt`` so it is not read again."""
     aside = path.with_name(path.name + ".corrupt")
@@ -202,12 +230,22 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     t0 = time.perf_counter()
     ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha))
     seconds = time.perf_counter() - t0
+    stored = None
+    if claim.draw is not None:
+        if ev.measurements is None or ev.figure is not None:
+            raise ValueError(f"measurements: claim {claim.id} declares draw, so its run must return measurements and "
+                             "no figure (the runner draws from the stored measurements)")
+        stored = save_measurements(measurements_path(res, claim.id, scale, seed, version), ev.measurements)
+        ev.figure = claim.draw(load_measurements(stored), str(fig_dir))  # from the stored copy: exactly what a redraw sees
+    elif ev.measurements is not None:
+        stored = save_measurements(measurements_path(res, claim.id, scale, seed, version), ev.measurements)
     protocol = apply_protocol(claim, ev)
     record = {
         "id": claim.id, "paper": claim.paper, "seed_line": claim.seed_line, "claim": claim.claim, "theme": claim.theme,
         "test": claim.test, "statistic": ev.statistic, "threshold": ev.threshold,
         "n_samples": ev.n_samples, "summary": ev.summary, "details": ev.details,
         "figure": None if ev.figure is None else Path(ev.figure).relative_to(res).as_posix(),  # relative to the results dir
+        "measurements": None if stored is None else stored.relative_to(res).as_posix(),
         "device": device, "seconds": round(seconds, 3), "scale": scale, "seed": seed, "run_seed": rseed, "alpha": alpha,
         "code_version": version, "settings": settings, "constants": claim.constants, "unbiasedness": claim.unbiasedness,
         **(source if source is not None else provenance()), "host": platform.node(), **protocol,

@@ -91,14 +91,6 @@ def run(ctx: RunContext) -> Evidence:
     improved = bool((curves[:, -1] > curves[:, 0]).all())
     per_instance = [bool((sl >= -ROUND_OFF).all()) for sl in slack_all] + \
         [bool((np.diff(c) >= -ROUND_OFF).all() and c[-1] > c[0]) for c in curves]
-    fig, (ax, ax2) = new_figure(ID, "TRPO: lower bound slack, and the exact MM iteration", ncols=2, width=4.6)
-    for c in curves:
-        ax2.plot(np.arange(len(c)), c - c[0], lw=1)
-    ax2.set_xlabel("MM iteration k")
-    ax2.set_ylabel("η(π_k) − η(π_0) (return units)")
-    ax.loglog(np.maximum(kl, 1e-16), np.maximum(slack, 1e-16), ".", ms=2, alpha=0.5, rasterized=True)  # 1e5 points: keep the PDF small
-    ax.set_xlabel("max_s KL(π(·|s) ‖ π̃(·|s)) (nats)")
-    ax.set_ylabel("slack (return units; ≥ 0: bound holds)")
     return Evidence(
         verdict="confirmed" if violations == 0 and decreases == 0 and improved else "refuted", statistic=float(slack.min()),
         threshold=f"zero pairs with slack < −{ROUND_OFF:g}; zero decreases of η along the MM iteration, and net improvement",
@@ -108,13 +100,25 @@ def run(ctx: RunContext) -> Evidence:
                 f"{decreases} decreases of η, mean gain {float((curves[:, -1] - curves[:, 0]).mean()):.3g}",
         details={"violations": violations, "min_slack": float(slack.min()), "median_slack": float(np.median(slack)),
                  "mm_decreases": decreases, "mm_improved_everywhere": improved, "mm_gain": (curves[:, -1] - curves[:, 0]).tolist()},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=per_instance, sensitivity=[],
+        instances=per_instance, sensitivity=[], measurements={"kl": kl, "slack": slack, "mm_curves": curves},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: slack against KL over all pairs, and the MM iteration's gains."""
+    fig, (ax, ax2) = new_figure(ID, "TRPO: lower bound slack, and the exact MM iteration", ncols=2, width=4.6)
+    for c in m["mm_curves"]:
+        ax2.plot(np.arange(len(c)), c - c[0], lw=1)
+    ax2.set_xlabel("MM iteration k")
+    ax2.set_ylabel("η(π_k) − η(π_0) (return units)")
+    ax.loglog(np.maximum(m["kl"], 1e-16), np.maximum(m["slack"], 1e-16), ".", ms=2, alpha=0.5, rasterized=True)  # 1e5 points: keep the PDF small
+    ax.set_xlabel("max_s KL(π(·|s) ‖ π̃(·|s)) (nats)")
+    ax.set_ylabel("slack (return units; ≥ 0: bound holds)")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Trust Region Policy Optimization", seed_line=55, figure_family="trust_region",
+    id=ID, paper="Trust Region Policy Optimization", seed_line=55, draw=_draw, figure_family="trust_region",
     claim="minimizing a certain surrogate objective function guarantees policy improvement with non-trivial step sizes "
           "(Theorem 1: η(π̃) ≥ L_π(π̃) − C·D_KL^max, C = 4εγ/(1−γ)²)",
     theme="TR", exact="η, L_π, A_π, ε, D_KL^max for every pair", monte_carlo="none",
