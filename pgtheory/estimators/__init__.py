@@ -49,6 +49,9 @@ from .risk_po import (RISK_PO_ADVANTAGES, empirical_quantiles, mvar_gradient_est
 from .cvar_pg import cvar_gradient_estimate, empirical_value_at_risk
 from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 
+from .unified_pg import ppo_stable_mask, unified_surrogate
+from .pathwise import per_sample_pathwise_gradient, score_function_gradient
+from .model_derivative import lqr_model_derivative_gradient, lqr_reward_to_go_baseline, lqr_score_function_gradient
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
@@ -76,4 +79,6 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "DISTORTION_INVERSES", "DISTORTIONS", "distorted_expectation", "distorted_levels", "distortion", "distortion_inverse",
            "expected_quantile_huber_loss", "quantile_huber_gradient", "quantile_huber_loss", "quantile_huber_minimiser",
            "sgd_quantile_regression", "RISK_PO_ADVANTAGES", "empirical_quantiles", "mvar_gradient_estimate",
-           "risk_po_advantages", "risk_po_gradient_estimate"]
+           "risk_po_advantages", "risk_po_gradient_estimate",
+           "ppo_stable_mask", "unified_surrogate", "per_sample_pathwise_gradient", "score_function_gradient",
+           "lqr_model_derivative_gradient", "lqr_reward_to_go_baseline", "lqr_score_function_gradient"]

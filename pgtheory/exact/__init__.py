@@ -56,6 +56,12 @@ from .projection_ensembles import (EnsembleFixedPoint, EnsembleLaws, ProjectionM
 from .uncertainty_aware import (MatchedPolicies, ValueLaw, beta_for_kl, ensemble_mean_and_spread, gibbs_kl, gibbs_policy,
                                 lower_confidence_reward, matched_kl_policies, max_tilt_kl, true_value,
                                 uncertainty_aware_policy, value_law)
+from .preference_pairs import (WPO_ALIGNMENTS, bradley_terry_matrix, dpo_pair_losses, expected_preference_gradient,
+                               expected_preference_loss, importance_pair_weights, labelled_pair_distribution,
+                               total_variation, wpo_log_weights, wpo_pair_weights)
+from .inventory import base_stock_gradient, base_stock_net_inventory_law, base_stock_objective, base_stock_optimal_level
+from .lqr_model_derivative import (check_linear_model, lqr_model_derivative_expectation, lqr_truncated_gradient,
+                                   lqr_truncated_objective)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
