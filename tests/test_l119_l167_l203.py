@@ -48,6 +48,40 @@ def test_score_moments_mean_is_the_bandit_gradient_and_covariance_matches_brute_
     assert float(torch.linalg.eigvalsh(score_function_moments(pi, softmax_minimal_scores(pi), r).fisher)[0]) > 0
 
 
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.75])
+def test_lemma1_gaps_match_hand_values_for_two_arms(p):
+    from pgtheory.claims.library.l167_mmr1_variance_bound import _lemma1_gap
+
+    # K = 2, minimal coordinate: g(correct) = 1 − p, g(wrong) = −p; Γ = Var R = p(1 − p)
+    gaps = _lemma1_gap(torch.tensor([p, 1 - p], dtype=D), torch.tensor([1.0, 0.0], dtype=D))
+    v = p * (1 - p)
+    hand = {"lower": v * (1 - 2 * p) ** 2 - v ** 2,  # b = p: ĝ ∈ {(1 − p)², p²}
+            "proof_step": v * ((1 - p) ** 3 + p ** 3) - v ** 2,  # E ĝ² − λ_min(Γ)·Var R
+            "lower_b0": p * (1 - p) ** 3 - v ** 2,  # b = 0: ĝ ∈ {1 − p, 0}
+            "upper": max((1 - p) ** 2, p ** 2) * v - v * (1 - 2 * p) ** 2}
+    for key, value in hand.items():
+        assert math.isclose(float(gaps[key]), value, abs_tol=1e-15), key
+    assert float(gaps["upper"]) >= 0  # the upper inequality (Theorem 1 uses only it) holds
+    if p == 0.1:
+        assert float(gaps["lower"]) > 0  # positive control: the lower-inequality check can pass
+    if p == 0.5:
+        assert math.isclose(float(gaps["lower"]), -1 / 16, abs_tol=1e-15)  # Cov ĝ = 0 < 1/16 (also eq. (4))
+    if p == 0.75:
+        assert math.isclose(float(gaps["lower_b0"]), 3 / 256 - 9 / 256, abs_tol=1e-15)  # the Remark's "any baseline"
+
+
+def test_log_linear_twin_satisfies_the_fisher_hypotheses_and_still_has_zero_gradient():
+    from pgtheory.claims.library.l167_mmr1_variance_bound import TWIN_THETAS, _log_linear_twin
+
+    for theta in TWIN_THETAS + (0.7,):
+        t = _log_linear_twin(theta)
+        # π_θ ∝ e^{θφ}, φ = (1, 1, −1, −1), C = {0, 2}: p(C) = ½ for every θ, so ∇J = 0 and Var R = ¼ …
+        assert t["grad_norm"] < 1e-15 and math.isclose(t["reward_variance"], 0.25, abs_tol=1e-15)
+        # … although Γ_θ = Var_θ(φ) = 1 − tanh²θ > 0 and |g| ≤ 2 (Assumption 2): in the paper's hypotheses
+        assert math.isclose(t["fisher"], 1 - math.tanh(theta) ** 2, rel_tol=1e-12) and t["fisher"] > 0
+        assert t["max_score"] <= 2.0
+
+
 def test_cauchy_schwarz_variance_bound_is_tight_on_class_uniform_policies_and_fails_on_the_feature_twin():
     correct = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0], dtype=D)
     kappa = 1 / 2 + 1 / 3
@@ -102,6 +136,31 @@ def test_one_step_entropy_change_hand_value_scaling_and_baseline_twin():
     assert float(d1[0]) < 0 < float(d1[1])  # near-uniform: peakier; peaked: flatter in expectation
     # twin: baseline b = c makes the update identically 0
     assert float(expected_reinforce_step_change(zz, c, 0.5, 3, baseline=1.0).abs().max()) < 1e-15  # Σ P(n) = 1 to round-off
+
+
+def test_peakiness_code_checks_use_family_medians_and_reject_a_wrong_law():
+    from pgtheory.claims.library.l119_constant_reward_peakiness import BRATIO_TOL, SLOPE_TOL, scaling_code_checks
+
+    d = torch.tensor([0.0, 0.5, 1.0, 1.56, 2.0, 3.0], dtype=D)  # K = 2, logit gap d; E ΔH's η² term changes sign near 1.55
+    z = torch.stack([d, torch.zeros_like(d)], -1)
+    c = torch.ones(2, dtype=D)
+    d1, d3, d4 = (expected_reinforce_step_change(z, c, eta, B) for eta, B in ((0.01, 1), (0.03, 1), (0.01, 4)))
+    slope = torch.log(d3.abs() / d1.abs()) / math.log(3.0)
+    ratio = d4 / d1
+    # a legitimate policy next to the sign change trips per-policy checks (the η³ and 1/B² terms dominate there) …
+    assert abs(float(slope[3]) - 2) > SLOPE_TOL and abs(4 * float(ratio[3]) - 1) > BRATIO_TOL
+    # … but not the family's medians
+    assert scaling_code_checks(slope.tolist(), ratio.tolist()) == []
+    # twins: a first-order law (E ΔH ∝ η) and a law without the 1/B factor are rejected
+    first_order = torch.log((3 * d1).abs() / d1.abs()) / math.log(3.0)
+    (msg,) = scaling_code_checks(first_order.tolist(), ratio.tolist())
+    assert "η-slope" in msg
+    (msg,) = scaling_code_checks(slope.tolist(), [1.0] * len(d))
+    assert "B-ratio" in msg
+    with pytest.raises(ValueError, match="^slopes:"):
+        scaling_code_checks([], [])
+    with pytest.raises(ValueError, match="^slopes:"):
+        scaling_code_checks([2.0, float("nan")], [0.25, 0.25])
 
 
 def test_one_step_exact_law_matches_sampled_runs_and_the_no_drift_twin_is_rejected():
@@ -237,3 +296,16 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
     validate_record(rec)
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 3 and rec["figure"] and not rec["code_checks"]
+    if claim_id.startswith("L119"):
+        # the quote is the abstract's contiguous passage, not a splice; a bandit cannot decide it (quote inconclusive)
+        assert rec["quote"].startswith("Choshen et al. (2020) identify") and "; Our" not in rec["quote"]
+        assert "In this paper, we revisit these claims" in rec["quote"]
+        assert rec.get("quote_verdict", "inconclusive") == "inconclusive"
+        assert (rec["raw_verdict"], rec["verdict"]) in (("confirmed", "inconclusive"), ("refuted", "qualified"))
+        assert rec["details"]["target_is_mode"]["count"] >= 1
+    if claim_id.startswith("L167"):
+        det = rec["details"]
+        assert det["lemma1_upper_violations"] == 0 and det["lemma1_positive_control_gap"] > 0
+        assert det["lemma1_violations"] > 0 and det["lemma1_violations_baseline_zero"] > 0 and det["twin"]["fails"]
+        assert "built on both" not in rec["summary"] and "only part Theorem 1's proof uses" in rec["summary"]
+        assert rec["raw_verdict"] == "refuted" and rec["verdict"] == "qualified"  # an extension failure only

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -199,6 +200,16 @@ def test_random_subspace_twin_sits_at_chance():
     assert len(fr) == 200 and mean == pytest.approx(2 / 8, abs=0.01)  # E S_frac = k/m for a Haar subspace (sd of the mean ≈ 0.003)
 
 
+def test_checkpoint_placements():
+    from pgtheory.claims.library.l49_pg_subspaces import _checkpoint_steps
+
+    assert _checkpoint_steps(np.linspace(0.0, 1.0, 301), "uniform_steps") == list(range(0, 201, 20))
+    gain = np.array([0.0, 0.5, 0.8, 0.9, 0.95, 1.0])  # levels 0 | 0.1–0.5 | 0.6–0.8 | 0.9: steps 0, 1, 2, 3
+    assert _checkpoint_steps(gain, "matched_progress") == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="^placement:"):
+        _checkpoint_steps(gain, "every_step")
+
+
 def test_subspace_bad_input():
     with pytest.raises(ValueError, match="^k:"):
         top_eigenspace(torch.eye(3, dtype=D), 4)
@@ -232,3 +243,9 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
     validate_record(rec)
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 3 and rec["figure"]
+    if claim_id.startswith("L49"):
+        # the checkpoint placement is a declared constant with the first version's uniform placement as a sweep point
+        assert rec["constants"]["checkpoints"] == ["matched_progress", "uniform_steps"]
+        (pt,) = [p for p in rec["sensitivity"] if p["constant"] == "checkpoints"]
+        assert pt["value"] == "uniform_steps" and len(pt["mean_frac"]) == rec["instances"]["count"]
+        assert len(rec["details"]["uniform_steps"]["checkpoint_steps"]) == 11

@@ -24,7 +24,8 @@ otherwise (an extension: → qualified); code checks: the twin's drift is 0 (≤
 slope in η within SLOPE_TOL of 2, the family's *median* B-ratio within BRATIO_TOL (relative) of 1/B (the per-policy
 values are kept in the details). Sensitivity: the same rule at every η in ETA_GRID (declared plausible range).
 Reported beside the rule (not deciding): the dominance ratio on the instances whose target is already the mode of π
-(t = argmax π, the pretrained-MT situation where Choshen et al. find the effect strongest).
+(t = argmax π, the situation of a pretrained MT model, where the referee expects the peakiness effect to matter most;
+not verified in Choshen et al.'s body).
 Protocol: kind=empirical, extension=True — NMT BLEU is not modelled; the toy tests the mechanism the sentence names
 (distribution shape vs reward) in the simplest softmax where it is exact. The peakiness drift (ii) is reported beside
 the verdict: it exists (Choshen's observation), but it is second order in η and shrinks as 1/B, and its one-step sign
@@ -180,7 +181,7 @@ def run(ctx: RunContext) -> Evidence:
         n_samples=len(inst) * s["runs"] * s["steps"],
         summary=(f"{len(inst)} softmax policies (K ∈ {list(K_GRID)}): with a constant reward the expected step is 0, yet the exact "
                  f"one-step E ΔH ≠ 0, scaling as η² (median slope {np.median([r['slope'] for r in inst]):.2f}; "
-                 f"{slope_dev:.0%} of policies, near the sign change, off 2 by > {SLOPE_TOL:g}) and 1/B "
+                 f"{slope_dev:.0%} of policies individually off 2 by > {SLOPE_TOL:g}) and 1/B "
                  f"(median B=4/B=1 ratio {np.median([r['b_ratio'] for r in inst]):.3f}); its sign depends on π — peakier in "
                  f"expectation on {peakier_1:.0%} of policies (near-uniform ones), flatter on the peaked ones. Over {s['steps']} "
                  f"steps (η = {RUN_STEP}) mean entropy fell significantly on {ms_down:.0%} and rose on {ms_up:.0%} of policies. "
@@ -201,7 +202,7 @@ def run(ctx: RunContext) -> Evidence:
 
 register_claim(Claim(
     id=ID, paper="Revisiting the Weaknesses of Reinforcement Learning for Neural Machine Translation (Kiegeland & Kreutzer 2021)",
-    seed_line=119,
+    seed_line=119, figure_family="llm_estimators",
     claim="Choshen et al. suspect that RL's success in NMT is determined by the shape of output distributions rather than the "
           "reward; the paper provides empirical counter-evidence",
     theme="GR", exact="E f(z') − f(z) of one sampled REINFORCE step (entropy, target probability) by enumerating batch counts",
