@@ -62,6 +62,13 @@ from .preference_pairs import (WPO_ALIGNMENTS, bradley_terry_matrix, dpo_pair_lo
 from .inventory import base_stock_gradient, base_stock_net_inventory_law, base_stock_objective, base_stock_optimal_level
 from .lqr_model_derivative import (check_linear_model, lqr_model_derivative_expectation, lqr_truncated_gradient,
                                    lqr_truncated_objective)
+from .contrastive_pg import (copg_expected_loss, copg_pair_loss, copg_softmax_update, cross_prompt_contrastive_loss,
+                             ipo_pair_loss, kl_regularised_objective, kl_regularised_optimum, offpolicy_pg_softmax_update,
+                             on_policy_regularised_gradient, regularised_reward)
+from .bilevel_reward_mle import (gaussian_data_loglik, gaussian_inner_objective, gaussian_inner_optimum,
+                                 isotropic_optimal_reward_scale, log_cholesky_from_spd, optimal_reward_matrix,
+                                 outer_gradient_implicit, outer_loglik_closed_inner, solve_bilevel_reward,
+                                 solve_inner_numerically, spd_from_log_cholesky)
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

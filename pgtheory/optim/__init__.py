@@ -23,6 +23,8 @@ from .pg_rainbow import (PPO_CRITICS, DISTILLATION_INPUT_FORMS, JackpotRewards, 
 from .oracles import (LQROracle, Oracle, TabularOracle, log_importance_weights, make_oracle, per_trajectory_gradients,
                       tabular_hessian_vector_estimates)
 
+from .tsallis_inf import (ETA_SCALE, TsallisINFRun, adversarial_regret_bound, tsallis_inf, tsallis_inf_learning_rate,
+                          tsallis_inf_weights)
 __all__ = ["samples_until_optimal_for_good", "PPO_CRITICS", "DISTILLATION_INPUT_FORMS", "JackpotRewards", "PPOConfig", "PPOTrace", "distillation_features", "fit_distillation",
            "fit_quantile_critic", "grouped_quantiles", "quantile_levels", "run_tabular_ppo",
            "GREEDY_TIE_RTOL", "LSTD_Q_TARGETS", "LSPIResult", "LSTDQStatistics", "LSVIResult", "QNPGResult",
@@ -40,4 +42,6 @@ __all__ = ["samples_until_optimal_for_good", "PPO_CRITICS", "DISTILLATION_INPUT_
            "MDVIResult", "VWLSResult", "design_allocation", "estimate_next_value_variance", "least_squares_smoother", "ls_mdvi",
            "mdvi_exact", "mdvi_policy", "mdvi_state_value", "vwls_mdvi", "weighted_least_squares",
            "CRITIC_TOL", "SWITCH_RULES", "CriticOperator", "LowSwitchingTrace", "critic_operator", "determinant_switch",
-           "feature_covariance", "low_switching_pg", "optimistic_linear_critic", "switch_count_bound"]
+           "feature_covariance", "low_switching_pg", "optimistic_linear_critic", "switch_count_bound",
+           "ETA_SCALE", "TsallisINFRun", "adversarial_regret_bound", "tsallis_inf", "tsallis_inf_learning_rate",
+           "tsallis_inf_weights"]
