@@ -337,7 +337,8 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 _BENCHMARKS = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py",
-               "optim": "optim_batched.py", "lstd": "lstd_batched.py", "threads": "threads.py"}
+               "optim": "optim_batched.py", "lstd": "lstd_batched.py", "threads": "threads.py",
+               "sparse": "sparse_sampler.py"}
 
 
 def _benchmarks_dir() -> Path:
@@ -434,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="output directory (default: <results>/report)")
     rp.set_defaults(func=_report, validate=_validate_report)
     bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds, batched LSTD)")
-    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd, threads (default: all)")
+    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd, threads, sparse (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     bn.add_argument("--threads", default=None, type=_threads_arg,
                     help="torch threads for the benchmarks (N or 'auto'; default $PGTHEORY_THREADS or 1; "

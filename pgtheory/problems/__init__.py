@@ -8,9 +8,11 @@ from .latent import GaussianLatentModel
 from .linear_mdp import LINEAR_MDP_TOL, LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, random_linear_mdp, tabular_form, two_basin_linear_mdp
 from .lqr import LQR, random_lqr
 from .mdp import TabularMDP
+from .sparse_mdp import DENSE_LIMIT, SparseTabularMDP, sparse_garnet
 from .sequence import SequenceTask, toy_sequence_task
 
 __all__ = ["gap_linear_mdp", "gap_family", "success_probabilities", "DECISION_STATE", "WIN_STATE", "LOSE_STATE", "TabularMDP", "garnet", "hard_chain", "gridworld", "cliff_walk", "stochastic_cliff", "deep_sea", "Bandit", "MultiPromptBandit",
            "SequenceTask", "toy_sequence_task", "GaussianLatentModel", "LQR", "random_lqr",
            "LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form", "two_basin_linear_mdp",
-           "BaseStockProblem", "base_stock_period_costs", "base_stock_total_cost"]
+           "BaseStockProblem", "base_stock_period_costs", "base_stock_total_cost",
+           "SparseTabularMDP", "sparse_garnet", "DENSE_LIMIT"]

@@ -2,6 +2,7 @@
 from .alias import AliasTable, build_alias_table, sample_alias
 from .bandits import BanditDraws, sample_bandit, sample_multiprompt_groups
 from .mdp import StateActionRollouts, Trajectories, TrajectorySampler, rollouts_from_state_actions, sample_trajectories
+from .sparse_mdp import SparseTrajectorySampler
 from .lqr import LQRTrajectories, sample_lqr_trajectories
 from .runs import LQRRunBatch, sample_lqr_runs, sample_policies, seed_generators, transition_alias_table
 from .generative import (conditional_binomial_probabilities, empirical_next_means, multinomial_counts,
@@ -15,4 +16,4 @@ __all__ = ["bandit_reinforce_runs", "sample_visitation_q_estimates", "AliasTable
            "enumerate_sequence_groups", "LQRTrajectories", "sample_lqr_trajectories",
            "LQRRunBatch", "sample_lqr_runs", "sample_policies", "seed_generators", "transition_alias_table",
            "TransitionStream", "sample_iid_transitions", "conditional_binomial_probabilities", "empirical_next_means",
-           "multinomial_counts", "sample_next_state_counts", "sample_next_states"]
+           "multinomial_counts", "sample_next_state_counts", "sample_next_states", "SparseTrajectorySampler"]
