@@ -52,6 +52,7 @@ from .surrogates import SURROGATES, cpi_objective, ppo_clip_objective
 from .unified_pg import ppo_stable_mask, unified_surrogate
 from .pathwise import per_sample_pathwise_gradient, score_function_gradient
 from .model_derivative import lqr_model_derivative_gradient, lqr_reward_to_go_baseline, lqr_score_function_gradient
+from .entropy_shaped_credit import GTPO_NORMALISATIONS, gtpo_shaped_token_rewards, gtpo_token_advantages
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
@@ -81,4 +82,5 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "sgd_quantile_regression", "RISK_PO_ADVANTAGES", "empirical_quantiles", "mvar_gradient_estimate",
            "risk_po_advantages", "risk_po_gradient_estimate",
            "ppo_stable_mask", "unified_surrogate", "per_sample_pathwise_gradient", "score_function_gradient",
-           "lqr_model_derivative_gradient", "lqr_reward_to_go_baseline", "lqr_score_function_gradient"]
+           "lqr_model_derivative_gradient", "lqr_reward_to_go_baseline", "lqr_score_function_gradient",
+           "GTPO_NORMALISATIONS", "gtpo_shaped_token_rewards", "gtpo_token_advantages"]

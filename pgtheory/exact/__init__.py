@@ -70,6 +70,7 @@ from .bilevel_reward_mle import (gaussian_data_loglik, gaussian_inner_objective,
                                  outer_gradient_implicit, outer_loglik_closed_inner, solve_bilevel_reward,
                                  solve_inner_numerically, spd_from_log_cholesky)
 from .sparse_evaluation import SparseEvaluation, evaluate_policy_sparse, sparse_policy_matrix
+from .token_advantages import token_advantages, token_entropies, token_scores
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]
