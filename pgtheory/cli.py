@@ -223,6 +223,13 @@ def _validate_check(args: argparse.Namespace) -> None:
     from .claims.runner import validate_ids
 
     args.ids = validate_ids(args.ids or None)
+    if args.address is not None and args.backend != "ray":
+        raise UserError("address: only with --backend ray")
+    if args.backend == "ray":
+        from .claims.ray_backend import ray_available
+
+        if not ray_available():
+            raise UserError("backend: Ray is not installed; pip install -e '.[ray]' (or pip install ray)")
     _check_device(args.device)
     _check_writable_dir(args.results, "results", ("cache", "figures"))
 
@@ -243,10 +250,21 @@ def _check(args: argparse.Namespace) -> int:
         cached.extend([cid] if hit else [])
         _progress(cid, rec, hit)
 
-    if args.seeds:
-        return _check_seeds(args, scale, res, progress, t0)
-    records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
-                    threads=args.threads, progress=progress, on_start=_on_start)
+    executor = None
+    if args.backend == "ray":
+        from .claims.ray_backend import RayExecutor
+
+        executor = RayExecutor(args.address, num_cpus=None if args.address else args.jobs,
+                               threads=resolve_threads(args.threads, jobs=args.jobs))
+        print(f"backend: Ray ({args.address or f'a local instance with {args.jobs} CPU(s)'})", flush=True)
+    try:
+        if args.seeds:
+            return _check_seeds(args, scale, res, progress, t0, executor)
+        records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
+                        threads=args.threads, progress=progress, on_start=_on_start, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
     if args.print_ledger:
         print()
         print(Path(res, "LEDGER.md").read_text(encoding="utf-8"))
@@ -261,7 +279,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_seeds(args: argparse.Namespace, scale: str, res: str, progress, t0: float) -> int:
+def _check_seeds(args: argparse.Namespace, scale: str, res: str, progress, t0: float, executor=None) -> int:
     """``check --seeds``: the claims once per seed, then how often each verdict occurred per claim."""
     import json
 
@@ -272,7 +290,7 @@ def _check_seeds(args: argparse.Namespace, scale: str, res: str, progress, t0: f
     for seed in args.seeds:
         print(f"seed {seed}:", flush=True)
         by_seed[seed] = check(args.ids, scale=scale, seed=seed, device=args.device, results=args.results, jobs=args.jobs,
-                              threads=args.threads, progress=progress, on_start=_on_start)
+                              threads=args.threads, progress=progress, on_start=_on_start, executor=executor)
     freq = verdict_frequencies(by_seed)
     print(f"verdicts over {len(args.seeds)} seeds ({scale} scale) in {time.perf_counter() - t0:.1f} s:")
     for cid, counts in freq.items():
@@ -401,7 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     grp.add_argument("--full", action="store_true", help="full scale: the published figures")
     ck.add_argument("ids", nargs="*", help="claim ids (default: all)")
     ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
-    ck.add_argument("--jobs", type=_int_at_least(1), default=1, help="claims run in parallel processes (>= 1)")
+    ck.add_argument("--jobs", type=_int_at_least(1), default=1,
+                    help="claims run in parallel processes (>= 1); with --backend ray and no --address: the local Ray "
+                         "instance's CPUs")
+    ck.add_argument("--backend", choices=["local", "ray"], default="local",
+                    help="local: this process or a spawn pool (--jobs); ray: Ray tasks (pip install -e '.[ray]')")
+    ck.add_argument("--address", default=None,
+                    help="with --backend ray: an existing Ray cluster ('auto' or ray://host:10001); default: start a "
+                         "local instance")
     sd = ck.add_mutually_exclusive_group()
     sd.add_argument("--seed", type=int, default=0)
     sd.add_argument("--seeds", type=_seeds_arg, default=None, metavar="SPEC",
