@@ -21,6 +21,8 @@ what "better constraining the probability ratio within the trust region" says; t
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
@@ -82,25 +84,9 @@ def run(ctx: RunContext) -> Evidence:
     r_spo, r_ppo = main["runs"]["spo"], main["runs"]["ppo_clip"]
     same_lr = paired_difference(r_spo["frac"][:, i_lr, -1], r_ppo["frac"][:, i_lr, -1])
     same_lr_kl = paired_difference(r_spo["kl"][:, i_lr, -1], r_ppo["kl"][:, i_lr, -1])
-    fig, (a1, a2) = new_figure(ID, f"SPO vs PPO clip: tokens outside the trust region at matched KL (ε = {EPS})", ncols=2, width=4.6)
-    for i, m in enumerate(METHODS):
-        kl, frac = main["runs"][m]["kl"], main["runs"][m]["frac"]
-        a1.scatter(kl.reshape(-1), frac.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
-        a1.plot(KL_LEVELS, np.nanmedian(frontier_at_progress(kl, frac, KL_LEVELS), 0), "o-", ms=3, color=f"C{i}",
-                label=f"{METHODS[m]}: at matched KL (median)")
-    a1.set_xscale("log")
-    plain_log_ticks(a1, KL_LEVELS)
-    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
-    a1.set_ylabel(f"fraction of tokens with |r − 1| > {EPS}")
-    a1.legend(fontsize=7)
-    for i, e in enumerate(eps_values):
-        plot_matched(a2, by_eps[e]["points"], color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
-    a2.axhline(0, color="k", lw=0.8)
-    a2.set_xscale("log")
-    plain_log_ticks(a2, KL_LEVELS)
-    a2.set_xlabel("matched KL level (nats)")
-    a2.set_ylabel("difference in out-of-region fraction")
-    a2.legend(fontsize=7)
+    measurements = {"eps_values": np.array(eps_values),
+                    "runs": {m: {"kl": main["runs"][m]["kl"], "frac": main["runs"][m]["frac"]} for m in METHODS},
+                    "matched": {str(i): _matched_arrays(by_eps[e]["points"]) for i, e in enumerate(eps_values)}}
     return Evidence(
         verdict=verdict,
         statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
@@ -120,15 +106,55 @@ def run(ctx: RunContext) -> Evidence:
                                        "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
                              for e in eps_values},
                  "same_lr_fraction_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
         sensitivity=[sweep_point("eps", e, by_eps[e]["verdict"]) for e in eps_values[1:]],
-        code_checks=failures,
+        code_checks=failures, measurements=measurements,
     )
 
 
+def _matched_arrays(points) -> dict:
+    """Matched points as arrays (NaN where a level was not reached by two pairs)."""
+    nan = float("nan")
+    return {"level": np.array([p.level for p in points]),
+            "statistic": np.array([nan if p.diff is None else p.diff.statistic for p in points]),
+            "low": np.array([nan if p.diff is None else p.diff.low for p in points]),
+            "high": np.array([nan if p.diff is None else p.diff.high for p in points])}
+
+
+def _matched_points(d: dict) -> list:
+    """The stored matched points, in the shape :func:`plot_matched` reads."""
+    return [SimpleNamespace(level=lv, diff=None if np.isnan(st) else SimpleNamespace(statistic=st, low=lo, high=hi))
+            for lv, st, lo, hi in zip(d["level"], d["statistic"], d["low"], d["high"])]
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: out-of-region fraction against KL moved (all runs, frontier medians),
+    and the paired SPO − PPO differences at matched KL for each ε."""
+    fig, (a1, a2) = new_figure(ID, f"SPO vs PPO clip: tokens outside the trust region at matched KL (ε = {EPS})",
+                               ncols=2, width=4.6)
+    for i, key in enumerate(METHODS):
+        kl, frac = m["runs"][key]["kl"], m["runs"][key]["frac"]
+        a1.scatter(kl.reshape(-1), frac.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        a1.plot(KL_LEVELS, np.nanmedian(frontier_at_progress(kl, frac, KL_LEVELS), 0), "o-", ms=3, color=f"C{i}",
+                label=f"{METHODS[key]}: at matched KL (median)")
+    a1.set_xscale("log")
+    plain_log_ticks(a1, KL_LEVELS)
+    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a1.set_ylabel(f"fraction of tokens with |r − 1| > {EPS}")
+    a1.legend(fontsize=7)
+    for i, e in enumerate(m["eps_values"]):
+        plot_matched(a2, _matched_points(m["matched"][str(i)]), color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
+    a2.axhline(0, color="k", lw=0.8)
+    a2.set_xscale("log")
+    plain_log_ticks(a2, KL_LEVELS)
+    a2.set_xlabel("matched KL level (nats)")
+    a2.set_ylabel("difference in out-of-region fraction")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Simple Policy Optimization (SPO)", seed_line=103, figure_family="llm_estimators",
+    id=ID, paper="Simple Policy Optimization (SPO)", seed_line=103, draw=_draw, figure_family="llm_estimators",
     claim="By slightly modifying the policy loss used in PPO, SPO offers stronger theoretical properties and better constrains the "
           "probability ratio within the trust region",
     theme="TR", exact="per-sample maximiser (closed form vs scipy), derivative at r = 1; exact KL and J along training",

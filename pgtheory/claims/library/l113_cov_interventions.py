@@ -17,6 +17,8 @@ Protocol: kind=empirical, extension=True — the quote column of CLAIMS.md holds
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import torch
 
 from ...stats import paired_difference
@@ -50,10 +52,7 @@ def run(ctx: RunContext) -> Evidence:
 
     by_epoch = {e: decide(e) for e in EPOCHS}
     verdict, dh, dj = by_epoch[DECIDING_EPOCH]
-    fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs", ncols=2, width=4.6)
     names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
-    plot_epoch_metric(a1, {names[k]: tr[k] for k in names}, "entropy", "exact mean entropy (nats)")
-    plot_epoch_metric(a2, {names[k]: tr[k] for k in names}, "objective", "exact J")
     return Evidence(
         verdict=verdict, statistic=dh["clip_cov"].statistic,
         threshold="paired 95% CI of the entropy difference (intervention − GRPO) after 1 epoch, for both; the same after 2, 4, 8",
@@ -63,14 +62,28 @@ def run(ctx: RunContext) -> Evidence:
                                  for k, v in by_epoch[e][1].items()) + f" → {by_epoch[e][0]}" for e in EPOCHS)),
         details={"entropy_diff": {e: {k: v._asdict() for k, v in by_epoch[e][1].items()} for e in EPOCHS},
                  "J_diff": {e: {k: v._asdict() for k, v in by_epoch[e][2].items()} for e in EPOCHS}, "deciding_epoch": DECIDING_EPOCH},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
         sensitivity=[sweep_point("epochs", e, by_epoch[e][0]) for e in EPOCHS if e != DECIDING_EPOCH],
+        measurements={k: {"entropy": [t.entropy for t in tr[k]], "objective": [t.objective for t in tr[k]]}
+                      for k in names},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: exact entropy and J per epoch (median and range over seeds) of GRPO,
+    Clip-Cov and KL-Cov."""
+    fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs", ncols=2, width=4.6)
+    names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
+    traces = {names[k]: [SimpleNamespace(entropy=h, objective=j) for h, j in zip(m[k]["entropy"], m[k]["objective"])]
+              for k in names}
+    plot_epoch_metric(a1, traces, "entropy", "exact mean entropy (nats)")
+    plot_epoch_metric(a2, traces, "objective", "exact J")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113, figure_family="llm_estimators",
+    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113,
+    draw=_draw, figure_family="llm_estimators",
     claim="Clip-Cov and KL-Cov (restricting the update of high-covariance tokens) keep policy entropy from collapsing",
     theme="GR", exact="entropy and J of the trained policies by enumeration",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO, Clip-Cov and KL-Cov",

@@ -89,21 +89,10 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "refuted"
     else:
         verdict = "qualified" if ceil_err > 0.05 else "confirmed"
-    fig, (a1, a2) = new_figure(ID, "Entropy: covariance identity and the R = −a·e^H + b law", ncols=2, width=4.6)
-    for rule, mk in (("PG", "o-"), ("NPG", "s--")):
-        a1.loglog(ETAS, [rel[f"{rule}|{e:g}"] for e in ETAS], mk, ms=3, label=f"{rule} step")
-    a1.set_xlabel("step size η")
-    a1.set_ylabel("median |ΔH − (−Cov(log π, Δz))| / |prediction|")
-    a1.legend(fontsize=6)
-    for i, (H, J, a, b) in enumerate(curves[:6]):
-        a2.plot(H, J, color=f"C{i}", lw=1)
-        hh = np.linspace(0, H.max(), 50)
-        a2.plot(hh, -a * np.exp(hh) + b, color=f"C{i}", ls=":", lw=0.8)
-    a2.axhline(1.0, color="k", lw=0.6, ls="--", label="J* = 1")
-    a2.set_xlabel("mean entropy H (nats)")
-    a2.set_ylabel("J (solid: exact PG run; dotted: fitted −a e^H + b)")
-    a2.invert_xaxis()
-    a2.legend(fontsize=6)
+    shown = curves[:6]
+    measurements = {"relative_error": {rule: np.array([rel[f"{rule}|{e:g}"] for e in ETAS]) for rule in ("PG", "NPG")},
+                    "H": np.array([c[0] for c in shown]), "J": np.array([c[1] for c in shown]),
+                    "a": np.array([c[2] for c in shown]), "b": np.array([c[3] for c in shown])}
     return Evidence(
         verdict=verdict, statistic=r2_med,
         threshold="remainder O(η²) on every instance; median R² ≥ 0.95 (law); median |ceiling − 1| ≤ 0.05 (ceiling)",
@@ -113,14 +102,35 @@ def run(ctx: RunContext) -> Evidence:
                  f"J = −a e^H + b has median R² {r2_med:.3f}; predicted ceiling −a + b = {np.median([f['ceiling'] for f in fits]):.3f} "
                  f"(median |error| {ceil_err:.3f}) vs J* = 1" if not failures else "; ".join(failures)),
         details={"relative_error": rel, "fits": fits, "falling_fraction": falling},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[not failures and f["r2"] >= 0.95 and abs(f["ceiling"] - 1) <= 0.05 for f in fits],
-        sensitivity=[],
+        sensitivity=[], measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: the covariance identity's relative error against η, and up to six
+    exact PG runs' (H, J) curves with their fitted −a e^H + b."""
+    fig, (a1, a2) = new_figure(ID, "Entropy: covariance identity and the R = −a·e^H + b law", ncols=2, width=4.6)
+    for rule, mk in (("PG", "o-"), ("NPG", "s--")):
+        a1.loglog(ETAS, m["relative_error"][rule], mk, ms=3, label=f"{rule} step")
+    a1.set_xlabel("step size η")
+    a1.set_ylabel("median |ΔH − (−Cov(log π, Δz))| / |prediction|")
+    a1.legend(fontsize=6)
+    for i, (H, J, a, b) in enumerate(zip(m["H"], m["J"], m["a"], m["b"])):
+        a2.plot(H, J, color=f"C{i}", lw=1)
+        hh = np.linspace(0, H.max(), 50)
+        a2.plot(hh, -a * np.exp(hh) + b, color=f"C{i}", ls=":", lw=0.8)
+    a2.axhline(1.0, color="k", lw=0.6, ls="--", label="J* = 1")
+    a2.set_xlabel("mean entropy H (nats)")
+    a2.set_ylabel("J (solid: exact PG run; dotted: fitted −a e^H + b)")
+    a2.invert_xaxis()
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113, figure_family="llm_estimators",
+    id=ID, paper="The Entropy Mechanism of Reinforcement Learning for Reasoning Language Models", seed_line=113,
+    draw=_draw, figure_family="llm_estimators",
     claim="the change in policy entropy is driven by the covariance between action probability and the change in logits, which is "
           "proportional to its advantage when using Policy Gradient-like algorithms; R = −a·e^H + b",
     theme="GR", exact="entropy change of softmax steps; exact PG training curves (H, J) on the toy LLM",

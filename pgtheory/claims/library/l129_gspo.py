@@ -106,33 +106,12 @@ def run(ctx: RunContext) -> Evidence:
     i_lr = lrs.index(SAME_LR)
     d_kl = paired_difference(prog["gspo"]["kl"][:, i_lr, -1], prog["ppo_clip"]["kl"][:, i_lr, -1])
     d_j = paired_difference(prog["gspo"]["dj"][:, i_lr, -1], prog["ppo_clip"]["dj"][:, i_lr, -1])
-    fig, (a1, a2) = new_figure(ID, "GSPO: ratio variance by length under staleness; KL moved at matched J gained", ncols=2, width=4.6)
-    from matplotlib.lines import Line2D
-
-    styles = (("sequence", "o-", "sequence π/π_old"), ("length_normalised", "s--", "(π/π_old)^(1/|y|)"),
-              ("token", "^:", "token r_t, E(r − 1)²"))
-    for i, s in enumerate(STALENESS):
-        rows = [r for r in var_rows if r["s"] == s]
-        ls = [r["length"] for r in rows]
-        for key, fmt, _ in styles:
-            a1.semilogy(ls, [r[key] for r in rows], fmt, ms=3, color=f"C{i}")
-    handles = ([Line2D([], [], color=f"C{i}", label=f"staleness s = {s}") for i, s in enumerate(STALENESS)] +
-               [Line2D([], [], color="0.3", ls=fmt[1:], marker=fmt[0], ms=3, label=lab) for _, fmt, lab in styles])
-    a1.legend(handles=handles, fontsize=7)
-    a1.set_xlabel("response length |y| (tokens)")
-    a1.set_ylabel("variance under π_old (exact)")
-    a1.set_xticks(sorted({r["length"] for r in var_rows}))
-    for i, (m, name) in enumerate((("ppo_clip", "GRPO"), ("gspo", "GSPO"))):
-        dj, kl = prog[m]["dj"], prog[m]["kl"]
-        a2.scatter(dj.reshape(-1), kl.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
-        a2.plot(J_LEVELS, np.nanmedian(front[m], 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median at matched J)")
-    a2.set_xscale("log")
-    a2.set_yscale("log")
-    a2.set_xlim(J_LEVELS[0] / 2, None)
-    plain_log_ticks(a2, J_LEVELS)
-    a2.set_xlabel("exact J gained (reward)")
-    a2.set_ylabel("exact KL(π_old ‖ π_θ) moved (nats)")
-    a2.legend(fontsize=7)
+    var_lengths = sorted({r["length"] for r in var_rows})
+    measurements = {"lengths": np.array(var_lengths),
+                    "variance": {key: np.array([[next(r[key] for r in var_rows if r["s"] == st and r["length"] == ell)
+                                                 for ell in var_lengths] for st in STALENESS])
+                                 for key in ("sequence", "length_normalised", "token")},
+                    **{m: {"dj": prog[m]["dj"], "kl": prog[m]["kl"], "front": front[m]} for m in prog}}
     long_rows = [r for r in var_rows if r["s"] == 1.0]
     return Evidence(
         verdict=verdict, statistic=d_kl.statistic,
@@ -151,14 +130,47 @@ def run(ctx: RunContext) -> Evidence:
                  "lrs": list(lrs), "matched": [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else
                                                 p.diff._asdict()} for p in points],
                  "same_lr_kl_diff": d_kl._asdict(), "same_lr_J_diff": d_j._asdict()},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[], code_checks=failures,
+        sensitivity=[], code_checks=failures, measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: exact ratio variances by length under staleness, and KL moved
+    against J gained (all runs, frontier medians at matched J)."""
+    fig, (a1, a2) = new_figure(ID, "GSPO: ratio variance by length under staleness; KL moved at matched J gained",
+                               ncols=2, width=4.6)
+    from matplotlib.lines import Line2D
+
+    styles = (("sequence", "o-", "sequence π/π_old"), ("length_normalised", "s--", "(π/π_old)^(1/|y|)"),
+              ("token", "^:", "token r_t, E(r − 1)²"))
+    for i, s in enumerate(STALENESS):
+        ls = m["lengths"]
+        for key, fmt, _ in styles:
+            a1.semilogy(ls, m["variance"][key][i], fmt, ms=3, color=f"C{i}")
+    handles = ([Line2D([], [], color=f"C{i}", label=f"staleness s = {s}") for i, s in enumerate(STALENESS)] +
+               [Line2D([], [], color="0.3", ls=fmt[1:], marker=fmt[0], ms=3, label=lab) for _, fmt, lab in styles])
+    a1.legend(handles=handles, fontsize=7)
+    a1.set_xlabel("response length |y| (tokens)")
+    a1.set_ylabel("variance under π_old (exact)")
+    a1.set_xticks(m["lengths"])
+    for i, (key, name) in enumerate((("ppo_clip", "GRPO"), ("gspo", "GSPO"))):
+        dj, kl = m[key]["dj"], m[key]["kl"]
+        a2.scatter(dj.reshape(-1), kl.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        a2.plot(J_LEVELS, np.nanmedian(m[key]["front"], 0), "o-", ms=3, color=f"C{i}",
+                label=f"{name} (median at matched J)")
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    a2.set_xlim(J_LEVELS[0] / 2, None)
+    plain_log_ticks(a2, J_LEVELS)
+    a2.set_xlabel("exact J gained (reward)")
+    a2.set_ylabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Group Sequence Policy Optimization (GSPO)", seed_line=129, figure_family="llm_estimators",
+    id=ID, paper="Group Sequence Policy Optimization (GSPO)", seed_line=129, draw=_draw, figure_family="llm_estimators",
     claim="defines the importance ratio based on sequence likelihood and performs sequence-level clipping, rewarding, and "
           "optimization; notably stabilizes RL training",
     theme="GR, IW", exact="ratio variances by length, expected GSPO gradient vs ∇J under staleness, by enumeration",

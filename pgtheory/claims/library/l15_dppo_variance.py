@@ -57,10 +57,27 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "refuted"
     else:
         verdict = "confirmed" if r2 >= 0.99 and res1 >= 2 * res2 else "qualified"
+    return Evidence(
+        verdict=verdict, statistic=float(c[2]),
+        threshold="c2 > 0; quadratic R² ≥ 0.99 and residual ≤ half the linear fit's",
+        n_samples=0,
+        summary=(f"along the ascent path Var[rA] = {c[0]:.3g} + {c[1]:.3g}·L + {c[2]:.3g}·L² (R² {r2:.4f}; linear residual "
+                 f"{res1 / max(res2, 1e-300):.1f}× the quadratic's) as L rises from {L[0]:.3f} to {L[-1]:.3f}. The dropout rule is not tested"),
+        details={"coefficients": c.tolist(), "r2": float(r2), "linear_residual_ratio": float(res1 / max(res2, 1e-300)),
+                 "L": L.tolist(), "Var": V.tolist()},
+        instances=[verdict == "confirmed"], sensitivity=[],
+        measurements={"L": L, "V": V, "quadratic": c, "linear": c1, "r2": float(r2)},
+    )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: Var[rA] against L with the quadratic and linear fits, and both along
+    the ascent path."""
+    L, V, c, c1 = m["L"], m["V"], m["quadratic"], m["linear"]
     fig, (a1, a2) = new_figure(ID, "Surrogate variance against the surrogate value along the ascent direction", ncols=2, width=4.6)
     a1.plot(L, V, "o", ms=3, label="exact Var_{π_old}[rA]")
     ll = np.linspace(L.min(), L.max(), 100)
-    a1.plot(ll, c[0] + c[1] * ll + c[2] * ll**2, "-", label=f"quadratic fit (R² {r2:.4f})")
+    a1.plot(ll, c[0] + c[1] * ll + c[2] * ll**2, "-", label=f"quadratic fit (R² {m['r2']:.4f})")
     a1.plot(ll, c1[0] + c1[1] * ll, ":", label="linear fit")
     a1.set_xlabel("surrogate L(θ) = E_{π_old}[r A]")
     a1.set_ylabel("Var_{π_old}[r A] (exact)")
@@ -70,21 +87,12 @@ def run(ctx: RunContext) -> Evidence:
     a2.set_xlabel("step s along ∇J(θ_old) (units of √dim θ)")
     a2.set_ylabel("value")
     a2.legend(fontsize=6)
-    return Evidence(
-        verdict=verdict, statistic=float(c[2]),
-        threshold="c2 > 0; quadratic R² ≥ 0.99 and residual ≤ half the linear fit's",
-        n_samples=0,
-        summary=(f"along the ascent path Var[rA] = {c[0]:.3g} + {c[1]:.3g}·L + {c[2]:.3g}·L² (R² {r2:.4f}; linear residual "
-                 f"{res1 / max(res2, 1e-300):.1f}× the quadratic's) as L rises from {L[0]:.3f} to {L[-1]:.3f}. The dropout rule is not tested"),
-        details={"coefficients": c.tolist(), "r2": float(r2), "linear_residual_ratio": float(res1 / max(res2, 1e-300)),
-                 "L": L.tolist(), "Var": V.tolist()},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=[verdict == "confirmed"], sensitivity=[],
-    )
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
-    id=ID, paper="D-PPO: dropout strategy for PPO surrogate variance", seed_line=15, figure_family="llm_estimators",
+    id=ID, paper="D-PPO: dropout strategy for PPO surrogate variance", seed_line=15,
+    draw=_draw, figure_family="llm_estimators",
     claim="derived an upper bound of the surrogate objective variance, which can grow quadratically with the increase of the "
           "surrogate objective",
     theme="TR, IW", exact="surrogate value and variance under π_old by enumeration along the ascent direction", monte_carlo="none (exact)",

@@ -29,6 +29,8 @@ range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are 
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 
@@ -87,26 +89,9 @@ def run(ctx: RunContext) -> Evidence:
     i_lr = LRS.index(SAME_LR)
     same_lr = paired_difference(main["rr"][:, i_lr, -1], rr_p[:, i_lr, -1])
     same_lr_kl = paired_difference(main["kl"][:, i_lr, -1], kl_p[:, i_lr, -1])
-    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: ratio range at matched KL (lr sweep)",
-                               ncols=2, width=4.6)
-    for i, (name, kl, rr) in enumerate([("GRPO (PPO clip 0.2)", kl_p, rr_p)] +
-                                       [(f"GMPO (log clip {e})", by_eps[e]["kl"], by_eps[e]["rr"]) for e in EPS_LOG]):
-        a1.scatter(kl.reshape(-1), rr.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
-        fr = frontier_at_progress(kl, rr, KL_LEVELS)
-        a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: at matched KL (median)")
-    a1.set_xscale("log")
-    plain_log_ticks(a1, KL_LEVELS)
-    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
-    a1.set_ylabel("ratio range max_t |log r_t|")
-    a1.legend(fontsize=6)
-    for i, e in enumerate(EPS_LOG):
-        plot_matched(a2, by_eps[e]["points"], color=f"C{i + 1}", label=f"GMPO (log clip {e}) − GRPO")
-    a2.axhline(0, color="k", lw=0.8)
-    a2.set_xscale("log")
-    plain_log_ticks(a2, KL_LEVELS)
-    a2.set_xlabel("matched KL level (nats)")
-    a2.set_ylabel("GMPO − GRPO ratio range")
-    a2.legend(fontsize=6)
+    measurements = {"grpo": {"kl": kl_p, "rr": rr_p},
+                    **{f"gmpo_log_clip_{e}": {"kl": by_eps[e]["kl"], "rr": by_eps[e]["rr"],
+                                              "matched": _matched_arrays(by_eps[e]["points"])} for e in EPS_LOG}}
 
     return Evidence(
         verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
@@ -126,15 +111,57 @@ def run(ctx: RunContext) -> Evidence:
                                        "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
                              for e in EPS_LOG},
                  "same_lr_range_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
         sensitivity=[sweep_point("eps_log (GMPO clip)", e, by_eps[e]["verdict"]) for e in EPS_LOG if e != EPS_LOG_PAPER],
-        code_checks=failures,
+        code_checks=failures, measurements=measurements,
     )
 
 
+def _matched_arrays(points) -> dict:
+    """Matched points as arrays (NaN where a level was not reached by two pairs)."""
+    nan = float("nan")
+    return {"level": np.array([p.level for p in points]),
+            "statistic": np.array([nan if p.diff is None else p.diff.statistic for p in points]),
+            "low": np.array([nan if p.diff is None else p.diff.low for p in points]),
+            "high": np.array([nan if p.diff is None else p.diff.high for p in points])}
+
+
+def _matched_points(d: dict) -> list:
+    """The stored matched points, in the shape :func:`plot_matched` reads."""
+    return [SimpleNamespace(level=lv, diff=None if np.isnan(st) else SimpleNamespace(statistic=st, low=lo, high=hi))
+            for lv, st, lo, hi in zip(d["level"], d["statistic"], d["low"], d["high"])]
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: ratio range against KL moved (all runs, frontier medians), and the
+    paired GMPO − GRPO differences at matched KL."""
+    fig, (a1, a2) = new_figure(ID, "GMPO vs GRPO: ratio range at matched KL (lr sweep)",
+                               ncols=2, width=4.6)
+    for i, (name, d) in enumerate([("GRPO (PPO clip 0.2)", m["grpo"])] +
+                                  [(f"GMPO (log clip {e})", m[f"gmpo_log_clip_{e}"]) for e in EPS_LOG]):
+        kl, rr = d["kl"], d["rr"]
+        a1.scatter(kl.reshape(-1), rr.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
+        fr = frontier_at_progress(kl, rr, KL_LEVELS)
+        a1.plot(KL_LEVELS, np.nanmedian(fr, 0), "o-", ms=3, color=f"C{i}", label=f"{name}: at matched KL (median)")
+    a1.set_xscale("log")
+    plain_log_ticks(a1, KL_LEVELS)
+    a1.set_xlabel("exact KL(π_old ‖ π_θ) moved (nats)")
+    a1.set_ylabel("ratio range max_t |log r_t|")
+    a1.legend(fontsize=6)
+    for i, e in enumerate(EPS_LOG):
+        plot_matched(a2, _matched_points(m[f"gmpo_log_clip_{e}"]["matched"]), color=f"C{i + 1}",
+                     label=f"GMPO (log clip {e}) − GRPO")
+    a2.axhline(0, color="k", lw=0.8)
+    a2.set_xscale("log")
+    plain_log_ticks(a2, KL_LEVELS)
+    a2.set_xlabel("matched KL level (nats)")
+    a2.set_ylabel("GMPO − GRPO ratio range")
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="GMPO: Geometric-Mean Policy Optimization", seed_line=197, figure_family="llm_estimators",
+    id=ID, paper="GMPO: Geometric-Mean Policy Optimization", seed_line=197, draw=_draw, figure_family="llm_estimators",
     claim="GMPO maximizes the geometric mean of token-level rewards, which is inherently less sensitive to outliers and maintains a "
           "more stable range of importance sampling ratio",
     theme="GR, TR", exact="surrogate identities by autograd; exact KL and J along training",

@@ -205,25 +205,11 @@ def run(ctx: RunContext) -> Evidence:
     var = {name: float(np.median([rows[key + (Gx,)][name]["rel_var"] for key in keys])) for name, _, _ in ESTIMATORS}
     per_prompt = {q: {name: float(np.median([rows[(sc, k, q, Gx)][name]["bias"] for sc in SCALE_GRID for k in range(s["thetas"])]))
                       for name, _, _ in ESTIMATORS} for q in range(task.n_prompts)}
-    fig, (a1, a2) = new_figure(ID, f"HAPO token-level group average: exact direction bias (G = {Gx}) — {verdict} (raw)",
-                               ncols=2, width=4.8)
     names = [e[0] for e in ESTIMATORS]
-    for j, name in enumerate(names):
-        vals = np.array([max(rows[key + (Gx,)][name]["bias"], 1e-17) for key in keys])
-        a1.scatter(np.full(len(vals), j) + np.linspace(-0.25, 0.25, len(vals)), vals, s=8, color=f"C{j}")
-    a1.axhline(BIAS_TOL, color="k", ls=":", lw=0.8, label=f"tolerance {BIAS_TOL:g}")
-    a1.set_yscale("log")
-    a1.set_xticks(range(len(names)))
-    a1.set_xticklabels(names, rotation=30, fontsize=7)
-    a1.set_ylabel("1 − cos(E ĝ, ∇J_q)  (1e-17: none)")
-    a1.set_xlabel("estimator (advantage + aggregation), prompts × θ")
-    a1.legend(fontsize=7)
-    for j, name in enumerate(names):
-        a2.scatter([max(med[name], 1e-17)], [var[name]], color=f"C{j}", label=name, s=25)
-    a2.set_xscale("log")
-    a2.set_xlabel("median direction bias 1 − cos over instances")
-    a2.set_ylabel("median tr Cov ĝ / ‖E ĝ‖²")
-    a2.legend(fontsize=7)
+    measurements = {"verdict": verdict, "max_group_size": Gx, "names": names,
+                    "bias": np.array([[rows[key + (Gx,)][name]["bias"] for key in keys] for name in names]),
+                    "median_bias": np.array([med[name] for name in names]),
+                    "median_rel_var": np.array([var[name] for name in names])}
     return Evidence(
         verdict=verdict, statistic=mx["hapo"],
         threshold=f"HAPO (token-level group average + token-mean) direction bias 1 − cos(E ĝ, ∇J_q) ≤ {BIAS_TOL:g} on every prompt × θ (exact, G = {Gx})",
@@ -240,13 +226,38 @@ def run(ctx: RunContext) -> Evidence:
         details={"median_bias": med, "max_bias": mx, "median_rel_var": var, "bias_by_prompt": {PROMPTS[q]: v for q, v in per_prompt.items()},
                  "hapo_less_biased_than_dapo": hapo_lt_dapo, "token_imbalance": imbalance, "twin_bias": {PROMPTS[q]: v for q, v in twin_bias.items()},
                  "rows": {f"s{sc}|t{k}|p{q}|G{G}": v for (sc, k, q, G), v in rows.items()}},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=holds, sensitivity=sens, code_checks=code_checks,
+        instances=holds, sensitivity=sens, code_checks=code_checks, measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: each estimator's exact direction bias per prompt × θ, and median bias
+    against median relative variance."""
+    fig, (a1, a2) = new_figure(ID, f"HAPO token-level group average: exact direction bias "
+                               f"(G = {m['max_group_size']}) — {m['verdict']} (raw)", ncols=2, width=4.8)
+    names = list(m["names"])
+    for j, name in enumerate(names):
+        vals = np.array([max(b, 1e-17) for b in m["bias"][j]])
+        a1.scatter(np.full(len(vals), j) + np.linspace(-0.25, 0.25, len(vals)), vals, s=8, color=f"C{j}")
+    a1.axhline(BIAS_TOL, color="k", ls=":", lw=0.8, label=f"tolerance {BIAS_TOL:g}")
+    a1.set_yscale("log")
+    a1.set_xticks(range(len(names)))
+    a1.set_xticklabels(names, rotation=30, fontsize=7)
+    a1.set_ylabel("1 − cos(E ĝ, ∇J_q)  (1e-17: none)")
+    a1.set_xlabel("estimator (advantage + aggregation), prompts × θ")
+    a1.legend(fontsize=7)
+    for j, name in enumerate(names):
+        a2.scatter([max(m["median_bias"][j], 1e-17)], [m["median_rel_var"][j]], color=f"C{j}", label=name, s=25)
+    a2.set_xscale("log")
+    a2.set_xlabel("median direction bias 1 − cos over instances")
+    a2.set_ylabel("median tr Cov ĝ / ‖E ĝ‖²")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="From Uniform to Heterogeneous: Tailoring Policy Optimization to Every Token's Nature (HAPO)", seed_line=203, figure_family="llm_estimators",
+    id=ID, paper="From Uniform to Heterogeneous: Tailoring Policy Optimization to Every Token's Nature (HAPO)",
+    seed_line=203, draw=_draw, figure_family="llm_estimators",
     claim="Token Level Group Average that normalizes advantages at token level, jointly accounting for sequence-length as in "
           "token-mean loss while preserving non-biased treatment",
     theme="GR", exact="E ĝ and E‖ĝ‖² per prompt by enumerating all 31^G groups (G ≤ 4) for six advantage × aggregation pairs; ∇J by autograd",

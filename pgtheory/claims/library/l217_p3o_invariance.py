@@ -58,16 +58,6 @@ def run(ctx: RunContext) -> Evidence:
     inv = max(change["P3O pairwise"])
     per_scale = [p < 1e-12 and r > 1e-6 for p, r in zip(change["P3O pairwise"], change["REINFORCE, no baseline"])]
     verdict = "confirmed" if inv < 1e-12 and min(change["REINFORCE, no baseline"]) > 1e-6 else "refuted"
-    fig, (a1, a2) = new_figure(ID, "Reward shifts r + c(x): per-sample change and variance of three estimators", ncols=2, width=4.6)
-    for i, k in enumerate(base):
-        a1.loglog(SCALES, np.maximum(change[k], 1e-17), "o-", ms=3, color=f"C{i}", label=k)
-        a2.loglog(SCALES, trcov[k], "o-", ms=3, color=f"C{i}", label=k)
-    a1.set_xlabel("shift scale (c(x) ~ scale·N(0, 1) per prompt)")
-    a1.set_ylabel("max per-sample change of the update (1e-17 = none)")
-    a2.set_xlabel("shift scale")
-    a2.set_ylabel("tr Cov of the per-group update")
-    for a in (a1, a2):
-        a.legend(fontsize=6)
     return Evidence(
         verdict=verdict, statistic=inv,
         threshold="P3O update unchanged per sample (< 1e-12) while the no-baseline update changes (> 1e-6)",
@@ -77,14 +67,31 @@ def run(ctx: RunContext) -> Evidence:
                  f"changes per sample and its tr Cov grows from {trcov['REINFORCE, no baseline'][0]:.3g} to {trcov['REINFORCE, no baseline'][-1]:.3g} "
                  f"(c scale 0.1 → 10). PPO with a learned critic and the KL–reward frontier are not tested"),
         details={"max_change": change, "trace_cov": trcov, "scales": list(SCALES)},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_scale,
-        sensitivity=[],
+        sensitivity=[], measurements={"estimators": list(base), "max_change": np.array([change[k] for k in base]),
+                                      "trace_cov": np.array([trcov[k] for k in base])},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: per-sample change and tr Cov of each estimator against the shift
+    scale."""
+    fig, (a1, a2) = new_figure(ID, "Reward shifts r + c(x): per-sample change and variance of three estimators", ncols=2, width=4.6)
+    for i, k in enumerate(m["estimators"]):
+        a1.loglog(SCALES, np.maximum(m["max_change"][i], 1e-17), "o-", ms=3, color=f"C{i}", label=k)
+        a2.loglog(SCALES, m["trace_cov"][i], "o-", ms=3, color=f"C{i}", label=k)
+    a1.set_xlabel("shift scale (c(x) ~ scale·N(0, 1) per prompt)")
+    a1.set_ylabel("max per-sample change of the update (1e-17 = none)")
+    a2.set_xlabel("shift scale")
+    a2.set_ylabel("tr Cov of the per-group update")
+    for a in (a1, a2):
+        a.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Pairwise Proximal Policy Optimization (P3O)", seed_line=217, figure_family="llm_estimators",
+    id=ID, paper="Pairwise Proximal Policy Optimization (P3O)", seed_line=217,
+    draw=_draw, figure_family="llm_estimators",
     claim="PPO is not invariant to equivalent reward functions containing identical preference information; P3O is invariant to "
           "equivalent rewards",
     theme="GR", exact="per-sample updates before and after a prompt-dependent reward shift",

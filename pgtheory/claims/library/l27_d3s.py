@@ -93,16 +93,6 @@ def run(ctx: RunContext) -> Evidence:
             kept_top.append(float((sub(top) ** 2).sum()) / denom)
             kept_rand.append(float((sub(rnd) ** 2).sum()) / denom)
     verdict = "confirmed" if lo > 0 else ("refuted" if hi < 0 else "inconclusive")
-    fig, (a1, a2) = new_figure(ID, "D³S: advantage variance of a subset against its update norm", ncols=2, width=4.6)
-    for i, (va, nn) in enumerate(a_scatter[:8]):
-        a1.scatter(va, nn, s=5, alpha=0.6, color=f"C{i}")
-    a1.set_xlabel("Var(A_S) of a 4-response subset")
-    a1.set_ylabel("‖Σ_{i∈S} A_i ∇log π(y_i)‖ (8 groups, one colour each)")
-    a2.hist(rhos, bins=30)
-    a2.axvline(np.median(rhos), color="k", ls="--", label=f"median {np.median(rhos):.2f} [{lo:.2f}, {hi:.2f}]")
-    a2.set_xlabel("Spearman(Var(A_S), update norm) per group")
-    a2.set_ylabel("number of groups")
-    a2.legend(fontsize=6)
     return Evidence(
         verdict=verdict, statistic=float(np.median(rhos)),
         threshold="median per-group Spearman correlation, 95% bootstrap CI above 0",
@@ -113,13 +103,33 @@ def run(ctx: RunContext) -> Evidence:
                  f"Top-half tokens by |A|·H keep {np.mean(kept_top):.2f} of the squared update norm vs {np.mean(kept_rand):.2f} for a random half"),
         details={"spearman_median": float(np.median(rhos)), "ci": [float(lo), float(hi)], "cos_selected": cos_sel, "cos_full": cos_full,
                  "token_kept_top": float(np.mean(kept_top)), "token_kept_random": float(np.mean(kept_rand))},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"], sensitivity=[],
+        measurements={"subset_var": np.array([va for va, _ in a_scatter[:8]]),
+                      "update_norm": np.array([nn for _, nn in a_scatter[:8]]),
+                      "spearman": rhos, "ci_low": float(lo), "ci_high": float(hi)},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: Var(A_S) against the subset's update norm for up to eight groups, and
+    the histogram of per-group Spearman correlations with their median and bootstrap CI."""
+    rhos, lo, hi = m["spearman"], m["ci_low"], m["ci_high"]
+    fig, (a1, a2) = new_figure(ID, "D³S: advantage variance of a subset against its update norm", ncols=2, width=4.6)
+    for i, (va, nn) in enumerate(zip(m["subset_var"], m["update_norm"])):
+        a1.scatter(va, nn, s=5, alpha=0.6, color=f"C{i}")
+    a1.set_xlabel("Var(A_S) of a 4-response subset")
+    a1.set_ylabel("‖Σ_{i∈S} A_i ∇log π(y_i)‖ (8 groups, one colour each)")
+    a2.hist(rhos, bins=30)
+    a2.axvline(np.median(rhos), color="k", ls="--", label=f"median {np.median(rhos):.2f} [{lo:.2f}, {hi:.2f}]")
+    a2.set_xlabel("Spearman(Var(A_S), update norm) per group")
+    a2.set_ylabel("number of groups")
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="D³S: Dual-level Down-Sampling for RL of LLMs", seed_line=27, figure_family="llm_estimators",
+    id=ID, paper="D³S: Dual-level Down-Sampling for RL of LLMs", seed_line=27,
+    draw=_draw, figure_family="llm_estimators",
     claim="selects a subset of rollouts to maximize advantage variance (Var(A)); this selection is positively correlated with the "
           "upper bound of the policy gradient norms; prioritizes tokens with a high product of advantage magnitude and policy entropy",
     theme="GR", exact="∇J and per-response scores; subset updates enumerated exactly per group",

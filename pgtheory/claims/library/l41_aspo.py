@@ -16,6 +16,8 @@ verdict rested on one learning rate, 0.05).
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from scipy.stats import spearmanr, t as student_t
@@ -81,13 +83,8 @@ def run(ctx: RunContext) -> Evidence:
         c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
         gr, asp = _ci(c_lr["ppo_clip"][8]), _ci(c_lr["aspo"][8])
         sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp))
-    fig, (a1, a2) = new_figure(ID, "Positive-advantage tokens: effective weight against probability after 8 epochs", ncols=2, width=4.6)
-    for i, (k, (x, y)) in enumerate(scatter.items()):
-        a1.scatter(x, y, s=4, alpha=0.5, color=f"C{i}", label={"ppo_clip": "GRPO (PPO clip)", "aspo": "ASPO (flipped)"}[k])
-    a1.set_xlabel("current token probability π_θ(y_t | ·)")
-    a1.set_ylabel("effective weight ∂L/∂log π_θ(y_t) (seed 0)")
-    a1.legend(fontsize=6)
-    plot_epoch_metric(a2, {"GRPO": tr["ppo_clip"], "ASPO": tr["aspo"]}, "entropy", "exact mean entropy of π_θ(·|q) (nats)")
+    measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
+                    for k, (x, y) in scatter.items()}
     return Evidence(
         verdict=verdict, statistic=grpo[0],
         threshold="after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds",
@@ -99,13 +96,30 @@ def run(ctx: RunContext) -> Evidence:
                  + "".join(f"; at lr {p['value']}: GRPO {p['grpo'][0]:+.2f}, ASPO {p['aspo'][0]:+.2f} ({p['verdict']})"
                            for p in sensitivity if p["constant"] == "lr (Adam)")),
         details={"spearman": corr, "ci": ci},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=per_seed, sensitivity=sensitivity,
+        instances=per_seed, sensitivity=sensitivity, measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: seed 0's positive-token weights against probability after 8 epochs,
+    and the exact entropy per epoch (median and range over seeds)."""
+    fig, (a1, a2) = new_figure(ID, "Positive-advantage tokens: effective weight against probability after 8 epochs",
+                               ncols=2, width=4.6)
+    for i, k in enumerate(("ppo_clip", "aspo")):
+        a1.scatter(m[k]["probability"], m[k]["weight"], s=4, alpha=0.5, color=f"C{i}",
+                   label={"ppo_clip": "GRPO (PPO clip)", "aspo": "ASPO (flipped)"}[k])
+    a1.set_xlabel("current token probability π_θ(y_t | ·)")
+    a1.set_ylabel("effective weight ∂L/∂log π_θ(y_t) (seed 0)")
+    a1.legend(fontsize=6)
+    traces = {name: [SimpleNamespace(entropy=e) for e in m[k]["entropy"]]
+              for name, k in (("GRPO", "ppo_clip"), ("ASPO", "aspo"))}
+    plot_epoch_metric(a2, traces, "entropy", "exact mean entropy of π_θ(·|q) (nats)")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="ASPO: Asymmetric Importance Sampling Policy Optimization", seed_line=41, figure_family="llm_estimators",
+    id=ID, paper="ASPO: Asymmetric Importance Sampling Policy Optimization", seed_line=41,
+    draw=_draw, figure_family="llm_estimators",
     claim="the IS ratios of positive-advantage tokens are mismatched ... suppresses the update of low-probability tokens while "
           "over-amplifying already high-probability ones; flips the IS ratios of positive-advantage tokens",
     theme="GR, IW", exact="per-token effective weights by autograd at the trained θ; exact entropy",

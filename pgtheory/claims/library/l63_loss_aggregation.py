@@ -126,28 +126,14 @@ def run(ctx: RunContext) -> Evidence:
     min_var = min(g4, key=lambda k: g4[k]["rel_var"])
     g4b = {(adv, agg): rows[(1, Gx, adv, agg)] for adv in ADVANTAGES for agg in AGGREGATIONS}
     min_var_b = min(g4b, key=lambda k: g4b[k]["rel_var"])
-    fig, (a1, a2) = new_figure(ID, f"Loss aggregation × advantage: exact bias–variance (G = {Gx}) and angle to ∇J", ncols=2, width=4.8)
-    markers = {"mean": "o", "grpo": "s", "rloo": "^"}
-    for j, agg in enumerate(AGGREGATIONS):
-        for adv in ADVANTAGES:
-            v = g4[(adv, agg)]
-            a1.scatter(max(1 - v["cos"], 1e-17), v["rel_var"], color=f"C{j}", marker=markers[adv], s=22,
-                       label=f"{agg}" if adv == "mean" else None)
-    for adv, mk in markers.items():
-        a1.scatter([], [], color="gray", marker=mk, label=f"advantage: {adv}")
-    a1.set_xscale("log")
-    a1.set_yscale("log")
-    a1.set_xlabel("direction bias 1 − cos(E ĝ, ∇J) (exact; 1e-17 = unbiased)")
-    a1.set_ylabel("relative variance tr Cov ĝ / ‖E ĝ‖² (exact)")
-    a1.legend(fontsize=5)
-    for j, agg in enumerate(AGGREGATIONS):
-        xs = list(ctx.settings["exact_sizes"]) + [8, 16]
-        ys = [rows[(0, G, "grpo", agg)]["cos"] for G in ctx.settings["exact_sizes"]] + [mc[(G, agg)] for G in (8, 16)]
-        a2.plot(xs, np.degrees(np.arccos(np.clip(ys, -1, 1))), "o-", ms=3, color=f"C{j}", label=agg)
-    a2.set_xscale("log", base=2)
-    a2.set_xlabel(f"group size G (≤ {Gx} exact, 8–16 Monte Carlo)")
-    a2.set_ylabel("angle between E ĝ and ∇J (degrees), GRPO advantages, prompt 0")
-    a2.legend(fontsize=6)
+    sizes = list(ctx.settings["exact_sizes"]) + [8, 16]
+    measurements = {
+        "cos": np.array([[g4[(adv, agg)]["cos"] for agg in AGGREGATIONS] for adv in ADVANTAGES]),
+        "rel_var": np.array([[g4[(adv, agg)]["rel_var"] for agg in AGGREGATIONS] for adv in ADVANTAGES]),
+        "group_sizes": np.array(sizes), "max_exact_size": Gx,
+        "cos_by_size": np.array([[rows[(0, G, "grpo", agg)]["cos"] for G in ctx.settings["exact_sizes"]] +
+                                 [mc[(G, agg)] for G in (8, 16)] for agg in AGGREGATIONS]),
+    }
     return Evidence(
         verdict=verdict, statistic=float(1 - delta_cos),
         threshold="ΔL unbiased up to scale iff cos(E ĝ, ∇J) ≥ 1 − 1e-9 (exact, G = 4); qualified if biased while E[g|ℓ] varies",
@@ -162,13 +148,41 @@ def run(ctx: RunContext) -> Evidence:
                  f". Smallest relative variance, prompt 0: {min_var[0]}/{min_var[1]}; prompt 1: {min_var_b[0]}/{min_var_b[1]}"),
         details={"rows": {f"p{q}|G{G}|{a}|{g}": v for (q, G, a, g), v in rows.items()},
                  "mc_cos": {f"G{G}|{g}": v for (G, g), v in mc.items()}, "conditional_by_length": cond, "assumption_violated": varies},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=per_prompt, sensitivity=sensitivity,
+        instances=per_prompt, sensitivity=sensitivity, measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: exact bias against relative variance per advantage × aggregation
+    (prompt 0, largest exact G), and the angle to ∇J against group size (GRPO advantages)."""
+    Gx = m["max_exact_size"]
+    fig, (a1, a2) = new_figure(ID, f"Loss aggregation × advantage: exact bias–variance (G = {Gx}) and angle to ∇J",
+                               ncols=2, width=4.8)
+    markers = {"mean": "o", "grpo": "s", "rloo": "^"}
+    for j, agg in enumerate(AGGREGATIONS):
+        for i, adv in enumerate(ADVANTAGES):
+            a1.scatter(max(1 - m["cos"][i, j], 1e-17), m["rel_var"][i, j], color=f"C{j}", marker=markers[adv], s=22,
+                       label=f"{agg}" if adv == "mean" else None)
+    for adv, mk in markers.items():
+        a1.scatter([], [], color="gray", marker=mk, label=f"advantage: {adv}")
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlabel("direction bias 1 − cos(E ĝ, ∇J) (exact; 1e-17 = unbiased)")
+    a1.set_ylabel("relative variance tr Cov ĝ / ‖E ĝ‖² (exact)")
+    a1.legend(fontsize=5)
+    for j, agg in enumerate(AGGREGATIONS):
+        xs, ys = m["group_sizes"], m["cos_by_size"][j]
+        a2.plot(xs, np.degrees(np.arccos(np.clip(ys, -1, 1))), "o-", ms=3, color=f"C{j}", label=agg)
+    a2.set_xscale("log", base=2)
+    a2.set_xlabel(f"group size G (≤ {Gx} exact, 8–16 Monte Carlo)")
+    a2.set_ylabel("angle between E ĝ and ∇J (degrees), GRPO advantages, prompt 0")
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="ΔL Normalization: Rethink Loss Aggregation in RLVR", seed_line=63, figure_family="llm_estimators",
+    id=ID, paper="ΔL Normalization: Rethink Loss Aggregation in RLVR", seed_line=63,
+    draw=_draw, figure_family="llm_estimators",
     claim="they either produce biased estimates or still suffer from high gradient variance; [ΔL] not only provides an unbiased "
           "estimate of the true policy loss but also minimizes gradient variance in theory",
     theme="GR", exact="E ĝ and Cov ĝ of every advantage × aggregation by enumerating all 31^G groups (G ≤ 4); ∇J; E[g | length]",

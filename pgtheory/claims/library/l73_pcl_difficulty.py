@@ -98,17 +98,6 @@ def run(ctx: RunContext) -> Evidence:
     if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
         verdict = verdict_eq
     per_G = [bool(formula_ok[G] and 0.3 <= peaks[G] <= 0.7) for G in GS]
-    fig, (a1, a2) = new_figure(ID, "Prompt difficulty: informative groups and expected signal per rollout", ncols=2, width=4.6)
-    for i, G in enumerate(GS):
-        a1.plot(PS, frac[G], "o", ms=2, color=f"C{i}", label=f"G = {G} (Monte Carlo)")
-        a1.plot(PS, 1 - PS**G - (1 - PS) ** G, "-", color=f"C{i}", lw=0.8)
-        a2.plot(PS, signal[G], "-", color=f"C{i}", label=f"G = {G} (peak p = {peaks[G]:.2f})")
-    a1.set_xlabel("success probability p of the prompt")
-    a1.set_ylabel("fraction of groups with a non-zero advantage (line: 1 − p^G − (1−p)^G)")
-    a2.set_xlabel("success probability p of the prompt")
-    a2.set_ylabel("⟨E ĝ, ∇p⟩/‖∇p‖ per rollout (GRPO, exact)")
-    for a in (a1, a2):
-        a.legend(fontsize=6)
     return Evidence(
         verdict=verdict, statistic=float(np.mean(list(peaks.values()))),
         threshold="formula unrejected (α = 1e-6) with a powered twin; signal peak within [0.3, 0.7] for every G",
@@ -118,13 +107,32 @@ def run(ctx: RunContext) -> Evidence:
                  ". The 12–17× faster identification of such prompts is not tested" if not failures else "; ".join(failures))
                 + f". Equivalence of the formula (worst G = {G_eq}): bias bound {eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}",
         details={"peaks": peaks, "signal": {G: v.tolist() for G, v in signal.items()}, "twins_run": twins, "equivalence_G": G_eq},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_G, sensitivity=[], equivalence=eq,
+        measurements={"informative_fraction": np.array([frac[G] for G in GS]),
+                      "signal": np.array([signal[G] for G in GS]), "peaks": np.array([peaks[G] for G in GS])},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: informative-group fraction (Monte Carlo against the formula) and the
+    exact expected GRPO signal per rollout, against p, per group size."""
+    fig, (a1, a2) = new_figure(ID, "Prompt difficulty: informative groups and expected signal per rollout", ncols=2, width=4.6)
+    for i, G in enumerate(GS):
+        a1.plot(PS, m["informative_fraction"][i], "o", ms=2, color=f"C{i}", label=f"G = {G} (Monte Carlo)")
+        a1.plot(PS, 1 - PS**G - (1 - PS) ** G, "-", color=f"C{i}", lw=0.8)
+        a2.plot(PS, m["signal"][i], "-", color=f"C{i}", label=f"G = {G} (peak p = {m['peaks'][i]:.2f})")
+    a1.set_xlabel("success probability p of the prompt")
+    a1.set_ylabel("fraction of groups with a non-zero advantage (line: 1 − p^G − (1−p)^G)")
+    a2.set_xlabel("success probability p of the prompt")
+    a2.set_ylabel("⟨E ĝ, ∇p⟩/‖∇p‖ per rollout (GRPO, exact)")
+    for a in (a1, a2):
+        a.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Prompt Curriculum Learning for Efficient LLM Post-Training (PCL)", seed_line=73, figure_family="llm_estimators",
+    id=ID, paper="Prompt Curriculum Learning for Efficient LLM Post-Training (PCL)", seed_line=73,
+    draw=_draw, figure_family="llm_estimators",
     claim="establish the importance of focusing on prompts of intermediate difficulty for the policy",
     theme="GR", exact="expected GRPO update projected on ∇p, summed over the binomial number of successes",
     monte_carlo="informative-group fraction for binary rewards",

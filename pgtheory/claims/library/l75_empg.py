@@ -48,13 +48,6 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "refuted"
     else:
         verdict = "confirmed" if rho_h >= 0.5 and rho_p <= -0.5 else "qualified"
-    fig, (a1, a2) = new_figure(ID, "Softmax score norms: coupled to entropy and to the action's probability", ncols=2, width=4.6)
-    a1.scatter(H, E2, s=4, alpha=0.5, rasterized=True)
-    a1.set_xlabel("Shannon entropy H(π) (nats)")
-    a1.set_ylabel("E_a‖∇_z log π(a)‖² = 1 − ‖π‖²")
-    a2.scatter(pa, na, s=2, alpha=0.3, rasterized=True)
-    a2.set_xlabel("π(a)")
-    a2.set_ylabel("‖∇_z log π(a)‖² = 1 − 2π(a) + ‖π‖²")
     return Evidence(
         verdict=verdict, statistic=rho_h,
         threshold="identities < 1e-12; Spearman(H, E‖∇‖²) ≥ 0.5 and Spearman(π(a), ‖∇log π(a)‖²) ≤ −0.5",
@@ -63,14 +56,27 @@ def run(ctx: RunContext) -> Evidence:
                  f"Spearman(π(a), ‖∇log π(a)‖²) = {rho_p:.3f}: gradient magnitude is coupled to entropy and confident actions get "
                  f"small updates (a band, not a function of H alone)"),
         details={"identity_error": err, "spearman_entropy": rho_h, "spearman_prob": rho_p},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_policy,  # the identities, checked on each random policy (the correlations are family-level)
-        sensitivity=[],
+        sensitivity=[], measurements={"entropy": np.array(H), "expected_sq_norm": np.array(E2),
+                                      "action_prob": np.array(pa), "sq_norm": np.array(na)},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: E‖∇log π‖² against entropy per policy, and ‖∇log π(a)‖² against
+    π(a)."""
+    fig, (a1, a2) = new_figure(ID, "Softmax score norms: coupled to entropy and to the action's probability", ncols=2, width=4.6)
+    a1.scatter(m["entropy"], m["expected_sq_norm"], s=4, alpha=0.5, rasterized=True)
+    a1.set_xlabel("Shannon entropy H(π) (nats)")
+    a1.set_ylabel("E_a‖∇_z log π(a)‖² = 1 − ‖π‖²")
+    a2.scatter(m["action_prob"], m["sq_norm"], s=2, alpha=0.3, rasterized=True)
+    a2.set_xlabel("π(a)")
+    a2.set_ylabel("‖∇_z log π(a)‖² = 1 − 2π(a) + ‖π‖²")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="EMPG: Entropy-Modulated Policy Gradients", seed_line=75, figure_family="llm_estimators",
+    id=ID, paper="EMPG: Entropy-Modulated Policy Gradients", seed_line=75, draw=_draw, figure_family="llm_estimators",
     claim="the magnitude of policy gradients is inherently coupled with the entropy, which leads to inefficient small updates for "
           "confident correct actions and potentially destabilizes large updates for uncertain ones",
     theme="GR", exact="softmax score-norm identities by autograd over random policies", monte_carlo="none (exact)",

@@ -91,22 +91,14 @@ def run(ctx: RunContext) -> Evidence:
     bandits = [m for m in meas if m["gamma"] == 0]
     frac = {f: (float(np.mean([m[f]["monotone"] for m in mdps])), float(np.mean([m[f]["monotone"] for m in bandits]))) for f in FACTORS}
     fails = [(m[f]["w_argmax"], m[f]["dip"] / max(m[f]["gain"], 1e-300)) for m in mdps for f in FACTORS if not m[f]["monotone"]]
-    fig, (a1, a2) = new_figure(ID, f"J(π_w), π_w ∝ π̂·f(A)^w [quote: {quote_verdict}; monotone on MDPs: "
-                               f"{'holds' if raw == 'confirmed' else 'fails'}]", ncols=2, width=4.6)
-    w = W_GRID.numpy()
-    for ax, group, title in ((a1, bandits, "contextual bandits (γ = 0)"), (a2, mdps, "MDPs (γ = 0.9)")):
-        for m in group:
-            for f, c in zip(FACTORS, ("C0", "C1")):
-                J = np.array(m[f]["J"])
-                ax.plot(w, (J - m["j_ref"]) / max(m[f]["gain"], 1e-300), color=c if m[f]["monotone"] else "C3", lw=0.7,
-                        alpha=0.6 if m[f]["monotone"] else 1.0)
-        ax.axhline(0.0, color="k", lw=0.8, ls="--")
-        ax.set_title(f"{title}; red: not monotone", fontsize=8)
-        ax.set_xlabel("guidance weight w")
-        ax.set_ylabel("(J(π_w) − J(π̂)) / max_w gain")
-    a1.plot([], [], color="C0", label="f = σ(A/T)")
-    a1.plot([], [], color="C1", label="f = exp(A/T)")
-    a1.legend(fontsize=7)
+    measurements = {"quote_verdict": quote_verdict, "confirmed": raw == "confirmed"}
+    for name, group in (("bandits", bandits), ("mdps", mdps)):
+        shape = (len(group), len(FACTORS))
+        measurements[name] = {
+            "J": np.array([[m[f]["J"] for f in FACTORS] for m in group]).reshape(*shape, len(W_GRID)),
+            "j_ref": np.array([m["j_ref"] for m in group]),
+            "gain": np.array([[m[f]["gain"] for f in FACTORS] for m in group]).reshape(shape),
+            "monotone": np.array([[m[f]["monotone"] for f in FACTORS] for m in group], dtype=bool).reshape(shape)}
     return Evidence(
         verdict=raw, statistic=float(min(frac[f][0] for f in FACTORS)),
         threshold=f"J(π_w) ≥ J(π̂) − {TOL:g} for all w ∈ (0, 10]; J monotone in w (steps ≥ −{TOL:g}) on bandits; extension: on MDPs",
@@ -122,13 +114,35 @@ def run(ctx: RunContext) -> Evidence:
                  "non_monotone": [{"w_argmax": a, "dip_over_gain": b} for a, b in fails],
                  "instances": [{k: v for k, v in m.items() if k not in FACTORS} | {f: {k: v for k, v in m[f].items() if k != "J"} for f in FACTORS}
                                for m in meas]},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=per, sensitivity=sens, quote_verdict=quote_verdict,
+        instances=per, sensitivity=sens, quote_verdict=quote_verdict, measurements=measurements,
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: normalised J(π_w) − J(π̂) against w for every instance and factor,
+    on bandits and on MDPs (red: not monotone)."""
+    fig, (a1, a2) = new_figure(ID, f"J(π_w), π_w ∝ π̂·f(A)^w [quote: {m['quote_verdict']}; monotone on MDPs: "
+                               f"{'holds' if m['confirmed'] else 'fails'}]", ncols=2, width=4.6)
+    w = W_GRID.numpy()
+    for ax, group, title in ((a1, m["bandits"], "contextual bandits (γ = 0)"), (a2, m["mdps"], "MDPs (γ = 0.9)")):
+        for i in range(len(group["j_ref"])):
+            for k, c in enumerate(("C0", "C1")):
+                J, mono = group["J"][i, k], group["monotone"][i, k]
+                ax.plot(w, (J - group["j_ref"][i]) / max(group["gain"][i, k], 1e-300), color=c if mono else "C3",
+                        lw=0.7, alpha=0.6 if mono else 1.0)
+        ax.axhline(0.0, color="k", lw=0.8, ls="--")
+        ax.set_title(f"{title}; red: not monotone", fontsize=8)
+        ax.set_xlabel("guidance weight w")
+        ax.set_ylabel("(J(π_w) − J(π̂)) / max_w gain")
+    a1.plot([], [], color="C0", label="f = σ(A/T)")
+    a1.plot([], [], color="C1", label="f = exp(A/T)")
+    a1.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Diffusion Guidance Is a Controllable Policy Improvement Operator", seed_line=79, figure_family="exact_pg",
+    id=ID, paper="Diffusion Guidance Is a Controllable Policy Improvement Operator", seed_line=79,
+    draw=_draw, figure_family="exact_pg",
     claim="guidance of the optimality-conditioned policy is policy improvement, and more guidance weight gives more performance",
     theme="OTH", exact="A^{π̂} and J(π_w) by linear solves on each Garnet, on a grid of w",
     monte_carlo="none (exact)",

@@ -99,20 +99,6 @@ def run(ctx: RunContext) -> Evidence:
     holds = monotone_all & (np.array(biases) > BIAS_MIN)
     rep = replication_summary(holds, confidence_level=1 - ctx.alpha)  # the claim's share of the ledger's α
     verdict = "confirmed" if bool(holds.all()) else "refuted"  # an identity: it holds on every instance or our code is wrong
-    fig, (a1, a2) = new_figure(ID, "Tree-structured groups: saturation by depth and mixed-depth baseline bias", ncols=2, width=4.6)
-    for row, row_all in zip(sats, sats_all):
-        a1.plot(depths, row_all, "-", lw=0.6, alpha=0.5, color="C0")
-        a1.plot(depths, row, ":", lw=0.6, alpha=0.5, color="C1")
-    a1.plot(depths, np.median(sats_all, 0), "o-", color="C0", ms=3, label=f"all responses (finished ones tie): median of {n_inst}")
-    a1.plot(depths, np.median(sats, 0), "s:", color="C1", ms=3, label="live prefixes only (first version)")
-    a1.set_xlabel("prefix depth d (tokens already generated)")
-    a1.set_xticks(depths)
-    a1.set_ylabel(f"P(all {G} completions tie) (exact)")
-    a1.legend(fontsize=6)
-    a2.hist(biases, bins=20)
-    a2.axvline(BIAS_MIN, color="k", lw=0.8)
-    a2.set_xlabel("mixed-depth group-mean baseline: mean |bias| (exact)")
-    a2.set_ylabel("instances")
     return Evidence(
         verdict=verdict, statistic=rep.fraction,
         threshold="on every instance: saturation over all responses non-decreasing in depth, and the mixed-depth group-mean "
@@ -129,14 +115,38 @@ def run(ctx: RunContext) -> Evidence:
         details={"saturation_by_depth_live": sats.tolist(), "saturation_by_depth_all": sats_all.tolist(),
                  "slopes_live": slopes.tolist(), "monotone_live": monotone.tolist(), "monotone_all": monotone_all.tolist(),
                  "mixed_bias_mean": biases},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=rep,
         sensitivity=[],
+        measurements={"saturation_live": sats, "saturation_all": sats_all, "mixed_bias": np.array(biases)},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: tie probability by prefix depth per instance (all responses and live
+    prefixes only), and the histogram of mixed-depth baseline biases."""
+    sats, sats_all = m["saturation_live"], m["saturation_all"]
+    depths = np.arange(sats.shape[1])
+    fig, (a1, a2) = new_figure(ID, "Tree-structured groups: saturation by depth and mixed-depth baseline bias", ncols=2, width=4.6)
+    for row, row_all in zip(sats, sats_all):
+        a1.plot(depths, row_all, "-", lw=0.6, alpha=0.5, color="C0")
+        a1.plot(depths, row, ":", lw=0.6, alpha=0.5, color="C1")
+    a1.plot(depths, np.median(sats_all, 0), "o-", color="C0", ms=3,
+            label=f"all responses (finished ones tie): median of {len(sats)}")
+    a1.plot(depths, np.median(sats, 0), "s:", color="C1", ms=3, label="live prefixes only (first version)")
+    a1.set_xlabel("prefix depth d (tokens already generated)")
+    a1.set_xticks(depths)
+    a1.set_ylabel(f"P(all {G} completions tie) (exact)")
+    a1.legend(fontsize=6)
+    a2.hist(m["mixed_bias"], bins=20)
+    a2.axvline(BIAS_MIN, color="k", lw=0.8)
+    a2.set_xlabel("mixed-depth group-mean baseline: mean |bias| (exact)")
+    a2.set_ylabel("instances")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Tree-OPO: Off-policy Monte Carlo Tree-Guided Advantage Optimization", seed_line=83, figure_family="llm_estimators",
+    id=ID, paper="Tree-OPO: Off-policy Monte Carlo Tree-Guided Advantage Optimization", seed_line=83,
+    draw=_draw, figure_family="llm_estimators",
     claim="introducing a novel tree-structured setting for advantage estimation; prefix-conditioned reward signals; advantage "
           "saturation and reward signal collapse",
     theme="ADV, GR", exact="prefix values V(p) and reach probabilities by enumeration; tie probabilities; exact conditional biases",
