@@ -231,6 +231,51 @@ def test_model_derivative_bad_input(lqr_case):
         lqr_truncated_objective(lqr, pol, K, 0)
 
 
+# ---------------------------------------------------------------- the claims' rules (revision of 2026-12-01)
+def test_l85_far_twin_keeps_the_mean_and_forgets_the_lead_time_variance():
+    from pgtheory.claims.library.l85_hdpo_pathwise import far_twin_gradient
+
+    h, b, mu, s, L, T, theta, sigma = 1.0, 3.0, 10.0, 2.0, 2, 4, 33.0, 0.6
+    p = BaseStockProblem(h, b, mu, s, lead_time=L, horizon=T)
+    m = theta - (L + 1) * mu  # mean net inventory, kept by the twin
+    twin = T * ((h + b) * stats.norm.cdf(m / math.sqrt(sigma ** 2 + s ** 2)) - b)
+    truth = T * ((h + b) * stats.norm.cdf(m / math.sqrt(sigma ** 2 + (L + 1) * s ** 2)) - b)
+    assert float(far_twin_gradient(p, theta, sigma)) == pytest.approx(twin, rel=1e-12)
+    assert float(base_stock_gradient(p, theta, sigma)) == pytest.approx(truth, rel=1e-12)
+    # at m = 0 the twin's target equals the truth: this is the case in which the far twin is unpowered (not counted)
+    assert float(far_twin_gradient(p, (L + 1) * mu, sigma)) == pytest.approx(float(base_stock_gradient(p, (L + 1) * mu, sigma)), abs=1e-12)
+
+
+def _l95_measurement(truth_norm, bias2, var_md, var_sf, spread=0.05, chunks=40):
+    """A synthetic L95 measurement: chunk variances scattered ±spread around the totals."""
+    import numpy as np
+
+    wobble = 1 + spread * np.sin(np.arange(chunks))
+    return {"truth_norm": truth_norm, "bias2": bias2, "var_md": var_md, "var_sf": var_sf,
+            "chunk_var_md": var_md * wobble, "chunk_var_sf": var_sf * wobble[::-1]}
+
+
+def test_l95_two_part_rule_by_hand_and_the_zero_twin_it_rejects():
+    from pgtheory.claims.library.l95_model_derivative_pg import _combine, _decide
+
+    assert _combine("holds", "holds") == "holds" and _combine("holds", "fails") == "fails"
+    assert _combine("undecided", "holds") == "undecided" and _combine("fails", "undecided") == "fails"
+    # MD: bias² 0.04, variance 1 at N = 10 → MSE 0.14; SF variance 100 → MSE 10; ‖∇J‖² = 1
+    good = _decide(_l95_measurement(1.0, 0.04, 1.0, 100.0), 10, 0.999)
+    assert good["ratio"] == pytest.approx(0.014) and good["abs_ratio"] == pytest.approx(0.14)
+    assert good["quote_outcome"] == "holds" and good["abs_outcome"] == "holds" and good["outcome"] == "holds"
+    # the case the referee found: MD beats a very noisy SF but is worse than no data (bias² 2 > ‖∇J‖² = 1)
+    bad = _decide(_l95_measurement(1.0, 2.0, 1.0, 1e4), 10, 0.999)
+    assert bad["quote_outcome"] == "holds" and bad["abs_outcome"] == "fails" and bad["outcome"] == "fails"
+    # judged twin: the zero vector passes the quoted part alone when SF is this noisy (the old rule's lack of teeth) …
+    assert good["zero_twin_quote_outcome"] == "holds" and good["zero_twin_ratio"] == pytest.approx(0.1)
+    # … and the two-part rule never passes it (its MSE/‖∇J‖² is exactly 1)
+    assert good["zero_twin_outcome"] != "holds" and bad["zero_twin_outcome"] != "holds"
+    # with an accurate SF the quoted part has teeth: the zero vector fails it
+    sharp = _decide(_l95_measurement(1.0, 0.04, 1.0, 0.5), 10, 0.999)
+    assert sharp["zero_twin_quote_outcome"] == "fails" and sharp["quote_outcome"] == "fails"
+
+
 # ---------------------------------------------------------------- the claims' quick runs
 @pytest.mark.parametrize("module, claim_id", [("l85_hdpo_pathwise", "L85-hdpo-pathwise-variance"),
                                               ("l95_model_derivative_pg", "L95-model-derivative-pg")])
@@ -246,3 +291,11 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 3 and rec["sensitivity"] and not rec["code_checks"]
     assert rec["summary"] and rec["figure"]
+    if claim_id.startswith("L95"):  # revision of 2026-12-01: the absolute part is an extension, decided beside the quote
+        assert rec["extension"] is True and rec["quote_verdict"] in ("confirmed", "refuted", "inconclusive")
+        assert all("quote_verdict" in p and "zero_twin_passes_rule" in p for p in rec["sensitivity"])
+        assert not any(rec["details"]["zero_twin"]["passes_rule_primary"])
+    else:  # the corner of the declared box is a sweep point (revision of 2026-12-01)
+        corner = [p for p in rec["sensitivity"] if p["constant"].startswith("corner")]
+        assert len(corner) == 1 and corner[0]["min_ratio"] > 0
+        assert corner[0]["verdict"] in ("confirmed", "refuted", "inconclusive") and "corner" in rec["summary"]

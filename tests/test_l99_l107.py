@@ -173,6 +173,35 @@ def test_bad_inputs_raise_named_errors():
 
 
 # ---------------------------------------------------------------- claims
+def _cells(fractions: dict[str, float], n: int = 20, key: str = "holds") -> list[dict]:
+    """Synthetic L99 cells: for each family, n cells at one τ of which round(fraction·n) hold."""
+    return [{"family": f, "tau": 0.5, key: j < round(fr * n)} for f, fr in fractions.items() for j in range(n)]
+
+
+def test_l99_decision_refutes_only_within_the_independent_family():
+    from pgtheory.claims.library.l99_wpo import _decide
+
+    # the referee's case: independent 60 %, flatter 60 %, sharper 0 % → pooled 40 % (the old rule refuted); now qualified
+    v, frac = _decide(_cells({"independent": 0.6, "flatter": 0.6, "sharper": 0.0}))
+    assert v == "qualified" and frac["sharper@tau=0.5"] == 0.0
+    # twin: the paper's own setting failing → refuted, whatever the other families do
+    assert _decide(_cells({"independent": 0.4, "flatter": 1.0, "sharper": 1.0}))[0] == "refuted"
+    assert _decide(_cells({"independent": 0.95, "flatter": 0.9, "sharper": 1.0}))[0] == "confirmed"
+    assert _decide(_cells({"independent": 0.95, "flatter": 0.85}))[0] == "qualified"
+    # the same function decides the quoted (TV) part on its own key
+    assert _decide(_cells({"independent": 1.0, "sharper": 0.0}, key="tv_holds"), "tv_holds")[0] == "qualified"
+    with pytest.raises(ValueError, match="^cells"):
+        _decide(_cells({"flatter": 1.0}))
+
+
+def test_l99_cell_rule_splits_quoted_part_and_extension():
+    from pgtheory.claims.library.l99_wpo import _holds, _tv_holds
+
+    c = {"tv_wpo": 0.1, "tv_off": 0.2, "cos_wpo": 0.5, "cos_off": 0.6}
+    assert _tv_holds(c) and not _holds(c)  # the data resemble on-policy data more, the gradient does not
+    assert _holds({**c, "cos_wpo": 0.7}) and not _tv_holds({**c, "tv_wpo": 0.3})
+
+
 def test_l99_quick_run_returns_a_complete_record(tmp_path):
     import pgtheory.claims.library.l99_wpo as mod
     from pgtheory.claims.protocol import validate_record
@@ -180,7 +209,8 @@ def test_l99_quick_run_returns_a_complete_record(tmp_path):
 
     rec = check([mod.ID], scale="quick", results=tmp_path)[0]
     validate_record(rec)
-    assert rec["kind"] == "empirical" and rec["extension"] is False
+    assert rec["kind"] == "empirical" and rec["extension"] is True and rec["quote_verdict"] in ("confirmed", "refuted", "qualified")
+    assert all(p["quote_verdict"] in ("confirmed", "refuted", "qualified") for p in rec["sensitivity"])
     assert rec["instances"]["count"] == 8 * len(mod.FAMILIES) * len(mod.TAUS) and len(rec["sensitivity"]) == len(mod.TAUS) + len(mod.BETAS)
     assert not rec["code_checks"] and rec["details"]["max_is_rel_err"] < mod.TOL_IS
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive") and rec["figure"]
