@@ -150,3 +150,17 @@ def test_a_claim_without_a_family_goes_to_other_and_a_bad_family_name_is_refused
     assert figures.figure_families() == {c.figure_family: [c.id], figures.OTHER_FAMILY: [plugin.id]}
     with pytest.raises(ValueError, match="figure_family"):
         replace(c, figure_family="not a name")
+
+
+def test_a_claim_from_practice_is_tied_to_a_thread_not_a_seed_line():
+    from dataclasses import replace
+
+    c = all_claims()[0]
+    p = replace(c, id="P-trl-4967-kl-in-loss", seed_line=0, practice_source="huggingface/trl#4967 (2025-11-02)")
+    assert p.describe()["practice_source"] == "huggingface/trl#4967 (2025-11-02)"
+    with pytest.raises(ValueError, match="practice_source: expected"):
+        replace(p, practice_source="trl 4967")
+    with pytest.raises(ValueError, match="a claim from practice"):
+        replace(p, id="L0-kl")
+    with pytest.raises(ValueError, match="its seed line"):
+        replace(c, id="P-trl-4967-kl-in-loss")  # twin: without a practice source the id must name a seed line

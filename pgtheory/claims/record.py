@@ -117,6 +117,8 @@ class Claim:
     <family>``); empty puts it in the family 'other'. ``draw(measurements, figure_dir) -> png path``: measure →
     decide → draw — the run returns ``Evidence.measurements`` and no figure; the runner stores them and calls ``draw``
     on the stored copy, and ``pgtheory figures`` redraws from the store without running the claim.
+    ``practice_source``: for a claim from practice rather than from a seed paper, the public thread it settles,
+    ``"owner/repo#number (YYYY-MM-DD)"``; its id is ``P-<repo>-<number>-<slug>`` and its ``seed_line`` 0.
     """
 
     id: str
@@ -139,9 +141,17 @@ class Claim:
     constants: dict[str, Any] = field(default_factory=dict)
     figure_family: str = ""
     draw: Callable[[dict[str, Any], str], str] | None = None
+    practice_source: str = ""
 
     def __post_init__(self) -> None:
-        if not self.id.startswith(f"L{self.seed_line}-"):
+        if self.practice_source:
+            if not (self.id.startswith("P-") and self.seed_line == 0):
+                raise ValueError(f"id: a claim from practice ({self.practice_source}) has an id 'P-<repo>-<thread>-<slug>' "
+                                 f"and seed_line 0, got {self.id!r} with seed_line {self.seed_line}")
+            repo, _, thread = self.practice_source.partition("#")
+            if repo.count("/") != 1 or not thread.split()[0].isdigit():
+                raise ValueError(f"practice_source: expected 'owner/repo#number (date)', got {self.practice_source!r}")
+        elif not self.id.startswith(f"L{self.seed_line}-"):
             raise ValueError(f"id: must start with 'L{self.seed_line}-' (its seed line), got {self.id!r}")
         for s in ("quick", "full"):
             if s not in self.scales:
@@ -159,7 +169,7 @@ class Claim:
     def describe(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source",
                                            "kind", "quote", "quote_source", "extension", "unbiasedness", "constants",
-                                           "figure_family")}
+                                           "figure_family", "practice_source")}
         d["margin_declared"] = self.margin.describe() if self.margin is not None else None
         d["scales"] = self.scales
         return d

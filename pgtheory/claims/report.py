@@ -109,7 +109,9 @@ def claim_page(record: dict, figure: str | None) -> str:
     r = record
     parts = [f'<p><a href="../index.html">← the ledger</a></p>',
              f"<h1>{_e(r['id'])}</h1>",
-             f"<p><b>{_e(r.get('paper', ''))}</b> (seed line {_e(r.get('seed_line', '?'))}; theme {_e(r.get('theme', ''))})</p>",
+             f"<p><b>{_e(r.get('paper', ''))}</b> ("
+             + (f"from practice: {_e(r['practice_source'])}" if r.get("practice_source") else f"seed line {_e(r.get('seed_line', '?'))}")
+             + f"; theme {_e(r.get('theme', ''))})</p>",
              f"<p>Claim: {_e(r.get('claim', ''))}</p>"]
     if r.get("quote"):
         parts.append(f"<h2>The sentence tested</h2><blockquote>{_e(r['quote'])}</blockquote>"

@@ -241,7 +241,8 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
         stored = save_measurements(measurements_path(res, claim.id, scale, seed, version), ev.measurements)
     protocol = apply_protocol(claim, ev)
     record = {
-        "id": claim.id, "paper": claim.paper, "seed_line": claim.seed_line, "claim": claim.claim, "theme": claim.theme,
+        "id": claim.id, "paper": claim.paper, "seed_line": claim.seed_line, "practice_source": claim.practice_source or None,
+        "claim": claim.claim, "theme": claim.theme,
         "test": claim.test, "statistic": ev.statistic, "threshold": ev.threshold,
         "n_samples": ev.n_samples, "summary": ev.summary, "details": ev.details,
         "figure": None if ev.figure is None else Path(ev.figure).relative_to(res).as_posix(),  # relative to the results dir
