@@ -172,7 +172,11 @@ def test_runner_records_provenance_fresh_seeds_and_refuses_incomplete_records(tm
     monkeypatch.setattr(runner, "CLAIMS", SimpleNamespace(get=lambda i: claim, names=lambda: [claim.id] * 25))
     rec = runner.run_claim(claim.id, "full", 3, "cpu", str(tmp_path), "v0")
     assert seen["seed"] == run_seed("full", 3) == FULL_SEED_BASE + 3 and rec["run_seed"] == 1003
-    assert run_seed("quick", 3) != run_seed("full", 3) and seen["alpha"] == pytest.approx(0.05 / 25)
+    # α is the declared family's share (PLANNED_CLAIMS), not 0.05/25: adding claims does not change it ...
+    assert run_seed("quick", 3) != run_seed("full", 3) and seen["alpha"] == pytest.approx(0.05 / 128)
+    from pgtheory.claims.protocol import claim_alpha
+
+    assert claim_alpha(25) == claim_alpha(128) == 0.05 / 128 and claim_alpha(200) == 0.05 / 200  # ... until it outgrows it
     for k in ("kind", "quote", "instances", "sensitivity", "git_commit", "dirty", "versions", "settings", "margin",
               "bias_bound", "twins"):
         assert k in rec, k

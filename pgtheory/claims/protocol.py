@@ -27,8 +27,11 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
 6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
    the instance a rule was developed on (quick) is never the one it is judged on (full).
 7. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
-   interval decisions share ``LEDGER_ALPHA / n_claims`` (Bonferroni over claims), which the claim splits
-   over its own decisions; ``RunContext.alpha`` carries it.
+   interval decisions share ``LEDGER_ALPHA / max(n_claims, PLANNED_CLAIMS)`` (Bonferroni over a declared family
+   size), which the claim splits over its own decisions; ``RunContext.alpha`` carries it. Revised 2026-12-01
+   (before any confirmatory run on the new rule): the share was ``LEDGER_ALPHA / n_claims``, so adding a claim
+   changed every other claim's α and a cached record no longer matched what a fresh run would decide; the family
+   size is now declared in advance (stricter, never looser), and α is part of every cache key.
 """
 from __future__ import annotations
 
@@ -40,12 +43,15 @@ from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence,
 from .record import KINDS, Claim, Evidence
 
 __all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
-           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "PLANNED_CLAIMS", "run_seed", "claim_alpha", "shown_verdict",
            "worst_equivalence"]
 
 QUICK_SEED_BASE = 0
 FULL_SEED_BASE = 1000
 LEDGER_ALPHA = 0.05
+#: the family size the multiplicity control is declared for (the ledger holds fewer): α per claim stays fixed as
+#: claims are added, until the ledger outgrows it
+PLANNED_CLAIMS = 128
 
 REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "instances", "sensitivity", "git_commit",
                         "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")
@@ -64,10 +70,10 @@ def run_seed(scale: str, seed: int) -> int:
 
 
 def claim_alpha(n_claims: int) -> float:
-    """Each claim's share of the ledger's family-wise error rate (Bonferroni over the claims)."""
+    """Each claim's share of the ledger's family-wise error rate: Bonferroni over max(n_claims, PLANNED_CLAIMS)."""
     if n_claims < 1:
         raise ValueError(f"n_claims: must be >= 1, got {n_claims}")
-    return LEDGER_ALPHA / n_claims
+    return LEDGER_ALPHA / max(n_claims, PLANNED_CLAIMS)
 
 
 def shown_verdict(kind: str, verdict: str) -> str:

@@ -74,7 +74,9 @@ def claim_versions(ids: Iterable[str]) -> dict[str, str]:
     from .dependencies import claim_code_versions
 
     load_claims()
-    return claim_code_versions([CLAIMS.get(i) for i in ids])
+    alpha = claim_alpha(len(CLAIMS.names()))  # a claim decides at its α share: a change of α is a change of the record
+    return {cid: f"{v}a{alpha:.3g}".replace(".", "p").replace("-", "m")
+            for cid, v in claim_code_versions([CLAIMS.get(i) for i in ids]).items()}
 
 
 def code_version() -> str:
