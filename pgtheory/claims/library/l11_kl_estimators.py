@@ -89,23 +89,8 @@ def run(ctx: RunContext) -> Evidence:
     if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
         verdict = verdict_eq
     kls = np.array([r["kl"] for r in rows])
-    fig, (a1, a2) = new_figure(ID, "k1/k2/k3: value bias and the KL each one differentiates as a loss", ncols=2, width=4.8)
-    for i, kind in enumerate(("k1", "k2", "k3")):
-        m = np.array([r[f"{kind}_mean"] for r in rows]) - kls
-        sd = np.array([r[f"{kind}_sd"] for r in rows])
-        a1.plot(kls, m / kls, "o-", ms=3, color=f"C{i}", label=f"{kind}: bias / KL")
-        a1.plot(kls, sd / kls, "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"{kind}: s.d. / KL")
-        if kind != "k1":  # E∇k1 = 0: its Monte Carlo cosines are pure noise
-            a2.plot(kls, [r[f"{kind}_cos_reverse"] for r in rows], "o-", ms=3, color=f"C{i}", label=f"{kind} · ∇KL(π‖π_ref)")
-            a2.plot(kls, [r[f"{kind}_cos_forward"] for r in rows], "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"{kind} · ∇KL(π_ref‖π)")
-    a1.set_xscale("log")
-    a1.set_xlabel("KL(π_θ ‖ π_ref) (nats)")
-    a1.set_ylabel("relative to the true KL (dimensionless)")
-    a2.set_xscale("log")
-    a2.set_xlabel("KL(π_θ ‖ π_ref) (nats)")
-    a2.set_ylabel("cosine of E∇(loss) with each KL gradient (k1: E∇ = 0)")
-    a1.legend(fontsize=6)
-    a2.legend(fontsize=6)
+    keys = ("mean", "sd", "cos_reverse", "cos_forward")
+    curves = {kind: {key: np.array([r[f"{kind}_{key}"] for r in rows]) for key in keys} for kind in ("k1", "k2", "k3")}
     last = rows[-1]
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
@@ -117,13 +102,37 @@ def run(ctx: RunContext) -> Evidence:
                 + f". Equivalence (k3 value vs KL, worst spread s = {s_eq:.2g}): bias bound {eq.bias_bound:.3g} vs margin "
                   f"{eq.margin:.3g} (1% of KL) → {verdict_eq}",
         details={"failures": failures, "rows": rows, "equivalence_spread": s_eq},
-        figure=save_figure(fig, ctx.figure_dir, ID),
-        instances=[verdict == "confirmed"], sensitivity=[], equivalence=eq,
+        instances=[verdict == "confirmed"], sensitivity=[], equivalence=eq, measurements={"kl": kls, **curves},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: k1/k2/k3 bias and s.d. relative to KL, and the cosines of E∇(loss)."""
+    kls = m["kl"]
+    fig, (a1, a2) = new_figure(ID, "k1/k2/k3: value bias and the KL each one differentiates as a loss", ncols=2,
+                               width=4.8)
+    for i, kind in enumerate(("k1", "k2", "k3")):
+        bias = m[kind]["mean"] - kls
+        sd = m[kind]["sd"]
+        a1.plot(kls, bias / kls, "o-", ms=3, color=f"C{i}", label=f"{kind}: bias / KL")
+        a1.plot(kls, sd / kls, "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"{kind}: s.d. / KL")
+        if kind != "k1":  # E∇k1 = 0: its Monte Carlo cosines are pure noise
+            a2.plot(kls, m[kind]["cos_reverse"], "o-", ms=3, color=f"C{i}", label=f"{kind} · ∇KL(π‖π_ref)")
+            a2.plot(kls, m[kind]["cos_forward"], "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"{kind} · ∇KL(π_ref‖π)")
+    a1.set_xscale("log")
+    a1.set_xlabel("KL(π_θ ‖ π_ref) (nats)")
+    a1.set_ylabel("relative to the true KL (dimensionless)")
+    a2.set_xscale("log")
+    a2.set_xlabel("KL(π_θ ‖ π_ref) (nats)")
+    a2.set_ylabel("cosine of E∇(loss) with each KL gradient (k1: E∇ = 0)")
+    a1.legend(fontsize=6)
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11, figure_family="divergences",
+    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11,
+    draw=_draw, figure_family="divergences",
     claim="how different KL divergence formulations can be estimated and integrated into surrogate loss functions",
     theme="KL", exact="KL both ways and their gradients by enumeration of all responses",
     monte_carlo="k1/k2/k3 values and their as-loss gradients (score form) on sampled responses",

@@ -35,6 +35,7 @@ ALPHA = 1e-6
 BETA = 0.5
 #: equivalence margin, relative: a bias of 1% of ‖∇[J − βKL]‖∞ (per coordinate) is of practical size for an update direction
 MARGIN_REL = 0.01
+SETTINGS = ("on-policy", "off-policy")  # the rows of the stored max |z| and tr Cov
 
 
 def _exact(pol, th, ref, direction):
@@ -102,20 +103,6 @@ def run(ctx: RunContext) -> Evidence:
     if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
         verdict = verdict_eq
     names = KL_REGULARIZED_SURROGATES.names()
-    fig, (a1, a2) = new_figure(ID, "RPG surrogates: expected gradient vs the intended ∇[J − βKL], and variance", ncols=2, width=4.6)
-    x = np.arange(len(names))
-    for j, setting in enumerate(("on-policy", "off-policy")):
-        a1.bar(x + 0.4 * j - 0.2, [rows[f"{k}|{setting}"]["max_abs_z"] for k in names], 0.4, label=setting)
-        a2.bar(x + 0.4 * j - 0.2, [rows[f"{k}|{setting}"]["trace_cov"] for k in names], 0.4, label=setting)
-    from scipy.stats import norm
-
-    a1.axhline(norm.isf(ALPHA / 2 / exact["reverse"].numel()), color="k", ls="--", lw=0.8, label="Bonferroni threshold")
-    for a in (a1, a2):
-        a.set_xticks(x, [k.replace("_", "\n") for k in names], fontsize=6)
-        a.legend(fontsize=6)
-    a1.set_ylabel("max |z| against the intended exact gradient")
-    a2.set_ylabel("tr Cov of the per-sample gradient")
-    a2.set_yscale("log")
     off = {k: rows[f"{k}|off-policy"]["trace_cov"] for k in names}
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
@@ -128,13 +115,37 @@ def run(ctx: RunContext) -> Evidence:
                  f"the unnormalised (UKL) surrogates give exactly the REINFORCE forms' per-sample gradients (for normalised π the UKL and KL gradients coincide)" if not failures else "; ".join(failures[:5]))
                 + f". Equivalence (worst case, {which_eq}): bias bound {eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}",
         details={"failures": failures, "rows": rows, "twins_run": twins_run, "equivalence_estimator": which_eq},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"], sensitivity=[], equivalence=eq,
+        measurements={"names": list(names), "n_coordinates": exact["reverse"].numel(),  # rows: on-, off-policy
+                      **{key: np.array([[rows[f"{k}|{setting}"][key] for k in names] for setting in SETTINGS])
+                         for key in ("max_abs_z", "trace_cov")}},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: max |z| and tr Cov per surrogate, on- and off-policy."""
+    fig, (a1, a2) = new_figure(ID, "RPG surrogates: expected gradient vs the intended ∇[J − βKL], and variance",
+                               ncols=2, width=4.6)
+    names = [str(k) for k in m["names"]]
+    x = np.arange(len(names))
+    for j, setting in enumerate(SETTINGS):
+        a1.bar(x + 0.4 * j - 0.2, m["max_abs_z"][j], 0.4, label=setting)
+        a2.bar(x + 0.4 * j - 0.2, m["trace_cov"][j], 0.4, label=setting)
+    from scipy.stats import norm
+
+    a1.axhline(norm.isf(ALPHA / 2 / m["n_coordinates"]), color="k", ls="--", lw=0.8, label="Bonferroni threshold")
+    for a in (a1, a2):
+        a.set_xticks(x, [k.replace("_", "\n") for k in names], fontsize=6)
+        a.legend(fontsize=6)
+    a1.set_ylabel("max |z| against the intended exact gradient")
+    a2.set_ylabel("tr Cov of the per-sample gradient")
+    a2.set_yscale("log")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11, figure_family="divergences",
+    id=ID, paper="On the Design of KL-Regularized Policy Gradient Algorithms for LLM Reasoning (RPG)", seed_line=11,
+    draw=_draw, figure_family="divergences",
     claim="derive policy gradients and corresponding surrogate loss functions for objectives regularized by both forward and reverse "
           "KL divergences, considering both normalized and unnormalized policy distributions",
     theme="KL, IW", exact="∇[J − βKL(π‖π_ref)] and ∇[J − βKL(π_ref‖π)] by autograd over the enumerated responses",

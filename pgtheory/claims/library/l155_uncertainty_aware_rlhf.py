@@ -358,8 +358,6 @@ def run(ctx: RunContext) -> Evidence:
                f"matched-KL solver stalled on {stalled} draws (max KL error {kl_max:.1g}); one member's pairwise accuracy against the true rewards "
                f"{accuracy[DEFAULTS['noise_scale']]:.0%} at s = {DEFAULTS['noise_scale']:g} "
                f"(s range: {min(accuracy.values()):.0%}..{max(accuracy.values()):.0%}); sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
-    fig = _draw(rows, sensitivity, outcomes, raw)
-
     return Evidence(
         verdict=raw, statistic=outcomes.count("less") / n,
         threshold=(f"no prompt more risky, ≥ {N_MIN_INFORMATIVE} informative prompts (either policy's risk ≥ "
@@ -372,33 +370,47 @@ def run(ctx: RunContext) -> Evidence:
                  "test_level": level, "member_pairwise_accuracy": accuracy, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
                  "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost,
                  "kl_stalled_draws": stalled, "kl_max_error": kl_max, "n_min_informative": N_MIN_INFORMATIVE},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[o != "more" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
+        measurements=_measurements(rows, sensitivity, outcomes, raw),
     )
 
 
-def _draw(rows, sensitivity, outcomes, verdict):
-    fig, (a1, a2, a3) = new_figure(ID, f"uncertainty-aware vs vanilla at matched KL — raw verdict: {verdict}", ncols=3, width=3.6, height=3.3)
+def _measurements(rows, sensitivity, outcomes, verdict) -> dict:
+    """What the figure is drawn from: per prompt (default setting) the family, both policies' risk and lower quantile
+    and J_ref; per setting (default, then the sweep) its label and the fractions of prompts with less and more risk."""
+    n = len(rows)
+    return {"family": [x["family"] for x in rows],
+            **{key: np.array([x[key] for x in rows], dtype=float)
+               for key in ("risk_vanilla", "risk_conservative", "q_vanilla", "q_conservative", "j_ref")},
+            "settings": ["default"] + [f"{p['constant'][:7]}={p['value']:g}" for p in sensitivity],
+            "less": np.array([outcomes.count("less") / n] + [p["less"] / p["instances"] for p in sensitivity]),
+            "more": np.array([_refute_fraction(rows)] + [p["refute_fraction"] for p in sensitivity]),
+            "verdict": verdict}
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: risk and lower quantile of both policies per prompt, and the
+    fractions of prompts with less and more risk per setting."""
+    fig, (a1, a2, a3) = new_figure(ID, f"uncertainty-aware vs vanilla at matched KL — raw verdict: {m['verdict']}",
+                                   ncols=3, width=3.6, height=3.3)
     colours = {"bandit": "tab:blue", "toy LLM": "tab:orange"}
     for fam, col in colours.items():
-        sel = [x for x in rows if x["family"] == fam]
-        if sel:
-            a1.scatter([x["risk_vanilla"] for x in sel], [x["risk_conservative"] for x in sel], s=14, c=col, label=fam)
-            a2.scatter([x["q_vanilla"] - x["j_ref"] for x in sel], [x["q_conservative"] - x["j_ref"] for x in sel], s=14, c=col, label=fam)
-    top = max(max(x["risk_vanilla"] for x in rows), max(x["risk_conservative"] for x in rows), 1e-3) * 1.05
+        sel = np.array([f == fam for f in m["family"]], dtype=bool)
+        if sel.any():
+            a1.scatter(m["risk_vanilla"][sel], m["risk_conservative"][sel], s=14, c=col, label=fam)
+            a2.scatter((m["q_vanilla"] - m["j_ref"])[sel], (m["q_conservative"] - m["j_ref"])[sel], s=14, c=col,
+                       label=fam)
+    top = max(max(m["risk_vanilla"]), max(m["risk_conservative"]), 1e-3) * 1.05
     a1.plot([0, top], [0, top], "k--", lw=0.8, label="equal risk")
     a1.set_xlabel("vanilla: P(J < J_ref)")
     a1.set_ylabel("conservative: P(J < J_ref)")
     a1.legend(fontsize=7)
-    qs = [x["q_vanilla"] - x["j_ref"] for x in rows] + [x["q_conservative"] - x["j_ref"] for x in rows]
+    qs = list(m["q_vanilla"] - m["j_ref"]) + list(m["q_conservative"] - m["j_ref"])
     lo, hi = min(qs), max(qs)
     a2.plot([lo, hi], [lo, hi], "k--", lw=0.8)
     a2.set_xlabel(f"vanilla: q{QUANTILE_LEVEL:g}(J) − J_ref [reward]")
     a2.set_ylabel(f"conservative: q{QUANTILE_LEVEL:g}(J) − J_ref [reward]")
-    labels = ["default"] + [f"{p['constant'][:7]}={p['value']:g}" for p in sensitivity]
-    n = len(rows)
-    less = [outcomes.count("less") / n] + [p["less"] / p["instances"] for p in sensitivity]
-    more = [_refute_fraction(rows)] + [p["refute_fraction"] for p in sensitivity]
+    labels, less, more = list(m["settings"]), m["less"], m["more"]
     x = np.arange(len(labels))
     a3.bar(x - 0.2, less, 0.4, label="less risk (of all)", color="tab:green")
     a3.bar(x + 0.2, more, 0.4, label="more risk (of informative)", color="tab:red")
@@ -407,11 +419,12 @@ def _draw(rows, sensitivity, outcomes, verdict):
     a3.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
     a3.set_ylabel("fraction of prompts (significant)")
     a3.legend(fontsize=7)
-    return fig
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
-    id=ID, paper="Towards Reliable Alignment: Uncertainty-aware RLHF", seed_line=155, figure_family="risk_distributional",
+    id=ID, paper="Towards Reliable Alignment: Uncertainty-aware RLHF", seed_line=155,
+    draw=_draw, figure_family="risk_distributional",
     claim="an uncertainty-aware, conservative KL-regularised policy has less risk (probability of a worse policy than the "
           "reference) than the vanilla KL-regularised policy",
     theme="RISK, KL",

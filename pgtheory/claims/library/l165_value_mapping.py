@@ -255,40 +255,7 @@ def run(ctx: RunContext) -> Evidence:
         verdict = "confirmed"
     worst_final = {n: float(curves[n][-1].max() / scale.min()) for n in CONFIGS}
 
-    fig, (a1, a2, a3) = new_figure(ID, f"orchestrated value mapping converges to Q* ({verdict})", ncols=3, width=4.4)
-    for k, name in enumerate(CONFIGS):
-        med = (curves[name] / scale).numpy()
-        a1.loglog(cks, np.median(med, 1), "o-", ms=3, color=f"C{k}", label=name + (" (band: MDP range)" if k == 0 else ""))
-        a1.fill_between(cks, med.min(1), med.max(1), color=f"C{k}", alpha=0.15)
-    a1.axhline(FINAL_TOL, color="k", ls="--", lw=0.8, label="rule: 10% of ‖Q*‖∞")
-    a1.set_xlabel("synchronous updates t")
-    a1.set_ylabel("relative sup error (median of runs)")
-    plain_log_ticks(a1, (0.01, 0.03, 0.1, 0.3, 1.0), axis="y")
-    plain_log_ticks(a1, [c for c in (10, 100, 1000, 10_000) if c <= cks[-1]], axis="x")
-    a1.legend(fontsize=7, loc="lower left")
     bmat = np.array([bias[b] for b in BETA_REG_GRID]) / scale.numpy()
-    for m in range(bmat.shape[1]):
-        a2.loglog(BETA_REG_GRID, np.maximum(bmat[:, m], 1e-16), "o-", ms=3, color="C1", alpha=0.6,
-                  label="Log Q-learning, one line per MDP" if m == 0 else None)
-    ref = np.median(bmat[0]) * np.array(BETA_REG_GRID)
-    a2.loglog(BETA_REG_GRID, ref, "k--", lw=0.8, label="slope 1 (bias ∝ β_reg)")
-    a2.set_xlabel("regular-space step β_reg (held fixed)")
-    a2.set_ylabel("mean-field limit: relative sup error")
-    plain_log_ticks(a2, BETA_REG_GRID, axis="x")
-    plain_log_ticks(a2, (0.001, 0.003, 0.01, 0.03, 0.1), axis="y")
-    a2.legend(fontsize=7)
-    labels = list(CONFIGS) + ["T1 log, 1 channel", "T2 square", "T3 channel greedy", "T4 β_reg = 1"]
-    vals = [max(fp_err[n][m] / float(scale[m]) for m in range(len(scale))) for n in CONFIGS] + \
-           [min(e / float(scale[m]) for m, e in enumerate(v)) for v in twin_err.values()]
-    a3.bar(range(len(labels)), np.maximum(vals, 1e-17), color=["C2"] * len(CONFIGS) + ["C3"] * len(twin_err))
-    a3.set_yscale("log")
-    a3.axhline(TWIN_GAP, color="C3", ls="--", lw=0.8, label="twin rejected above")
-    a3.axhline(FP_TOL, color="C2", ls="--", lw=0.8, label="in-class fixed point within")
-    a3.set_xticks(range(len(labels)))
-    a3.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
-    a3.set_ylabel("exact limit: relative sup error")
-    a3.set_title("in-class: worst MDP; twins: best MDP", fontsize=8)
-    a3.legend(fontsize=7)
     conv = sum(o == "converged" for v in outcomes.values() for o in v)
     return Evidence(
         verdict=verdict, statistic=max(worst_final.values()),
@@ -311,15 +278,62 @@ def run(ctx: RunContext) -> Evidence:
                  "stochastic_outcomes": outcomes, "checkpoints": cks,
                  "median_error_curves": {n: c.tolist() for n, c in curves.items()}, "q_star_sup": scale.tolist(),
                  "identity_gaps": identity_gaps, "sweep_outcomes": sweep_detail},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_instance,
         sensitivity=sweep,
         code_checks=fails,
+        measurements={"checkpoints": np.array(cks), "configs": list(CONFIGS),
+                      "median_error": torch.stack([curves[n] for n in CONFIGS]), "q_star_sup": scale,
+                      "mean_field_bias": bmat, "fixed_point_error": np.array([fp_err[n] for n in CONFIGS]),
+                      "twin_limit_error": np.array(list(twin_err.values())), "verdict": verdict},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: stochastic error curves, mean-field bias vs β_reg, exact limits."""
+    fig, (a1, a2, a3) = new_figure(ID, f"orchestrated value mapping converges to Q* ({m['verdict']})", ncols=3,
+                                   width=4.4)
+    cks, scale = m["checkpoints"], m["q_star_sup"]
+    for k, (name, curve) in enumerate(zip(m["configs"], m["median_error"])):
+        med = curve / scale
+        a1.loglog(cks, np.median(med, 1), "o-", ms=3, color=f"C{k}",
+                  label=name + (" (band: MDP range)" if k == 0 else ""))
+        a1.fill_between(cks, med.min(1), med.max(1), color=f"C{k}", alpha=0.15)
+    a1.axhline(FINAL_TOL, color="k", ls="--", lw=0.8, label="rule: 10% of ‖Q*‖∞")
+    a1.set_xlabel("synchronous updates t")
+    a1.set_ylabel("relative sup error (median of runs)")
+    plain_log_ticks(a1, (0.01, 0.03, 0.1, 0.3, 1.0), axis="y")
+    plain_log_ticks(a1, [c for c in (10, 100, 1000, 10_000) if c <= cks[-1]], axis="x")
+    a1.legend(fontsize=7, loc="lower left")
+    bmat = m["mean_field_bias"]
+    for j in range(bmat.shape[1]):
+        a2.loglog(BETA_REG_GRID, np.maximum(bmat[:, j], 1e-16), "o-", ms=3, color="C1", alpha=0.6,
+                  label="Log Q-learning, one line per MDP" if j == 0 else None)
+    ref = np.median(bmat[0]) * np.array(BETA_REG_GRID)
+    a2.loglog(BETA_REG_GRID, ref, "k--", lw=0.8, label="slope 1 (bias ∝ β_reg)")
+    a2.set_xlabel("regular-space step β_reg (held fixed)")
+    a2.set_ylabel("mean-field limit: relative sup error")
+    plain_log_ticks(a2, BETA_REG_GRID, axis="x")
+    plain_log_ticks(a2, (0.001, 0.003, 0.01, 0.03, 0.1), axis="y")
+    a2.legend(fontsize=7)
+    labels = list(m["configs"]) + ["T1 log, 1 channel", "T2 square", "T3 channel greedy", "T4 β_reg = 1"]
+    vals = [max(fp[j] / float(scale[j]) for j in range(len(scale))) for fp in m["fixed_point_error"]] + \
+           [min(e / float(scale[j]) for j, e in enumerate(v)) for v in m["twin_limit_error"]]
+    a3.bar(range(len(labels)), np.maximum(vals, 1e-17),
+           color=["C2"] * len(m["configs"]) + ["C3"] * len(m["twin_limit_error"]))
+    a3.set_yscale("log")
+    a3.axhline(TWIN_GAP, color="C3", ls="--", lw=0.8, label="twin rejected above")
+    a3.axhline(FP_TOL, color="C2", ls="--", lw=0.8, label="in-class fixed point within")
+    a3.set_xticks(range(len(labels)))
+    a3.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
+    a3.set_ylabel("exact limit: relative sup error")
+    a3.set_title("in-class: worst MDP; twins: best MDP", fontsize=8)
+    a3.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Orchestrated Value Mapping for Reinforcement Learning (Fatemi & Tavakoli, ICLR 2022)", seed_line=165, figure_family="linear",
+    id=ID, paper="Orchestrated Value Mapping for Reinforcement Learning (Fatemi & Tavakoli, ICLR 2022)", seed_line=165,
+    draw=_draw, figure_family="linear",
     claim="a general convergent class of RL algorithms (value mappings × linear reward channels) that generalizes and "
           "subsumes Q-Learning, Log Q-Learning and Q-Decomposition",
     theme="LIN", exact="Q* (value iteration); fixed points of the expected-target and mean-field mapped updates",

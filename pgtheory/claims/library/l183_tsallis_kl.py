@@ -148,26 +148,6 @@ def run(ctx: RunContext) -> Evidence:
     if averaging[1.0] > 1e-10:
         failures.append(f"implicit averaging fails at q = 1 ({averaging[1.0]:.2g})")
     verdict = eq_part if not failures else "refuted"  # unbiasedness is confirmed only inside the margin with powered twins
-
-    fig, (a1, a2, a3) = new_figure(ID, "Tsallis KL: the q-log convention, sparse greedy policies, implicit averaging", ncols=3, width=4.6)
-    qs = np.array(Q_GRID)
-    for i in range(3):
-        a1.plot(qs, [float(dq[q][i]) for q in Q_GRID], "o-", ms=3, color=f"C{i}", label=f"pair {i}, ln_q: x^(1−q)")
-        a1.plot(qs, [float(dq_alt[q][i]) for q in Q_GRID], "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"pair {i}, ln_q: x^(q−1)")
-    a1.axhline(0, color="k", lw=0.6)
-    a1.set_yscale("symlog", linthresh=0.1)
-    a1.set_xlabel("entropic index q")
-    a1.set_ylabel("D_q(π ‖ μ) (symlog; nats at q = 1)")
-    a1.legend(fontsize=5)
-    for tau in taus:
-        a2.plot(qs, [support[tau][q] for q in Q_GRID], "o-", ms=3, label=f"τ = {tau}")
-    a2.set_xlabel("entropic index q")
-    a2.set_ylabel("greedy policy: mean support size (of 5)")
-    a2.legend(fontsize=6)
-    aq = sorted(averaging)
-    a3.semilogy(aq, [max(averaging[q], 1e-17) for q in aq], "o-")
-    a3.set_xlabel("entropic index q")
-    a3.set_ylabel("max|π_k − G_q(Σ_j Q_j; π_0)|, 50 iterations")
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
         threshold="D_q ≥ 0 ('1-q'), |D_{1±ε} − KL| linear in ε, MC unbiased at α = 1e-6, greedy ≥ SLSQP − 1e-7, averaging at q = 1 within 1e-10",
@@ -182,16 +162,44 @@ def run(ctx: RunContext) -> Evidence:
         details={"failures": failures, "min_dq": min_dq, "negative_fraction_q_minus_1": negative_alt, "limit_error": limit_err, "limit_error_ratio": limit_order,
                  "samples_planned": n, "samples_needed_by_q": {str(q): v for q, v in needed.items()},
                  "monte_carlo": mc, "greedy_gap_max": max(greedy_gap), "support": support, "averaging_deviation": averaging},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[not failures],  # one (π, μ) pair carries the MC rule; its equivalence is judged by the protocol
         sensitivity=[],
         equivalence=eq,
+        measurements={"dq": np.array([[float(dq[q][i]) for q in Q_GRID] for i in range(3)]),
+                      "dq_q_minus_1": np.array([[float(dq_alt[q][i]) for q in Q_GRID] for i in range(3)]),
+                      "taus": np.array(taus), "support": np.array([[support[tau][q] for q in Q_GRID] for tau in taus]),
+                      "averaging_q": np.array(sorted(averaging)),
+                      "averaging_deviation": np.array([averaging[q] for q in sorted(averaging)])},
     )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: D_q in both conventions, greedy support sizes, averaging deviations."""
+    fig, (a1, a2, a3) = new_figure(ID, "Tsallis KL: the q-log convention, sparse greedy policies, implicit averaging",
+                                   ncols=3, width=4.6)
+    qs = np.array(Q_GRID)
+    for i in range(3):
+        a1.plot(qs, m["dq"][i], "o-", ms=3, color=f"C{i}", label=f"pair {i}, ln_q: x^(1−q)")
+        a1.plot(qs, m["dq_q_minus_1"][i], "s--", ms=3, color=f"C{i}", alpha=0.6, label=f"pair {i}, ln_q: x^(q−1)")
+    a1.axhline(0, color="k", lw=0.6)
+    a1.set_yscale("symlog", linthresh=0.1)
+    a1.set_xlabel("entropic index q")
+    a1.set_ylabel("D_q(π ‖ μ) (symlog; nats at q = 1)")
+    a1.legend(fontsize=5)
+    for tau, sup in zip(m["taus"], m["support"]):
+        a2.plot(qs, sup, "o-", ms=3, label=f"τ = {float(tau)}")
+    a2.set_xlabel("entropic index q")
+    a2.set_ylabel("greedy policy: mean support size (of 5)")
+    a2.legend(fontsize=6)
+    a3.semilogy(m["averaging_q"], np.maximum(m["averaging_deviation"], 1e-17), "o-")
+    a3.set_xlabel("entropic index q")
+    a3.set_ylabel("max|π_k − G_q(Σ_j Q_j; π_0)|, 50 iterations")
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
     id=ID, paper="General Munchausen Reinforcement Learning with Tsallis Kullback-Leibler Divergence (Zhu et al. 2023)",
-    seed_line=183, figure_family="divergences",
+    seed_line=183, draw=_draw, figure_family="divergences",
     claim="q = 1 corresponds to the standard KL divergence; q > 1 provides a range of new options; we characterize the types of policies learned under the Tsallis KL",
     theme="TS, KL", exact="D_q both q-log conventions; regularised greedy policy (KKT + bisection vs SLSQP); Tsallis-KL value iteration",
     monte_carlo="−ln_q(μ/π) on samples of π (unbiasedness, variance against q)",

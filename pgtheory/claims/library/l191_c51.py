@@ -270,31 +270,6 @@ def run(ctx: RunContext) -> Evidence:
     rate = fit_rate(np.array(ATOMS, dtype=float), errs, seed=ctx.seed) if errs.shape[0] >= 1 else None
     instances = [a and c and d for a, c, d in zip(ev["ratios_ok"], cat["bound_ok"], cat["decreasing"])] + tied["holds"]
 
-    fig, (a1, a2, a3) = new_figure(ID, f"contraction, projection, control instability — {verdict}", ncols=3, width=3.9)
-    for c in ev["curves"]:
-        a1.semilogy(range(len(c)), np.array(c) / c[0], lw=0.7, color="C0", alpha=0.6)
-    k = np.arange(s["steps"] + 1)
-    a1.semilogy(k, GAMMA ** k, "k--", lw=1.2, label=f"γ^k (γ = {GAMMA})")
-    a1.set_xlabel("applications k of T^π")
-    a1.set_ylabel("d̄1(T^kZ, T^kZ′) / d̄1(Z, Z′)")
-    a1.legend(fontsize=7)
-    for row in errs:
-        a2.loglog(ATOMS, row, "o-", lw=0.8, color="C1", alpha=0.7)
-    a2.loglog(ATOMS, [(1 / (1 - GAMMA)) / (m - 1) / (2 * (1 - GAMMA)) for m in ATOMS], "k--", lw=1.2, label="bound Δ/(2(1−γ))")
-    plain_log_ticks(a2, ATOMS)
-    a2.set_xlabel("atoms m of the categorical support")
-    a2.set_ylabel("d̄1(Π_C fixed point, reference)")
-    a2.legend(fontsize=7)
-    for d, dt, _, gam in tied["curves"]:
-        a3.semilogy(range(1, len(d) + 1), d, lw=0.8, color="C2", alpha=0.7)
-        a3.semilogy(range(1, len(dt) + 1), dt, lw=0.8, color="C3", alpha=0.7)
-    a3.plot([], [], color="C2", label="tied optimal actions")
-    a3.plot([], [], color="C3", label=f"twin: unique optimum (gap {TWIN_GAP})")
-    a3.set_xlabel("control iteration k")
-    a3.set_ylabel("W1(Z_k(x0), Z_k+1(x0))")
-    a3.legend(fontsize=7)
-    fig_path = save_figure(fig, ctx.figure_dir, ID)
-
     summary = (f"(i) Lemma 3: max d̄1 ratio/γ = {ev['max_ratio_over_gamma']:.6f} over {s['mdps']}×{s['pairs']} pairs × "
                f"{s['steps']} steps (bound holds: {lemma3}); tail log-ratio median {np.median(ev['tail_logratio']):.4f} vs "
                f"log γ = {math.log(GAMMA):.4f} (within {TIGHT_TOL}·|log γ| on {sum(ev['tight_pairs'])}/{len(ev['tight_pairs'])} pairs); twins rejected (KS {sum(ev['twin_ks'])}/{len(ev['twin_ks'])}, "
@@ -313,12 +288,46 @@ def run(ctx: RunContext) -> Evidence:
                  "rate": {"slope": rate.slope, "ci": [rate.ci_low, rate.ci_high]}, "prop1_ratios": p1_ratios,
                  "prop1_closed_form_error": p1_err, "tied": {k2: v for k2, v in tied.items() if k2 != "curves"},
                  "quote_verdict": quote_verdict, "extension_ok": extension_ok},
-        figure=fig_path, instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
-        code_checks=code_checks)
+        instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
+        code_checks=code_checks,
+        measurements={"contraction_curves": np.array(ev["curves"]), "steps": s["steps"], "categorical_errors": errs,
+                      "tied_distance": np.array([c[0] for c in tied["curves"]]),
+                      "twin_distance": np.array([c[1] for c in tied["curves"]]), "verdict": verdict})
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: d̄1 contraction curves, Π_C error vs atoms, tied-MDP oscillation."""
+    fig, (a1, a2, a3) = new_figure(ID, f"contraction, projection, control instability — {m['verdict']}", ncols=3,
+                                   width=3.9)
+    for c in m["contraction_curves"]:
+        a1.semilogy(range(len(c)), np.array(c) / c[0], lw=0.7, color="C0", alpha=0.6)
+    k = np.arange(m["steps"] + 1)
+    a1.semilogy(k, GAMMA ** k, "k--", lw=1.2, label=f"γ^k (γ = {GAMMA})")
+    a1.set_xlabel("applications k of T^π")
+    a1.set_ylabel("d̄1(T^kZ, T^kZ′) / d̄1(Z, Z′)")
+    a1.legend(fontsize=7)
+    for row in m["categorical_errors"]:
+        a2.loglog(ATOMS, row, "o-", lw=0.8, color="C1", alpha=0.7)
+    a2.loglog(ATOMS, [(1 / (1 - GAMMA)) / (n - 1) / (2 * (1 - GAMMA)) for n in ATOMS], "k--", lw=1.2,
+              label="bound Δ/(2(1−γ))")
+    plain_log_ticks(a2, ATOMS)
+    a2.set_xlabel("atoms m of the categorical support")
+    a2.set_ylabel("d̄1(Π_C fixed point, reference)")
+    a2.legend(fontsize=7)
+    for d, dt in zip(m["tied_distance"], m["twin_distance"]):
+        a3.semilogy(range(1, len(d) + 1), d, lw=0.8, color="C2", alpha=0.7)
+        a3.semilogy(range(1, len(dt) + 1), dt, lw=0.8, color="C3", alpha=0.7)
+    a3.plot([], [], color="C2", label="tied optimal actions")
+    a3.plot([], [], color="C3", label=f"twin: unique optimum (gap {TWIN_GAP})")
+    a3.set_xlabel("control iteration k")
+    a3.set_ylabel("W1(Z_k(x0), Z_k+1(x0))")
+    a3.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
-    id=ID, paper="A Distributional Perspective on Reinforcement Learning", seed_line=191, figure_family="risk_distributional",
+    id=ID, paper="A Distributional Perspective on Reinforcement Learning", seed_line=191,
+    draw=_draw, figure_family="risk_distributional",
     claim="the distributional evaluation operator is a γ-contraction in the maximal Wasserstein metric; the control "
           "operator is not a contraction and, with tied optimal actions, its iterates need not converge; C51's projected "
           "operator learns approximate value distributions",

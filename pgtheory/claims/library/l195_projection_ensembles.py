@@ -402,48 +402,6 @@ def run(ctx: RunContext) -> Evidence:
         rho[name] = _spearman(np.concatenate([r["b"] for r in rows]), np.concatenate([r["error"] for r in rows]))
     instances = [a and j["holds"] and j["converged"] for a, j in zip(m["a_ratio_ok"], m["a_bound"])]
 
-    fig, (a1, a2, a3, a4) = new_figure(ID, f"quoted part {quote_verdict}; twin (B) flagged by P1 on "
-                                       f"{sum(b_flagged)}/{len(b_flagged)} MDPs", ncols=4, width=3.9)
-    for key, col in (("curves_a", "C0"), ("curves_b", "C1")):
-        for c in m[key]:
-            c = np.array(c)
-            a1.plot(range(1, len(c)), c[1:] / c[:-1] / GAMMA, lw=0.7, color=col, alpha=0.6, marker=".", ms=3)
-    a1.axhline(1.0, color="k", ls="--", lw=1.2, label="bound c̄γ/γ = 1 (c̄ = 1)")
-    a1.plot([], [], color="C0", label="(A) categorical ×2")
-    a1.plot([], [], color="C1", label="(B) categorical + quantile")
-    a1.set_xlabel("application k of Ω_M T^π")
-    a1.set_ylabel("(d_k / d_k−1) / γ")
-    a1.legend(fontsize=7)
-    for key, col, lab in (("a_bound", "C0", "(A)"), ("b_bound", "C1", "(B), c̄ = 1 asked")):
-        a2.scatter([j["bound"] for j in m[key]], [j["error"] for j in m[key]], s=18, color=col, label=lab)
-    top = max(j["bound"] for j in m["a_bound"] + m["b_bound"]) * 1.05
-    a2.plot([0, top], [0, top], "k--", lw=1.0, label="error = bound")
-    a2.set_xlabel("bound d̄1(Ω η^π, η^π)/(1 − γ)")
-    a2.set_ylabel("d̄1(fixed point, η^π)")
-    a2.legend(fontsize=7)
-    for d in m["disagreement"]:
-        a3.scatter(d["b"], d["error"], s=8, color="C0" if d["ensemble"] == "A" else "C1", alpha=0.6)
-    a3.scatter([], [], s=8, color="C0", label=f"(A) Spearman {rho['A']:.2f}")
-    a3.scatter([], [], s=8, color="C1", label=f"(B) Spearman {rho['B']:.2f}")
-    a3.set_xlabel("disagreement b(s,a) (avg pairwise W1)")
-    a3.set_ylabel("W1(η_M(s,a), η^π(s,a))")
-    a3.legend(fontsize=7)
-    ns = np.array(xb["counts"], dtype=float)
-    for r in xb["rows"]:
-        col = "C2" if r["action"] == 1 else "C4"
-        a4.plot(ns, r["mean_b"], color=col, lw=0.9, marker=".", ms=4)
-        mb, hw = np.array(r["mean_b"]), np.array(r["excess_half_width"])
-        a4.fill_between(ns, mb - hw, mb + hw, color=col, alpha=0.2)
-        a4.axhline(r["floor"], color=col, ls=":", lw=0.9)
-    a4.plot([], [], color="C2", label="start, right: mean b_n (95% band)")
-    a4.plot([], [], color="C4", label="start, left")
-    a4.plot([], [], color="k", ls=":", label="exact floor b_∞ (n = ∞)")
-    a4.set_xscale("log")
-    a4.set_xlabel(f"visit count n (deep sea {DS_SIZE}, sampled returns)")
-    a4.set_ylabel("disagreement W1(Π_C η̂_n, Π_Q η̂_n)")
-    a4.legend(fontsize=7)
-    fig_path = save_figure(fig, ctx.figure_dir, ID)
-
     slopes = [r["tail_slope"] for r in xb["rows"]]
     floors = [r["floor"] for r in xb["rows"]]
     n_pos = sum(r["excess_positive_at_smallest_n"] for r in xb["rows"])
@@ -478,12 +436,72 @@ def run(ctx: RunContext) -> Evidence:
                                                                                "extension_ok": ext_ok,
                                                                                "b_twin_flagged": b_flagged,
                                                                                "exploration_bonus": xb},
-        figure=fig_path, instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
-        code_checks=code_checks)
+        instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
+        code_checks=code_checks,
+        measurements={"curves_a": np.array(m["curves_a"]), "curves_b": np.array(m["curves_b"]),
+                      **{key: {k2: np.array([j[k2] for j in m[key]]) for k2 in ("bound", "error")}
+                         for key in ("a_bound", "b_bound")},
+                      "disagreement": {"ensemble": [d["ensemble"] for d in m["disagreement"]],
+                                       "b": np.array([d["b"] for d in m["disagreement"]]),
+                                       "error": np.array([d["error"] for d in m["disagreement"]])},
+                      "spearman": rho, "quote_verdict": quote_verdict, "b_flagged": np.array(b_flagged, dtype=bool),
+                      "exploration_bonus": {"counts": np.array(xb["counts"]),
+                                            **{k2: np.array([r[k2] for r in xb["rows"]])
+                                               for k2 in ("action", "mean_b", "excess_half_width", "floor")}}})
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: contraction ratios, fixed-point error vs bound, disagreement vs
+    error, and the deep-sea disagreement against the visit count."""
+    b_flagged = m["b_flagged"]
+    fig, (a1, a2, a3, a4) = new_figure(ID, f"quoted part {m['quote_verdict']}; twin (B) flagged by P1 on "
+                                       f"{sum(b_flagged)}/{len(b_flagged)} MDPs", ncols=4, width=3.9)
+    for key, col in (("curves_a", "C0"), ("curves_b", "C1")):
+        for c in m[key]:
+            c = np.array(c)
+            a1.plot(range(1, len(c)), c[1:] / c[:-1] / GAMMA, lw=0.7, color=col, alpha=0.6, marker=".", ms=3)
+    a1.axhline(1.0, color="k", ls="--", lw=1.2, label="bound c̄γ/γ = 1 (c̄ = 1)")
+    a1.plot([], [], color="C0", label="(A) categorical ×2")
+    a1.plot([], [], color="C1", label="(B) categorical + quantile")
+    a1.set_xlabel("application k of Ω_M T^π")
+    a1.set_ylabel("(d_k / d_k−1) / γ")
+    a1.legend(fontsize=7)
+    for key, col, lab in (("a_bound", "C0", "(A)"), ("b_bound", "C1", "(B), c̄ = 1 asked")):
+        a2.scatter(m[key]["bound"], m[key]["error"], s=18, color=col, label=lab)
+    top = max(list(m["a_bound"]["bound"]) + list(m["b_bound"]["bound"])) * 1.05
+    a2.plot([0, top], [0, top], "k--", lw=1.0, label="error = bound")
+    a2.set_xlabel("bound d̄1(Ω η^π, η^π)/(1 − γ)")
+    a2.set_ylabel("d̄1(fixed point, η^π)")
+    a2.legend(fontsize=7)
+    d = m["disagreement"]
+    for ens, b, err in zip(d["ensemble"], d["b"], d["error"]):
+        a3.scatter(b, err, s=8, color="C0" if ens == "A" else "C1", alpha=0.6)
+    a3.scatter([], [], s=8, color="C0", label=f"(A) Spearman {m['spearman']['A']:.2f}")
+    a3.scatter([], [], s=8, color="C1", label=f"(B) Spearman {m['spearman']['B']:.2f}")
+    a3.set_xlabel("disagreement b(s,a) (avg pairwise W1)")
+    a3.set_ylabel("W1(η_M(s,a), η^π(s,a))")
+    a3.legend(fontsize=7)
+    x = m["exploration_bonus"]
+    ns = np.array(x["counts"], dtype=float)
+    for action, mean_b, half, floor in zip(x["action"], x["mean_b"], x["excess_half_width"], x["floor"]):
+        col = "C2" if action == 1 else "C4"
+        a4.plot(ns, mean_b, color=col, lw=0.9, marker=".", ms=4)
+        mb, hw = np.array(mean_b), np.array(half)
+        a4.fill_between(ns, mb - hw, mb + hw, color=col, alpha=0.2)
+        a4.axhline(floor, color=col, ls=":", lw=0.9)
+    a4.plot([], [], color="C2", label="start, right: mean b_n (95% band)")
+    a4.plot([], [], color="C4", label="start, left")
+    a4.plot([], [], color="k", ls=":", label="exact floor b_∞ (n = ∞)")
+    a4.set_xscale("log")
+    a4.set_xlabel(f"visit count n (deep sea {DS_SIZE}, sampled returns)")
+    a4.set_ylabel("disagreement W1(Π_C η̂_n, Π_Q η̂_n)")
+    a4.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
-    id=ID, paper="Diverse Projection Ensembles for Distributional Reinforcement Learning", seed_line=195, figure_family="risk_distributional",
+    id=ID, paper="Diverse Projection Ensembles for Distributional Reinforcement Learning", seed_line=195,
+    draw=_draw, figure_family="risk_distributional",
     claim="the projection mixture operator Ω_M T^π of a projection ensemble is a c̄γ-contraction in d̄1 and its fixed "
           "point lies within d̄1(Ω_M η^π, η^π)/(1 − c̄γ) of the true return law",
     theme="DIST", exact="exact push-forward of discrete state–action laws with Bernoulli rewards; categorical and "

@@ -229,34 +229,6 @@ def run(ctx: RunContext) -> Evidence:
     instances = [r["consistent"] and r["rate"] != "refuted" and a["switch_ok"] for r, a in zip(rows, agent_rows)]
 
     flips = "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in sensitivity if p["verdict"] != verdict)
-    title = f"quantile regression and CVaR policies — rule {verdict}" + (f" (sweep: {flips})" if flips else "")
-    fig, (a1, a2, a3) = new_figure(ID, title, ncols=3, width=3.9)
-    for cps, e in curves:
-        a1.loglog(cps, e, "o-", ms=2, lw=0.8, alpha=0.8)
-    cps0, e0 = curves[0]
-    a1.loglog(cps0, e0[-1] * (np.array(cps0) / cps0[-1]) ** -0.5, "k--", lw=1.2, label="slope −1/2")
-    plain_log_ticks(a1, [c for c in (100, 1000, 10_000, 100_000) if c <= cps0[-1]])
-    a1.set_xlabel("samples N")
-    a1.set_ylabel("mean |θ̄ − F⁻¹(τ)| over 16 levels")
-    a1.legend(fontsize=7)
-    a0 = agent_rows[0]
-    a2.plot(ETA_GRID, a0["cvar_risky"], "C0-", label="risky: exact CVaR_η")
-    a2.plot(ETA_GRID, a0["cvar_safe"], "C1-", label="safe: exact CVaR_η")
-    a2.plot(ETA_GRID, a0["agent_risky_mean"], "C0o", ms=3, label="risky: agent (mean)")
-    a2.plot(ETA_GRID, a0["agent_safe_mean"], "C1s", ms=3, label="safe: agent (mean)")
-    a2.axvline(a0["eta_star"], color="k", ls=":", lw=1, label="exact switch η*")
-    a2.set_xlabel("CVaR level η")
-    a2.set_ylabel("value [reward units]")
-    a2.legend(fontsize=7)
-    for j, a in enumerate(agent_rows):
-        a3.plot(ETA_GRID, a["picks_risky"], "o-", ms=2, lw=0.8, color=f"C{j % 10}", alpha=0.8)
-        a3.axvline(a["eta_star"], color=f"C{j % 10}", ls=":", lw=0.8)
-    a3.axhline(AGREE_MIN, color="k", ls="--", lw=0.8)
-    a3.axhline(1 - AGREE_MIN, color="k", ls="--", lw=0.8)
-    a3.set_xlabel("CVaR level η (dotted: exact η*)")
-    a3.set_ylabel("fraction of runs picking the risky arm")
-    fig_path = save_figure(fig, ctx.figure_dir, ID)
-
     slopes_txt = ", ".join("%.2f [%.2f, %.2f]" % (r["slope"], r["ci"][0], r["ci"][1]) for r in rows)
     etas_txt = ", ".join("%.2f" % a["eta_star"] for a in agent_rows)
     kappa_txt = "; ".join("κ = %g: slope %.2f vs quantile (%s), %.2f vs Huber minimiser, which is %.2g·sd off the quantiles"
@@ -276,11 +248,49 @@ def run(ctx: RunContext) -> Evidence:
         summary=summary,
         details={"instances": rows, "agent": agent_rows, "code_errors": code_errs, "quote_verdict": quote_verdict,
                  "kappa_finding": kappa_finding},
-        figure=fig_path, instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict, code_checks=code_checks)
+        instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict, code_checks=code_checks,
+        measurements={"checkpoints": np.array([c for c, _ in curves]), "error": np.array([e for _, e in curves]),
+                      "agent0": {k: agent_rows[0][k] for k in ("cvar_risky", "cvar_safe", "agent_risky_mean",
+                                                              "agent_safe_mean", "eta_star")},
+                      "picks_risky": np.array([a["picks_risky"] for a in agent_rows]),
+                      "eta_star": np.array([a["eta_star"] for a in agent_rows]), "verdict": verdict, "sweep_flips": flips})
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: quantile error vs N, exact vs agent CVaR on bandit 0, arm choices."""
+    flips = m["sweep_flips"]
+    title = f"quantile regression and CVaR policies — rule {m['verdict']}" + (f" (sweep: {flips})" if flips else "")
+    fig, (a1, a2, a3) = new_figure(ID, title, ncols=3, width=3.9)
+    for cps, e in zip(m["checkpoints"], m["error"]):
+        a1.loglog(cps, e, "o-", ms=2, lw=0.8, alpha=0.8)
+    cps0, e0 = m["checkpoints"][0], m["error"][0]
+    a1.loglog(cps0, e0[-1] * (np.array(cps0) / cps0[-1]) ** -0.5, "k--", lw=1.2, label="slope −1/2")
+    plain_log_ticks(a1, [c for c in (100, 1000, 10_000, 100_000) if c <= cps0[-1]])
+    a1.set_xlabel("samples N")
+    a1.set_ylabel("mean |θ̄ − F⁻¹(τ)| over 16 levels")
+    a1.legend(fontsize=7)
+    a0 = m["agent0"]
+    a2.plot(ETA_GRID, a0["cvar_risky"], "C0-", label="risky: exact CVaR_η")
+    a2.plot(ETA_GRID, a0["cvar_safe"], "C1-", label="safe: exact CVaR_η")
+    a2.plot(ETA_GRID, a0["agent_risky_mean"], "C0o", ms=3, label="risky: agent (mean)")
+    a2.plot(ETA_GRID, a0["agent_safe_mean"], "C1s", ms=3, label="safe: agent (mean)")
+    a2.axvline(a0["eta_star"], color="k", ls=":", lw=1, label="exact switch η*")
+    a2.set_xlabel("CVaR level η")
+    a2.set_ylabel("value [reward units]")
+    a2.legend(fontsize=7)
+    for j, (picks, eta_star) in enumerate(zip(m["picks_risky"], m["eta_star"])):
+        a3.plot(ETA_GRID, picks, "o-", ms=2, lw=0.8, color=f"C{j % 10}", alpha=0.8)
+        a3.axvline(eta_star, color=f"C{j % 10}", ls=":", lw=0.8)
+    a3.axhline(AGREE_MIN, color="k", ls="--", lw=0.8)
+    a3.axhline(1 - AGREE_MIN, color="k", ls="--", lw=0.8)
+    a3.set_xlabel("CVaR level η (dotted: exact η*)")
+    a3.set_ylabel("fraction of runs picking the risky arm")
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
-    id=ID, paper="Implicit Quantile Networks for Distributional Reinforcement Learning", seed_line=231, figure_family="risk_distributional",
+    id=ID, paper="Implicit Quantile Networks for Distributional Reinforcement Learning", seed_line=231,
+    draw=_draw, figure_family="risk_distributional",
     claim="quantile regression approximates the full quantile function of a return law, and distorted expectations of "
           "it give risk-sensitive policies (CVaR_η: the safe arm below the exact switch point η*)",
     theme="DIST, RISK", exact="discrete return laws: quantiles, CVaR, distorted expectations, the exact switch point η*",

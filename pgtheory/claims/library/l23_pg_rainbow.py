@@ -302,25 +302,25 @@ def decide(m: dict, alpha: float) -> dict:
             "twin_better": twin.count("better"), "code_checks": code_checks}
 
 
-def draw(m: dict, d: dict, ctx: RunContext) -> str:
+def _draw(m: dict, figure_dir: str) -> str:
     """Learning curves (fraction of the gap J* − J(π_0) closed), advantage MSE and critic value error against episodes
     per run; thin lines: instances, thick: their mean. The title shows the ledger's word (a failed extension reads
     'qualified')."""
     shown = {"refuted": "qualified (rule not met; extension)",
-             "confirmed": "inconclusive (rule met on the tabular transfer only)"}.get(d["verdict"], d["verdict"])
+             "confirmed": "inconclusive (rule met on the tabular transfer only)"}.get(m["verdict"], m["verdict"])
     fig, (a1, a2, a3) = new_figure(ID, f"PG-Rainbow vs PPO, tabular jackpot Garnets — {shown}", ncols=3, width=3.6)
     colours = {"mean": "C0", "pg_rainbow": "C3", "exact": "0.4"}
     labels = {"mean": "PPO (mean critic)", "pg_rainbow": "PG-Rainbow", "exact": "exact-V^π twin"}
     for critic in METHODS:
         curves, mses, verrs = [], [], []
-        for inst in m["instances"]:
-            run = inst["runs"][critic]
-            norm = (run["J"] - inst["j0"]) / (inst["j_star"] - inst["j0"])
-            x = run["episodes"]
+        run = m["runs"][critic]
+        for k, (j0, j_star) in enumerate(zip(m["j0"], m["j_star"])):
+            norm = (run["J"][k] - j0) / (j_star - j0)
+            x = run["episodes"][k]
             a1.plot(x, norm.mean(0), color=colours[critic], lw=0.6, alpha=0.35)
             curves.append(norm.mean(0))
-            mses.append(run["adv_mse"].mean(0))
-            verrs.append(run["value_error"].mean(0))
+            mses.append(run["adv_mse"][k].mean(0))
+            verrs.append(run["value_error"][k].mean(0))
         a1.plot(x, np.mean(curves, 0), color=colours[critic], lw=1.8, label=labels[critic])
         a2.plot(x[:-1], np.mean(mses, 0), color=colours[critic], lw=1.8, label=labels[critic])
         a3.plot(x[:-1], np.mean(verrs, 0), color=colours[critic], lw=1.8, label=labels[critic])
@@ -333,7 +333,7 @@ def draw(m: dict, d: dict, ctx: RunContext) -> str:
     a3.set_xlabel("episodes per run")
     a3.set_ylabel("critic error Σ d^π (V − V^π)² [reward²]")
     a3.legend(fontsize=7)
-    return save_figure(fig, ctx.figure_dir, ID)
+    return save_figure(fig, figure_dir, ID)
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -363,16 +363,20 @@ def run(ctx: RunContext) -> Evidence:
         details={"rows": rows, "tuned": tuned, "alpha_side": d["alpha_side"], "n_decisions": d["n_decisions"],
                  "twin_better": d["twin_better"],
                  "grids": {"lr": list(LR_GRID), "critic_step": list(CRITIC_STEP_GRID)}},
-        figure=draw(m, d, ctx),
         instances=[o == "better" for o in outcomes],
         sensitivity=d["sensitivity"],
         quote_verdict="inconclusive",  # a tabular transfer cannot decide the Atari sentence (module docstring)
         code_checks=d["code_checks"],
+        measurements={"runs": {c: {key: np.stack([inst["runs"][c][key] for inst in m["instances"]])
+                                   for key in ("J", "adv_mse", "value_error", "episodes")} for c in METHODS},
+                      "j0": np.array([inst["j0"] for inst in m["instances"]]),
+                      "j_star": np.array([inst["j_star"] for inst in m["instances"]]), "verdict": d["verdict"]},
     )
 
 
 register_claim(Claim(
-    id=ID, paper="PG-Rainbow: Using Distributional Reinforcement Learning in Policy Gradient Methods", seed_line=23, figure_family="risk_distributional",
+    id=ID, paper="PG-Rainbow: Using Distributional Reinforcement Learning in Policy Gradient Methods", seed_line=23,
+    draw=_draw, figure_family="risk_distributional",
     claim="integrating reward-distribution (quantile) information into PPO's critic gives a better-informed agent",
     theme="DIST",
     exact="J(π) of every iterate, A^π and V^π of every batch's policy, J* by value iteration (Garnet mean rewards)",

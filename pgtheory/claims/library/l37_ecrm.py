@@ -239,27 +239,50 @@ def _sweep(insts, s, g, kind: str, factor: float, with_domination: bool) -> tupl
     return sens, checks
 
 
-def _draw(claim_id: str, title: str, studies, names, label: str, color: str, with_rate: bool):
+def _measurements(studies, names, verdict: str) -> dict:
+    """What the figure is drawn from: the best-gap curves of every instance (stacked), J* and the ECRM of the
+    risk-neutral optimum per instance, the instance names and the raw verdict."""
+    return {"cps": np.stack([st["cps"] for st in studies]), "best": np.stack([st["best"] for st in studies]),
+            "j_star": np.array([st["j_star"] for st in studies]),
+            "ecrm_of_neutral": np.array([st["ecrm_of_neutral"] for st in studies]), "names": list(names),
+            "verdict": verdict}
+
+
+def _figure(m: dict, claim_id: str, title: str, label: str, color: str, with_rate: bool):
     fig, (a1, a2) = new_figure(claim_id, title, ncols=2, width=4.6)
-    for i, st in enumerate(studies):
-        for r_i, r in enumerate(st["best"]):
-            a1.loglog(st["cps"], np.maximum(r, FLOOR), color=color, lw=0.8, alpha=0.7,
+    for i, (cps, best) in enumerate(zip(m["cps"], m["best"])):
+        for r_i, r in enumerate(best):
+            a1.loglog(cps, np.maximum(r, FLOOR), color=color, lw=0.8, alpha=0.7,
                       label=label if i == 0 and r_i == 0 else None)
-    cps0 = studies[0]["cps"]
+    cps0 = m["cps"][0]
     if with_rate:
-        ref = max(float(st["best"][:, 0].max()) for st in studies) * (cps0 / cps0[0]) ** -0.5
+        ref = max(float(best[:, 0].max()) for best in m["best"]) * (cps0 / cps0[0]) ** -0.5
         a1.loglog(cps0, ref, "k:", lw=1, label="∝ T^(−1/2) (stated O(1/ε²))")
     a1.axhline(GAP_TOL, color="k", lw=0.8, ls="-.", label=f"tolerance {GAP_TOL:g}")
     a1.set_xlabel("PG iteration T")
     a1.set_ylabel("best J_ρ(π_t) − J*_ρ so far [cost]")
     a1.legend(fontsize=7)
-    x = np.arange(len(studies))
-    a2.bar(x - 0.2, [st["j_star"] for st in studies], 0.4, label="ECRM optimum J* (DP)")
-    a2.bar(x + 0.2, [st["ecrm_of_neutral"] for st in studies], 0.4, label="ECRM of the risk-neutral optimum")
-    a2.set_xticks(x, names, rotation=20, fontsize=7)
+    x = np.arange(len(m["names"]))
+    a2.bar(x - 0.2, m["j_star"], 0.4, label="ECRM optimum J* (DP)")
+    a2.bar(x + 0.2, m["ecrm_of_neutral"], 0.4, label="ECRM of the risk-neutral optimum")
+    a2.set_xticks(x, list(m["names"]), rotation=20, fontsize=7)
     a2.set_ylabel(f"ECRM cost (λ = {LAM}, α = {ALPHA})")
     a2.legend(fontsize=7)
     return fig
+
+
+def _draw_direct(m: dict, figure_dir: str) -> str:
+    """The direct-PG figure, from the stored measurements: best gap vs iteration, and J* vs the risk-neutral ECRM."""
+    fig = _figure(m, ID_DIRECT, f"projected direct PG on the ECRM (λ = {LAM}, α = {ALPHA}): raw verdict {m['verdict']}",
+                  "projected direct PG", "C0", True)
+    return save_figure(fig, figure_dir, ID_DIRECT)
+
+
+def _draw_softmax(m: dict, figure_dir: str) -> str:
+    """The softmax-PG figure, from the stored measurements: best gap vs iteration, and J* vs the risk-neutral ECRM."""
+    fig = _figure(m, ID_SOFTMAX, f"softmax PG on the ECRM (λ = {LAM}, α = {ALPHA}): raw verdict {m['verdict']}",
+                  "softmax PG", "C1", False)
+    return save_figure(fig, figure_dir, ID_SOFTMAX)
 
 
 def _measure(ctx: RunContext, kind: str, factor: float, with_domination: bool):
@@ -295,8 +318,6 @@ def run_direct(ctx: RunContext) -> Evidence:
     rate_ok = np.concatenate([st["rate_ok"] for st, r in zip(studies, relevant) if r] or [np.zeros(0, dtype=bool)])
     verdict = quote_verdict if quote_verdict != "confirmed" else ("confirmed" if rate_ok.all() else "refuted")
     n_runs = sum(st["best"].shape[0] for st in studies)
-    fig = _draw(ID_DIRECT, f"projected direct PG on the ECRM (λ = {LAM}, α = {ALPHA}): raw verdict {verdict}", studies, names,
-                "projected direct PG", "C0", True)
     summary = (f"{len(studies)} instances ({', '.join(names)}), γ = {GAMMA}: gradient domination "
                f"{'held' if domination_ok else 'VIOLATED'} at {s['random_policies']} random policies each (max gap/bound "
                f"{max(st['domination_ratio_max'] for st in studies):.3g}); projected direct PG reached the DP optimum within "
@@ -320,9 +341,9 @@ def run_direct(ctx: RunContext) -> Evidence:
                  "step_size": [st["eta"] for st in studies], "rate_consistent": rate_ok.tolist(),
                  "checkpoints": studies[0]["cps"].tolist(), "gap_curves": [st["best"].tolist() for st in studies],
                  "quote_verdict": quote_verdict, "risk_relevant": relevant},
-        figure=save_figure(fig, ctx.figure_dir, ID_DIRECT),
         instances=[domination_ok and rel and bool((st["best"][:, -1] <= GAP_TOL).all()) for st, rel in zip(studies, relevant)],
         sensitivity=sens, quote_verdict=quote_verdict, code_checks=code_checks,
+        measurements=_measurements(studies, names, verdict),
     )
 
 
@@ -336,8 +357,6 @@ def run_softmax(ctx: RunContext) -> Evidence:
     half = [st["best"][:, len(st["cps"]) // 2] for st in studies]
     still_falling = sum(int(((st["best"][:, -1] > GAP_TOL) & (st["best"][:, -1] < 0.5 * h)).sum()) for st, h in zip(studies, half))
     n_runs = sum(st["best"].shape[0] for st in studies)
-    fig = _draw(ID_SOFTMAX, f"softmax PG on the ECRM (λ = {LAM}, α = {ALPHA}): raw verdict {verdict}", studies, names,
-                "softmax PG", "C1", False)
     summary = (f"{len(studies)} instances ({', '.join(names)}), γ = {GAMMA}: exact softmax PG reached the DP optimum within "
                f"{GAP_TOL:g} on {sum(int((st['best'][:, -1] <= GAP_TOL).sum()) for st in studies)}/{n_runs} runs after "
                f"{s['steps']} steps (max final gap {max(float(st['best'][:, -1].max()) for st in studies):.2g}; "
@@ -355,9 +374,8 @@ def run_softmax(ctx: RunContext) -> Evidence:
                  "step_size": [st["eta"] for st in studies], "still_falling": still_falling,
                  "checkpoints": studies[0]["cps"].tolist(), "gap_curves": [st["best"].tolist() for st in studies],
                  "risk_relevant": relevant},
-        figure=save_figure(fig, ctx.figure_dir, ID_SOFTMAX),
         instances=[rel and bool((st["best"][:, -1] <= GAP_TOL).all()) for st, rel in zip(studies, relevant)],
-        sensitivity=sens, code_checks=code_checks,
+        sensitivity=sens, code_checks=code_checks, measurements=_measurements(studies, names, verdict),
     )
 
 
@@ -373,7 +391,7 @@ FULL = {"cliffs": 3, "garnets": 5, "inits": 5, "steps": 6000, "random_policies":
         "alpha_sweep": [0.5, 0.95]}
 
 register_claim(Claim(
-    id=ID_DIRECT, paper=PAPER, seed_line=37, figure_family="risk_distributional",
+    id=ID_DIRECT, paper=PAPER, seed_line=37, draw=_draw_direct, figure_family="risk_distributional",
     claim="exact projected PG (direct parameterisation) on the ECRM objective converges to the global (DP) optimum, "
           "with O(1/ε²) iterations",
     theme="RISK", exact=EXACT + "; gradient domination", monte_carlo="none (exact)",
@@ -384,7 +402,7 @@ register_claim(Claim(
 ))
 
 register_claim(Claim(
-    id=ID_SOFTMAX, paper=PAPER, seed_line=37, figure_family="risk_distributional",
+    id=ID_SOFTMAX, paper=PAPER, seed_line=37, draw=_draw_softmax, figure_family="risk_distributional",
     claim="exact softmax PG on the ECRM objective converges to the global (DP) optimum",
     theme="RISK", exact=EXACT, monte_carlo="none (exact)",
     test="softmax PG gap ≤ 1e-3 from several inits within the run (else inconclusive)",

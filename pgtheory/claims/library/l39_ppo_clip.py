@@ -109,21 +109,6 @@ def run(ctx: RunContext) -> Evidence:
     by_epoch = clipped[:, :, 0].mean(0)
     sensitivity = [sweep_point("epochs", k + 1, "qualified" if f > MAX_OUTSIDE else "confirmed",
                                fraction_outside=float(f)) for k, f in enumerate(by_epoch)]
-    K = np.arange(1, epochs + 1)
-    fig, (a1, a2, a3) = new_figure(ID, f"PPO clip (ε = {EPS}): ratio drift over epochs, {seeds} seeds", ncols=3, width=3.8)
-    for data, name, c in ((clipped, "L^CLIP", "C0"), (plain, "L^CPI (no clip)", "C3")):
-        for ax, j in ((a1, 0), (a2, 1), (a3, 2)):
-            m = data[:, :, j].mean(0)
-            ax.plot(K, m, "o-", ms=2, color=c, label=name)
-            ax.fill_between(K, np.quantile(data[:, :, j], 0.1, 0), np.quantile(data[:, :, j], 0.9, 0), color=c, alpha=0.15)
-    a1.axhline(MAX_OUTSIDE, color="k", ls="--", lw=0.8)
-    a1.set_ylabel(f"fraction of samples with r ∉ [{1 - EPS}, {1 + EPS}]")
-    a2.set_ylabel("max |r − 1| over the batch")
-    a2.axhline(EPS, color="k", ls="--", lw=0.8)
-    a3.set_ylabel("E_{d_old} KL(π_old ‖ π) (nats)")
-    for ax in (a1, a2, a3):
-        ax.set_xlabel("epochs K")
-        ax.legend(fontsize=7)
     return Evidence(
         verdict=verdict, statistic=frac_end,
         threshold=f"identities exact to 1e-10 and zero L^CLIP > L^CPI; confirmed if ≤ {MAX_OUTSIDE:.0%} of ratios leave "
@@ -136,13 +121,35 @@ def run(ctx: RunContext) -> Evidence:
         details={**ident, "clipped_by_epoch": clipped.mean(0).tolist(), "unclipped_by_epoch": plain.mean(0).tolist(),
                  "first_epoch_above_threshold": int(np.argmax(clipped[:, :, 0].mean(0) > MAX_OUTSIDE)) + 1
                  if (clipped[:, :, 0].mean(0) > MAX_OUTSIDE).any() else None},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_seed, sensitivity=sensitivity, code_checks=code_checks,
+        measurements={"clipped": clipped, "unclipped": plain},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: fraction outside [1−ε, 1+ε], max |r − 1| and KL against epochs."""
+    clipped, plain = m["clipped"], m["unclipped"]
+    K = np.arange(1, clipped.shape[1] + 1)
+    fig, (a1, a2, a3) = new_figure(ID, f"PPO clip (ε = {EPS}): ratio drift over epochs, {len(clipped)} seeds", ncols=3,
+                                   width=3.8)
+    for data, name, c in ((clipped, "L^CLIP", "C0"), (plain, "L^CPI (no clip)", "C3")):
+        for ax, j in ((a1, 0), (a2, 1), (a3, 2)):
+            ax.plot(K, data[:, :, j].mean(0), "o-", ms=2, color=c, label=name)
+            ax.fill_between(K, np.quantile(data[:, :, j], 0.1, 0), np.quantile(data[:, :, j], 0.9, 0), color=c,
+                            alpha=0.15)
+    a1.axhline(MAX_OUTSIDE, color="k", ls="--", lw=0.8)
+    a1.set_ylabel(f"fraction of samples with r ∉ [{1 - EPS}, {1 + EPS}]")
+    a2.set_ylabel("max |r − 1| over the batch")
+    a2.axhline(EPS, color="k", ls="--", lw=0.8)
+    a3.set_ylabel("E_{d_old} KL(π_old ‖ π) (nats)")
+    for ax in (a1, a2, a3):
+        ax.set_xlabel("epochs K")
+        ax.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Proximal Policy Optimization Algorithms", seed_line=39, figure_family="trust_region",
+    id=ID, paper="Proximal Policy Optimization Algorithms", seed_line=39, draw=_draw, figure_family="trust_region",
     claim="a novel objective function that enables multiple epochs of minibatch updates; have some of the benefits of "
           "trust region policy optimization (TRPO)",
     theme="TR", exact="population L^CPI, L^CLIP and their gradients; ∇J", monte_carlo="ratios after K epochs of minibatch Adam",

@@ -267,22 +267,6 @@ def run_switches(ctx: RunContext) -> Evidence:
     slopes = np.concatenate([m["slope_per_lnT"] for m in meas])
     final = np.concatenate([m["switches"][:, -1] for m in meas])
     T_end = meas[0]["T"][-1]
-    fig, (a1, a2) = new_figure(ID_SWITCH, f"policy switches vs samples ({verdict})", ncols=2, width=4.4)
-    for k, m in enumerate(meas):
-        for r in range(m["switches"].shape[0]):
-            a1.semilogx(m["T"], m["switches"][r], color=f"C{k % 10}", alpha=0.5, lw=0.8,
-                        label=f"instance {k}" if r == 0 else None)
-    a1.semilogx(meas[0]["T"], meas[0]["bound"], "k--", lw=1.2, label="bound d·log_c(1+TL²/(dλ))")
-    a1.set_xlabel("samples T [environment steps]")
-    a1.set_ylabel("policy switches")
-    a1.legend(fontsize=7)
-    for k, m in enumerate(meas):
-        for r in range(m["twin_switches"].shape[0]):
-            a2.semilogx(m["twin_T"], m["twin_switches"][r], color=f"C{k % 10}", alpha=0.6, lw=0.8)
-    a2.semilogx(meas[0]["twin_T"], meas[0]["twin_bound"], "k--", lw=1.2, label="bound")
-    a2.set_xlabel("samples T [environment steps]")
-    a2.set_ylabel("switches of the twin (every round)")
-    a2.legend(fontsize=7)
     holding = [m["holds"] for m in meas]
     return Evidence(
         verdict=verdict, statistic=float(max(m["max_excess"] for m in meas)),
@@ -305,9 +289,33 @@ def run_switches(ctx: RunContext) -> Evidence:
                  "twin_bound": [m["twin_bound"].tolist() for m in meas], "twin_violates": [m["twin_violates"] for m in meas],
                  "npg_capped_switches": [m["npg_capped"] for m in meas], "npg_max_residual": max(m["npg_residual"] for m in meas),
                  "constants": {"reg": REG, "bonus": BONUS, "step_size": STEP, "npg_steps": NPG_STEPS, "ratio": RATIO}},
-        figure=save_figure(fig, ctx.figure_dir, ID_SWITCH),
         instances=holding, sensitivity=sensitivity,
+        measurements={"instances": {str(k): {key: m[key] for key in ("T", "switches", "twin_T", "twin_switches")}
+                                    for k, m in enumerate(meas)},
+                      "bound": meas[0]["bound"], "twin_bound": meas[0]["twin_bound"], "verdict": verdict},
     )
+
+
+def _draw_switches(m: dict, figure_dir: str) -> str:
+    """The switch figure, from the stored measurements: switches vs samples per run vs the bound, and the twin's."""
+    fig, (a1, a2) = new_figure(ID_SWITCH, f"policy switches vs samples ({m['verdict']})", ncols=2, width=4.4)
+    meas = [m["instances"][str(k)] for k in range(len(m["instances"]))]
+    for k, mi in enumerate(meas):
+        for r in range(mi["switches"].shape[0]):
+            a1.semilogx(mi["T"], mi["switches"][r], color=f"C{k % 10}", alpha=0.5, lw=0.8,
+                        label=f"instance {k}" if r == 0 else None)
+    a1.semilogx(meas[0]["T"], m["bound"], "k--", lw=1.2, label="bound d·log_c(1+TL²/(dλ))")
+    a1.set_xlabel("samples T [environment steps]")
+    a1.set_ylabel("policy switches")
+    a1.legend(fontsize=7)
+    for k, mi in enumerate(meas):
+        for r in range(mi["twin_switches"].shape[0]):
+            a2.semilogx(mi["twin_T"], mi["twin_switches"][r], color=f"C{k % 10}", alpha=0.6, lw=0.8)
+    a2.semilogx(meas[0]["twin_T"], m["twin_bound"], "k--", lw=1.2, label="bound")
+    a2.set_xlabel("samples T [environment steps]")
+    a2.set_ylabel("switches of the twin (every round)")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID_SWITCH)
 
 
 # ---------------------------------------------------------------------------------------------------------- (ii)
@@ -496,31 +504,6 @@ def run_rate(ctx: RunContext) -> Evidence:
     T_max = float(st["samples"])
     capped = int(sum(m["npg_capped"] for m in meas))
     residual = max(m["npg_residual"] for m in meas)
-    fig, (a1, a2) = new_figure(ID_RATE, f"samples to ε on gap-ε instances ({verdict})", ncols=2, width=4.4)
-    for j, g in enumerate(meas[0]["gap_over_eps"]):
-        a1.loglog(meas[0]["T"], np.clip(g, 1e-6, None), color=f"C{j % 10}", lw=1.1, label=f"ε = {targets[j]:.3g}")
-    a1.axhline(1.0, color="k", ls="--", lw=0.9, label="ε-optimal")
-    a1.axvline(CENSOR_FRACTION * T_max, color="grey", ls=":", lw=0.9, label="censoring T_max/2")
-    a1.set_xlabel("samples T [environment steps]")
-    a1.set_ylabel("instance 0: median (J* − J(π_T)) / ε")
-    a1.legend(fontsize=6)
-    x = 1.0 / targets
-    for k, m in enumerate(meas):
-        med = np.median(m["needed"], 0)
-        ok = np.isfinite(med)
-        if ok.any():
-            a2.loglog(x[ok], med[ok], "o-", color=f"C{k % 10}", ms=2, lw=0.7, alpha=0.6,
-                      label=f"instance {k}" if k < 6 else None)
-    pooled = np.asarray(res["median_samples"])
-    ok = np.isfinite(pooled)
-    if ok.any():
-        a2.loglog(x[ok], pooled[ok], "ks-", ms=4, lw=1.4, label=f"pooled: {res['outcome']}")
-    if np.isfinite(pooled[0]):
-        for p, ls in ((2.0, "--"), (EXPONENT_BOUND, ":")):
-            a2.loglog(x, pooled[0] * (x / x[0]) ** p, "k" + ls, lw=0.9, label=f"slope {p:g}")
-    a2.set_xlabel("1/ε (ε = target suboptimality = action gap / c)")
-    a2.set_ylabel("median samples until ε-optimal for good")
-    a2.legend(fontsize=6)
     fine_txt = (f"{res['fine']:.2f} [{res['fine_ci'][0]:.2f}, {res['fine_ci'][1]:.2f}]" if np.isfinite(res["fine"])
                 else "n/a")
     per_inst = res["fine_per_instance"]
@@ -553,9 +536,44 @@ def run_rate(ctx: RunContext) -> Evidence:
                  "constants": {"reg": REG, "bonus": RATE_BONUS, "step_size": STEP, "npg_steps_cap": RATE_NPG_STEPS,
                                "advantage_tol": RATE_ADV_TOL, "ratio": RATIO, "episodes_per_round": RATE_EPISODES_PER_ROUND,
                                "gap_multiple": GAP_MULTIPLE, "censor_fraction": CENSOR_FRACTION}},
-        figure=save_figure(fig, ctx.figure_dir, ID_RATE),
         instances=holding, sensitivity=sensitivity, quote_verdict="inconclusive",
+        measurements={"T": meas[0]["T"], "targets": targets, "T_max": T_max,
+                      "gap_over_eps": np.stack(meas[0]["gap_over_eps"]),
+                      "needed": {str(k): m["needed"] for k, m in enumerate(meas)},
+                      "pooled_median_samples": np.asarray(res["median_samples"], dtype=float),
+                      "outcome": res["outcome"], "verdict": verdict},
     )
+
+
+def _draw_rate(m: dict, figure_dir: str) -> str:
+    """The rate figure, from the stored measurements: instance 0's gap curves, and samples to ε against 1/ε."""
+    fig, (a1, a2) = new_figure(ID_RATE, f"samples to ε on gap-ε instances ({m['verdict']})", ncols=2, width=4.4)
+    targets, T_max = m["targets"], m["T_max"]
+    for j, g in enumerate(m["gap_over_eps"]):
+        a1.loglog(m["T"], np.clip(g, 1e-6, None), color=f"C{j % 10}", lw=1.1, label=f"ε = {targets[j]:.3g}")
+    a1.axhline(1.0, color="k", ls="--", lw=0.9, label="ε-optimal")
+    a1.axvline(CENSOR_FRACTION * T_max, color="grey", ls=":", lw=0.9, label="censoring T_max/2")
+    a1.set_xlabel("samples T [environment steps]")
+    a1.set_ylabel("instance 0: median (J* − J(π_T)) / ε")
+    a1.legend(fontsize=6)
+    x = 1.0 / targets
+    for k in range(len(m["needed"])):
+        med = np.median(m["needed"][str(k)], 0)
+        ok = np.isfinite(med)
+        if ok.any():
+            a2.loglog(x[ok], med[ok], "o-", color=f"C{k % 10}", ms=2, lw=0.7, alpha=0.6,
+                      label=f"instance {k}" if k < 6 else None)
+    pooled = np.asarray(m["pooled_median_samples"])
+    ok = np.isfinite(pooled)
+    if ok.any():
+        a2.loglog(x[ok], pooled[ok], "ks-", ms=4, lw=1.4, label=f"pooled: {m['outcome']}")
+    if np.isfinite(pooled[0]):
+        for p, ls in ((2.0, "--"), (EXPONENT_BOUND, ":")):
+            a2.loglog(x, pooled[0] * (x / x[0]) ** p, "k" + ls, lw=0.9, label=f"slope {p:g}")
+    a2.set_xlabel("1/ε (ε = target suboptimality = action gap / c)")
+    a2.set_ylabel("median samples until ε-optimal for good")
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID_RATE)
 
 
 _COMMON = dict(paper=PAPER, seed_line=SEED_LINE, figure_family="rates", theme="VR, LIN",
@@ -572,7 +590,7 @@ register_claim(Claim(
             "full": {"instances": 8, "runs": 8, "samples": 65536, "twin_samples": 4096,
                      "sweep": {"ratio": [1.5, 4.0], "reg": [0.1, 10.0]},
                      "sweep_instances": 4, "sweep_runs": 4, "sweep_samples": 8192}},
-    run=run_switches, kind="identity", quote=QUOTE_SWITCH,
+    run=run_switches, draw=_draw_switches, kind="identity", quote=QUOTE_SWITCH,
     constants={"ratio": CONSTANTS["ratio"], "reg": CONSTANTS["reg"]}, **dict(_COMMON, extension=False)))
 
 register_claim(Claim(
@@ -587,5 +605,5 @@ register_claim(Claim(
                       "sweep_instances": 1, "sweep_runs": 4},
             "full": {"instances": 4, "targets": 5, "runs": 64, "samples": 32768,
                      "sweep": {"bonus": [1.0, 4.0]}, "sweep_instances": 1, "sweep_runs": 32}},
-    run=run_rate, kind="asymptotic", quote=QUOTE_RATE,
+    run=run_rate, draw=_draw_rate, kind="asymptotic", quote=QUOTE_RATE,
     constants={"bonus": [1.0, 4.0]}, **_COMMON))

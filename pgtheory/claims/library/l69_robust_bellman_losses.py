@@ -168,9 +168,10 @@ def decide(m: dict, alpha: float) -> dict:
             "level": level, "instances": both}
 
 
-def draw(m: dict, dec: dict, verdict: str, figure_dir: str) -> str:
+def _draw(m: dict, figure_dir: str) -> str:
     """Error against step size (median and quartiles over instances) and per-instance sensitivity indices."""
-    fig, (a1, a2) = new_figure(ID, f"robust saddle-point TD, sensitivity to α (raw verdict: {verdict})", ncols=2, width=4.4)
+    fig, (a1, a2) = new_figure(ID, f"robust saddle-point TD, sensitivity to α (raw verdict: {m['verdict']})", ncols=2,
+                               width=4.4)
     colors = {"squared": "tab:red", "huber": "tab:blue", "absolute": "tab:green"}
     for loss in BELLMAN_LOSSES:
         e = m["errors"][loss]
@@ -185,10 +186,11 @@ def draw(m: dict, dec: dict, verdict: str, figure_dir: str) -> str:
     a1.set_xlabel("step size α of w (β = ratio·α for h)")
     a1.set_ylabel("relative value error of w̄ (‖·‖_D)")
     a1.legend(fontsize=7)
-    s = dec["sensitivity_index"]
+    s = m["sensitivity_index"]
     top = max(max(v) for v in s.values()) * 1.1 + 1e-3
     for loss in ROBUST:
-        a2.scatter(s["squared"], s[loss], s=14, color=colors[loss], label=f"{loss} ({dec['per_loss'][loss]['count']}/{len(s[loss])} below)")
+        a2.scatter(s["squared"], s[loss], s=14, color=colors[loss],
+                   label=f"{loss} ({m['below'][loss]}/{len(s[loss])} below)")
     a2.plot([0, top], [0, top], "k--", lw=0.8)
     a2.set_xlabel("sensitivity index, squared loss")
     a2.set_ylabel("sensitivity index, robust loss")
@@ -209,7 +211,6 @@ def run(ctx: RunContext) -> Evidence:
                                  median_index={lo: float(np.median(ds["sensitivity_index"][lo])) for lo in BELLMAN_LOSSES}))
     code_checks = ([f"exact minimiser certificate {m['max_certificate']:.2g} > {CERTIFICATE_TOL:g}"]
                    if not m["max_certificate"] <= CERTIFICATE_TOL else [])
-    figure = draw(m, dec, dec["verdict"], ctx.figure_dir)
     si = dec["sensitivity_index"]
     div = {lo: int(m["diverged"][lo].sum()) for lo in BELLMAN_LOSSES}
     n, G = len(si["squared"]), len(ALPHA_GRID)
@@ -234,15 +235,17 @@ def run(ctx: RunContext) -> Evidence:
                  "squared_unstable_in_expectation": m["squared_unstable_in_expectation"].tolist(),
                  "per_loss": dec["per_loss"], "sensitivity_index": si, "alpha_grid": list(ALPHA_GRID),
                  "tau": TAU, "beta_ratio": BETA_RATIO, "noise_df": NOISE_DF, "noise_scale": NOISE_SCALE},
-        figure=figure,
         instances=dec["instances"],
         sensitivity=sweep,
         code_checks=code_checks,
+        measurements={"errors": m["errors"], "sensitivity_index": {k: np.array(v) for k, v in si.items()},
+                      "below": {lo: dec["per_loss"][lo]["count"] for lo in ROBUST}, "verdict": dec["verdict"]},
     )
 
 
 register_claim(Claim(
-    id=ID, paper="Robust Losses for Learning Value Functions (Patterson, Liao and White 2022)", seed_line=69, figure_family="linear",
+    id=ID, paper="Robust Losses for Learning Value Functions (Patterson, Liao and White 2022)", seed_line=69,
+    draw=_draw, figure_family="linear",
     claim="the saddle-point algorithms for the Huber and absolute Bellman errors are more stable, with less sensitivity "
           "to meta-parameters (prediction)",
     theme="LIN", exact="Q^π; exact minimisers of ½MSBE, Huber-BE and Abs-BE (least squares, BFGS + Newton, LP + dual LP)",

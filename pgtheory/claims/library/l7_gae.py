@@ -96,19 +96,6 @@ def run(ctx: RunContext) -> Evidence:
         sig_b = all((lambda r: r[1] and r[2])(u_rule(s, b)) for s in SIGMAS[1:])
         sensitivity.append(sweep_point("batch_trajectories", b, "refuted" if not core else ("confirmed" if sig_b else "qualified"),
                                        significant_interior_minimum=sig_b))
-    fig, (a1, a2, a3) = new_figure(ID, "GAE(λ): exact bias, Monte Carlo variance, MSE of a 10-trajectory average", ncols=3, width=3.8)
-    for i, s in enumerate(SIGMAS):
-        lab = f"σ = {s}"
-        a1.semilogy(LAMBDAS, [max(exact_bias[s, l] ** 2, 1e-32) for l in LAMBDAS], "o-", ms=3, color=f"C{i}", label=lab)
-        a2.plot(LAMBDAS, [accs[s, l].trace_covariance for l in LAMBDAS], "o-", ms=3, color=f"C{i}", label=lab)
-        if s > 0:
-            a3.plot(LAMBDAS, [float(u_shape[s]["mse"][str(l)]) for l in LAMBDAS], "o-", ms=3, color=f"C{i}", label=lab)
-    a1.set_ylabel("‖E ĝ − ∇J‖² (exact)")
-    a2.set_ylabel("tr Cov ĝ (per trajectory)")
-    a3.set_ylabel(f"MSE of a {B}-trajectory mean")
-    for ax in (a1, a2, a3):
-        ax.set_xlabel("λ (dimensionless)")
-        ax.legend(fontsize=7)
     summary = (f"λ=1 unbiased for all critics (max exact ‖bias‖ {max(exact_bias[s, 1.0] for s in SIGMAS):.1e}); "
                f"V=V^π unbiased for all λ; tr Cov(λ=0)/tr Cov(λ=1) = "
                + ", ".join(f"{e.ratio:.2f} [{e.ci_low:.2f}, {e.ci_high:.2f}] (σ={s})" for s, e in eff.items())
@@ -124,13 +111,36 @@ def run(ctx: RunContext) -> Evidence:
                  "variance_ratio": {str(s): [e.ratio, e.ci_low, e.ci_high] for s, e in eff.items()},
                  "u_shape": {str(s): u for s, u in u_shape.items()},
                  "exact_bias": {f"{s}/{l}": b for (s, l), b in exact_bias.items()}},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[verdict == "confirmed"], sensitivity=sensitivity,
+        measurements={"exact_bias": np.array([[exact_bias[s, l] for l in LAMBDAS] for s in SIGMAS]),
+                      "trace_covariance": np.array([[accs[s, l].trace_covariance for l in LAMBDAS] for s in SIGMAS]),
+                      "mse_noisy": np.array([[float(u_shape[s]["mse"][str(l)]) for l in LAMBDAS] for s in SIGMAS[1:]])},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: exact squared bias, tr Cov and B-trajectory MSE against λ."""
+    fig, (a1, a2, a3) = new_figure(ID, "GAE(λ): exact bias, Monte Carlo variance, MSE of a 10-trajectory average",
+                                   ncols=3, width=3.8)
+    for i, s in enumerate(SIGMAS):
+        lab = f"σ = {s}"
+        a1.semilogy(LAMBDAS, [max(float(b) ** 2, 1e-32) for b in m["exact_bias"][i]], "o-", ms=3, color=f"C{i}",
+                    label=lab)
+        a2.plot(LAMBDAS, m["trace_covariance"][i], "o-", ms=3, color=f"C{i}", label=lab)
+        if s > 0:
+            a3.plot(LAMBDAS, m["mse_noisy"][i - 1], "o-", ms=3, color=f"C{i}", label=lab)
+    a1.set_ylabel("‖E ĝ − ∇J‖² (exact)")
+    a2.set_ylabel("tr Cov ĝ (per trajectory)")
+    a3.set_ylabel(f"MSE of a {B}-trajectory mean")
+    for ax in (a1, a2, a3):
+        ax.set_xlabel("λ (dimensionless)")
+        ax.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation", seed_line=7, figure_family="advantage",
+    id=ID, paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation", seed_line=7, draw=_draw,
+    figure_family="advantage",
     claim="using value functions to substantially reduce the variance of policy gradient estimates at the cost of some bias, "
           "with an exponentially-weighted estimator of the advantage function that is analogous to TD(lambda)",
     theme="ADV", exact="E[Â_λ | s, a] in closed form, hence the exact bias of the GAE gradient for any critic and λ",

@@ -589,30 +589,46 @@ def risk_seeking_checks(insts, ms, seek) -> list[str]:
     return out
 
 
-def _draw(ms, ext, alternatives, verdict, figure_dir):
+def _measurements(ms, ext, alternatives, verdict) -> dict:
+    """What the figure is drawn from: one-step ΔH per instance for the declared reading (exact objective, expected
+    update) and the ``alternatives`` (label → measurements: pooled reading, risk-seeking check), the first five
+    instances' trajectories, and the relative prompt weights at θ_0."""
+    series = [("MVaR − mean (exact)", ms), ("RiskPO − GRPO (expected)", ext)] + list(alternatives.items())
+    return {"series": [lab for lab, _ in series],
+            "one_step_dH": np.array([[m["one_step_dH"] for m in rows] for _, rows in series], dtype=float),
+            "n_llm": sum(m["kind"] == "llm" for m in ms),
+            "trajectories": {str(i): {k: np.array([float(v) for v in m[k]]) for k in ("J", "H_base", "H_risk")}
+                             for i, m in enumerate(ms[:5])},
+            "weights": {name: {k: np.array([v for r in rows for v in r[k]], dtype=float) for k in ("p0", "c0")}
+                        for name, rows in (("exact", ms), ("expected", ext))},
+            "verdict": verdict}
+
+
+def _draw(m: dict, figure_dir: str) -> str:
     """Left: one-step ΔH per instance for the declared reading (exact objective, expected update) and, hatched, the
-    ``alternatives`` (label → measurements: pooled reading, risk-seeking check); middle: trajectories; right: weights."""
-    fig, (a1, a2, a3) = new_figure(ID, f"entropy at matched pass@1 gain — {verdict}", ncols=3, width=3.7)
-    x = np.arange(len(ms))
-    series = [("MVaR − mean (exact)", ms, "C0", None), ("RiskPO − GRPO (expected)", ext, "C2", None)]
-    series += [(lab, alt, f"C{k + 3}", "//") for k, (lab, alt) in enumerate(alternatives.items())]
+    alternative readings (pooled reading, risk-seeking check); middle: trajectories; right: weights."""
+    fig, (a1, a2, a3) = new_figure(ID, f"entropy at matched pass@1 gain — {m['verdict']}", ncols=3, width=3.7)
+    x = np.arange(m["one_step_dH"].shape[1])
+    series = [(lab, rows, "C0" if k == 0 else "C2", None) if k < 2 else (lab, rows, f"C{k + 1}", "//")
+              for k, (lab, rows) in enumerate(zip(m["series"], m["one_step_dH"]))]
     w = 0.8 / len(series)
     for k, (lab, rows, col, hatch) in enumerate(series):
-        a1.bar(x - 0.4 + (k + 0.5) * w, [m["one_step_dH"] for m in rows], width=w, color=col, hatch=hatch, label=lab)
+        a1.bar(x - 0.4 + (k + 0.5) * w, rows, width=w, color=col, hatch=hatch, label=lab)
     a1.axhline(0, color="k", lw=0.8)
-    a1.set_xlabel(f"instance (last {sum(m['kind'] == 'llm' for m in ms)}: toy LLM)")
+    a1.set_xlabel(f"instance (last {m['n_llm']}: toy LLM)")
     a1.set_ylabel("ΔH after one matched step [nats]")
     a1.legend(fontsize=6)
-    for i, m in enumerate(ms[:5]):
-        a2.plot(m["J"], m["H_base"], color=f"C{i}", ls="--", lw=1)
-        a2.plot(m["J"][:len(m["H_risk"])], m["H_risk"], color=f"C{i}", lw=1)
+    for i in range(len(m["trajectories"])):
+        t = m["trajectories"][str(i)]
+        a2.plot(t["J"], t["H_base"], color=f"C{i}", ls="--", lw=1)
+        a2.plot(t["J"][:len(t["H_risk"])], t["H_risk"], color=f"C{i}", lw=1)
     a2.plot([], [], "k-", label="MVaR")
     a2.plot([], [], "k--", label="mean")
     a2.set_xlabel("mean reward J (= pass@1)")
     a2.set_ylabel("mean entropy H [nats]")
     a2.legend(fontsize=7)
-    for m, col, lab in ((ms, "C0", "MVaR / mean"), (ext, "C2", "RiskPO / GRPO")):
-        a3.scatter([p for r in m for p in r["p0"]], [c for r in m for c in r["c0"]], s=9, color=col, label=lab)
+    for name, col, lab in (("exact", "C0", "MVaR / mean"), ("expected", "C2", "RiskPO / GRPO")):
+        a3.scatter(m["weights"][name]["p0"], m["weights"][name]["c0"], s=9, color=col, label=lab)
     a3.axhline(1.0, color="k", lw=0.8, ls="--")
     a3.set_yscale("log")
     plain_log_ticks(a3, (0.25, 0.5, 1, 2, 4), axis="y")
@@ -718,17 +734,19 @@ def run(ctx: RunContext) -> Evidence:
                  "track_eps_degenerate": degenerate, "std_credit": std_credit,
                  "std_credit_verdict": family_verdict(std_credit_out), "risk_seeking": seek,
                  "risk_seeking_opposite_signs": opposite},
-        figure=_draw(ms, ext, {"pooled MVaR − mean": pooled,
-                               f"track RiskPO (ψ/ε{', degenerate' if degenerate else ''}) − GRPO": track["eps"],
-                               "track RiskPO (→ 0) − GRPO": track["zero"], "RiskPO 'std' credit − GRPO": std_credit,
-                               "risk-seeking MVaR⁺ − mean": seek},
-                     verdict, ctx.figure_dir),
         instances=outcomes, sensitivity=sens, code_checks=checks,
+        measurements=_measurements(ms, ext, {"pooled MVaR − mean": pooled,
+                                             f"track RiskPO (ψ/ε{', degenerate' if degenerate else ''}) − GRPO":
+                                                 track["eps"],
+                                             "track RiskPO (→ 0) − GRPO": track["zero"],
+                                             "RiskPO 'std' credit − GRPO": std_credit,
+                                             "risk-seeking MVaR⁺ − mean": seek}, verdict),
     )
 
 
 register_claim(Claim(
-    id=ID, paper="RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training", seed_line=89, figure_family="risk_distributional",
+    id=ID, paper="RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training", seed_line=89,
+    draw=_draw, figure_family="risk_distributional",
     claim="the risk-averse (MVaR) update alleviates entropy collapse and promotes exploration",
     theme="RISK, GR",
     exact="bundle MVaR objective and its exact gradient (per-prompt reweighting of ∇p_q); entropy after matched-gain "

@@ -166,26 +166,6 @@ def run(ctx: RunContext) -> Evidence:
         v2 = "inconclusive"
     order = {"confirmed": 0, "inconclusive": 1, "refuted": 2}
     verdict = max(v1, v2, key=order.get)
-    fig, (a1, a2) = new_figure(ID, "exact softmax PG on bandits: t·gap → (K−1)/(Kη), regularised contraction = ρ²",
-                               ncols=2, width=4.6)
-    for k in range(min(n, 16)):
-        a1.semilogx(t, t * gap[k], color="C0", alpha=0.4, lw=0.8)
-    a1.axhline(const, color="k", ls="--", lw=1, label=f"(K−1)/(Kη) = {const:.3f}")
-    a1.set_xlabel("iteration t")
-    a1.set_ylabel("t · (J* − J(π_t))")
-    a1.set_ylim(0, 3 * const)
-    a1.legend(fontsize=7)
-    # the rule compares rates, −log(ratio) against −log ρ², so the figure does too (ratios all crowd just below 1)
-    pred_rate, obs_rate = -np.log(rho2), -np.log(last_ratio)
-    for sel, lab, c in ((regime2, "rate settled", "C0"), (~regime2 & np.isfinite(obs_rate), "not settled", "C1")):
-        a2.loglog(pred_rate[sel], obs_rate[sel], "o", ms=2.5, color=c, label=f"{lab} ({int(sel.sum())})")
-    fin = np.isfinite(pred_rate) & (pred_rate > 0)
-    if fin.any():
-        lim = [float(pred_rate[fin].min()) / 2, float(pred_rate[fin].max()) * 2]
-        a2.plot(lim, lim, "k--", lw=0.8, label="observed = predicted")
-    a2.set_xlabel("predicted rate −log ρ² (per step)")
-    a2.set_ylabel("observed rate −log(gap ratio) (per step)")
-    a2.legend(fontsize=7)
     med_rel = float(np.median(rel[gate.in_regime])) if gate.in_regime.any() else float("nan")
     n_rate = int(np.sum(rate_ok))
     return Evidence(
@@ -205,14 +185,43 @@ def run(ctx: RunContext) -> Evidence:
                  "tail_slopes": gate.tail_slope.tolist(), "rho2": rho2.tolist(), "observed_ratio": last_ratio.tolist(),
                  "verdict_unregularised": v1, "verdict_regularised": v2,
                  "rate_relative_error": rate_err(rho2).tolist(), "twins_rejected": [twin1_rejected, twin2_rejected], "eta": ETA, "eta_reg": ETA_REG, "tau": TAU},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[bool(a and b) for a, b in zip(gate.in_regime & (rel <= CONST_TOL), rate_ok)],
         sensitivity=[], code_checks=code_checks,
+        measurements={"t": t, "gap": gap, "const": const, "rho2": rho2, "observed_ratio": last_ratio,
+                      "rate_settled": regime2},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: t·gap against t, and observed vs predicted regularised rates."""
+    t, gap, const = m["t"], m["gap"], m["const"]
+    rho2, last_ratio, regime2 = m["rho2"], m["observed_ratio"], m["rate_settled"]
+    fig, (a1, a2) = new_figure(ID, "exact softmax PG on bandits: t·gap → (K−1)/(Kη), regularised contraction = ρ²",
+                               ncols=2, width=4.6)
+    for k in range(min(len(gap), 16)):
+        a1.semilogx(t, t * gap[k], color="C0", alpha=0.4, lw=0.8)
+    a1.axhline(const, color="k", ls="--", lw=1, label=f"(K−1)/(Kη) = {const:.3f}")
+    a1.set_xlabel("iteration t")
+    a1.set_ylabel("t · (J* − J(π_t))")
+    a1.set_ylim(0, 3 * const)
+    a1.legend(fontsize=7)
+    # the rule compares rates, −log(ratio) against −log ρ², so the figure does too (ratios all crowd just below 1)
+    pred_rate, obs_rate = -np.log(rho2), -np.log(last_ratio)
+    for sel, lab, c in ((regime2, "rate settled", "C0"), (~regime2 & np.isfinite(obs_rate), "not settled", "C1")):
+        a2.loglog(pred_rate[sel], obs_rate[sel], "o", ms=2.5, color=c, label=f"{lab} ({int(sel.sum())})")
+    fin = np.isfinite(pred_rate) & (pred_rate > 0)
+    if fin.any():
+        lim = [float(pred_rate[fin].min()) / 2, float(pred_rate[fin].max()) * 2]
+        a2.plot(lim, lim, "k--", lw=0.8, label="observed = predicted")
+    a2.set_xlabel("predicted rate −log ρ² (per step)")
+    a2.set_ylabel("observed rate −log(gap ratio) (per step)")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9, figure_family="exact_pg",
+    id=ID, paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning", seed_line=9, draw=_draw,
+    figure_family="exact_pg",
     claim="convergence results ... insights on the benefits of regularization (quantified as Mei et al. 2020: "
           "exact softmax PG gap Θ(1/t); entropy-regularised PG linear)",
     theme="TR", exact="exact softmax PG on bandits; the derived asymptote (K−1)/(Kη) of t·gap; the linearised contraction ρ²",
