@@ -134,10 +134,11 @@ def plot_ratio_distributions(ax, traces: dict[str, list[EpochTrace]], epoch: int
     ax.legend(fontsize=6)
 
 
-def plot_epoch_metric(ax, traces: dict[str, list[EpochTrace]], metric: str, ylabel: str) -> None:
-    """Median over seeds (band: min–max) of an exact per-epoch metric ('kl', 'objective', 'entropy'), one line per label."""
-    for i, (name, ts) in enumerate(traces.items()):
-        v = np.array([getattr(t, metric) for t in ts])
+def plot_epoch_metric(ax, series: dict[str, np.ndarray], ylabel: str) -> None:
+    """Median over seeds (band: min–max) of an exact per-epoch metric, one line per label: ``series`` maps a label to
+    its values ``[seeds, epochs]`` (e.g. the stored ``[t.entropy for t in traces]``)."""
+    for i, (name, v) in enumerate(series.items()):
+        v = np.asarray(v)
         x = np.arange(v.shape[1])
         ax.plot(x, np.median(v, 0), "o-", ms=3, color=f"C{i}", label=f"{name} (median of {len(v)} seeds)")
         ax.fill_between(x, v.min(0), v.max(0), color=f"C{i}", alpha=0.2)
@@ -159,9 +160,17 @@ def describe_matched(points, prefix: str = "KL ", digits: int = 3) -> str:
                      for p in points)
 
 
-def plot_matched(ax, points, **style) -> None:
-    """The paired differences at the levels reached, with their (simultaneous) intervals, on ``ax``."""
-    ok = [p for p in points if p.diff is not None]
-    ax.errorbar([p.level for p in ok], [p.diff.statistic for p in ok],
-                yerr=[[p.diff.statistic - p.diff.low for p in ok], [p.diff.high - p.diff.statistic for p in ok]],
-                fmt="o-", ms=3, capsize=2, **style)
+def matched_arrays(points) -> dict[str, np.ndarray]:
+    """The points of :func:`pgtheory.stats.matched_comparison` as arrays to store (NaN where a level was not reached)."""
+    nan = float("nan")
+    return {"level": np.array([p.level for p in points]),
+            "statistic": np.array([nan if p.diff is None else p.diff.statistic for p in points]),
+            "low": np.array([nan if p.diff is None else p.diff.low for p in points]),
+            "high": np.array([nan if p.diff is None else p.diff.high for p in points])}
+
+
+def plot_matched(ax, d: dict, **style) -> None:
+    """The paired differences at the levels reached (stored :func:`matched_arrays`), with their intervals, on ``ax``."""
+    ok = ~np.isnan(np.asarray(d["statistic"], dtype=float))
+    st, lo, hi = (np.asarray(d[k], dtype=float)[ok] for k in ("statistic", "low", "high"))
+    ax.errorbar(np.asarray(d["level"], dtype=float)[ok], st, yerr=[st - lo, hi - st], fmt="o-", ms=3, capsize=2, **style)

@@ -21,8 +21,6 @@ what "better constraining the probability ratio within the trust region" says; t
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
@@ -32,7 +30,7 @@ from ...stats import frontier_at_progress, matched_comparison, matched_verdict, 
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, llm_task, lr_sweep, plot_matched, progress_arrays, token_ratio_arrays
+from ._multi_epoch import describe_matched, llm_task, lr_sweep, matched_arrays, plot_matched, progress_arrays, token_ratio_arrays
 
 ID = "L103-spo-trust-region"
 EPS = 0.2  #: the clip/trust-region width of both methods (PPO's default; SPO's paper uses the same ε)
@@ -86,7 +84,7 @@ def run(ctx: RunContext) -> Evidence:
     same_lr_kl = paired_difference(r_spo["kl"][:, i_lr, -1], r_ppo["kl"][:, i_lr, -1])
     measurements = {"eps_values": np.array(eps_values),
                     "runs": {m: {"kl": main["runs"][m]["kl"], "frac": main["runs"][m]["frac"]} for m in METHODS},
-                    "matched": {str(i): _matched_arrays(by_eps[e]["points"]) for i, e in enumerate(eps_values)}}
+                    "matched": {str(i): matched_arrays(by_eps[e]["points"]) for i, e in enumerate(eps_values)}}
     return Evidence(
         verdict=verdict,
         statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
@@ -112,21 +110,6 @@ def run(ctx: RunContext) -> Evidence:
     )
 
 
-def _matched_arrays(points) -> dict:
-    """Matched points as arrays (NaN where a level was not reached by two pairs)."""
-    nan = float("nan")
-    return {"level": np.array([p.level for p in points]),
-            "statistic": np.array([nan if p.diff is None else p.diff.statistic for p in points]),
-            "low": np.array([nan if p.diff is None else p.diff.low for p in points]),
-            "high": np.array([nan if p.diff is None else p.diff.high for p in points])}
-
-
-def _matched_points(d: dict) -> list:
-    """The stored matched points, in the shape :func:`plot_matched` reads."""
-    return [SimpleNamespace(level=lv, diff=None if np.isnan(st) else SimpleNamespace(statistic=st, low=lo, high=hi))
-            for lv, st, lo, hi in zip(d["level"], d["statistic"], d["low"], d["high"])]
-
-
 def _draw(m: dict, figure_dir: str) -> str:
     """The figure, from the stored measurements: out-of-region fraction against KL moved (all runs, frontier medians),
     and the paired SPO − PPO differences at matched KL for each ε."""
@@ -143,7 +126,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     a1.set_ylabel(f"fraction of tokens with |r − 1| > {EPS}")
     a1.legend(fontsize=7)
     for i, e in enumerate(m["eps_values"]):
-        plot_matched(a2, _matched_points(m["matched"][str(i)]), color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
+        plot_matched(a2, m["matched"][str(i)], color=f"C{i + 2}", label=f"SPO − PPO at ε = {e}")
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")
     plain_log_ticks(a2, KL_LEVELS)

@@ -17,8 +17,6 @@ Protocol: kind=empirical, extension=True — the quote column of CLAIMS.md holds
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import torch
 
 from ...stats import paired_difference
@@ -74,10 +72,8 @@ def _draw(m: dict, figure_dir: str) -> str:
     Clip-Cov and KL-Cov."""
     fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs", ncols=2, width=4.6)
     names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
-    traces = {names[k]: [SimpleNamespace(entropy=h, objective=j) for h, j in zip(m[k]["entropy"], m[k]["objective"])]
-              for k in names}
-    plot_epoch_metric(a1, traces, "entropy", "exact mean entropy (nats)")
-    plot_epoch_metric(a2, traces, "objective", "exact J")
+    plot_epoch_metric(a1, {names[k]: m[k]["entropy"] for k in names}, "exact mean entropy (nats)")
+    plot_epoch_metric(a2, {names[k]: m[k]["objective"] for k in names}, "exact J")
     return save_figure(fig, figure_dir, ID)
 
 

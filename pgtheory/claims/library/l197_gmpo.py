@@ -29,8 +29,6 @@ range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are 
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import torch
 
@@ -39,7 +37,7 @@ from ...stats import frontier_at_progress, matched_comparison, matched_verdict, 
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, llm_task, lr_sweep, plot_matched, progress_arrays
+from ._multi_epoch import describe_matched, llm_task, lr_sweep, matched_arrays, plot_matched, progress_arrays
 
 ID = "L197-gmpo-ratio-range"
 SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
@@ -91,7 +89,7 @@ def run(ctx: RunContext) -> Evidence:
     same_lr_kl = paired_difference(main["kl"][:, i_lr, -1], kl_p[:, i_lr, -1])
     measurements = {"grpo": {"kl": kl_p, "rr": rr_p},
                     **{f"gmpo_log_clip_{e}": {"kl": by_eps[e]["kl"], "rr": by_eps[e]["rr"],
-                                              "matched": _matched_arrays(by_eps[e]["points"])} for e in EPS_LOG}}
+                                              "matched": matched_arrays(by_eps[e]["points"])} for e in EPS_LOG}}
 
     return Evidence(
         verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
@@ -117,21 +115,6 @@ def run(ctx: RunContext) -> Evidence:
     )
 
 
-def _matched_arrays(points) -> dict:
-    """Matched points as arrays (NaN where a level was not reached by two pairs)."""
-    nan = float("nan")
-    return {"level": np.array([p.level for p in points]),
-            "statistic": np.array([nan if p.diff is None else p.diff.statistic for p in points]),
-            "low": np.array([nan if p.diff is None else p.diff.low for p in points]),
-            "high": np.array([nan if p.diff is None else p.diff.high for p in points])}
-
-
-def _matched_points(d: dict) -> list:
-    """The stored matched points, in the shape :func:`plot_matched` reads."""
-    return [SimpleNamespace(level=lv, diff=None if np.isnan(st) else SimpleNamespace(statistic=st, low=lo, high=hi))
-            for lv, st, lo, hi in zip(d["level"], d["statistic"], d["low"], d["high"])]
-
-
 def _draw(m: dict, figure_dir: str) -> str:
     """The figure, from the stored measurements: ratio range against KL moved (all runs, frontier medians), and the
     paired GMPO − GRPO differences at matched KL."""
@@ -149,7 +132,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     a1.set_ylabel("ratio range max_t |log r_t|")
     a1.legend(fontsize=6)
     for i, e in enumerate(EPS_LOG):
-        plot_matched(a2, _matched_points(m[f"gmpo_log_clip_{e}"]["matched"]), color=f"C{i + 1}",
+        plot_matched(a2, m[f"gmpo_log_clip_{e}"]["matched"], color=f"C{i + 1}",
                      label=f"GMPO (log clip {e}) − GRPO")
     a2.axhline(0, color="k", lw=0.8)
     a2.set_xscale("log")

@@ -16,8 +16,6 @@ verdict rested on one learning rate, 0.05).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import torch
 from scipy.stats import spearmanr, t as student_t
@@ -111,9 +109,8 @@ def _draw(m: dict, figure_dir: str) -> str:
     a1.set_xlabel("current token probability π_θ(y_t | ·)")
     a1.set_ylabel("effective weight ∂L/∂log π_θ(y_t) (seed 0)")
     a1.legend(fontsize=6)
-    traces = {name: [SimpleNamespace(entropy=e) for e in m[k]["entropy"]]
-              for name, k in (("GRPO", "ppo_clip"), ("ASPO", "aspo"))}
-    plot_epoch_metric(a2, traces, "entropy", "exact mean entropy of π_θ(·|q) (nats)")
+    plot_epoch_metric(a2, {"GRPO": m["ppo_clip"]["entropy"], "ASPO": m["aspo"]["entropy"]},
+                      "exact mean entropy of π_θ(·|q) (nats)")
     return save_figure(fig, figure_dir, ID)
 
 
