@@ -202,7 +202,8 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([c.describe() for c in claims], indent=1, ensure_ascii=False))
     else:
         for c in claims:
-            print(f"{c.id:28s} L{c.seed_line:<4d} {c.theme:4s} {c.paper}")
+            where = "P" if c.practice_source else f"L{c.seed_line}"
+            print(f"{c.id:28s} {where:5s} {c.theme:4s} {c.paper}")
     return 0
 
 

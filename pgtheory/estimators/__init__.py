@@ -53,6 +53,15 @@ from .unified_pg import ppo_stable_mask, unified_surrogate
 from .pathwise import per_sample_pathwise_gradient, score_function_gradient
 from .model_derivative import lqr_model_derivative_gradient, lqr_reward_to_go_baseline, lqr_score_function_gradient
 from .entropy_shaped_credit import GTPO_NORMALISATIONS, gtpo_shaped_token_rewards, gtpo_token_advantages
+from .group_update_expectation import expected_group_update
+from .luspo_reduction import LUSPO_FORMS, luspo_loss, luspo_token_weights, luspo_valid_decomposition
+from .dp_token_mean import DP_REDUCTIONS, dp_token_mean_loss
+from .difficulty_weight import difficulty_weight
+from .value_weighted_linear_models import (quadratic_value_gradient_weights, reduced_rank_mle, reduced_rank_weighted_fit,
+                                           weighted_model_loss)
+from .low_rank_reward_completion import (aggregate_observations, als_complete, als_objective, greedy_suboptimality,
+                                         tabular_estimate)
+from .kl_flipped import flipped_k3, flipped_k3_coefficient
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
@@ -83,4 +92,9 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "risk_po_advantages", "risk_po_gradient_estimate",
            "ppo_stable_mask", "unified_surrogate", "per_sample_pathwise_gradient", "score_function_gradient",
            "lqr_model_derivative_gradient", "lqr_reward_to_go_baseline", "lqr_score_function_gradient",
-           "GTPO_NORMALISATIONS", "gtpo_shaped_token_rewards", "gtpo_token_advantages"]
+           "GTPO_NORMALISATIONS", "gtpo_shaped_token_rewards", "gtpo_token_advantages",
+           "expected_group_update", "LUSPO_FORMS", "luspo_loss", "luspo_token_weights", "luspo_valid_decomposition",
+           "DP_REDUCTIONS", "dp_token_mean_loss", "difficulty_weight", "quadratic_value_gradient_weights",
+           "reduced_rank_mle", "reduced_rank_weighted_fit", "weighted_model_loss", "aggregate_observations",
+           "als_complete", "als_objective", "greedy_suboptimality", "tabular_estimate", "flipped_k3",
+           "flipped_k3_coefficient"]

@@ -71,6 +71,15 @@ from .bilevel_reward_mle import (gaussian_data_loglik, gaussian_inner_objective,
                                  solve_inner_numerically, spd_from_log_cholesky)
 from .sparse_evaluation import SparseEvaluation, evaluate_policy_sparse, sparse_policy_matrix
 from .token_advantages import token_advantages, token_entropies, token_scores
+from .implicit_actor import expectile, expectile_implicit_policy, iql_expectile_fixed_point
+from .trajectory_reweighting import (enumerate_layered_trajectories, layered_return, pooled_return_weighted_policy,
+                                     positive_semivariance, return_weighted_policy, trajectory_weighted_policy)
+from .rank_filtration import FILTERS, best_of_n_law, filtered_law, worst_of_n_law
+from .set_objectives import correct_entropy, perturbed_pass_at_k, polychromic_objective, set_table
+from .constrained_tilt import ConstrainedSolution, constrained_kl_rlhf, tilt
+from .kl_placement import (KL_PLACEMENTS, kl_placement_expected_gradient, kl_placement_per_response_gradients,
+                           kl_placement_surrogates, prefix_reach, sequence_kl_gradient, token_level_kl_gradient)
+from .kl_token_gradient_law import TOKEN_GRADIENT_ESTIMATORS, discrete_law_summary, token_kl_gradient_norms
 from .solvers import Solution, bellman_optimality_residual, greedy_policy, linear_program, policy_iteration, value_iteration
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,206 @@
+r"""P-trl-4967 (huggingface/trl#4967, citing "A Comedy of Estimators", arXiv 2512.21852): "K3-in-Loss results in biased
+gradients; K1-in-Reward provides unbiased gradients for the Reverse KL objective."
+
+What is compared (exact, by enumeration; :mod:`pgtheory.exact.kl_placement`): the expected gradient of the KL term
+under each placement against ∇KL(π_θ‖π_ref) of whole responses (the reverse KL of the sequence distribution):
+
+* k3-in-loss (TRL GRPO's default): s(y) = Σ_t k3(ℓ_t), differentiated through log π_θ(y_t|·) only;
+* k1-in-reward: the penalty Σ_t k1_t = log π_θ(y)/π_ref(y), computed at sampling time, enters the response's reward
+  and reaches θ through the score function: s(y) = sg[w(y) Σ_t k1(ℓ^s_t)]·log π_θ(y), w = π_θ(y)/π_old(y) (= 1
+  on-policy). A baseline (group mean, leave-one-out) changes the variance, not the expectation, when it does not
+  depend on y itself; GRPO's std normalisation rescales it (not modelled: the thread is about the KL term).
+
+On-policy both are exact identities of the algebra (k3-in-loss → the prefix-frozen *forward* per-token KL gradient;
+k1-in-reward → ∇KL_seq exactly). Under staleness (π_old ≠ π_θ, as when TRL runs ``num_iterations > 1``), the frozen
+penalty log π_old(y)/π_ref(y) replaces log π_θ(y)/π_ref(y), and E = Σ_y ∇π_θ(y) log(π_old(y)/π_ref(y))
+= ∇KL(π_θ‖π_ref) − ∇KL(π_θ‖π_old): biased by exactly −∇KL(π_θ‖π_old) (checked in the run).
+
+Protocol: kind=theorem (the thread states a mathematical property of two estimators), unbiasedness=True (margin
+below), extension=True: the staleness sweep asks more than the sentence (which is about the on-policy setting of the
+cited paper) — it can qualify, never refute. quote_verdict decides the quoted sentence on-policy.
+
+Rule (declared 2026-12-01 before any run): quote part holds iff on every instance (i) ‖E∇(k3-in-loss) − ∇KL‖/‖∇KL‖
+> BIAS_REL, (ii) ‖E∇(k1-in-reward) − ∇KL‖/‖∇KL‖ ≤ EXACT_TOL, and (iii) the Monte Carlo equivalence of k1-in-reward's
+per-sample gradient with ∇KL is confirmed on the declared MC instance (margin MARGIN_REL·max|∇KL|, near twin = target
+shifted by the margin, far twin = E∇(k3-in-loss)), with k3-in-loss's samples rejected against ∇KL where powered.
+Extension: k1-in-reward's relative bias at staleness d with KL(π_θ‖π_old) ≤ STALE_KL_MAX; above BIAS_REL on any
+instance → qualified. Sweeps: the reference spread s, the staleness d, and β (the share of the total update that the
+KL bias is, with the task's reward gradient ∇J).
+
+Simplified: tabular toy LLMs instead of a transformer; the KL term summed over tokens (its expectation is then the
+sequence KL; TRL's token-mean aggregation reweights tokens by 1/|y| or 1/Σ|y|, and has no KL target at all). Not
+verified: the paper body of arXiv 2512.21852 (only the thread was read); the placements follow the thread and TRL's
+GRPO loss as described in huggingface/trl#6586 (read 2026-12-01).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from ...exact import sequence_policy_gradient
+from ...exact.kl_placement import (kl_placement_expected_gradient, kl_placement_per_response_gradients,
+                                   sequence_kl_gradient)
+from ...exact.sequence import sequence_kl
+from ...stats import bias_test
+from ..record import Claim, DeclaredMargin, Evidence, RunContext, sweep_point
+from ..registry import register_claim
+from ..style import new_figure, save_figure
+from .p_kl_practice_common import (INSTANCE_SHAPES, MC_INSTANCE, exact_sd, make_instance, mc_equivalence, planned_n,
+                                   rel, sample_per_response)
+
+ID = "P-trl-4967-k1-in-reward"
+ALPHA = 1e-6
+BIAS_REL = 0.05  #: a 5% error in the KL-gradient vector is of practical size (beyond step-size noise)
+EXACT_TOL = 1e-9  #: an exact identity evaluated in float64 (round-off is ~1e-15)
+MARGIN_REL = 0.05  #: equivalence margin: 5% of max|∇KL| per coordinate
+STALE_KL_MAX = 0.1  #: staleness counted as plausible: KL(π_θ‖π_old) ≤ 0.1 nats per response (a few PPO epochs)
+SPREAD = 0.5  #: default reference spread s (KL(π_θ‖π_ref) of ~0.3–1 nats per response on these tasks)
+SPREADS = (0.2, 0.5, 1.0)
+STALENESS = (0.03, 0.1, 0.3)
+BETAS = (0.01, 0.04, 0.1, 1.0)  #: KL weights: TRL's former default 0.04, and a decade either side
+
+
+def _on_policy(pol, th, ref):
+    rev = sequence_kl_gradient(pol, th, ref)
+    k3l = kl_placement_expected_gradient(pol, th, ref, "k3", "loss")
+    k1r = kl_placement_expected_gradient(pol, th, ref, "k1", "reward")
+    return rev, k3l, k1r
+
+
+def run(ctx: RunContext) -> Evidence:
+    t0 = time.process_time()
+    n_inst = len(INSTANCE_SHAPES)
+    labels, k3_bias, k1_bias, kls, beta_share = [], [], [], [], []
+    stale_bias = np.zeros((n_inst, len(STALENESS)))
+    stale_kl = np.zeros((n_inst, len(STALENESS)))
+    stale_identity_err = 0.0
+    for k in range(n_inst):
+        pol, th, ref, _, label = make_instance(k, ctx.seed, SPREAD, 0.0)
+        rev, k3l, k1r = _on_policy(pol, th, ref)
+        labels.append(label)
+        k3_bias.append(rel(k3l, rev))
+        k1_bias.append(rel(k1r, rev))
+        kls.append(float((pol.task.prompt_weights * sequence_kl(pol, th, ref)).sum()))
+        grad_j = sequence_policy_gradient(pol, th)
+        beta_share.append([float(b * (k3l - rev).norm() / (-grad_j + b * rev).norm()) for b in BETAS])
+        for j, d in enumerate(STALENESS):
+            pol, th, ref, old, _ = make_instance(k, ctx.seed, SPREAD, d)
+            stale = kl_placement_expected_gradient(pol, th, ref, "k1", "reward", theta_sample=old)
+            stale_bias[k, j] = rel(stale, rev)
+            # the bias is exactly −∇_θ KL(π_θ‖π_old): E = Σ_y ∇π_θ(y)[log(π_θ/π_ref) − log(π_θ/π_old)]
+            stale_identity_err = max(stale_identity_err, rel(stale - rev, -sequence_kl_gradient(pol, th, old)))
+            stale_kl[k, j] = float((pol.task.prompt_weights * sequence_kl(pol, th, old)).sum())
+    k3_ok = [b > BIAS_REL for b in k3_bias]
+    k1_ok = [b <= EXACT_TOL for b in k1_bias]
+
+    # Monte Carlo: k1-in-reward's per-sample gradient against ∇KL on the declared instance, planned from exact moments
+    pol, th, ref, _, mc_label = make_instance(MC_INSTANCE, ctx.seed, SPREAD, 0.0)
+    rev, k3l, _ = _on_policy(pol, th, ref)
+    probs = pol.sequence_log_probs(th).exp()
+    w = pol.task.prompt_weights
+    per_k1 = kl_placement_per_response_gradients(pol, th, ref, "k1", "reward")
+    per_k3 = kl_placement_per_response_gradients(pol, th, ref, "k3", "loss")
+    margin = MARGIN_REL * float(rev.abs().max())
+    n = planned_n(margin, exact_sd(per_k1, probs, w), ALPHA, ctx.settings["max_samples"])
+    gen = torch.Generator().manual_seed(ctx.seed)
+    x1 = sample_per_response(per_k1, probs, w, n, gen)
+    x3 = sample_per_response(per_k3, probs, w, n, gen)
+    verdict_eq, eq, res1 = mc_equivalence(x1, rev.reshape(-1), margin, k3l.reshape(-1), "E∇(k3-in-loss)", ALPHA)
+    k3_mc_rejected = bool(bias_test(x3, rev.reshape(-1)).pvalue <= ALPHA)
+
+    quote_ok = all(k3_ok) and all(k1_ok) and k3_mc_rejected
+    quote_verdict = ("confirmed" if verdict_eq == "confirmed" else verdict_eq) if quote_ok else "refuted"
+    plausible = stale_kl <= STALE_KL_MAX
+    stale_broken = bool((plausible & (stale_bias > BIAS_REL)).any())
+    verdict = quote_verdict if (quote_verdict != "confirmed" or not stale_broken) else "qualified"
+
+    sens = []
+    for s in SPREADS:
+        ok = []
+        for k in range(n_inst):
+            pol, th, ref, _, _ = make_instance(k, ctx.seed, s, 0.0)
+            rev, k3l, k1r = _on_policy(pol, th, ref)
+            ok.append(rel(k3l, rev) > BIAS_REL and rel(k1r, rev) <= EXACT_TOL)
+        sens.append(sweep_point("reference spread s", s, "confirmed" if all(ok) else "refuted", holds_on=int(sum(ok))))
+    for j, d in enumerate(STALENESS):
+        worst = float(stale_bias[:, j].max())
+        sens.append(sweep_point("staleness d", d, "qualified" if worst > BIAS_REL else "confirmed",
+                                k1_reward_rel_bias_max=worst, kl_theta_old_max=float(stale_kl[:, j].max())))
+    share = np.array(beta_share)
+    for i, b in enumerate(BETAS):
+        sens.append(sweep_point("beta", b, verdict, k3_loss_bias_share_of_update_median=float(np.median(share[:, i]))))
+
+    worst_plausible = float(np.where(plausible, stale_bias, 0.0).max())
+    answer = ("On-policy, put k1 in the reward (or k1/k3 in the loss plus the score term of the whole response): its KL gradient is exactly ∇KL(π‖π_ref); "
+              "k3-in-loss follows a different (forward, per-token) gradient. With stale batches recompute the penalty "
+              "at π_θ or expect a bias of the order of the staleness.")
+    summary = (f"On-policy on {n_inst}/{n_inst} toy LLMs: E∇(k3-in-loss) misses ∇KL(π_θ‖π_ref) by "
+               f"{min(k3_bias):.0%}–{max(k3_bias):.0%} (it is the prefix-frozen forward per-token KL gradient); "
+               f"E∇(k1-in-reward) = ∇KL to {max(k1_bias):.1e}; Monte Carlo ({mc_label}, n = {n}): bias bound "
+               f"{eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}. With staleness (KL(π_θ‖π_old) ≤ "
+               f"{STALE_KL_MAX:g}) the frozen k1 reward is biased by up to {worst_plausible:.0%} → "
+               f"{'unbiased only on-policy' if stale_broken else 'still unbiased within the margin'} (the bias is "
+               f"−∇KL(π_θ‖π_old), to {stale_identity_err:.0e}). {answer}")
+    return Evidence(
+        verdict=verdict, statistic=float(min(k3_bias)),
+        threshold=(f"k3-in-loss rel. bias > {BIAS_REL} and k1-in-reward ≤ {EXACT_TOL} on every instance, MC equivalence "
+                   f"confirmed (margin {MARGIN_REL}·max|∇KL|); extension: stale k1-in-reward rel. bias ≤ {BIAS_REL}"),
+        n_samples=int(n), summary=summary,
+        details={"labels": labels, "k3_loss_rel_bias": k3_bias, "k1_reward_rel_error": k1_bias, "kl_seq": kls,
+                 "stale_rel_bias": stale_bias.tolist(), "stale_kl": stale_kl.tolist(), "mc_instance": mc_label,
+                 "k3_loss_mc_rejected": k3_mc_rejected, "stale_bias_identity_error": stale_identity_err, "practitioner_answer": answer,
+                 "cpu_seconds": time.process_time() - t0},
+        instances=[a and b for a, b in zip(k3_ok, k1_ok)], sensitivity=sens, equivalence=eq,
+        quote_verdict=quote_verdict,
+        measurements={"k3_loss_rel_bias": np.array(k3_bias), "k1_reward_rel_error": np.array(k1_bias),
+                      "kl_seq": np.array(kls), "staleness": np.array(STALENESS), "stale_rel_bias": stale_bias,
+                      "stale_kl": stale_kl, "betas": np.array(BETAS), "beta_share": share,
+                      "bias_rel": BIAS_REL, "stale_kl_max": STALE_KL_MAX},
+    )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """Left: on-policy relative error of each placement's expected KL gradient per instance; right: k1-in-reward's
+    bias against staleness."""
+    fig, (a1, a2) = new_figure(ID, "KL placement: E∇ vs ∇KL(π_θ‖π_ref) on-policy, and with stale batches", ncols=2,
+                               width=4.8)
+    idx = np.arange(len(m["k3_loss_rel_bias"]))
+    a1.bar(idx - 0.2, m["k3_loss_rel_bias"], width=0.4, label="k3 in the loss")
+    a1.bar(idx + 0.2, np.maximum(m["k1_reward_rel_error"], 1e-16), width=0.4, label="k1 in the reward")
+    a1.axhline(m["bias_rel"], color="k", lw=0.8, ls="--", label="5% (practical size)")
+    a1.set_yscale("log")
+    a1.set_xlabel("toy LLM instance (index)")
+    a1.set_ylabel("‖E∇ − ∇KL‖ / ‖∇KL‖ (dimensionless)")
+    a1.legend(fontsize=6)
+    for k in range(m["stale_rel_bias"].shape[0]):
+        a2.plot(m["stale_kl"][k], m["stale_rel_bias"][k], "o-", ms=3, label=f"instance {k}")
+    a2.axhline(m["bias_rel"], color="k", lw=0.8, ls="--")
+    a2.axvline(m["stale_kl_max"], color="grey", lw=0.8, ls=":")
+    a2.set_xscale("log")
+    a2.set_xlabel("staleness KL(π_θ ‖ π_old) (nats per response)")
+    a2.set_ylabel("k1-in-reward ‖E∇ − ∇KL‖ / ‖∇KL‖")
+    a2.legend(fontsize=6)
+    return save_figure(fig, figure_dir, ID)
+
+
+register_claim(Claim(
+    id=ID, seed_line=0, practice_source="huggingface/trl#4967 (2026-02-04)",
+    paper="Support Unbiased \"K1-in-Reward\" KL Estimator for GRPO",
+    claim="K3-in-Loss (TRL GRPO's KL term) gives biased gradients; K1-in-Reward gives unbiased gradients of the reverse KL",
+    theme="KL", exact="expected KL-term gradient of each placement by enumerating every response, vs ∇KL(π_θ‖π_ref)",
+    monte_carlo="per-sample k1-in-reward gradients (exact per-response table, sampled responses) vs ∇KL, with twins",
+    test=("on-policy: k3-in-loss rel. bias > 5% and k1-in-reward exact on every instance, MC equivalence confirmed; "
+          "extension: k1-in-reward under staleness"),
+    scales={"quick": {"max_samples": 200_000}, "full": {"max_samples": 2_000_000}},
+    run=run, draw=_draw, figure_family="divergences",
+    source="thread huggingface/trl#4967; A Comedy of Estimators (arXiv 2512.21852, body not read); derivations in "
+           "pgtheory.exact.kl_placement",
+    kind="theorem",
+    quote=("K3-in-Loss (current implementation) results in biased gradients.\n- K1-in-Reward (proposed implementation) "
+           "provides unbiased gradients for the Reverse KL objective."),
+    quote_source="GitHub thread huggingface/trl#4967, issue description by ktolnos on 2026-02-04",
+    extension=True, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "max|∇KL(π_θ‖π_ref)| of the instance"),
+    constants={"reference spread s": list(SPREADS), "staleness d": list(STALENESS), "beta": list(BETAS)},
+))
