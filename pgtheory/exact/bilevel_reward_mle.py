@@ -201,6 +201,16 @@ def outer_loglik_closed_inner(U_params: torch.Tensor, data_mean, data_cov, lam, 
     return gaussian_data_loglik(data_mean, 0.5 * _lam(lam) * torch.linalg.inv(U), data_mean, data_cov)
 
 
+def _trial(f, p: torch.Tensor) -> float:
+    """ℓ at a trial point of the line search; −∞ where a full Newton step overshoots to a numerically singular U
+    (exp of a large log-Cholesky entry), so that the step is halved instead of the solve failing."""
+    try:
+        v = float(f(p))
+    except torch.linalg.LinAlgError:
+        return -math.inf
+    return v if math.isfinite(v) else -math.inf
+
+
 def solve_bilevel_reward(data_mean, data_cov, lam, *, isotropic: bool = False, init=None, tol: float = 1e-13,
                          max_iter: int = 100) -> tuple[torch.Tensor, dict]:
     """Maximise ℓ(U) over SPD U (or U = u·I) by damped Newton steps on ψ (log-Cholesky of U, or log u), the inner
@@ -231,7 +241,7 @@ def solve_bilevel_reward(data_mean, data_cov, lam, *, isotropic: bool = False, i
         evals, evecs = torch.linalg.eigh(-H)
         step = evecs @ ((evecs.T @ g) / evals.abs().clamp_min(1e-8 * max(1.0, float(evals.abs().max()))))
         t, f0 = 1.0, float(f(psi))
-        while float(f(psi + t * step)) < f0 - 1e-15 * abs(f0) and t > 1e-10:
+        while _trial(f, psi + t * step) < f0 - 1e-15 * abs(f0) and t > 1e-10:
             t *= 0.5
         psi = psi + t * step
     g = torch.autograd.functional.jacobian(f, psi)
