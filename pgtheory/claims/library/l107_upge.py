@@ -188,21 +188,6 @@ def run(ctx: RunContext) -> Evidence:
     bias = np.array([rw["ppo_clip_expected_bias"] for rw in rows])
     clipped = np.array([rw["clipped_token_fraction"] for rw in rows])
 
-    fig, axes = new_figure(ID, f"UPGE special cases ({'verified' if ok else 'failed'})", ncols=2, width=4.6)
-    ax = axes[0]
-    for j, k in enumerate(IDENTITIES):
-        v = np.log10(np.maximum([rw[k] for rw in rows], 1e-18))
-        ax.scatter(np.full(len(v), j) + np.linspace(-0.2, 0.2, len(v)), v, s=10)
-    ax.axhline(np.log10(TOL), color="k", ls="--", lw=0.8, label=f"tolerance {TOL:g}")
-    ax.set_xticks(range(len(IDENTITIES)))
-    ax.set_xticklabels(["SFT", "online PG", "PPO-clip", "GRPO", "E: online+demo", "E: stale+demo"], rotation=30,
-                       ha="right", fontsize=7)
-    ax.set_ylabel("log10 relative error vs own loss / ∇J_μ")
-    ax.legend(fontsize=7)
-    axes[1].scatter(clipped, bias, s=12)
-    axes[1].set_xlabel("fraction of tokens with PPO clip active")
-    axes[1].set_ylabel("‖E g_PPO-clip − ∇E r‖ / ‖∇E r‖")
-    axes[1].set_title("not an identity: PPO bias when π_old ≠ π_θ (reported)", fontsize=8)
     return Evidence(
         verdict=verdict,
         statistic=float(max(worst.values())),
@@ -218,13 +203,36 @@ def run(ctx: RunContext) -> Evidence:
                  "ppo_clip_expected_bias_median": float(np.nanmedian(bias)), "ppo_clip_expected_bias_max": float(np.nanmax(bias)),
                  "hpt": "not checkable: the abstract's HPT sentences are a design intent and LLM-benchmark results; "
                         "no verdict registered (proposed ledger note)"},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_instance, sensitivity=sens,
+        measurements={"ok": ok, "rel_err": {k: [rw[k] for rw in rows] for k in IDENTITIES}, "clipped": clipped,
+                      "bias": bias},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: each identity's relative error per instance, and PPO-clip's bias."""
+    ok, clipped, bias = m["ok"], m["clipped"], m["bias"]
+    fig, axes = new_figure(ID, f"UPGE special cases ({'verified' if ok else 'failed'})", ncols=2, width=4.6)
+    ax = axes[0]
+    for j, k in enumerate(IDENTITIES):
+        v = np.log10(np.maximum(m["rel_err"][k], 1e-18))
+        ax.scatter(np.full(len(v), j) + np.linspace(-0.2, 0.2, len(v)), v, s=10)
+    ax.axhline(np.log10(TOL), color="k", ls="--", lw=0.8, label=f"tolerance {TOL:g}")
+    ax.set_xticks(range(len(IDENTITIES)))
+    ax.set_xticklabels(["SFT", "online PG", "PPO-clip", "GRPO", "E: online+demo", "E: stale+demo"], rotation=30,
+                       ha="right", fontsize=7)
+    ax.set_ylabel("log10 relative error vs own loss / ∇J_μ")
+    ax.legend(fontsize=7)
+    axes[1].scatter(clipped, bias, s=12)
+    axes[1].set_xlabel("fraction of tokens with PPO clip active")
+    axes[1].set_ylabel("‖E g_PPO-clip − ∇E r‖ / ‖∇E r‖")
+    axes[1].set_title("not an identity: PPO bias when π_old ≠ π_θ (reported)", fontsize=8)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Towards a Unified View of Large Language Model Post-Training", seed_line=107, figure_family="llm_estimators",
+    id=ID, paper="Towards a Unified View of Large Language Model Post-Training", seed_line=107,
+    draw=_draw, figure_family="llm_estimators",
     claim="SFT, online PG, PPO and GRPO gradients are instances of one estimator (mask, π_ref denominator, advantage, "
           "likelihood gradient) and, in expectation, gradients of one objective under different data assumptions",
     theme="IW", exact="per-response gradients by Jacobians over all enumerated responses; ∇J_μ by autograd of the enumerated objective",

@@ -152,28 +152,6 @@ def run(ctx: RunContext) -> Evidence:
     ms_down = float(np.mean([r["multi_step_z"] < -Z_CRIT for r in inst]))
     ms_up = float(np.mean([r["multi_step_z"] > Z_CRIT for r in inst]))
     med_ratio = {eta: float(np.median([r["ratio"][eta] for r in inst])) for eta in ETA_GRID}
-    fig, (a1, a2, a3) = new_figure(ID, f"Constant-reward REINFORCE: peakiness drift vs reward signal — {verdict} (raw)", ncols=3, width=4.2)
-    H0 = np.array([r["H0"] for r in inst])
-    for B in BATCH_GRID:
-        a1.scatter(H0, [r["one_step_dH"][f"{DEFAULT_STEP}|{B}"] for r in inst], s=8, label=f"B = {B}")
-    a1.axhline(0, color="k", lw=0.6)
-    a1.set_xlabel("initial entropy H(π) [nats]")
-    a1.set_ylabel(f"exact E ΔH of one step, c = 1, η = {DEFAULT_STEP}")
-    a1.legend(fontsize=7)
-    xs = np.linspace(0, s["steps"], len(inst[0]["curve"]))
-    for r in inst:
-        a2.plot(xs, np.array(r["curve"]) - r["curve"][0], lw=0.7, color="C0" if r["H0"] > np.median(H0) else "C1", alpha=0.7)
-    a2.plot([], [], color="C0", label="H0 above median")
-    a2.plot([], [], color="C1", label="H0 below median")
-    a2.axhline(0, color="k", lw=0.6)
-    a2.set_xlabel(f"REINFORCE steps (c = 1, η = {RUN_STEP}, B = 1)")
-    a2.set_ylabel(f"mean H_t − H_0 over {s['runs']} runs [nats]")
-    a2.legend(fontsize=7)
-    a3.loglog(ETA_GRID, [med_ratio[e] for e in ETA_GRID], "o-", label="median over instances")
-    a3.axhline(DOMINANCE, color="k", ls=":", lw=0.8, label=f"dominance {DOMINANCE:g}×")
-    a3.set_xlabel("step size η")
-    a3.set_ylabel("E Δπ_t (true reward) / |E Δπ_t| (constant)")
-    a3.legend(fontsize=7)
     return Evidence(
         verdict=verdict, statistic=frac[DEFAULT_STEP],
         threshold=(f"true reward's one-step E Δπ_t ≥ {DOMINANCE:g}× the constant reward's |E Δπ_t| on ≥ {MIN_FRACTION:.0%} of "
@@ -195,14 +173,45 @@ def run(ctx: RunContext) -> Evidence:
                  "fraction_slope_off_2": slope_dev,
                  "one_step_peakier_fraction": peakier_1, "multi_step_down_fraction": ms_down, "multi_step_up_fraction": ms_up,
                  "instances": inst},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=holds[DEFAULT_STEP], sensitivity=sens, code_checks=code_checks, quote_verdict="inconclusive",
+        measurements={"verdict": verdict, "steps": s["steps"], "runs": s["runs"], "H0": [r["H0"] for r in inst],
+                      "one_step_dH": {str(B): [r["one_step_dH"][f"{DEFAULT_STEP}|{B}"] for r in inst]
+                                      for B in BATCH_GRID},
+                      "curves": [r["curve"] for r in inst], "median_ratio": [med_ratio[e] for e in ETA_GRID]},
     )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: one-step E ΔH vs H0, multi-step entropy curves, median ratios."""
+    verdict, H0, curves = m["verdict"], m["H0"], m["curves"]
+    fig, (a1, a2, a3) = new_figure(ID, f"Constant-reward REINFORCE: peakiness drift vs reward signal — {verdict} (raw)",
+                                   ncols=3, width=4.2)
+    for B in BATCH_GRID:
+        a1.scatter(H0, m["one_step_dH"][str(B)], s=8, label=f"B = {B}")
+    a1.axhline(0, color="k", lw=0.6)
+    a1.set_xlabel("initial entropy H(π) [nats]")
+    a1.set_ylabel(f"exact E ΔH of one step, c = 1, η = {DEFAULT_STEP}")
+    a1.legend(fontsize=7)
+    xs = np.linspace(0, m["steps"], curves.shape[1])
+    for h0, curve in zip(H0, curves):
+        a2.plot(xs, curve - curve[0], lw=0.7, color="C0" if h0 > np.median(H0) else "C1", alpha=0.7)
+    a2.plot([], [], color="C0", label="H0 above median")
+    a2.plot([], [], color="C1", label="H0 below median")
+    a2.axhline(0, color="k", lw=0.6)
+    a2.set_xlabel(f"REINFORCE steps (c = 1, η = {RUN_STEP}, B = 1)")
+    a2.set_ylabel(f"mean H_t − H_0 over {m['runs']} runs [nats]")
+    a2.legend(fontsize=7)
+    a3.loglog(ETA_GRID, m["median_ratio"], "o-", label="median over instances")
+    a3.axhline(DOMINANCE, color="k", ls=":", lw=0.8, label=f"dominance {DOMINANCE:g}×")
+    a3.set_xlabel("step size η")
+    a3.set_ylabel("E Δπ_t (true reward) / |E Δπ_t| (constant)")
+    a3.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
     id=ID, paper="Revisiting the Weaknesses of Reinforcement Learning for Neural Machine Translation (Kiegeland & Kreutzer 2021)",
-    seed_line=119, figure_family="llm_estimators",
+    seed_line=119, draw=_draw, figure_family="llm_estimators",
     claim="Choshen et al. suspect that RL's success in NMT is determined by the shape of output distributions rather than the "
           "reward; the paper provides empirical counter-evidence",
     theme="GR", exact="E f(z') − f(z) of one sampled REINFORCE step (entropy, target probability) by enumerating batch counts",

@@ -232,23 +232,45 @@ def _verdict(dec: dict) -> str:
     return "confirmed"
 
 
-def _draw(m: dict, dec: dict, verdict: str, figure_dir: str) -> str:
-    fig, (a1, a2, a3) = new_figure(ID, f"Tsallis-INF on bandits (one-state stand-in) [{verdict}]", ncols=3, width=3.9)
-    for c, d in enumerate(m["per_K"]):
+def _measurements(m: dict, dec: dict, verdict: str) -> dict:
+    """What the figure is drawn from: mean regret curves, worst-case ratios, tail slopes with intervals, twin slopes."""
+    curves = {}
+    for d in m["per_K"]:
+        rows = [(b, r) for b, r in zip(d["blocks"], d["regret"]) if b["kind"] in ("stochastic", "constrained")]
+        curves[str(d["K"])] = {"checkpoints": d["checkpoints"], "kind": [b["kind"] for b, _ in rows],
+                               "gap": [b["gap"] for b, _ in rows], "mean": np.stack([r.mean(0) for _, r in rows])}
+    st, wo = dec["stochastic"], dec["worst"]
+    return {"verdict": verdict, "arms": [d["K"] for d in m["per_K"]], "regret": curves,
+            "worst": {"K": [x["K"] for x in wo], "kind": [x["kind"] for x in wo], "horizon": [x["horizon"] for x in wo],
+                      "ratio": [x["ratio"] for x in wo]},
+            "stochastic": {"K": [x["K"] for x in st], "kind": [x["kind"] for x in st], "gap": [x["gap"] for x in st],
+                           "slope": [x["slope"] for x in st], "low": [x["interval"][0] for x in st],
+                           "high": [x["interval"][1] for x in st],
+                           "holds": [-1 if x["holds"] is None else int(x["holds"]) for x in st]},  # −1: undecided
+            "twin_slopes": [t["slope"] for t in dec["twins"]]}
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: mean regret curves, worst-case ratios, and tail slopes vs threshold."""
+    fig, (a1, a2, a3) = new_figure(ID, f"Tsallis-INF on bandits (one-state stand-in) [{m['verdict']}]", ncols=3,
+                                   width=3.9)
+    for c, K in enumerate(m["arms"]):
+        d = m["regret"][str(K)]
         cps = d["checkpoints"]
-        for b, r in zip(d["blocks"], d["regret"]):
-            if b["kind"] == "stochastic":
-                a1.semilogx(cps, r.mean(0), color=f"C{c}", lw=1, alpha=0.5 + 0.5 * b["gap"])
-            elif b["kind"] == "constrained":
-                a1.semilogx(cps, r.mean(0), color=f"C{c}", lw=1, ls=":")
-        a1.plot([], [], color=f"C{c}", label=f"K = {d['K']} (dotted: constrained adv.)")
+        for kind, gap, mean in zip(d["kind"], d["gap"], d["mean"]):
+            if kind == "stochastic":
+                a1.semilogx(cps, mean, color=f"C{c}", lw=1, alpha=0.5 + 0.5 * gap)
+            elif kind == "constrained":
+                a1.semilogx(cps, mean, color=f"C{c}", lw=1, ls=":")
+        a1.plot([], [], color=f"C{c}", label=f"K = {K} (dotted: constrained adv.)")
     a1.set_xlabel("round T")
     a1.set_ylabel("mean pseudo-regret R_T")
     a1.legend(fontsize=7)
-    for c, K in enumerate(sorted({x["K"] for x in dec["worst"]})):
+    wo = m["worst"]
+    for c, K in enumerate(sorted({int(k) for k in wo["K"]})):
         for kind, mk in (("hard", "o"), ("constrained-hard", "s")):
-            pts = [x for x in dec["worst"] if x["K"] == K and x["kind"] == kind]
-            a2.semilogx([p["horizon"] for p in pts], [p["ratio"] for p in pts], mk, color=f"C{c}", ms=4,
+            sel = (wo["K"] == K) & (wo["kind"] == kind)
+            a2.semilogx(list(wo["horizon"][sel]), list(wo["ratio"][sel]), mk, color=f"C{c}", ms=4,
                         label=f"K = {K}, {kind}")
     a2.axhline(1.0, color="k", ls="--", lw=1, label="bound 4√(KT) + 1")
     a2.set_xlabel("horizon T")
@@ -256,18 +278,18 @@ def _draw(m: dict, dec: dict, verdict: str, figure_dir: str) -> str:
     a2.set_yscale("log")
     a2.set_ylim(0.01, 2)
     a2.legend(fontsize=7)
-    xs = np.arange(len(dec["stochastic"]))
-    for i, x in enumerate(dec["stochastic"]):
-        col = "C0" if x["holds"] else ("C3" if x["holds"] is False else "0.5")
-        a3.errorbar(i, x["slope"], yerr=[[x["slope"] - x["interval"][0]], [x["interval"][1] - x["slope"]]], fmt="o",
-                    color=col, ms=4)
-    for t in dec["twins"]:
-        a3.plot(len(xs) + 0.5, t["slope"], "^", color="C1", ms=5)
+    st = m["stochastic"]
+    xs = np.arange(len(st["slope"]))
+    for i, (slope, lo, hi, holds) in enumerate(zip(st["slope"], st["low"], st["high"], st["holds"])):
+        col = "C0" if holds == 1 else ("C3" if holds == 0 else "0.5")
+        a3.errorbar(i, slope, yerr=[[slope - lo], [hi - slope]], fmt="o", color=col, ms=4)
+    for t in m["twin_slopes"]:
+        a3.plot(len(xs) + 0.5, t, "^", color="C1", ms=5)
     a3.plot([], [], "^", color="C1", label="twin: hard gap ½√(K/T)")
     a3.axhline(SLOPE_MAX, color="k", ls="--", lw=1, label=f"threshold {SLOPE_MAX}")
     a3.axhline(0.5, color="C1", ls=":", lw=1, label="√T (0.5)")
-    a3.set_xticks(xs, [f"{x['K']}/{x['gap']:g}{'c' if x['kind'] == 'constrained' else ''}" for x in dec["stochastic"]],
-                  fontsize=6, rotation=60)
+    a3.set_xticks(xs, [f"{K}/{gap:g}{'c' if kind == 'constrained' else ''}"
+                       for K, gap, kind in zip(st["K"], st["gap"], st["kind"])], fontsize=6, rotation=60)
     a3.set_xlabel("instance K/Δ (c: constrained adv.)")
     a3.set_ylabel("tail slope: log(ΔR/Δln T) vs log T")
     a3.legend(fontsize=7, loc="lower right")
@@ -310,14 +332,14 @@ def run(ctx: RunContext) -> Evidence:
                  "checkpoints": {str(d["K"]): d["checkpoints"].tolist() for d in m["per_K"]},
                  "mean_regret": {str(d["K"]): [r.mean(0).tolist() for r in d["regret"]] for d in m["per_K"]},
                  "blocks": {str(d["K"]): d["blocks"] for d in m["per_K"]}},
-        figure=_draw(m, dec, verdict, ctx.figure_dir),
+        measurements=_measurements(m, dec, verdict),
         instances=[bool(x["holds"]) for x in stoch] + [bool(x["holds"]) for x in worst],
         sensitivity=sens, quote_verdict="inconclusive",
     )
 
 
 register_claim(Claim(
-    id=ID, paper="Best of Both Worlds Policy Optimization", seed_line=139, figure_family="rates",
+    id=ID, paper="Best of Both Worlds Policy Optimization", seed_line=139, draw=_draw, figure_family="rates",
     claim=("polylog(T) regret with stochastic losses without losing the √T worst-case guarantee — checked on the bandit "
            "(one-state) special case with Tsallis-INF"),
     theme="TS", exact="Theorem 1 bound 4√(KT)+1 (Zimmert & Seldin); the burn-in gate K/Δ²",

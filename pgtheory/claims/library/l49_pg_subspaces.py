@@ -158,28 +158,6 @@ def run(ctx: RunContext) -> Evidence:
         sens.append(sweep_point("eta", eta, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r]))))
     chance = K / (S * (A - 1))
     changed = [f"{p['constant']} = {p['value']}: {p['verdict']}" for p in sens if p["verdict"] != verdict]
-    fig, (a1, a2) = new_figure(ID, f"gradient share in the top-{K} Hessian eigenspace, exact PG [K = {K}: {verdict}"
-                               + (f"; {', '.join(changed)}" if changed else "") + "]", ncols=2, width=4.6)
-    for i, (x, tr) in enumerate(zip(rows, trajs)):
-        prog = np.array(tr["progress"])
-        a1.plot(prog, x["frac"], color="C0", marker="o", ms=2, lw=0.8, label=f"top-{K} eigenspace" if i == 0 else None)
-        a1.plot(prog, x["twin_frac"], color="C7", lw=0.6, label=f"random {K}-dim subspace (twin)" if i == 0 else None)
-        a1.plot(uni_trajs[i]["progress"], uni[i]["frac"], color="C2", marker="x", ms=3, lw=0.5, alpha=0.7,
-                label=f"top-{K}, checkpoints every {UNIFORM_EVERY} steps (sweep)" if i == 0 else None)
-        a2.plot(prog[1:], x["overlap"], color="C0", marker="o", ms=2, lw=0.8, label="consecutive checkpoints" if i == 0 else None)
-        a2.plot(prog, x["overlap_from_start"], color="C1", lw=0.8, label="with the first checkpoint" if i == 0 else None)
-    a1.axhline(FRAC_MIN, color="k", ls="--", lw=0.8, label=f"rule: mean ≥ {FRAC_MIN}")
-    a1.axhline(chance, color="C7", ls=":", lw=0.8, label=f"chance K/m = {chance:.2f}")
-    a1.set_xlabel("progress (J − J₀) / (J_T − J₀) at the checkpoint")
-    a1.set_ylabel("S_frac = ‖P_K ∇J‖² / ‖∇J‖²")
-    a1.set_ylim(0, 1.02)
-    a1.legend(fontsize=7)
-    a2.axhline(OVERLAP_MIN, color="k", ls="--", lw=0.8, label=f"rule: mean ≥ {OVERLAP_MIN}")
-    a2.axhline(chance, color="C7", ls=":", lw=0.8, label="chance")
-    a2.set_xlabel("progress (J − J₀) / (J_T − J₀) at the checkpoint")
-    a2.set_ylabel(f"overlap (1/K)‖V_iᵀV_j‖²_F, K = {K}")
-    a2.set_ylim(0, 1.02)
-    a2.legend(fontsize=7)
     frac_m = np.array([np.mean(x["frac"]) for x in rows])
     ovl_m = np.array([np.mean(x["overlap"]) for x in rows])
     twin_m = np.array([np.mean(x["twin_frac"]) for x in rows])
@@ -209,13 +187,49 @@ def run(ctx: RunContext) -> Evidence:
                  "chance": chance, "holds": hold,
                  "uniform_steps": {"frac": [x["frac"] for x in uni], "overlap_consecutive": [x["overlap"] for x in uni],
                                    "checkpoint_steps": uni_trajs[0]["steps"], "holds": [x["holds"] for x in uni]}},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=hold, sensitivity=sens,
+        measurements={"verdict": verdict, "changed": ", ".join(changed), "n": n,
+                      "instances": {str(i): {"progress": tr["progress"], "frac": x["frac"], "twin_frac": x["twin_frac"],
+                                             "overlap": x["overlap"], "overlap_from_start": x["overlap_from_start"],
+                                             "uniform_progress": ut["progress"], "uniform_frac": u["frac"]}
+                                    for i, (x, tr, u, ut) in enumerate(zip(rows, trajs, uni, uni_trajs))}},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: per Garnet, S_frac (and twins) and subspace overlaps along progress."""
+    verdict, changed = m["verdict"], m["changed"]
+    chance = K / (S * (A - 1))
+    fig, (a1, a2) = new_figure(ID, f"gradient share in the top-{K} Hessian eigenspace, exact PG [K = {K}: {verdict}"
+                               + (f"; {changed}" if changed else "") + "]", ncols=2, width=4.6)
+    for i in range(m["n"]):
+        x = m["instances"][str(i)]
+        prog = x["progress"]
+        a1.plot(prog, x["frac"], color="C0", marker="o", ms=2, lw=0.8, label=f"top-{K} eigenspace" if i == 0 else None)
+        a1.plot(prog, x["twin_frac"], color="C7", lw=0.6, label=f"random {K}-dim subspace (twin)" if i == 0 else None)
+        a1.plot(x["uniform_progress"], x["uniform_frac"], color="C2", marker="x", ms=3, lw=0.5, alpha=0.7,
+                label=f"top-{K}, checkpoints every {UNIFORM_EVERY} steps (sweep)" if i == 0 else None)
+        a2.plot(prog[1:], x["overlap"], color="C0", marker="o", ms=2, lw=0.8,
+                label="consecutive checkpoints" if i == 0 else None)
+        a2.plot(prog, x["overlap_from_start"], color="C1", lw=0.8,
+                label="with the first checkpoint" if i == 0 else None)
+    a1.axhline(FRAC_MIN, color="k", ls="--", lw=0.8, label=f"rule: mean ≥ {FRAC_MIN}")
+    a1.axhline(chance, color="C7", ls=":", lw=0.8, label=f"chance K/m = {chance:.2f}")
+    a1.set_xlabel("progress (J − J₀) / (J_T − J₀) at the checkpoint")
+    a1.set_ylabel("S_frac = ‖P_K ∇J‖² / ‖∇J‖²")
+    a1.set_ylim(0, 1.02)
+    a1.legend(fontsize=7)
+    a2.axhline(OVERLAP_MIN, color="k", ls="--", lw=0.8, label=f"rule: mean ≥ {OVERLAP_MIN}")
+    a2.axhline(chance, color="C7", ls=":", lw=0.8, label="chance")
+    a2.set_xlabel("progress (J − J₀) / (J_T − J₀) at the checkpoint")
+    a2.set_ylabel(f"overlap (1/K)‖V_iᵀV_j‖²_F, K = {K}")
+    a2.set_ylim(0, 1.02)
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Identifying Policy Gradient Subspaces", seed_line=49, figure_family="exact_pg",
+    id=ID, paper="Identifying Policy Gradient Subspaces", seed_line=49, draw=_draw, figure_family="exact_pg",
     claim="policy gradients lie in a low-dimensional, slowly-changing subspace of high curvature despite the changing data distribution",
     theme="OTH", exact="∇J (PG theorem) and the loss Hessian −∇²J (autograd through the linear solve) along exact PG ascent",
     monte_carlo="none (exact)",

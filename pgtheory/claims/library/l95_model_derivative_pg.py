@@ -229,38 +229,6 @@ def run(ctx: RunContext) -> Evidence:
     pure_closer = sum(m["pure_model_err2"] < m["bias2"] for m in prim_meas)
     abs_ratios = [r["abs_ratio"] for r in primary]
 
-    fig, (a1, a2) = new_figure(ID, f"Model-derivative vs score-function policy gradient on LQR — raw {verdict}", ncols=2, width=4.6)
-    for i in range(len(insts)):
-        a1.plot(MISMATCHES, [rel_bias[e][i] for e in MISMATCHES], "o-", ms=3, color=f"C{i}",
-                label=f"inst. {i}: model derivatives, real trajectories")
-        a1.plot(MISMATCHES, [rel_pure[e][i] for e in MISMATCHES], "s--", ms=3, color=f"C{i}", alpha=0.6,
-                label=f"inst. {i}: pure-model gradient (comparator)")
-    a1.set_xscale("log")
-    a1.set_yscale("log")
-    plain_log_ticks(a1, list(MISMATCHES), "x")
-    lows = [v for e in MISMATCHES for v in rel_bias[e] + rel_pure[e] if v > 0]
-    decades = range(int(math.floor(math.log10(min(lows)))), int(math.ceil(math.log10(max(lows)))) + 2)
-    plain_log_ticks(a1, [10.0 ** k for k in decades], "y")
-    a1.set_ylim(10.0 ** decades[0], 10.0 ** decades[-1])
-    a1.set_xlabel("relative model error ε = ‖Â − A‖/‖A‖ = ‖B̂ − B‖/‖B‖")
-    a1.set_ylabel("relative bias ‖E ĝ − ∇J_H‖ / ‖∇J_H‖ (exact)")
-    a1.legend(fontsize=6, loc="upper left", ncol=1)
-    Ns = np.logspace(0, 4, 41)
-    m0 = {e: meas[(e, PRIMARY["sigma"])][0] for e in MISMATCHES}
-    tn = m0[PRIMARY["mismatch"]]["truth_norm"]
-    a2.plot(Ns, np.sqrt(m0[PRIMARY["mismatch"]]["var_sf"] / Ns) / tn, "k-", lw=1.5, label="score function + baseline")
-    a2.axhline(1.0, color="grey", ls="--", lw=0.8, label="zero vector (no data)")
-    for j, e in enumerate(MISMATCHES):
-        a2.plot(Ns, np.sqrt(m0[e]["bias2"] + m0[e]["var_md"] / Ns) / tn, "-", color=f"C{j}", label=f"model derivative, ε = {e}")
-    a2.axvline(PRIMARY["trajectories"], color="grey", ls=":", lw=0.8)
-    a2.set_xscale("log")
-    a2.set_yscale("log")
-    plain_log_ticks(a2, [1, 10, 100, 1000, 10000], "x")
-    tops = [math.sqrt(m0[PRIMARY["mismatch"]]["var_sf"]) / tn] + [math.sqrt(m0[e]["bias2"]) / tn for e in MISMATCHES]
-    plain_log_ticks(a2, [10.0 ** k for k in range(int(math.floor(math.log10(min(tops)))), int(math.ceil(math.log10(max(tops)))) + 1)], "y")
-    a2.set_xlabel("N real trajectories per estimate (H = 50 steps)")
-    a2.set_ylabel("relative RMSE √MSE / ‖∇J_H‖ (instance 0)")
-    a2.legend(fontsize=5)
     ratios = [r["ratio"] for r in primary]
     return Evidence(
         verdict=verdict, statistic=max(ratios),
@@ -294,17 +262,62 @@ def run(ctx: RunContext) -> Evidence:
                  "interval_level": level, "code_check_failures": failures,
                  "zero_twin": {"passes_quoted_part_primary": zero_quote, "passes_rule_primary": zero_rule,
                                "quoted_part_toothless_at": toothless_at}},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=[o == "holds" for o in outcomes],
         sensitivity=sensitivity,
         code_checks=failures,
         quote_verdict=quote_verdict,
+        measurements={"verdict": verdict, "relative_bias": [rel_bias[e] for e in MISMATCHES],
+                      "relative_pure_model_error": [rel_pure[e] for e in MISMATCHES],
+                      "instance0": {"bias2": [meas[(e, PRIMARY["sigma"])][0]["bias2"] for e in MISMATCHES],
+                                    "var_md": [meas[(e, PRIMARY["sigma"])][0]["var_md"] for e in MISMATCHES],
+                                    "var_sf": prim_meas[0]["var_sf"], "truth_norm": prim_meas[0]["truth_norm"]}},
     )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: relative bias against ε per instance; instance 0's RMSE against N."""
+    rel_bias, rel_pure = m["relative_bias"], m["relative_pure_model_error"]  # [ε, instance]
+    title = f"Model-derivative vs score-function policy gradient on LQR — raw {m['verdict']}"
+    fig, (a1, a2) = new_figure(ID, title, ncols=2, width=4.6)
+    for i in range(rel_bias.shape[1]):
+        a1.plot(MISMATCHES, rel_bias[:, i], "o-", ms=3, color=f"C{i}",
+                label=f"inst. {i}: model derivatives, real trajectories")
+        a1.plot(MISMATCHES, rel_pure[:, i], "s--", ms=3, color=f"C{i}", alpha=0.6,
+                label=f"inst. {i}: pure-model gradient (comparator)")
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    plain_log_ticks(a1, list(MISMATCHES), "x")
+    lows = [float(v) for j in range(len(MISMATCHES)) for v in list(rel_bias[j]) + list(rel_pure[j]) if v > 0]
+    decades = range(int(math.floor(math.log10(min(lows)))), int(math.ceil(math.log10(max(lows)))) + 2)
+    plain_log_ticks(a1, [10.0 ** k for k in decades], "y")
+    a1.set_ylim(10.0 ** decades[0], 10.0 ** decades[-1])
+    a1.set_xlabel("relative model error ε = ‖Â − A‖/‖A‖ = ‖B̂ − B‖/‖B‖")
+    a1.set_ylabel("relative bias ‖E ĝ − ∇J_H‖ / ‖∇J_H‖ (exact)")
+    a1.legend(fontsize=6, loc="upper left", ncol=1)
+    Ns = np.logspace(0, 4, 41)
+    m0 = m["instance0"]
+    tn, var_sf = m0["truth_norm"], m0["var_sf"]
+    a2.plot(Ns, np.sqrt(var_sf / Ns) / tn, "k-", lw=1.5, label="score function + baseline")
+    a2.axhline(1.0, color="grey", ls="--", lw=0.8, label="zero vector (no data)")
+    for j, e in enumerate(MISMATCHES):
+        a2.plot(Ns, np.sqrt(m0["bias2"][j] + m0["var_md"][j] / Ns) / tn, "-", color=f"C{j}",
+                label=f"model derivative, ε = {e}")
+    a2.axvline(PRIMARY["trajectories"], color="grey", ls=":", lw=0.8)
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    plain_log_ticks(a2, [1, 10, 100, 1000, 10000], "x")
+    tops = [math.sqrt(var_sf) / tn] + [math.sqrt(b2) / tn for b2 in m0["bias2"]]
+    lo_top, hi_top = int(math.floor(math.log10(min(tops)))), int(math.ceil(math.log10(max(tops))))
+    plain_log_ticks(a2, [10.0 ** k for k in range(lo_top, hi_top + 1)], "y")
+    a2.set_xlabel("N real trajectories per estimate (H = 50 steps)")
+    a2.set_ylabel("relative RMSE √MSE / ‖∇J_H‖ (instance 0)")
+    a2.legend(fontsize=5)
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
     id=ID, paper="Feedback is All You Need: Real-World Reinforcement Learning with Approximate Physics-Based Models (Westenbroek, Levy & Fridovich-Keil 2023)",
-    seed_line=95, figure_family="pathwise",
+    seed_line=95, draw=_draw, figure_family="pathwise",
     claim="derivatives of an approximate model, evaluated along real trajectories, give sample-efficient policy-gradient estimates",
     theme="OTH",
     exact="∇J_H of a discounted LQR (autograd through the moment recursion); exact expectation (bias) of the model-derivative "

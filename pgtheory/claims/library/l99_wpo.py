@@ -202,23 +202,6 @@ def run(ctx: RunContext) -> Evidence:
     sin_wpo = np.array([c["sin_wpo"] for c in cells])
     failing = [f"{k} ({v:.0%})" for k, v in sorted(frac.items(), key=lambda kv: kv[1]) if v < HOLD_FRACTION]
 
-    fig, axes = new_figure(ID, f"WPO vs off-policy DPO, distance to on-policy ({verdict})", ncols=2, width=4.6)
-    colors = {"independent": "C0", "flatter": "C1", "sharper": "C3"}
-    for f in FAMILIES:
-        fc = [c for c in cells if c["family"] == f]
-        axes[0].scatter([c["tv_off"] for c in fc], [c["tv_wpo"] for c in fc], s=8, color=colors[f], label=f, alpha=0.7)
-        axes[1].scatter([c["kl_pi_mu"] for c in fc], [c["sin_wpo"] - c["sin_off"] for c in fc], s=8, color=colors[f],
-                        label=f, alpha=0.7)
-    lim = max(max(c["tv_off"] for c in cells), max(c["tv_wpo"] for c in cells))
-    axes[0].plot([0, lim], [0, lim], "k--", lw=0.8, label="WPO = off-policy")
-    axes[0].set_xlabel("TV(off-policy pairs, on-policy pairs)")
-    axes[0].set_ylabel("TV(WPO-weighted pairs, on-policy pairs)")
-    axes[0].legend(fontsize=7)
-    axes[1].axhline(0, color="k", ls="--", lw=0.8)
-    axes[1].set_xscale("log")
-    axes[1].set_xlabel("KL(π_θ ‖ μ) of the collector [nats]")
-    axes[1].set_ylabel("sin∠(g_WPO, g_on) − sin∠(g_off, g_on)")
-    axes[1].legend(fontsize=7)
     summary = (f"{len(cells)} cells ({n} instances × {len(FAMILIES)} collector families × {len(TAUS)} distances): WPO's pair "
                f"law closer to the on-policy law (TV, the quoted part: {quote_verdict}) in "
                f"{np.mean([c['tv_holds'] for c in cells]):.0%}; by family " + ", ".join(f"{f} {fam_tv[f]:.0%}" for f in FAMILIES)
@@ -245,13 +228,39 @@ def run(ctx: RunContext) -> Evidence:
                  "max_is_rel_err": float(max(c["is_rel_err"] for c in cells)),
                  "cells": [{k: c[k] for k in ("instance", "family", "tau", "tv_off", "tv_wpo", "cos_off", "cos_wpo",
                                               "kl_pi_mu", "tv_holds", "holds")} for c in cells]},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_cell, sensitivity=sens, code_checks=code_checks, quote_verdict=quote_verdict,
+        measurements={"verdict": verdict,
+                      "cells": {f: {k: [c[k] for c in cells if c["family"] == f]
+                                    for k in ("tv_off", "tv_wpo", "kl_pi_mu", "sin_wpo", "sin_off")}
+                                for f in FAMILIES}},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: TV of WPO vs off-policy pairs; gradient-angle gain vs KL(π_θ ‖ μ)."""
+    fig, axes = new_figure(ID, f"WPO vs off-policy DPO, distance to on-policy ({m['verdict']})", ncols=2, width=4.6)
+    colors = {"independent": "C0", "flatter": "C1", "sharper": "C3"}
+    for f in FAMILIES:
+        fc = m["cells"][f]
+        axes[0].scatter(fc["tv_off"], fc["tv_wpo"], s=8, color=colors[f], label=f, alpha=0.7)
+        axes[1].scatter(fc["kl_pi_mu"], fc["sin_wpo"] - fc["sin_off"], s=8, color=colors[f], label=f, alpha=0.7)
+    lim = max(max(float(m["cells"][f]["tv_off"].max()) for f in FAMILIES),
+              max(float(m["cells"][f]["tv_wpo"].max()) for f in FAMILIES))
+    axes[0].plot([0, lim], [0, lim], "k--", lw=0.8, label="WPO = off-policy")
+    axes[0].set_xlabel("TV(off-policy pairs, on-policy pairs)")
+    axes[0].set_ylabel("TV(WPO-weighted pairs, on-policy pairs)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(0, color="k", ls="--", lw=0.8)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("KL(π_θ ‖ μ) of the collector [nats]")
+    axes[1].set_ylabel("sin∠(g_WPO, g_on) − sin∠(g_off, g_on)")
+    axes[1].legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="WPO: Enhancing RLHF with Weighted Preference Optimization", seed_line=99, figure_family="off_policy",
+    id=ID, paper="WPO: Enhancing RLHF with Weighted Preference Optimization", seed_line=99,
+    draw=_draw, figure_family="off_policy",
     claim="WPO's reweighting by the current policy's probability makes off-policy preference data resemble on-policy data",
     theme="IW", exact="labelled-pair laws and expected DPO/WPO gradients by enumeration of all responses (toy sequence task)",
     monte_carlo="none (exact expectations)",
