@@ -183,5 +183,25 @@ def test_quick_run_returns_a_complete_record(tmp_path, cid, module):
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 2 and rec["sensitivity"]
     assert (tmp_path / rec["figure"]).exists()
+    if cid.startswith("L57"):
+        from pgtheory.claims.runner import redraw_from_store
+
+        assert rec["kind"] == "identity" and rec["measurements"]  # an identity of convex geometry (referee s6b)
+        assert redraw_from_store(cid, "quick", 0, tmp_path) is not None
     if cid.startswith("L139"):
         assert rec["verdict"] != "confirmed"  # a stand-in cannot confirm the quoted sentence
+
+
+def test_l57_a_failed_geometric_check_is_a_code_check_not_a_refutation(monkeypatch, tmp_path):
+    """Twin: break check (iii) (wrong normal-cone midpoints): the failure goes to code_checks and the raw verdict is
+    inconclusive — a bug in our code never refutes a fact of convex geometry."""
+    from pgtheory.claims.library import l57_linear_scalarisation as m
+    from pgtheory.claims.record import RunContext
+
+    ctx = RunContext(scale="quick", settings={"instances": 2, "sizes": [[3, 2]], "discounts": [0.9]}, seed=0, device="cpu",
+                     figure_dir=str(tmp_path))
+    ok = m.run(ctx)
+    assert not ok.code_checks and ok.verdict in ("confirmed", "inconclusive")
+    monkeypatch.setattr(m, "hull_normal_midpoints", lambda y, hull: np.zeros(len(hull)))
+    broken = m.run(ctx)
+    assert broken.verdict == "inconclusive" and any("normal-cone" in c for c in broken.code_checks)

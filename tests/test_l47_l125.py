@@ -160,6 +160,61 @@ def test_l47_decision_prefixes_and_planted_entropy():
     assert pol.check_params(th).shape == pol.param_shape
 
 
+def test_l47_within_response_control_credit_hand_values():
+    """Correct response with entropies (3, 1): weights 2·(3, 1)/4 = (1.5, 0.5); incorrect one-token response (H = 2)."""
+    from pgtheory.claims.library import l47_gtpo_entropy_credit as m
+    R = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    H = torch.tensor([[3.0, 1.0], [2.0, 5.0]], dtype=torch.float64)
+    mask = torch.tensor([[True, True], [True, False]])
+    c = m.within_response_entropy_credit(R, H, mask, alpha1=1.0, alpha2=0.1)
+    assert torch.allclose(c, torch.tensor([[1.15, 1.05], [-1.1, 0.0]], dtype=torch.float64), atol=1e-12)
+
+
+def _row(family, prompt, d_gtpo, d_control=0.5):
+    return {"family": family, "prompt": prompt, "grpo_rho": 0.2, "gtpo_rho": 0.2 + d_gtpo, "control_rho": 0.2 + d_control}
+
+
+def test_l47_rule_can_qualify_confirm_and_treats_near_ties_as_ties():
+    """The rule is passable (twin of the old rule, which could only refute): per pivot kind, ties are not holds."""
+    from pgtheory.claims.library import l47_gtpo_entropy_credit as m
+    fixed = [q for q, p in enumerate(m.PROMPTS) if p[0] == "position"]
+    var = [q for q, p in enumerate(m.PROMPTS) if p[0] == "answer"]
+    assert m.outcome(_row("planted", 0, 5e-4)) == "tie" and m.outcome(_row("planted", 0, -5e-4)) == "tie"
+    assert m.outcome(_row("planted", 0, 2e-3)) == "holds" and m.outcome(_row("planted", 0, -2e-3)) == "fails"
+    # variable pivots hold, fixed pivots tie (as the k = 0 prompts do structurally): qualified, boundary "variable"
+    rows = [_row("planted", q, 1e-8) for q in fixed] + [_row("planted", q, 0.05) for q in var] + \
+        [_row("random s=1.0", q, -0.01) for q in fixed + var]
+    assert m.rule_verdict(rows) == ("qualified", ["variable"])
+    # the old strict "> 0" would have counted the 1e-8 differences as holds; all holding → confirmed
+    assert m.rule_verdict([dict(r, gtpo_rho=r["grpo_rho"] + 0.05) for r in rows]) == ("confirmed", ["fixed", "variable"])
+    assert m.rule_verdict([dict(r, gtpo_rho=r["grpo_rho"] - 0.05) for r in rows])[0] == "refuted"
+    # the positive control must pass on every pivot kind of the planted family, else the rule is blind
+    assert m.rule_verdict([dict(r, control_rho=r["grpo_rho"]) if m.pivot_kind(r) == "fixed" else r for r in rows])[0] == "inconclusive"
+
+
+def test_l47_positive_control_holds_on_planted_and_pivot_at_first_position_is_a_structural_tie():
+    """Planted θ: the within-response control beats GRPO by more than the tie band at fixed and variable pivots; at the
+    k = 0 pivot GTPO's cross-response ratio only adds zero-sum noise: Δρ ≤ 0 and inside the tie band."""
+    from pgtheory.claims.library import l47_gtpo_entropy_credit as m
+    task = m.pivotal_task()
+    pol = TabularSequencePolicy(task)
+    th = m.planted_theta(task, torch.Generator().manual_seed(0))
+    probs, grad = sequence_probs(pol, th), sequence_policy_gradient(pol, th) * task.n_prompts
+    A, H = token_advantages(pol, th), token_entropies(pol, th)
+
+    def measures(q):
+        return m.credit_measures(task, probs[q], task.rewards[q], A[q], H[q], token_scores(pol, th, q), grad[q].reshape(-1), 2)
+
+    k0, k1 = m.PROMPTS.index(("position", 0, 1)), m.PROMPTS.index(("position", 1, 2))
+    for q in (k1, m.PROMPTS.index(("answer", 1, 2))):
+        out = measures(q)
+        assert out["control"]["rho"] > out["grpo"]["rho"] + m.TIE_BAND
+    out = measures(k0)
+    d = out["gtpo"]["rho"] - out["grpo"]["rho"]
+    assert -m.TIE_BAND <= d <= 1e-12
+    assert abs(out["grpo"]["rho_within"]) < 1e-12  # uniform credit has no within-response part
+
+
 # ---- L125 -----------------------------------------------------------------------------------------------------------
 
 def test_l125_grpo_expected_update_matches_brute_force():
@@ -203,6 +258,22 @@ def test_l125_grpo_cancels_value_at_zero_cost_pg_does_not():
         m.train(pol, "ppo")
 
 
+def test_l125_matched_step_removes_the_value_effect_at_zero_cost_but_not_with_a_cost():
+    """Step η/s per prompt (equal effective step): at c = 0 the trajectory does not depend on s (exactly); with a cost the
+    value effect remains — the fixed-step effect at c = 0 is training speed only."""
+    from pgtheory.claims.library import l125_rlev_value_weighting as m
+    vals = (1.0, 2.0)
+    matched = m.ETA / torch.tensor(vals, dtype=torch.float64)[:, None, None]
+    for c, zero in ((0.0, True), (0.15, False)):
+        task = m.chain_task(vals, m.correctness_curve(0.2, 0.5), c)
+        pol = TabularSequencePolicy(task)
+        lm = m.expected_length(task, sequence_probs(pol, m.train(pol, "pg", steps=10, eta=matched)))
+        if zero:
+            assert abs(float(lm[1] - lm[0])) < 1e-12
+        else:
+            assert float(lm[1] - lm[0]) > 1e-2
+
+
 # ---- quick runs -----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cid", ["L47-gtpo-entropy-credit", "L125-rlev-value-sensitive-length"])
@@ -212,8 +283,15 @@ def test_quick_run_returns_complete_record(cid, tmp_path):
     from pgtheory.claims.protocol import validate_record
     from pgtheory.claims.runner import check
 
+    from pgtheory.claims.runner import redraw_from_store
+
     rec = check([cid], scale="quick", results=str(tmp_path))[0]
     validate_record(rec)
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 4 and rec["sensitivity"]
     assert not rec["code_checks"]
+    # extensions whose quoted sentence the toy cannot decide (referee s6b): never refuted, never confirmed
+    assert rec["extension"] and rec["quote_verdict"] == "inconclusive" and rec["verdict"] not in ("confirmed", "refuted")
+    # measure → decide → draw: the figure comes from the stored measurements and redraws without running
+    assert rec["measurements"] and (tmp_path / rec["figure"]).exists()
+    assert redraw_from_store(cid, "quick", 0, tmp_path) is not None

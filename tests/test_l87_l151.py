@@ -211,3 +211,26 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
     assert rec["verdict"] in ("confirmed", "refuted", "qualified", "inconclusive")
     assert rec["instances"]["count"] >= 3 and rec["sensitivity"] and not rec["code_checks"]
     assert rec["summary"] and rec["figure"]
+    if claim_id.startswith("L87"):
+        from pgtheory.claims.registry import CLAIMS
+        from pgtheory.claims.runner import redraw_from_store
+
+        # the ledger names the twins the code uses (referee s6b: E_π D is not a twin)
+        assert "E_π D" not in CLAIMS.get(claim_id).test and "E_μ R" in CLAIMS.get(claim_id).test
+        assert rec["measurements"] and (tmp_path / rec["figure"]).exists()
+        assert redraw_from_store(claim_id, "quick", 0, tmp_path) is not None
+
+
+def test_bilevel_line_search_treats_a_singular_trial_step_as_minus_infinity():
+    """A full Newton step can overshoot to a numerically singular U (the first full-scale attempt crashed there);
+    the line search must see −∞ and halve the step. Twin: a finite trial value is passed through unchanged."""
+    import math
+
+    from pgtheory.exact.bilevel_reward_mle import _trial
+
+    def singular(p):
+        return torch.linalg.inv(torch.zeros(2, 2, dtype=torch.float64)).sum()
+
+    assert _trial(singular, torch.zeros(1)) == -math.inf
+    assert _trial(lambda p: torch.tensor(float("nan")), torch.zeros(1)) == -math.inf
+    assert _trial(lambda p: p.sum() + 1.5, torch.zeros(1)) == 1.5

@@ -26,6 +26,15 @@ Revisions (2026-12-01, on quick seeds, before any full run): COSTS (0, 0.01, 0.0
 0.01 → 0.05, because at c ≤ 0.03 the optimum was the longest answer for every s (the optimum part of the rule was
 vacuous); TOL 1e-9 → 1e-3 tokens, because GRPO's ε = 1e-6 in the std left a 1e-6-token spread at c = 0 that the old
 tolerance counted as value sensitivity.
+Revision (2026-12-01, referee's audit, before any confirmatory run on the new rule): the Evidence now reports
+quote_verdict="inconclusive" — the toy cannot decide a sentence about trained LLMs whose EOS derivation we did not read,
+and without it an exact identity (GRPO's per-group std cancels s, so its c = 0 sweep point always "refutes") made the shown
+verdict "qualified" (partial support) whatever the evidence. Reported beside the rule (not in it), because s multiplies
+the reward and hence the effective step: the *matched-step* effect, E|y| after the same T_STEPS exact-gradient steps with
+the step normalised by the value weight (η/s per prompt, equal effective step) — at c = 0 it is exactly zero (the
+trajectory does not depend on s), so what remains at c > 0 is value sensitivity beyond training speed. The optimum part of
+the rule cannot fail (argmax_k s·p(k) − c·k is non-decreasing in s for increasing p: monotone comparative statics); it is
+labelled an identity and kept only as a check. The figure is now drawn from stored measurements (``draw=_draw``).
 Simplified: single prompt per value (no cross-prompt batch normalisation), no clipping/KL, expected (not sampled) updates.
 """
 from __future__ import annotations
@@ -109,8 +118,10 @@ def grpo_expected_update(pol, theta, tables):
     return out
 
 
-def train(pol, update: str, steps: int = T_STEPS, eta: float = ETA) -> torch.Tensor:
-    """θ after ``steps`` exact updates from uniform logits: ``"pg"`` (∇J per prompt) or ``"grpo"`` (E ĝ_GRPO)."""
+def train(pol, update: str, steps: int = T_STEPS, eta: float | torch.Tensor = ETA) -> torch.Tensor:
+    """θ after ``steps`` exact updates from uniform logits: ``"pg"`` (∇J per prompt) or ``"grpo"`` (E ĝ_GRPO).
+
+    ``eta``: one step size, or a tensor ``[M, 1, 1]`` of per-prompt step sizes (prompts are updated independently)."""
     if update not in ("pg", "grpo"):
         raise ValueError(f"update: expected 'pg' or 'grpo', got {update!r}")
     task = pol.task
@@ -154,6 +165,8 @@ def measure_instance(values, p, cost) -> dict:
     out = {"optimum_length": optimum_length(task)}
     for upd in ("pg", "grpo"):
         out[f"{upd}_length"] = expected_length(task, sequence_probs(pol, train(pol, upd))).tolist()
+    matched = ETA / torch.tensor(values, dtype=torch.float64)[:, None, None]  # step normalised by the value weight
+    out["pg_matched_length"] = expected_length(task, sequence_probs(pol, train(pol, "pg", eta=matched))).tolist()
     out["eos_slope_negative"] = eos_value_slope_negative(values, p, cost)
     return out
 
@@ -193,24 +206,10 @@ def run(ctx: RunContext) -> Evidence:
     opt_rises = sum(m["optimum_length"][-1] > m["optimum_length"][0] for m in main)
     grpo_main = [_increasing(m["grpo_length"]) for m in main]
     grpo_fail_flat = sum((not g) and m["optimum_length"][-1] == m["optimum_length"][0] for g, m in zip(grpo_main, main))
-    fig, (a1, a2) = new_figure(ID, f"RLEV: expected length vs value weight (c = {MAIN_COST}) — {verdict} (raw)", ncols=2, width=4.6)
-    for m in main:
-        a1.plot(vals, m["pg_length"], color="C0", alpha=0.4, lw=0.8)
-        a1.plot(vals, m["grpo_length"], color="C1", alpha=0.4, lw=0.8, ls="--")
-        a1.plot(vals, m["optimum_length"], color="C2", alpha=0.3, lw=0.8, ls=":")
-    a1.plot([], [], color="C0", label=f"exact PG, T = {T_STEPS}")
-    a1.plot([], [], color="C1", ls="--", label=f"GRPO (G = {GROUP_SIZE}), T = {T_STEPS}")
-    a1.plot([], [], color="C2", ls=":", label="optimum")
-    a1.set_xlabel("value weight s(v)")
-    a1.set_ylabel("expected length E|y| (tokens)")
-    a1.legend(fontsize=7)
-    for j, c in enumerate(COSTS):
-        rs = [rows[(MAIN_GRID, c, i)] for i in range(len(curves))]
-        a2.plot(vals, np.median([m["pg_length"] for m in rs], 0), marker="o", color=f"C{j}", label=f"PG, c = {c}")
-        a2.plot(vals, np.median([m["grpo_length"] for m in rs], 0), marker="x", ls="--", color=f"C{j}", label=f"GRPO, c = {c}")
-    a2.set_xlabel("value weight s(v)")
-    a2.set_ylabel("median E|y| over instances (tokens)")
-    a2.legend(fontsize=7, ncol=2)
+    effect = lambda rs, key: [m[key][-1] - m[key][0] for m in rs]  # noqa: E731  (E|y| at the top minus the bottom value)
+    by_cost = {c: [rows[(MAIN_GRID, c, i)] for i in range(len(curves))] for c in COSTS}
+    fixed_eff = {c: effect(rs, "pg_length") for c, rs in by_cost.items()}
+    matched_eff = {c: effect(rs, "pg_matched_length") for c, rs in by_cost.items()}
     summary = (f"Toy think-then-answer task (L = {L}, per-token cost c = {MAIN_COST}, s ∈ {list(vals)}): after {T_STEPS} exact-gradient "
                f"steps E|y| rises with the value weight on {sum(holds)}/{len(holds)} instances (median {med('pg_length')[0]:.2f} → "
                f"{med('pg_length')[-1]:.2f} tokens); the optimum's length rises with s on {opt_rises}/{len(main)} instances (median "
@@ -221,7 +220,14 @@ def run(ctx: RunContext) -> Evidence:
                f"the normaliser cancels s, so no amplification reaches the EOS logits); at c = {MAIN_COST} its length rises with s on "
                f"{sum(grpo_main)}/{len(main)} instances ({grpo_fail_flat} of the {len(main) - sum(grpo_main)} others have a value-flat optimum); "
                "rule under GRPO by cost: "
-               + ", ".join(f"c = {c}: {v}" for c, v in grpo_by_cost.items()) + ".")
+               + ", ".join(f"c = {c}: {v}" for c, v in grpo_by_cost.items())
+               + ". Speed vs value (reported, not in the rule): E|y| at the top minus the bottom value weight after "
+               f"{T_STEPS} steps, fixed step η vs step normalised by s (η/s, equal effective step), median [min, max] over instances: "
+               + "; ".join(f"c = {c}: {np.median(fixed_eff[c]):+.2f} [{min(fixed_eff[c]):+.2f}, {max(fixed_eff[c]):+.2f}] vs "
+                           f"{np.median(matched_eff[c]):+.2f} [{min(matched_eff[c]):+.2f}, {max(matched_eff[c]):+.2f}] tokens"
+                           for c in COSTS)
+               + " (at c = 0 the matched-step effect is zero: the fixed-step effect there is training speed only). "
+               "The optimum part of the rule is an identity (argmax_k s·p(k) − c·k is non-decreasing in s).")
     return Evidence(
         verdict=verdict, statistic=float(np.mean(holds)),
         threshold=f"E|y| after exact-gradient training increasing in s (steps ≥ −{TOL:g}, total > {TOL:g}) and optimum length non-decreasing, on every instance",
@@ -229,13 +235,47 @@ def run(ctx: RunContext) -> Evidence:
         details={"eos_identity_error": id_err, "optimum_rises": opt_rises, "grpo_rises_main_cost": grpo_main, "grpo_length_spread_c0": grpo_spread0, "grpo_rule_by_cost": grpo_by_cost,
                  "eos_slope_negative_fraction": eos_neg,
                  "rows": {f"{g}|c{c}|i{i}": m for (g, c, i), m in rows.items()}},
-        figure=save_figure(fig, ctx.figure_dir, ID), instances=holds, sensitivity=sens, code_checks=code_checks,
+        instances=holds, sensitivity=sens, code_checks=code_checks, quote_verdict="inconclusive",
+        measurements={"verdict": verdict, "values": list(vals), "costs": list(COSTS),
+                      "main_pg_length": [m["pg_length"] for m in main], "main_grpo_length": [m["grpo_length"] for m in main],
+                      "main_pg_matched_length": [m["pg_matched_length"] for m in main],
+                      "main_optimum_length": [m["optimum_length"] for m in main],
+                      "median_pg_length_by_cost": [np.median([m["pg_length"] for m in by_cost[c]], 0) for c in COSTS],
+                      "median_grpo_length_by_cost": [np.median([m["grpo_length"] for m in by_cost[c]], 0) for c in COSTS],
+                      "median_pg_matched_length_by_cost": [np.median([m["pg_matched_length"] for m in by_cost[c]], 0) for c in COSTS]},
     )
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: per-instance E|y| against s at the primary cost (exact PG at fixed and
+    matched step, GRPO, optimum), and the medians by cost."""
+    vals = np.asarray(m["values"], dtype=float)
+    fig, (a1, a2) = new_figure(ID, f"RLEV: expected length vs value weight (c = {MAIN_COST}) — {m['verdict']} (raw)", ncols=2, width=4.6)
+    for pg, pm, gr, op in zip(m["main_pg_length"], m["main_pg_matched_length"], m["main_grpo_length"], m["main_optimum_length"]):
+        a1.plot(vals, pg, color="C0", alpha=0.4, lw=0.8)
+        a1.plot(vals, pm, color="C3", alpha=0.4, lw=0.8, ls="-.")
+        a1.plot(vals, gr, color="C1", alpha=0.4, lw=0.8, ls="--")
+        a1.plot(vals, op, color="C2", alpha=0.3, lw=0.8, ls=":")
+    a1.plot([], [], color="C0", label=f"exact PG, step η, T = {T_STEPS}")
+    a1.plot([], [], color="C3", ls="-.", label="exact PG, step η/s (matched)")
+    a1.plot([], [], color="C1", ls="--", label=f"GRPO (G = {GROUP_SIZE}), T = {T_STEPS}")
+    a1.plot([], [], color="C2", ls=":", label="optimum")
+    a1.set_xlabel("value weight s(v)")
+    a1.set_ylabel("expected length E|y| (tokens)")
+    a1.legend(fontsize=7)
+    for j, c in enumerate(m["costs"]):
+        a2.plot(vals, m["median_pg_length_by_cost"][j], marker="o", color=f"C{j}", label=f"PG, c = {c}")
+        a2.plot(vals, m["median_pg_matched_length_by_cost"][j], marker="s", ls="-.", color=f"C{j}", label=f"PG η/s, c = {c}")
+        a2.plot(vals, m["median_grpo_length_by_cost"][j], marker="x", ls="--", color=f"C{j}", label=f"GRPO, c = {c}")
+    a2.set_xlabel("value weight s(v)")
+    a2.set_ylabel("median E|y| over instances (tokens)")
+    a2.legend(fontsize=6, ncol=3)
+    return save_figure(fig, figure_dir, ID)
 
 
 register_claim(Claim(
     id=ID, paper="Every Question Has Its Own Value: Reinforcement Learning with Explicit Human Values (RLEV)", seed_line=125,
-    figure_family="llm_estimators",
+    figure_family="llm_estimators", draw=_draw,
     claim="value-weighted rewards amplify EOS gradients and yield a value-sensitive termination policy (longer for high-value prompts)",
     theme="GR", exact="exact ∇J and exact expected GRPO updates (all 7^G groups) on a think-then-answer toy; exact optima",
     monte_carlo="none (exact)",

@@ -22,11 +22,20 @@ every hull vertex is the unique maximiser at the midpoint of its exact normal co
 Twins (code checks, whose failure is a bug): the stochastic class of the same MDP (polygon conv(Y)) has no unsupported
 Pareto point and every Pareto edge has a strictly positive normal; planted point sets with known answers — a concave
 arc (nothing missed) and a convex-inward curve (all interior points missed).
-Verdict: kind=theorem, extension=False: refuted if any instance breaks (i)–(iii); inconclusive if no instance has a
-non-convex front (nothing tested); confirmed otherwise (on the instances checked). Reported: the fraction of instances
+Verdict: kind=identity, extension=False: a failure of (i)–(iii) on any instance is a failure of our hull/certificate
+code, reported in ``code_checks`` with the instance, and makes the verdict inconclusive (never refuted); inconclusive
+if no instance has a non-convex front (nothing tested); confirmed (shown "verified") otherwise. Reported: the fraction of instances
 whose deterministic front is non-convex, the number of Pareto points missed, and the share of the front's
 hypervolume (reference: the componentwise minimum of Y) that only unsupported points add — "and thus yield suboptimal
 results" is not judged. Sensitivity: the verdict per (S, A) size and per discount γ (design constants).
+Revision (2026-12-01, referee's audit, before any confirmatory run on the new rule): kind theorem → identity. The
+statement (a maximiser of w·J, w ≥ 0, w ≠ 0, over a finite set lies on its convex hull, so a point strictly dominated by
+a hull point is never chosen) is a one-line fact of convex geometry that does not depend on the MDP; checks (i)–(iii)
+can fail only through a bug in our code, which was routed to "refuted" (refuting a mathematical fact because of a bug)
+and a "confirmed" was counted as confirming the paper. Failures of (i)–(iii) now go to ``code_checks`` and the raw
+verdict is then inconclusive. The empirical content kept as reported (not judged) measurements: how often the
+deterministic class has a non-convex front, how many Pareto points are unsupported, and the hypervolume share they add.
+The figure is now drawn from stored measurements (``draw=_draw``), a refactoring that changes no number.
 """
 from __future__ import annotations
 
@@ -204,15 +213,17 @@ def run(ctx: RunContext) -> Evidence:
         res = _check_instance(y)
         res.update(S=S, A=A, gamma=gamma, points=y.tolist())
         results.append(res)
+        code_checks += [f"instance {i}: {msg}" for msg in res["problems"]]
         if not res["stochastic_twin_ok"]:
             code_checks.append(f"instance {i}: a Pareto edge of the stochastic class has a non-positive normal")
     holds = [r["holds"] for r in results]
     nonconvex = [r for r in results if r["nonconvex"]]
-    verdict = "refuted" if not all(holds) else ("confirmed" if nonconvex else "inconclusive")
+    # an identity: a failed check is a bug in our code (code_checks), so nothing is verified — never a refutation
+    verdict = "inconclusive" if code_checks or not nonconvex else "confirmed"
 
     def sub_verdict(sub):
         if not all(r["holds"] for r in sub):
-            return "refuted"
+            return "inconclusive"
         return "confirmed" if any(r["nonconvex"] for r in sub) else "inconclusive"
 
     sens = [sweep_point("size_SxA", f"{S}x{A}", sub_verdict([r for r in results if (r["S"], r["A"]) == (S, A)]),
@@ -224,25 +235,7 @@ def run(ctx: RunContext) -> Evidence:
     missed = int(sum(r["n_unsupported"] for r in results))
     n_par = int(sum(r["n_pareto"] for r in results))
     hv = [r["hv_share_unsupported"] for r in nonconvex]
-    # figure: the instance with the most unsupported points
-    ex = max(results, key=lambda r: (r["n_unsupported"], r["n_pareto"]))
-    y = np.array(ex["points"])
-    g = pareto_geometry(y)
-    fig, (a1, a2) = new_figure(ID, f"fixed-weight w·J misses unsupported Pareto points [{verdict}]", ncols=2, width=4.4)
-    a1.plot(y[:, 0], y[:, 1], ".", color="0.7", ms=4, label="deterministic policies")
-    a1.plot(y[g.hull, 0], y[g.hull, 1], "o-", color="C0", ms=5,
-            label="supported (some w·J max); line: stochastic-class front")
-    if len(g.unsupported):
-        a1.plot(y[g.unsupported, 0], y[g.unsupported, 1], "x", color="C3", ms=7, mew=2, label="Pareto, never a w·J max")
-    a1.set_xlabel("J₁ (discounted return, reward 1)")
-    a1.set_ylabel("J₂ (discounted return, reward 2)")
-    a1.set_title(f"instance with most misses: S = {ex['S']}, A = {ex['A']}, γ = {ex['gamma']}", fontsize=8)
-    a1.legend(fontsize=7)
-    cnt = np.array([r["n_unsupported"] for r in results])
-    a2.hist(cnt, bins=np.arange(cnt.max() + 2) - 0.5, color="C3", alpha=0.7)
-    a2.set_xlabel("unsupported Pareto points per instance (deterministic class)")
-    a2.set_ylabel("number of instances")
-    fig_path = save_figure(fig, ctx.figure_dir, ID)
+    ex = max(results, key=lambda r: (r["n_unsupported"], r["n_pareto"]))  # the figure's example
     return Evidence(
         verdict=verdict, statistic=float(len(nonconvex) / len(results)),
         threshold=("every unsupported Pareto point has a strictly dominating hull point (never a w·J maximiser, w ≥ 0), "
@@ -257,12 +250,36 @@ def run(ctx: RunContext) -> Evidence:
         details={"instances": [{k: v for k, v in r.items() if k != "points"} for r in results],
                  "nonconvex_fraction": len(nonconvex) / len(results), "missed_points": missed, "pareto_points": n_par,
                  "hv_share_unsupported": hv, "example_points": ex["points"]},
-        figure=fig_path, instances=holds, sensitivity=sens, code_checks=code_checks,
+        instances=holds, sensitivity=sens, code_checks=code_checks,
+        measurements={"verdict": verdict, "example_points": np.array(ex["points"]), "example_S": ex["S"], "example_A": ex["A"],
+                      "example_gamma": ex["gamma"], "unsupported_per_instance": [r["n_unsupported"] for r in results]},
     )
 
 
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: the example instance's front (supported vs unsupported points) and the
+    number of unsupported Pareto points per instance."""
+    y = np.asarray(m["example_points"], dtype=float)
+    g = pareto_geometry(y)
+    fig, (a1, a2) = new_figure(ID, f"fixed-weight w·J misses unsupported Pareto points [{m['verdict']}]", ncols=2, width=4.4)
+    a1.plot(y[:, 0], y[:, 1], ".", color="0.7", ms=4, label="deterministic policies")
+    a1.plot(y[g.hull, 0], y[g.hull, 1], "o-", color="C0", ms=5,
+            label="supported (some w·J max); line: stochastic-class front")
+    if len(g.unsupported):
+        a1.plot(y[g.unsupported, 0], y[g.unsupported, 1], "x", color="C3", ms=7, mew=2, label="Pareto, never a w·J max")
+    a1.set_xlabel("J₁ (discounted return, reward 1)")
+    a1.set_ylabel("J₂ (discounted return, reward 2)")
+    a1.set_title(f"instance with most misses: S = {m['example_S']}, A = {m['example_A']}, γ = {m['example_gamma']}", fontsize=8)
+    a1.legend(fontsize=7)
+    cnt = np.asarray(m["unsupported_per_instance"], dtype=int)
+    a2.hist(cnt, bins=np.arange(cnt.max() + 2) - 0.5, color="C3", alpha=0.7)
+    a2.set_xlabel("unsupported Pareto points per instance (deterministic class)")
+    a2.set_ylabel("number of instances")
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Learning to Optimize Multi-Objective Alignment Through Dynamic Reward Weighting", seed_line=57, figure_family="exact_pg",
+    id=ID, paper="Learning to Optimize Multi-Objective Alignment Through Dynamic Reward Weighting", seed_line=57, figure_family="exact_pg", draw=_draw,
     claim="linear scalarisation with fixed weights cannot reach unsupported (non-convex) Pareto points",
     theme="OTH", exact="J₁, J₂ of every deterministic policy (exact evaluation); Pareto set, convex hull, certificates",
     monte_carlo="none (exact)",
@@ -271,7 +288,7 @@ register_claim(Claim(
     scales={"quick": {"instances": 24, "sizes": [[3, 2], [3, 3]], "discounts": [0.9, 0.5]},
             "full": {"instances": 400, "sizes": [[3, 2], [3, 3], [4, 3], [5, 2]], "discounts": [0.9, 0.5, 0.99]}},
     run=run, source="seed abstract L57; theorem: Das & Dennis 1997 (not in seed); paper body not read",
-    kind="theorem", quote=QUOTE,
+    kind="identity", quote=QUOTE,
     quote_source=("seed abstract (line 57), verbatim part of its first sentence (arXiv 2509.11452 v1; v2 reads "
                   "'fails'); the paper body was not read"),
     extension=False, unbiasedness=False,

@@ -41,6 +41,12 @@ Revision (2026-12-01, quick seeds, before any full run): the first quick run use
 as a twin; it is not one (its update vanishes at π*, 1e-17), so it was replaced by the raw-reward baseline (ii); the twins'
 own fixed points (located by LM, slow and often unconverged) were dropped from the rule, which only ever used the update
 at π*.
+Revision (2026-12-01, referee's audit, before any confirmatory run on the new rule; text only, the rule is unchanged): the
+``Claim.test`` string still named b = E_π D as a twin; it now names the twins the code uses (b = 0, b = E_μ R, contrast
+across prompts). Scope stated: the check is of the *population* fixed point under full-support μ (for the softmax bandit
+the expected loss is a convex quadratic in the logits minimised only at π*, so the check is close to an identity);
+"estimate" from finite samples (consistency) and partial-support μ (π* not identified off the support) are not tested.
+The figure is now drawn from stored measurements (``draw=_draw``), a refactoring that changes no number.
 Verdict: refuted if on some instance and setting the CoPG fixed point is farther than ``TOL_REFUTE`` from π*
 (after LM reached stationarity); confirmed if every instance holds and every twin is displaced; inconclusive otherwise.
 Sensitivity: the verdict recomputed per β and per behaviour family.
@@ -265,32 +271,6 @@ def run(ctx: RunContext) -> Evidence:
     twin_min_update = {n: min(r["twins"][n]["update_at_optimum"] for r in rows) for n in twin_names}
     cross_disp = [r["twins"]["cross_prompt_contrast"]["displacement"] for r in rows]
     on_policy_max = max(r["on_policy_baseline_update_at_optimum"] for r in rows)
-    # figure
-    fig, (a1, a2) = new_figure(ID, f"CoPG fixed point vs π* from off-policy data ({verdict})", ncols=2, width=4.6)
-    bins = np.linspace(-17, 2, 39)
-    a1.hist(np.log10(np.maximum([r["error"] for r in rows + seq_rows], 1e-17)), bins=bins, alpha=0.75, label="CoPG (same-prompt contrast)")
-    a1.hist(np.log10(np.maximum(cross_disp, 1e-17)), bins=bins, alpha=0.5, label="twin: contrast across prompts")
-    a1.axvline(np.log10(TOL_FIXED_POINT), color="k", ls="--", lw=0.8, label="tolerance 1e-8")
-    a1.set_xlabel("log10 max_{x,y} |log π_fp − log π*| (nats)")
-    a1.set_ylabel("number of (instance, β, μ) settings")
-    a1.legend(fontsize=7)
-    labels = {"pg_no_baseline": ("o", "C0", "PG no IS, b = 0"), "pg_raw_reward_baseline": ("s", "C1", "PG no IS, b = E_μ R"),
-              "cross_prompt_contrast": ("^", "C2", "contrast across prompts")}
-    for j, kind in enumerate(BEHAVIOURS):
-        for n, (mk, col, lab) in labels.items():
-            xs = [r["beta"] * (1 + 0.06 * (j - 1.5)) for r in rows if r["behaviour"] == kind]
-            ys = [max(r["twins"][n]["update_at_optimum"], 1e-17) for r in rows if r["behaviour"] == kind]
-            a2.scatter(xs, ys, s=8, marker=mk, color=col, alpha=0.6, label=lab if j == 0 else None)
-    a2.scatter([r["beta"] for r in rows], [max(r["copg_update_at_optimum"], 1e-17) for r in rows], s=8, marker="x", color="k",
-               label="CoPG")
-    a2.axhline(TWIN_DISPLACED, color="k", ls="--", lw=0.8, label="displacement threshold")
-    a2.set_xscale("log")
-    a2.set_yscale("log")
-    a2.set_xticks(list(BETAS), [f"{b:g}" for b in BETAS])
-    a2.minorticks_off()
-    a2.set_xlabel("β (KL coefficient; twins jittered by behaviour family)")
-    a2.set_ylabel("‖expected update at π*‖∞ (reward units)")
-    a2.legend(fontsize=7)
     n_set = len(rows)
     summary = (f"CoPG's exact off-policy fixed point equals π* ∝ π_ref·e^(R/β) on {s['bandit_instances']} multi-prompt bandits × "
                f"{len(BETAS)} β × {len(BEHAVIOURS)} behaviour policies ({n_set} settings) and {len(seq_rows)} sequence tasks: "
@@ -308,20 +288,58 @@ def run(ctx: RunContext) -> Evidence:
                  "cross_prompt_displacement_median": float(np.median(cross_disp)), "on_policy_baseline_update_at_optimum_max": on_policy_max,
                  "code_check_errors": code_worst, "sequence": seq_rows,
                  "settings": [{k: v for k, v in r.items() if k != "twins"} for r in rows]},
-        figure=save_figure(fig, ctx.figure_dir, ID),
         instances=per_instance, sensitivity=sens, code_checks=code_fails,
+        measurements={"verdict": verdict, "error": [r["error"] for r in rows + seq_rows], "cross_displacement": cross_disp,
+                      "beta": [r["beta"] for r in rows], "behaviour": [r["behaviour"] for r in rows],
+                      "copg_update_at_optimum": [r["copg_update_at_optimum"] for r in rows],
+                      "twin_update_at_optimum": {n: [r["twins"][n]["update_at_optimum"] for r in rows] for n in TWIN_LABELS}},
     )
 
 
+#: the twins drawn: marker, colour, label
+TWIN_LABELS = {"pg_no_baseline": ("o", "C0", "PG no IS, b = 0"), "pg_raw_reward_baseline": ("s", "C1", "PG no IS, b = E_μ R"),
+               "cross_prompt_contrast": ("^", "C2", "contrast across prompts")}
+
+
+def _draw(m: dict, figure_dir: str) -> str:
+    """The figure, from the stored measurements: CoPG's fixed-point error against the cross-prompt twin's displacement,
+    and every twin's expected update at π* by β and behaviour family."""
+    fig, (a1, a2) = new_figure(ID, f"CoPG fixed point vs π* from off-policy data ({m['verdict']})", ncols=2, width=4.6)
+    bins = np.linspace(-17, 2, 39)
+    a1.hist(np.log10(np.maximum(m["error"], 1e-17)), bins=bins, alpha=0.75, label="CoPG (same-prompt contrast)")
+    a1.hist(np.log10(np.maximum(m["cross_displacement"], 1e-17)), bins=bins, alpha=0.5, label="twin: contrast across prompts")
+    a1.axvline(np.log10(TOL_FIXED_POINT), color="k", ls="--", lw=0.8, label="tolerance 1e-8")
+    a1.set_xlabel("log10 max_{x,y} |log π_fp − log π*| (nats)")
+    a1.set_ylabel("number of (instance, β, μ) settings")
+    a1.legend(fontsize=7)
+    beta, behaviour = np.asarray(m["beta"], dtype=float), np.asarray(m["behaviour"]).astype(str)
+    for j, kind in enumerate(BEHAVIOURS):
+        sel = behaviour == kind
+        for n, (mk, col, lab) in TWIN_LABELS.items():
+            a2.scatter(beta[sel] * (1 + 0.06 * (j - 1.5)), np.maximum(np.asarray(m["twin_update_at_optimum"][n])[sel], 1e-17),
+                       s=8, marker=mk, color=col, alpha=0.6, label=lab if j == 0 else None)
+    a2.scatter(beta, np.maximum(m["copg_update_at_optimum"], 1e-17), s=8, marker="x", color="k", label="CoPG")
+    a2.axhline(TWIN_DISPLACED, color="k", ls="--", lw=0.8, label="displacement threshold")
+    a2.set_xscale("log")
+    a2.set_yscale("log")
+    a2.set_xticks(list(BETAS), [f"{b:g}" for b in BETAS])
+    a2.minorticks_off()
+    a2.set_xlabel("β (KL coefficient; twins jittered by behaviour family)")
+    a2.set_ylabel("‖expected update at π*‖∞ (reward units)")
+    a2.legend(fontsize=7)
+    return save_figure(fig, figure_dir, ID)
+
+
 register_claim(Claim(
-    id=ID, paper="Contrastive Policy Gradient: Aligning LLMs on sequence-level scores in a supervised-friendly fashion", seed_line=87, figure_family="off_policy",
+    id=ID, paper="Contrastive Policy Gradient: Aligning LLMs on sequence-level scores in a supervised-friendly fashion", seed_line=87, figure_family="off_policy", draw=_draw,
     claim="CoPG can estimate the optimal (KL-regularised) policy from off-policy data, without importance sampling, "
           "given the right (contrastive) state baseline",
     theme="IW, KL",
     exact="expected CoPG loss/update over μ⊗μ per prompt (enumerated responses); π* = π_ref·e^{R/β}/Z; LM fixed points",
     monte_carlo="none (exact expectations over the behaviour policy)",
     test=f"fixed point of the exact CoPG update from off-policy μ equals π* within {TOL_FIXED_POINT:g} on every instance, β and "
-         "behaviour family; twins (no IS with b = 0 or b = E_π D, contrast across prompts) displaced",
+         "behaviour family (population fixed point only, full-support μ); twins (no IS with b = 0 or b = E_μ R, contrast "
+         "across prompts) displaced",
     scales={"quick": {"bandit_instances": 3, "sequence_instances": 2},
             "full": {"bandit_instances": 40, "sequence_instances": 20}},
     run=run, source="arXiv 2406.19185 (abstract; loss as quoted by third-party summaries of the body); shared/CLAIMS.md row L87",
