@@ -21,6 +21,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS reports one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _jobs_arg(text: str) -> int:
+    """``--jobs``: an integer >= 1 or 'auto' (one claim process per available CPU, at most 8)."""
+    if text == "auto":
+        return max(1, min(_available_cpus(), 8))
+    return _int_at_least(1)(text)
+
+
 def _int_at_least(lo: int) -> Callable[[str], int]:
     """An argparse ``type`` accepting integers >= ``lo`` (the error names the bound and the value)."""
 
@@ -420,9 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     grp.add_argument("--full", action="store_true", help="full scale: the published figures")
     ck.add_argument("ids", nargs="*", help="claim ids (default: all)")
     ck.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
-    ck.add_argument("--jobs", type=_int_at_least(1), default=1,
-                    help="claims run in parallel processes (>= 1); with --backend ray and no --address: the local Ray "
-                         "instance's CPUs")
+    ck.add_argument("--jobs", type=_jobs_arg, default=os.environ.get("PGTHEORY_JOBS", "auto"),
+                    help="claims run in parallel processes: N >= 1 or 'auto' (default: $PGTHEORY_JOBS or 'auto', one per "
+                         "available CPU, at most 8; each claim process uses --threads torch threads); with --backend ray "
+                         "and no --address: the local Ray instance's CPUs")
     ck.add_argument("--backend", choices=["local", "ray"], default="local",
                     help="local: this process or a spawn pool (--jobs); ray: Ray tasks (pip install -e '.[ray]')")
     ck.add_argument("--address", default=None,

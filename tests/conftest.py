@@ -39,3 +39,10 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     """Max over the batch of ‖a − b‖ / max(‖b‖, 1e-12) (norms over all but the first axis)."""
     a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
     return float(((a - b).norm(dim=1) / b.norm(dim=1).clamp_min(1e-12)).max())
+
+
+@pytest.fixture(autouse=True)
+def one_claim_process(monkeypatch):
+    """The CLI's ``--jobs`` defaults to one claim process per CPU; tests that run ``main(["check", ...])`` (often with
+    monkeypatched claims, which a spawned worker would not see) run in this process unless they pass ``--jobs``."""
+    monkeypatch.setenv("PGTHEORY_JOBS", "1")

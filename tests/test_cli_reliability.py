@@ -334,3 +334,14 @@ def test_verdict_frequencies_count_per_claim():
     recs = {0: [{"id": "L9-a", "verdict": "refuted"}], 1: [{"id": "L9-a", "verdict": "qualified"}],
             2: [{"id": "L9-a", "verdict": "refuted"}]}
     assert runner.verdict_frequencies(recs) == {"L9-a": {"refuted": 2, "qualified": 1}}
+
+
+def test_jobs_default_to_one_process_per_available_cpu(monkeypatch):
+    from pgtheory.cli import _available_cpus, build_parser
+
+    monkeypatch.delenv("PGTHEORY_JOBS")
+    assert build_parser().parse_args(["check"]).jobs == max(1, min(_available_cpus(), 8))
+    monkeypatch.setenv("PGTHEORY_JOBS", "3")
+    assert build_parser().parse_args(["check"]).jobs == 3 and build_parser().parse_args(["check", "--jobs", "1"]).jobs == 1
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["check", "--jobs", "0"])
