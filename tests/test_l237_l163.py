@@ -145,6 +145,22 @@ def test_deterministic_reweighting_improves_and_the_lottery_twin_does_not():
     assert got == pytest.approx(expected, abs=1e-12) and got < 0.4
 
 
+def test_pooled_reading_can_fail_on_a_deterministic_instance_while_the_timed_one_cannot():
+    # the referee's (s6d) first pooled failure: rng seed 21, 20th deterministic instance (H = 4, n = 4, A = 3); it is why
+    # the pooled reading is an extension (it qualifies) and the time-indexed one is the theorem part (quote_verdict)
+    from pgtheory.claims.library.l237_dataset_reweighting import ALPHAS, ROUND_OFF, _gains, _instance
+
+    rng = np.random.default_rng(21)
+    for _ in range(19):
+        _instance(rng, True)
+    P, r, rho, mu = _instance(rng, True)
+    assert tuple(P.shape[:3]) == (4, 4, 3)
+    g = _gains(P, r, rho, mu)
+    assert (g[0] >= -ROUND_OFF).all()  # time-indexed π_w: the KL-regularised optimum never loses
+    assert g[1, ALPHAS.index(0.02)] == pytest.approx(-6.7e-4, abs=1e-5)  # pooled π_pool loses at α = 0.02
+    assert (g[1, 1:] > ROUND_OFF).all()
+
+
 def test_positive_semivariance_hand_value():
     assert float(positive_semivariance(_t([0.5, 0.5]), _t([0.0, 2.0]))) == pytest.approx(0.5, abs=1e-15)
     assert float(positive_semivariance(_t([0.25, 0.75]), _t([4.0, 0.0]))) == pytest.approx(0.25 * 9, abs=1e-14)
@@ -180,3 +196,5 @@ def test_quick_run_returns_a_complete_record(tmp_path, module, cid, n_sweep):
     validate_record(rec)
     assert rec["verdict"] in ("confirmed", "qualified", "inconclusive", "refuted")
     assert rec["code_checks"] == [] and len(rec["sensitivity"]) == n_sweep
+    if cid == "L237-trajectory-reweighting":  # theorem part = time-indexed reading; the pooled one is an extension
+        assert rec["extension"] and rec["quote_verdict"] in ("confirmed", "refuted")

@@ -10,19 +10,34 @@ reward is associated with worse human ratings; here located exactly on a grid of
 Methods compared at the strongest optimisation β = 1/T_MAX: (a) unconstrained composite (path end, overoptimised) and
 (b) constrained: max Σ E R_i − β KL s.t. E R_i ≤ θ_i, solved exactly by its convex dual
 (:mod:`pgtheory.exact.constrained_tilt`); its optimum is a tilt with weights (1 − λ_i)/β, λ the Lagrange multipliers.
-Rule (fixed before any run): an instance holds when (b) satisfies every constraint to KKT_TOL and U(b) > U(a) + U_TOL.
-Confirmed if all instances hold; refuted if fewer than half hold; qualified otherwise. Instances without
-overoptimisation on the path (t* = T_MAX) have nothing to prevent and are reported apart (not counted).
-Also measured (not decided; material for the correlation sentence): how the proxy points move with ρ; U(b) against
-the oracle early-stopped U(π_t*) — equal when both constraints bind (the moment-matching tilt is unique, and π_t* is
-such a tilt), so with proxy points read off the same path the gain over (a) is that of oracle early stopping, by
-construction; and (c) the constrained policy with thresholds located on each RM's own path π ∝ π_ref exp(tR_i), which
-differ from the composite ones when the RMs are correlated.
+Judged (since 2026-12-01, see the revision below): (c) the constrained policy with thresholds θ_i^single located on
+each RM's own path π ∝ π_ref exp(tR_i) (θ_i^single = E R_i where U peaks on that path), which are not read off the
+composite path whose end is judged. Rule: an instance holds when U(c) > U(a) + U_TOL. Confirmed if all instances hold;
+refuted if fewer than half hold; qualified otherwise. Instances without overoptimisation on the composite path
+(t* = T_MAX) have nothing to prevent and are reported apart (not counted).
+Code checks (not decided): every constrained solve meets its KKT conditions to KKT_TOL; (b) with the composite proxy
+points equals the oracle early-stopped U(π_t*) to EARLY_STOP_TOL on every counted instance (the moment-matching tilt
+is unique and π_t* is such a tilt, so (b)'s gain over (a) is that of oracle early stopping, by construction); and a
+twin that must fail the rule: thresholds at the path end θ_i = E_{π_{T_MAX}} R_i (the constraints never bind), where
+the constrained optimum is the unconstrained one, U equal to U(a) to EARLY_STOP_TOL, so the rule holds on no instance.
+Also measured: how the proxy points move with ρ; U(b) and its gain over (a).
 Sweeps: ρ ∈ RHO_SWEEP, T_MAX ∈ TMAX_SWEEP, C_USEFUL ∈ C_SWEEP.
 Protocol: kind=empirical, extension=False — the quoted sentence (each RM stays in range → better evaluation) is tested
-directly in the toy. Simplified: an exact bandit instead of PPO on an LLM; proxy points located from the same path
-(the paper finds them from composite training runs); inequality constraints (the paper also has equality variants).
+directly in the toy. Simplified: an exact bandit instead of PPO on an LLM; judged proxy points located exactly on each RM's own
+KL path (the paper finds them from composite training runs); inequality constraints (the paper also has equality variants).
 Not verified in the paper body: the exact constrained objective and how proxy points were obtained (abstract only).
+
+Revision 2026-12-01 (referee's audit s6d B2, before any confirmatory run on the new rule; no full run of this claim
+exists): the rule was judged on (b), thresholds read off the same composite path, where "U(b) > U(a)" holds by
+construction on every counted instance (U(b) = the oracle early stop = the path maximum); only numerics could fail it,
+so "confirmed" was a check of our code, not evidence. The rule now judges (c), single-RM thresholds (the less
+favourable choice; it was already computed and shown, 71% at the development quick seed), the equality U(b) = U(early
+stop) became a code check, a KKT failure is a code check (a solver failure, not evidence about the paper) instead of a
+non-holding instance, and the end-of-path twin was added. Its first quick run (development seed) showed U_TOL = 1e-9
+below the solver's accuracy: the twin, equal to (a) in exact arithmetic, came out above U(a) by up to 1.2e-8 and
+"held" on 2/31 instances, so U_TOL is now EARLY_STOP_TOL = 1e-6 (stricter for the judged rule; no judged gain lies
+between the two tolerances at that seed). Also (referee's suggestion): the sweep instances come from a
+stream of their own (seed·1000 + 1), not from seed + 1, which is the next run seed's main stream.
 """
 from __future__ import annotations
 
@@ -42,7 +57,8 @@ RHO_MAIN, RHO_SWEEP = 0.5, (0.0, 0.5, 0.9)  #: correlation of the two component 
 T_MAX, TMAX_SWEEP = 10.0, (5.0, 10.0, 20.0)  #: strongest optimisation, 1/β
 PATH_POINTS = 401  #: grid of t ∈ [0, T_MAX] on which the proxy points are located
 KKT_TOL = 1e-6  #: constraint satisfaction / complementary slackness of the exact dual solution
-U_TOL = 1e-9  #: U(b) must exceed U(a) by more than round-off
+EARLY_STOP_TOL = 1e-6  #: |U(b) − U(early stop)| and |U(twin) − U(a)|: utilities of tilts equal to a KKT_TOL solve
+U_TOL = EARLY_STOP_TOL  #: U(c) must exceed U(a) by more than the accuracy of a KKT_TOL solve (revised 2026-12-01)
 
 
 def utility(rewards: torch.Tensor, c: float) -> torch.Tensor:
@@ -70,10 +86,12 @@ def instance(gen: torch.Generator, rho: float, t_max: float, c: float) -> dict[s
         p_i = tilt(log_ref, w, rewards)
         single.append(float(rewards[i] @ p_i[int((p_i @ u).argmax())]))
     sol_single = constrained_kl_rlhf(log_ref, rewards, 1 / t_max, torch.tensor(single, dtype=torch.float64))
+    sol_end = constrained_kl_rlhf(log_ref, rewards, 1 / t_max, rewards @ path[-1])  # twin: constraints never bind
     return {"overopt": float(i_star < PATH_POINTS - 1), "t_star": float(ts[i_star]),
             "theta1": float(theta[0]), "theta2": float(theta[1]), "single1": single[0], "single2": single[1],
             "U_ref": float(U_path[0]), "U_uncon": float(U_path[-1]), "U_early": float(U_path[i_star]),
-            "U_con": float(sol.policy @ u), "U_con_single": float(sol_single.policy @ u), "kkt": sol.kkt_residual, "lam1": float(sol.multipliers[0]),
+            "U_con": float(sol.policy @ u), "U_con_single": float(sol_single.policy @ u), "U_con_end": float(sol_end.policy @ u),
+            "kkt": max(sol.kkt_residual, sol_single.kkt_residual, sol_end.kkt_residual), "lam1": float(sol.multipliers[0]),
             "lam2": float(sol.multipliers[1])}
 
 
@@ -83,9 +101,29 @@ def _measure(seed: int, count: int, rho: float, t_max: float, c: float) -> dict[
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
+def _rule(m: dict[str, np.ndarray], key: str = "U_con_single") -> np.ndarray:
+    """Per instance: the constrained policy ``key`` beats the unconstrained composite by more than U_TOL."""
+    return m[key] > m["U_uncon"] + U_TOL
+
+
+def _code_checks(m: dict[str, np.ndarray]) -> list[str]:
+    """Failed checks of our code: KKT of every solve, U(b) = U(early stop), the end-of-path twin fails the rule."""
+    counted, out = m["overopt"] > 0, []
+    if not (m["kkt"] <= KKT_TOL).all():
+        out.append(f"a constrained solve missed its KKT conditions (max residual {m['kkt'].max():.1e} > {KKT_TOL:g})")
+    gap = np.abs(m["U_con"] - m["U_early"])[counted]
+    if gap.size and gap.max() > EARLY_STOP_TOL:
+        out.append(f"U(constrained at composite proxy points) ≠ U(oracle early stop): gap {gap.max():.1e}")
+    twin_gap = np.abs(m["U_con_end"] - m["U_uncon"])
+    if twin_gap.max() > EARLY_STOP_TOL or _rule(m, "U_con_end")[counted].any():
+        out.append(f"the end-of-path twin (constraints never binding) did not fail the rule (max |U − U_uncon| "
+                   f"{twin_gap.max():.1e})")
+    return out
+
+
 def _decide(m: dict[str, np.ndarray]) -> tuple[str, np.ndarray, np.ndarray]:
     counted = m["overopt"] > 0
-    holds = (m["kkt"] <= KKT_TOL) & (m["U_con"] > m["U_uncon"] + U_TOL)
+    holds = _rule(m)
     h = holds[counted]
     if h.size == 0:
         return "inconclusive", holds, counted
@@ -96,40 +134,48 @@ def run(ctx: RunContext) -> Evidence:
     count, sweep_count = ctx.settings["instances"], ctx.settings["sweep_instances"]
     m = _measure(ctx.seed, count, RHO_MAIN, T_MAX, C_USEFUL)
     verdict, holds, counted = _decide(m)
+    checks = _code_checks(m)
     sens, by_rho = [], {}
     for name, values in (("rho", RHO_SWEEP), ("T_MAX", TMAX_SWEEP), ("c_useful", C_SWEEP)):
         for v in values:
             args = {"rho": RHO_MAIN, "t_max": T_MAX, "c": C_USEFUL}
             args[{"rho": "rho", "T_MAX": "t_max", "c_useful": "c"}[name]] = v
-            ms = _measure(ctx.seed + 1, sweep_count, **args)
+            ms = _measure(ctx.seed * 1000 + 1, sweep_count, **args)
+            checks += [f"{name} = {v}: {c}" for c in _code_checks(ms)]
             vs, hs, cs = _decide(ms)
             sens.append(sweep_point(name, v, vs, holding=float(hs[cs].mean()) if cs.any() else None,
-                                    overoptimised=int(cs.sum()), mean_gain=float((ms["U_con"] - ms["U_uncon"])[cs].mean()) if cs.any() else None))
+                                    overoptimised=int(cs.sum()), mean_gain=float((ms["U_con_single"] - ms["U_uncon"])[cs].mean()) if cs.any() else None))
             if name == "rho":
                 by_rho[str(v)] = {"theta1_mean": float(ms["theta1"][cs].mean()) if cs.any() else None,
                                   "single1_minus_theta1_mean": float((ms["single1"] - ms["theta1"])[cs].mean()) if cs.any() else None}
-    gain = (m["U_con"] - m["U_uncon"])[counted]
+    gain = (m["U_con_single"] - m["U_uncon"])[counted]
+    gain_proxy = (m["U_con"] - m["U_uncon"])[counted]
     gap_early = np.abs(m["U_con"] - m["U_early"])[counted]
     n_c = int(counted.sum())
     return Evidence(
         verdict=verdict, statistic=float(gain.min()) if n_c else float("nan"),
-        threshold=f"every overoptimised instance: KKT residual ≤ {KKT_TOL:g} and U(constrained) > U(unconstrained) + "
-                  f"{U_TOL:g}; refuted if < 50% hold",
+        threshold=f"every overoptimised instance: U(constrained at single-RM proxy points) > U(unconstrained) + "
+                  f"{U_TOL:g}; refuted if < 50% hold (KKT ≤ {KKT_TOL:g}, U(composite proxy points) = U(early stop) and "
+                  f"the end-of-path twin failing are code checks)",
         n_samples=count,
         summary=f"{count} instances (K={RESPONSES}, ρ={RHO_MAIN}, c={C_USEFUL}, 1/β={T_MAX}); {n_c} overoptimised on the "
-                f"composite path; constrained at the proxy points: holds on {int(holds[counted].sum())}/{n_c}, U gain over "
-                f"unconstrained mean {gain.mean():+.3f} (min {gain.min():+.3f}), max |U_con − U_early-stop| "
-                f"{gap_early.max():.1e}, max KKT residual {m['kkt'][counted].max():.1e}; proxy point θ₁ by ρ: "
-                + ", ".join(f"ρ={k}: {v['theta1_mean']:.2f}" for k, v in by_rho.items() if v["theta1_mean"] is not None)
-                + f"; with thresholds from each RM optimised alone the constrained policy beats unconstrained on "
-                  f"{float((m['U_con_single'] > m['U_uncon'] + U_TOL)[counted].mean()):.0%} (mean U gain "
-                  f"{float((m['U_con_single'] - m['U_uncon'])[counted].mean()):+.3f})",
+                f"composite path; constrained at thresholds from each RM optimised alone (judged): beats unconstrained on "
+                f"{int(holds[counted].sum())}/{n_c}, U gain mean {gain.mean():+.3f} (min {gain.min():+.3f}). Code checks: "
+                f"at the composite proxy points (= oracle early stop by construction, gain {gain_proxy.mean():+.3f}) max "
+                f"|U_con − U_early-stop| {gap_early.max():.1e}; end-of-path twin max |U − U_uncon| "
+                f"{float(np.abs(m['U_con_end'] - m['U_uncon']).max()):.1e} (holds on "
+                f"{int(_rule(m, 'U_con_end')[counted].sum())}/{n_c}); max KKT residual {m['kkt'].max():.1e}. Proxy point "
+                f"θ₁ on the composite path by ρ: "
+                + ", ".join(f"ρ={k}: {v['theta1_mean']:.2f}" for k, v in by_rho.items() if v["theta1_mean"] is not None),
         details={"overoptimised": n_c,
-                 "single_rm_thresholds": {"beats_unconstrained": float((m["U_con_single"] > m["U_uncon"] + U_TOL)[counted].mean()),
-                                          "mean_gain": float((m["U_con_single"] - m["U_uncon"])[counted].mean()),
-                                          "mean_shortfall_to_early_stop": float((m["U_early"] - m["U_con_single"])[counted].mean())}, "mean_gain": float(gain.mean()), "max_abs_gap_to_early_stop": float(gap_early.max()),
+                 "single_rm_thresholds": {"beats_unconstrained": float(holds[counted].mean()) if n_c else None,
+                                          "mean_gain": float(gain.mean()) if n_c else None,
+                                          "mean_shortfall_to_early_stop": float((m["U_early"] - m["U_con_single"])[counted].mean()) if n_c else None},
+                 "composite_proxy_points_mean_gain": float(gain_proxy.mean()) if n_c else None,
+                 "max_abs_gap_to_early_stop": float(gap_early.max()) if n_c else None,
+                 "end_twin_max_abs_gap_to_unconstrained": float(np.abs(m["U_con_end"] - m["U_uncon"]).max()),
                  "proxy_points_by_rho": by_rho, "mean_multipliers": [float(m["lam1"][counted].mean()), float(m["lam2"][counted].mean())]},
-        instances=list(holds[counted]), sensitivity=sens,
+        instances=list(holds[counted]), sensitivity=sens, code_checks=checks,
         measurements={k: v[counted] for k, v in m.items()},
     )
 
@@ -139,7 +185,8 @@ def _draw(m: dict, figure_dir: str) -> str:
     fig, (ax, ax2) = new_figure(ID, "constrained RLHF at the proxy points vs unconstrained composite", ncols=2, width=4.6)
     idx = np.arange(len(m["U_con"]))
     ax.plot(idx, m["U_uncon"] - m["U_ref"], "v", ms=3, label="unconstrained (1/β = T_MAX)")
-    ax.plot(idx, m["U_con"] - m["U_ref"], "o", ms=3, mfc="none", label="constrained at proxy points")
+    ax.plot(idx, m["U_con_single"] - m["U_ref"], "s", ms=3, mfc="none", label="constrained, single-RM points (judged)")
+    ax.plot(idx, m["U_con"] - m["U_ref"], "o", ms=3, mfc="none", label="constrained at composite points")
     ax.plot(idx, m["U_early"] - m["U_ref"], ".", ms=2, label="oracle early stop")
     ax.set_xlabel("instance")
     ax.set_ylabel("U(π) − U(π_ref) (utility units)")
@@ -159,7 +206,8 @@ register_claim(Claim(
           "its useful range and improves the true utility over unconstrained composite optimisation",
     theme="OTH", exact="KL path of the composite RM, proxy points, constrained optimum via the convex dual, U",
     monte_carlo="none (random instances only)",
-    test=f"every overoptimised instance: constraints met (KKT ≤ {KKT_TOL:g}) and U(constrained) > U(unconstrained)",
+    test=f"every overoptimised instance: U(constrained at single-RM proxy points) > U(unconstrained); code checks: KKT "
+         f"≤ {KKT_TOL:g}, U(composite proxy points) = U(oracle early stop), end-of-path twin (never binding) fails",
     scales={"quick": {"instances": 40, "sweep_instances": 15}, "full": {"instances": 1000, "sweep_instances": 300}},
     run=run, source="Moskovitz et al. 2023 (arXiv:2310.04373), abstract only; constrained objective and proxy-point "
                     "procedure are our reading (not verified in the body)",
