@@ -98,6 +98,30 @@ def test_l121_measures_exact_properties():
         pooled_r2(torch.tensor([[1.0, 0.0]], dtype=T), torch.tensor([[1.0, 2.0]], dtype=T), torch.tensor([[0.0, 1.0]], dtype=T))
 
 
+def test_l121_quote_rule_counts_only_gains_beyond_the_paired_control_and_its_twin_fails():
+    import numpy as np
+
+    from pgtheory.claims.library.l121_pf_ppo_filtration import _fractions, _quote_rule, instance_measures
+
+    # pairing: with σ₀ = 0 the main RM and the homoscedastic control see the same scores, policy and noise draws
+    a = instance_measures(torch.Generator().manual_seed(3), 4, 0.0, "reliable_high")
+    b = instance_measures(torch.Generator().manual_seed(3), 4, 0.0, "homoscedastic")
+    assert np.array_equal(a["r2"], b["r2"]) and np.array_equal(a["cos"], b["cos"])
+    # columns: none, best_of_n, best_random, best_worst; best_worst gains +0.1 on every instance
+    r2 = np.tile([0.5, 0.4, 0.45, 0.6], (10, 1))
+    cos = np.tile([0.9, 0.1, 0.8, 0.7], (10, 1))
+    main = {"r2": r2, "cos": cos}
+    below = {"r2": r2 + np.array([0.0, 0.0, 0.0, 0.05]), "cos": cos}  # control gains +0.15 > +0.1
+    above = {"r2": r2 - np.array([0.0, 0.0, 0.0, 0.05]), "cos": cos}  # control gains +0.05 < +0.1
+    assert _quote_rule(_fractions(main, above)) == "confirmed"
+    # twin: the same R² rise, but no larger than under constant noise (range enhancement) — never confirmed
+    fr = _fractions(main, below)
+    assert fr["best_worst"]["r2_up"] == 1.0 and fr["best_worst"]["r2_beyond_control"] == 0.0
+    assert _quote_rule(fr) == "qualified"
+    assert _quote_rule(_fractions(main, main)) == "qualified"  # an equal gain does not count
+    assert _quote_rule(_fractions({"r2": np.tile([0.5, 0.4, 0.45, 0.45], (10, 1)), "cos": cos}, above)) == "refuted"
+
+
 # ---- polychromic set objective (L223) ------------------------------------------------------------------------------
 
 def test_set_table_and_objective_by_hand():
@@ -159,6 +183,32 @@ def test_training_stops_exactly_at_matched_pass1_and_pg_concentrates():
         train_to_pass1(th0, rewards, lambda t: t.sum(), 0.3)
 
 
+def test_l223_interval_uses_the_claims_alpha_and_substantial_threshold_has_teeth():
+    import numpy as np
+    from scipy.stats import t
+
+    from pgtheory.claims.library import l223_polychromic_set_objective as mod
+
+    gain = np.array([0.03, 0.05, 0.04, 0.06])  # mean 0.045, sd √(5e-4/3)
+    half = t.ppf(0.975, 3) * math.sqrt(5e-4 / 3) / 2
+    lo, hi = mod.gain_interval(gain, 0.95)
+    assert lo == pytest.approx(0.045 - half, abs=1e-14) and hi == pytest.approx(0.045 + half, abs=1e-14)
+    assert mod.n_intervals() == 9  # main + 2 non-primary values in each of the four instance sweeps
+    ones = np.ones_like(gain)
+    m = {"poly_coverage": 0.5 + gain, "pg_coverage": 0.5 * ones, "poly_matched": ones, "pg_matched": ones}
+    # the same data: confirmed at a 95% interval, not at the claim's 1 − α/D (a wider interval) — α matters
+    assert mod._decide(m, 0.95, substantial=0.02)[0] == "confirmed"
+    assert mod._decide(m, 1 - 1e-3 / mod.n_intervals(), substantial=0.02)[0] == "qualified"
+    # twin of the threshold: a gain below SUBSTANTIAL cannot confirm however tight the interval
+    tight = dict(m, poly_coverage=0.5 + 0.02 + 1e-4 * gain)
+    assert mod._decide(tight, 0.95)[0] == "qualified" and mod._decide(tight, 0.95, substantial=0.01)[0] == "confirmed"
+    with pytest.raises(ValueError, match="^level"):
+        mod.gain_interval(gain, 1.0)
+    with pytest.raises(ValueError, match="^gain"):
+        mod.gain_interval(gain[:1], 0.9)
+    assert min(mod.SUBSTANTIAL_SWEEP) < mod.SUBSTANTIAL < max(mod.SUBSTANTIAL_SWEEP)
+
+
 # ---- constrained RLHF (L77) ----------------------------------------------------------------------------------------
 
 def test_tilt_by_hand():
@@ -211,6 +261,27 @@ def test_constrained_at_composite_proxy_points_equals_early_stop():
         m = instance(g, 0.5, 10.0, 1.0)
         if m["overopt"]:
             assert m["kkt"] < 1e-6 and abs(m["U_con"] - m["U_early"]) < 1e-6 and m["U_con"] > m["U_uncon"]
+            # twin: thresholds at the path end never bind, the constrained optimum is the unconstrained one
+            assert abs(m["U_con_end"] - m["U_uncon"]) < 1e-6
+
+
+def test_l77_code_checks_pass_on_a_measure_and_fail_on_their_twins():
+    import numpy as np
+
+    from pgtheory.claims.library.l77_constrained_rlhf import _code_checks, _decide, _measure, _rule
+
+    m = _measure(5, 6, 0.5, 10.0, 1.0)
+    counted = m["overopt"] > 0
+    assert counted.any() and _code_checks(m) == []
+    assert not _rule(m, "U_con_end")[counted].any()  # the end-of-path twin fails the rule on every instance
+    verdict, holds, _ = _decide(m)
+    assert np.array_equal(holds, _rule(m, "U_con_single"))  # judged on the single-RM thresholds, not on U_con
+    broken = dict(m, U_con_end=m["U_uncon"] + 1e-3)  # a twin that "holds" would mean the rule could not fail
+    assert any("end-of-path twin" in c for c in _code_checks(broken))
+    broken = dict(m, U_con=m["U_early"] - 1e-3 * counted)  # composite proxy points off the early stop
+    assert any("early stop" in c for c in _code_checks(broken))
+    broken = dict(m, kkt=m["kkt"] + 1e-3)
+    assert any("KKT" in c for c in _code_checks(broken))
 
 
 def test_constrained_bad_inputs():

@@ -130,20 +130,51 @@ def test_claim_rule_has_teeth_a_uniform_weight_twin_never_beats_mle(monkeypatch)
     monkeypatch.setattr(mod, "quadratic_value_gradient_weights", lambda Y, P: torch.ones_like(Y))
     twin = [mod._instance(k, **cfg) for k in range(3)]
     assert not any(r["better"] for r in twin)
+    monkeypatch.undo()  # the claim's own code-check twin is the same: all ties (here both unstable), never better
+    assert all(r["tie"] and not r["better"] for r in (mod._instance(k, **cfg, uniform_weights=True) for k in range(3)))
 
 
 def test_arm_and_claim_verdict_rules():
     from pgtheory.claims.library import l51_vagram_lqr as mod
 
-    mk = lambda b, d=True: {"better": b, "decided": d}  # noqa: E731
+    mk = lambda b, tie=False: {"better": b, "tie": tie}  # noqa: E731
     assert mod._arm_verdict([mk(True)] * 3 + [mk(False)]) == "confirmed"
     assert mod._arm_verdict([mk(True)] * 2 + [mk(False)] * 2) == "refuted"
     assert mod._arm_verdict([mk(True)] * 2 + [mk(False)]) == "qualified"
-    assert mod._arm_verdict([mk(True)] + [mk(False, False)] * 3) == "inconclusive"
-    assert mod._arm_verdict([mk(True)] * 3 + [mk(False, False)]) == "confirmed"  # undecided left out
+    # one tie rule (2026-12-01): a tie counts as "not better"; left out only in the reported, unjudged variant
+    assert mod._arm_verdict([mk(True)] * 3 + [mk(False, True)]) == "confirmed"
+    assert mod._arm_verdict([mk(True)] * 2 + [mk(False, True)] * 2) == "refuted"
+    assert mod._arm_verdict([mk(True)] * 2 + [mk(False, True)] * 2, exclude_ties=True) == "confirmed"
+    assert mod._arm_verdict([mk(False, True)] * 2, exclude_ties=True) == "inconclusive"
     assert mod._combine(["confirmed", "confirmed"]) == "confirmed"
     assert mod._combine(["confirmed", "refuted"]) == "refuted"
     assert mod._combine(["confirmed", "qualified"]) == "qualified"
+
+
+def test_ties_infinite_and_finite_are_one_rule_and_not_better():
+    from pgtheory.claims.library import l51_vagram_lqr as mod
+
+    inf = float("inf")
+    assert mod._tie(inf, inf) and not mod._better(inf, inf)  # both planned policies unstable: a tie, not better
+    assert mod._tie(0.2, 0.2 * (1 - mod.TIE / 2)) and not mod._better(0.2, 0.2 * (1 - mod.TIE / 2))  # finite tie
+    assert not mod._tie(inf, 0.3) and mod._better(inf, 0.3)  # VaGraM stable, MLE not
+    assert not mod._tie(0.3, inf) and not mod._better(0.3, inf)
+    assert mod._better(0.2, 0.1) and not mod._better(0.1, 0.2)
+    # twin of the tie tolerance: a difference just above TIE is a real improvement
+    assert mod._better(0.2, 0.2 * (1 - 2 * mod.TIE)) and not mod._tie(0.2, 0.2 * (1 - 2 * mod.TIE))
+
+
+def test_instance_seeds_of_run_seeds_are_disjoint_and_rank_one_is_not_swept():
+    from pgtheory.claims.library import l51_vagram_lqr as mod
+
+    from pgtheory.claims.registry import all_claims
+
+    n_full = next(c for c in all_claims() if c.id == mod.ID).scales["full"]["instances"]
+    offsets = [1000 * a + k for a in range(2) for k in range(n_full)]
+    offsets += [10_000 * (1 + 10 * j + i) + k for j, (_, _, vals) in enumerate(mod.SWEEPS) for i in range(len(vals))
+                for k in range(n_full)]
+    assert max(offsets) < mod.SEED_STRIDE and len(set(offsets)) == len(offsets)
+    assert 1 not in dict(((a, c), v) for a, c, v in mod.SWEEPS)[("capacity", "rank")]
 
 
 @pytest.mark.slow
@@ -155,6 +186,13 @@ def test_l51_quick_run_returns_a_complete_record(tmp_path):
     for key in ("verdict", "summary", "instances", "sensitivity", "kind", "quote", "figure"):
         assert key in rec
     assert rec["kind"] == "empirical" and len(rec["sensitivity"]) == sum(len(v) for _, _, v in mod.SWEEPS)
+    for pt in rec["sensitivity"]:  # every point as large as a main arm; at the primary value it is the main arm
+        arm, const = pt["constant"].split(".")
+        assert pt["instances"] == 10 and pt["main_instances"] == (pt["value"] == mod.PRIMARY[arm][const])
+        if pt["main_instances"]:
+            assert pt["arm_verdict"] == rec["details"]["arm_verdicts"][arm]
+            assert pt["fraction_vagram_better"] == rec["details"]["fraction_better"][arm]
+    assert "ties_excluded_reported_not_judged" in rec["details"]
     assert not rec["code_checks"]
 
 
