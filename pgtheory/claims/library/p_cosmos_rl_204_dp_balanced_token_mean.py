@@ -23,6 +23,9 @@ dp_balanced is unbiased (b < 1e-9, never expected), and Dr. GRPO's b. Sensitivit
 
 Not verified: cosmos-rl's code (the reduction is taken from the #204/#342 descriptions: local loss sum divided by the
 cross-dp mean token count); shards here hold groups of one prompt (an exchangeable i.i.d. batch).
+Scope (stated 2026-12-01, referee's audit s6c; no rule changed): the verdict covers single-prompt batches only — with
+several prompts a global token-mean also weights *prompts* by their token counts, which is not modelled; the
+per-rank token-mean (the reduction dp-balanced replaces) is reported beside GRPO's 1/|o|, not judged.
 """
 from __future__ import annotations
 
@@ -117,8 +120,10 @@ def run(ctx: RunContext) -> Evidence:
               "normaliser (or seq-mean-token-sum)")
     summary = (f"Algebra: dp-balanced = global token-mean on {sum(ident['dp_balanced_equals_global'])}/{len(ident['dp_balanced_equals_global'])} "
                f"random shard tables (per-rank token-mean differs on {sum(ident['per_rank_differs'])}). Exact expected update, "
-               f"{len(insts)} toy-LLM prompts, K = 2 shards × G = 2, RLOO: dp-balanced is less biased than GRPO's 1/|o| on "
-               f"{int(better.sum())}/{better.size} (median 1 − cos {med['dp_balanced']:.2e} vs {med['seq_mean_token_mean']:.2e}); "
+               f"{len(insts)} toy-LLM prompts, single-prompt batches (every shard a group of the same prompt), K = 2 shards × G = 2, "
+               f"RLOO: dp-balanced is less biased than GRPO's 1/|o| on "
+               f"{int(better.sum())}/{better.size} (median 1 − cos {med['dp_balanced']:.2e} vs {med['seq_mean_token_mean']:.2e}; "
+               f"per-rank token-mean, the reduction it replaces, {med['per_rank']:.2e}, reported); "
                f"it is {'unbiased' if dp_unbiased else 'still biased'} (max 1 − cos {bias[:, main, k_dp].max():.2e}); Dr. GRPO's "
                f"constant normaliser is {'unbiased up to scale on every instance and setting' if dr_unbiased else 'biased somewhere'} "
                f"(max 1 − cos {bias[..., k_dr].max():.1e}). Practitioner: {answer}.")

@@ -33,7 +33,11 @@ exact per-sample variance (trace of the covariance) of bug-k2 and fix-k1 (equal 
 reference spread s.
 
 Simplified: tabular toy LLMs; the KL term summed over tokens (NeMo-RL averages over tokens: a constant factor per
-batch for the expectation comparison). Not verified: NeMo-RL's loss code itself (only its test was read).
+batch for the expectation comparison). Not verified: NeMo-RL's loss code itself (only its test was read; its
+``test_clipped_pg_loss_kl_gradient_includes_sampling_term`` expects β·(k + ∂k/∂log π)/numel, the modelled fix — as read by
+the referee of audit s6c in the code store, not by this module's author).
+Reported since 2026-12-01 (referee's audit s6c; no rule changed): var(fix-k1)/var(fix-k3), the exact per-sample
+variance ratio, over every instance and reference spread (the basis of "prefer k3"), in the answer and details.
 """
 from __future__ import annotations
 
@@ -114,10 +118,15 @@ def run(ctx: RunContext) -> Evidence:
     verdict = "qualified" if quote_verdict == "confirmed" and bool((fixed_gap > BIAS_REL).any()) else quote_verdict
 
     sens = []
+    var_ratio = []  # var(fix-k1) / var(fix-k3), exact, every instance and spread (reported, 2026-12-01)
     for s in SPREADS:
         ok, changed = [], []
         for k in range(len(INSTANCE_SHAPES)):
             pol, th, ref, _, _ = make_instance(k, ctx.seed, s, 0.0)
+            pr, wq = pol.sequence_log_probs(th).exp(), pol.task.prompt_weights
+            var_fix = {e: float((exact_sd(kl_placement_per_response_gradients(pol, th, ref, e, "loss_token_score"), pr, wq)
+                                 ** 2).sum()) for e in ("k1", "k3")}
+            var_ratio.append(var_fix["k1"] / var_fix["k3"])
             sm, d_k1, dist = _check_instance(pol, th, ref)
             ok.append(sm <= EXACT_TOL and d_k1 > BIAS_REL)
             changed.append(_ranking(dist, "bug") != _ranking(dist, "fix"))
@@ -125,7 +134,9 @@ def run(ctx: RunContext) -> Evidence:
                                 identity_holds_on=int(sum(ok)), ranking_changed_on=int(sum(changed))))
     var_bug_k2, var_fix_k1 = float((sd_bug_k2**2).sum()), float((sd_fix_k1**2).sum())
     answer = ("After the fix, k1 and k3 give the same expected KL gradient (what k2 gave before; fixed k3 is old k2 "
-              "sample by sample, fixed k1 adds zero-mean noise), and k2 changes: prefer k3, re-tune β; to get ∇KL of whole responses put the KL in the reward or use the "
+              f"sample by sample, fixed k1 adds zero-mean noise: {min(var_ratio):.1f}–{max(var_ratio):.0f}× fixed k3's "
+              "variance here), and k2 changes: prefer k3, re-tune β. The fix does not reach the PR's own stated target "
+              "(the gradient of the whole-response KL): for that put the KL in the reward or use the "
               "response's log-probability (not the token's) in the score term.")
     summary = (f"On-policy on {sum(inst_ok)}/{len(inst_ok)} toy LLMs E∇(k2, bug) = E∇(k1, fix) to {max(same):.0e} "
                f"(and = fix-k3 per sample, to {per_sample_k3:.0e} on {mc_label}); bug-k2 ≠ bug-k1 (= 0); ranking by distance to ∇KL(π‖π_ref) changed "
@@ -138,7 +149,8 @@ def run(ctx: RunContext) -> Evidence:
         threshold=(f"E∇(bug-k2) = E∇(fix-k1) to {EXACT_TOL}, ≠ bug-k1, ranking changes somewhere, MC equivalence "
                    f"confirmed; extension: fixed k1/k3 within {BIAS_REL} of the sequence ∇KL"),
         n_samples=int(n), summary=summary,
-        details={"labels": labels, "bug_k2_vs_fix_k1": same, "bug_k2_vs_bug_k1": differ_k1,
+        details={"labels": labels, "var_fix_k1_over_fix_k3_range": [min(var_ratio), max(var_ratio)],
+                 "bug_k2_vs_fix_k1": same, "bug_k2_vs_bug_k1": differ_k1,
                  "ranking_changed": rank_changed, "distance_to_seq_kl_grad": dists.tolist(),
                  "bug_k2_vs_fix_k3_per_sample": per_sample_k3, "per_sample_variance": {"bug_k2": var_bug_k2, "fix_k1": var_fix_k1}, "mc_instance": mc_label,
                  "practitioner_answer": answer, "cpu_seconds": time.process_time() - t0},

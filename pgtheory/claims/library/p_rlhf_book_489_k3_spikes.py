@@ -17,8 +17,9 @@ in two ways — "sharpen" (RL raises one rewarded token: the logit of the token 
 
 Rule: an estimator "spikes" on an (instance, mode) when, at some drift with per-token KL(π_θ‖π_ref) ≤ KL_PLAUSIBLE,
 its 99.9% quantile exceeds TAIL_FACTOR × the larger of k1's and k2's. Protocol: kind=empirical, extension=True: the
-quoted sentence reports one 1.7B-model run, which a toy cannot decide (quote_verdict "inconclusive"); the rule tests
-the mechanism asked about. Verdict: qualified when the code's flipped k3 spikes on ≥ MAJORITY of (instance, mode)
+quoted sentence reports one 1.7B-model run, which a toy cannot decide (quote_verdict "inconclusive"; since
+2026-12-01 the main verdict too, see the revision below); the rule tests the mechanism asked about. Mechanism
+verdict: qualified when the code's flipped k3 spikes on ≥ MAJORITY of (instance, mode)
 pairs and Schulman's k3 on fewer than that (the spikes are the flipped ratio's, not k3's); confirmed when Schulman's
 k3 spikes on ≥ MAJORITY (the tail of k3 itself explains them); inconclusive otherwise. Sweeps: TAIL_FACTOR and
 KL_PLAUSIBLE (the verdict at each), the sharpened token's rank.
@@ -27,6 +28,18 @@ Simplified: one next-token distribution instead of a sequence (the per-token coe
 estimators; sequences only add prefixes); tokens sampled from π_θ itself (the run sampled at temperature 0.6 with
 top-k 20 / top-p 0.95, which favours high-π_θ tokens — exactly where the flipped coefficient is large); no gradient
 clipping (the run clipped the total norm at 1.0, which caps a spike's size but not its direction).
+The same stored ``loss.py`` returns ``approx_kl1 = −log_ratio`` = log(π_ref/π_θ), a sign-flipped k1; its expected
+gradient is zero either way (E_{π_θ}∇log π_θ = 0), so "kl1 looked stable" is also consistent with kl1 regularising
+nothing in expectation. Not verified: the maintainers' reply on #489 and PR #528 (cited from the fix notes; not
+found in the store by the referee).
+
+Rule revision, 2026-12-01 (referee's audit s6c, before any confirmatory run on the new rule; no full run had been
+made): the main verdict is "inconclusive", matching quote_verdict — the quoted sentence reports one Qwen3-1.7B run,
+which the toy cannot decide, and a raw "qualified" (partly supported) would bypass the protocol's rule that an
+undecided quote stays inconclusive. The mechanism rule above is kept and reported as ``mechanism_verdict`` (details,
+summary and each sweep point's ``mechanism_verdict``); every sweep point's verdict is the claim's rule there,
+i.e. "inconclusive". The summary states the mechanism at the early-training KL bound (0.1 nat/token) beside the main
+bound (1 nat/token).
 """
 from __future__ import annotations
 
@@ -115,17 +128,21 @@ def run(ctx: RunContext) -> Evidence:
     t0 = time.process_time()
     labels, q, rms, kurt, kl = _laws(ctx.seed, SHARPEN_RANK)
     flipped, schulman = _spikes(q, kl, TAIL_FACTOR, KL_PLAUSIBLE)
-    verdict = _verdict(flipped, schulman)
+    mechanism = _verdict(flipped, schulman)
+    verdict = "inconclusive"  # the quoted run is not decidable here (revision of 2026-12-01)
     sens = []
+    early = {}
     for f in TAIL_FACTORS:
         for k in KL_PLAUSIBLES:
             fl, sc = _spikes(q, kl, f, k)
-            sens.append(sweep_point("tail factor × KL bound", f"{f:g} × {k:g}", _verdict(fl, sc),
+            sens.append(sweep_point("tail factor × KL bound", f"{f:g} × {k:g}", verdict, mechanism_verdict=_verdict(fl, sc),
                                     flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean())))
+            if k == min(KL_PLAUSIBLES):
+                early[f] = (float(fl.mean()), _verdict(fl, sc))
     for r in SHARPEN_RANKS:
         _, q_r, _, _, kl_r = _laws(ctx.seed, r)
         fl, sc = _spikes(q_r, kl_r, TAIL_FACTOR, KL_PLAUSIBLE)
-        sens.append(sweep_point("sharpened token's reference rank", r, _verdict(fl, sc),
+        sens.append(sweep_point("sharpened token's reference rank", r, verdict, mechanism_verdict=_verdict(fl, sc),
                                 flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean())))
     ix = {e: i for i, e in enumerate(TOKEN_GRADIENT_ESTIMATORS)}
     plausible = kl <= KL_PLAUSIBLE
@@ -133,14 +150,20 @@ def run(ctx: RunContext) -> Evidence:
     max_flip = float(np.where(plausible, ratio("k3_flipped"), 0).max())
     max_k3 = float(np.where(plausible, ratio("k3"), 0).max())
     sharpen_k3 = float(np.where(plausible[:, 0], ratio("k3")[:, 0], 0).max())
-    answer = ("Check the ratio direction of your k3 (it must be r = π_ref/π_θ): with r = π_θ/π_ref the KL gradient grows "
-              "like π_θ/π_ref on the tokens RL makes likely, which spikes; Schulman's k3 is no more spiky than k2 while "
-              "RL sharpens, and heavy-tailed only where π_θ ≪ π_ref.")
+    answer = ("Check the ratio direction of your k3 (it must be r = π_ref/π_θ; the "
+              "book's approx_kl3 used π_θ/π_ref, and its approx_kl1 is sign-flipped): with r = π_θ/π_ref the KL gradient "
+              "grows like π_θ/π_ref on the tokens RL makes likely, which gives heavy tails once KL ~ 1 nat/token; "
+              "Schulman's k3 is no more spiky than k2 while RL sharpens, and heavy-tailed only where π_θ ≪ π_ref.")
     summary = (f"Per-token gradient, exact laws on {len(labels)} next-token softmaxes × {len(MODES)} drift modes, KL ≤ "
                f"{KL_PLAUSIBLE:g} nat: the book's flipped k3 (r = π_θ/π_ref) has a 99.9% quantile > {TAIL_FACTOR:g}× "
                f"k1/k2's on {int(flipped.sum())}/{flipped.size} pairs (up to {max_flip:.1f}×); Schulman's k3 on "
                f"{int(schulman.sum())}/{schulman.size} ({int(schulman[:, 1].sum())} of them under gaussian drift, where "
-               f"π_θ ≪ π_ref on some tokens; up to {max_k3:.1f}×; ≤ {sharpen_k3:.2f}× when RL sharpens one token). The run itself (Qwen3-1.7B) is not decided here. {answer}")
+               f"π_θ ≪ π_ref on some tokens; up to {max_k3:.1f}×; ≤ {sharpen_k3:.2f}× when RL sharpens one token) → mechanism "
+               f"{mechanism} (flipped k3's tails, not k3's). At the early-training bound KL ≤ {min(KL_PLAUSIBLES):g} nat the "
+               f"flipped k3 spikes on " + ", ".join(f"{v[0]:.0%}" for v in early.values()) + " of pairs at tail factors "
+               + ", ".join(f"{f:g}" for f in early) + f" — below the {MAJORITY:.0%} majority (mechanism "
+               + "/".join(sorted({v[1] for v in early.values()})) + f" there). The quoted Qwen3-1.7B run is not decided here: "
+               f"inconclusive. {answer}")
     return Evidence(
         verdict=verdict, statistic=float(flipped.mean()),
         threshold=(f"q{QUANTILE:g} of ‖per-token gradient‖ > {TAIL_FACTOR:g}× max(k1, k2) at some drift with KL ≤ "
@@ -148,6 +171,8 @@ def run(ctx: RunContext) -> Evidence:
         n_samples=0, summary=summary,
         details={"labels": labels, "flipped_spikes": flipped.tolist(), "schulman_spikes": schulman.tolist(),
                  "max_ratio_flipped": max_flip, "max_ratio_schulman": max_k3, "max_ratio_schulman_sharpen": sharpen_k3,
+                 "mechanism_verdict": mechanism,
+                 "early_bound_flipped_spike_share": {f"tail factor {f:g}": v[0] for f, v in early.items()},
                  "practitioner_answer": answer, "cpu_seconds": time.process_time() - t0},
         instances=[bool(f) for f in flipped.reshape(-1)],
         sensitivity=sens, quote_verdict="inconclusive",

@@ -22,6 +22,9 @@ not a different difficulty profile). Sensitivity: G, std convention, ε.
 Population vs Bessel in libraries: TRL and verl normalise by ``torch.std`` (Bessel, as pgtheory.estimators.group
 documents); no public thread stating the difference between libraries was found (searched 2026-12-01) — the
 population/Bessel comparison here is our derivation, not a thread's claim.
+Wording (2026-12-01, referee's audit s6c; no rule changed): the rule judges the effect (extreme/mid weight ratio);
+the quote's causal clause ("because 1/std blows up") is contradicted by the reported bound √(G − 1), and the
+summary says so beside the verdict.
 """
 from __future__ import annotations
 
@@ -94,7 +97,9 @@ def run(ctx: RunContext) -> Evidence:
                f"{float(p[-1]):g}) / w(1/2) = " + ", ".join(f"{rho[a].min():.3f}–{rho[a].max():.3f} at G = {G}" for a, G in enumerate(sizes)) +
                (f". Holds for G ∈ {[G for G in sizes if G not in flat]}, not at G ∈ {flat} (w_G(p) is constant in p there)"
                 if flat else ". Holds for every G") +
-               f"; the weight is bounded (w(0+) = {', '.join(f'{s:.3f}' for s in sup0)} = √(G−1)), so 1/std does not blow up. "
+               f"; the quote's stated cause is contradicted: the weight is bounded (w(0+) = {', '.join(f'{s:.3f}' for s in sup0)} "
+               f"= √(G−1); all-equal groups get A = 0), so 1/std does not blow up — the effect exists for G > 2, the cause is "
+               f"the finite-G shape of w_G(p), not a divergence. "
                f"Bessel/population weight ratio = {', '.join(f'{bessel_ratio[a].min():.4f}' for a in range(len(sizes)))} "
                f"(= √((G−1)/G), constant in p). Practitioner: {answer}.")
     measurements = {"p": p.numpy(), "group_sizes": np.array(sizes), "stds": np.array(STDS), "eps": np.array(epss),

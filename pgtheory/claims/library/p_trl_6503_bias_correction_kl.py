@@ -26,6 +26,10 @@ from the on-policy g^tok_rev(π_θ) (prefixes from π_old). Sweeps: reference sp
 Simplified: tabular toy LLMs; the KL term summed over tokens (TRL aggregates per-token losses by ``loss_type``, a
 per-token weight that leaves the token-level reading per token intact). Read: the thread's PR description and review
 and huggingface/trl#6586's code excerpt of ``_compute_loss`` (2026-12-01); not read: DeepSeek-V3.2 §3.1 itself.
+Note (2026-12-01, referee's audit s6c; no rule changed): the Monte Carlo draw uses the same instance and run seed as
+P-nemo-rl-2506's, and on-policy ρ·k3 is k2-in-the-loss sample by sample, so the two records' Monte Carlo evidence is
+one draw, not two independent ones. The answer is worded conditionally ("if you want the per-token reverse KL"):
+the evidence says which gradient the flag gives, not that the per-token KL is the better target.
 """
 from __future__ import annotations
 
@@ -118,7 +122,7 @@ def run(ctx: RunContext) -> Evidence:
         sens.append(sweep_point("staleness d", d, "qualified" if stale_vs_onpolicy[:, j].max() > BIAS_REL else verdict,
                                 exact_vs_sampler_prefix_target_max=float(stale_exact[:, j].max()),
                                 vs_on_policy_token_target_max=float(stale_vs_onpolicy[:, j].max())))
-    answer = ("Keep use_bias_correction_kl with importance_sampling_level='token': each token then gets the exact "
+    answer = ("If you want the per-token reverse KL, keep use_bias_correction_kl with importance_sampling_level='token': each token then gets the exact "
               "reverse-KL gradient of its next-token distribution; it is not the gradient of the KL of whole responses "
               "(the prefix term is missing), and with 'sequence' the broadcast ratio biases it — use the per-token "
               "ratio for the KL term, or KL in the reward for the sequence KL.")

@@ -19,6 +19,14 @@ Rule: verified (confirmed) iff (i)–(iv) hold on every table and the twin is re
 (i) fails. Sensitivity: the padded width T (each T in ``shapes``).
 
 Not verified: the TRL code at other versions; the effect part uses the unclipped token-level surrogate at θ = θ_old.
+Scope: the old and new forms agree for the recommended (B, 1) sequence-level loss (check (iii)); the difference
+arises only for a (B, T) per-token loss.
+
+Revision, 2026-12-01 (referee's audit s6c, before any confirmatory run on the new rule; no full run had been made):
+the full-scale group sizes of the (reported) effect part are capped at G ≤ 3 (were [2, 3, 4]): the V=4/L=3 task
+has N = 40 responses and 40⁴ = 2,560,000 groups exceed :func:`pgtheory.exact.enumerate_groups`' limit of
+2,000,000, so the full run would have crashed. The declared ``group_size`` range is now [2, 3]
+(tests/test_practice_length.py computes N^G for every task and G of both scales). The verdict does not use G.
 """
 from __future__ import annotations
 
@@ -159,11 +167,11 @@ register_claim(Claim(
     claim="With a (B, T) per-token loss, TRL's old LUSPO reduction (x * mask.sum(1, keepdim=True)).mean() weights each "
           "sequence's mean loss by L_b²/T instead of L_b",
     theme="GR", exact="the two reductions on random (B, T) tables (identity, autograd weights); E ĝ of each on toy LLMs "
-                      "by enumerating all N^G groups",
+                      "by enumerating all N^G groups (N ≤ 40, G ≤ 3)",
     monte_carlo="none (exact)",
     test="identity to relative 1e-12 on every table, nonzero-padding twin rejected",
     scales={"quick": {"shapes": [[2, 3], [4, 5], [8, 16]], "tables": 20, "thetas_per_task": 2, "group_sizes": [2, 3]},
-            "full": {"shapes": [[2, 3], [4, 5], [8, 16], [16, 64]], "tables": 200, "thetas_per_task": 6, "group_sizes": [2, 3, 4]}},
+            "full": {"shapes": [[2, 3], [4, 5], [8, 16], [16, 64]], "tables": 200, "thetas_per_task": 6, "group_sizes": [2, 3]}},
     run=run, draw=_draw, figure_family="practice",
     source="huggingface/trl#6654 diff and review (grpo_trainer.py luspo branch, old and new lines), read via the stored thread",
     kind="identity",
@@ -171,5 +179,5 @@ register_claim(Claim(
           "length weighting",
     quote_source="GitHub thread huggingface/trl#6654, comment by albertvillanova on 2026-08-06 (review of trl/trainer/grpo_trainer.py)",
     extension=False, unbiasedness=False,
-    constants={"padded_width_T": [3, 64], "group_size": [2, 4]},
+    constants={"padded_width_T": [3, 64], "group_size": [2, 3]},
 ))

@@ -22,13 +22,32 @@ update from ∇J); BIASED_COS = 1 − 1e-6 (a bias a thousand times the rounding
 cos ≥ UNBIASED_COS and scale > 0 on every instance, G and advantage, and ``seq_mean_token_mean`` has cos <
 BIASED_COS on at least one instance (the bias the PR removes exists); refuted if ``constant`` fails on-policy;
 qualified if no 1/|o| bias is seen. Sensitivity: G (swept), staleness δ ∈ ``staleness`` (θ_old = θ − δZ, data from
-π_old, per-token ratios r_t on the unclipped ``pg`` surrogate: every aggregation is then biased by the token-ratio
-approximation, the constant normaliser included; by the protocol's sensitivity rule a verdict that changes with δ
-is ``qualified``, the boundary "exact only on-policy" stated in the summary).
+π_old, per-token ratios r_t on the unclipped ``pg`` surrogate: every aggregation is then biased w.r.t. ∇J by the
+token-ratio approximation, the constant normaliser included — reported as the boundary "exact only on-policy";
+judged, since 2026-12-01, by whether ``constant`` stays parallel to the length-free ``seq_mean_token_sum`` update
+under the same ratios, see the revisions below).
 
 Not verified: the PR's diff (its description was read: "uses constant normalizer (max_response_length)"); the
 normaliser is taken as max_response_length per sequence, i.e. ``constant``. PPO clipping is not modelled (at
-θ = θ_old it does not change the gradient).
+θ = θ_old it does not change the gradient). The PR is open, not merged (read 2026-12-01): verl ships no
+``token-mean-unbiased`` mode; its existing constant-normaliser mode is ``seq-mean-token-sum-norm``.
+
+Rule revisions, 2026-12-01 (referee's audit s6c, before any confirmatory run on the new rule; no full run had been
+made):
+(1) the full-scale group sizes are capped at G ≤ 3 (were [2, 3, 4]): the V=4/L=3 task has N = 40 responses and
+40⁴ = 2,560,000 groups exceed :func:`pgtheory.exact.enumerate_groups`' limit of 2,000,000, so the full run would have
+crashed. The declared ``group_size`` range is now [2, 3] (tests/test_practice_length.py computes N^G for every task
+and G of both scales).
+(2) the staleness points are judged against the length-free normaliser under the same ratios: a point is
+"confirmed" iff cos(E ĝ_constant, E ĝ_seq_mean_token_sum) ≥ UNBIASED_COS on every instance (the constant normaliser
+stays unbiased *relative to the length-free update*). Before, they were judged against ∇J, which every normaliser
+misses under staleness by the token-ratio approximation of the unclipped surrogate — unrelated to the length bias
+the quote is about — so every δ > 0 made the claim "qualified" by construction. The cosine with ∇J is still
+reported (the boundary "exact only on-policy" of every normaliser). Note: the constant weights 1/(G·L_max) are
+proportional to seq-mean-token-sum's 1/G, so these points hold whenever the code is right (a check that the
+length-freeness survives token ratios); 1/|o|'s cosine with the same length-free update is reported beside it
+(``min_cos_seq_mean_token_mean_vs_seq_mean_token_sum``) to show that the comparison separates a length-dependent
+normaliser.
 """
 from __future__ import annotations
 
@@ -77,13 +96,19 @@ def run(ctx: RunContext) -> Evidence:
     deltas = list(ctx.settings["staleness"])
     gen = torch.Generator().manual_seed(ctx.seed + 1)
     stale_cos = np.zeros((len(insts), len(deltas), len(AGGREGATIONS)))
+    stale_rel_cos = np.zeros((len(insts), len(deltas)))  # cos(E ĝ_constant, E ĝ_seq_mean_token_sum), same ratios
+    stale_rel_cos_len = np.zeros((len(insts), len(deltas)))  # the same for 1/|o| (seq_mean_token_mean)
     for i, inst in enumerate(insts):
         for d, delta in enumerate(deltas):
             p_old, ratio = stale_ratios(inst, delta, gen)
+            stale_m = {}
             for c, agg in enumerate(AGGREGATIONS):
                 m = expected_group_update(p_old, inst.scores, inst.rewards, inst.mask, sizes[0], _weights(agg),
                                           advantage="rloo", token_ratios=ratio)
+                stale_m[agg] = m
                 stale_cos[i, d, c] = cosine(m, inst.grad_j)
+            stale_rel_cos[i, d] = cosine(stale_m["constant"], stale_m["seq_mean_token_sum"])
+            stale_rel_cos_len[i, d] = cosine(stale_m["seq_mean_token_mean"], stale_m["seq_mean_token_sum"])
     k_const, k_len = AGGREGATIONS.index("constant"), AGGREGATIONS.index("seq_mean_token_mean")
     const_ok = (cos[..., k_const] >= UNBIASED_COS) & (scale[..., k_const] > 0)  # [I, G, A]
     per_instance = [bool(x) for x in const_ok.all(axis=(1, 2))]
@@ -101,8 +126,11 @@ def run(ctx: RunContext) -> Evidence:
         sensitivity.append(sweep_point("group_size", G, v, min_cos_constant=float(cos[:, a, :, k_const].min()),
                                        min_cos_seq_mean_token_mean=float(cos[:, a, :, k_len].min())))
     for d, delta in enumerate(deltas):
-        ok = bool((stale_cos[:, d, k_const] >= UNBIASED_COS).all())
+        # judged against the length-free update under the same ratios (revision (2) of 2026-12-01)
+        ok = bool((stale_rel_cos[:, d] >= UNBIASED_COS).all())
         sensitivity.append(sweep_point("staleness_delta", delta, "confirmed" if ok else "qualified",
+                                       min_cos_constant_vs_seq_mean_token_sum=float(stale_rel_cos[:, d].min()),
+                                       min_cos_seq_mean_token_mean_vs_seq_mean_token_sum=float(stale_rel_cos_len[:, d].min()),
                                        min_cos_constant=float(stale_cos[:, d, k_const].min()),
                                        min_cos_seq_mean_token_sum=float(stale_cos[:, d, AGGREGATIONS.index("seq_mean_token_sum")].min())))
     min_cos = {agg: float(cos[..., c].min()) for c, agg in enumerate(AGGREGATIONS)}
@@ -110,15 +138,19 @@ def run(ctx: RunContext) -> Evidence:
     d_len = drift[..., k_len]
     n_pos, n_neg = int((d_len > 1e-9).sum()), int((d_len < -1e-9).sum())
     worst_stale = float(stale_cos[:, -1, k_const].min())
-    answer = ("use a data-independent normaliser (seq-mean-token-sum, or token-mean-unbiased/Dr. GRPO's constant L_max): "
-              "on-policy its expected update is exactly c·∇J; 1/|o| and group token-mean tilt it whenever length and reward are related")
+    worst_stale_rel = float(stale_rel_cos.min())
+    answer = ("use a data-independent normaliser (verl's existing seq-mean-token-sum-norm, seq-mean-token-sum, or Dr. "
+              "GRPO's constant L_max; PR #2435's token-mean-unbiased is not merged): on-policy its expected update is "
+              "exactly c·∇J; 1/|o| and group token-mean tilt it whenever length and reward are related")
     summary = (f"On {len(insts)} toy-LLM prompts (V=2–4, L=3–5), G ∈ {sizes}, rloo and mean advantages, on-policy, exact: "
                f"token-mean-unbiased (1/L_max) has min cos(E ĝ, ∇J) = {min_cos['constant']:.12f} (unbiased up to scale on "
                f"{sum(per_instance)}/{len(per_instance)}); seq-mean-token-mean (1/|o|) min cos = {min_cos['seq_mean_token_mean']:.4f}, "
                f"group token-mean {min_cos['token_mean']:.4f} — 1/|o| is a bias, not a fix. Per unit J gain, 1/|o| lengthens "
                f"responses more than ∇J in {n_pos} and less in {n_neg} of {d_len.size} settings. Unbiased up to scale: "
-               f"{', '.join(unbiased_aggs)}. Boundary: with stale data (δ = {deltas[-1]}) and token ratios every normaliser is "
-               f"biased (token-mean-unbiased min cos {worst_stale:.4f}): the correctness holds on-policy only. Practitioner: {answer}.")
+               f"{', '.join(unbiased_aggs)}. With stale data and token ratios (δ ≤ {deltas[-1]}) token-mean-unbiased stays parallel "
+               f"to the length-free seq-mean-token-sum update (min cos {worst_stale_rel:.12f}); boundary: then every "
+               f"normaliser misses ∇J (token-mean-unbiased min cos {worst_stale:.4f} at δ = {deltas[-1]}, the token-ratio "
+               f"approximation), so exactness w.r.t. ∇J holds on-policy only. Practitioner: {answer}.")
     measurements = {
         "aggregations": np.array(AGGREGATIONS), "group_sizes": np.array(sizes), "staleness": np.array(deltas),
         "one_minus_cos": np.clip(1 - cos, 0, None), "drift": drift, "stale_one_minus_cos": np.clip(1 - stale_cos, 0, None),
@@ -131,6 +163,8 @@ def run(ctx: RunContext) -> Evidence:
         details={"instances": [x.name for x in insts], "min_cos": min_cos, "unbiased_up_to_scale": unbiased_aggs,
                  "scale_constant_range": [float(scale[..., k_const].min()), float(scale[..., k_const].max())],
                  "length_drift_seq_mean_token_mean": {"more_than_grad": n_pos, "less_than_grad": n_neg},
+                 "stale_min_cos_constant_vs_seq_mean_token_sum": {f"delta={delta}": float(stale_rel_cos[:, d].min())
+                                                                   for d, delta in enumerate(deltas)},
                  "stale_min_cos": {f"delta={delta}|{agg}": float(stale_cos[:, d, c].min())
                                    for d, delta in enumerate(deltas) for c, agg in enumerate(AGGREGATIONS)},
                  "cpu_seconds": time.process_time() - t0, "practitioner_answer": answer},
@@ -165,13 +199,13 @@ def _draw(m: dict, figure_dir: str) -> str:
 register_claim(Claim(
     id=ID, seed_line=0, practice_source="verl-project/verl#2435 (2025-07-09)",
     paper="Fix length bias in masked_mean for PPO loss",
-    claim="A constant normaliser (max_response_length; verl loss_agg_mode 'token-mean-unbiased') instead of the response "
-          "length |o_i| removes the response-level length bias of 1/|o_i|: the expected update is ∇J up to a constant",
-    theme="GR", exact="E ĝ of 4 aggregations × 2 advantages by enumerating all N^G groups (N ≤ 40, G ≤ 3); ∇J; ∇E|y|",
+    claim="A constant normaliser (max_response_length; loss_agg_mode 'token-mean-unbiased' of the unmerged verl PR "
+          "#2435) instead of the response length |o_i| removes the response-level length bias of 1/|o_i|: the expected update is ∇J up to a constant",
+    theme="GR", exact="E ĝ of 4 aggregations × 2 advantages by enumerating all N^G groups (N ≤ 40, G ≤ 3: N^G ≤ 64,000); ∇J; ∇E|y|",
     monte_carlo="none (exact enumeration)",
     test="token-mean-unbiased cos(E ĝ, ∇J) ≥ 1 − 1e-9 on every instance and 1/|o| biased somewhere ⇒ confirmed",
     scales={"quick": {"thetas_per_task": 2, "group_sizes": [2, 3], "staleness": [0.0, 0.1, 0.3]},
-            "full": {"thetas_per_task": 6, "group_sizes": [2, 3, 4], "staleness": [0.0, 0.05, 0.1, 0.3, 0.6]}},
+            "full": {"thetas_per_task": 6, "group_sizes": [2, 3], "staleness": [0.0, 0.05, 0.1, 0.3, 0.6]}},
     run=run, draw=_draw, figure_family="practice",
     source="verl PR #2435 description (masked_mean_unbiased, token-mean-unbiased: constant max_response_length); "
            "aggregations as in pgtheory.estimators.aggregation (verl agg_loss read 2026-11-30); PR diff not read",
@@ -180,5 +214,5 @@ register_claim(Claim(
           "bias while maintaining mathematical correctness.",
     quote_source="GitHub thread verl-project/verl#2435, comment by johnhaofu on 2025-07-09 (PR description)",
     extension=False, unbiasedness=False,
-    constants={"group_size": [2, 4], "staleness_delta": [0.0, 0.6], "thetas_per_task": [2, 6]},
+    constants={"group_size": [2, 3], "staleness_delta": [0.0, 0.6], "thetas_per_task": [2, 6]},
 ))
