@@ -13,7 +13,8 @@ def test_registry_and_records():
     claims = all_claims()
     assert {c.id for c in claims} >= set(FAST) | {"L9-softmax-pg-rates"}
     for c in claims:
-        assert c.id.startswith(f"L{c.seed_line}-") and c.test and set(c.scales) >= {"quick", "full"}
+        tied = c.id.startswith("P-") and c.practice_source if c.seed_line == 0 else c.id.startswith(f"L{c.seed_line}-")
+        assert tied and c.test and set(c.scales) >= {"quick", "full"}
     with pytest.raises(ValueError, match="verdict: expected one of"):
         Evidence("maybe", 0.0, "", 1, "")
     with pytest.raises(ValueError, match="id: must start with 'L3-'"):
