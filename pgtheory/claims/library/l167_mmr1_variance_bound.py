@@ -251,9 +251,19 @@ def run(ctx: RunContext) -> Evidence:
                  "toy_llm": {str(k): v for k, v in seq.items()}, "by_scale": {str(k): v for k, v in by_scale.items()}},
         instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict, code_checks=code_checks,
         measurements={"verdict": verdict, "c_min_by_box": [box[B] for B in BOX_B],
-                      "scatter": {str(K): {"reward_variance": np.concatenate(scatter[K][0]),
-                                           "grad_norm_sq": np.concatenate(scatter[K][1])} for K in K_GRID}},
+                      "scatter": {str(K): {"reward_variance": _thin(np.concatenate(scatter[K][0])),
+                                           "grad_norm_sq": _thin(np.concatenate(scatter[K][1]))} for K in K_GRID}},
     )
+
+
+#: points per K kept for the scatter (the full run evaluates 1.44e7 policies: every one is decided on, a thinned,
+#: evenly strided subset is drawn — the first full figure's PDF was 53 MB)
+SCATTER_POINTS = 20_000
+
+
+def _thin(x: np.ndarray) -> np.ndarray:
+    """An evenly strided subset of at most SCATTER_POINTS values (deterministic; for the figure only)."""
+    return x[:: max(1, -(-len(x) // SCATTER_POINTS))]
 
 
 def _draw(m: dict, figure_dir: str) -> str:
@@ -263,7 +273,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     vv = np.linspace(1e-4, 0.25, 200)
     for j, K in enumerate(K_GRID):
         xs, ys = m["scatter"][str(K)]["reward_variance"], m["scatter"][str(K)]["grad_norm_sq"]
-        a1.scatter(xs, ys, s=2, alpha=0.3, color=f"C{j}", label=f"K = {K}, random π (s = 1)")
+        a1.scatter(xs, ys, s=2, alpha=0.3, color=f"C{j}", label=f"K = {K}, random π (s = 1)", rasterized=True)
         a1.plot(vv, 4 / K * vv ** 2, color=f"C{j}", lw=1, label=f"4/K·Var² (K = {K})")
     a1.set_xscale("log")
     a1.set_yscale("log")
