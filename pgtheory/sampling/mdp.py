@@ -157,6 +157,21 @@ class Trajectories(StepMajorLayout):
         return out
 
 
+def checked_policy(mdp, p, name: str) -> torch.Tensor:
+    """``p`` as a validated policy ``[S, A]`` of ``mdp`` (anything with n_states, n_actions and device)."""
+    p = as_tensor(p, name, device=mdp.device)
+    if tuple(p.shape) != (mdp.n_states, mdp.n_actions):
+        raise ValueError(f"{name}: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(p.shape)}")
+    return check_probabilities(p, name, atol=1e-9)
+
+
+def expected_episode_transitions(n: int, termination: str, horizon: int, discount: float) -> float:
+    """E[number of transitions] of ``n`` episodes: n(1 − γ^H)/(1 − γ) (geometric, capped at H) or n·H (truncate)."""
+    if termination == "truncate":
+        return float(n * horizon)
+    return float(n * (1 - discount ** horizon) / (1 - discount))
+
+
 class TrajectorySampler:
     """Pre-built alias tables for sampling trajectories of ``mdp`` under a behaviour policy.
 
@@ -215,17 +230,11 @@ class TrajectorySampler:
     def _policy(mdp: TabularMDP, p, name: str) -> torch.Tensor:
         if isinstance(p, torch.Tensor) and p.device != mdp.device:
             raise ValueError(f"{name}: on device {p.device} but the MDP is on {mdp.device}")
-        p = as_tensor(p, name, device=mdp.device)
-        if tuple(p.shape) != (mdp.n_states, mdp.n_actions):
-            raise ValueError(f"{name}: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(p.shape)}")
-        return check_probabilities(p, name, atol=1e-9)
+        return checked_policy(mdp, p, name)
 
     def expected_transitions(self, n: int) -> float:
         """E[number of transitions] of ``n`` episodes: n/(1 − γ) (geometric, capped at the horizon) or n·H (truncate)."""
-        if self.termination == "truncate":
-            return float(n * self.horizon)
-        g = self.mdp.discount
-        return float(n * (1 - g ** self.horizon) / (1 - g))
+        return expected_episode_transitions(n, self.termination, self.horizon, self.mdp.discount)
 
     def chunk_size(self, memory_budget: float = DEFAULT_MEMORY_BUDGET) -> int:
         """Most episodes whose expected transitions fit ``memory_budget`` bytes (at least 1)."""

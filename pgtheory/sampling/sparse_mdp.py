@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import as_tensor, check_positive_int, check_probabilities
+from .._checks import check_positive_int
 from ..problems.sparse_mdp import SparseTabularMDP
 from .alias import build_alias_table, sample_alias
-from .mdp import BYTES_PER_TRANSITION, DEFAULT_MEMORY_BUDGET, Trajectories, resolve_horizon
+from .mdp import (BYTES_PER_TRANSITION, DEFAULT_MEMORY_BUDGET, Trajectories, checked_policy, expected_episode_transitions,
+                  resolve_horizon)
 
 __all__ = ["SparseTrajectorySampler"]
 
@@ -50,19 +51,11 @@ class SparseTrajectorySampler:
         self.log_pi = torch.where(pi > 0, pi.log(), torch.full_like(pi, -torch.inf))
         self.has_noise = bool((mdp.reward_std > 0).any())
 
-    @staticmethod
-    def _policy(mdp: SparseTabularMDP, p, name: str) -> torch.Tensor:
-        p = as_tensor(p, name, device=mdp.device)
-        if tuple(p.shape) != (mdp.n_states, mdp.n_actions):
-            raise ValueError(f"{name}: expected shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {tuple(p.shape)}")
-        return check_probabilities(p, name, atol=1e-9)
+    _policy = staticmethod(checked_policy)
 
     def expected_transitions(self, n: int) -> float:
         """E[number of transitions] of ``n`` episodes."""
-        if self.termination == "truncate":
-            return float(n * self.horizon)
-        g = self.mdp.discount
-        return float(n * (1 - g ** self.horizon) / (1 - g))
+        return expected_episode_transitions(n, self.termination, self.horizon, self.mdp.discount)
 
     def sample(self, n: int, generator: torch.Generator, *, memory_budget: float = DEFAULT_MEMORY_BUDGET) -> Trajectories:
         """Draw ``n`` independent trajectories in one batch (ValueError above ``memory_budget`` bytes, by expectation)."""
