@@ -134,7 +134,8 @@ def measurements_path(results: Path, claim_id: str, scale: str, seed: int, versi
     return Path(results) / "measurements" / f"{claim_id}__{scale}__s{seed}__{version}.npz"
 
 
-def redraw_from_store(claim_id: str, scale: str, seed: int, results: str | Path) -> dict[str, Any] | None:
+def redraw_from_store(claim_id: str, scale: str, seed: int, results: str | Path,
+                      version: str | None = None) -> dict[str, Any] | None:
     """Redraw a claim's figure from its stored measurements without running it; the record, or None if impossible.
 
     Possible when the claim declares ``draw`` and its current cached record (this code version) names a measurements
@@ -145,7 +146,8 @@ def redraw_from_store(claim_id: str, scale: str, seed: int, results: str | Path)
         return None
     claim: Claim = CLAIMS.get(claim_id)
     res = Path(results)
-    path = _cache_path(res, claim_id, scale, seed, claim_versions([claim_id])[claim_id])
+    version = claim_versions([claim_id])[claim_id] if version is None else version  # callers batch this
+    path = _cache_path(res, claim_id, scale, seed, version)
     record = load_cached(path) if path.exists() else None
     if record is None or not record.get("measurements") or not (res / record["measurements"]).is_file():
         return None
