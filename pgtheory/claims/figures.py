@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from .registry import all_claims
+from .registry import CLAIMS, all_claims
 from .runner import check, claim_versions, redraw_from_store
 
 __all__ = ["OTHER_FAMILY", "figure_families", "FULL_SCALE_OUT", "figures_out", "validate_families", "regenerate_figures"]
@@ -80,9 +80,10 @@ def regenerate_figures(families: list[str] | None = None, *, scale: str = "full"
     known = figure_families()
     ids = [i for n in names for i in known[n]]
     records: dict[str, dict[str, Any]] = {}
-    versions = claim_versions(ids)  # one read of the sources for all claims
+    known = set(CLAIMS.names())
+    versions = claim_versions([i for i in ids if i in known])  # one read of the sources for all claims
     for cid in ids:
-        rec = redraw_from_store(cid, scale, seed, results, versions[cid])
+        rec = redraw_from_store(cid, scale, seed, results, versions.get(cid))
         if rec is not None:
             records[cid] = rec
             if progress:
