@@ -172,6 +172,34 @@ def expected_episode_transitions(n: int, termination: str, horizon: int, discoun
     return float(n * (1 - discount ** horizon) / (1 - discount))
 
 
+def check_sampling_generator(generator, device: torch.device) -> None:
+    """TypeError/ValueError naming ``generator`` unless it is a torch.Generator on ``device``'s type."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
+    if generator.device.type != device.type:
+        raise ValueError(f"generator: on {generator.device} but the MDP is on {device}")
+
+
+def assemble_trajectories(sampler, eps: list, states: list, actions: list, offsets: list, n: int,
+                          generator: torch.Generator) -> Trajectories:
+    """The :class:`Trajectories` of a step-major draw: per-step episode ids, states and actions (lists of ``[M_t]``)
+    and the step offsets; rewards (plus Gaussian noise where the MDP has it), step weights (1, or γ^t when truncated)
+    and log-probabilities are gathered here. ``sampler`` supplies mdp, termination, has_noise, log_pi and log_mu."""
+    mdp = sampler.mdp
+    f64 = dict(dtype=torch.float64, device=mdp.device)
+    episode, st, ac = torch.cat(eps), torch.cat(states), torch.cat(actions)
+    r = mdp.rewards[st, ac]
+    if sampler.has_noise:
+        r = r + mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
+    if sampler.termination == "geometric":
+        w = torch.ones_like(r)
+    else:
+        w = torch.repeat_interleave(mdp.discount ** torch.arange(len(offsets) - 1, **f64),
+                                    torch.diff(torch.tensor(offsets, device=mdp.device)))
+    return Trajectories(episode, st, ac, r, w, sampler.log_pi[st, ac], sampler.log_mu[st, ac], tuple(offsets), n,
+                        sampler.termination, mdp.discount)
+
+
 class TrajectorySampler:
     """Pre-built alias tables for sampling trajectories of ``mdp`` under a behaviour policy.
 
@@ -280,11 +308,8 @@ class TrajectorySampler:
                 f"n: {n} trajectories need about {need / 2**30:.1f} GiB (expected {self.expected_transitions(n):.3g} "
                 f"transitions × {BYTES_PER_TRANSITION} B), over the memory budget of {memory_budget / 2**30:.1f} GiB; "
                 f"draw them with sample_chunks(n, generator) ({self.chunk_size(memory_budget)} per chunk) or raise memory_budget")
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
         dev = self.mdp.device
-        if generator.device.type != dev.type:
-            raise ValueError(f"generator: on {generator.device} but the MDP is on {dev}")
+        check_sampling_generator(generator, dev)
         S, A = self.mdp.n_states, self.mdp.n_actions
         H, geometric = self.horizon, self.termination == "geometric"
         f64 = dict(dtype=torch.float64, device=dev)
@@ -318,17 +343,7 @@ class TrajectorySampler:
                     f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {H} steps; "
                     "raise horizon (each episode survives H steps with probability γ^H)"
                 )
-        episode, st, ac = torch.cat(eps), torch.cat(states), torch.cat(actions)
-        r = self.mdp.rewards[st, ac]
-        if self.has_noise:
-            r = r + self.mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
-        if geometric:
-            w = torch.ones_like(r)
-        else:
-            w = torch.repeat_interleave(self.mdp.discount ** torch.arange(len(offsets) - 1, **f64),
-                                        torch.diff(torch.tensor(offsets, device=dev)))
-        return Trajectories(episode, st, ac, r, w, self.log_pi[st, ac], self.log_mu[st, ac], tuple(offsets), n,
-                            self.termination, self.mdp.discount)
+        return assemble_trajectories(self, eps, states, actions, offsets, n, generator)
 
 
 def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Generator, *, target=None,

@@ -15,8 +15,8 @@ import torch
 from .._checks import check_positive_int
 from ..problems.sparse_mdp import SparseTabularMDP
 from .alias import build_alias_table, sample_alias
-from .mdp import (BYTES_PER_TRANSITION, DEFAULT_MEMORY_BUDGET, Trajectories, checked_policy, expected_episode_transitions,
-                  resolve_horizon)
+from .mdp import (BYTES_PER_TRANSITION, DEFAULT_MEMORY_BUDGET, Trajectories, assemble_trajectories,
+                  check_sampling_generator, checked_policy, expected_episode_transitions, resolve_horizon)
 
 __all__ = ["SparseTrajectorySampler"]
 
@@ -64,11 +64,8 @@ class SparseTrajectorySampler:
         if need > memory_budget:
             raise ValueError(f"n: {n} trajectories need about {need / 2**30:.1f} GiB, over the memory budget of "
                              f"{memory_budget / 2**30:.1f} GiB; draw fewer per call")
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
         dev = self.mdp.device
-        if generator.device.type != dev.type:
-            raise ValueError(f"generator: on {generator.device} but the MDP is on {dev}")
+        check_sampling_generator(generator, dev)
         A, g = self.mdp.n_actions, self.mdp.discount
         geometric = self.termination == "geometric"
         f64 = dict(dtype=torch.float64, device=dev)
@@ -96,13 +93,4 @@ class SparseTrajectorySampler:
             if geometric:
                 raise RuntimeError(f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of "
                                    f"{self.horizon} steps; raise horizon")
-        episode, st, ac = torch.cat(eps), torch.cat(states), torch.cat(actions)
-        r = self.mdp.rewards[st, ac]
-        if self.has_noise:
-            r = r + self.mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
-        if geometric:
-            w = torch.ones_like(r)
-        else:
-            w = torch.repeat_interleave(g ** torch.arange(len(offsets) - 1, **f64), torch.diff(torch.tensor(offsets, device=dev)))
-        return Trajectories(episode, st, ac, r, w, self.log_pi[st, ac], self.log_mu[st, ac], tuple(offsets), n,
-                            self.termination, g)
+        return assemble_trajectories(self, eps, states, actions, offsets, n, generator)
