@@ -253,6 +253,7 @@ def _validate_check(args: argparse.Namespace) -> None:
 def _check(args: argparse.Namespace) -> int:
     from ._perf import resolve_threads, tune_allocator
     from .claims import check, load_ledger
+    from .claims.runner import ClaimsFailed
 
     tune_allocator()
     scale = "full" if args.full else "quick"
@@ -278,6 +279,9 @@ def _check(args: argparse.Namespace) -> int:
             return _check_seeds(args, scale, res, progress, t0, executor)
         records = check(args.ids, scale=scale, seed=args.seed, device=args.device, results=args.results, jobs=args.jobs,
                         threads=args.threads, progress=progress, on_start=_on_start, executor=executor)
+        failed: dict[str, str] = {}
+    except ClaimsFailed as e:
+        records, failed = e.records, e.failures
     finally:
         if executor is not None:
             executor.shutdown()
@@ -292,7 +296,12 @@ def _check(args: argparse.Namespace) -> int:
     index = write_report(res)
     print(f"ledger: {res}/LEDGER.md ({rows} row{'' if rows == 1 else 's'}; also ledger.json, ledger_table.tex); "
           f"figures: {res}/figures/; report: {index}")
-    return 0
+    for cid, text in failed.items():
+        print(f"\n{cid} raised (no record written; the other claims ran and are cached):\n{text}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} claim(s) raised: {', '.join(failed)}; re-running the same command runs only them",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _check_seeds(args: argparse.Namespace, scale: str, res: str, progress, t0: float, executor=None) -> int:

@@ -165,3 +165,35 @@ def test_a_claim_from_practice_is_tied_to_a_thread_not_a_seed_line():
         replace(p, id="L0-kl")
     with pytest.raises(ValueError, match="its seed line"):
         replace(c, id="P-trl-4967-kl-in-loss")  # twin: without a practice source the id must name a seed line
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["in-process", "executor"])
+def test_a_claim_that_raises_does_not_stop_the_others(tmp_path, monkeypatch, capsys, pool):
+    """Every chosen claim is tried; the finished ones are cached and in the ledger; the failure is reported at the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pgtheory.claims.runner as runner
+
+    real_run = runner.run_claim
+
+    def fail_l9(cid, *args):
+        if cid == "L9-pg-theorem-autograd":
+            raise ArithmeticError("injected failure")
+        return real_run(cid, *args)
+
+    monkeypatch.setattr(runner, "run_claim", fail_l9)
+    ex = ThreadPoolExecutor(1) if pool else None
+    try:
+        with pytest.raises(runner.ClaimsFailed, match=r"1 claim\(s\) raised: L9-pg-theorem-autograd") as info:
+            check(FAST, scale="quick", results=tmp_path, executor=ex)
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    assert list(info.value.failures) == ["L9-pg-theorem-autograd"]
+    assert "ArithmeticError: injected failure" in info.value.failures["L9-pg-theorem-autograd"]
+    assert [r["id"] for r in info.value.records] == ["L55-trpo-lower-bound"]
+    assert [r["id"] for r in load_ledger(tmp_path)] == ["L55-trpo-lower-bound"]
+    # the CLI reports the failure and exits non-zero; the finished claim comes from the cache
+    assert main(["check", "--quick", *FAST, "--results", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "injected failure" in captured.err and "1 from the cache" in captured.out

@@ -278,6 +278,10 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
     record, cached)`` when it finishes or is loaded from the cache. ``threads``: torch threads per claim process
     (:func:`pgtheory._perf.resolve_threads`: an int, ``"auto"``, or None for ``$PGTHEORY_THREADS`` or 1); an
     in-process run restores the caller's thread count afterwards.
+
+    A claim that raises does not stop the others: every chosen claim is tried, the ledger is rewritten from the ones
+    that finished, and then :class:`ClaimsFailed` is raised with each failure's traceback (re-running the same call
+    runs only the failed claims; the finished ones come from the cache).
     """
     from .._perf import apply_threads, resolve_threads
 
@@ -298,6 +302,7 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
             records[cid] = rec
             if progress:
                 progress(cid, rec, True)
+    failures: dict[str, str] = {}
     own = executor is None and jobs > 1
     # spawn, not fork: a child forked after the parent ran OpenMP-threaded torch ops can hang in libgomp
     ex = (ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
@@ -308,20 +313,46 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
             for cid in todo:
                 if on_start:
                     on_start(cid)
-                records[cid] = run_claim(cid, scale, seed, device, str(res), versions[cid], source)
+                try:
+                    records[cid] = run_claim(cid, scale, seed, device, str(res), versions[cid], source)
+                except Exception as e:  # noqa: BLE001 - one claim's failure must not lose the others' runs
+                    failures[cid] = _failure_text(e)
+                    continue
                 if progress:
                     progress(cid, records[cid], False)
         else:
             futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), versions[cid], source): cid for cid in todo}
-            records.update(_collect(futs, progress, on_start))
+            records.update(_collect(futs, progress, on_start, failures))
     finally:
         if own:
             ex.shutdown()
         if old_threads is not None:
             apply_threads(old_threads)
-    ordered = [records[c] for c in chosen]
     write_ledger(res, scale, seed, versions)
-    return ordered
+    if failures:
+        raise ClaimsFailed(failures, [records[c] for c in chosen if c in records])
+    return [records[c] for c in chosen]
+
+
+class ClaimsFailed(RuntimeError):
+    """Raised by :func:`check` after every chosen claim was tried and the ledger rewritten, when some raised.
+
+    ``failures``: claim id → the error's traceback text; ``records``: the records of the claims that finished (they are
+    cached and in the ledger, so a re-run after a fix runs only the failed claims).
+    """
+
+    def __init__(self, failures: Mapping[str, str], records: list[dict[str, Any]]):
+        self.failures = dict(failures)
+        self.records = list(records)
+        super().__init__(f"{len(self.failures)} claim(s) raised: {', '.join(sorted(self.failures, key=_seed_line_order))}"
+                         f" ({len(self.records)} finished and are in the ledger)")
+
+
+def _failure_text(e: BaseException) -> str:
+    """The traceback of ``e`` as text (a worker's exception carries its remote traceback as its cause)."""
+    import traceback
+
+    return "".join(traceback.format_exception(type(e), e, e.__traceback__))
 
 
 def verdict_frequencies(records_by_seed: Mapping[int, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
@@ -349,8 +380,12 @@ def validate_ids(ids: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def _collect(futs: dict, progress: Callable | None, on_start: Callable | None) -> dict[str, dict[str, Any]]:
-    """Wait for the futures (future → claim id), reporting starts and finishes as they happen."""
+def _collect(futs: dict, progress: Callable | None, on_start: Callable | None,
+             failures: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Wait for the futures (future → claim id), reporting starts and finishes as they happen.
+
+    A future that raised is recorded in ``failures`` (claim id → traceback text) when given, else re-raised.
+    """
     out: dict[str, dict[str, Any]] = {}
     started: set = set()
     pending = set(futs)
@@ -362,6 +397,9 @@ def _collect(futs: dict, progress: Callable | None, on_start: Callable | None) -
                 if on_start:
                     on_start(futs[f])
         for f in sorted(done, key=lambda f: futs[f]):
+            if failures is not None and f.exception() is not None:
+                failures[futs[f]] = _failure_text(f.exception())
+                continue
             out[futs[f]] = f.result()
             if progress:
                 progress(futs[f], out[futs[f]], False)
