@@ -7,7 +7,7 @@ from pathlib import Path
 from .render import ledger_latex
 from .runner import atomic_write_text
 
-__all__ = ["merge_ledgers", "write_paper_tables"]
+__all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures"]
 
 
 def merge_ledgers(*ledger_json: str | Path) -> list[dict]:
@@ -41,3 +41,42 @@ def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixe
     atomic_write_text(out / "ledger.json", json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(out / "ledger_table.tex", ledger_latex(rows))
     return [out / "ledger.json", out / "ledger_table.tex"]
+
+
+def draw_paper_figures(ledger_json: str | Path, results: str | Path, out_dir: str | Path,
+                       ids: list[str] | None = None) -> list[Path]:
+    """Draw the paper's figures (vector PDF, sized for the page) from the measurements the ledger's run stored.
+
+    ``ledger_json``: the paper's ledger (its rows name their measurement files, relative to ``results``, the run's
+    results directory); ``ids``: the claims to draw (default: every row). Each claim's own ``draw`` function is used
+    under :func:`~pgtheory.claims.style.paper_style` — the same code as the package's figures, sized for the page — so
+    nothing is re-run or re-decided. Raises ValueError naming the rows whose measurements are missing, before drawing.
+    """
+    import shutil
+    import tempfile
+
+    from .measurements import load_measurements
+    from .registry import CLAIMS, load_claims
+    from .style import paper_style
+
+    load_claims()
+    rows = {r["id"]: r for r in merge_ledgers(ledger_json)}
+    chosen = list(rows) if ids is None else list(ids)
+    unknown = [i for i in chosen if i not in rows]
+    if unknown:
+        raise ValueError(f"ids: not in the ledger {ledger_json}: {', '.join(unknown)}")
+    res = Path(results)
+    missing = [i for i in chosen if not rows[i].get("measurements") or not (res / rows[i]["measurements"]).is_file()
+               or i not in CLAIMS.names() or CLAIMS.get(i).draw is None]
+    if missing:
+        raise ValueError(f"results: no stored measurements (or no draw function) under {res} for {', '.join(missing)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp, paper_style():
+        for cid in chosen:
+            pdf = Path(CLAIMS.get(cid).draw(load_measurements(res / rows[cid]["measurements"]), tmp))
+            dst = out / f"{cid}.pdf"
+            shutil.move(str(pdf), dst)
+            written.append(dst)
+    return written
