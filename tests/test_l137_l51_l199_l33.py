@@ -252,3 +252,20 @@ def test_completion_bad_inputs_raise_naming_the_argument():
         aggregate_observations(torch.tensor([3]), torch.tensor([0]), torch.tensor([1.0]), 3, 4)
     with pytest.raises(ValueError, match="^estimate:"):
         greedy_suboptimality(counts, torch.full((3, 4), float("nan")))
+
+
+def test_l51_is_a_stand_in_whose_failed_arm_qualifies_and_never_refutes():
+    """The stand-in rule (protocol rule 2, 2026-12-01): linear LQR models stand in for the paper's neural MBRL."""
+    from pgtheory.claims import CLAIMS, Evidence
+    from pgtheory.claims.protocol import apply_protocol
+    from pgtheory.stats import replication_summary
+
+    claim = CLAIMS.get("L51-vagram-lqr")
+    assert claim.extension is True
+    refuted = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="inconclusive",
+                       instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])
+    assert apply_protocol(claim, refuted)["verdict"] == "qualified"
+    # the twin: the same evidence claiming the quoted sentence itself failed is refuted
+    own = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="refuted",
+                   instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])
+    assert apply_protocol(claim, own)["verdict"] == "refuted"

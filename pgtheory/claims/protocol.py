@@ -13,7 +13,11 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
    refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
    sentence itself failed; a held extension confirms nothing when ``quote_verdict`` says the sentence itself is
-   undecided (``confirmed`` → ``inconclusive``). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
+   undecided (``confirmed`` → ``inconclusive``). A *stand-in* — testing the sentence on a problem, model or
+   algorithm class other than the one the paper's evidence is about (a bandit for an MDP algorithm, linear models on
+   LQR for neural models on MuJoCo) — is an extension whose ``quote_verdict`` is ``inconclusive`` unless the sentence
+   is about the stand-in's class itself (rule stated here 2026-12-01; it was applied to L43, L119 and L139 before,
+   and L51 was brought under it). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
    ``inconclusive`` — a bug, not a refutation of the paper.
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
