@@ -54,8 +54,9 @@ def test_a_drawing_claim_is_redrawn_from_the_store_without_running(tmp_path, mon
 def test_a_claim_declaring_draw_must_return_measurements_and_no_figure(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from pgtheory.claims.registry import CLAIMS
+    from pgtheory.claims.registry import CLAIMS, load_claims
 
+    load_claims()  # run alone, no earlier test has loaded the registry
     claim = CLAIMS.get("L55-trpo-lower-bound")
     real = claim.run
 
@@ -67,3 +68,19 @@ def test_a_claim_declaring_draw_must_return_measurements_and_no_figure(tmp_path,
     monkeypatch.setitem(CLAIMS._items, claim.id, replace(claim, run=with_figure))
     with pytest.raises(ValueError, match="measurements: claim L55-trpo-lower-bound declares draw"):
         check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path)
+
+
+def test_parallel_redraw_gives_the_serial_records_and_draws_every_figure(tmp_path):
+    """``jobs`` > 1 draws from the store in spawned processes: the same records, every figure file written again."""
+    from pgtheory.claims.figures import _redraw_all
+    from pgtheory.claims.runner import claim_versions
+
+    ids = ["L9-pg-theorem-autograd", "L55-trpo-lower-bound"]
+    res = tmp_path / "r"
+    recs = {r["id"]: r for r in check(ids, scale="quick", results=res)}
+    versions = claim_versions(ids)
+    for r in recs.values():
+        (res / r["figure"]).unlink()
+    parallel = dict(_redraw_all(ids, "quick", 0, res, versions, jobs=2))
+    assert parallel == recs and all((res / r["figure"]).is_file() for r in recs.values())
+    assert dict(_redraw_all(ids, "quick", 0, res, versions, jobs=1)) == recs

@@ -4,10 +4,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .render import ledger_latex
+from .render import _tex, ledger_latex
 from .runner import atomic_write_text
 
-__all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures"]
+__all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures", "PAPER_FAMILIES", "paper_family"]
+
+#: The paper's results sections, in order: key → title.
+PAPER_FAMILIES = {
+    "foundations": "Foundations and trust regions",
+    "advantage": "Advantage estimation and traces",
+    "iw_kl": "Importance weighting and KL",
+    "group": "Group-relative LLM estimators",
+    "rates": "Rates and variance reduction",
+    "linear": "Linear MDPs",
+    "risk": "Risk and distributional RL",
+    "practice": "Claims from practice",
+}
+_BY_FIGURE_FAMILY = {"exact_pg": "foundations", "trust_region": "foundations", "pathwise": "foundations",
+                     "advantage": "advantage", "off_policy": "iw_kl", "divergences": "iw_kl", "variational": "iw_kl",
+                     "llm_estimators": "group", "practice": "practice", "rates": "rates", "linear": "linear",
+                     "risk_distributional": "risk"}
+_BY_FIRST_THEME = {"ADV": "advantage", "TR": "foundations", "RISK": "risk", "DIST": "risk"}
+_TRACES = {"L187-vtrace-fixed-point"}  # V-trace is an off-policy return: discussed with the traces
 
 
 def merge_ledgers(*ledger_json: str | Path) -> list[dict]:
@@ -40,7 +58,14 @@ def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixe
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ledger.json", json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(out / "ledger_table.tex", ledger_latex(rows))
-    return [out / "ledger.json", out / "ledger_table.tex"]
+    written = [out / "ledger.json", out / "ledger_table.tex"]
+    atomic_write_text(out / "reproducibility.tex", reproducibility_latex(rows))
+    atomic_write_text(out / "counts.tex", counts_latex(rows))
+    written += [out / "reproducibility.tex", out / "counts.tex"]
+    for key, table in family_tables(rows).items():
+        atomic_write_text(out / f"family_{key}.tex", table)
+        written.append(out / f"family_{key}.tex")
+    return written
 
 
 def draw_paper_figures(ledger_json: str | Path, results: str | Path, out_dir: str | Path,
@@ -80,3 +105,95 @@ def draw_paper_figures(ledger_json: str | Path, results: str | Path, out_dir: st
             shutil.move(str(pdf), dst)
             written.append(dst)
     return written
+
+
+def paper_family(claim_id: str, theme: str, figure_family: str | None) -> str:
+    """The results section (a key of :data:`PAPER_FAMILIES`) that discusses a claim.
+
+    Claims from practice (``P-...``) have their own section; V-trace goes with the traces; a claim whose first theme
+    is ADV, TR, RISK or DIST goes to advantage estimation, foundations and trust regions, or risk and distributional
+    RL; the others follow their figure family. Raises ValueError for an unmapped figure family.
+    """
+    if claim_id.startswith("P-"):
+        return "practice"
+    if claim_id in _TRACES:
+        return "advantage"
+    first = theme.split(",")[0].strip()
+    if first in _BY_FIRST_THEME:
+        return _BY_FIRST_THEME[first]
+    if figure_family not in _BY_FIGURE_FAMILY:
+        raise ValueError(f"figure_family: claim {claim_id} has family {figure_family!r}, which no paper section takes "
+                         f"(known: {', '.join(_BY_FIGURE_FAMILY)})")
+    return _BY_FIGURE_FAMILY[figure_family]
+
+
+def family_tables(rows: list[dict]) -> dict[str, str]:
+    """Section key → a LaTeX table of that section's ledger rows (claim, kind, verdict, instances holding)."""
+    from .registry import CLAIMS, load_claims
+    from .render import by_kind, shown
+
+    load_claims()
+    out: dict[str, list[dict]] = {k: [] for k in PAPER_FAMILIES}
+    for r in rows:
+        c = CLAIMS.get(r["id"])
+        out[paper_family(c.id, c.theme, c.figure_family)].append(r)
+    tables = {}
+    for key, group in out.items():
+        lines = [r"\begin{tabular}{llll}", r"\toprule", r"Claim & Kind & Verdict & Instances holding \\", r"\midrule"]
+        for kind, part in by_kind(group):
+            for r in part:
+                inst = r.get("instances")
+                held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
+                lines.append(f"{_tex(r['id'])} & {kind} & {shown(r)} & {held} \\\\")
+        lines += [r"\bottomrule", r"\end{tabular}", ""]
+        tables[key] = "\n".join(lines)
+    return tables
+
+
+def reproducibility_latex(rows: list[dict]) -> str:
+    """The reproducibility appendix's generated part: the commit(s), versions, hosts, the command and each claim's
+    run time, from the ledger rows themselves (so the appendix cannot disagree with the table it documents)."""
+    commits = sorted({str(r.get("git_commit")) for r in rows})
+    seeds = sorted({(r.get("scale"), r.get("seed"), r.get("run_seed")) for r in rows}, key=str)
+    versions = sorted({", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items())) for r in rows})
+    hosts = sorted({f"{r.get('host')} ({r.get('device')})" for r in rows})
+    total = sum(float(r.get("seconds") or 0) for r in rows)
+    lines = [r"\begin{tabular}{@{}lp{12cm}@{}}", r"\toprule",
+             rf"Commit & \texttt{{{_tex(', '.join(c[:12] for c in commits))}}}"
+             rf"{' (clean tree)' if all(r.get('dirty') is False for r in rows) else ' (NOT a clean tree)'} \\",
+             rf"Scale, seed & {_tex('; '.join(f'{sc}, seed {s} (run seed {rs})' for sc, s, rs in seeds))} \\",
+             rf"Versions & {_tex('; '.join(versions))} \\", rf"Hosts & {_tex('; '.join(hosts))} \\",
+             rf"Claims, time & {len(rows)} claims, {total / 3600:.1f} CPU-hours of claim run time in total \\"]
+    if len(seeds) == 1 and seeds[0][0] and seeds[0][1] is not None:
+        lines.append(rf"Command & \texttt{{pgtheory check --{seeds[0][0]} --seed {seeds[0][1]} --jobs 1 "
+                     r"--results RESULTS}} at that commit, then \texttt{make -C paper tables figures} \\")
+    lines += [r"\bottomrule", r"\end{tabular}", "", r"\medskip", "", r"{\footnotesize\begin{tabular}{@{}lr@{\quad}lr@{}}",
+              r"\toprule", r"Claim & s & Claim & s \\", r"\midrule"]
+    cells = [f"{_tex(r['id'])} & {float(r.get('seconds') or 0):.0f}" for r in rows]
+    half = (len(cells) + 1) // 2
+    for a, b in zip(cells[:half], cells[half:] + [" & "]):
+        lines.append(f"{a} & {b} \\\\")
+    lines += [r"\bottomrule", r"\end{tabular}}", ""]
+    return "\n".join(lines)
+
+
+def counts_latex(rows: list[dict]) -> str:
+    """A kind x verdict table of the ledger (identities count apart: a verified identity confirms no paper)."""
+    from .record import KINDS
+    from .render import shown
+
+    verdicts = ["confirmed", "verified", "qualified", "inconclusive", "refuted"]
+    table = {k: dict.fromkeys(verdicts, 0) for k in KINDS}
+    for r in rows:
+        kind = r.get("kind") or "empirical"
+        table.setdefault(kind, dict.fromkeys(verdicts, 0))[shown(r)] += 1
+    lines = [r"\begin{tabular}{l" + "r" * (len(verdicts) + 1) + "}", r"\toprule",
+             "Kind & " + " & ".join(v.capitalize() for v in verdicts) + r" & All \\", r"\midrule"]
+    for kind, c in table.items():
+        if sum(c.values()):
+            lines.append(f"{kind.capitalize()} & " + " & ".join(str(c[v]) if c[v] else "--" for v in verdicts)
+                         + f" & {sum(c.values())} \\\\")
+    tot = {v: sum(c[v] for c in table.values()) for v in verdicts}
+    lines += [r"\midrule", "All & " + " & ".join(str(tot[v]) for v in verdicts) + f" & {len(rows)} \\\\",
+              r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
