@@ -196,13 +196,15 @@ def test_bad_results_directory_is_one_line(fake, tmp_path, monkeypatch, capsys, 
     assert err.startswith("pgtheory check: error: results: ") and str(path) in err
 
 
-def test_a_bug_in_a_claim_keeps_its_traceback(fake, tmp_path, monkeypatch):
+def test_a_bug_in_a_claim_keeps_its_traceback(fake, tmp_path, monkeypatch, capsys):
+    """A claim's bug is not a user error: its full traceback is printed, the run exits 1 (other claims still run)."""
     def broken(*args):
         raise ValueError("boom inside the claim")
 
     monkeypatch.setattr(runner, "run_claim", broken)
-    with pytest.raises(ValueError, match="boom inside the claim"):
-        main(["check", A, "--results", str(tmp_path / "r")])
+    assert main(["check", A, "--results", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ValueError: boom inside the claim" in err and f"{A} raised" in err
 
 
 # 5. broken pipes ---------------------------------------------------------------------------------------

@@ -66,8 +66,9 @@ def test_a_claim_declaring_draw_must_return_measurements_and_no_figure(tmp_path,
         return ev
 
     monkeypatch.setitem(CLAIMS._items, claim.id, replace(claim, run=with_figure))
-    with pytest.raises(ValueError, match="measurements: claim L55-trpo-lower-bound declares draw"):
+    with pytest.raises(runner.ClaimsFailed) as info:
         check(["L55-trpo-lower-bound"], scale="quick", results=tmp_path)
+    assert "ValueError: measurements: claim L55-trpo-lower-bound declares draw" in info.value.failures["L55-trpo-lower-bound"]
 
 
 def test_parallel_redraw_gives_the_serial_records_and_draws_every_figure(tmp_path):
