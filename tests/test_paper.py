@@ -37,3 +37,55 @@ def test_paper_figures_name_missing_measurements(tmp_path):
         draw_paper_figures(res / "ledger.json", res, tmp_path / "out")
     with pytest.raises(ValueError, match="ids: not in the ledger"):
         draw_paper_figures(res / "ledger.json", res, tmp_path / "out", ids=["L0-nope"])
+
+
+# --- the write-up: every claim of the paper's ledger is named, every non-confirmed one is discussed ---------------
+
+from pathlib import Path  # noqa: E402
+import json  # noqa: E402
+
+from pgtheory.claims.paper import PAPER_FAMILIES  # noqa: E402
+
+PAPER = Path(__file__).resolve().parents[1] / "paper"
+
+
+def _paper_text() -> str:
+    main = (PAPER / "main.tex").read_text(encoding="utf-8")
+    parts = [main] + [(PAPER / f"{name}.tex").read_text(encoding="utf-8")
+                      for name in re.findall(r"\\input\{(sections/[\w-]+)(?:\.tex)?\}", main)]
+    return "\n".join(re.sub(r"(?<!\\)%.*", "", line) for line in "\n".join(parts).splitlines())  # drop comments
+
+
+def _ledger_rows() -> list[dict]:
+    return json.loads((PAPER / "generated" / "ledger.json").read_text())
+
+
+def test_every_ledger_claim_is_named_and_every_non_confirmed_one_is_discussed():
+    text = _paper_text()
+    named = set(re.findall(r"\\(?:cid|discussion)\{([\w-]+)\}", text))
+    discussed = re.findall(r"\\discussion\{([\w-]+)\}", text)
+    rows = _ledger_rows()
+    ids = {r["id"] for r in rows}
+    assert sorted(ids - named) == [], "claims of the ledger never named in the paper"
+    need = sorted(r["id"] for r in rows if r["verdict"] != "confirmed")
+    assert [i for i in need if i not in discussed] == [], "non-confirmed claims without a discussion paragraph"
+    assert sorted(set(named) - ids) == [], "the paper names claims that are not in its ledger"
+    assert len(discussed) == len(set(discussed)), "a claim is discussed twice"
+
+
+def test_a_section_per_family_with_its_generated_table_and_only_ascii_sources():
+    main = (PAPER / "main.tex").read_text(encoding="utf-8")
+    for key in PAPER_FAMILIES:
+        assert f"\\input{{sections/{key}.tex}}" in main
+        assert f"\\input{{generated/family_{key}.tex}}" in (PAPER / "sections" / f"{key}.tex").read_text(encoding="utf-8")
+    for tex in [PAPER / "main.tex", *sorted((PAPER / "sections").glob("*.tex")), *sorted((PAPER / "generated").glob("*.tex"))]:
+        bad = [(n + 1, line) for n, line in enumerate(tex.read_text(encoding="utf-8").splitlines()) if not line.isascii()]
+        assert bad == [], f"{tex.name}: non-ASCII lines (pdflatex): {bad[:3]}"
+
+
+def test_the_paper_discusses_a_planted_gap():
+    """The checks above can fail: a ledger row that the text does not discuss is reported."""
+    text = _paper_text()
+    rows = _ledger_rows() + [{"id": "L999-planted", "verdict": "refuted"}]
+    discussed = set(re.findall(r"\\discussion\{([\w-]+)\}", text))
+    assert [r["id"] for r in rows if r["verdict"] != "confirmed" and r["id"] not in discussed][-1:] == ["L999-planted"]
