@@ -197,3 +197,17 @@ def test_a_claim_that_raises_does_not_stop_the_others(tmp_path, monkeypatch, cap
     assert main(["check", "--quick", *FAST, "--results", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "injected failure" in captured.err and "1 from the cache" in captured.out
+
+
+def test_run_context_map_is_a_plain_loop_unless_a_mapper_is_given():
+    from pgtheory.claims import RunContext
+
+    ctx = RunContext("quick", {}, 0, "cpu", ".")
+    assert ctx.map(abs, [-1, 2, -3]) == [1, 2, 3]
+    calls = []
+    mapped = RunContext("quick", {}, 0, "cpu", ".", mapper=lambda fn, xs: calls.append(xs) or [fn(x) for x in xs])
+    assert mapped.map(abs, (x for x in [-1, -2])) == [1, 2] and calls == [[-1, -2]]
+    assert mapped.map(abs, [-5]) == [5] and len(calls) == 1  # one shard: no mapper round trip
+    broken = RunContext("quick", {}, 0, "cpu", ".", mapper=lambda fn, xs: [fn(xs[0])])
+    with pytest.raises(RuntimeError, match="mapper: returned 1 results for 2 shards"):
+        broken.map(abs, [1, 2])

@@ -8,7 +8,8 @@ describe where and how long it ran (``seconds``, ``host``).
 
 Without ``address`` a local Ray instance is started (``num_cpus`` CPUs, default all) and shut down on ``shutdown()``;
 with ``address`` (``"auto"`` or ``"ray://host:10001"``) the executor connects to an existing cluster and leaves it
-running. Workers import pgtheory from their own environment: on a cluster, install the same commit on every node
+running. A claim's independent shards (:meth:`~pgtheory.claims.record.RunContext.map`: instances, seeds, sweep points)
+run as nested Ray tasks (:class:`RayShardMapper`), so one long claim spreads over the cluster. Workers import pgtheory from their own environment: on a cluster, install the same commit on every node
 (or pass ``runtime_env={"working_dir": ...}``).
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 from typing import Any, Callable
 
-__all__ = ["RayExecutor", "ray_available"]
+__all__ = ["RayExecutor", "RayShardMapper", "ray_available"]
 
 
 def ray_available() -> bool:
@@ -33,6 +34,21 @@ def _pinned(threads: int, fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
     torch.set_num_threads(threads)
     return fn(*args, **kwargs)
+
+
+class RayShardMapper:
+    """Runs a claim's shards (:meth:`~pgtheory.claims.record.RunContext.map`) as Ray tasks, one CPU each, results in
+    order. Picklable: it is created by the driver and called inside the claim's own Ray task (a nested task; Ray
+    lends the waiting claim task's CPU to its shards)."""
+
+    def __init__(self, threads: int = 1):
+        self.threads = int(threads)
+
+    def __call__(self, fn: Callable, items: list) -> list:
+        import ray
+
+        task = ray.remote(num_cpus=1)(_pinned)
+        return ray.get([task.remote(self.threads, fn, x) for x in items])
 
 
 class RayExecutor(Executor):
@@ -58,6 +74,10 @@ class RayExecutor(Executor):
                      log_to_driver=False, logging_level="ERROR")
         self._task = ray.remote(num_cpus=1)(_pinned)
         self._threads = int(threads)
+
+    def shard_mapper(self) -> RayShardMapper:
+        """What :func:`~pgtheory.claims.runner.check` passes to each claim so that its shards run as Ray tasks too."""
+        return RayShardMapper(self._threads)
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
         return self._task.remote(self._threads, fn, *args, **kwargs).future()

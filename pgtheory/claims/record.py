@@ -22,6 +22,24 @@ class RunContext:
     device: str
     figure_dir: str
     alpha: float = 1e-3  #: this claim's share of the ledger's family-wise error rate
+    #: how :meth:`map` runs shards: None for a plain loop in this process; the Ray backend passes one that runs each
+    #: shard as a Ray task (``mapper(fn, items) -> results in order``)
+    mapper: Callable[[Callable[[Any], Any], list], list] | None = field(default=None, repr=False, compare=False)
+
+    def map(self, fn: Callable[[Any], Any], items) -> list:
+        """``[fn(x) for x in items]`` — the claim's independent shards (instances, seeds, sweep points) — in order.
+
+        Locally a plain loop; under ``pgtheory check --backend ray`` each shard runs as a Ray task. ``fn`` must be a
+        module-level function (picklable) and every random number it draws must derive from its item (an instance
+        seed, not a shared generator), so that the results do not depend on where or in which order shards ran.
+        """
+        items = list(items)
+        if self.mapper is None or len(items) < 2:
+            return [fn(x) for x in items]
+        out = list(self.mapper(fn, items))
+        if len(out) != len(items):
+            raise RuntimeError(f"mapper: returned {len(out)} results for {len(items)} shards")
+        return out
 
 
 def sweep_point(constant: str, value: Any, verdict: str, **measured: Any) -> dict[str, Any]:

@@ -210,11 +210,12 @@ def _usable_cached(results: Path, path: Path) -> dict[str, Any] | None:
 
 
 def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, version: str,
-              source: dict[str, Any] | None = None) -> dict[str, Any]:
+              source: dict[str, Any] | None = None, mapper: Callable | None = None) -> dict[str, Any]:
     """Run one claim (in this process) and write its cached record; returns the record.
 
     ``source``: the :func:`provenance` taken when the run started (:func:`check` passes it), so that a commit made
-    while a long run is under way is not recorded as the code that ran; taken now when not given.
+    while a long run is under way is not recorded as the code that ran; taken now when not given. ``mapper``: how
+    the claim's shards run (:meth:`RunContext.map`; the executor's ``shard_mapper()``, e.g. Ray tasks).
     """
     import torch
 
@@ -232,7 +233,7 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     settings = dict(claim.scales[scale])
     alpha = claim_alpha(len(CLAIMS.names()))
     t0 = time.perf_counter()
-    ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha))
+    ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha, mapper=mapper))
     seconds = time.perf_counter() - t0
     stored = None
     if claim.draw is not None:
@@ -321,7 +322,9 @@ def check(ids: Iterable[str] | None = None, *, scale: str = "quick", seed: int =
                 if progress:
                     progress(cid, records[cid], False)
         else:
-            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), versions[cid], source): cid for cid in todo}
+            shards = ex.shard_mapper() if hasattr(ex, "shard_mapper") else None  # e.g. Ray: shards as tasks too
+            futs = {ex.submit(run_claim, cid, scale, seed, device, str(res), versions[cid], source, shards): cid
+                    for cid in todo}
             records.update(_collect(futs, progress, on_start, failures))
     finally:
         if own:

@@ -239,15 +239,25 @@ def _combine(verdicts) -> str:
     return "inconclusive" if "inconclusive" in vs else "qualified"
 
 
-def _run_arm(seed0: int, count: int, cfg: dict) -> list[dict]:
+def _run_arm(job: tuple[int, int, dict]) -> list[dict]:
+    """One shard: ``count`` instances with seeds ``seed0, seed0 + 1, ...`` and the configuration ``cfg``."""
+    seed0, count, cfg = job
     return [_instance(seed0 + k, **cfg) for k in range(count)]
 
 
 def run(ctx: RunContext) -> Evidence:
     base = ctx.seed * SEED_STRIDE
-    arms = {}
-    for a, (name, cfg) in enumerate(PRIMARY.items()):
-        arms[name] = _run_arm(base + 1000 * a, ctx.settings["instances"], cfg)
+    n = ctx.settings["instances"]
+    # every arm, sweep point and twin is an independent shard (its own instance seeds): run them through ctx.map
+    jobs = {("arm", name): (base + 1000 * a, n, cfg) for a, (name, cfg) in enumerate(PRIMARY.items())}
+    for j, (arm, const, values) in enumerate(SWEEPS):
+        for i, v in enumerate(values):
+            if v != PRIMARY[arm][const]:  # at the primary value the sweep point is the main arm itself
+                jobs[("sweep", j, i)] = (base + 10_000 * (1 + 10 * j + i), n, dict(PRIMARY[arm], **{const: v}))
+    for a, (name, cfg) in enumerate(PRIMARY.items()):  # the twin on the arm's first instances
+        jobs[("twin", name)] = (base + 1000 * a, TWIN_INSTANCES, dict(cfg, uniform_weights=True))
+    done = dict(zip(jobs, ctx.map(_run_arm, list(jobs.values()))))
+    arms = {name: done[("arm", name)] for name in PRIMARY}
     fracs = {k: _fraction(v)[0] for k, v in arms.items()}
     arm_verdicts = {k: _arm_verdict(v) for k, v in arms.items()}
     verdict = _combine(arm_verdicts.values())
@@ -256,9 +266,7 @@ def run(ctx: RunContext) -> Evidence:
     for j, (arm, const, values) in enumerate(SWEEPS):
         fr = []
         for i, v in enumerate(values):
-            cfg = dict(PRIMARY[arm], **{const: v})
-            rs = (arms[arm] if v == PRIMARY[arm][const]
-                  else _run_arm(base + 10_000 * (1 + 10 * j + i), ctx.settings["instances"], cfg))
+            rs = arms[arm] if v == PRIMARY[arm][const] else done[("sweep", j, i)]
             f, n = _fraction(rs)
             fr.append(f)
             at_point = _combine([_arm_verdict(rs)] + [w for k, w in arm_verdicts.items() if k != arm])
@@ -270,8 +278,8 @@ def run(ctx: RunContext) -> Evidence:
         sweep_m[f"{arm}.{const}"] = {"values": np.asarray(values, dtype=float), "fraction": np.asarray(fr)}
     code_checks = [f"alternating least squares ended above its initial VaGraM loss on arm {k}"
                    for k, v in arms.items() if not all(r["als_ok"] for r in v)]
-    for a, (name, cfg) in enumerate(PRIMARY.items()):  # the twin on the arm's first instances: never "better"
-        twin = [_instance(base + 1000 * a + k, **cfg, uniform_weights=True) for k in range(TWIN_INSTANCES)]
+    for name in PRIMARY:  # the twin on the arm's first instances: never "better"
+        twin = done[("twin", name)]
         code_checks += [f"uniform-weight twin (= MLE loss) judged better than MLE on arm {name}"] if any(
             r["better"] for r in twin) else []
     fmt = lambda x: "∞" if np.isinf(x) else f"{x:.3g}"  # noqa: E731
