@@ -257,8 +257,9 @@ def test_completion_bad_inputs_raise_naming_the_argument():
         greedy_suboptimality(counts, torch.full((3, 4), float("nan")))
 
 
-def test_l51_is_a_stand_in_whose_failed_arm_qualifies_and_never_refutes():
-    """The stand-in rule (protocol rule 2, 2026-12-01): linear LQR models stand in for the paper's neural MBRL."""
+def test_l51_is_a_stand_in_whose_failed_arm_leaves_the_sentence_undecided():
+    """The stand-in rule (protocol rule 2, 2026-12-01): linear LQR models stand in for the paper's neural MBRL, so a
+    failed arm neither refutes nor qualifies the sentence (symmetric with a held one, which confirms nothing)."""
     from pgtheory.claims import CLAIMS, Evidence
     from pgtheory.claims.protocol import apply_protocol
     from pgtheory.stats import replication_summary
@@ -267,7 +268,8 @@ def test_l51_is_a_stand_in_whose_failed_arm_qualifies_and_never_refutes():
     assert claim.extension is True
     refuted = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="inconclusive",
                        instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])
-    assert apply_protocol(claim, refuted)["verdict"] == "qualified"
+    out = apply_protocol(claim, refuted)
+    assert out["verdict"] == "inconclusive" and "the extension failed" in out["protocol_notes"][0]
     # the twin: the same evidence claiming the quoted sentence itself failed is refuted
     own = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="refuted",
                    instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])

@@ -313,7 +313,7 @@ def test_l67_rules_hold_fail_and_the_null_control():
 
     H = 1 / (1 - np.array([0.8, 0.9]))
     # (A) and (B) hold: at the larger H VWLS succeeds two levels (×4 budget) before LS, at the smaller H on the same level
-    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}))
+    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}), alpha=1e-3)
     row = d["rows"][0]
     assert row["n_delta_LS"] == [100.0, 800.0] and np.allclose(row["n_delta_VW"], [110.0, 220.0])
     assert abs(row["log_ratio"] - math.log(220 / 800)) < 1e-12
@@ -322,7 +322,7 @@ def test_l67_rules_hold_fail_and_the_null_control():
     assert row["rule_A"] is True and row["rule_B"] is True and row["holds"] and d["verdict"] == "confirmed"
     assert d["level"] == 1 - 1e-3 / 2
     # twin: the methods swapped — VWLS costlier at the largest H and growing faster — both rules fail
-    d = mod.decide(_l67_meas({"LS": [0, 1], "VW": [0, 3]}))
+    d = mod.decide(_l67_meas({"LS": [0, 1], "VW": [0, 3]}), alpha=1e-3)
     assert d["rows"][0]["rule_A"] is False and d["rows"][0]["rule_B"] is False and d["verdict"] == "refuted"
     # few runs with mixed outcomes: the intervals straddle, the instance is undecided, the verdict inconclusive
     meas = _l67_meas({"LS": [0, 3], "VW": [0, 1]}, R=10)
@@ -330,20 +330,30 @@ def test_l67_rules_hold_fail_and_the_null_control():
         for per_gamma in meas["instances"][0]["err"][m]:
             for e in per_gamma:
                 e[:2] = [0.0, 0.0] if e[0] == 1.0 else [1.0, 0.0]  # 2/10 and 9/10 successes
-    d = mod.decide(meas)
+    d = mod.decide(meas, alpha=1e-3)
     assert d["rows"][0]["n_delta_LS"] == [100.0, 800.0]  # the same point estimates as in the first case
     assert d["rows"][0]["undecided"] == "interval straddles" and d["verdict"] == "inconclusive"
     # near-uniform weights: out of the denominator, so nothing is decided
-    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}, spread=1.02))
+    d = mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}, spread=1.02), alpha=1e-3)
     assert d["rows"][0]["undecided"] == "weighting inactive" and d["verdict"] == "inconclusive" and d["active"] == 0
     # the one-hot null control: the same errors for both methods (one algorithm) — its interval covers 0, and a
     # control never enters the verdict even where the rules would hold
-    same = mod.decide(_l67_meas({"LS": [1, 2], "VW": [1, 2]}, family="tabular"))
+    same = mod.decide(_l67_meas({"LS": [1, 2], "VW": [1, 2]}, family="tabular"), alpha=1e-3)
     row = same["rows"][0]
     assert row["undecided"] == "control" and row["null_covered"] and same["verdict"] == "inconclusive"
     assert row["log_ratio_budget_ci"][0] <= 0 <= row["log_ratio_budget_ci"][1]
     # twin of the control: a "VWLS" that succeeds two budget levels earlier is caught (the interval excludes 0)
-    assert mod.decide(_l67_meas({"LS": [1, 3], "VW": [1, 1]}, family="tabular"))["rows"][0]["null_covered"] is False
+    assert mod.decide(_l67_meas({"LS": [1, 3], "VW": [1, 1]}, family="tabular"), alpha=1e-3)["rows"][0]["null_covered"] is False
+
+
+def test_l67_alpha_is_split_over_the_decision_sets():
+    # revision 2026-12-01: the sweep points' intervals count (the smoothing point at ½ is the main decision itself)
+    import pgtheory.claims.library.l67_vwls_mdvi as mod
+
+    assert mod.decision_sets(False) == 2 and mod.decision_sets(True) == 6
+    with pytest.raises(TypeError):
+        mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}))  # no default level
+    assert mod.decide(_l67_meas({"LS": [0, 3], "VW": [0, 1]}), alpha=4e-4)["level"] == 1 - 4e-4 / 2
 
 
 def test_l67_smoothing_is_the_prior_of_the_law_and_widens_the_interval():
@@ -366,7 +376,8 @@ def test_l67_smoothing_is_the_prior_of_the_law_and_widens_the_interval():
 
 
 _STEEP = (0.0, 0.1, 0.75, 0.975, 1.0)  # success fraction per level from the curve's start (then 1)
-_FULL_ALPHA = 0.05 / 47 / 7  # with one low-rank instance: the full scale's level 1 − 0.05/47/(2·7) ≈ 1 − 7.6e-5
+_FULL_ALPHA = 0.05 / 47 / 7  # with one low-rank instance: level 1 − 0.05/47/(2·7) ≈ 1 − 7.6e-5, the full scale's level
+# before 2026-12-01, at which the docstring's power table was computed (the full level is now 1 − 4.7e-6)
 
 
 def _l67_curve_meas(vw_factor: float, R: int = 40, levels: int = 14, start: int = 4):

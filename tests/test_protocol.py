@@ -12,12 +12,13 @@ import torch
 
 from pgtheory.claims import runner
 from pgtheory.claims.protocol import (FULL_SEED_BASE, ProtocolError, apply_protocol, asymptotic_verdict,
-                                      equivalence_verdict, run_seed, twin, validate_record)
+                                      claim_alpha, equivalence_verdict, run_seed, twin, validate_record)
 from pgtheory.claims.record import Claim, DeclaredMargin, Evidence, sweep_point
 from pgtheory.stats import bias_test, local_slopes, replication_summary
 
 TRUTH = torch.tensor([1.0, -0.5, 0.25], dtype=torch.float64)
 MARGIN = 0.01 * float(TRUTH.norm())  # declared before running: 1% of ‖truth‖
+LEVEL = 1 - claim_alpha(1)  # a claim's share of the ledger's error rate, one interval decision
 
 
 def _claim(run, **kw):
@@ -35,7 +36,7 @@ def _unbiasedness_evidence(bias: float, n: int, seed: int) -> Evidence:
     x = TRUTH + bias + torch.randn(n, 3, generator=g, dtype=torch.float64)
     res = bias_test(x, TRUTH)
     twins = [twin("1% near twin", x, TRUTH, TRUTH + MARGIN, near=True), twin("far twin", x, TRUTH, -TRUTH, near=False)]
-    verdict, eq = equivalence_verdict(res, MARGIN, twins)
+    verdict, eq = equivalence_verdict(res, MARGIN, twins, confidence_level=LEVEL)
     return Evidence(verdict, res.statistic, "bias bound ≤ 1% of ‖truth‖", n, "synthetic", instances=verdict == "confirmed",
                     sensitivity=[], equivalence=eq)
 
@@ -66,7 +67,7 @@ def test_a_practical_bias_is_refuted_and_an_unpowered_design_is_inconclusive():
 def test_confirmed_without_twins_is_downgraded_and_missing_equivalence_is_refused():
     g = torch.Generator().manual_seed(4)
     x = TRUTH + torch.randn(4_000_000, 3, generator=g, dtype=torch.float64)
-    _, eq = equivalence_verdict(bias_test(x, TRUTH), MARGIN, [])
+    _, eq = equivalence_verdict(bias_test(x, TRUTH), MARGIN, [], confidence_level=LEVEL)
     ev = Evidence("confirmed", 0.0, "t", 1, "s", instances=True, sensitivity=[], equivalence=eq)
     out = apply_protocol(_claim(lambda ctx: ev), ev)
     assert out["verdict"] == "inconclusive" and "twins inadequate" in out["protocol_notes"][0]
@@ -203,13 +204,24 @@ def test_replication_summary_is_exact_clopper_pearson():
 def test_paper_tables_refuse_mixed_commits(tmp_path):
     from pgtheory.claims.paper import write_paper_tables
 
-    rows = [{"id": "L1-a", "seed_line": 1, "git_commit": "a" * 40, "dirty": False, "paper": "p", "verdict": "confirmed",
-             "n_samples": 1}, {"id": "L2-b", "seed_line": 2, "git_commit": "b" * 40, "dirty": False, "paper": "p",
-                               "verdict": "confirmed", "n_samples": 1}]
+    from pgtheory.claims.protocol import REQUIRED_RECORD_KEYS
+
+    fields = {k: None for k in REQUIRED_RECORD_KEYS}
+    rows = [{**fields, "id": "L9-pg-theorem-autograd", "seed_line": 9, "git_commit": "a" * 40, "dirty": False,
+             "paper": "p", "verdict": "confirmed", "n_samples": 1, "kind": "identity"},
+            {**fields, "id": "L55-trpo-lower-bound", "seed_line": 55, "git_commit": "b" * 40, "dirty": False,
+             "paper": "p", "verdict": "confirmed", "n_samples": 1, "kind": "theorem"}]
     (tmp_path / "l.json").write_text(json.dumps(rows))
     with pytest.raises(ValueError, match="one commit of a clean tree"):
         write_paper_tables(tmp_path / "l.json", out_dir=tmp_path / "g")
     assert write_paper_tables(tmp_path / "l.json", out_dir=tmp_path / "g", allow_mixed=True)
+    rows[1]["git_commit"] = "a" * 40
+    (tmp_path / "one.json").write_text(json.dumps(rows))
+    assert write_paper_tables(tmp_path / "one.json", out_dir=tmp_path / "g1")  # one commit, clean, complete
+    del rows[1]["kind"]  # a record older than the protocol
+    (tmp_path / "old.json").write_text(json.dumps(rows))
+    with pytest.raises(ValueError, match="rows without the protocol's fields .*L55-trpo-lower-bound"):
+        write_paper_tables(tmp_path / "old.json", out_dir=tmp_path / "g2")
 
 
 def test_every_registered_claim_declares_its_kind_quote_and_source():
@@ -253,9 +265,9 @@ def test_a_twin_labelled_near_counts_as_near_only_if_its_bias_is_within_twice_th
     res = bias_test(x, TRUTH)
     far_but_labelled_near = twin("25% off, labelled near", x, TRUTH, TRUTH * 1.25, near=True)
     assert far_but_labelled_near.rejected and far_but_labelled_near.offset == pytest.approx(0.25)
-    verdict, eq = equivalence_verdict(res, MARGIN, [far_but_labelled_near])
+    verdict, eq = equivalence_verdict(res, MARGIN, [far_but_labelled_near], confidence_level=LEVEL)
     assert eq.twins.near_powered == 0 and verdict == "inconclusive"
-    verdict, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)])
+    verdict, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)], confidence_level=LEVEL)
     assert eq.twins.near_rejected == 1 and verdict == "confirmed"
 
 
@@ -264,7 +276,7 @@ def test_a_detected_bias_inside_the_margin_qualifies_instead_of_refuting():
     x = TRUTH + MARGIN / 4 + torch.randn(40_000_000 // 10, 3, generator=g, dtype=torch.float64) * 0.1
     res = bias_test(x, TRUTH)
     assert res.pvalue < 1e-6  # the small bias is detected ...
-    _, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)])
+    _, eq = equivalence_verdict(res, MARGIN, [twin("1%", x, TRUTH, TRUTH + MARGIN, near=True)], confidence_level=LEVEL)
     ev = Evidence("refuted", res.statistic, "t", len(x), "s", instances=False, sensitivity=[], equivalence=eq)
     out = apply_protocol(_claim(lambda ctx: ev), ev)
     assert out["verdict"] == "qualified" and "not of practical size" in out["protocol_notes"][0]  # ... but is not practical

@@ -120,7 +120,8 @@ def test_risk_test_detects_less_risk_and_its_optimistic_twin():
 
 def test_refute_fraction_counts_informative_prompts_only():
     from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (INFORMATIVE_RISK, _family_verdict, _informative,
-                                                                    _refute_fraction)
+                                                                    _refute_fraction, n_min_informative)
+    n_min = n_min_informative(0.05)
 
     def row(outcome, risk, risk_c=None):
         return {"outcome": outcome, "risk_vanilla": risk, "risk_conservative": risk if risk_c is None else risk_c}
@@ -129,32 +130,39 @@ def test_refute_fraction_counts_informative_prompts_only():
     rows = [row("more", 0.05), row("tie", 0.05), row("less", 0.05), row("tie", 0.5 * INFORMATIVE_RISK)] + quiet
     assert [_informative(x) for x in rows[:4]] == [True, True, True, False]
     assert _refute_fraction(rows) == pytest.approx(1 / 3)
-    assert _family_verdict(rows, 1.0) == "refuted"  # over all 10 prompts the fraction would be 10% (qualified)
+    assert _family_verdict(rows, 1.0, n_min) == "refuted"  # over all 10 prompts the fraction would be 10% (qualified)
     # the informative set is symmetric in the two policies and fixed before testing: the outcome does not enter
     assert _informative(row("tie", 0.0, INFORMATIVE_RISK)) and _informative(row("tie", INFORMATIVE_RISK, 0.0))
     assert not _informative(row("more", 0.5 * INFORMATIVE_RISK, 0.9 * INFORMATIVE_RISK))
-    assert _family_verdict([row("more", 0.05)] + [row("tie", 0.05)] * 5, 1.0) == "qualified"
+    assert _family_verdict([row("more", 0.05)] + [row("tie", 0.05)] * 5, 1.0, n_min) == "qualified"
     assert _refute_fraction(quiet) == 0.0
 
 
 def test_confirmed_needs_the_minimum_number_of_informative_prompts():
     """Blocking item of the referee's audit (2026-12-01): "confirmed" with no or too few informative prompts is
-    inconclusive; the minimum is the smallest n with (1 − REFUTE_FRACTION)^n ≤ 5%."""
-    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (N_MIN_INFORMATIVE, REFUTE_FRACTION,
-                                                                    TWIN_MIN_FRACTION, _family_verdict)
+    inconclusive; the minimum is the smallest n with (1 − REFUTE_FRACTION)^n ≤ the level (5% when the rule was
+    added; the claim's per-decision level since the multiplicity revision of 2026-12-01)."""
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import (REFUTE_FRACTION, TWIN_MIN_FRACTION, _family_verdict,
+                                                                    n_min_informative)
 
-    assert N_MIN_INFORMATIVE == 14
-    assert (1 - REFUTE_FRACTION) ** N_MIN_INFORMATIVE <= 0.05 < (1 - REFUTE_FRACTION) ** (N_MIN_INFORMATIVE - 1)
+    assert n_min_informative(0.05) == 14
+    for level in (0.05, 0.05 / 128 / (9 * 11), 0.05 / 128 / (9 * 37)):  # the quick and full levels of 2026-12-01
+        n = n_min_informative(level)
+        assert (1 - REFUTE_FRACTION) ** n <= level < (1 - REFUTE_FRACTION) ** (n - 1)
+    assert n_min_informative(0.05 / 128 / (9 * 37)) == 62  # more than the full scale's 36 prompts
+    with pytest.raises(ValueError, match="^level"):
+        n_min_informative(1.0)
+    N_MIN_INFORMATIVE = n_min_informative(0.05)
 
     def rows(n_informative, n_quiet=6):
         return ([{"outcome": "tie", "risk_vanilla": 0.05, "risk_conservative": 0.05}] * n_informative +
                 [{"outcome": "tie", "risk_vanilla": 0.0, "risk_conservative": 0.0}] * n_quiet)
 
-    assert _family_verdict(rows(0), 1.0) == "inconclusive"  # was "confirmed" with zero informative prompts
-    assert _family_verdict(rows(1), 1.0) == "inconclusive"  # the quick s = 1.5 point of the audit
-    assert _family_verdict(rows(N_MIN_INFORMATIVE - 1), 1.0) == "inconclusive"
-    assert _family_verdict(rows(N_MIN_INFORMATIVE), 1.0) == "confirmed"
-    assert _family_verdict(rows(N_MIN_INFORMATIVE), 0.99 * TWIN_MIN_FRACTION) == "inconclusive"  # unpowered twin
+    assert _family_verdict(rows(0), 1.0, N_MIN_INFORMATIVE) == "inconclusive"  # was "confirmed" with zero informative prompts
+    assert _family_verdict(rows(1), 1.0, N_MIN_INFORMATIVE) == "inconclusive"  # the quick s = 1.5 point of the audit
+    assert _family_verdict(rows(N_MIN_INFORMATIVE - 1), 1.0, N_MIN_INFORMATIVE) == "inconclusive"
+    assert _family_verdict(rows(N_MIN_INFORMATIVE), 1.0, N_MIN_INFORMATIVE) == "confirmed"
+    assert _family_verdict(rows(N_MIN_INFORMATIVE), 0.99 * TWIN_MIN_FRACTION, N_MIN_INFORMATIVE) == "inconclusive"  # unpowered twin
 
 
 def test_practical_size_margin_on_the_risk_test():
@@ -238,6 +246,6 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path):
     assert not rec["code_checks"]
     assert all("refute_fraction" in p and "informative" in p and "twin_member_power" in p for p in rec["sensitivity"])
     assert "McNemar" in rec["threshold"]
-    # quick scale has 10 prompts, fewer than N_MIN_INFORMATIVE: no setting can be confirmed
+    # quick scale has 10 prompts, fewer than the minimum informative count: no setting can be confirmed
     assert rec["verdict"] != "confirmed" and all(p["verdict"] != "confirmed" for p in rec["sensitivity"])
     assert "stalled" in rec["summary"]

@@ -47,6 +47,8 @@ def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixe
     The paper's ledger comes from one commit of a clean tree: rows from several git commits, from a dirty
     tree, or without a commit are refused unless ``allow_mixed`` (then the table is not citable as one run).
     """
+    from .protocol import REQUIRED_RECORD_KEYS
+
     rows = merge_ledgers(*ledger_json)
     commits = {r.get("git_commit") for r in rows}
     dirty = [r["id"] for r in rows if r.get("dirty") is not False]
@@ -54,6 +56,10 @@ def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixe
         raise ValueError(f"ledger_json: the paper's ledger must come from one commit of a clean tree; found commits "
                          f"{sorted(str(c) for c in commits)} and {len(dirty)} row(s) from a dirty or unknown tree "
                          f"(pass allow_mixed=True to merge anyway)")
+    incomplete = [r["id"] for r in rows if any(k not in r for k in REQUIRED_RECORD_KEYS)]
+    if incomplete and not allow_mixed:
+        raise ValueError(f"ledger_json: rows without the protocol's fields (records older than the protocol): "
+                         f"{', '.join(incomplete)} (pass allow_mixed=True to merge anyway)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ledger.json", json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
@@ -134,6 +140,9 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
 
     load_claims()
     out: dict[str, list[dict]] = {k: [] for k in PAPER_FAMILIES}
+    unknown = [r["id"] for r in rows if r["id"] not in CLAIMS.names()]
+    if unknown:
+        raise ValueError(f"rows: claims not registered here, so no results section can be chosen: {', '.join(unknown)}")
     for r in rows:
         c = CLAIMS.get(r["id"])
         out[paper_family(c.id, c.theme, c.figure_family)].append(r)

@@ -13,11 +13,16 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
    refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
    sentence itself failed; a held extension confirms nothing when ``quote_verdict`` says the sentence itself is
-   undecided (``confirmed`` → ``inconclusive``). A *stand-in* — testing the sentence on a problem, model or
+   undecided (any decided verdict → ``inconclusive``, since 2026-12-01 also a failed one). A *stand-in* — testing the sentence on a problem, model or
    algorithm class other than the one the paper's evidence is about (a bandit for an MDP algorithm, linear models on
    LQR for neural models on MuJoCo) — is an extension whose ``quote_verdict`` is ``inconclusive`` unless the sentence
    is about the stand-in's class itself (rule stated here 2026-12-01; it was applied to L43, L119 and L139 before,
-   and L51 was brought under it). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
+   and L51 was brought under it). The criterion is the sentence's subject: a property of an estimator, objective or
+   algorithm as a mathematical object (unbiasedness, a variance ordering, a trust region, a fixed point, a rate) is
+   in scope in any problem where the object is defined, so a small instance is a case of the sentence, not a
+   stand-in (L95's model-derivative estimator on LQR, SPO's objective on the toy LLM); a statement about a method's
+   performance in the paper's practical settings ("improves the performance of MBRL in challenging settings") is
+   about those settings, and a toy is a stand-in (L51). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
    ``inconclusive`` — a bug, not a refutation of the paper.
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
@@ -35,7 +40,10 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    size), which the claim splits over its own decisions; ``RunContext.alpha`` carries it. Revised 2026-12-01
    (before any confirmatory run on the new rule): the share was ``LEDGER_ALPHA / n_claims``, so adding a claim
    changed every other claim's α and a cached record no longer matched what a fresh run would decide; the family
-   size is now declared in advance (stricter, never looser), and α is part of every cache key.
+   size is now declared in advance (stricter, never looser), and α is part of every cache key. Enforced for
+   equivalence since 2026-12-01 (a referee of the paper draft found intervals at the old default level 0.999, looser
+   than the share 0.05/128): :func:`apply_protocol` refuses an equivalence at a level below ``1 − α``, and
+   :func:`equivalence_verdict` has no default level.
 """
 from __future__ import annotations
 
@@ -85,11 +93,14 @@ def shown_verdict(kind: str, verdict: str) -> str:
     return "verified" if kind == "identity" and verdict == "confirmed" else verdict
 
 
+_EXTENSION_OUTCOME = {"confirmed": "held", "refuted": "failed", "qualified": "held in part"}
+
+
 def _sensitivity_changes(verdict: str, sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for p in sensitivity if p.get("verdict") not in (None, verdict)]
 
 
-def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
+def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> dict[str, Any]:
     """The protocol's fields of a record: final ``verdict``, ``raw_verdict`` and the notes that explain any change.
 
     Raises :class:`ProtocolError` when the evidence lacks what the claim's kind requires.
@@ -118,6 +129,11 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
             raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
                                 "bias bound and twins")
         eq = ev.equivalence
+        if alpha is not None and eq.confidence_level < 1 - alpha - 1e-12:
+            raise ProtocolError(f"equivalence: claim {claim.id} decided equivalence at confidence level "
+                                f"{eq.confidence_level:g}, looser than its share of the ledger's error rate "
+                                f"(level ≥ 1 − α = {1 - alpha:.6g}); pass confidence_level=1 − ctx.alpha/k "
+                                f"(k: the claim's decisions)")
         if claim.margin is None:
             raise ProtocolError(f"margin: claim {claim.id} asserts unbiasedness/equality but declares no margin")
         out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict(),
@@ -133,12 +149,16 @@ def apply_protocol(claim: Claim, ev: Evidence) -> dict[str, Any]:
             verdict = "inconclusive"
             notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
                          f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
-    if claim.extension and verdict == "confirmed" and ev.quote_verdict == "inconclusive":
+    if claim.extension and verdict != "inconclusive" and ev.quote_verdict == "inconclusive":
         # added 2026-11-30 (referee: L67 showed "confirmed" for a sentence its own evidence says it cannot decide);
         # applied before the sensitivity rule since 2026-12-01 (a referee of L43: a held extension with an undecided
-        # sweep point was shown "qualified", i.e. partly supported, for a sentence the evidence cannot decide)
+        # sweep point was shown "qualified", i.e. partly supported, for a sentence the evidence cannot decide).
+        # Symmetric since 2026-12-01 (referee of the paper draft): a failed or partly failed extension of a sentence
+        # the evidence cannot decide was shown "qualified", so a stand-in could count against a paper but never for
+        # it; now any decided raw verdict becomes inconclusive, and the note says what the extension showed.
+        notes.append(f"inconclusive: the extension {_EXTENSION_OUTCOME[verdict]}, but the evidence leaves the quoted "
+                     "sentence itself undecided (a stand-in or a rule beyond the sentence)")
         verdict = "inconclusive"
-        notes.append("inconclusive: the extension held, but the evidence leaves the quoted sentence itself undecided")
     changed = _sensitivity_changes(verdict, ev.sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
         flips = [p for p in changed if p["verdict"] != "inconclusive"]
@@ -188,9 +208,13 @@ def twin(name: str, samples, truth, wrong, *, near: bool, alpha: float = 1e-6, p
     return Twin(name, near, twin_rejects(samples, truth, wrong, alpha=alpha, power=power), offset)
 
 
-def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confidence_level: float = 0.999,
+def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confidence_level: float,
                         norm: str = "max") -> tuple[str, Equivalence]:
     """The verdict of an unbiasedness/equality rule: confirmed only inside the margin with adequate twins.
+
+    ``confidence_level``: of the simultaneous interval; required (no default since 2026-12-01: the default 0.999 was
+    looser than a claim's share of the ledger's error rate) — pass ``1 − ctx.alpha / k`` for a claim that makes k
+    interval decisions; :func:`apply_protocol` refuses an equivalence looser than ``1 − ctx.alpha``.
 
     Returns ``("confirmed" | "refuted" | "inconclusive", equivalence)``: refuted when the interval for the
     bias lies wholly outside the margin on some coordinate (a bias of practical size is established);

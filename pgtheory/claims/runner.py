@@ -244,7 +244,7 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
         ev.figure = claim.draw(load_measurements(stored), str(fig_dir))  # from the stored copy: exactly what a redraw sees
     elif ev.measurements is not None:
         stored = save_measurements(measurements_path(res, claim.id, scale, seed, version), ev.measurements)
-    protocol = apply_protocol(claim, ev)
+    protocol = apply_protocol(claim, ev, alpha)
     record = {
         "id": claim.id, "paper": claim.paper, "seed_line": claim.seed_line, "practice_source": claim.practice_source or None,
         "claim": claim.claim, "theme": claim.theme,

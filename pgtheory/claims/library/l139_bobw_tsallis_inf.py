@@ -36,7 +36,8 @@ Design (fixed before running; constants below):
   √T for √T regret (slope 0.5); SLOPE_MAX = 0.35 lies between log³T and √T.
   Twins: the same data tilted by T^0.5 (a planted √T growth at the measured noise; must fail) and the hard family (c),
   whose gap shrinks with the horizon — it violates the fixed-gap assumption of the gap-dependent bound — and whose
-  regret at T_j must grow with slope > SLOPE_MAX across j (``stats.fit_rate``, 99% interval; power checks).
+  regret at T_j must grow with slope > SLOPE_MAX across j (``stats.fit_rate``; power checks, each at the level of the
+  decisions it vouches for, see the revision of 2026-12-01 below).
 - Rule (worst-case half, "without sacrificing the worst-case guarantee"): on (c) and (d) at each T_j, the mean over
   runs of R_{T_j}/(4√(K T_j) + 1) (Theorem 1's bound) has an upper confidence end ≤ 1 (holds), a lower end > 1 fails.
 - Levels: the claim's α (RunContext.alpha) is split equally over all its decisions (Bonferroni); intervals are normal
@@ -56,6 +57,14 @@ over one doubling of T (lag 4 on the grid: per-point increments were too noisy f
 revised then: a switching adversary (arm 0 best in the first half, arm 1 after) was dropped from the worst-case family —
 a learner that tracks the switch beats the best fixed arm, so its regret was negative and the check vacuous; (d) replaced it.
 Not done: the MDP algorithm itself, the Shannon-entropy and log-barrier variants, first-order bounds.
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the decisions
+(stochastic/constrained tail slopes, worst-case ratios) were already at 1 − ctx.alpha/k, k = n_decisions = Σ_K
+(stochastic and constrained instances + 2·horizons) (2·(2 + 1 + 8) = 22 at quick, 3·(3 + 1 + 8) = 36 at full; the
+sensitivity points are subsets of these decisions, not new intervals), and the T^0.5 tilt twin used the same z. The
+hard-gap twin, the power check of the stochastic slope decisions, was judged with a 99% percentile interval (looser than
+the decisions' level, so it overstated their power); it is now judged like them: slope − z·se > SLOPE_MAX with z at
+1 − ctx.alpha/(2k) and se read off fit_rate's 95% bootstrap interval (TWIN_LEVEL removed).
 """
 from __future__ import annotations
 
@@ -77,7 +86,6 @@ DECADES = 1.0  #: the tail over which slopes are measured
 MIN_IN_REGIME = 0.8  #: fraction of stochastic instances that must be in their regime for a decision
 DELTA_SC = 0.2  #: the gap of the stochastically constrained adversary
 TWIN_TILT = 0.5  #: planted √T growth
-TWIN_LEVEL = 0.99  #: level of the twins' power checks (not decisions)
 QUOTE = ("one can achieve a more favorable polylog(T) regret when the losses are stochastic, without sacrificing the "
          "worst-case guarantee in the adversarial regime")
 
@@ -204,9 +212,12 @@ def _decide(m: dict, alpha: float) -> dict:
                     hard_at.append(np.maximum(r[:, j], 1e-12))
         horizons = np.array([b["horizon"] for b in d["blocks"] if b["kind"] == "hard"], dtype=float)
         order = np.argsort(horizons)
-        fit = fit_rate(horizons[order], np.stack(hard_at, 1)[:, order], confidence_level=TWIN_LEVEL, seed=K)
+        # the power check at the level of the decisions it vouches for (revision 2026-12-01; it was a 99% interval)
+        fit = fit_rate(horizons[order], np.stack(hard_at, 1)[:, order], seed=K)
+        tw_se = (fit.ci_high - fit.ci_low) / (2 * 1.959963984540054)
+        lo, hi = fit.slope - z * tw_se, fit.slope + z * tw_se
         twins.append({"K": K, "name": "hard gap ½√(K/T) (violated fixed-gap assumption)", "slope": fit.slope,
-                      "ci": [fit.ci_low, fit.ci_high], "rejected": bool(fit.ci_low > SLOPE_MAX)})
+                      "ci": [lo, hi], "ci_95_bootstrap": [fit.ci_low, fit.ci_high], "rejected": bool(lo > SLOPE_MAX)})
     return {"stochastic": stoch, "worst": worst, "twins": twins, "z": z, "n_decisions": n_dec}
 
 
@@ -325,7 +336,8 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=max(x["slope"] for x in stoch),
         threshold=(f"stochastic: tail slope of log E[ΔR/Δln T] vs log T (last decade, in regime: halves agree ±{GATE_TOL}, tail after "
                    f"{GATE_C}·K/Δ²) with its interval below {SLOPE_MAX}; worst case: R_T/(4√(KT)+1) interval ≤ 1; levels "
-                   f"α/{dec['n_decisions']} each (z = {dec['z']:.2f}); twins (tilt T^0.5; hard gap ½√(K/T)) must exceed {SLOPE_MAX}"),
+                   f"α/{dec['n_decisions']} each (z = {dec['z']:.2f}); twins (tilt T^0.5; hard gap ½√(K/T)) must exceed {SLOPE_MAX} "
+                   f"at the same level"),
         n_samples=int(m["runs"] * sum(len(d["blocks"]) for d in m["per_K"])),
         summary=summary,
         details={"stochastic": stoch, "worst_case": worst, "twins": dec["twins"], "z": dec["z"],

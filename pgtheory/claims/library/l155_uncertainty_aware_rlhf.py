@@ -35,14 +35,16 @@ Design (fixed before running):
   sweep (common random numbers).
 * Per instance and setting: the exact McNemar test (:func:`pgtheory.stats.mcnemar.mcnemar_exact`, paired over the
   reward-model draws, binomial on the discordant draws) of P(J_cons < J_ref) = P(J_van < J_ref), two-sided at level
-  α/(instances × settings) (Bonferroni over this claim's decisions): "less" / "more" when it rejects with fewer / more
+  α/(settings × (instances + 1)) (Bonferroni over this claim's decisions: the tests and, per setting, the minimum
+  count of informative prompts below; revision 2026-12-01): "less" / "more" when it rejects with fewer / more
   conservative-only draws below J_ref *and* the risk difference is at least MIN_RISK_DIFFERENCE (one percentage
   point) in size, "tie" otherwise.
 * Family rule per setting (the quote read as risk(conservative) ≤ risk(vanilla) on every instance, so a
   significant reversal of practical size on any prompt is a counterexample): refuted when ≥ REFUTE_FRACTION of the
   *informative* prompts are "more" (informative, fixed before testing: either policy's risk ≥ INFORMATIVE_RISK;
   prompts on which neither policy falls below π_ref only tie); qualified when some, fewer, are; confirmed when none
-  is, at least N_MIN_INFORMATIVE (14) prompts are informative and the test has power (power twins below);
+  is, at least :func:`n_min_informative` (at the same level) prompts are informative and the test has power (power
+  twins below);
   inconclusive otherwise. "less" counts are reported. The default setting gives the raw verdict; the sweep feeds the
   protocol's sensitivity rule.
 * Power twins (per setting), each at the same KL and judged by the same test against the vanilla policy, must be
@@ -132,6 +134,17 @@ run seed 1004 used the earlier rule):
   matching the KL is not what produces the reversals. Mechanism: σ(y) is a fixed per-prompt shape independent of r,
   so the penalty moves mass toward low-noise responses, which lowers or raises P(J < J_ref) depending on whether those
   responses are good.
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the McNemar
+tests (and the power twins, judged by the same test) were at α/(instances × settings) — right for them, but the
+minimum count of informative prompts needed to confirm, N_MIN_INFORMATIVE = 14, is itself a one-sided exact binomial
+test (no "more" among n informative prompts excludes a reversal rate ≥ REFUTE_FRACTION only when 0.8^n ≤ its level)
+at the fixed level 5%, one per setting, uncounted. Now every decision is at level α/k with k = settings × (instances
++ 1) (the tests of every prompt at every setting, plus one minimum-count decision per setting): k = 9 × 11 = 99 at
+quick, 9 × 37 = 333 at full, and the minimum becomes :func:`n_min_informative` at that level: 56 at quick, 62 at full
+(was 14). A full run has 36 prompts, so no setting can be confirmed at full scale any more — the design (36 prompts)
+cannot show "no reversal among random prompts" at the ledger's level; refuted, qualified and inconclusive remain
+decidable as before.
 """
 from __future__ import annotations
 
@@ -161,9 +174,6 @@ QUANTILE_LEVEL = 0.1  #: the lower quantile reported beside the risk
 REFUTE_FRACTION = 0.2  #: a significant reversal on a fifth of random prompts contradicts a general "less risk"
 TWIN_MIN_FRACTION = 0.5  #: the optimistic twin must be caught on at least half the informative prompts (power)
 INFORMATIVE_RISK = 0.01  #: a prompt where neither policy falls below π_ref in ≥ 1% of draws cannot show a risk change
-#: "confirmed" needs at least this many informative prompts (2026-12-01): with none of n informative prompts "more",
-#: a per-prompt reversal rate ≥ REFUTE_FRACTION is excluded at one-sided level 5% only when (1 − 0.2)^n ≤ 0.05, n ≥ 14
-N_MIN_INFORMATIVE = math.ceil(math.log(0.05) / math.log(1.0 - REFUTE_FRACTION))
 #: practical size of a risk difference (2026-12-01): "more" / "less" need significance and |Δ risk| ≥ one percentage
 #: point, the same scale as INFORMATIVE_RISK (a 0.02% → 0.48% shift is not a reversal of practical size)
 MIN_RISK_DIFFERENCE = 0.01
@@ -276,15 +286,24 @@ def _refute_fraction(rows) -> float:
     return sum(x["outcome"] == "more" for x in informative) / len(informative) if informative else 0.0
 
 
-def _family_verdict(rows, twin_power: float) -> str:
+def n_min_informative(level: float) -> int:
+    """"confirmed" needs at least this many informative prompts (2026-12-01): with none of n informative prompts "more",
+    a per-prompt reversal rate ≥ REFUTE_FRACTION is excluded at one-sided ``level`` (exact binomial) only when
+    (1 − REFUTE_FRACTION)^n ≤ level (14 at 5%; at the claim's per-decision level since the revision of 2026-12-01)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level: must lie in (0, 1), got {level}")
+    return math.ceil(math.log(level) / math.log(1.0 - REFUTE_FRACTION))
+
+
+def _family_verdict(rows, twin_power: float, n_min: int) -> str:
     """``twin_power``: the smallest power of the twins (each must be caught on ≥ TWIN_MIN_FRACTION of the informative
-    prompts). Confirmed also needs ≥ N_MIN_INFORMATIVE informative prompts (2026-12-01), else inconclusive."""
+    prompts). Confirmed also needs ≥ ``n_min`` informative prompts (:func:`n_min_informative`), else inconclusive."""
     more = sum(x["outcome"] == "more" for x in rows)
     if _refute_fraction(rows) >= REFUTE_FRACTION:
         return "refuted"
     if more > 0:
         return "qualified"
-    if sum(_informative(x) for x in rows) < N_MIN_INFORMATIVE:
+    if sum(_informative(x) for x in rows) < n_min:
         return "inconclusive"
     return "confirmed" if twin_power >= TWIN_MIN_FRACTION else "inconclusive"
 
@@ -302,7 +321,9 @@ def run(ctx: RunContext) -> Evidence:
     inst = _instances(gen, s["bandits"], s["prompts"])
     m_max = max(max(SWEEP["members"]), DEFAULTS["members"])
     settings = list(_settings())
-    level = ctx.alpha / (len(inst) * len(settings))  # Bonferroni over this claim's tests
+    # Bonferroni over this claim's decisions: every prompt's test at every setting and each setting's minimum count
+    level = ctx.alpha / (len(settings) * (len(inst) + 1))
+    n_min = n_min_informative(level)
     checks: list[str] = []
     results = {i: [] for i in range(len(settings))}  # setting index → one row per instance
     for k, (fam, ref, r, shape) in enumerate(inst):
@@ -324,7 +345,7 @@ def run(ctx: RunContext) -> Evidence:
     for i, (name, value, _) in enumerate(settings):
         rows = results[i]
         powers = {k: _twin_power(rows, [x[k] for x in rows]) for k in TWINS}
-        verdict = _family_verdict(rows, min(powers.values()))
+        verdict = _family_verdict(rows, min(powers.values()), n_min)
         key = f"{name}={value}" if value is not None else "default"
         per_setting[key], twins[key] = rows, powers
         if value is not None:
@@ -339,7 +360,7 @@ def run(ctx: RunContext) -> Evidence:
     twin_outcomes = [x["twin"] for x in rows]
     twin_caught = twins["default"]["twin"]
     member_caught = twins["default"]["twin_member"]
-    raw = _family_verdict(rows, min(twins["default"].values()))
+    raw = _family_verdict(rows, min(twins["default"].values()), n_min)
     all_rows = [x for rs in per_setting.values() for x in rs]
     stalled = sum(x["kl_stalled_draws"] for x in all_rows)
     kl_max = max(x["kl_max_error"] for x in all_rows)
@@ -350,7 +371,7 @@ def run(ctx: RunContext) -> Evidence:
     summary = (f"matched KL, c = {DEFAULTS['penalty']:g}, M = {DEFAULTS['members']}, {s['draws']} RM draws: conservative has "
                f"significantly less risk P(J < J_ref) on {outcomes.count('less')}/{n} prompts, more on {outcomes.count('more')}/{n} "
                f"({_refute_fraction(rows):.0%} of the {sum(_informative(x) for x in rows)} informative, "
-               f"≥ {N_MIN_INFORMATIVE} needed to confirm; exact McNemar and |Δ risk| ≥ {MIN_RISK_DIFFERENCE:g}) "
+               f"≥ {n_min} needed to confirm; exact McNemar and |Δ risk| ≥ {MIN_RISK_DIFFERENCE:g}) "
                f"(median risk {np.median([x['risk_vanilla'] for x in rows]):.3f} → {np.median([x['risk_conservative'] for x in rows]):.3f}); "
                f"lower Var J on {lower_var}/{n}, higher q{QUANTILE_LEVEL:g} on {higher_q}/{n}; mean cost E J_van − E J_cons "
                f"median {np.median(cost):.3g} (range {min(cost):.2g}..{max(cost):.2g}); power twins caught on "
@@ -360,16 +381,17 @@ def run(ctx: RunContext) -> Evidence:
                f"(s range: {min(accuracy.values()):.0%}..{max(accuracy.values()):.0%}); sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
     return Evidence(
         verdict=raw, statistic=outcomes.count("less") / n,
-        threshold=(f"no prompt more risky, ≥ {N_MIN_INFORMATIVE} informative prompts (either policy's risk ≥ "
+        threshold=(f"no prompt more risky, ≥ {n_min} informative prompts (either policy's risk ≥ "
                    f"{INFORMATIVE_RISK:g}) and both power twins caught on ≥ {TWIN_MIN_FRACTION:g} of them (confirm); "
                    f"≥ {REFUTE_FRACTION:g} of the informative prompts more risky (refute); some (qualified); else "
-                   f"inconclusive; per prompt: exact McNemar test at level {level:.3g} and |Δ risk| ≥ "
+                   f"inconclusive; per prompt: exact McNemar test at level {level:.3g} (= α/(settings·(prompts + 1)); "
+                   f"the minimum count {n_min} excludes a reversal rate ≥ {REFUTE_FRACTION:g} at the same level) and |Δ risk| ≥ "
                    f"{MIN_RISK_DIFFERENCE:g}"),
         n_samples=s["draws"] * n * len(settings), summary=summary,
         details={"per_setting": per_setting, "twin_outcomes": twin_outcomes, "twin_power": twins,
                  "test_level": level, "member_pairwise_accuracy": accuracy, "defaults": DEFAULTS, "sweep": {k: list(v) for k, v in SWEEP.items()},
                  "lower_variance": lower_var, "higher_lower_quantile": higher_q, "mean_cost": cost,
-                 "kl_stalled_draws": stalled, "kl_max_error": kl_max, "n_min_informative": N_MIN_INFORMATIVE},
+                 "kl_stalled_draws": stalled, "kl_max_error": kl_max, "n_min_informative": n_min},
         instances=[o != "more" for o in outcomes], sensitivity=sensitivity, code_checks=sorted(set(checks)),
         measurements=_measurements(rows, sensitivity, outcomes, raw),
     )
@@ -432,7 +454,7 @@ register_claim(Claim(
           "per draw for a matched KL(π‖π_ref); true value E_π[r] per draw",
     monte_carlo="draws of a heteroscedastic reward-model ensemble r̂_k = r + σ ⊙ ξ_k",
     test="per prompt: exact McNemar test of P(J_cons < J_ref) = P(J_van < J_ref) over paired draws (Bonferroni) and a "
-         "risk difference ≥ 1 pp; family: none more (≥ 14 informative prompts, two powered twins) confirms, ≥ 20% of "
+         "risk difference ≥ 1 pp; family: none more (≥ n_min informative prompts: 0.8^n_min ≤ the test level; two powered twins) confirms, ≥ 20% of "
          "informative prompts more refutes, some more qualifies",
     scales={"quick": {"bandits": 6, "prompts": 4, "draws": 2000},
             "full": {"bandits": 24, "prompts": 12, "draws": 20000}},

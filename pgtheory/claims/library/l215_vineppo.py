@@ -6,13 +6,22 @@ Design (fixed before running), toy LLM (V = 3, L = 4, one prompt, graded reward 
 given p; ``replicates`` replicates for K ∈ {1, 2, 4, …, 64}.
 (i) unbiased: Bonferroni z over the 15 prefixes at α = 1e-6, each K; twin: V̂ from completions of a different policy
     (π at θ + Δ) is rejected against V where powered ≥ 0.99.
-(ii) Var V̂_K ∝ 1/K: log–log slope of the mean variance over prefixes against K, 95% CI from fit_rate over prefixes.
+(ii) Var V̂_K ∝ 1/K: log–log slope of the mean variance over prefixes against K, CI from fit_rate over prefixes
+    (95% until 2026-12-01; now at level 1 − ctx.alpha/k, see the revision below).
 (iii) the vine advantage Â(p, v) = V̂(p + v) − V̂(p) is unbiased for A(p, v) = V(p + v) − V(p) (independent rollouts).
 Verdict: confirmed if (i) and (iii) hold and the slope CI contains −1; refuted if a bias is detected; qualified if
 unbiased but the slope CI excludes −1.
 Protocol: kind=identity, extension=False, unbiasedness=True — averaging K i.i.d. unbiased rollouts is unbiased with variance
 ∝ 1/K (fails only through a bug); unbiasedness is judged by equivalence on V̂_1 (K = 1, the first and noisiest: the worst
 case), margin 0.01 = 1% of the reward range [0, 1], with the off-policy twin (far) and a near twin V + margin.
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the equivalence
+interval was at 0.999 (its twins at α = 1e-6) and the slope CI that decides confirmed vs qualified at 0.95; both now at
+1 − ctx.alpha/k with k = 10 = 7 bias tests (one per K) + 1 vine-advantage bias test + 1 equivalence + 1 slope CI, and
+the equivalence's twins at α_d = ctx.alpha/k (the level of the decision they vouch for). The 8 bias tests stay at
+α = 1e-6, stricter than ctx.alpha/10 ≈ 3.9e-5; the off-policy twins that must be rejected vouch for them and keep 1e-6
+(at K = 1 run once at each level; not counted in k). The slope CI is fit_rate's percentile bootstrap with its default
+2,000 resamples (not changed): at this level its limits are essentially the extreme resampled slopes.
 """
 from __future__ import annotations
 
@@ -56,6 +65,11 @@ def run(ctx: RunContext) -> Evidence:
     V = prefix_values(pol, th)[0][0]  # [P]
     reps = ctx.settings["replicates"]
     failures, twins, variances = [], 0, []
+    # multiplicity: k = one bias test per K + the vine-advantage bias test + the equivalence + the slope CI; the bias
+    # tests stay at ALPHA (stricter than ctx.alpha/k), the equivalence, its twins and the slope CI use α_d = ctx.alpha/k
+    n_decisions = len(KS) + 3
+    alpha_d = ctx.alpha / n_decisions
+    level = 1 - alpha_d
     for K in KS:
         est = _estimates(probs, R, ext, K, reps, g)
         res = bias_test(est, V)
@@ -67,8 +81,9 @@ def run(ctx: RunContext) -> Evidence:
         tw = twin(f"another policy's completions against V (K = {K})", wrong, V_other, V, near=False, alpha=ALPHA)
         rejected = tw.rejected  # samples whose truth is V_other, tested against V
         if K == KS[0]:
-            eq_twins = [tw, twin("same V̂_1 against V + 0.01", est, V, V + MARGIN, near=True, alpha=ALPHA)]
-            eq_part, eq = equivalence_verdict(res, MARGIN, eq_twins)
+            eq_twins = [twin(f"another policy's completions against V (K = {K})", wrong, V_other, V, near=False, alpha=alpha_d),
+                        twin("same V̂_1 against V + 0.01", est, V, V + MARGIN, near=True, alpha=alpha_d)]
+            eq_part, eq = equivalence_verdict(res, MARGIN, eq_twins, confidence_level=level)
         if rejected is not None:
             twins += 1
             if not rejected:
@@ -89,7 +104,7 @@ def run(ctx: RunContext) -> Evidence:
         failures.append("vine advantage biased")
     var = np.array(variances)  # [len(KS), P]
     keep = var.min(0) > 0
-    fit = fit_rate(np.array(KS, dtype=float), var[:, keep].T)
+    fit = fit_rate(np.array(KS, dtype=float), var[:, keep].T, confidence_level=level)
     lo, hi = fit.confidence_interval()
     if failures:
         verdict = "refuted"
@@ -103,11 +118,12 @@ def run(ctx: RunContext) -> Evidence:
                     "err_v8": (3 * est8.std(0) / reps**0.5).numpy()}
     return Evidence(
         verdict=verdict, statistic=fit.slope,
-        threshold="unbiased at α = 1e-6 for every K (twin rejected); vine advantages unbiased; variance slope CI contains −1",
+        threshold=("unbiased at α = 1e-6 for every K (twin rejected); vine advantages unbiased; variance slope CI "
+                   f"(level 1 − {ctx.alpha:.2g}/{n_decisions}) contains −1; V̂_1 within 0.01 at the same level"),
         n_samples=reps * sum(KS) * task.n_prefixes * 2,
         summary=(f"no bias detected in V̂_K for V(prefix) at any K ({twins} powered twins with another policy's completions rejected); no bias detected in vine "
-                 f"advantages (max |z| {np.abs(adv_res.z).max():.2f}); Var V̂_K slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}] in K. "
-                 f"Equivalence (K = 1): |bias| ≤ {eq.bias_bound:.3g} (99.9%) against a margin {MARGIN}, near twins powered/rejected "
+                 f"advantages (max |z| {np.abs(adv_res.z).max():.2f}); Var V̂_K slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}] (level 1 − {alpha_d:.2g}) in K. "
+                 f"Equivalence (K = 1): |bias| ≤ {eq.bias_bound:.3g} (level 1 − {alpha_d:.2g}) against a margin {MARGIN}, near twins powered/rejected "
                  f"{eq.twins.near_powered}/{eq.twins.near_rejected}. "
                  f"The comparison with a learned critic and the 9×/3× speed-ups are not tested" if not failures else "; ".join(failures)),
         details={"slope": fit.slope, "slope_ci": [lo, hi], "twins_run": twins, "advantage_max_z": float(np.abs(adv_res.z).max())},

@@ -6,13 +6,19 @@ Design (fixed before running), :mod:`._multi_epoch` (``seeds`` paired batches), 
 (flipped ratio for A > 0; PPO clip otherwise): after 4 and 8 epochs, for every positive-advantage token of the batch,
 the effective weight w_t = ∂(aggregated surrogate)/∂log π_θ(y_t) (autograd) against the token's current probability
 π_θ(y_t|·); Spearman correlation per seed. Exact entropy and J along training.
-Verdict: confirmed if, after 8 epochs, GRPO's correlation is positive (95% t CI over seeds above 0: weight rises with
-probability) and ASPO's is negative (CI below 0); refuted if GRPO's CI lies below 0; inconclusive otherwise.
+Verdict: confirmed if, after 8 epochs, GRPO's correlation is positive (t CI over seeds above 0: weight rises with
+probability) and ASPO's is negative (CI below 0); refuted if GRPO's CI lies below 0; inconclusive otherwise. (CIs at
+1 − ctx.alpha/k: see the revision of 2026-12-01 below.)
 Protocol: kind=empirical, extension=False — the refuting arm is exactly the quoted mismatch (GRPO over-weights
 high-probability positive tokens); ASPO's reversal only separates confirmed from inconclusive. Instances = seeds
 (both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured) and, at full scale,
 after 8 epochs at the Adam learning rates 0.01, 0.02 and 0.1 (the declared range; added 2026-11-30, issue 10: the
 verdict rested on one learning rate, 0.05).
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the t CIs of
+the mean Spearman correlation (GRPO and ASPO) deciding the verdict (8 epochs) and every sweep point (4 epochs; each
+swept lr) were at 95%; now 1 − ctx.alpha/k with k = 2 × (2 + len(sweep_lrs)) — two intervals (GRPO, ASPO) per
+setting, settings = the main rule, the 4-epoch point and each swept learning rate (k = 4 quick, 10 full). The per-seed
+instances are signs of exact per-seed correlations, not interval decisions.
 """
 from __future__ import annotations
 
@@ -31,9 +37,10 @@ from ._multi_epoch import B, G, LR, llm_task, plot_epoch_metric, runs
 ID = "L41-aspo-flipped-ratios"
 
 
-def _ci(x):
+def _ci(x, confidence_level: float):
+    """Mean of ``x`` with its two-sided t interval at ``confidence_level``: (mean, low, high)."""
     x = np.asarray(x)
-    h = student_t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    h = student_t.ppf(0.5 + confidence_level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
     return float(x.mean()), float(x.mean() - h), float(x.mean() + h)
 
 
@@ -70,8 +77,12 @@ def run(ctx: RunContext) -> Evidence:
     task = llm_task(ctx.seed)
     pol = TabularSequencePolicy(task)
     n_seeds = ctx.settings["seeds"]
+    # the claim's share of the ledger's α, split over its interval decisions: GRPO and ASPO in each setting (main,
+    # 4 epochs, each swept lr)
+    k_decisions = 2 * (2 + len(ctx.settings.get("sweep_lrs", ())))
+    conf = 1 - ctx.alpha / k_decisions
     corr, scatter, tr = _correlations(task, pol, n_seeds, ctx.seed, LR)
-    ci = {k: {ep: _ci(v) for ep, v in d.items()} for k, d in corr.items()}
+    ci = {k: {ep: _ci(v, conf) for ep, v in d.items()} for k, d in corr.items()}
     grpo, aspo = ci["ppo_clip"][8], ci["aspo"][8]
     verdict = _decide(grpo, aspo)
     per_seed = [bool(a > 0 and b < 0) for a, b in zip(corr["ppo_clip"][8], corr["aspo"][8])]
@@ -79,13 +90,14 @@ def run(ctx: RunContext) -> Evidence:
                                grpo=ci["ppo_clip"][4], aspo=ci["aspo"][4])]
     for lr in ctx.settings.get("sweep_lrs", ()):
         c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
-        gr, asp = _ci(c_lr["ppo_clip"][8]), _ci(c_lr["aspo"][8])
+        gr, asp = _ci(c_lr["ppo_clip"][8], conf), _ci(c_lr["aspo"][8], conf)
         sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp))
     measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
                     for k, (x, y) in scatter.items()}
     return Evidence(
         verdict=verdict, statistic=grpo[0],
-        threshold="after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds",
+        threshold=(f"after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds (t CIs at "
+                   f"level {conf:.6g} = 1 − α/{k_decisions})"),
         n_samples=ctx.settings["seeds"] * B * G * 2,
         summary=(f"Spearman correlation of the positive-token weight with the token's probability after 8 epochs (lr {LR}): GRPO {grpo[0]:+.2f} "
                  f"[{grpo[1]:+.2f}, {grpo[2]:+.2f}], ASPO {aspo[0]:+.2f} [{aspo[1]:+.2f}, {aspo[2]:+.2f}] (after 4: GRPO "
@@ -93,7 +105,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO {np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"
                  + "".join(f"; at lr {p['value']}: GRPO {p['grpo'][0]:+.2f}, ASPO {p['aspo'][0]:+.2f} ({p['verdict']})"
                            for p in sensitivity if p["constant"] == "lr (Adam)")),
-        details={"spearman": corr, "ci": ci},
+        details={"spearman": corr, "ci": ci, "confidence_level": conf, "interval_decisions": k_decisions},
         instances=per_seed, sensitivity=sensitivity, measurements=measurements,
     )
 

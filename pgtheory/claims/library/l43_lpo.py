@@ -54,7 +54,8 @@ each with its own torch generator.
     family decision (revision 6): the runs of all instances are pooled, median_r N_r(ε) ∝ ε^{-p} is fitted on the
     pooled medians (OLS of ln median N on ln 1/ε, per half), and the fine-half exponent gets a percentile bootstrap
     interval *stratified by instance* (each replicate resamples every instance's own runs; ``pooled_sample_complexity``)
-    at level 1 − α (one decision, no split over instances). Decidable when every target was reached by ≥ 80% of the
+    at level 1 − α/k, k = 1 + the number of sweep points (one decision for the family, no split over instances, and
+    one per sweep point, which is decided by its own interval; revision of 2026-12-01 below). Decidable when every target was reached by ≥ 80% of the
     pooled runs, the pooled median N(ε) grows ≥ 4× over the grid (not a cliff) and the fine half is not steeper than
     the coarse half by more than 0.25; *holds* when the fine-half interval lies ≤ 3, *fails* when it lies > 3; a
     power twin (the same N(ε) tilted to a fine exponent of 3.5) must be judged to fail, else undecided. holds →
@@ -148,6 +149,14 @@ bounded eluder dimension; the determinant rule instead of sampling data with pro
 kept; one optimistic critic instead of the policy-cover / known-set construction; NPG to a tolerance with a cap on the
 steps per switch; a discounted MDP with geometric episodes (the paper's setting not verified). The deployed (optimistic) policy is the one scored, by the
 exact J of :mod:`pgtheory.exact`; the paper's output policy (last or mixture) is not verified.
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): (ii)'s pooled
+family decision and each sweep point's own pooled decision (a fresh interval on fresh runs) were all at 1 − α, so the
+claim spent (1 + sweep points)·α; now each is at 1 − ctx.alpha/k with k = 1 + the number of sweep points (counted
+from the scale's ``sweep``: 1 + 1 = 2 at quick, 1 + 2 = 3 at full). The power twin of each decision is judged at its
+decision's level (as before), and n_boot follows the level through :func:`bootstrap_size` (102 400 replicates at
+quick and 153 601 at full, where the floor of 100 000 applied before). (i) ``L43-lpo-switches`` is an exact check
+with no statistical decision: unchanged.
 """
 from __future__ import annotations
 
@@ -199,7 +208,7 @@ HALF_TOL = 0.25  #: the fine half's exponent may exceed the coarse half's by at 
 TWIN_OFFSET = 0.5  #: the power twin: the runs' N(ε) tilted to a fine exponent of 3 + 0.5 must be judged to fail
 SPAN_MIN = 4.0  #: a rate is read only where median N(ε) grows by ≥ 4× (two doublings) over the targets (not a cliff)
 N_BOOT_MIN = 100_000  #: bootstrap replicates at least
-BOOT_TAIL_DRAWS = 10  #: and ≥ 10 replicates expected beyond each end of the interval at level 1 − α
+BOOT_TAIL_DRAWS = 10  #: and ≥ 10 replicates expected beyond each end of the interval at its level
 BOOT_CHUNK = 4096  #: bootstrap replicates drawn at once (memory ∝ chunk × pooled runs × fine targets)
 # (i) the switching rule's twin
 TWIN_RULE = "every_round"
@@ -479,8 +488,13 @@ def _family_outcome(targets, needed_by_instance, level: float, boot_seed: int) -
 RATE_VERDICT = {"holds": "confirmed", "fails": "refuted", "undecided": "inconclusive"}  #: the one pooled decision
 
 
-def _outcome(ctx: RunContext, meas: list, salt: int) -> dict:
-    level = 1.0 - ctx.alpha  # one family decision (revision 6): no split over instances
+def rate_decisions(sweep: dict) -> int:
+    """k of (ii): the pooled family decision plus one pooled decision per sweep point (each on its own runs)."""
+    return 1 + sum(len(vals) for vals in sweep.values())
+
+
+def _outcome(ctx: RunContext, meas: list, salt: int, level: float) -> dict:
+    """The pooled decision (no split over instances, revision 6) at ``level`` = 1 − ctx.alpha/k (revision 2026-12-01)."""
     return _family_outcome(meas[0]["targets"], [m["needed"] for m in meas], level,
                            boot_seed=_run_seeds(ctx, 0, 1, salt)[0])
 
@@ -488,15 +502,16 @@ def _outcome(ctx: RunContext, meas: list, salt: int) -> dict:
 def run_rate(ctx: RunContext) -> Evidence:
     st = ctx.settings
     n, E = st["instances"], st["targets"]
-    level = 1.0 - ctx.alpha
+    k_dec = rate_decisions(st["sweep"])
+    level = 1.0 - ctx.alpha / k_dec  # the family decision and each sweep point's (revision 2026-12-01)
     meas = _measure_rate(ctx, n, st["runs"], st["samples"], E, salt=0)
-    res = _outcome(ctx, meas, salt=5)
+    res = _outcome(ctx, meas, salt=5, level=level)
     verdict = RATE_VERDICT[res["outcome"]]
     sensitivity = []
     for const, vals in st["sweep"].items():
         for v in vals:
             sm = _measure_rate(ctx, st["sweep_instances"], st["sweep_runs"], st["samples"], E, salt=23, **{const: v})
-            so = _outcome(ctx, sm, salt=29)
+            so = _outcome(ctx, sm, salt=29, level=level)
             sensitivity.append(sweep_point(const, v, RATE_VERDICT[so["outcome"]], fine_exponent=so["fine"],
                                            fine_ci=so["fine_ci"], outcome=so["outcome"], reason=so["reason"],
                                            npg_capped=int(sum(m["npg_capped"] for m in sm))))
@@ -513,8 +528,8 @@ def run_rate(ctx: RunContext) -> Evidence:
         threshold=(f"pooled over the runs of all {n} instances: targets ε = "
                    f"{', '.join(f'{t:.3g}' for t in targets)}, each on its own instance with action gap "
                    f"{GAP_MULTIPLE:g}·ε, reached (N ≤ T_max/2) by ≥ {MIN_REACHED:.0%} of runs, pooled median N(ε) growing "
-                   f"≥ ×{SPAN_MIN:g}, fine-half exponent not steepening (≤ coarse + {HALF_TOL}), its {level:.4g} "
-                   f"bootstrap interval (stratified by instance) ≤ {EXPONENT_BOUND:g} → confirmed (shown inconclusive: the "
+                   f"≥ ×{SPAN_MIN:g}, fine-half exponent not steepening (≤ coarse + {HALF_TOL}), its level-{level:.6g} "
+                   f"(1 − α/{k_dec}, each sweep point alike) bootstrap interval (stratified by instance) ≤ {EXPONENT_BOUND:g} → confirmed (shown inconclusive: the "
                    f"sentence itself is undecided), > {EXPONENT_BOUND:g} → refuted (an extension: qualified); a twin "
                    f"tilted to {EXPONENT_BOUND + TWIN_OFFSET:g} must fail"),
         n_samples=int(n * E * st["runs"] * st["samples"]),
@@ -524,7 +539,7 @@ def run_rate(ctx: RunContext) -> Evidence:
                  f"{RATE_ADV_TOL:g}, cap {RATE_NPG_STEPS}: bound at {capped} switches — NPG solved to tolerance, so only "
                  f"the statistical part of the rate is exercised): median over runs of the samples until ε-optimal for "
                  f"good (round resolution, N ≤ T_max/2), pooled fine-half exponent in 1/ε {fine_txt} at level "
-                 f"{level:.4g} (the paper's bound {EXPONENT_BOUND:g}; no lower bound applies to a median — the two-point "
+                 f"{level:.6g} = 1 − α/{k_dec} (the paper's bound {EXPONENT_BOUND:g}; no lower bound applies to a median — the two-point "
                  f"bound forces ε⁻² only on quantiles above ½), per instance "
                  f"{', '.join(f'{f:.2f}' for f in per_inst)}: {res['outcome']}"
                  + (f" ({res['reason']})" if res["reason"] else "")
@@ -532,6 +547,7 @@ def run_rate(ctx: RunContext) -> Evidence:
         details={"checkpoints": meas[0]["T"].tolist(), "targets": targets.tolist(), "family": res,
                  "instance_parameters": [{"base_success": m["base_success"], "best_action": m["best_action"]} for m in meas],
                  "samples_needed": [m["needed"].tolist() for m in meas], "confidence_level": level,
+                 "decisions_k": k_dec,
                  "n_boot": bootstrap_size(level), "npg_capped_switches": capped, "npg_max_residual": residual,
                  "constants": {"reg": REG, "bonus": RATE_BONUS, "step_size": STEP, "npg_steps_cap": RATE_NPG_STEPS,
                                "advantage_tol": RATE_ADV_TOL, "ratio": RATIO, "episodes_per_round": RATE_EPISODES_PER_ROUND,

@@ -25,6 +25,11 @@ Protocol: kind=identity, extension=False — both orderings are Jensen's inequal
 monotone as in IWAE), checked numerically; they fail only through a bug. Instances: each random θ × prompt of (i),
 plus the Monte Carlo test point of (ii). (The L_1 = SFT z test is a consistency check of the sampler, not an
 unbiasedness claim.)
+Multiplicity (2026-12-01, referee of the paper draft; before the confirmatory run at seed 8): the statistical decisions
+feeding the verdict are k = 8 — the L_1 = SFT bias test, the 6 paired steps L_{2n} − L_n (each one z statistic read
+in both directions: significantly < 0 refutes, not significantly > 0 leaves it unresolved) and the L_64 ≤ log E w
+test. The fixed ALPHA = 1e-6 is already stricter than the claim's share split over them (ctx.alpha/8 ≈ 4.9e-5 at
+α = 0.05/128), so it stays; the code uses min(ALPHA, ctx.alpha/8), which is ALPHA unless the ledger's α shrinks.
 """
 from __future__ import annotations
 
@@ -41,11 +46,12 @@ from ..registry import register_claim
 from ..style import new_figure, save_figure
 
 ID = "L5-iw-sft-bounds"
-ALPHA = 1e-6
+ALPHA = 1e-6  #: fixed test level; stricter than the claim's share ctx.alpha / N_DECISIONS (see the docstring)
 NS = (1, 2, 4, 8, 16, 32, 64)
 #: three correct responses per prompt: with a single correct response q⁺ is a point mass, w is constant on it and
 #: every bound coincides with log J − log J_q (the first quick run used that degenerate task; all gaps were 0)
 ANSWERS = [[(1, 0), (2, 0), (1, 2, 0)], [(2, 0), (2, 2, 0), (1, 1, 0)]]
+N_DECISIONS = 1 + (len(NS) - 1) + 1  #: tests feeding the verdict: L_1 = SFT, each step L_2n − L_n, L_64 ≤ log E w
 
 
 def _bounds(pol, th, th_q):
@@ -60,6 +66,7 @@ def _bounds(pol, th, th_q):
 
 def run(ctx: RunContext) -> Evidence:
     s = ctx.settings
+    alpha_d = min(ALPHA, ctx.alpha / N_DECISIONS)  # = ALPHA (1e-6 < 3.9e-4 / 8)
     task = toy_sequence_task(3, 3, 2, answers=ANSWERS, seed=ctx.seed)
     pol = TabularSequencePolicy(task)
     g = torch.Generator().manual_seed(ctx.seed)
@@ -86,9 +93,9 @@ def run(ctx: RunContext) -> Evidence:
         v = torch.logsumexp(lw[y[:, :n]], -1) - np.log(n)
         Ln.append(v)
         se.append(float(v.std() / m**0.5))
-    if bias_test(Ln[0][:, None], torch.tensor([sft0], dtype=torch.float64)).pvalue <= ALPHA:
+    if bias_test(Ln[0][:, None], torch.tensor([sft0], dtype=torch.float64)).pvalue <= alpha_d:
         failures.append("L_1 ≠ the exact SFT bound")
-    z_crit = norm.isf(ALPHA)
+    z_crit = norm.isf(alpha_d)
     steps, unresolved = [], []
     for n, a, b in zip(NS, Ln, Ln[1:]):
         d = b - a
@@ -121,7 +128,7 @@ def run(ctx: RunContext) -> Evidence:
     finals = {k: v[-1] for k, v in curves.items()}
     return Evidence(
         verdict=verdict, statistic=float(len(failures)),
-        threshold="SFT bound ≤ log J − log J_q everywhere; L_1 = SFT bound, L_n strictly increasing, L_64 ≤ log E w (α = 1e-6)",
+        threshold=f"SFT bound ≤ log J − log J_q everywhere; L_1 = SFT bound, L_n strictly increasing, L_64 ≤ log E w (α = {alpha_d:g} per test)",
         n_samples=m * sum(NS),
         summary=(f"SFT bound ≤ log J − log J_q at all {s['random']} random θ × 2 prompts (min gap {float(gap.min()):.2g}); at the test θ: "
                  f"SFT {sft0:.3f} = L_1 ≤ L_4 {float(Ln[2].mean()):.3f} ≤ L_64 {float(Ln[-1].mean()):.3f} ≤ log J − log J_q {tight0:.3f}. "

@@ -19,6 +19,10 @@ Protocol: kind=empirical, extension=True, unbiasedness=False — the verdict res
 grid. Revised 2026-11-30 (a referee: the 1%/5% thresholds were invented, yet could refute): the thresholds became an
 extension and the quoted part is judged on monotonicity and the first-order slope; made before any full run of the
 revised rule.
+Multiplicity (checked 2026-12-01, referee of the paper draft; before the confirmatory run at seed 8; no code changed):
+the one statistical decision — the Monte Carlo check of the enumeration, a code check that can make the verdict
+inconclusive — is a bias test at α = 1e-6, stricter than the claim's share ctx.alpha/k with k = 1 (≈ 3.9e-4), so it
+stays; the quoted and extension rules are decided on exact (enumerated) values.
 """
 from __future__ import annotations
 

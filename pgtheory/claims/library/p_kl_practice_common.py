@@ -6,6 +6,12 @@ Instances (declared 2026-12-01, before any run): toy sequence tasks (V, L, M) �
 (3,4,1), (4,4,1)} — vocabularies with EOS, lengths up to L (so lengths spread from 1 to L), 1–2 prompts; θ ~ N(0, I);
 π_ref logits θ + s·Δ (Δ ~ N(0, I), s the reference spread); a stale sampler π_old with logits θ + d·Δ' (d the
 staleness). Each instance's generator is derived from the run seed and the instance's index.
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the Monte Carlo
+equivalence interval of :func:`mc_equivalence` was at 0.999 (the protocol's old default) while its twins and the
+sample-size planning (:func:`planned_n`) used the caller's α = 1e-6; now the caller passes the decision's share
+α_d = ctx.alpha/k (k = the claim's interval/test decisions, counted by each claim) and the interval is at 1 − α_d,
+the twins and the planning at α_d (the level of the decision they vouch for).
 """
 from __future__ import annotations
 
@@ -53,7 +59,8 @@ def exact_sd(per_response: torch.Tensor, probs: torch.Tensor, weights: torch.Ten
 
 
 def planned_n(margin: float, sd: torch.Tensor, alpha: float, cap: int) -> int:
-    """Samples for power 0.99 to detect a bias of one margin on the noisiest coordinate (≤ cap)."""
+    """Samples for power 0.99 to detect a bias of one margin on the noisiest coordinate (≤ cap); ``alpha``: the
+    equivalence decision's share α_d (the level its near twin is tested at)."""
     s = float(sd.max())
     if s == 0:
         return 2
@@ -63,12 +70,13 @@ def planned_n(margin: float, sd: torch.Tensor, alpha: float, cap: int) -> int:
 def mc_equivalence(samples: torch.Tensor, truth: torch.Tensor, margin: float, far_wrong: torch.Tensor, far_name: str,
                    alpha: float):
     """(verdict, Equivalence, bias-test result): samples [n, D] against truth [D]; near twin truth + margin·sign(truth)
-    on every coordinate (a bias of exactly the margin), far twin ``far_wrong``."""
+    on every coordinate (a bias of exactly the margin), far twin ``far_wrong``. ``alpha``: the decision's share α_d of
+    the claim's α — the simultaneous interval is at level 1 − α_d and both twins are tested (and powered) at α_d."""
     res = bias_test(samples, truth)
     near_wrong = truth + margin * torch.where(truth >= 0, 1.0, -1.0).to(truth)
     twins = [twin(f"target shifted by the margin ({margin:.3g}) on every coordinate", samples, truth, near_wrong,
                   near=True, alpha=alpha),
              twin(far_name, samples, truth, far_wrong, near=False, alpha=alpha)]
-    verdict, eq = equivalence_verdict(res, margin, twins)
+    verdict, eq = equivalence_verdict(res, margin, twins, confidence_level=1 - alpha)
     return verdict, eq, res
 

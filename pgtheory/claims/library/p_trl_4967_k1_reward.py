@@ -50,6 +50,13 @@ Simplified: tabular toy LLMs instead of a transformer; the KL term summed over t
 sequence KL; TRL's token-mean aggregation reweights tokens by 1/|y| or 1/Σ|y|, and has no KL target at all). Not
 verified: the paper body of arXiv 2512.21852 (only the thread was read); the placements follow the thread and TRL's
 GRPO loss as described in huggingface/trl#6586 (read 2026-12-01).
+
+Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the Monte Carlo
+equivalence interval (iii) was at 0.999, its twins and the sample-size planning at α = 1e-6; now 1 − ctx.alpha/k with
+k = 2 (the equivalence of k1-in-reward and the Monte Carlo rejection of k3-in-loss against ∇KL, the claim's only
+statistical decisions; (i), (ii), the extension and the sweeps are exact), and the equivalence's twins and
+``planned_n`` at α_d = ctx.alpha/k (the level of the decision they vouch for). The k3-in-loss rejection stays at
+α = 1e-6 (``ALPHA``), stricter than ctx.alpha/2 ≈ 2e-4.
 """
 from __future__ import annotations
 
@@ -169,11 +176,14 @@ def run(ctx: RunContext) -> Evidence:
     per_k1 = kl_placement_per_response_gradients(pol, th, ref, "k1", "reward")
     per_k3 = kl_placement_per_response_gradients(pol, th, ref, "k3", "loss")
     margin = MARGIN_REL * float(rev.abs().max())
-    n = planned_n(margin, exact_sd(per_k1, probs, w), ALPHA, ctx.settings["max_samples"])
+    # multiplicity: k = 2 (this equivalence and the k3-in-loss rejection below; the rest is exact); the rejection
+    # stays at ALPHA (stricter than ctx.alpha/k), the equivalence, its twins and the planning use α_d = ctx.alpha/k
+    alpha_eq = ctx.alpha / 2
+    n = planned_n(margin, exact_sd(per_k1, probs, w), alpha_eq, ctx.settings["max_samples"])
     gen = torch.Generator().manual_seed(ctx.seed)
     x1 = sample_per_response(per_k1, probs, w, n, gen)
     x3 = sample_per_response(per_k3, probs, w, n, gen)
-    verdict_eq, eq, res1 = mc_equivalence(x1, rev.reshape(-1), margin, k3l.reshape(-1), "E∇(k3-in-loss)", ALPHA)
+    verdict_eq, eq, res1 = mc_equivalence(x1, rev.reshape(-1), margin, k3l.reshape(-1), "E∇(k3-in-loss)", alpha_eq)
     k3_mc_rejected = bool(bias_test(x3, rev.reshape(-1)).pvalue <= ALPHA)
 
     quote_ok = all(k3_ok) and all(k1_ok) and k3_mc_rejected
@@ -226,7 +236,7 @@ def run(ctx: RunContext) -> Evidence:
     summary = (f"On-policy on {n_inst}/{n_inst} toy LLMs: E∇(k3-in-loss) misses ∇KL(π_θ‖π_ref) by "
                f"{min(k3_bias):.0%}–{max(k3_bias):.0%} (it is the prefix-frozen forward per-token KL gradient); "
                f"E∇(k1-in-reward) = ∇KL to {max(k1_bias):.1e}; Monte Carlo ({mc_label}, n = {n}): bias bound "
-               f"{eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}. With staleness (KL(π_θ‖π_old) ≤ "
+               f"{eq.bias_bound:.3g} vs margin {eq.margin:.3g} (level 1 − {alpha_eq:.2g}) → {verdict_eq}. With staleness (KL(π_θ‖π_old) ≤ "
                f"{STALE_KL_MAX:g}) the frozen k1 reward is biased by up to {worst_plausible:.0%} → "
                f"{'unbiased only on-policy' if stale_broken else 'still unbiased within the margin'} (the bias is "
                f"−∇KL(π_θ‖π_old), to {stale_identity_err:.0e}; at β = {ADV_BETA:g} up to {float(np.where(plausible, stale_share, 0).max()):.1%} "
@@ -237,7 +247,7 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=float(min(k3_bias)),
         threshold=(f"k3-in-loss rel. bias > {BIAS_REL} and k1-in-reward ≤ {EXACT_TOL} on every instance, MC equivalence "
-                   f"confirmed (margin {MARGIN_REL}·max|∇KL|); extension: stale k1-in-reward rel. bias ≤ {BIAS_REL}"),
+                   f"confirmed (margin {MARGIN_REL}·max|∇KL|, level 1 − {alpha_eq:.2g}); extension: stale k1-in-reward rel. bias ≤ {BIAS_REL}"),
         n_samples=int(n), summary=summary,
         details={"labels": labels, "k3_loss_rel_bias": k3_bias, "k1_reward_rel_error": k1_bias, "kl_seq": kls,
                  "stale_rel_bias": stale_bias.tolist(), "stale_kl": stale_kl.tolist(), "mc_instance": mc_label,
