@@ -55,7 +55,7 @@ from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence,
 from .record import KINDS, Claim, Evidence
 
 __all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
-           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "PLANNED_CLAIMS", "run_seed", "claim_alpha", "shown_verdict",
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
            "worst_equivalence"]
 
 QUICK_SEED_BASE = 0
@@ -64,6 +64,9 @@ LEDGER_ALPHA = 0.05
 #: the family size the multiplicity control is declared for (the ledger holds fewer): α per claim stays fixed as
 #: claims are added, until the ledger outgrows it
 PLANNED_CLAIMS = 128
+#: the level at which claims plan sample sizes for their near twins' power (1e-6 since 2026-11-30); a decision's share
+#: α_d is looser, so planning at min(α_d, PLANNING_ALPHA) keeps every planned sample at least as large as before
+PLANNING_ALPHA = 1e-6
 
 REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "instances", "sensitivity", "git_commit",
                         "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")

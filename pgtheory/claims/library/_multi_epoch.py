@@ -4,11 +4,6 @@ r"""Shared harness for the multi-epoch LLM-style claims (GSPO, GMPO, SPO, ASPO):
 Fixed design (before any run): toy LLM with EOS, V = 4, L = 4, M = 4 prompts (121 responses), binary reward with a
 random quarter of each prompt's responses correct; θ_old ~ N(0, I); a batch of B = 64 groups of G = 8; GRPO
 advantages; seq-mean-token-mean aggregation; 8 epochs × 4 mini-batches of 16 groups; Adam, lr 0.05.
-
-Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the paired
-interval of :func:`final_difference` was at paired_difference's default 95%; its level is now a required parameter,
-which a claim deciding on it sets to 1 − ctx.alpha/k with k = that claim's interval decisions (no claim in the library
-calls it at present; the harness itself makes no decision).
 """
 from __future__ import annotations
 
@@ -22,7 +17,6 @@ from ...exact import sequence_entropy, sequence_kl, sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
-from ...stats import PairedDifference, paired_difference
 
 B, G, EPOCHS, MINIBATCHES, LR = 64, 8, 8, 4, 0.05
 
@@ -150,13 +144,6 @@ def plot_epoch_metric(ax, series: dict[str, np.ndarray], ylabel: str) -> None:
     ax.set_xlabel("epoch over the same batch")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=6)
-
-
-def final_difference(a: list[EpochTrace], b: list[EpochTrace], metric: str, *, confidence_level: float) -> PairedDifference:
-    """Paired difference (a − b, over seeds) of an exact metric after the last epoch, with a t interval at
-    ``confidence_level`` (required: a claim that decides on it passes 1 − ctx.alpha/k, k its interval decisions)."""
-    return paired_difference([getattr(t, metric)[-1] for t in a], [getattr(t, metric)[-1] for t in b],
-                             confidence_level=confidence_level)
 
 
 def describe_matched(points, prefix: str = "KL ", digits: int = 3) -> str:

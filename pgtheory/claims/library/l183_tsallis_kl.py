@@ -25,8 +25,8 @@ near twin unpowered): a pilot on a stream of its own, ``required_sample_size`` f
 Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the five
 equivalence intervals (one per q; the verdict takes the worst) were at 0.999, their twins and the sample-size planning
 for the near twin at α = 1e-6; now 1 − ctx.alpha/k with k = 10 = 5 bias tests + 5 equivalence intervals (one each per
-q ∈ {0.5, 1, 1.5, 2, 3}), and the equivalence twins and ``required_sample_size`` at α_d = ctx.alpha/k (the level of the
-decision they vouch for). The 5 bias tests stay at α = 1e-6, stricter than ctx.alpha/10 ≈ 3.9e-5; the 'q-1' twins
+q ∈ {0.5, 1, 1.5, 2, 3}), and the equivalence twins at α_d = ctx.alpha/k (the level of the decision they vouch for);
+``required_sample_size`` stays at min(α_d, PLANNING_ALPHA) = 1e-6, so the planned sample did not shrink. The 5 bias tests stay at α = 1e-6, stricter than ctx.alpha/10 ≈ 3.9e-5; the 'q-1' twins
 that must be rejected vouch for those bias tests and keep 1e-6 (not counted in k). The exact checks (i), (iii), (iv)
 make no statistical decision.
 """
@@ -40,7 +40,7 @@ from ...estimators import tsallis_kl_estimate
 from ...exact import kl_divergence, tsallis_kl, tsallis_kl_greedy, tsallis_kl_value_iteration
 from ...problems import garnet
 from ...stats import bias_test, detection_power, required_sample_size
-from ..protocol import equivalence_verdict, twin, worst_equivalence
+from ..protocol import PLANNING_ALPHA, equivalence_verdict, twin, worst_equivalence
 from ..record import Claim, DeclaredMargin, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -109,7 +109,8 @@ def run(ctx: RunContext) -> Evidence:
     gp = torch.Generator().manual_seed(ctx.seed + 1_000_003)
     lr_pilot = (m1.log() - p1.log())[torch.multinomial(p1, PILOT, replacement=True, generator=gp)]
     needed = {q: required_sample_size(MARGIN_REL * abs(float(tsallis_kl(p1, m1, q))),
-                                      float(tsallis_kl_estimate(lr_pilot, q).std()), alpha=alpha_eq, power=0.99)
+                                      float(tsallis_kl_estimate(lr_pilot, q).std()),
+                                      alpha=min(alpha_eq, PLANNING_ALPHA), power=0.99)
               for q in mc_qs}
     n = int(min(max(s["samples"], 1.2 * max(needed.values())), s["max_samples"]))
     y = torch.multinomial(p1, n, replacement=True, generator=g)

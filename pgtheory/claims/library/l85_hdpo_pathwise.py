@@ -51,8 +51,8 @@ at α = 1e-6 (``EQ_ALPHA``, removed), while the variance-ratio intervals already
 claim's decisions together spent more than its share; now every interval is at 1 − ctx.alpha/k with
 k = 6 settings (primary, T = 1, T = 16, σ/s = 0.1, σ/s = 1.0, the corner) × instances (4 quick, 12 full) + 2
 equivalence intervals = 26 quick, 74 full (each instance at each setting decided by its own interval; the sweep points
-are among the cells), and the equivalence's twins and ``required_sample_size`` at α_d = ctx.alpha/k (the level of the
-decision they vouch for).
+are among the cells), and the equivalence's twins at α_d = ctx.alpha/k (the level of the decision they vouch for);
+``required_sample_size`` stays at min(α_d, PLANNING_ALPHA) = 1e-6, so the planned sample did not shrink.
 
 Not tested: "recovers near-optimal policies in settings with known or bounded optima", the GNN claims, real data.
 Simplified relative to the paper: Gaussian demand, backlogging and signed orders (closed-form truth), a one-parameter
@@ -74,7 +74,7 @@ from ...estimators.pathwise import per_sample_pathwise_gradient, score_function_
 from ...exact.inventory import base_stock_gradient, base_stock_optimal_level
 from ...problems.inventory import BaseStockProblem, base_stock_period_costs, base_stock_total_cost
 from ...stats import MomentAccumulator, bias_test, relative_efficiency, required_sample_size
-from ..protocol import equivalence_verdict, twin, worst_equivalence
+from ..protocol import PLANNING_ALPHA, equivalence_verdict, twin, worst_equivalence
 from ..record import Claim, DeclaredMargin, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
@@ -178,7 +178,7 @@ def _equivalence(inst: dict, s: dict, g, gp, alpha_d: float):
     baseline = _baseline(p, theta, sigma, gp)
     pw_p, sf_p, _ = _estimates(p, theta, sigma, PILOT, gp, baseline)
     sd = max(float(pw_p.std()), float(sf_p.std()))
-    n_planned = int(1.2 * required_sample_size(margin, sd, alpha=alpha_d, power=0.99))
+    n_planned = int(1.2 * required_sample_size(margin, sd, alpha=min(alpha_d, PLANNING_ALPHA), power=0.99))
     n = int(min(max(n_planned, s["samples"]), s["max_samples"]))
     pw, sf, _ = _estimates(p, theta, sigma, n, g, baseline)
     truth = base_stock_gradient(p, theta, sigma).reshape(1)

@@ -11,7 +11,8 @@ Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confir
 equivalence interval of :func:`mc_equivalence` was at 0.999 (the protocol's old default) while its twins and the
 sample-size planning (:func:`planned_n`) used the caller's α = 1e-6; now the caller passes the decision's share
 α_d = ctx.alpha/k (k = the claim's interval/test decisions, counted by each claim) and the interval is at 1 − α_d,
-the twins and the planning at α_d (the level of the decision they vouch for).
+the twins at α_d (the level of the decision they vouch for); the planning stays at min(α_d, PLANNING_ALPHA) = 1e-6,
+so no planned sample shrank.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import torch
 from ...policies import TabularSequencePolicy
 from ...problems import toy_sequence_task
 from ...stats import bias_test, required_sample_size
-from ..protocol import equivalence_verdict, twin
+from ..protocol import PLANNING_ALPHA, equivalence_verdict, twin
 
 INSTANCE_SHAPES = ((3, 2, 1), (3, 3, 1), (3, 3, 2), (4, 3, 1), (3, 4, 1), (4, 4, 1))
 MC_INSTANCE = 1  #: the Monte Carlo check runs on (V, L, M) = (3, 3, 1): 15 responses, 21 parameters (declared)
@@ -64,7 +65,7 @@ def planned_n(margin: float, sd: torch.Tensor, alpha: float, cap: int) -> int:
     s = float(sd.max())
     if s == 0:
         return 2
-    return min(cap, required_sample_size(margin, s, alpha=alpha, power=0.99, n_tests=int(sd.numel())))
+    return min(cap, required_sample_size(margin, s, alpha=min(alpha, PLANNING_ALPHA), power=0.99, n_tests=int(sd.numel())))
 
 
 def mc_equivalence(samples: torch.Tensor, truth: torch.Tensor, margin: float, far_wrong: torch.Tensor, far_name: str,
