@@ -26,7 +26,7 @@ def fake(monkeypatch):
     """Two fake claims (A, B) whose run writes a record and a PNG/PDF figure; ``fake.calls`` lists the runs."""
     calls: list[str] = []
 
-    def run_claim(cid, scale, seed, device, results, version, source=None):
+    def run_claim(cid, scale, seed, device, results, version, source=None, shards=None):
         calls.append(cid)
         res = Path(results)
         png = res / "figures" / f"{cid}.png"

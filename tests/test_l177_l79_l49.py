@@ -249,3 +249,17 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
         (pt,) = [p for p in rec["sensitivity"] if p["constant"] == "checkpoints"]
         assert pt["value"] == "uniform_steps" and len(pt["mean_frac"]) == rec["instances"]["count"]
         assert len(rec["details"]["uniform_steps"]["checkpoint_steps"]) == 11
+
+
+def test_l49_replication_rule_counts_instances_not_float_shares():
+    """1 of 5 instances holding is a refutation (≤ 1 − 0.8 of them), 4 of 5 a confirmation, 2–3 of 5 qualified; a
+    twin that passes makes any count inconclusive. (The share comparison 0.2 ≤ 1 − 0.8 is False in floating point.)"""
+    from pgtheory.claims.library.l49_pg_subspaces import _decide
+
+    def rows(k, n=5, twin=False):
+        return [{"holds": i < k, "twin_passes": twin and i == 0} for i in range(n)]
+
+    assert [_decide(rows(k)) for k in range(6)] == ["refuted", "refuted", "qualified", "qualified", "confirmed",
+                                                     "confirmed"]
+    assert _decide(rows(5, twin=True)) == "inconclusive"
+    assert _decide(rows(8, 10)) == "confirmed" and _decide(rows(2, 10)) == "refuted" and _decide(rows(3, 10)) == "qualified"

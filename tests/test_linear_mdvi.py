@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -460,7 +461,9 @@ def test_l67_quick_run_returns_a_complete_record(tmp_path):
     rec = apply_protocol(claim, ev)
     assert rec["verdict"] in ("qualified", "inconclusive")  # an extension never refutes; the quote is undecidable
     assert ev.quote_verdict == "inconclusive" and ev.instances.count >= 1
-    assert ev.figure and (tmp_path / f"{mod.ID}.png").is_file()
+    # measure → decide → draw: the run returns measurements and no figure; the claim's draw makes it from them
+    assert ev.measurements and claim.draw is not None
+    assert Path(claim.draw(ev.measurements, tmp_path)).is_file()
     assert not ev.code_checks  # includes the one-hot null control
     rows = ev.details["rows"]
     assert {r["family"] for r in rows} == {"tabular", "linear"}

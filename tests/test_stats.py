@@ -266,3 +266,19 @@ def test_bias_test_fuzz_named_errors_and_finite_results(n, p, method, magnitude,
         return
     assert 0.0 <= res.pvalue <= 1.0 and not math.isnan(res.statistic)
     assert np.all(np.isfinite(res.standard_error))
+
+
+def test_normal_interval_reads_se_off_the_fit_and_widens_to_the_level():
+    """slope ± z·se with se = (95% width)/(2·1.96): at 95% it returns the fit's own limits' width about the slope, and
+    at 1 − 1e-5 it is z(1 − 5e-6)/1.96 ≈ 2.25 times as wide; a bad level names the argument."""
+    from types import SimpleNamespace
+
+    from pgtheory.stats import normal_interval
+
+    fit = SimpleNamespace(slope=-0.5, ci_low=-0.6, ci_high=-0.4, confidence_level=0.95)
+    lo, hi = normal_interval(fit, 0.95)
+    assert lo == pytest.approx(-0.6) and hi == pytest.approx(-0.4)
+    lo, hi = normal_interval(fit, 1 - 1e-5)
+    assert (hi - lo) / 0.2 == pytest.approx(4.417173413467605 / 1.959963984540054) and (lo + hi) / 2 == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="confidence_level"):
+        normal_interval(fit, 1.0)

@@ -149,7 +149,14 @@ def test_confirmed_needs_the_minimum_number_of_informative_prompts():
     for level in (0.05, 0.05 / 128 / (9 * 11), 0.05 / 128 / (9 * 37)):  # the quick and full levels of 2026-12-01
         n = n_min_informative(level)
         assert (1 - REFUTE_FRACTION) ** n <= level < (1 - REFUTE_FRACTION) ** (n - 1)
-    assert n_min_informative(0.05 / 128 / (9 * 37)) == 62  # more than the full scale's 36 prompts
+    assert n_min_informative(0.05 / 128 / (9 * 37)) == 62  # more than the 36 prompts the full scale had then
+    # the re-planned full scale (second revision of 2026-12-01) can confirm: its minimum is two thirds of its prompts
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import ID
+    from pgtheory.claims.registry import CLAIMS
+
+    full = CLAIMS.get(ID).scales["full"]
+    n_full = full["bandits"] + full["prompts"]
+    assert n_min_informative(0.05 / 128 / (9 * (n_full + 1))) == 66 <= 2 * n_full / 3
     with pytest.raises(ValueError, match="^level"):
         n_min_informative(1.0)
     N_MIN_INFORMATIVE = n_min_informative(0.05)

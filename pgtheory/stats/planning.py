@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import stats as _st
 
-__all__ = ["twin_rejects", "bias_test_power", "required_sample_size", "detection_power"]
+__all__ = ["twin_rejects", "bias_test_power", "required_sample_size", "detection_power", "equivalence_sample_size"]
 
 
 def _check(alpha: float, n_tests: int) -> None:
@@ -108,3 +108,28 @@ def twin_rejects(samples, truth, wrong, *, alpha: float = 1e-6, power: float = 0
     if detection_power(diff, x.reshape(len(x), -1).std(0).numpy(), len(x), alpha=alpha) < power:
         return None
     return bool(bias_test(x, wrong).pvalue <= alpha)
+
+
+def equivalence_sample_size(sd: float, margin: float, *, confidence_level: float, power: float = 0.99,
+                            bias: float = 0.0) -> int:
+    r"""Smallest n for which the bias bound of :meth:`BiasTestResult.bias_bound` (one coordinate) falls inside ``margin``
+    with probability ≥ ``power``, for an estimator with per-sample s.d. ``sd`` and true bias ``bias`` (|bias| < margin).
+
+    The bound is :math:`|\bar x − g| + z_c σ/\sqrt n` with :math:`z_c = Φ^{-1}(1 − (1 − c)/2)`; in the normal
+    approximation it is inside the margin with probability ≥ ``power`` once
+
+    .. math:: n ≥ \left(\frac{(z_c + z_{(1 + \text{power})/2})\, σ}{\text{margin} − |\text{bias}|}\right)^2
+
+    (exact two-sided for bias 0, conservative otherwise). ``sd = 0`` needs n = 2.
+    """
+    if not 0 < confidence_level < 1 or not 0 < power < 1:
+        raise ValueError(f"confidence_level, power: must lie in (0, 1), got {confidence_level}, {power}")
+    if not sd >= 0 or not math.isfinite(sd):
+        raise ValueError(f"sd: must be finite and >= 0, got {sd}")
+    if not margin > abs(bias):
+        raise ValueError(f"margin: must exceed |bias| (an estimator biased beyond the margin is never inside it), "
+                         f"got margin {margin}, bias {bias}")
+    if sd == 0:
+        return 2
+    z = _st.norm.isf((1 - confidence_level) / 2) + _st.norm.isf((1 - power) / 2)
+    return max(2, math.ceil((z * sd / (margin - abs(bias))) ** 2))

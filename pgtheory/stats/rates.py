@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
-__all__ = ["RateFit", "fit_rate", "ols_slopes"]
+__all__ = ["RateFit", "fit_rate", "normal_interval", "ols_slopes"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,19 @@ def fit_rate(x, errors, *, n_boot: int = 2000, confidence_level: float = 0.95, s
     a = (1 - confidence_level) / 2
     lo, hi = np.quantile(slopes, [a, 1 - a])
     return RateFit(slope, icpt, float(lo), float(hi), confidence_level, K, x.size)
+
+
+def normal_interval(fit, confidence_level: float) -> tuple[float, float]:
+    """``slope ± z·se`` at ``confidence_level``, with ``se`` read off the fit's own percentile interval.
+
+    ``fit`` is any fit with ``slope``, ``ci_low``, ``ci_high`` and ``confidence_level`` (:class:`RateFit`,
+    :class:`~pgtheory.stats.MeanTailSlope`): ``se = (ci_high − ci_low)/(2·z(fit.confidence_level))`` and
+    ``z(c) = Φ⁻¹(1 − (1 − c)/2)``. For levels far beyond the bootstrap's resolution (1 − 1e-5 with 2000 resamples puts
+    the percentile limits at the most extreme resampled slopes), a normal approximation to the slope's sampling law
+    is the honest interval; the bootstrap interval itself stays the one to use at levels it resolves.
+    """
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"confidence_level: must be in (0, 1), got {confidence_level}")
+    se = (fit.ci_high - fit.ci_low) / (2 * float(norm.ppf(1 - (1 - fit.confidence_level) / 2)))
+    z = float(norm.ppf(1 - (1 - confidence_level) / 2))
+    return float(fit.slope - z * se), float(fit.slope + z * se)

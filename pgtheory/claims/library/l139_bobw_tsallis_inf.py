@@ -73,7 +73,7 @@ import torch
 from scipy.stats import norm
 
 from ...optim.tsallis_inf import adversarial_regret_bound, tsallis_inf
-from ...stats import fit_rate, mean_tail_slope
+from ...stats import fit_rate, mean_tail_slope, normal_interval
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -171,7 +171,7 @@ def _decide(m: dict, alpha: float) -> dict:
     stoch, worst, twins = [], [], []
     n_dec = sum(sum(b["kind"] in ("stochastic", "constrained") for b in d["blocks"]) + 2 * len(d["horizons"])
                 for d in m["per_K"])
-    z = _z(alpha / n_dec)
+    z, level = _z(alpha / n_dec), 1 - alpha / n_dec
     for d in m["per_K"]:
         K, cps, reg = d["K"], d["checkpoints"], d["regret"]
         tail = cps >= cps[-1] / 10 ** DECADES
@@ -182,13 +182,11 @@ def _decide(m: dict, alpha: float) -> dict:
             if b["kind"] in ("stochastic", "constrained"):
                 vals = np.maximum(regret_increments(cps, r)[1], 1e-12)  # ≥ 0 by construction: ⟨w_t, Δ⟩ ≥ 0
                 fit = mean_tail_slope(t_mid, vals, decades=DECADES, gate_tolerance=GATE_TOL, seed=K)
-                se = (fit.ci_high - fit.ci_low) / (2 * 1.959963984540054)
-                lo, hi = fit.slope - z * se, fit.slope + z * se
+                lo, hi = normal_interval(fit, level)
                 burn_in = GATE_C * K / b["gap"] ** 2
                 in_regime = bool(fit.gated and t_mid[mid_tail][0] >= burn_in)
                 outcome = None if not in_regime else (True if hi < SLOPE_MAX else (False if lo > SLOPE_MAX else None))
                 tw = mean_tail_slope(t_mid, vals, decades=DECADES, gate_tolerance=GATE_TOL, seed=K, tilt=TWIN_TILT)
-                tw_se = (tw.ci_high - tw.ci_low) / (2 * 1.959963984540054)
                 raw = fit_rate(cps[tail], np.maximum(r[:, tail], 1e-12), seed=K)  # reported: slope of log R itself
                 per_log = np.polyfit(np.log(cps[tail]), r.mean(0)[tail], 1)[0]  # regret per unit ln T in the tail
                 stoch.append({"K": K, "kind": b["kind"], "gap": b["gap"], "slope": fit.slope, "interval": [lo, hi],
@@ -197,7 +195,7 @@ def _decide(m: dict, alpha: float) -> dict:
                               "loglog_slope_regret": [raw.slope, raw.ci_low, raw.ci_high],
                               "regret_per_logT": float(per_log),
                               "normalised_per_logT": float(per_log * b["gap"] / (K - 1)),
-                              "twin_tilt_rejected": bool(tw.slope - z * tw_se > SLOPE_MAX)})
+                              "twin_tilt_rejected": bool(normal_interval(tw, level)[0] > SLOPE_MAX)})
             else:
                 Tj = b["horizon"]
                 j = int(np.searchsorted(cps, Tj))
@@ -214,8 +212,7 @@ def _decide(m: dict, alpha: float) -> dict:
         order = np.argsort(horizons)
         # the power check at the level of the decisions it vouches for (revision 2026-12-01; it was a 99% interval)
         fit = fit_rate(horizons[order], np.stack(hard_at, 1)[:, order], seed=K)
-        tw_se = (fit.ci_high - fit.ci_low) / (2 * 1.959963984540054)
-        lo, hi = fit.slope - z * tw_se, fit.slope + z * tw_se
+        lo, hi = normal_interval(fit, level)
         twins.append({"K": K, "name": "hard gap ½√(K/T) (violated fixed-gap assumption)", "slope": fit.slope,
                       "ci": [lo, hi], "ci_95_bootstrap": [fit.ci_low, fit.ci_high], "rejected": bool(lo > SLOPE_MAX)})
     return {"stochastic": stoch, "worst": worst, "twins": twins, "z": z, "n_decisions": n_dec}

@@ -145,6 +145,11 @@ quick, 9 × 37 = 333 at full, and the minimum becomes :func:`n_min_informative` 
 (was 14). A full run has 36 prompts, so no setting can be confirmed at full scale any more — the design (36 prompts)
 cannot show "no reversal among random prompts" at the ledger's level; refuted, qualified and inconclusive remain
 decidable as before.
+Second revision the same day (before the seed-8 run; no full run at the new size seen): a design that can never
+confirm is not a test of the quote, so the full scale is re-planned to 100 instances (64 bandit + 36 toy-LLM prompts,
+was 24 + 12): k = 9 × 101 = 909 and n_min_informative(α/909) = 66, reachable when two thirds of the prompts are
+informative (the full runs at seeds 1004 and 1005 had 27 of 36 each: three quarters, about 75 of 100 expected).
+The quick scale (10 prompts) still cannot confirm; it is a development run.
 """
 from __future__ import annotations
 
@@ -457,7 +462,7 @@ register_claim(Claim(
          "risk difference ≥ 1 pp; family: none more (≥ n_min informative prompts: 0.8^n_min ≤ the test level; two powered twins) confirms, ≥ 20% of "
          "informative prompts more refutes, some more qualifies",
     scales={"quick": {"bandits": 6, "prompts": 4, "draws": 2000},
-            "full": {"bandits": 24, "prompts": 12, "draws": 20000}},
+            "full": {"bandits": 64, "prompts": 36, "draws": 20000}},
     run=run, source="arXiv:2410.23726 (abstract; body not read); risk notion from the abstract of arXiv:2507.15906",
     kind="empirical",
     quote="We theoretically prove that our proposed methodology has less risk than the vanilla method.",

@@ -74,7 +74,7 @@ from ...exact.distributional import quantile_midpoints
 from ...exact.risk_measures import cvar, value_at_risk
 from scipy.stats import norm
 
-from ...stats import mean_tail_slope
+from ...stats import mean_tail_slope, normal_interval
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
@@ -93,7 +93,6 @@ ETA_GRID = tuple(round(0.1 * i, 1) for i in range(1, 11))  #: CVaR levels of the
 SWITCH_LEVELS = 16  #: J levels per η for the agent's distorted value (midpoint rule)
 GAP_MIN = 0.15  #: judged η need an exact CVaR gap ≥ this (covers the J-point midpoint-rule bias and SGD noise)
 AGREE_MIN = 0.9  #: fraction of runs that must pick the exactly CVaR-optimal arm at a judged η
-Z95 = 1.959963984540054  #: the bootstrap interval's (95%) normal quantile, to read its standard error
 
 
 def _law(rng: np.random.Generator, atoms: np.ndarray):
@@ -164,10 +163,9 @@ def n_rate_decisions(bandits: int) -> int:
 
 
 def rate_interval(fit, z: float) -> tuple[float, float]:
-    """slope ± z·se, se read off the fit's 95% percentile bootstrap interval (revision 2026-12-01: percentiles of 2000
-    replicates cannot reach the claim's level)."""
-    se = (fit.ci_high - fit.ci_low) / (2 * Z95)
-    return fit.slope - z * se, fit.slope + z * se
+    """slope ± z·se, se read off the fit's 95% percentile bootstrap interval (:func:`pgtheory.stats.normal_interval`;
+    revision 2026-12-01: percentiles of 2000 replicates cannot reach the claim's level)."""
+    return normal_interval(fit, 1 - 2 * norm.sf(z))
 
 
 def _rate_verdict(fit, z: float) -> str:

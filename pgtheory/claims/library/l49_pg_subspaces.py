@@ -127,8 +127,11 @@ def _summaries(traj: dict, k: int, order: str, rng: torch.Generator) -> dict:
 def _decide(rows: list[dict]) -> str:
     if any(r["twin_passes"] for r in rows):
         return "inconclusive"
-    h = float(np.mean([r["holds"] for r in rows]))
-    return "confirmed" if h >= REPLICATION_MIN else ("refuted" if h <= 1 - REPLICATION_MIN else "qualified")
+    held, n = sum(bool(r["holds"]) for r in rows), len(rows)
+    # compared in counts: 1 of 5 is 0.2 but 1 − 0.8 is 0.19999999999999996 in floating point, so the share
+    # comparison called 1/5 "qualified" (fixed 2026-12-01, before the confirmatory seed-8 run)
+    return ("confirmed" if held >= REPLICATION_MIN * n - 1e-9
+            else "refuted" if n - held >= REPLICATION_MIN * n - 1e-9 else "qualified")
 
 
 def run(ctx: RunContext) -> Evidence:
