@@ -89,3 +89,33 @@ def test_the_paper_discusses_a_planted_gap():
     rows = _ledger_rows() + [{"id": "L999-planted", "verdict": "refuted"}]
     discussed = set(re.findall(r"\\discussion\{([\w-]+)\}", text))
     assert [r["id"] for r in rows if r["verdict"] != "confirmed" and r["id"] not in discussed][-1:] == ["L999-planted"]
+
+
+def _row(cid, kind, verdict, summary, extension=False, commit="abc1234def", dirty=False):
+    return {"id": cid, "paper": "A | paper", "seed_line": int(cid[1:].split("-")[0]), "kind": kind, "verdict": verdict,
+            "summary": summary, "extension": extension, "git_commit": commit, "dirty": dirty, "scale": "full",
+            "run_seed": 1008, "device": "cpu", "seconds": 1800.0}
+
+
+def test_readme_ledger_section_is_rendered_from_the_rows_and_replaces_only_its_section(tmp_path):
+    from pgtheory.claims.paper import readme_ledger_markdown, update_readme_ledger
+
+    rows = [_row("L1-a", "identity", "confirmed", "holds\nexactly"), _row("L2-b", "empirical", "qualified", "x | y", True)]
+    md = readme_ledger_markdown(rows)
+    assert md.startswith("## The ledger (full scale, run seed 1008, commit abc1234, CPU; 2 claims)")
+    assert "from one commit of a clean tree (1.0 CPU-hours" in md
+    assert "| `L1-a` | A \\| paper (L1) | **verified** | holds exactly |" in md  # an identity shows as verified
+    assert "**qualified** (extension) | x \\| y |" in md  # pipes in a summary are escaped
+    mixed = readme_ledger_markdown([rows[0], _row("L3-c", "theorem", "confirmed", "s", commit="other")])
+    assert "NOT from one commit of a clean tree" in mixed
+    ledger = tmp_path / "ledger.json"
+    ledger.write_text(json.dumps(rows))
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n\n## Before\n\nkeep\n\n## The ledger (old)\n\nold table\n\n## After\n\nkeep too\n")
+    update_readme_ledger(readme, ledger)
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# T\n\n## Before\n\nkeep\n\n## The ledger (full scale")
+    assert text.endswith("\n## After\n\nkeep too\n") and md in text
+    readme.write_text("# no section\n")
+    with pytest.raises(ValueError, match="readme: no '## The ledger' section"):
+        update_readme_ledger(readme, ledger)

@@ -7,7 +7,8 @@ from pathlib import Path
 from .render import _tex, ledger_latex
 from .runner import atomic_write_text
 
-__all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures", "PAPER_FAMILIES", "paper_family"]
+__all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures", "PAPER_FAMILIES", "paper_family",
+           "readme_ledger_markdown", "update_readme_ledger"]
 
 #: The paper's results sections, in order: key → title.
 PAPER_FAMILIES = {
@@ -206,3 +207,57 @@ def counts_latex(rows: list[dict]) -> str:
     lines += [r"\midrule", "All & " + " & ".join(str(tot[v]) for v in verdicts) + f" & {len(rows)} \\\\",
               r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
+
+
+README_LEDGER_HEADING = "## The ledger"
+_README_KIND_TITLES = {"empirical": "Empirical claims", "asymptotic": "Asymptotic claims",
+                       "theorem": "Theorems, checked exactly on instance families",
+                       "identity": "Identities and definitions (checks of our code, not confirmations of a paper)"}
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def readme_ledger_markdown(rows: list[dict]) -> str:
+    """The README's ledger section, rendered from the paper's ledger rows (one commit, one seed): a heading that says
+    which run, the counts per kind, and one table per kind with each claim's shown verdict and its run's summary."""
+    from .render import by_kind, shown, verdict_counts
+
+    commits = sorted({str(r.get("git_commit"))[:7] for r in rows})
+    runs = sorted({f"{r.get('scale')} scale, run seed {r.get('run_seed')}" for r in rows})
+    devices = sorted({str(r.get("device")) for r in rows})
+    hours = sum(float(r.get("seconds") or 0) for r in rows) / 3600
+    one_clean = len(commits) == 1 and all(r.get("dirty") is False for r in rows)
+    provenance = "from one commit of a clean tree" if one_clean else "NOT from one commit of a clean tree"
+    out = [f"{README_LEDGER_HEADING} ({'; '.join(runs)}, commit {', '.join(commits)}, {', '.join(devices).upper()}; "
+           f"{len(rows)} claims)", "",
+           f"Every claim run once, {provenance} ({hours:.1f} CPU-hours of claim time); generated from "
+           "`paper/generated/ledger.json` by "
+           "`make -C paper readme` (a test keeps this section and that file in step). Verdicts are the ones the protocol "
+           "shows: an identity that holds is *verified*, never a confirmation of a paper; an extension can qualify but not "
+           "refute. Totals: " + "; ".join(f"{k} {len(g)} ({verdict_counts(g)})" for k, g in by_kind(rows)) + ".", ""]
+    for kind, group in by_kind(rows):
+        out += [f"**{_README_KIND_TITLES.get(kind, 'Records without a kind')}** ({len(group)}: {verdict_counts(group)})",
+                "", "| claim | paper (seed line) | verdict | evidence |", "|---|---|---|---|"]
+        for r in group:
+            ext = " (extension)" if r.get("extension") else ""
+            out.append(f"| `{r['id']}` | {_md_cell(r['paper'])} (L{r['seed_line']}) | **{shown(r)}**{ext} | "
+                       f"{_md_cell(r['summary'])} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def update_readme_ledger(readme: str | Path, ledger_json: str | Path) -> Path:
+    """Replace the README's ledger section (from its ``## The ledger`` heading to the next ``## `` heading) with
+    :func:`readme_ledger_markdown` of ``ledger_json``'s rows (written atomically)."""
+    path = Path(readme)
+    text = path.read_text()
+    start = text.find("\n" + README_LEDGER_HEADING)
+    if start < 0:
+        raise ValueError(f"readme: no '{README_LEDGER_HEADING}' section in {path}")
+    end = text.find("\n## ", start + 1)
+    end = len(text) if end < 0 else end
+    rows = merge_ledgers(ledger_json)
+    atomic_write_text(path, text[:start + 1] + readme_ledger_markdown(rows) + text[end:])
+    return path
