@@ -21,13 +21,14 @@ def test_equivalence_sample_size_hand_computed_and_errors():
 
 def test_planned_sample_bounds_an_unbiased_mean_inside_the_margin_at_the_planned_rate():
     """200 replicates at the planned n (power 0.99): the bias bound is inside the margin in ≥ 190 of them (expected
-    198; P(≤ 189) < 1e-6 under Binomial(200, 0.99)), and a mean biased by the margin is never inside (twin)."""
+    198; P(≤ 189) = 6.9e-6 under Binomial(200, 0.99)), and a mean biased by 1.5 margins is never inside (twin: the
+    bound is inside only if x̄ falls 6 standard errors below its mean, ~3e-10 per replicate)."""
     n = equivalence_sample_size(1.0, 0.1, confidence_level=0.999, power=0.99)
     rng = np.random.default_rng(11)
     inside = sum(bias_test(torch.from_numpy(rng.standard_normal((n, 1))), torch.zeros(1)).bias_bound(0.999) <= 0.1
                  for _ in range(200))
     assert inside >= 190
-    biased = [bias_test(torch.from_numpy(rng.standard_normal((n, 1)) + 0.1), torch.zeros(1)).bias_bound(0.999) <= 0.1
+    biased = [bias_test(torch.from_numpy(rng.standard_normal((n, 1)) + 0.15), torch.zeros(1)).bias_bound(0.999) <= 0.1
               for _ in range(50)]
     assert not any(biased)
 

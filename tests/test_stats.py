@@ -282,3 +282,20 @@ def test_normal_interval_reads_se_off_the_fit_and_widens_to_the_level():
     assert (hi - lo) / 0.2 == pytest.approx(4.417173413467605 / 1.959963984540054) and (lo + hi) / 2 == pytest.approx(-0.5)
     with pytest.raises(ValueError, match="confidence_level"):
         normal_interval(fit, 1.0)
+
+
+def test_normal_interval_with_few_units_uses_the_t_quantile():
+    """df = 14 (15 resampled prefixes): at 1 − 4e-5 the widening factor is t₁₄ (5.88), not z (4.11); bad df named."""
+    from types import SimpleNamespace
+
+    from scipy.stats import norm, t
+
+    from pgtheory.stats import normal_interval
+
+    fit = SimpleNamespace(slope=-1.0, ci_low=-1.1, ci_high=-0.9, confidence_level=0.95)
+    lo, hi = normal_interval(fit, 1 - 4e-5, df=14)
+    assert (hi - lo) / 0.2 == pytest.approx(t.isf(2e-5, 14) / norm.isf(0.025))
+    assert t.isf(2e-5, 14) > 1.4 * norm.isf(2e-5)
+    for bad in (0, 2.5, -1):
+        with pytest.raises(ValueError, match="df"):
+            normal_interval(fit, 0.99, df=bad)

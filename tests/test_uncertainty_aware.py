@@ -151,12 +151,15 @@ def test_confirmed_needs_the_minimum_number_of_informative_prompts():
         assert (1 - REFUTE_FRACTION) ** n <= level < (1 - REFUTE_FRACTION) ** (n - 1)
     assert n_min_informative(0.05 / 128 / (9 * 37)) == 62  # more than the 36 prompts the full scale had then
     # the re-planned full scale (second revision of 2026-12-01) can confirm: its minimum is two thirds of its prompts
-    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import ID
+    from pgtheory.claims.library.l155_uncertainty_aware_rlhf import ID, _settings
+    from pgtheory.claims.protocol import LEDGER_ALPHA, PLANNED_CLAIMS, claim_alpha
     from pgtheory.claims.registry import CLAIMS
 
     full = CLAIMS.get(ID).scales["full"]
     n_full = full["bandits"] + full["prompts"]
-    assert n_min_informative(0.05 / 128 / (9 * (n_full + 1))) == 66 <= 2 * n_full / 3
+    k = len(list(_settings())) * (n_full + 1)  # the run's k: every prompt's test at every setting + one count each
+    assert n_min_informative(claim_alpha(PLANNED_CLAIMS) / k) == 66 <= 2 * n_full / 3
+    assert claim_alpha(PLANNED_CLAIMS) == LEDGER_ALPHA / PLANNED_CLAIMS
     with pytest.raises(ValueError, match="^level"):
         n_min_informative(1.0)
     N_MIN_INFORMATIVE = n_min_informative(0.05)

@@ -23,7 +23,7 @@ ctx.alpha/31 ≈ 1.3e-5; the wrong-target rejections are their twins (power chec
 Second revision the same day (before the seed-8 run): the equivalence reused the N samples of the bias tests at the
 spread with the largest *sampled* bias bound (selected on the data it then judged) and was not planned for power: at a
 seed-7 development run its bound was 3.1e-4 against a margin of 2.5e-4 with N = 10⁶ (inconclusive). The spread is now
-chosen by the exact s.d. of k3 and the sample is fresh and planned (about 3.7·10⁶ for that instance).
+chosen by the exact s.d. of k3 and the sample is fresh and planned (for that instance about 3.0·10⁶, at s = 0.1).
 """
 from __future__ import annotations
 

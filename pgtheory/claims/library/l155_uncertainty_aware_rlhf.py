@@ -147,8 +147,8 @@ cannot show "no reversal among random prompts" at the ledger's level; refuted, q
 decidable as before.
 Second revision the same day (before the seed-8 run; no full run at the new size seen): a design that can never
 confirm is not a test of the quote, so the full scale is re-planned to 100 instances (64 bandit + 36 toy-LLM prompts,
-was 24 + 12): k = 9 × 101 = 909 and n_min_informative(α/909) = 66, reachable when two thirds of the prompts are
-informative (the full runs at seeds 1004 and 1005 had 27 of 36 each: three quarters, about 75 of 100 expected).
+was 24 + 12): k = 9 × 101 = 909 and n_min_informative(α/909) = 66, reachable at the default setting when two thirds
+of the prompts are informative (not at the sweep points s = 1.5 and M = 10, where 7–21 of 36 were informative) (the full runs at seeds 1004 and 1005 had 27 of 36 each: three quarters, about 75 of 100 expected).
 The quick scale (10 prompts) still cannot confirm; it is a development run.
 """
 from __future__ import annotations

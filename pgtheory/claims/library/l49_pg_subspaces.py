@@ -35,6 +35,10 @@ is now declared (Claim.constants["checkpoints"]), the first version's uniform pl
 summary reports S_frac and the overlap under both. The main rule keeps matched progress. On quick seed 0 the uniform
 placement holds on 3/4 (mean S_frac 0.46–0.57; raw qualified), matched progress on 0/4 (0.28–0.38; raw refuted).
 
+Revision 2026-12-01 (before the confirmatory run at seed 8): the replication rule is compared in counts, not float
+shares — 1 − REPLICATION_MIN is 0.19999999999999996 in floating point, so a share of exactly 20% holding (1 of 5; the
+seed-6 full record had 20 of 100) was "qualified" instead of "refuted". On that record the raw verdict becomes refuted;
+the shown verdict stays qualified (an extension never refutes).
 Protocol: kind=empirical, extension=True — the paper measures deep PPO/SAC networks on simulated benchmarks; asking
 whether the phenomenon holds for exact PG on tabular softmax MDPs is more than the sentence says (it can qualify,
 never refute). Simplified: exact gradients and Hessians (no sampling noise, no Lanczos), tabular softmax instead of
