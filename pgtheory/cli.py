@@ -381,7 +381,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 _BENCHMARKS = {"exact": "exact_gradient.py", "sampler": "sampler_throughput.py", "streaming": "streaming_bias.py",
                "optim": "optim_batched.py", "lstd": "lstd_batched.py", "threads": "threads.py",
-               "sparse": "sparse_sampler.py"}
+               "sparse": "sparse_sampler.py", "scipy": "exact_vs_scipy.py"}
 
 
 def _benchmarks_dir() -> Path:

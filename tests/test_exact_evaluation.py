@@ -117,3 +117,26 @@ def test_project_simplex_is_the_euclidean_projection(K, seed):
     assert torch.allclose(project_simplex(p), p, atol=1e-12)  # idempotent
     hand = project_simplex(torch.tensor([[0.5, 0.5, 0.5]], dtype=torch.float64))
     assert torch.allclose(hand, torch.full((1, 3), 1 / 3, dtype=torch.float64))
+
+
+def test_batched_evaluation_in_chunks_equals_one_call_and_keeps_gradients(monkeypatch):
+    """Chunking a large batch (issue 17: cache) changes no number beyond round-off, keeps the batch shape and
+    autograd; a reward table per policy (batched rewards) is evaluated in one call."""
+    import pgtheory.exact.evaluation as E
+    from pgtheory.problems import garnet
+
+    mdp = garnet(12, 3, 4, seed=5)
+    th = torch.randn(4, 5, 12, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(6), requires_grad=True)
+    whole = E.evaluate_policy(mdp, torch.softmax(th, -1))
+    (g_whole,) = torch.autograd.grad(whole.objective.sum(), th)
+    monkeypatch.setattr(E, "_CHUNK_BYTES", 8 * 12 * 12 * 3)  # 3 policies per chunk: 7 chunks, the last one of 2
+    assert E._chunk_policies(12) == 3
+    parts = E.evaluate_policy(mdp, torch.softmax(th, -1))
+    for a, b in zip(whole, parts):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=0, atol=1e-12)
+    (g_parts,) = torch.autograd.grad(parts.objective.sum(), th)
+    assert torch.allclose(g_whole, g_parts, rtol=0, atol=1e-12)
+    r = torch.randn(4, 5, 12, 3, dtype=torch.float64)
+    per_policy = E.evaluate_policy(mdp, torch.softmax(th, -1), rewards=r)
+    assert torch.allclose(per_policy.v[1, 2], E.evaluate_policy(mdp, torch.softmax(th[1, 2], -1), rewards=r[1, 2]).v,
+                          rtol=0, atol=1e-12)

@@ -11,6 +11,7 @@ probabilities ``pi [..., S, A]``; every leading dimension is a batch of policies
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -75,11 +76,12 @@ def policy_reward(mdp: TabularMDP, pi: torch.Tensor) -> torch.Tensor:
 
 
 def _lu(mdp: TabularMDP, pi: torch.Tensor):
-    S = mdp.n_states
-    eye = torch.eye(S, dtype=pi.dtype, device=pi.device)
-    # I − γP_π is strictly row-diagonally dominant for γ < 1 (P_π is stochastic), hence never singular:
-    # the _ex variant skips a redundant error check (and a device sync on CUDA)
-    LU, piv, _ = torch.linalg.lu_factor_ex(eye - mdp.discount * _policy_matrix(mdp, pi))
+    # I − γP_π, built in place (no identity matrix allocated: the small-S overhead of issue 17), is strictly
+    # row-diagonally dominant for γ < 1 (P_π is stochastic), hence never singular: the _ex variant skips a
+    # redundant error check (and a device sync on CUDA)
+    m = _policy_matrix(mdp, pi) * (-mdp.discount)
+    m.diagonal(dim1=-2, dim2=-1).add_(1.0)
+    LU, piv, _ = torch.linalg.lu_factor_ex(m)
     return LU, piv
 
 
@@ -94,9 +96,28 @@ def evaluate_policy(mdp: TabularMDP, pi: torch.Tensor, *, rewards: torch.Tensor 
     r = mdp.rewards if rewards is None else check_finite(as_tensor(rewards, "rewards", device=mdp.device), "rewards")
     if r.ndim < 2 or r.shape[-2:] != mdp.rewards.shape:
         raise ValueError(f"rewards: expected shape [..., {mdp.n_states}, {mdp.n_actions}], got {tuple(r.shape)}")
-    ev = _evaluate_unchecked(mdp, pi, r)
+    batch = pi.shape[:-2]
+    n, per = math.prod(batch), _chunk_policies(mdp.n_states)
+    if n > per and r.ndim == 2:
+        # batches of large matrices fall out of cache (at S = 200, 256 policies in one call were slower than a loop
+        # of single calls, issue 17): evaluate chunks of ≈ _CHUNK_BYTES of I − γP_π at a time
+        flat = pi.reshape(n, mdp.n_states, mdp.n_actions)
+        parts = [_evaluate_unchecked(mdp, flat[i:i + per], r) for i in range(0, n, per)]
+        ev = PolicyEvaluation(*(torch.cat(f, 0).reshape(*batch, *f[0].shape[1:]) for f in zip(*parts)))
+    else:
+        ev = _evaluate_unchecked(mdp, pi, r)
     check_finite(ev.objective.detach(), "objective")
     return ev
+
+
+#: working-set size per chunk of a batched evaluation: the I − γP_π matrices of one chunk (2 MiB: on the 2-core test
+#: machine, 1–4 MiB chunks all evaluated 256 policies 1.6–2× faster than one unchunked call, at S = 50 and 200)
+_CHUNK_BYTES = 1 << 21
+
+
+def _chunk_policies(n_states: int) -> int:
+    """Policies per chunk of a batched evaluation: as many S × S float64 matrices as fit in ``_CHUNK_BYTES`` (≥ 1)."""
+    return max(1, _CHUNK_BYTES // (8 * n_states * n_states))
 
 
 def _evaluate_unchecked(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, r_pi: torch.Tensor | None = None) -> PolicyEvaluation:
