@@ -110,7 +110,11 @@ def check_probabilities(x: torch.Tensor, name: str, *, atol: float = 1e-8, input
         # fast path (one device sync; the issue-17 small-S overhead): a NaN fails min ≥ 0 (min propagates NaN), +inf
         # fails the row-sum test; any failure falls through to the checks below, which name the problem
         tol = probability_tolerance(x.shape[-1], src, atol)
-        if bool((x.min() >= 0) & ((x.sum(-1) - 1).abs().max() <= tol)):
+        if x.device.type == "cpu" and not x.requires_grad and type(x) is torch.Tensor:
+            xn = x.numpy()  # shares memory; numpy's reductions cost ~1 µs where torch's dispatch costs ~5
+            if xn.min() >= 0 and np.abs(xn.sum(-1) - 1).max() <= tol:
+                return x
+        elif bool((x.min() >= 0) & ((x.sum(-1) - 1).abs().max() <= tol)):
             return x
     check_finite(x, name)
     if bool((x < 0).any()):

@@ -140,3 +140,25 @@ def test_batched_evaluation_in_chunks_equals_one_call_and_keeps_gradients(monkey
     per_policy = E.evaluate_policy(mdp, torch.softmax(th, -1), rewards=r)
     assert torch.allclose(per_policy.v[1, 2], E.evaluate_policy(mdp, torch.softmax(th[1, 2], -1), rewards=r[1, 2]).v,
                           rtol=0, atol=1e-12)
+
+
+def test_host_lapack_fast_path_equals_the_torch_path_and_never_hides_a_gradient():
+    """Small single policies on the CPU go through LAPACK on the host (issue 17); the numbers equal the torch path's
+    to round-off (single, batched, policy iteration's values), and anything that needs a gradient — autograd or
+    torch.func.jacrev — takes the torch path (a host computation would return a constant: zero gradient)."""
+    import pgtheory.exact.evaluation as E
+    from pgtheory.problems import garnet
+
+    mdp = garnet(15, 3, 4, seed=8)
+    pi = torch.softmax(torch.randn(6, 15, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(9)), -1)
+    ref = E._evaluate_unchecked(mdp, pi, mdp.rewards)
+    for got in (E.evaluate_policy(mdp, pi), E.PolicyEvaluation(*(torch.stack(f) for f in zip(
+            *[E.evaluate_policy(mdp, p) for p in pi])))):
+        for a, b in zip(got, ref):
+            assert a.shape == b.shape and torch.allclose(a, b, rtol=0, atol=1e-12)
+    v, q = E._values_unchecked(mdp, pi[0])
+    assert torch.allclose(v, ref.v[0], rtol=0, atol=1e-12) and torch.allclose(q, ref.q[0], rtol=0, atol=1e-12)
+    p = pi[0].clone().requires_grad_(True)
+    E.evaluate_policy(mdp, p).objective.backward()
+    jac = torch.func.jacrev(lambda x: E.evaluate_policy(mdp, x).objective)(pi[0])
+    assert float(p.grad.abs().max()) > 1e-3 and torch.allclose(jac, p.grad, rtol=0, atol=1e-12)
