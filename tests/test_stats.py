@@ -299,3 +299,23 @@ def test_normal_interval_with_few_units_uses_the_t_quantile():
     for bad in (0, 2.5, -1):
         with pytest.raises(ValueError, match="df"):
             normal_interval(fit, 0.99, df=bad)
+
+
+def test_mean_tail_slope_at_level_widens_both_intervals_and_redecides_the_gate():
+    """at_level(c): slope ± z_c·se and (s₂ − s₁) ± z_c·se_d with the se's read off the 95% intervals; the point
+    estimates are unchanged; a wider difference interval can only make the gate pass more easily."""
+    from scipy.stats import norm
+
+    from pgtheory.stats import mean_tail_slope
+
+    rng = np.random.default_rng(3)
+    x = np.logspace(1, 3, 40)
+    values = x[None, :] ** -0.5 * rng.lognormal(0.0, 0.5, size=(64, 40))
+    fit = mean_tail_slope(x, values, decades=1.0, gate_tolerance=0.05, seed=1)
+    wide = fit.at_level(1 - 1e-5)
+    k = norm.isf(5e-6) / norm.isf(0.025)
+    assert wide.slope == fit.slope and wide.half_slopes == fit.half_slopes and wide.confidence_level == 1 - 1e-5
+    assert (wide.ci_high - wide.ci_low) == pytest.approx(k * (fit.ci_high - fit.ci_low))
+    assert (wide.difference_ci[1] - wide.difference_ci[0]) == pytest.approx(k * (fit.difference_ci[1] - fit.difference_ci[0]))
+    assert (wide.ci_low + wide.ci_high) / 2 == pytest.approx(fit.slope)
+    assert wide.gated >= fit.gated

@@ -9,11 +9,12 @@ by per-run statistics (median, fraction within tolerance), never by the slope of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 
 import numpy as np
 
-from .rates import ols_slopes
+from .rates import normal_interval, ols_slopes
 
 __all__ = ["LocalSlopes", "local_slopes", "MeanTailSlope", "mean_tail_slope"]
 
@@ -87,6 +88,20 @@ class MeanTailSlope:
     def to_dict(self) -> dict:
         return {"slope": self.slope, "ci": [self.ci_low, self.ci_high], "half_slopes": list(self.half_slopes),
                 "difference_ci": list(self.difference_ci), "gated": self.gated, "points": self.points}
+
+    def at_level(self, confidence_level: float) -> "MeanTailSlope":
+        """The same fit with both intervals widened (or narrowed) to ``confidence_level`` by the normal approximation:
+        estimate ± z·se, se read off this fit's percentile interval (:func:`~pgtheory.stats.normal_interval`), and
+        the gate re-decided on the new difference interval. For levels a bootstrap of a few thousand resamples cannot
+        resolve (1 − 1e-5: its percentile limits are then the most extreme resamples, too narrow)."""
+        lo, hi = normal_interval(self, confidence_level)
+        d = self.half_slopes[1] - self.half_slopes[0]
+        diff = SimpleNamespace(slope=d, ci_low=self.difference_ci[0], ci_high=self.difference_ci[1],
+                               confidence_level=self.confidence_level)
+        dlo, dhi = normal_interval(diff, confidence_level)
+        gated = bool(dhi >= -self.gate_tolerance and dlo <= self.gate_tolerance)
+        return replace(self, ci_low=lo, ci_high=hi, difference_ci=(dlo, dhi), gated=gated,
+                       confidence_level=confidence_level)
 
 
 def mean_tail_slope(x, values, *, decades: float = 1.0, gate_tolerance: float = 0.15, confidence_level: float = 0.95,

@@ -44,6 +44,13 @@ refute on one usable instance, and had no evidence that it could detect a violat
   [−1.04, −0.62] (N-PG-IGT) and [−1.36, +0.20] (N-HARPG) and neither planted twin was flagged — no power. The full scale
   therefore uses 256 runs (intervals ≈ 2.3× narrower: enough for N-PG-IGT, probably not for N-HARPG, whose verdict
   is then inconclusive); a GPU run with 10⁴ runs would decide both.
+* Revision 2026-12-01 (found while the confirmatory seed-8 run at bdd37d8 was running; that run used the previous
+  construction): the intervals at level 1 − α/m (1 − 2.4e-5, m = 16) were percentile intervals of at most 20 000
+  run-bootstrap resamples (n_boot = min(20 000, 20/(1 − level)): the cap binds), so their limits were about the most
+  extreme resamples — roughly ±3.9 bootstrap s.d. instead of ±4.2, a tail rate near 5e-5 per side instead of 1.2e-5,
+  making "holds" and "violates" slightly easier than stated. Now both the slope's and the half-difference's intervals
+  are the 95% percentile intervals (2000 resamples) widened to the level by the normal approximation
+  (``MeanTailSlope.at_level``), the construction of L139 and L231.
 """
 from __future__ import annotations
 
@@ -100,9 +107,10 @@ def _algorithm(name: str, g0: float):
 
 def tail_fit(samples: np.ndarray, gap: np.ndarray, *, n_boot: int, level: float, seed: int, tilt: float = 0.0) -> dict:
     """The claim's measurement: :func:`~pgtheory.stats.mean_tail_slope` over the last decade of trajectories, with the
-    claim's gate tolerance, as a JSON-ready dict (``tilt``: the planted twin)."""
-    return mean_tail_slope(samples, gap, decades=1.0, gate_tolerance=GATE_TOL, confidence_level=level, n_boot=n_boot,
-                           seed=seed, tilt=tilt).to_dict()
+    claim's gate tolerance, its 95% run-bootstrap intervals widened to ``level`` (``MeanTailSlope.at_level``), as a
+    JSON-ready dict (``tilt``: the planted twin)."""
+    return mean_tail_slope(samples, gap, decades=1.0, gate_tolerance=GATE_TOL, n_boot=n_boot, seed=seed,
+                           tilt=tilt).at_level(level).to_dict()
 
 
 def decide(fit: dict | None, bound: float, tol: float) -> str:
@@ -146,7 +154,7 @@ def run(ctx: RunContext) -> Evidence:
     swept = s["sensitivity_instances"]
     n_decisions = 2 * (n_inst + (len(STEP_GRID) - 1) * swept)  # interval decisions (IGT, HARPG) on the main grid + sweep
     level = 1 - ctx.alpha / n_decisions
-    n_boot = int(min(20000, max(2000, 20 / (1 - level))))
+    n_boot = 2000  # the 95% percentile interval, widened to ``level`` by the normal approximation (revision below)
     fits: dict[tuple[str, float, int], dict] = {}
     curves, trajectories_used = {}, 0
     for i, (lqr, pol, Ks, K0, base) in enumerate(insts):
