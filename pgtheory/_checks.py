@@ -93,6 +93,19 @@ def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
+def no_transform_active() -> bool:
+    """True when neither a torch.func transform (vmap, grad, jacrev, jvp, ...) nor a forward-mode AD level is active:
+    only then may a computation leave torch for numpy/LAPACK (a forward-mode dual tensor has ``requires_grad`` False,
+    and a tensor inside ``jacrev`` over another argument is plain — neither says a derivative flows through it)."""
+    return torch._C._functorch.peek_interpreter_stack() is None and torch.autograd.forward_ad._current_level < 0
+
+
+def plain_host_tensor(*tensors: torch.Tensor) -> bool:
+    """Every tensor a plain CPU ``torch.Tensor`` that needs no derivative, outside any transform: numpy may share it."""
+    return no_transform_active() and all(
+        type(t) is torch.Tensor and t.device.type == "cpu" and not t.requires_grad for t in tensors)
+
+
 def check_probabilities(x: torch.Tensor, name: str, *, atol: float = 1e-8, input_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Check that the last axis of ``x`` is a probability vector (non-negative, sums to 1); return it.
 
@@ -110,7 +123,7 @@ def check_probabilities(x: torch.Tensor, name: str, *, atol: float = 1e-8, input
         # fast path (one device sync; the issue-17 small-S overhead): a NaN fails min ≥ 0 (min propagates NaN), +inf
         # fails the row-sum test; any failure falls through to the checks below, which name the problem
         tol = probability_tolerance(x.shape[-1], src, atol)
-        if x.device.type == "cpu" and not x.requires_grad and type(x) is torch.Tensor:
+        if plain_host_tensor(x) and x.dtype != torch.bfloat16 and not x.is_neg():
             xn = x.numpy()  # shares memory; numpy's reductions cost ~1 µs where torch's dispatch costs ~5
             if xn.min() >= 0 and np.abs(xn.sum(-1) - 1).max() <= tol:
                 return x

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._checks import as_tensor, check_finite, check_probabilities
+from .._checks import as_tensor, check_finite, check_probabilities, plain_host_tensor
 from ..problems.mdp import TabularMDP
 
 __all__ = [
@@ -119,10 +119,10 @@ _LAPACK_MAX_STATES = 256
 
 
 def _plain_cpu(pi: torch.Tensor, r: torch.Tensor, mdp: TabularMDP) -> bool:
-    """True when nothing asks for autograd and every tensor is a plain CPU float64 tensor (numpy can share it)."""
+    """True when no derivative is asked for (no autograd, no forward-mode AD, no torch.func transform) and every
+    tensor is a plain CPU float64 tensor (numpy can share it)."""
     ts = (pi, r, mdp.transitions, mdp.initial)
-    return all(t.device.type == "cpu" and t.dtype == torch.float64 and not t.requires_grad and type(t) is torch.Tensor
-               for t in ts)
+    return plain_host_tensor(*ts) and all(t.dtype == torch.float64 for t in ts)
 
 
 def _evaluate_lapack(mdp: TabularMDP, pi: torch.Tensor, r: torch.Tensor, occupancy: bool = True) -> PolicyEvaluation:

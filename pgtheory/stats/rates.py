@@ -78,7 +78,8 @@ def normal_interval(fit, confidence_level: float, *, df: int | None = None) -> t
     is the honest interval; the bootstrap interval itself stays the one to use at levels it resolves. With few
     resampled units (``df`` = their number − 1, e.g. 15 prefixes), ``z`` is the Student-t quantile with ``df`` degrees
     of freedom instead: the normal one would understate the tail far out (at 1 − 4e-5 and 14 df, |t| > z is ~30× more
-    likely than stated).
+    likely than stated). The se is still read off the bootstrap interval with the normal 97.5% quantile, so with
+    ``df`` the interval is slightly conservative (about ×1.09 at 14 df).
     """
     if not 0 < confidence_level < 1:
         raise ValueError(f"confidence_level: must be in (0, 1), got {confidence_level}")
