@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="output directory (default: <results>/report)")
     rp.set_defaults(func=_report, validate=_validate_report)
     bn = sub.add_parser("bench", help="run the benchmarks (exact gradients, sampler throughput, streaming, batched optimiser seeds, batched LSTD)")
-    bn.add_argument("which", nargs="*", help="exact, sampler, streaming, optim, lstd, threads, sparse (default: all)")
+    bn.add_argument("which", nargs="*", help=f"{', '.join(_BENCHMARKS)} (default: all)")
     bn.add_argument("--device", default="cuda" if _cuda() else "cpu", choices=["cpu", "cuda"])
     bn.add_argument("--threads", default=None, type=_threads_arg,
                     help="torch threads for the benchmarks (N or 'auto'; default $PGTHEORY_THREADS or 1; "
