@@ -14,6 +14,10 @@ def test_equivalence_sample_size_hand_computed_and_errors():
     # a known bias eats into the margin: ((4.535793)·1/0.05)² = 8229.4 → 8230
     assert equivalence_sample_size(1.0, 0.1, confidence_level=0.95, power=0.99, bias=0.05) == 8230
     assert equivalence_sample_size(0.0, 0.1, confidence_level=0.95) == 2
+    # 21 coordinates: z at 1 − 0.05/42 (3.0381) and at 1 − 0.01/42 (3.4938): ((6.5319)·10)² = 4266.5 → 4267
+    assert equivalence_sample_size(1.0, 0.1, confidence_level=0.95, power=0.99, n_tests=21) == 4267
+    with pytest.raises(ValueError, match="n_tests"):
+        equivalence_sample_size(1.0, 0.1, confidence_level=0.95, n_tests=0)
     for kwargs, arg in (({"confidence_level": 1.0}, "confidence_level"), ({"confidence_level": 0.9, "bias": 0.2}, "margin")):
         with pytest.raises(ValueError, match=arg):
             equivalence_sample_size(1.0, 0.1, **kwargs)

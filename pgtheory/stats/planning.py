@@ -111,7 +111,7 @@ def twin_rejects(samples, truth, wrong, *, alpha: float = 1e-6, power: float = 0
 
 
 def equivalence_sample_size(sd: float, margin: float, *, confidence_level: float, power: float = 0.99,
-                            bias: float = 0.0) -> int:
+                            bias: float = 0.0, n_tests: int = 1) -> int:
     r"""Smallest n for which the bias bound of :meth:`BiasTestResult.bias_bound` (one coordinate) falls inside ``margin``
     with probability ≥ ``power``, for an estimator with per-sample s.d. ``sd`` and true bias ``bias`` (|bias| < margin).
 
@@ -120,8 +120,12 @@ def equivalence_sample_size(sd: float, margin: float, *, confidence_level: float
 
     .. math:: n ≥ \left(\frac{(z_c + z_{(1 + \text{power})/2})\, σ}{\text{margin} − |\text{bias}|}\right)^2
 
-    (exact two-sided for bias 0, conservative otherwise). ``sd = 0`` needs n = 2.
+    (exact two-sided for bias 0, conservative otherwise). ``sd = 0`` needs n = 2. With ``n_tests`` coordinates (the
+    bound is Bonferroni-simultaneous over them) pass the largest coordinate s.d.: z_c is taken at
+    1 − (1 − c)/(2·n_tests) and each coordinate must be inside with probability 1 − (1 − power)/n_tests (union bound).
     """
+    if isinstance(n_tests, bool) or not isinstance(n_tests, int) or n_tests < 1:
+        raise ValueError(f"n_tests: must be an integer >= 1, got {n_tests!r}")
     if not 0 < confidence_level < 1 or not 0 < power < 1:
         raise ValueError(f"confidence_level, power: must lie in (0, 1), got {confidence_level}, {power}")
     if not sd >= 0 or not math.isfinite(sd):
@@ -131,5 +135,5 @@ def equivalence_sample_size(sd: float, margin: float, *, confidence_level: float
                          f"got margin {margin}, bias {bias}")
     if sd == 0:
         return 2
-    z = _st.norm.isf((1 - confidence_level) / 2) + _st.norm.isf((1 - power) / 2)
+    z = _st.norm.isf((1 - confidence_level) / (2 * n_tests)) + _st.norm.isf((1 - power) / (2 * n_tests))
     return max(2, math.ceil((z * sd / (margin - abs(bias))) ** 2))
