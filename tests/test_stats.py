@@ -319,3 +319,19 @@ def test_mean_tail_slope_at_level_widens_both_intervals_and_redecides_the_gate()
     assert (wide.difference_ci[1] - wide.difference_ci[0]) == pytest.approx(k * (fit.difference_ci[1] - fit.difference_ci[0]))
     assert (wide.ci_low + wide.ci_high) / 2 == pytest.approx(fit.slope)
     assert wide.gated >= fit.gated
+
+
+def test_twin_rejects_from_a_moment_accumulator_equals_the_samples_form():
+    """A planned equivalence sample is streamed (L11-rpg): the twin's power check and test read the accumulator's
+    variance and count, and give what the per-sample form gives — rejected, not rejected, and unpowered (None)."""
+    from pgtheory.stats import MomentAccumulator, twin_rejects
+
+    x = torch.from_numpy(np.random.default_rng(12).normal(0.0, 1.0, size=(50_000, 3)))
+    acc = MomentAccumulator(full_covariance=False)
+    for part in x.split(7_000):
+        acc.update(part)
+    truth = torch.zeros(3)
+    for wrong in (torch.tensor([0.05, 0.0, 0.0]), torch.tensor([0.001, 0.0, 0.0]), torch.tensor([1e-5, 0.0, 0.0])):
+        assert twin_rejects(acc, truth, wrong) == twin_rejects(x, truth, wrong)
+    assert twin_rejects(acc, truth, torch.tensor([0.05, 0.0, 0.0])) is True
+    assert twin_rejects(acc, truth, torch.tensor([1e-5, 0.0, 0.0])) is None

@@ -99,13 +99,19 @@ def twin_rejects(samples, truth, wrong, *, alpha: float = 1e-6, power: float = 0
     """The twin of an unbiasedness test: does ``bias_test(samples, wrong)`` reject at ``alpha``?
 
     Returns None when the exact difference ``truth − wrong`` is not detectable with at least ``power`` at this sample
-    size (the twin is then uninformative and must not be counted), else True/False. ``samples [n, d]``.
+    size (the twin is then uninformative and must not be counted), else True/False. ``samples [n, d]`` or a
+    :class:`~pgtheory.stats.MomentAccumulator` of them (a sample too large to hold).
     """
+    from .moments import MomentAccumulator
     from .tests import bias_test
 
-    x = torch.as_tensor(samples)
     diff = (torch.as_tensor(truth) - torch.as_tensor(wrong)).reshape(-1).numpy()
-    if detection_power(diff, x.reshape(len(x), -1).std(0).numpy(), len(x), alpha=alpha) < power:
+    if isinstance(samples, MomentAccumulator):
+        x, n, sd = samples, samples.n, samples.variance.reshape(-1).sqrt().numpy()
+    else:
+        x = torch.as_tensor(samples)
+        n, sd = len(x), x.reshape(len(x), -1).std(0).numpy()
+    if detection_power(diff, sd, n, alpha=alpha) < power:
         return None
     return bool(bias_test(x, wrong).pvalue <= alpha)
 
