@@ -26,9 +26,9 @@ on those responses, but it is now judged on a fresh sample planned from their s.
 simultaneous over the 21 coordinates, power 0.99; capped at 10⁶ quick and 10⁸ full — the quick seed-0 instance plans
 7.3·10⁷, so a quick run stays inconclusive), streamed through moment accumulators. A reviewer of that change found the
 no-importance-weights twin circular — its power was computed from its own sample's mean, so a powered twin always
-rejects; in the fresh equivalence its expectation now comes from the pilot sample. The same circularity remains in
-the pilot loop's no-IS twins (they inflate the count of "powered twins rejected"; the other-direction twins, whose
-difference is exact, carry the verdict) — to be replaced by the exact expectation by enumeration.
+rejects (in the seed-8 row too, where these twins inflate the count of "powered twins rejected"; the other-direction
+twins, whose difference is exact, carry that verdict); its power now comes from the naive estimator's exact
+expectation, by enumerating the responses (``_naive_expectation``), in the pilot loop and in the fresh equivalence.
 """
 from __future__ import annotations
 
@@ -61,13 +61,24 @@ def _exact(pol, th, ref, direction):
     return torch.autograd.grad(sequence_objective(pol, t) - BETA * kl, t)[0]
 
 
+def _naive_expectation(pol, th, beh, lref_all, name: str) -> torch.Tensor:
+    """E_{y ~ π_beh}[c(y) ∇log π_θ(y)] of surrogate ``name`` *without* importance weights (π_beh treated as π_θ), exact
+    by enumerating the responses of the one prompt: the expectation the no-IS twin is told apart from, ``[P·V]``."""
+    lp = pol.sequence_log_probs(th)[0]
+    p_beh = pol.sequence_log_probs(beh)[0].exp()
+    r = pol.task.rewards[0]
+    coef = surrogate_score_coefficient(name, lp, lp, lref_all, r, BETA)  # [N]
+    score = torch.func.jacrev(lambda t: pol.sequence_log_probs(t)[0])(th).reshape(lp.shape[0], -1)  # [N, P·V]
+    return ((p_beh * coef)[:, None] * score).sum(0)
+
+
 def _fresh_equivalence(pol, th, beh, lref_all, exact, name: str, n: int, gen: torch.Generator, alpha_eq: float,
-                       naive_pilot: torch.Tensor | None = None, chunk: int = 250_000):
+                       chunk: int = 250_000):
     """The bias test of surrogate ``name`` (on-policy when ``beh`` is None) on ``n`` fresh responses, streamed through
     moment accumulators in chunks (the per-sample gradients of a planned sample do not fit in memory), and its twins:
     the intended gradient·(1 + 1%) (near), the other KL direction and, off-policy, the estimator without importance
-    weights (far), whose expectation is taken from the independent pilot sample ``naive_pilot`` (its own mean would
-    make the power check circular: powered ⇒ rejected)."""
+    weights (far), whose expectation is exact (:func:`_naive_expectation`; its own sample mean would make the power
+    check circular: powered ⇒ rejected)."""
     sur = KL_REGULARIZED_SURROGATES.get(name)
     acc, acc_naive = MomentAccumulator(full_covariance=False), MomentAccumulator(full_covariance=False)
     for start in range(0, n, chunk):
@@ -86,9 +97,9 @@ def _fresh_equivalence(pol, th, beh, lref_all, exact, name: str, n: int, gen: to
     twins = [twin("intended gradient·(1 + 1%)", acc, right, right * (1 + MARGIN_REL), near=True, alpha=alpha_eq),
              twin(f"{'forward' if sur.regulariser == 'reverse' else 'reverse'} KL gradient", acc, right, other,
                   near=False, alpha=alpha_eq)]
-    if beh is not None and naive_pilot is not None:
-        twins.append(twin("no importance weights", acc_naive, naive_pilot.reshape(-1), right, near=False,
-                          alpha=alpha_eq))
+    if beh is not None:
+        twins.append(twin("no importance weights", acc_naive, _naive_expectation(pol, th, beh, lref_all, name), right,
+                          near=False, alpha=alpha_eq))
     return bias_test(acc, right), twins
 
 
@@ -132,11 +143,13 @@ def run(ctx: RunContext) -> Evidence:
             margin = MARGIN_REL * float(exact[sur.regulariser].abs().max())
             ratio = res.bias_bound(level) / margin
             if worst is None or ratio > worst[0]:  # the pilot: which surrogate × setting needs the most samples
-                naive_mean = wrongs["no importance weights"][0].mean(0) if beh is not None else None
-                worst = (ratio, f"{name}|{setting}", margin, name, setting, float(est.std(0).max()), naive_mean)
+                worst = (ratio, f"{name}|{setting}", margin, name, setting, float(est.std(0).max()))
+            naive_exact = _naive_expectation(pol, th, beh, lref_all, name) if beh is not None else None
             for label, (x, target) in wrongs.items():
-                diff = (exact[sur.regulariser] - target).reshape(-1).numpy() if label != "no importance weights" else \
-                    (x.mean(0) - target.reshape(-1)).numpy()
+                # the twin's power from the exact difference of expectations (the naive estimator's by enumeration;
+                # its own sample mean would make the check circular: powered ⇒ rejected)
+                diff = ((exact[sur.regulariser].reshape(-1) if label != "no importance weights" else naive_exact)
+                        - target.reshape(-1)).numpy()
                 if detection_power(diff, x.std(0).numpy(), n, alpha=ALPHA) >= 0.99:
                     twins_run += 1
                     rejected = bias_test(x, target).pvalue <= ALPHA
@@ -147,7 +160,7 @@ def run(ctx: RunContext) -> Evidence:
     if twins_run == 0:
         failures.append("no twin was powered")
     verdict = "confirmed" if not failures else "refuted"
-    _, which_eq, margin_eq, name_eq, setting_eq, sd_pilot, naive_pilot = worst
+    _, which_eq, margin_eq, name_eq, setting_eq, sd_pilot = worst
     # the equivalence on a fresh sample of the worst case, planned from the pilot's s.d. (second revision of
     # 2026-12-01): the pilot picks which surrogate × setting, the fresh sample judges it
     n_planned = equivalence_sample_size(sd_pilot, margin_eq, confidence_level=level, power=EQ_POWER,
@@ -155,8 +168,7 @@ def run(ctx: RunContext) -> Evidence:
     cap = ctx.settings["equivalence_max_samples"]
     n_eq = min(max(n_planned, n), cap)
     res_eq, twins_eq = _fresh_equivalence(pol, th, old if setting_eq == "off-policy" else None, lref_all, exact,
-                                          name_eq, n_eq, torch.Generator().manual_seed(ctx.seed * 10 + 7), alpha_eq,
-                                          naive_pilot)
+                                          name_eq, n_eq, torch.Generator().manual_seed(ctx.seed * 10 + 7), alpha_eq)
     verdict_eq, eq = equivalence_verdict(res_eq, margin_eq, twins_eq, confidence_level=level)
     if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
         verdict = verdict_eq
