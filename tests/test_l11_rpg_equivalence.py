@@ -7,13 +7,16 @@ from pgtheory.problems import toy_sequence_task
 from pgtheory.stats import bias_test
 
 
-def test_fresh_equivalence_streams_the_same_test_and_runs_its_twins():
-    task = toy_sequence_task(3, 3, 1, seed=3)
-    pol = TabularSequencePolicy(task)
+def _instance():
+    """The toy LLM of these tests: policy, θ, π_ref = θ + 0.7Δ and the behaviour π_old = θ + 0.5Δ′."""
+    pol = TabularSequencePolicy(toy_sequence_task(3, 3, 1, seed=3))
     g = torch.Generator().manual_seed(3)
     th = pol.random_params(generator=g)
-    ref = th + 0.7 * pol.random_params(generator=g)
-    old = th + 0.5 * pol.random_params(generator=g)
+    return pol, th, th + 0.7 * pol.random_params(generator=g), th + 0.5 * pol.random_params(generator=g)
+
+
+def test_fresh_equivalence_streams_the_same_test_and_runs_its_twins():
+    pol, th, ref, old = _instance()
     exact = {d: mod._exact(pol, th, ref, d) for d in ("reverse", "forward")}
     lref = pol.sequence_log_probs(ref)[0]
     name = "reverse_reinforce"
@@ -40,12 +43,7 @@ def test_naive_expectation_is_exact_and_makes_the_no_is_twin_non_circular():
     from pgtheory.estimators import sequence_score_sum, surrogate_score_coefficient
     from pgtheory.sampling import sample_sequence_groups
 
-    task = toy_sequence_task(3, 3, 1, seed=3)
-    pol = TabularSequencePolicy(task)
-    g = torch.Generator().manual_seed(3)
-    th = pol.random_params(generator=g)
-    ref = th + 0.7 * pol.random_params(generator=g)
-    old = th + 0.5 * pol.random_params(generator=g)
+    pol, th, ref, old = _instance()
     lref = pol.sequence_log_probs(ref)[0]
     name, n = "reverse_reinforce", 400_000
     ex = mod._naive_expectation(pol, th, old, lref, name)
