@@ -162,15 +162,11 @@ def n_rate_decisions(bandits: int) -> int:
     return bandits + len(LR_SWEEP)
 
 
-def rate_interval(fit, z: float) -> tuple[float, float]:
-    """slope ± z·se, se read off the fit's 95% percentile bootstrap interval (:func:`pgtheory.stats.normal_interval`;
-    revision 2026-12-01: percentiles of 2000 replicates cannot reach the claim's level)."""
-    return normal_interval(fit, 1 - 2 * norm.sf(z))
-
-
-def _rate_verdict(fit, z: float) -> str:
-    """The rate rule on ``fit`` with its interval at the normal quantile ``z`` (:func:`rate_interval`)."""
-    lo, hi = rate_interval(fit, z)
+def _rate_verdict(fit, level: float) -> str:
+    """The rate rule on ``fit`` with its interval slope ± z·se at ``level``, se read off the fit's 95% percentile
+    bootstrap interval (:func:`pgtheory.stats.normal_interval`; revision 2026-12-01: percentiles of 2000 replicates
+    cannot reach the claim's level)."""
+    lo, hi = normal_interval(fit, level)
     if not fit.gated:
         return "inconclusive"
     if lo >= -0.5 - RATE_TOL and hi <= -0.5 + RATE_TOL:
@@ -196,7 +192,8 @@ def run(ctx: RunContext) -> Evidence:
     s = ctx.settings
     g = torch.Generator().manual_seed(ctx.seed)
     k_dec = n_rate_decisions(s["bandits"])
-    z = float(norm.isf(ctx.alpha / k_dec / 2))  # two-sided level 1 − α/k per rate interval
+    level = 1 - ctx.alpha / k_dec  # two-sided, per rate interval
+    z = float(norm.isf(ctx.alpha / k_dec / 2))  # reported
     rows, code_errs, curves, agent_rows = [], [], [], []
     for i in range(s["bandits"]):
         risky, safe = _bandit(ctx.seed * 1000 + i, s["atoms"])
@@ -204,8 +201,8 @@ def run(ctx: RunContext) -> Evidence:
         code_errs.append(max(abs(float(distorted_expectation(*law, "cvar", e) - cvar(*law, e))) for law in (risky, safe) for e in ETA_GRID))
         # (a)
         fit, twin, err, cps, consistent, _ = _rate(risky, s["runs"], s["samples"], g, KAPPA, LR, ctx.seed)
-        rate_v = _rate_verdict(fit, z)
-        twin_rejected = _rate_verdict(twin, z) == "refuted"  # the power check, at its decision's level
+        rate_v = _rate_verdict(fit, level)
+        twin_rejected = _rate_verdict(twin, level) == "refuted"  # the power check, at its decision's level
         curves.append((cps, err.mean(0).tolist()))
         # (c)
         eta_star, crossings = _switch_point(risky, safe)
@@ -224,7 +221,7 @@ def run(ctx: RunContext) -> Evidence:
                            "twin_rejected": twin_switch_rejected,
                            "cvar_risky": [float(cvar(*risky, e)) for e in ETA_GRID], "cvar_safe": [float(cvar(*safe, e)) for e in ETA_GRID],
                            "agent_risky_mean": vals[0].mean(0).tolist(), "agent_safe_mean": vals[1].mean(0).tolist()})
-        rows.append({"rate": rate_v, "slope": fit.slope, "ci": list(rate_interval(fit, z)),
+        rows.append({"rate": rate_v, "slope": fit.slope, "ci": list(normal_interval(fit, level)),
                      "ci_95_bootstrap": list(fit.confidence_interval()), "gated": fit.gated,
                      "twin_rejected": twin_rejected, "consistent": consistent, "error_at_max": float(err[:, -1].mean())})
     code_checks = [] if max(code_errs) <= 1e-12 else [f"distorted expectation with β(τ) = ητ ≠ risk_measures.cvar (max {max(code_errs):.2g})"]
@@ -244,16 +241,16 @@ def run(ctx: RunContext) -> Evidence:
         herr = (est - hq).abs().mean(-1).numpy()
         hfit = mean_tail_slope(cps, herr, decades=1.0, gate_tolerance=GATE_TOL, seed=ctx.seed)
         truth = torch.stack([value_at_risk(*risky0, float(t)) for t in quantile_midpoints(LEVELS)])
-        v = _rate_verdict(fit, z) if cons else "refuted"
-        kappa_finding.append({"value": kap, "verdict_vs_quantile": v, "slope": fit.slope, "ci": list(rate_interval(fit, z)),
+        v = _rate_verdict(fit, level) if cons else "refuted"
+        kappa_finding.append({"value": kap, "verdict_vs_quantile": v, "slope": fit.slope, "ci": list(normal_interval(fit, level)),
                               "gated": fit.gated, "error_at_max": float(err[:, -1].mean()),
                               "slope_vs_huber_minimiser": hfit.slope,
                               "huber_minimiser_offset": float((hq - truth).abs().mean()),
                               "law_sd": float(_sd(risky0))})
     for lr in LR_SWEEP:
         fit, _, err, _, cons, _ = _rate(risky0, s["runs"], s["samples"], g, KAPPA, lr, ctx.seed)
-        sensitivity.append(sweep_point("LR", lr, _rate_verdict(fit, z) if cons else "refuted", slope=fit.slope,
-                                       ci=list(rate_interval(fit, z)), gated=fit.gated, error_at_max=float(err[:, -1].mean())))
+        sensitivity.append(sweep_point("LR", lr, _rate_verdict(fit, level) if cons else "refuted", slope=fit.slope,
+                                       ci=list(normal_interval(fit, level)), gated=fit.gated, error_at_max=float(err[:, -1].mean())))
     instances = [r["consistent"] and r["rate"] != "refuted" and a["switch_ok"] for r, a in zip(rows, agent_rows)]
 
     flips = "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in sensitivity if p["verdict"] != verdict)
@@ -277,7 +274,7 @@ def run(ctx: RunContext) -> Evidence:
         n_samples=int(s["bandits"] * (s["runs"] * s["samples"] + 2 * s["switch_runs"] * s["switch_samples"])),
         summary=summary,
         details={"instances": rows, "agent": agent_rows, "code_errors": code_errs, "quote_verdict": quote_verdict,
-                 "kappa_finding": kappa_finding, "rate_decisions_k": k_dec, "rate_interval_level": 1 - ctx.alpha / k_dec,
+                 "kappa_finding": kappa_finding, "rate_decisions_k": k_dec, "rate_interval_level": level,
                  "rate_interval_z": z},
         instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict, code_checks=code_checks,
         measurements={"checkpoints": np.array([c for c, _ in curves]), "error": np.array([e for _, e in curves]),
