@@ -85,3 +85,23 @@ def test_parallel_redraw_gives_the_serial_records_and_draws_every_figure(tmp_pat
     parallel = dict(_redraw_all(ids, "quick", 0, res, versions, jobs=2))
     assert parallel == recs and all((res / r["figure"]).is_file() for r in recs.values())
     assert dict(_redraw_all(ids, "quick", 0, res, versions, jobs=1)) == recs
+
+
+def test_check_redraws_a_missing_figure_from_the_store_instead_of_running(tmp_path, monkeypatch):
+    """A cached record whose figure files are gone (a results store restored without figures) is kept and its figure
+    redrawn; twin: without its measurements the claim must run again, with a warning that says why."""
+    res = tmp_path / "r"
+    (rec,) = check(["L55-trpo-lower-bound"], scale="quick", results=res)
+    png = res / rec["figure"]
+    png.unlink()
+    png.with_suffix(".pdf").unlink()
+    ran = []
+    real = runner.run_claim
+    monkeypatch.setattr(runner, "run_claim", lambda *a, **k: ran.append(a[0]) or real(*a, **k))
+    assert check(["L55-trpo-lower-bound"], scale="quick", results=res) == [rec]
+    assert not ran and png.is_file() and png.with_suffix(".pdf").is_file()
+    png.unlink()
+    (res / rec["measurements"]).unlink()
+    with pytest.warns(runner.CacheWarning, match="no stored measurements to redraw it from"):
+        check(["L55-trpo-lower-bound"], scale="quick", results=res)
+    assert ran == ["L55-trpo-lower-bound"] and png.is_file()
