@@ -195,7 +195,7 @@ def test_named_errors_on_bad_input():
         run(mdp, alg, th0, seeds=[0], n_iterations=3, checkpoints=[0, 3])
     with pytest.raises(TypeError, match="algorithm: expected an Algorithm"):
         run(mdp, "sgd_gpomdp", th0, seeds=[0], n_iterations=3)
-    with pytest.raises(TypeError, match="problem: expected a TabularMDP or an LQR"):
+    with pytest.raises(TypeError, match="problem: expected a TabularMDP, a ScalarisedMDP or an LQR"):
         run(None, alg, th0, seeds=[0], n_iterations=3)
     with pytest.raises(RuntimeError, match="max_steps: .* outlived the cap of 2 steps"):
         run(garnet(4, 3, 2, discount=0.99, seed=0), alg, th0, seeds=[0], n_iterations=3, max_steps=2)

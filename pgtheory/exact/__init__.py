@@ -27,6 +27,8 @@ from .linear_evaluation import (SINGULAR_RCOND, LinearEvaluation, bellman_residu
                                 lambda_bellman_operator, projected_bellman_residual, state_action_transition_matrix,
                                 stationary_state_action_distribution, td_fixed_point, weighted_norm)
 from .optimal_design import OptimalDesign, design_leverages, g_optimal_design
+from .multi_objective import (objective_jacobian, objective_vector, scalarised_gradient, scalarised_objective,
+                              scalarised_optimum)
 from .return_law import ReturnLaw, discounted_return_law, geometric_return_law, truncated_return_law, truncated_values
 from .risk_measures import (cvar, cvar_distortion, cvar_rockafellar_uryasev, distortion_risk, kolmogorov_distance, mixed_risk,
                             value_at_risk, wasserstein1)

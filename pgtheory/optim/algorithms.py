@@ -16,6 +16,8 @@ name                 update (per run; ĝ = GPOMDP per-trajectory estimate)      
 ``srvr_pg``          d_t = d_{t−1} + ĝ(θ_t) − w ĝ(θ_{t−1}) (refresh every m)       Xu, Gao & Gu 2020
 ``page_pg``          refresh w.p. p, else the srvr correction                     Gargiani et al. 2022
 ``polyak_pg``        θ ← θ + min{(J* − Ĵ)_+/(c‖ĝ‖²), γ_b} ĝ                        Li et al. 2024 (via summaries)
+``mopg``             θ ← θ + η ∇f(Ĵ)ᵀ∇̂J, Ĵ and ∇̂J on independent batches         Guidobene et al. 2025 (authors' code)
+``mo_tsivr_pg``      SARAH recursions for J and ∇f(J)ᵀ∇J, truncated step         Guidobene et al. 2025; Zhang et al. 2021
 ===================  ==========================================================  =============================================
 
 Step sizes and momentum weights are numbers or :class:`PowerSchedule` s (η_t = c (t + s)^{-p}).
@@ -46,7 +48,7 @@ from .._registry import Registry
 from .harness import Algorithm, Oracle
 
 __all__ = ["ALGORITHMS", "make_algorithm", "minibatch_direction", "exact_gradient_direction", "natural_gradient_direction",
-           "RecursiveMomentum", "MomentumAverage", "PolyakScaledDirection", "LoopVarianceReduced", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
+           "RecursiveMomentum", "MomentumAverage", "PolyakScaledDirection", "LoopVarianceReduced", "ScalarisedPlugIn", "ScalarisedRecursive", "TruncatedStep", "ImplicitGradientTransport", "HessianAidedRecursion", "PowerSchedule", "as_schedule",
            "AscentStep", "NormalizedStep", "ConstantBatch"]
 
 ALGORITHMS: Registry = Registry("optimisation algorithm")
@@ -317,6 +319,90 @@ class HessianAidedRecursion:
         return f"HessianAidedRecursion(momentum={self.eta})"
 
 
+class ScalarisedPlugIn:
+    r"""The plug-in direction for F = f(J) (MOPG in the code of Guidobene, Benedetti & Arapovic 2025,
+    ``mo_pg.py:53-67``): per run, Ĵ = mean of the channel returns of ``objective_batch`` trajectories (projected onto
+    the box every J(π) lies in, as the authors' f's clip their argument), c = ∇f(Ĵ), and on n *fresh* trajectories
+    d = Σ_i c_i (1/n) Σ_τ ĝ_i(θ; τ). Because the batches are independent, E[d] = E[∇f(Ĵ)]ᵀ∇J: biased for ∇F when f is
+    not linear, by O(1/objective_batch) for a smooth f (a second-order Taylor expansion of ∇f around J). Needs a
+    :class:`~pgtheory.optim.ScalarisedOracle`. Stateless.
+    """
+
+    def __init__(self, objective_batch: int):
+        self.objective_batch = check_positive_int(objective_batch, "objective_batch")
+
+    def __call__(self, oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, None]:
+        _check_scalarised(oracle)
+        J = oracle.project(oracle.objective_estimates(oracle.sample(theta, self.objective_batch)).mean(1))
+        c = oracle.scalarisation.gradient(J)  # [R, m]
+        jac = oracle.jacobian_estimates(oracle.sample(theta, n), theta).mean(1)  # [R, m, S, A]
+        return torch.einsum("rm,rm...->r...", c, jac), None
+
+    def __repr__(self) -> str:
+        return f"ScalarisedPlugIn(objective_batch={self.objective_batch})"
+
+
+class ScalarisedRecursive:
+    r"""MO-TSIVR-PG's direction, corrected (Guidobene, Benedetti & Arapovic 2025, authors' ``mo_tsivr_pg.py``, which
+    instantiates TSIVR-PG of Zhang et al. 2021 for F = f(J)). Per run, with ω(τ) = p_{θ_{t−1}}(τ)/p_{θ_t}(τ) (exact
+    under geometric termination) and τ ∼ π_{θ_t}:
+
+    * every ``epoch_length`` iterations (a refresh): J_t = mean channel returns of N = ``big_batch`` trajectories,
+      c_t = ∇f(Π J_t), and on N fresh ones v_t = Σ_i c_{t,i} (1/N) Σ_τ ĝ_i(θ_t; τ);
+    * otherwise, on n trajectories J_t = J_{t−1} + (1/n) Σ_τ [G(τ) − ω(τ) G(τ)] (G the channel returns), c_t = ∇f(Π J_t),
+      and on n fresh ones v_t = v_{t−1} + (1/n) Σ_τ [c_tᵀ ĝ(θ_t; τ) − ω(τ) c_{t−1}ᵀ ĝ(θ_{t−1}; τ)].
+
+    Π projects onto the box of achievable J (the authors' f's clip their argument). The J recursion is unbiased for
+    J(θ_t): E_{θ_t}[ω G] = J(θ_{t−1}), so E[J_t] = J(θ_t) along any fixed path. The authors' code differs in three
+    places (checked in their repository at 5906955, ``mo_tsivr_pg.py``): its weight is the inverse p_{θ_t}/p_{θ_{t−1}}
+    (line 52); its correction term is computed on the current network, so it is *added* to v instead of subtracted
+    (lines 74–84); and its per-decision weights stop at the score's step while the reward-to-go runs on. Those versions
+    are not reproduced. ``importance_weights=False`` drops ω (a biased shortcut; the tests' twin). The recorded samples
+    count every trajectory drawn (2N at a refresh, 2n otherwise). State: (θ_{t−1}, J_{t−1}, c_{t−1}, v_{t−1}).
+    """
+
+    def __init__(self, big_batch: int, epoch_length: int, importance_weights: bool = True):
+        self.big_batch = check_positive_int(big_batch, "big_batch")
+        self.m = check_positive_int(epoch_length, "epoch_length")
+        self.importance_weights = bool(importance_weights)
+
+    def _weights(self, oracle, batch, ref: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        if not self.importance_weights:
+            return torch.ones(oracle.R, batch.n // oracle.R, dtype=torch.float64, device=theta.device)
+        return oracle.log_weights(batch, ref, theta).exp()  # [R, n]
+
+    def __call__(self, oracle, theta: torch.Tensor, state, t: int, n: int) -> tuple[torch.Tensor, tuple]:
+        _check_scalarised(oracle)
+        f = oracle.scalarisation
+        if state is None or t % self.m == 0:
+            J = oracle.objective_estimates(oracle.sample(theta, self.big_batch)).mean(1)
+            c = f.gradient(oracle.project(J))
+            jac = oracle.jacobian_estimates(oracle.sample(theta, self.big_batch), theta).mean(1)
+            v = torch.einsum("rm,rm...->r...", c, jac)
+            return v, (theta, J, c, v)
+        ref, J_ref, c_ref, v_ref = state
+        batch = oracle.sample(theta, n)
+        G = oracle.objective_estimates(batch)  # [R, n, m]
+        J = J_ref + (G - self._weights(oracle, batch, ref, theta)[..., None] * G).mean(1)
+        c = f.gradient(oracle.project(J))
+        batch = oracle.sample(theta, n)
+        w = self._weights(oracle, batch, ref, theta)
+        new = torch.einsum("rm,rnm...->rn...", c, oracle.jacobian_estimates(batch, theta))
+        old = torch.einsum("rm,rnm...->rn...", c_ref, oracle.jacobian_estimates(batch, ref))
+        v = v_ref + (new - w.view(*w.shape, *([1] * (new.ndim - 2))) * old).mean(1)
+        return v, (theta, J, c, v)
+
+    def __repr__(self) -> str:
+        return (f"ScalarisedRecursive(big_batch={self.big_batch}, epoch_length={self.m}, "
+                f"importance_weights={self.importance_weights})")
+
+
+def _check_scalarised(oracle) -> None:
+    if not hasattr(oracle, "jacobian_estimates"):
+        raise TypeError(f"problem: a multi-objective direction needs a ScalarisedMDP (its oracle serves per-channel "
+                        f"estimates), got an oracle of type {type(oracle).__name__}")
+
+
 # -- step rules and batch schedules ---------------------------------------------------------------------------------
 
 class PowerSchedule:
@@ -376,6 +462,25 @@ class NormalizedStep:
 
     def __repr__(self) -> str:
         return f"NormalizedStep({self.eta})"
+
+
+class TruncatedStep:
+    """θ ← θ + η_t d if η_t‖d‖ ≤ δ, else θ + δ d/‖d‖ (per run): the step of TSIVR-PG (Zhang et al. 2021), whose
+    truncation keeps consecutive iterates within δ so that importance weights stay bounded (the form reconstructed
+    from its abstract and the MO authors' code, not verified against its body). ``max_step`` = δ."""
+
+    def __init__(self, step_size, max_step: float):
+        self.eta = as_schedule(step_size, "step_size")
+        self.delta = check_real(max_step, "max_step", low=0, low_open=True)
+
+    def __call__(self, oracle: Oracle, theta: torch.Tensor, d: torch.Tensor, t: int) -> torch.Tensor:
+        eta = self.eta(t)
+        norm = _per_run(d.flatten(1).norm(dim=1), d)
+        scale = torch.where(eta * norm <= self.delta, torch.full_like(norm, eta), self.delta / norm.clamp_min(1e-300))
+        return theta + scale * d
+
+    def __repr__(self) -> str:
+        return f"TruncatedStep({self.eta}, max_step={self.delta})"
 
 
 class ConstantBatch:
@@ -512,6 +617,32 @@ def srvr_pg(*, step_size, big_batch: int, batch_size: int, epoch_length: int, im
                     importance_weights=importance_weights)
     return Algorithm("srvr_pg", LoopVarianceReduced("srvr", big_batch, epoch_length, importance_weights=importance_weights),
                      AscentStep(step_size), ConstantBatch(batch_size), params)
+
+
+@ALGORITHMS.register("mopg")
+def mopg(*, step_size, objective_batch: int, batch_size: int) -> Algorithm:
+    r"""MOPG (the baseline in the code of Guidobene, Benedetti & Arapovic 2025): θ ← θ + η_t ∇f(Ĵ)ᵀ∇̂J with Ĵ on
+    ``objective_batch`` trajectories and ∇̂J on ``batch_size`` independent ones (:class:`ScalarisedPlugIn`). The authors
+    use 288 + 288 and Adam; here plain ascent. Needs a ScalarisedMDP.
+    """
+    params = _hyper(step_size=step_size, objective_batch=objective_batch, batch_size=batch_size)
+    return Algorithm("mopg", ScalarisedPlugIn(objective_batch), AscentStep(step_size), ConstantBatch(batch_size), params)
+
+
+@ALGORITHMS.register("mo_tsivr_pg")
+def mo_tsivr_pg(*, step_size, big_batch: int, batch_size: int, epoch_length: int, max_step: float | None = None,
+                importance_weights: bool = True) -> Algorithm:
+    r"""MO-TSIVR-PG (Guidobene, Benedetti & Arapovic 2025; TSIVR-PG of Zhang et al. 2021), corrected
+    (:class:`ScalarisedRecursive`): refresh on ``big_batch`` trajectories every
+    ``epoch_length`` iterations, SARAH corrections on ``batch_size`` (twice: for J and for the direction) in between;
+    θ ← θ + η v truncated at ``max_step`` (:class:`TruncatedStep`; None: no truncation). The authors use N = 144,
+    B = 12, epoch 13, δ = 2 (as a gradient-norm clip under Adam). Needs a ScalarisedMDP.
+    """
+    params = _hyper(step_size=step_size, big_batch=big_batch, batch_size=batch_size, epoch_length=epoch_length,
+                    max_step=max_step, importance_weights=importance_weights)
+    step = AscentStep(step_size) if max_step is None else TruncatedStep(step_size, max_step)
+    return Algorithm("mo_tsivr_pg", ScalarisedRecursive(big_batch, epoch_length, importance_weights), step,
+                     ConstantBatch(batch_size), params)
 
 
 @ALGORITHMS.register("page_pg")

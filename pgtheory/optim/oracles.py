@@ -29,6 +29,7 @@ Counters ``trajectories [R]`` and ``transitions [R]`` (int64) grow with every ``
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import torch
@@ -37,6 +38,7 @@ from .._checks import check_finite_result, check_positive_int
 from ..estimators.policy_gradient import PG_ESTIMATORS
 from ..exact.evaluation import evaluate_policy
 from ..exact.gradients import natural_gradient, policy_gradient
+from ..exact.multi_objective import objective_vector, scalarised_gradient, scalarised_objective, scalarised_optimum
 from ..exact.lqr import (check_lqr_policy, lqr_closed_loop_radius, lqr_natural_gradient, lqr_objective, lqr_optimal_gain,
                          lqr_policy_gradient)
 from ..exact.solvers import value_iteration
@@ -44,10 +46,11 @@ from ..policies.gaussian import LinearGaussianPolicy
 from ..policies.tabular import TabularSoftmax
 from ..problems.lqr import LQR
 from ..problems.mdp import TabularMDP
+from ..problems.multi_objective import ScalarisedMDP
 from ..sampling.mdp import Trajectories
 from ..sampling.runs import LQRRunBatch, default_episode_cap, sample_lqr_runs, sample_policies, transition_alias_table
 
-__all__ = ["Oracle", "TabularOracle", "LQROracle", "make_oracle", "per_trajectory_gradients", "log_importance_weights",
+__all__ = ["Oracle", "TabularOracle", "ScalarisedOracle", "LQROracle", "make_oracle", "per_trajectory_gradients", "log_importance_weights",
            "tabular_hessian_vector_estimates"]
 
 
@@ -239,6 +242,84 @@ class TabularOracle(Oracle):
         return self._optimum
 
 
+class ScalarisedOracle(TabularOracle):
+    r"""Runs of a tabular-softmax policy on a :class:`~pgtheory.problems.ScalarisedMDP`: F(θ) = f(J_1(θ), …, J_m(θ)).
+
+    Trajectories are drawn from the shared transition law; every channel's reward is read off the visited (s, a), so
+    one batch serves all m objectives. Stochastic queries are *per channel*: ``objective_estimates`` (returns, ``[R, n,
+    m]``, unbiased for J(θ)) and ``jacobian_estimates`` (GPOMDP per channel, ``[R, n, m, S, A]``, unbiased for ∇J_i).
+    There is no per-trajectory unbiased estimate of ∇F = Σ_i ∂_i f(J)∇J_i when f is not linear (∂f(Ĵ) is biased), so
+    ``gradient_estimates`` and ``returns`` refuse (a single-objective algorithm cannot silently run on F); the
+    multi-objective direction rules form ∂f(Ĵ)ᵀ∇̂J themselves. Exact queries: ``objective`` = F(θ), ``exact_gradient`` =
+    ∇F(θ), ``objective_vector`` = J(θ), ``optimum`` = max_π F (a convex program in occupancy,
+    :func:`~pgtheory.exact.scalarised_optimum`). ``project`` clips estimates of J onto the box every J(π) lies in.
+    """
+
+    def __init__(self, problem: ScalarisedMDP, generators: Sequence[torch.Generator], *, max_steps: int | None = None):
+        if not isinstance(problem, ScalarisedMDP):
+            raise TypeError(f"problem: expected a ScalarisedMDP, got {type(problem).__name__}")
+        super().__init__(problem.mdp.base, generators, max_steps=max_steps)
+        self.problem = problem
+        self.scalarisation = problem.scalarisation
+        self.channel_rewards = problem.mdp.rewards  # [m, S, A]
+        self.bounds = problem.mdp.objective_range()
+
+    @property
+    def n_objectives(self) -> int:
+        return self.problem.mdp.n_objectives
+
+    def _channel(self, traj: Trajectories, i: int) -> Trajectories:
+        return replace(traj, rewards=self.channel_rewards[i][traj.states, traj.actions])
+
+    def objective_estimates(self, traj: Trajectories) -> torch.Tensor:
+        """Σ_t r_i(s_t, a_t) per trajectory and channel (geometric termination), ``[R, n, m]``: unbiased for J(θ)."""
+        return torch.stack([self._channel(traj, i).discounted_returns().view(self.R, -1)
+                            for i in range(self.n_objectives)], -1)
+
+    def jacobian_estimates(self, traj: Trajectories, theta: torch.Tensor) -> torch.Tensor:
+        """GPOMDP estimates of every ∇J_i at ``theta``, ``[R, n, m, S, A]`` (:func:`per_trajectory_gradients` per channel)."""
+        n = traj.n // self.R
+        return torch.stack([per_trajectory_gradients(self._channel(traj, i), theta, n, self.estimator)
+                            for i in range(self.n_objectives)], 2)
+
+    def project(self, J: torch.Tensor) -> torch.Tensor:
+        """``J [..., m]`` clipped onto [min r_i, max r_i]/(1 − γ) per channel (every J(π) lies there)."""
+        lo, hi = self.bounds
+        return torch.minimum(torch.maximum(J, lo.to(J)), hi.to(J))
+
+    def gradient_estimates(self, batch, theta):
+        raise TypeError("gradient_estimates: a scalarised objective f(J) has no per-trajectory unbiased gradient "
+                        "estimate; use a multi-objective algorithm (mopg, mo_tsivr_pg), which forms ∂f(Ĵ)ᵀ∇̂J")
+
+    def returns(self, batch):
+        raise TypeError("returns: a scalarised objective f(J) has no per-trajectory unbiased estimate; use "
+                        "objective_estimates (per channel)")
+
+    def hessian_vector_estimates(self, batch, theta, v):
+        raise TypeError("hessian_vector_estimates: not available for a scalarised objective")
+
+    def natural_gradient(self, theta):
+        raise TypeError("natural_gradient: not available for a scalarised objective")
+
+    def objective_vector(self, theta: torch.Tensor) -> torch.Tensor:
+        """J(θ) ``[R, m]``."""
+        return objective_vector(self.problem.mdp, torch.softmax(theta, -1))
+
+    def exact_gradient(self, theta: torch.Tensor) -> torch.Tensor:
+        """∇F(θ) = Σ_i ∂_i f(J(θ)) ∇J_i(θ), ``[R, S, A]``."""
+        return scalarised_gradient(self.problem.mdp, self.scalarisation, self.policy, theta)
+
+    def objective(self, theta: torch.Tensor) -> torch.Tensor:
+        """F(θ) = f(J(θ)), ``[R]``."""
+        return scalarised_objective(self.problem.mdp, self.scalarisation, torch.softmax(theta, -1))
+
+    def optimum(self) -> float:
+        """max_π F(π) (:func:`~pgtheory.exact.scalarised_optimum`), cached."""
+        if self._optimum is None:
+            self._optimum = scalarised_optimum(self.problem.mdp, self.scalarisation)[0]
+        return self._optimum
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # linear-Gaussian policies on an LQR
 # ---------------------------------------------------------------------------------------------------------------
@@ -334,7 +415,12 @@ class LQROracle(Oracle):
 def make_oracle(problem, generators: Sequence[torch.Generator], *, policy: LinearGaussianPolicy | None = None,
                 max_steps: int | None = None) -> Oracle:
     """The oracle for ``problem``: a :class:`TabularOracle` for a TabularMDP (``policy`` must be None: tabular softmax),
-    an :class:`LQROracle` for an LQR (``policy``: the :class:`~pgtheory.policies.LinearGaussianPolicy`, required)."""
+    an :class:`LQROracle` for an LQR (``policy``: the :class:`~pgtheory.policies.LinearGaussianPolicy`, required), a
+    :class:`ScalarisedOracle` for a :class:`~pgtheory.problems.ScalarisedMDP` (tabular softmax)."""
+    if isinstance(problem, ScalarisedMDP):
+        if policy is not None:
+            raise ValueError("policy: a ScalarisedMDP is optimised with the tabular-softmax policy; pass policy=None")
+        return ScalarisedOracle(problem, generators, max_steps=max_steps)
     if isinstance(problem, TabularMDP):
         if policy is not None:
             raise ValueError("policy: a TabularMDP is optimised with the tabular-softmax policy; pass policy=None")
@@ -343,4 +429,4 @@ def make_oracle(problem, generators: Sequence[torch.Generator], *, policy: Linea
         if policy is None:
             raise ValueError("policy: an LQR needs the LinearGaussianPolicy whose gains are optimised")
         return LQROracle(problem, policy, generators, max_steps=max_steps)
-    raise TypeError(f"problem: expected a TabularMDP or an LQR, got {type(problem).__name__}")
+    raise TypeError(f"problem: expected a TabularMDP, a ScalarisedMDP or an LQR, got {type(problem).__name__}")

@@ -8,6 +8,7 @@ from .latent import GaussianLatentModel
 from .linear_mdp import LINEAR_MDP_TOL, LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, random_linear_mdp, tabular_form, two_basin_linear_mdp
 from .lqr import LQR, random_lqr
 from .mdp import TabularMDP
+from .multi_objective import SCALARISATIONS, MultiObjectiveMDP, Scalarisation, ScalarisedMDP, make_scalarisation
 from .sparse_mdp import DENSE_LIMIT, SparseTabularMDP, sparse_garnet
 from .sequence import SequenceTask, toy_sequence_task
 
@@ -15,4 +16,5 @@ __all__ = ["gap_linear_mdp", "gap_family", "success_probabilities", "DECISION_ST
            "SequenceTask", "toy_sequence_task", "GaussianLatentModel", "LQR", "random_lqr",
            "LinearMDP", "LINEAR_MDP_TOL", "random_linear_mdp", "one_hot_linear_mdp", "misspecified_linear_mdp", "tabular_form", "two_basin_linear_mdp",
            "BaseStockProblem", "base_stock_period_costs", "base_stock_total_cost",
-           "SparseTabularMDP", "sparse_garnet", "DENSE_LIMIT"]
+           "SparseTabularMDP", "sparse_garnet", "DENSE_LIMIT",
+           "MultiObjectiveMDP", "ScalarisedMDP", "Scalarisation", "SCALARISATIONS", "make_scalarisation"]
