@@ -119,3 +119,27 @@ def test_readme_ledger_section_is_rendered_from_the_rows_and_replaces_only_its_s
     readme.write_text("# no section\n")
     with pytest.raises(ValueError, match="readme: no '## The ledger' section"):
         update_readme_ledger(readme, ledger)
+
+
+def test_every_figure_the_paper_includes_is_committed():
+    """`make -C paper` builds from the tree: every \\includegraphics of the sections names a file in paper/figures/,
+    and no committed paper figure is larger than 2 MB (a scatter of 10⁵ points must be rasterised, not vector)."""
+    root = Path(__file__).resolve().parents[1] / "paper"
+    text = "\n".join(p.read_text() for p in sorted((root / "sections").glob("*.tex")))
+    names = re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}", text)
+    assert names
+    missing = [n for n in names if not (root / "figures" / n).is_file()]
+    assert not missing, missing
+    big = [p.name for p in (root / "figures").glob("*.pdf") if p.stat().st_size > 2 * 2 ** 20]
+    assert not big, big
+
+
+def test_readme_ledger_section_is_the_one_rendered_from_the_paper_ledger():
+    from pgtheory.claims.paper import README_LEDGER_HEADING, merge_ledgers, readme_ledger_markdown
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    start = text.index("\n" + README_LEDGER_HEADING) + 1
+    end = text.find("\n## ", start)
+    section = text[start:] if end < 0 else text[start:end]
+    assert section.strip() == readme_ledger_markdown(merge_ledgers(root / "paper" / "generated" / "ledger.json")).strip()
