@@ -624,7 +624,8 @@ def mopg(*, step_size, objective_batch: int, batch_size: int, max_step: float | 
     r"""MOPG (the baseline in the code of Guidobene, Benedetti & Arapovic 2025): θ ← θ + η_t ∇f(Ĵ)ᵀ∇̂J with Ĵ on
     ``objective_batch`` trajectories and ∇̂J on ``batch_size`` independent ones (:class:`ScalarisedPlugIn`), the step
     truncated at ``max_step`` as MO-TSIVR-PG's (:class:`TruncatedStep`; None: plain ascent) so that the two can be
-    compared with the same step rule. The authors use 288 + 288 and Adam; here plain ascent. Needs a ScalarisedMDP.
+    compared with the same step rule. The authors use 288 + 288 and Adam; here (truncated) gradient ascent. Needs a
+    ScalarisedMDP.
     """
     params = _hyper(step_size=step_size, objective_batch=objective_batch, batch_size=batch_size, max_step=max_step)
     step = AscentStep(step_size) if max_step is None else TruncatedStep(step_size, max_step)

@@ -24,10 +24,19 @@ paper's pseudo-code (unread) nor the authors' implementation; both methods use p
 experiments use Adam). Optimality, not stationarity: near a deterministic policy the softmax gradient vanishes whether
 or not that policy is good, so ‖∇F‖ ≤ ε is reached fastest by the largest steps, which lock the policy into a wrong
 corner (seen on development seeds). F* is exact (an occupancy program, :func:`~pgtheory.exact.scalarised_optimum`;
-a referee's Frank–Wolfe certificate put it within 2e-7 of the maximum, against targets ≥ 2e-3).
+a referee's Frank–Wolfe certificate put it within 2.6e-7 of the maximum on the full-scale instances, whose smallest
+target is 5.75e-4).
 
-Design (version 2, 2026-12-01, after a referee's audit of version 1, which was never run at full scale; version 1's
-development runs used the quick seeds only):
+Design (version 3, 2026-12-01). Version 1 was audited by a referee and never run at full scale (its development runs
+used the quick seeds only). Version 2 answered that audit; its full run on seed 9 was started and stopped unseen (its
+output deleted without being read) when a second referee audit found that an instance where only one method reached
+the decision target counted as undecided instead of decided against the other — which the development table
+predicted would be the common case. Version 3 (below) decides such one-sided instances, counts "not faster on every
+decided instance" as a failure of the extension, treats a NaN gap as never reached, and corrects the docstring's
+account of the development tuning. Limitations the second audit raised and that remain: the VR configuration was
+chosen at 0.1 of the initial gap (no configuration of either grid reached 0.03 on both development instances for
+MO-TSIVR-PG; MOPG's did), on 16 runs of two instances; the one-step grid extension left MO-TSIVR-PG's choice on the
+extended edge (the smaller loop) and did not combine improving extensions.
 
 * Instances: Garnets with S = 4, A = 2, branching 2, γ = 0.7; two reward channels in partial conflict,
   r₁ ~ U[0, 1]^{S×A} and r₂ = 0.7 (1 − r₁) + 0.3 U' (version 1's independent channels gave deterministic optima on
@@ -35,8 +44,9 @@ development runs used the quick seeds only):
   constant); f = soft-min with β = 4; θ₀ ~ 0.5·N(0, I), redrawn until ‖∇F(θ₀)‖ ≥ 0.1. Whether π* is stochastic (some
   state with max_a π*(a|s) < 0.99) is recorded per instance, and outcomes are reported by that stratum.
 * One configuration per method for the whole family (what a user would do), chosen on development instances (the
-  instances of run seeds 0 and 1, two each; 32 runs; budget 20 000 trajectories) by the same criterion as the
-  decision below (the finest target whose mean-gap passage N̄ is within budget, then the smallest N̄), from equal step
+  two instances of run seed 0; 16 runs; budget 20 000 trajectories) by the rule of :func:`choose_configs` (the finest
+  target whose mean-gap passage N̄ is within the budget on both instances, then the smallest geometric mean of N̄),
+  from equal step
   rules: both use the truncated step θ + min(η, δ/‖d‖) d (TSIVR-PG's; version 1 truncated only MO-TSIVR-PG, and
   truncation alone changed MOPG's reach on development instances), η ∈ {1, 10}, δ ∈ {0.03, 0.1, 0.3, 1}; MOPG batch
   n ∈ {8, 32, 128} (n for Ĵ and n for ∇̂J), MO-TSIVR-PG (N, B, epoch) ∈ {(32, 4, 8), (128, 8, 16)}. A chosen value at the
@@ -47,17 +57,24 @@ development runs used the quick seeds only):
   trajectory counts), and N̄(ε) = the trajectories after which ḡ stays ≤ ε to the end of the budget (last exit, so a
   curve that dips below ε and comes back does not count; version 1's first passage of a median tolerated up to 49% of
   runs locked in a wrong corner). A curve still above ε at the budget is censored at the budget — a lower bound
-  that can only understate the other method's advantage.
-* Decide per instance at the finest target (0.01, else 0.03 of the initial gap) that both methods' full-sample curves
-  reach within the budget (none: the instance is undecided — a coarse target says nothing about sample complexity).
-  There L = log(N̄_MOPG / N̄_VR), with a bootstrap over runs (each method's runs resampled independently; censored
-  replicates kept at the budget; the 95% percentile interval widened to level 1 − α/k by the normal approximation,
-  k = the interval decisions), gives *faster* (interval > 0), *slower* (< 0), *equivalent* (inside ±log 1.5: a
-  powered tie, the methods within a factor 1.5 — a smaller difference is not a change of sample complexity worth the
-  name; with the development runs' spread, ±log 1.25 would need several thousand runs) or *undecided*.
+  for that method's N̄ (its point estimate understates the other method's advantage; see the interval's caveat
+  below).
+* Decide per instance at the finest target (0.01, else 0.03 of the initial gap) that at least one method's
+  full-sample curve reaches within the budget (none: the instance is undecided — a coarse target says nothing about
+  sample complexity). There L = log(N̄_MOPG / N̄_VR), with a bootstrap over runs (each method's runs resampled
+  independently; censored replicates kept at the budget; the 95% percentile interval widened to level 1 − α/k by the
+  normal approximation, k = the interval decisions), gives *faster* (interval > 0), *slower* (< 0), *equivalent*
+  (inside ±log 1.5: the methods within a factor 1.5; a bound chosen as what 512 runs can resolve at this spread, so
+  "equivalent" reads "no difference beyond a factor 1.5", not "no difference") or *undecided*. When only one method
+  reaches the target (one-sided: the other is censored at the budget), L is a bound in the reaching method's favour
+  and only a direction can be decided (an "equivalent" there is undecided). Censored bootstrap replicates pile at the
+  budget, which narrows the interval; this is a known approximation of the rule (a referee's synthetic null: ±0.80
+  against ±1.30 when the same runs are observed past the budget), reported, not corrected.
 * Verdict of the extension: inconclusive when fewer than half of the instances are decided; confirmed when the VR
-  method is faster on ≥ 80% of *all* instances and slower on none; refuted (→ qualified, an extension) when slower or
-  equivalent on more than half of all instances; qualified otherwise.
+  method is faster on ≥ 80% of *all* instances and slower on none; refuted when not faster (slower or equivalent) on
+  more than half of all instances or on every decided one; qualified otherwise (faster on some, not on others). As
+  the quoted sentence stays undecided, the ledger shows inconclusive whatever this verdict is (the protocol's note
+  says whether the extension held, held in part or failed).
 * Sensitivity (full scale, first three instances, the family configurations unchanged): β ∈ {2, 8} and both methods'
   truncation δ × 3 and ÷ 3. A point is a flip when a decided outcome on one of those instances changes (faster ↔ slower
   or equivalent); a flip qualifies a confirmed verdict.
@@ -67,7 +84,7 @@ development runs used the quick seeds only):
   the same interval.
 * Scale: quick (2 instances, 32 evaluation runs, budget 8 000) is a smoke test and is expected to be inconclusive;
   full: 10 instances, 512 evaluation runs per method and instance, 128 for the sensitivity points (which can only
-  flip decided outcomes), budget 20 000.
+  flip decided outcomes), budget 20 000; k = 10 + 4 × 3 = 22 interval decisions.
 """
 from __future__ import annotations
 
@@ -167,8 +184,9 @@ def gap_runs(problem: ScalarisedMDP, method: str, c: dict, theta0, seeds, budget
 
 def last_exit(n: np.ndarray, curves: np.ndarray, targets: np.ndarray, budget: float) -> np.ndarray:
     """N̄(ε_j) for each curve: the first checkpoint after which the curve stays ≤ ε_j to the end; ``budget`` when it
-    ends above ε_j (censored). ``curves [..., K]``, returns ``[..., E]``."""
-    above = curves[..., None, :] > targets[:, None]  # [..., E, K]
+    ends above ε_j (censored). ``curves [..., K]``, returns ``[..., E]``. A NaN point (a run the harness froze) counts
+    as above: it is never "reached"."""
+    above = ~(curves[..., None, :] <= targets[:, None])  # [..., E, K]
     K = curves.shape[-1]
     last_above = np.where(above.any(-1), K - 1 - np.argmax(above[..., ::-1], -1), -1)  # [..., E]
     idx = np.minimum(last_above + 1, K - 1)
@@ -221,28 +239,35 @@ def compare(curves: dict, targets: np.ndarray, budget: float, level: float, rng)
     Na = last_exit(n_a, g_a.mean(0), targets, budget)
     Nb = last_exit(n_b, g_b.mean(0), targets, budget)
     out = {"mean_passage_mopg": Na, "mean_passage_vr": Nb, "decision_target": None, "outcome": "undecided",
-           "log_ratio": [math.nan] * 3, "power_twin": "undecided"}
-    both = [j for j in (3, 2) if Na[j] < budget and Nb[j] < budget]
-    if not both:
+           "log_ratio": [math.nan] * 3, "power_twin": "undecided", "one_sided": False}
+    reached = [j for j in (3, 2) if Na[j] < budget or Nb[j] < budget]
+    if not reached:
         return out
-    j = both[0]
+    j = reached[0]
     out["decision_target"] = j
+    out["one_sided"] = bool(Na[j] >= budget or Nb[j] >= budget)
     out["log_ratio"] = list(passage_interval(n_a, g_a, n_b, g_b, targets[j], budget, level, rng))
-    out["outcome"] = outcome(*out["log_ratio"])
+    res = outcome(*out["log_ratio"])
+    # one method censored at the budget: the ratio is a bound, so only a direction can be decided, not an equivalence
+    out["outcome"] = "undecided" if out["one_sided"] and res == "equivalent" else res
     out["power_twin"] = outcome(*passage_interval(n_a, g_a, n_a / PLANTED, g_a, targets[j], budget, level, rng))
     return out
 
 
 def verdict_of(outcomes: list[str]) -> str:
-    """The extension's verdict from the per-instance outcomes (module docstring)."""
+    """The extension's verdict from the per-instance outcomes (module docstring): inconclusive when fewer than half are
+    decided; confirmed when faster on ≥ 80% of all and slower on none; refuted when not faster (slower, or equivalent:
+    within a factor 1.5) on more than half, or on every decided instance; qualified otherwise (faster on some
+    instances and not on others)."""
     n = len(outcomes)
     decided = [o for o in outcomes if o in ("faster", "slower", "equivalent")]
     if len(decided) < n / 2:
         return "inconclusive"
-    faster, not_faster = outcomes.count("faster"), outcomes.count("slower") + outcomes.count("equivalent")
+    faster = outcomes.count("faster")
+    not_faster = outcomes.count("slower") + outcomes.count("equivalent")
     if outcomes.count("slower") == 0 and faster >= MIN_FRACTION * n:
         return "confirmed"
-    if not_faster > n / 2:
+    if not_faster > n / 2 or faster == 0:
         return "refuted"
     return "qualified"
 
