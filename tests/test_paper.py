@@ -143,3 +143,16 @@ def test_readme_ledger_section_is_the_one_rendered_from_the_paper_ledger():
     end = text.find("\n## ", start)
     section = text[start:] if end < 0 else text[start:end]
     assert section.strip() == readme_ledger_markdown(merge_ledgers(root / "paper" / "generated" / "ledger.json")).strip()
+
+
+def test_reproducibility_table_has_balanced_braces_and_the_run_command():
+    """The appendix table once had a stray '}' after its command (pdflatex stopped at \\bottomrule)."""
+    from pgtheory.claims.paper import reproducibility_latex
+
+    row = {"id": "L9-x", "git_commit": "abc1234def567", "dirty": False, "scale": "full", "seed": 9, "run_seed": 1009,
+           "versions": {"torch": "2"}, "host": "h", "device": "cpu", "seconds": 3.0}
+    for tex in (reproducibility_latex([row]),
+                (Path(__file__).resolve().parents[1] / "paper" / "generated" / "reproducibility.tex").read_text()):
+        bare = tex.replace("\\{", "").replace("\\}", "")
+        assert bare.count("{") == bare.count("}")
+    assert r"\texttt{pgtheory check --full --seed 9 --results RESULTS} at that commit" in reproducibility_latex([row])

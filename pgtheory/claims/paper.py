@@ -175,8 +175,8 @@ def reproducibility_latex(rows: list[dict]) -> str:
              rf"Versions & {_tex('; '.join(versions))} \\", rf"Hosts & {_tex('; '.join(hosts))} \\",
              rf"Claims, time & {len(rows)} claims, {total / 3600:.1f} CPU-hours of claim run time in total \\"]
     if len(seeds) == 1 and seeds[0][0] and seeds[0][1] is not None:
-        lines.append(rf"Command & \texttt{{pgtheory check --{seeds[0][0]} --seed {seeds[0][1]} --jobs 1 "
-                     r"--results RESULTS}} at that commit, then \texttt{make -C paper tables figures} \\")
+        lines.append(rf"Command & \texttt{{pgtheory check --{seeds[0][0]} --seed {seeds[0][1]} "
+                     r"--results RESULTS} at that commit, then \texttt{make -C paper tables figures} \\")
     lines += [r"\bottomrule", r"\end{tabular}", "", r"\medskip", "", r"{\footnotesize\begin{tabular}{@{}lr@{\quad}lr@{}}",
               r"\toprule", r"Claim & s & Claim & s \\", r"\midrule"]
     cells = [f"{_tex(r['id'])} & {float(r.get('seconds') or 0):.0f}" for r in rows]
