@@ -138,14 +138,17 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=float(1 - delta_cos),
         threshold="ΔL unbiased up to scale iff cos(E ĝ, ∇J) ≥ 1 − 1e-9 (exact, G = 4); qualified if biased while E[g|ℓ] varies",
         n_samples=2 * n * 16,
+        # 2026-12-01: the conditional below once applied to the whole concatenation, so when ΔL had the smallest
+        # variance on a prompt the summary kept only its last sentence (seen in the seed-9 ledger's record; the
+        # verdict and details were unaffected)
         summary=(f"ΔL (α = 1) is biased when length correlates with reward: min cos(E ĝ, ∇J) = {delta_cos:.6f} at G = {Gx} (exact); "
                  f"E[(R − J)∇log π | ℓ] varies with ℓ, so its assumption fails. Unbiased up to scale at G = {Gx} (prompt 0): "
                  + ", ".join(f"{a}/{g}" for a, g in unbiased) +
                  f". Smallest relative variance, prompt 0: {min_var[0]}/{min_var[1]} ({g4[min_var]['rel_var']:.3g}; ΔL "
                  f"{g4[('grpo', 'delta_l')]['rel_var']:.3g}); prompt 1: {min_var_b[0]}/{min_var_b[1]} ({g4b[min_var_b]['rel_var']:.3g}; ΔL "
-                 f"{g4b[('grpo', 'delta_l')]['rel_var']:.3g}) — ΔL is not the minimum-variance aggregator on either"
-                 if not any(k[1] == "delta_l" for k in (min_var, min_var_b)) else
-                 f". Smallest relative variance, prompt 0: {min_var[0]}/{min_var[1]}; prompt 1: {min_var_b[0]}/{min_var_b[1]}"),
+                 f"{g4b[('grpo', 'delta_l')]['rel_var']:.3g})"
+                 + (" — ΔL is not the minimum-variance aggregator on either"
+                    if not any(k[1] == "delta_l" for k in (min_var, min_var_b)) else "")),
         details={"rows": {f"p{q}|G{G}|{a}|{g}": v for (q, G, a, g), v in rows.items()},
                  "mc_cos": {f"G{G}|{g}": v for (G, g), v in mc.items()}, "conditional_by_length": cond, "assumption_violated": varies},
         instances=per_prompt, sensitivity=sensitivity, measurements=measurements,
