@@ -351,7 +351,7 @@ def run(ctx: RunContext) -> Evidence:
     ratios = [r["log_ratio"][0] for r in main]
     summary = (f"extension (the sentence is about complexity bounds: undecidable by a finite run): {len(insts)} "
                f"two-channel Garnets (S={S}, A={A}, γ={DISCOUNT}), soft-min β={BETA:g}, one configuration per method "
-               f"for the family; mean-gap passage N̄ at the finest target both reach, {s['eval_runs']} runs each, budget "
+               f"for the family; mean-gap passage N̄ at the finest target either reaches, {s['eval_runs']} runs each, budget "
                f"{s['budget']}: VR vs MOPG {outcomes} (log N̄ ratios "
                f"{[round(x, 2) if np.isfinite(x) else None for x in ratios]}); by optimum: stochastic {strat['stochastic']}, "
                f"deterministic {strat['deterministic']}; power reading (MOPG vs itself twice as fast): "
@@ -359,8 +359,9 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=float(np.nanmedian(ratios)) if np.isfinite(ratios).any() else math.nan,
         threshold=(f"extension: log(N̄_MOPG/N̄_VR) interval at level {level:.6f} > 0 on ≥ {MIN_FRACTION:.0%} of all "
-                   "instances and < 0 on none (confirmed); slower or within ±log 1.5 on more than half (refuted → "
-                   "qualified); fewer than half decided: inconclusive. quote_verdict inconclusive (a bound)"),
+                   "instances and < 0 on none (confirmed); slower or within ±log 1.5 on more than half, or on every decided "
+                   "instance (refuted); fewer than half decided: inconclusive. The ledger shows inconclusive whatever "
+                   "this gives (quote_verdict inconclusive: a bound)"),
         n_samples=int(used), summary=summary,
         details={"instances": [_jsonable({k: v for k, v in r.items() if k != "mean_gap"}) for r in main],
                  "interval_level": level, "interval_decisions": k_dec, "target_fractions": list(TARGET_FRACTIONS),
