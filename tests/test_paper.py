@@ -69,7 +69,9 @@ def test_every_ledger_claim_is_named_and_every_non_confirmed_one_is_discussed():
     assert sorted(ids - named) == [], "claims of the ledger never named in the paper"
     need = sorted(r["id"] for r in rows if r["verdict"] != "confirmed")
     assert [i for i in need if i not in discussed] == [], "non-confirmed claims without a discussion paragraph"
-    assert sorted(set(named) - ids) == [], "the paper names claims that are not in its ledger"
+    # a claim added after the ledger is reported from its own committed record (paper/generated/*_full_seed*.json)
+    addenda = {r["id"] for p in (PAPER / "generated").glob("*_full_seed*.json") for r in json.loads(p.read_text())}
+    assert sorted(set(named) - ids - addenda) == [], "the paper names claims that are in neither its ledger nor a record"
     assert len(discussed) == len(set(discussed)), "a claim is discussed twice"
 
 
