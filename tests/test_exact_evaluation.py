@@ -164,6 +164,26 @@ def test_host_lapack_fast_path_equals_the_torch_path_and_never_hides_a_gradient(
     assert float(p.grad.abs().max()) > 1e-3 and torch.allclose(jac, p.grad, rtol=0, atol=1e-12)
 
 
+def test_batched_host_loop_equals_the_torch_batch_and_keeps_gradients():
+    """From _LAPACK_LOOP_MIN_STATES states a batch of plain CPU policies is evaluated by a loop of host solves (issue 17:
+    a batched call must not be slower than a loop); its numbers and shapes equal the torch batch's, and a batch that
+    needs a gradient still takes the torch path (twin: its gradient is non-zero and matches autograd per policy)."""
+    import pgtheory.exact.evaluation as E
+    from pgtheory.problems import garnet
+
+    S = E._LAPACK_LOOP_MIN_STATES
+    mdp = garnet(S, 2, 3, seed=4)
+    pi = torch.softmax(torch.randn(2, 3, S, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5)), -1)
+    got, ref = E.evaluate_policy(mdp, pi), E._evaluate_unchecked(mdp, pi, mdp.rewards)
+    for a, b in zip(got, ref):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=0, atol=1e-12)
+    p = pi.clone().requires_grad_(True)
+    E.evaluate_policy(mdp, p).objective.sum().backward()
+    q = pi[1, 2].clone().requires_grad_(True)
+    E._evaluate_unchecked(mdp, q, mdp.rewards).objective.backward()
+    assert float(p.grad.abs().max()) > 0 and torch.allclose(p.grad[1, 2], q.grad, rtol=0, atol=1e-12)
+
+
 def test_fast_paths_step_aside_for_forward_mode_and_torch_func():
     """A referee's finding (2026-12-01): the host fast paths must not run under forward-mode AD (a dual tensor has
     requires_grad False — the tangent came back None or wrong) nor inside torch.func transforms (jvp, jacfwd, jacrev
