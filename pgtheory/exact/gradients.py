@@ -53,17 +53,19 @@ def objective_of_params(mdp: TabularMDP, policy: TabularPolicy, theta) -> torch.
     return evaluate_policy(mdp, policy.probs(theta)).objective
 
 
-def policy_gradient(mdp: TabularMDP, policy: TabularPolicy, theta) -> torch.Tensor:
+def policy_gradient(mdp: TabularMDP, policy: TabularPolicy, theta, *, rewards: torch.Tensor | None = None) -> torch.Tensor:
     r"""∇_θ J by the policy-gradient theorem, ``[..., *param_shape]``.
 
     .. math:: \nabla J(\theta) = \frac{1}{1-\gamma}\sum_{s,a} d^{\pi}_\rho(s)\,Q^{\pi}(s,a)\,\nabla_\theta \pi_\theta(a|s)
 
     Q, not A: the two agree only when Σ_a ∇π(a|s) = 0, which fails for the direct parameterisation,
     whose unconstrained coordinates have ∂J/∂π(a|s) = d(s) Q(s,a)/(1−γ) (Agarwal et al. 2021).
+    ``rewards [..., S, A]`` (optional, as in :func:`evaluate_policy`) replaces the MDP's reward — e.g. a chain rule's
+    pseudo-reward, one table per policy.
     """
     theta = _prep(mdp, policy, theta)
     pi = policy.probs(theta)
-    ev = evaluate_policy(mdp, pi)
+    ev = evaluate_policy(mdp, pi, rewards=rewards)
     w = ev.occupancy.unsqueeze(-1) * ev.q / (1 - mdp.discount)
     return policy.vjp_probs(theta, w)
 

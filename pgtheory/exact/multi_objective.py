@@ -17,7 +17,7 @@ import torch
 from ..policies.tabular import TabularPolicy
 from ..problems.multi_objective import MultiObjectiveMDP, Scalarisation
 from .evaluation import evaluate_policy
-from .gradients import policy_gradient
+from .gradients import check_mdp_policy, policy_gradient
 
 __all__ = ["objective_vector", "objective_jacobian", "scalarised_objective", "scalarised_gradient", "scalarised_optimum"]
 
@@ -49,11 +49,13 @@ def scalarised_objective(mo: MultiObjectiveMDP, f: Scalarisation, pi) -> torch.T
 
 
 def scalarised_gradient(mo: MultiObjectiveMDP, f: Scalarisation, policy: TabularPolicy, theta) -> torch.Tensor:
-    """∇F(θ) = Σ_i ∂_i f(J(θ)) ∇J_i(θ), ``[..., *param_shape]``."""
+    """∇F(θ) = Σ_i ∂_i f(J(θ)) ∇J_i(θ), ``[..., *param_shape]``: by linearity of ∇J in the reward, the policy gradient of
+    the pseudo-reward r̃ = Σ_i ∂_i f(J) r_i (one table per policy), so one more evaluation than J itself."""
     _check(mo, f)
-    jac = objective_jacobian(mo, policy, theta)
-    c = f.gradient(objective_vector(mo, policy.probs(torch.as_tensor(theta, dtype=jac.dtype, device=jac.device))))
-    return (c.reshape(*c.shape, *([1] * len(policy.param_shape))) * jac).sum(c.ndim - 1)
+    check_mdp_policy(mo.base, policy)
+    theta = policy.check_params(theta).to(mo.device)
+    c = f.gradient(objective_vector(mo, policy.probs(theta)))  # [..., m]
+    return policy_gradient(mo.base, policy, theta, rewards=torch.einsum("...m,msa->...sa", c, mo.rewards))
 
 
 def scalarised_optimum(mo: MultiObjectiveMDP, f: Scalarisation, *, tol: float = 1e-12) -> tuple[float, torch.Tensor]:

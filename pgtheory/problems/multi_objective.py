@@ -23,7 +23,7 @@ maximisers in occupancy space and its maximum is a convex program (:func:`pgtheo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -70,7 +70,6 @@ class MultiObjectiveMDP:
             raise ValueError(f"rewards: expected shape [m, S, A] with [S, A] = {(mdp.n_states, mdp.n_actions)}, "
                              f"got {tuple(r.shape)}")
         check_finite(r, "rewards")
-        from dataclasses import replace
         return cls(tuple(replace(mdp, rewards=r[i], reward_std=None) for i in range(r.shape[0])))
 
     @property

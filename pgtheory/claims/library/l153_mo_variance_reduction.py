@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -210,15 +211,9 @@ def passage_interval(n_a, gaps_a, n_b, gaps_b, target: float, budget: float, lev
     L = math.log(point(n_a, gaps_a) / point(n_b, gaps_b))
     boot = np.log(reps(n_a, gaps_a) / reps(n_b, gaps_b))
     lo95, hi95 = np.percentile(boot, [2.5, 97.5])
-    lo, hi = normal_interval(_Fit(L, float(lo95), float(hi95), 0.95), level)
+    fit = SimpleNamespace(slope=L, ci_low=float(lo95), ci_high=float(hi95), confidence_level=0.95)  # what it reads
+    lo, hi = normal_interval(fit, level)
     return L, lo, hi
-
-
-class _Fit:
-    """What :func:`~pgtheory.stats.normal_interval` reads: a point (``slope``) and its 95% interval."""
-
-    def __init__(self, slope, ci_low, ci_high, confidence_level):
-        self.slope, self.ci_low, self.ci_high, self.confidence_level = slope, ci_low, ci_high, confidence_level
 
 
 def outcome(L: float, lo: float, hi: float) -> str:
