@@ -198,3 +198,20 @@ def test_quick_run_returns_a_complete_record(tmp_path, module, cid, n_sweep):
     assert rec["code_checks"] == [] and len(rec["sensitivity"]) == n_sweep
     if cid == "L237-trajectory-reweighting":  # theorem part = time-indexed reading; the pooled one is an extension
         assert rec["extension"] and rec["quote_verdict"] in ("confirmed", "refuted")
+
+
+def test_l237_known_counterexamples_replay_and_fail_the_pooled_reading_only():
+    """The counterexamples of the seed-1006 run, replayed from that run's stream, are re-checked in every run (rule of
+    2026-12-01): the time-pooled reading lowers the return on each (an exact fact, no sampling), while the time-indexed
+    reading (the theorem part) improves it. Twin: a fresh deterministic instance of another stream is not among them."""
+    import numpy as np
+
+    from pgtheory.claims.library import l237_dataset_reweighting as m
+
+    known = m.known_counterexamples()
+    assert len(known) == len(m.KNOWN_POOLED_COUNTEREXAMPLES) == 3
+    for inst in known:
+        g = m._gains(*inst)  # [reading, α]
+        assert (g[0] >= -m.ROUND_OFF).all() and (g[1] < -m.ROUND_OFF).any()
+    fresh = m._gains(*m._instance(np.random.default_rng(12345), True))
+    assert not any(fresh.shape == m._gains(*k).shape and np.allclose(fresh, m._gains(*k)) for k in known)

@@ -101,7 +101,7 @@ def test_a_verdict_that_flips_inside_the_declared_range_is_qualified():
 
 
 def test_an_extension_can_qualify_but_never_refute():
-    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[])
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="confirmed")
     out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)
     assert out["verdict"] == "qualified" and out["raw_verdict"] == "refuted"
     out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=False), ev)
@@ -335,3 +335,75 @@ def test_records_carry_the_commit_of_the_code_that_ran_not_a_later_one(tmp_path,
     src = runner.provenance()
     assert runner.run_claim(claim.id, "quick", 0, "cpu", str(tmp_path), "v0", src)["git_commit"] == "start"
     assert runner.run_claim(claim.id, "quick", 1, "cpu", str(tmp_path), "v0")["git_commit"] == "later"  # the twin
+
+
+@pytest.mark.parametrize("kind", ["empirical", "asymptotic", "theorem"])
+def test_an_extension_without_a_quote_verdict_is_refused_for_every_kind(kind):
+    """Rule of 2026-12-01 (referee of the seed-9 ledger: L9-softmax-pg-rates and L27 were shown confirmed on a held
+    extension alone). Twin: the same evidence with the quote verdict stated is accepted."""
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=[])
+    c = _claim(lambda ctx: ev, unbiasedness=False, extension=True, kind=kind)
+    with pytest.raises(ProtocolError, match="quote_verdict"):
+        apply_protocol(c, ev)
+    ev.quote_verdict = "inconclusive"
+    assert apply_protocol(c, ev)["verdict"] == "inconclusive"
+
+
+def test_one_rule_combines_the_quoted_sentence_and_the_extension():
+    from pgtheory.claims.protocol import combine_quote_and_extension as combine
+
+    table = {("refuted", v): "refuted" for v in ("confirmed", "refuted", "qualified", "inconclusive")}
+    table.update({("inconclusive", v): "inconclusive" for v in ("confirmed", "refuted", "qualified", "inconclusive")})
+    table.update({("qualified", v): "qualified" for v in ("confirmed", "refuted", "qualified", "inconclusive")})
+    table.update({("confirmed", "confirmed"): "confirmed", ("confirmed", "refuted"): "qualified",
+                  ("confirmed", "qualified"): "qualified", ("confirmed", "inconclusive"): "confirmed"})
+    for (q, r), shown in table.items():
+        assert combine(q, r) == shown, (q, r)
+        ev = Evidence(r, 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict=q)
+        assert apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)["verdict"] == shown, (q, r)
+    with pytest.raises(ValueError, match="quote_verdict"):
+        combine("maybe", "confirmed")
+    # an undecided extension of a confirmed sentence is said so in the notes (L127's case)
+    ev = Evidence("inconclusive", 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict="confirmed")
+    out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)
+    assert "extension beyond it was undecided" in out["protocol_notes"][0]
+
+
+def test_sweep_points_are_read_on_the_quoted_sentence_when_they_report_it():
+    """L95's case (referee of the seed-9 ledger): the quoted part refuted at the declared constant but confirmed at two
+    swept values, while the rule (driven by an always-failing extension) reads refuted everywhere → qualified. Twin: the
+    quoted part refuted at every swept value keeps the refutation."""
+    c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
+    flip = [sweep_point("mismatch", m, "refuted", quote_verdict="confirmed" if m < 0.1 else "refuted")
+            for m in (0.02, 0.05, 0.2)]
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=[True, False], sensitivity=flip, quote_verdict="refuted")
+    out = apply_protocol(c, ev)
+    assert out["verdict"] == "qualified" and "mismatch = 0.02: qualified" in out["protocol_notes"][-1]
+    steady = [sweep_point("mismatch", m, "refuted", quote_verdict="refuted") for m in (0.02, 0.05, 0.2)]
+    ev = Evidence("refuted", 1.0, "t", 1, "s", instances=[True, False], sensitivity=steady, quote_verdict="refuted")
+    assert apply_protocol(c, ev)["verdict"] == "refuted"
+    # a point without a quote verdict is compared on the rule verdict: a change there still qualifies a confirmation
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, quote_verdict="confirmed",
+                  sensitivity=[sweep_point("lr", 0.1, "refuted")])
+    assert apply_protocol(c, ev)["verdict"] == "qualified"
+
+
+def test_a_sweep_on_other_instances_than_the_main_verdict_is_refused():
+    """L231's case: a sweep run on one bandit was read against a verdict judged on eight. Twin: eight is accepted."""
+    c = _claim(lambda ctx: None, unbiasedness=False)
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=[True] * 8,
+                  sensitivity=[sweep_point("lr", 4, "confirmed", instances=1)])
+    with pytest.raises(ProtocolError, match="on 1 instances but judged its main verdict on 8"):
+        apply_protocol(c, ev)
+    ev.sensitivity = [sweep_point("lr", 4, "confirmed", instances={"count": 8, "holding": 8})]
+    assert apply_protocol(c, ev)["verdict"] == "confirmed"
+
+
+def test_the_equivalence_rule_binds_the_quoted_sentence_of_an_extension_claim():
+    """An unbiasedness claim with an extension: a quoted 'unbiased' outside the margin cannot be confirmed through the
+    combination rule (the rule verdict's downgrade alone would leave 'confirmed' by an undecided extension)."""
+    ev = _unbiasedness_evidence(bias=0.5 * MARGIN, n=400, seed=3)  # interval reaches past the margin at n = 400
+    assert not ev.equivalence.within_margin
+    ev.verdict, ev.quote_verdict = "confirmed", "confirmed"
+    out = apply_protocol(_claim(lambda ctx: ev, extension=True), ev)
+    assert out["verdict"] == "inconclusive" and out["quote_verdict"] == "inconclusive"

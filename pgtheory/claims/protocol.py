@@ -10,10 +10,12 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    estimator's behaviour in practice), ``empirical`` (bias, variance, orderings, inequalities), ``asymptotic``
    (rates, limits).
 2. **Quotes and extensions.** Each claim quotes the sentence it tests and says where it was read. A rule
-   that asks more than the sentence is an *extension*: a failed extension qualifies the claim and never
-   refutes the paper (``refuted`` → ``qualified``), unless the evidence's ``quote_verdict`` says the quoted
-   sentence itself failed; a held extension confirms nothing when ``quote_verdict`` says the sentence itself is
-   undecided (any decided verdict → ``inconclusive``, since 2026-12-01 also a failed one). A *stand-in* — testing the sentence on a problem, model or
+   that asks more than the sentence is an *extension*, and the claim must then report ``quote_verdict``, the verdict
+   of the quoted sentence itself (required of every kind since 2026-12-01; of theorems since 2026-11-30). One rule
+   combines the two (:func:`combine_quote_and_extension`, 2026-12-01): the quoted sentence decides, and the
+   extension can only soften a confirmation — a failed or partly held extension of a confirmed sentence gives
+   ``qualified``, an undecided one leaves it ``confirmed`` with a note; an undecided sentence is ``inconclusive``
+   whichever way the extension came out, and a refuted one is ``refuted``. A *stand-in* — testing the sentence on a problem, model or
    algorithm class other than the one the paper's evidence is about (a bandit for an MDP algorithm, linear models on
    LQR for neural models on MuJoCo) — is an extension whose ``quote_verdict`` is ``inconclusive`` unless the sentence
    is about the stand-in's class itself (rule stated here 2026-12-01; it was applied to L43, L119 and L139 before,
@@ -30,9 +32,13 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    ``inconclusive``. Such a claim without equivalence evidence is refused (:class:`ProtocolError`), and its
    margin is declared in the record (``Claim.margin``) before any run; the record keeps both.
 4. **Replication.** Every record states on how many instances the rule was checked and on how many it
-   held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such.
+   held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such. An exact check over
+   a random family keeps every counterexample an earlier run found and re-checks it in every later run (2026-12-01,
+   L237: a counterexample is a fact, and whether a fresh draw contains one is luck).
 5. **Sensitivity.** A verdict that changes inside the declared plausible range of a design constant is
-   ``qualified``, with the values where it changed.
+   ``qualified``, with the values where it changed. Each sweep point is read as the main verdict is: for an
+   extension claim, its quote verdict combined with its rule verdict when the point reports one (2026-12-01, L95);
+   a point that states on how many instances it ran must have run on the main verdict's instances (2026-12-01, L231).
 6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
    the instance a rule was developed on (quick) is never the one it is judged on (full).
 7. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
@@ -55,7 +61,7 @@ from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence,
 from .record import KINDS, Claim, Evidence
 
 __all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
-           "QUICK_SEED_BASE", "FULL_SEED_BASE", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "combine_quote_and_extension", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
            "worst_equivalence"]
 
 QUICK_SEED_BASE = 0
@@ -96,11 +102,67 @@ def shown_verdict(kind: str, verdict: str) -> str:
     return "verified" if kind == "identity" and verdict == "confirmed" else verdict
 
 
-_EXTENSION_OUTCOME = {"confirmed": "held", "refuted": "failed", "qualified": "held in part"}
+_EXTENSION_OUTCOME = {"confirmed": "held", "refuted": "failed", "qualified": "held in part", "inconclusive": "was undecided"}
 
 
-def _sensitivity_changes(verdict: str, sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [p for p in sensitivity if p.get("verdict") not in (None, verdict)]
+def combine_quote_and_extension(quote_verdict: str, rule_verdict: str) -> str:
+    """The verdict about the paper of a claim whose rule extends its quote (one rule for every claim, 2026-12-01).
+
+    ``quote_verdict``: what the evidence says of the quoted sentence itself; ``rule_verdict``: the verdict of the
+    claim's whole rule (quote and extension). The quoted sentence decides; the extension can only soften a
+    confirmation:
+
+    ============  ===========================================================
+    quote         shown
+    ============  ===========================================================
+    refuted       refuted (the sentence itself failed)
+    inconclusive  inconclusive (a stand-in, or a sentence that asserts no result)
+    qualified     qualified
+    confirmed     confirmed if the rule held or was undecided beyond the quote; qualified if it failed in whole or part
+    ============  ===========================================================
+
+    Before 2026-12-01 each claim combined its two parts itself (L127 took the worse of the two, so an undecided
+    extension made a confirmed sentence inconclusive) and ``quote_verdict`` could be left unset, so a held extension
+    passed as a confirmation of a sentence nobody had decided (a referee of the seed-9 ledger: L9-softmax-pg-rates,
+    L27).
+    """
+    for name, v in (("quote_verdict", quote_verdict), ("rule_verdict", rule_verdict)):
+        if v not in _EXTENSION_OUTCOME:
+            raise ValueError(f"{name}: expected one of {sorted(_EXTENSION_OUTCOME)}, got {v!r}")
+    if quote_verdict != "confirmed":
+        return quote_verdict
+    return "qualified" if rule_verdict in ("refuted", "qualified") else "confirmed"
+
+
+def _equivalence_adjusted(verdict: str, eq: Equivalence) -> str:
+    """Rule 3 applied to one verdict: confirmation needs the margin and adequate twins; a bias inside it is no refutation."""
+    if verdict == "confirmed" and (not eq.within_margin or not eq.twins.adequate):
+        return "inconclusive"
+    if verdict == "refuted" and eq.within_margin:
+        return "qualified"
+    return verdict
+
+
+def _point_verdict(claim: Claim, p: dict[str, Any]) -> str:
+    """The verdict a sweep point gives, read the way the main verdict is read: for an extension claim, its quote verdict
+    combined with its rule verdict when the point reports it (a referee of the seed-9 ledger: L95's quoted part held at
+    two swept model errors, but the points' rule verdicts, driven by an always-failing extension, all read 'refuted')."""
+    if claim.extension and p.get("quote_verdict") is not None:
+        return combine_quote_and_extension(p["quote_verdict"], p["verdict"])
+    return p["verdict"]
+
+
+def _sensitivity_changes(claim: Claim, verdict: str, rule_verdict: str, sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sweep points whose verdict differs from the main one. A point of an extension claim that does not report its quote
+    verdict is compared on the rule verdict (a change there is at least a change of the extension)."""
+    changed = []
+    for p in sensitivity:
+        if claim.extension and p.get("quote_verdict") is None:
+            if p["verdict"] != rule_verdict:
+                changed.append(dict(p, shown=p["verdict"]))
+        elif _point_verdict(claim, p) != verdict:
+            changed.append(dict(p, shown=_point_verdict(claim, p)))
+    return changed
 
 
 def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> dict[str, Any]:
@@ -116,17 +178,28 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         raise ProtocolError(f"instances: claim {claim.id} returned no replication summary (count, holding)")
     if ev.sensitivity is None:
         raise ProtocolError(f"sensitivity: claim {claim.id} returned no sensitivity list (empty when nothing was swept)")
-    if claim.kind == "theorem" and claim.extension and ev.quote_verdict is None:
-        # a theorem check with an extension part (e.g. a rate shape beside a convergence theorem) must say what the
-        # theorem part itself gave, so that only the extension part can be softened (rule of 2026-11-30)
-        raise ProtocolError(f"quote_verdict: claim {claim.id} is a theorem with an extension part and must report the "
-                            "verdict of the theorem part itself")
+    if claim.extension and ev.quote_verdict is None:
+        # every claim with an extension part must say what the quoted sentence itself gave, so that only the extension
+        # part can be softened (theorems since 2026-11-30; every kind since 2026-12-01, after a referee of the seed-9
+        # ledger found two held extensions with no quote verdict shown as confirmations of sentences nobody decided)
+        raise ProtocolError(f"quote_verdict: claim {claim.id} has an extension part and must report the verdict of the "
+                            "quoted sentence itself (inconclusive for a stand-in or a sentence that asserts no result)")
+    for p in ev.sensitivity:
+        n = p.get("instances")
+        n = n.get("count") if isinstance(n, dict) else n
+        if n is not None and n != ev.instances.count:
+            # rule of 2026-12-01 (referee of the seed-9 ledger, L231: a sweep on one bandit was read as a change of a
+            # verdict judged on eight): a sweep point is compared with the main verdict only on the same instances
+            raise ProtocolError(f"sensitivity: claim {claim.id} swept {p['constant']} = {p['value']} on {n} instances "
+                                f"but judged its main verdict on {ev.instances.count}; sweep the main verdict's instances")
     verdict, notes = ev.verdict, []
     out: dict[str, Any] = {"code_checks": list(ev.code_checks or [])}
-    if ev.code_checks and claim.kind != "identity":
+    code_failed = bool(ev.code_checks) and claim.kind != "identity"
+    if code_failed:
         notes.append("inconclusive: a check of pgtheory's own code failed (" + "; ".join(ev.code_checks[:3]) +
                      ") — a bug to fix, not evidence about the paper")
         verdict = "inconclusive"
+    quote_verdict = ev.quote_verdict
     if claim.unbiasedness:
         if ev.equivalence is None:
             raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
@@ -141,47 +214,51 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
             raise ProtocolError(f"margin: claim {claim.id} asserts unbiasedness/equality but declares no margin")
         out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict(),
                    margin_declared=claim.margin.describe())
-        if verdict == "confirmed" and not eq.within_margin:
-            verdict = "inconclusive"
-            notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")
-        elif verdict == "refuted" and eq.within_margin:
-            verdict = "qualified"
-            notes.append(f"qualified, not refuted: a bias was detected but its bound {eq.bias_bound:.3g} lies inside the "
-                         f"declared margin {eq.margin:.3g} (not of practical size)")
-        elif verdict == "confirmed" and not eq.twins.adequate:
-            verdict = "inconclusive"
-            notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
-                         f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
-    if claim.extension and verdict != "inconclusive" and ev.quote_verdict == "inconclusive":
-        # added 2026-11-30 (referee: L67 showed "confirmed" for a sentence its own evidence says it cannot decide);
-        # applied before the sensitivity rule since 2026-12-01 (a referee of L43: a held extension with an undecided
-        # sweep point was shown "qualified", i.e. partly supported, for a sentence the evidence cannot decide).
-        # Symmetric since 2026-12-01 (referee of the paper draft): a failed or partly failed extension of a sentence
-        # the evidence cannot decide was shown "qualified", so a stand-in could count against a paper but never for
-        # it; now any decided raw verdict becomes inconclusive, and the note says what the extension showed.
-        notes.append(f"inconclusive: the extension {_EXTENSION_OUTCOME[verdict]}, but the evidence leaves the quoted "
-                     "sentence itself undecided (a stand-in or a rule beyond the sentence)")
-        verdict = "inconclusive"
-    changed = _sensitivity_changes(verdict, ev.sensitivity)
+        adjusted = _equivalence_adjusted(verdict, eq)
+        if adjusted != verdict:
+            if not eq.within_margin and verdict == "confirmed":
+                notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")
+            elif verdict == "confirmed":
+                notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
+                             f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
+            else:
+                notes.append(f"qualified, not refuted: a bias was detected but its bound {eq.bias_bound:.3g} lies inside "
+                             f"the declared margin {eq.margin:.3g} (not of practical size)")
+            verdict = adjusted
+        if quote_verdict is not None:
+            # the equivalence is evidence about the quoted assertion (unbiasedness), so it binds the quote verdict too
+            quote_verdict = _equivalence_adjusted(quote_verdict, eq)
+    rule_verdict = verdict
+    if claim.extension and not code_failed:
+        combined = combine_quote_and_extension(quote_verdict, verdict)
+        if quote_verdict == "inconclusive" and verdict != "inconclusive":
+            # 2026-11-30 (referee: L67), symmetric since 2026-12-01: a stand-in or a sentence that asserts no result
+            # is undecided whichever way the rule came out
+            notes.append(f"inconclusive: the extension {_EXTENSION_OUTCOME[verdict]}, but the evidence leaves the quoted "
+                         "sentence itself undecided (a stand-in or a rule beyond the sentence)")
+        elif quote_verdict == "refuted":
+            notes.append("refuted on the quoted sentence itself, not only on the extension")
+        elif quote_verdict == "confirmed" and combined == "qualified":
+            notes.append(f"qualified, not {'refuted' if verdict == 'refuted' else 'confirmed'}: the quoted sentence held "
+                         f"and the extension {_EXTENSION_OUTCOME[verdict]}")
+        elif quote_verdict == "confirmed" and verdict == "inconclusive":
+            notes.append("confirmed on the quoted sentence; the extension beyond it was undecided (it can qualify, "
+                         "never decide)")
+        verdict = combined
+    changed = _sensitivity_changes(claim, verdict, rule_verdict, ev.sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
-        flips = [p for p in changed if p["verdict"] != "inconclusive"]
-        unresolved = [p for p in changed if p["verdict"] == "inconclusive"]
+        flips = [p for p in changed if p["shown"] != "inconclusive"]
+        unresolved = [p for p in changed if p["shown"] == "inconclusive"]
         parts = []
         if flips:
             parts.append("the verdict changes inside the declared range (" +
-                         "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in flips[:6]) + ")")
+                         "; ".join(f"{p['constant']} = {p['value']}: {p['shown']}" for p in flips[:6]) + ")")
         if unresolved:
             parts.append("not established at " + "; ".join(f"{p['constant']} = {p['value']}" for p in unresolved[:6]) +
                          " (inconclusive there: a conservative qualification, not a flip)")
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
-    if claim.extension and verdict == "refuted":
-        if ev.quote_verdict == "refuted":
-            notes.append("refuted on the quoted sentence itself, not only on the extension")
-        else:
-            verdict = "qualified"
-            notes.append("qualified, not refuted: the failed rule is an extension of the quoted sentence")
-    out.update(verdict=verdict, raw_verdict=ev.verdict, quote_verdict=ev.quote_verdict, protocol_notes=notes,
+    out.update(verdict=verdict, raw_verdict=ev.verdict, quote_verdict=quote_verdict, protocol_notes=notes,
                kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
                instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))

@@ -19,6 +19,10 @@ t intervals of the entropy difference (intervention − GRPO) that decide the ve
 intervals, Clip-Cov and KL-Cov; the J differences are reported only and use the same level).
 Protocol: kind=empirical, extension=True — the quote column of CLAIMS.md holds only the methods' names; the abstract's
 "helping policy escape entropy collapse" is not quoted there, so the entropy rule asks more than the quote.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted text names the two methods and asserts no result. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ def run(ctx: RunContext) -> Evidence:
     verdict, dh, dj = by_epoch[DECIDING_EPOCH]
     names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=dh["clip_cov"].statistic,
         threshold=(f"paired CI (level {conf:.6g} = 1 − α/{len(EPOCHS) * 2}) of the entropy difference (intervention − GRPO) "
                    "after 1 epoch above 0, for both; the same after 2, 4, 8"),

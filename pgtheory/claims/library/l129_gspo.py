@@ -22,6 +22,10 @@ condition the quote does not state (now reported only). Made on quick seeds; the
 Protocol: kind=empirical, extension=True — the quote says GSPO stabilises *MoE* RL training; the rule (smaller KL drift than
 GRPO on a dense toy policy) is a proxy that asks something the quote does not, so it can qualify, never refute. The θ_old
 gradient (i) is an identity check.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence's result is about stabilising Mixture-of-Experts training (a stand-in here, no MoE); the rest defines the method. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -114,6 +118,7 @@ def run(ctx: RunContext) -> Evidence:
                     **{m: {"dj": prog[m]["dj"], "kl": prog[m]["kl"], "front": front[m]} for m in prog}}
     long_rows = [r for r in var_rows if r["s"] == 1.0]
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=d_kl.statistic,
         threshold=("at matched J gained (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the levels "
                    "at the claim's share of the ledger's α): GSPO's KL moved significantly below GRPO's at every level reached → "

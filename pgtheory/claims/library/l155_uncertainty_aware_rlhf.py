@@ -150,6 +150,10 @@ confirm is not a test of the quote, so the full scale is re-planned to 100 insta
 was 24 + 12): k = 9 × 101 = 909 and n_min_informative(α/909) = 66, reachable at the default setting when two thirds
 of the prompts are informative (not at the sweep points s = 1.5 and M = 10, where 7–21 of 36 were informative) (the full runs at seeds 1004 and 1005 had 27 of 36 each: three quarters, about 75 of 100 expected).
 The quick scale (10 prompts) still cannot confirm; it is a development run.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the paper's theorem is proved in its own model, which could not be read; the model here is our choice (a stand-in). The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -385,6 +389,7 @@ def run(ctx: RunContext) -> Evidence:
                f"{accuracy[DEFAULTS['noise_scale']]:.0%} at s = {DEFAULTS['noise_scale']:g} "
                f"(s range: {min(accuracy.values()):.0%}..{max(accuracy.values()):.0%}); sweep verdicts: " + ", ".join(f"{p['constant']}={p['value']}: {p['verdict']}" for p in sensitivity))
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=raw, statistic=outcomes.count("less") / n,
         threshold=(f"no prompt more risky, ≥ {n_min} informative prompts (either policy's risk ≥ "
                    f"{INFORMATIVE_RISK:g}) and both power twins caught on ≥ {TWIN_MIN_FRACTION:g} of them (confirm); "

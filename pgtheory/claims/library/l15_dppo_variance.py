@@ -10,6 +10,10 @@ qualified if c2 > 0 but a fit criterion fails; refuted if c2 ≤ 0. (D-PPO's dro
 criterion could not be read through `search`.)
 Protocol: kind=empirical, extension=True — the quote says the variance "can grow quadratically"; requiring an
 adequate, better-than-linear quadratic fit along one path asks more (it can qualify, never refute).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence is about the paper's upper bound, which could not be read; only the shape of the actual variance was tested. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ def run(ctx: RunContext) -> Evidence:
     else:
         verdict = "confirmed" if r2 >= 0.99 and res1 >= 2 * res2 else "qualified"
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=float(c[2]),
         threshold="c2 > 0; quadratic R² ≥ 0.99 and residual ≤ half the linear fit's",
         n_samples=0,

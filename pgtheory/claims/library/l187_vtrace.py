@@ -10,7 +10,7 @@ policy evaluation; the modulus ‖A‖_∞ < 1; 200 iterates from V = 0 within t
 (The first version compared the 1,000th iterate with V^{π_ρ̄}, which is no test when η ≈ 0.996.) Monte Carlo: V-trace targets at s_0 from μ
 trajectories (geometric termination) against ρᵀRV for a random V (unbiased), and against ρᵀV^π where ρ̄ < max π/μ
 (biased twin, asserted only where detectable with power ≥ 0.99).
-Protocol: kind=theorem, extension=False, unbiasedness=True — the fixed point, contraction and ρ̄ ≥ max π/μ statements are a
+Protocol: kind=theorem, extension=True (since 2026-12-01; was False), unbiasedness=True — the fixed point, contraction and ρ̄ ≥ max π/μ statements are a
 theorem checked numerically (paper body, §4.1; relabelled identity → theorem on 2026-11-30); the sampled targets' unbiasedness for ρᵀRV is judged by equivalence (margin
 1% of ‖RV‖∞) on each MC Garnet, and the worst of them is reported; instances = Garnets (their checks passed; the
 equivalence is judged on its own).
@@ -21,6 +21,10 @@ with k = 2·mc_mdps (4 quick, 20 full) = one bias test + one equivalence interva
 twins at α_d = ctx.alpha/k (the level of the decision they vouch for). The bias tests stay at α = 1e-6, stricter than
 ctx.alpha/20 ≈ 2e-5; the truncation twin that must be rejected vouches for them and keeps 1e-6 (not counted in k). The
 fixed-point, contraction and V^π checks are exact (no statistical decision).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted sentence names the method and asserts no result; the fixed-point/contraction statement tested is the body's as CLAIMS.md summarises it, not checked against the paper. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -111,6 +115,7 @@ def run(ctx: RunContext) -> Evidence:
     m = np.array(moduli)
     width = max(map(len, curves))  # rows differ in length across Garnets: the stored curves are padded with NaN
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=float(m[:, 1].max()),
         threshold="fixed point of R = V^{π_ρ̄} (error < 1e-10), modulus < 1, iterates within η^k‖V_0 − V*‖, V^{π_ρ̄} = V^π for ρ̄ ≥ max π/μ; MC targets unbiased "
                   f"for RV (p > 1e-6; within 1% of ‖RV‖∞ at level 1 − {ctx.alpha:.2g}/{n_decisions}) and told apart from V^π where powered",
@@ -158,5 +163,5 @@ register_claim(Claim(
     quote="a novel off-policy correction method called V-trace",
     quote_source="seed abstract (line 187), via shared/CLAIMS.md; the tested fixed-point/contraction statement is from the paper "
                  "body (§4.1; per CLAIMS.md, not verified here)",
-    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖RV‖∞ of the instance (return units)"), constants={},
+    extension=True, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖RV‖∞ of the instance (return units)"), constants={},
 ))

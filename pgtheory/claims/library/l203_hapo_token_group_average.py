@@ -30,6 +30,10 @@ more than it). The bias is exact (enumeration), so this is not a Monte Carlo unb
 Simplified: on-policy (no Adaptive Temperature Sampling, no clipping, no Differential Advantage Redistribution);
 token-mean per group (verl pools it over the micro-batch: ``batch_token_mean``); with G ≤ 4 and L ≤ 4 the |A| ≥ 5 GRPO
 fallback never fires (binary rewards give max |A| = √(Σ_j L_j − 1) ≤ √15).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence does not define 'non-biased treatment' and the body could not be read; direction-unbiasedness is our reading. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -211,6 +215,7 @@ def run(ctx: RunContext) -> Evidence:
                     "median_bias": np.array([med[name] for name in names]),
                     "median_rel_var": np.array([var[name] for name in names])}
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=mx["hapo"],
         threshold=f"HAPO (token-level group average + token-mean) direction bias 1 − cos(E ĝ, ∇J_q) ≤ {BIAS_TOL:g} on every prompt × θ (exact, G = {Gx})",
         n_samples=0,

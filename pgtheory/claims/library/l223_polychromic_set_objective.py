@@ -45,6 +45,10 @@ through the mechanism it names (see "What the rule measures"), in a toy. Simplif
 advantage estimate), one prompt, exact-string distinctness, perturbation model ours (the paper's "configurations").
 Not verified in the paper body: the exact form of f (we use mean reward × fraction distinct, from public summaries),
 the set size n, and how coverage was defined (we use pass@k over perturbed answer sets).
+
+Revision 2026-12-01 (protocol rule of that date, after a referee of the seed-9 ledger): sweep points ran on a quarter as
+many instances as the main verdict (100 vs 400 at full), so a point's verdict was not comparable with the main one;
+they now run on as many (``sweep_instances`` = ``instances``). The rule is unchanged.
 """
 from __future__ import annotations
 
@@ -229,8 +233,8 @@ register_claim(Claim(
     monte_carlo="none (random instances only)",
     test=f"at matched pass@1 {P_STAR}: poly's perturbed pass@{K_MAIN} > PG's on ≥ {HOLD:.0%} of instances and mean "
          f"gain's lower bound (Student-t at 1 − α/D, D = {n_intervals()}) ≥ {SUBSTANTIAL}",
-    scales={"quick": {"instances": 40, "sweep_instances": 10, "control_instances": 3},
-            "full": {"instances": 400, "sweep_instances": 100, "control_instances": 40}},
+    scales={"quick": {"instances": 40, "sweep_instances": 40, "control_instances": 3},
+            "full": {"instances": 400, "sweep_instances": 400, "control_instances": 40}},
     run=run, source="Hamid et al. 2025 (arXiv:2509.25424), abstract; f = mean reward × diversity from public summaries "
                     "(papernotes.org, the authors' Set-RL visualisation page); paper body not read",
     kind="empirical",

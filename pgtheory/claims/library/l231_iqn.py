@@ -30,7 +30,8 @@ Design (fixed before running; constants below):
     (value = mean of its estimates at the plain midpoints) judged by the same rule must fail at some η < η*.
 Verdict: refuted if (a)'s consistency or (c) fails on an instance; inconclusive if a twin is not rejected or (b)
 fails; otherwise the rate decides (confirmed / qualified (refuted extension) / inconclusive (not gated)).
-Sensitivity (first instance, rate rule against the true quantiles): LR over LR_SWEEP. Reported beside, not judged:
+Sensitivity (every bandit of the main verdict since 2026-12-01, rate rule against the true quantiles): LR over
+LR_SWEEP, each point judged as the main verdict is (quote part, then the rates). Reported beside, not judged:
 κ over KAPPA_SWEEP — IQN's κ = 1 learns the minimiser of the quantile-Huber loss (a "Huber quantile", exactly
 computed), not the quantile: its slope against the Huber minimiser and the minimiser's offset from the quantiles (in
 units of the law's sd). The main rule tests quantile regression at κ = 0 (the pinball loss), not IQN's κ = 1 loss.
@@ -38,6 +39,11 @@ Revision 2 (2026-11-30, a referee's audit, before any full run): κ was a sweep 
 Huber quantile, "error against the true quantile halves per decade" had to fail there by construction — it qualified
 the claim for a reason known in advance; it is now a reported finding. The bootstrap seed of the rate fits is derived
 from the run seed (it was 0).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger, before the confirmatory run at seed 10): the LR sweep ran on the
+first bandit only, so a sweep point's "confirmed" was compared with a main verdict judged on eight (the failing bandit
+was not swept). The sweep now runs every bandit of the main verdict, each point reports its quote verdict and its
+instance count, and k = bandits × (1 + len(LR_SWEEP)) (24 at full).
 
 Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the rate
 intervals (one per bandit, and one per LR sweep point — each decided by its own interval; the tilt twin's interval
@@ -158,8 +164,9 @@ def _rate(law, B, N, g, kappa, lr, seed):
 
 
 def n_rate_decisions(bandits: int) -> int:
-    """k: the rate intervals that feed the verdict — one per bandit and one per LR sweep point (κ findings: reported)."""
-    return bandits + len(LR_SWEEP)
+    """k: the rate intervals that feed the verdict — one per bandit at the declared LR and at each LR sweep point (κ
+    findings: reported)."""
+    return bandits * (1 + len(LR_SWEEP))
 
 
 def _rate_verdict(fit, level: float) -> str:
@@ -247,10 +254,17 @@ def run(ctx: RunContext) -> Evidence:
                               "slope_vs_huber_minimiser": hfit.slope,
                               "huber_minimiser_offset": float((hq - truth).abs().mean()),
                               "law_sd": float(_sd(risky0))})
-    for lr in LR_SWEEP:
-        fit, _, err, _, cons, _ = _rate(risky0, s["runs"], s["samples"], g, KAPPA, lr, ctx.seed)
-        sensitivity.append(sweep_point("LR", lr, _rate_verdict(fit, level) if cons else "refuted", slope=fit.slope,
-                                       ci=list(normal_interval(fit, level)), gated=fit.gated, error_at_max=float(err[:, -1].mean())))
+    for lr in LR_SWEEP:  # on every bandit of the main verdict (revision 2026-12-01: was the first bandit only)
+        per = [_rate(_bandit(ctx.seed * 1000 + i, s["atoms"])[0], s["runs"], s["samples"], g, KAPPA, lr, ctx.seed)
+               for i in range(s["bandits"])]
+        rates_lr = [_rate_verdict(fit, level) for fit, *_ in per]
+        cons_lr = all(c for _, _, _, _, c, _ in per)
+        qv_lr = "refuted" if not (cons_lr and switch) else ("confirmed" if twins_ok else "inconclusive")
+        rate_lr = "refuted" if "refuted" in rates_lr else ("inconclusive" if "inconclusive" in rates_lr else "confirmed")
+        sensitivity.append(sweep_point("LR", lr, qv_lr if qv_lr != "confirmed" else rate_lr, quote_verdict=qv_lr,
+                                       instances=s["bandits"], rates=rates_lr, slopes=[fit.slope for fit, *_ in per],
+                                       consistent=cons_lr, gated=[fit.gated for fit, *_ in per],
+                                       error_at_max=[float(err[:, -1].mean()) for _, _, err, *_ in per]))
     instances = [r["consistent"] and r["rate"] != "refuted" and a["switch_ok"] for r, a in zip(rows, agent_rows)]
 
     flips = "; ".join(f"{p['constant']} = {p['value']}: {p['verdict']}" for p in sensitivity if p["verdict"] != verdict)

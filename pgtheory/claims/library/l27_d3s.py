@@ -21,6 +21,10 @@ median, valid at any level without resampling.
 Protocol: kind=empirical, extension=True — borderline: correlation with the paper's *upper bound* would hold by
 construction (an identity), but the rule correlates Var(A_S) with the actual update norm, which depends on the
 score vectors and can fail; that asks more than the quote (the bound), so a failure qualifies, never refutes.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted correlation with the paper's upper bound holds by construction (an identity of our code, not evidence); the rule correlates Var(A_S) with the actual update norm, which asks more than the sentence. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -109,6 +113,7 @@ def run(ctx: RunContext) -> Evidence:
             kept_rand.append(float((sub(rnd) ** 2).sum()) / denom)
     verdict = "confirmed" if lo > 0 else ("refuted" if hi < 0 else "inconclusive")
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=float(np.median(rhos)),
         threshold=f"median per-group Spearman correlation, order-statistic CI (level {conf:.6g} = 1 − α) above 0",
         n_samples=n * G,

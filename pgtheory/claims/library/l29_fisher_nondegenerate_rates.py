@@ -51,6 +51,10 @@ refute on one usable instance, and had no evidence that it could detect a violat
   making "holds" and "violates" slightly easier than stated. Now both the slope's and the half-difference's intervals
   are the 95% percentile intervals (2000 resamples) widened to the level by the normal approximation
   (``MeanTailSlope.at_level``), the construction of L139 and L231.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: LQR lies outside the paper's assumptions (a stand-in for the problem class its theorem covers). The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -235,7 +239,7 @@ def run(ctx: RunContext) -> Evidence:
                  "bound_slopes": BOUND_SLOPES, "interval_level": level, "n_boot": n_boot},
         instances=[bool(a == "holds" and b == "holds" and t1 and t2) for a, b, t1, t2 in
                    zip(table["n_pg_igt"], table["n_harpg"], twin_main["n_pg_igt"], twin_main["n_harpg"])],
-        sensitivity=sensitivity, code_checks=code_checks, quote_verdict=None,
+        sensitivity=sensitivity, code_checks=code_checks, quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         measurements={**({"curves": {name: {"trajectories": x, "mean_gap": y} for name, (x, y) in curves.items()}}
                          if curves else {}), "n_instances": n_inst,
                       "slopes": {name: _slope_table([fits.get((name, MAIN, i)) for i in all_inst])

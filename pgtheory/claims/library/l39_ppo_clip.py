@@ -12,6 +12,11 @@ Protocol: kind=empirical, extension=True — part 1 (L^CLIP ≤ L^CPI, equal val
 a check of our code (``code_checks``: a failure makes the claim inconclusive, it never refutes PPO); the confirmed/qualified decision rests on the ratio drift, and "ratios stay inside [1−ε, 1+ε]" asks
 more than "some of the benefits of TRPO" (it can qualify, never refute). Instances = drift seeds (identities and that
 seed's final fraction); sensitivity = the same rule after each epoch K (the epochs are already swept).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here the rule itself is the reading of the sentence's
+trust-region benefit, so ``quote_verdict`` is the rule's verdict (its failure branch is ``qualified`` by design: the
+sentence claims "some of" TRPO's benefits). The comparison is at one Adam learning rate, not at matched progress.
 """
 from __future__ import annotations
 
@@ -122,6 +127,7 @@ def run(ctx: RunContext) -> Evidence:
                  "first_epoch_above_threshold": int(np.argmax(clipped[:, :, 0].mean(0) > MAX_OUTSIDE)) + 1
                  if (clipped[:, :, 0].mean(0) > MAX_OUTSIDE).any() else None},
         instances=per_seed, sensitivity=sensitivity, code_checks=code_checks,
+        quote_verdict=verdict,  # the ratio rule is our reading of "some of the benefits of TRPO" (a trust region)
         measurements={"clipped": clipped, "unclipped": plain},
     )
 

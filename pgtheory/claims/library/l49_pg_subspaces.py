@@ -45,6 +45,10 @@ never refute). Simplified: exact gradients and Hessians (no sampling noise, no L
 MLPs, plain gradient ascent instead of PPO/SAC. Definitions: S_frac as summarised publicly (sciencestack.ai summary of
 arXiv 2401.06604); the overlap's normalisation and "top" = largest signed eigenvalues of the loss follow Gur-Ari et al.
 (2018) — not verified from the paper body.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence reports a finding about deep RL agents; tabular softmax Garnets are a stand-in. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -175,6 +179,7 @@ def run(ctx: RunContext) -> Evidence:
     uni_late = float(np.mean([p >= 0.9 for tr in uni_trajs for p in tr["progress"]]))
     uni_verdict = next(p["verdict"] for p in sens if p["constant"] == "checkpoints" and p["value"] == "uniform_steps")
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=float(np.mean(hold)),
         threshold=(f"per Garnet: mean S_frac ≥ {FRAC_MIN} and mean consecutive overlap ≥ {OVERLAP_MIN} (K = {K}); confirmed if "
                    f"≥ {REPLICATION_MIN:.0%} of Garnets hold; random-subspace twin must fail"),

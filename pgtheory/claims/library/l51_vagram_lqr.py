@@ -271,7 +271,7 @@ def run(ctx: RunContext) -> Evidence:
             fr.append(f)
             at_point = _combine([_arm_verdict(rs)] + [w for k, w in arm_verdicts.items() if k != arm])
             sensitivity.append(sweep_point(f"{arm}.{const}", v, at_point, arm_verdict=_arm_verdict(rs),
-                                           fraction_vagram_better=f, instances=n, ties=int(sum(r["tie"] for r in rs)),
+                                           fraction_vagram_better=f, arm_instances=n, ties=int(sum(r["tie"] for r in rs)),
                                            main_instances=bool(rs is arms[arm]),
                                            median_sub_mle=float(np.median([r["sub_mle"] for r in rs])),
                                            median_sub_vagram=float(np.median([r["sub_vagram"] for r in rs]))))

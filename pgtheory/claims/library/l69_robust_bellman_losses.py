@@ -57,6 +57,13 @@ false "confirmed" and a false "refuted" are both errors when P(holds) = ½) not 
 two-sided sign test at 1 − ctx.alpha/k, k = 2 losses × (1 + 9 sweep points) = 20 (each side at ctx.alpha/40 ≈ 9.8e-6;
 was ≈ 2.0e-4). At quick scale (12 instances) no decision can be reached any more (P(Bin(12, ½) = 12) = 2.4e-4; it
 could not confirm before either); at full scale (40 instances) confirming a loss needs ≥ 34 of 40 (was ≥ 32).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): (1) every claim with an
+extension now states the verdict of its quoted sentence; here the rule tests the sentence itself (for prediction),
+so ``quote_verdict`` is the rule's verdict. (2) A setting where one robust loss is significantly *more* sensitive than
+the squared loss and the other undecided read "inconclusive"; it now reads "refuted" (the sentence is about both
+losses, and one of them reverses it; at seed 1009 the step-size grid shifted fourfold down gave Huber 2/40, p = 7.5e-10).
+Both losses reversed remains "refuted", one confirmed and one reversed "qualified".
 """
 from __future__ import annotations
 
@@ -178,6 +185,8 @@ def decide(m: dict, alpha: float) -> dict:
         verdict = "refuted"
     elif set(vs) == {"confirmed", "refuted"}:
         verdict = "qualified"
+    elif "refuted" in vs:  # one robust loss significantly MORE sensitive, the other undecided (revision 2026-12-01)
+        verdict = "refuted"
     else:
         verdict = "inconclusive"
     both = [bool(a and b) for a, b in zip(per["huber"]["holds"], per["absolute"]["holds"])]
@@ -244,6 +253,7 @@ def run(ctx: RunContext) -> Evidence:
                f"{np.median(m['errors']['absolute'].min(-1)):.3f}")
     return Evidence(
         verdict=dec["verdict"], statistic=float(np.median(np.array(si["huber"]) - np.array(si["squared"]))),
+        quote_verdict=dec["verdict"],  # the rule tests the sentence itself, for prediction (revision 2026-12-01)
         threshold=(f"sign test over instances of S_robust < S_squared per robust loss, each side at level "
                    f"ctx.alpha/(2·{n_decisions()}) = {dec['level']:.2g} ({n_decisions()} decisions: {len(ROBUST)} losses × "
                    f"(1 + {len(SWEEPS)} sweep points))"),

@@ -24,6 +24,10 @@ shrinks both mean and noise). The paper's own variance criterion, under which it
 (the paper body was not read; only the abstract and the authors' code), so the rule may ask more than the paper: a
 failure qualifies, never refutes. The raw variance tr Cov ĝ is reported beside it. "generalizes both REINFORCE and GRPO"
 (i) is an identity (a code check).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the paper's own variance criterion (under which its (α, β) is optimal) could not be read; the scale-free relative variance is our reading. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -134,6 +138,7 @@ def run(ctx: RunContext) -> Evidence:
         measurements[k] = {stat: np.array([r[k][stat] for r in rows]) for stat in ("cos", "rel_var")}
     holding = int(sum(r["holds"] for r in rows))
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=med["bnpo"] / min(med["reinforce"], med["grpo"]),
         threshold=(f"BNPO's own (α, β) has a lower exact relative variance than REINFORCE (1, 1) and GRPO (3/2, 3/2) on ≥ "
                    f"{HOLD:.0%} of instances (refuted at ≤ {FAIL:.0%})"),

@@ -127,6 +127,10 @@ first-order covariance, natural or vanilla PG), its exact MVaR normalisation, an
 Not reproduced: the tracker's dynamics (SGD on q with lr_q = 0.1 across steps: only its fixed point is used), PPO
 clipping, KL terms, token-level credit assignment, the ``sum-mean`` / ``score`` credit modes (``std`` is a reported
 reading), the ε in the code's 1/(β − α + ε) (a 1e-6 relative change).
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the theorem's statement and hypotheses could not be read, and the objective is our reading of the authors' code. The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -724,6 +728,7 @@ def run(ctx: RunContext) -> Evidence:
                f"(α, β, ω = {SEEK}) one-step ΔH median {np.nanmedian([m['one_step_dH'] for m in seek]):+.1e} "
                f"(sanity check: opposite sign to MVaR's; MVaR ΔH < 0 and MVaR⁺ ΔH > 0 on {opposite}/{len(ms)}).")
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=float(np.mean(outcomes)),
         threshold="per instance: no stall, one-step ΔH ≥ −1e-9 and trajectory-mean ΔH ≥ −1e-9 at matched gain; "
                   "all instances → confirmed, ≥ half → qualified, else refuted; a refutation is qualified if the "

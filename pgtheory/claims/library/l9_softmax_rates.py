@@ -26,6 +26,10 @@ noise). Now each limit is checked against a constant derived for the instance, p
     full run with it (seed 1000) is superseded by one on seed 1001.
 Verdict: the worse of (i) and (ii) (confirmed only if both are). Protocol: kind=asymptotic, extension=True — the
 abstract states no rate; the rates are Mei et al.'s and the constants derived here, so a failure qualifies, never refutes.
+
+Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
+extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted sentence ('convergence results; insights on the benefits of regularization') states no rate; the rates tested are Mei et al.'s, not the sentence's (it asserts no result, as L151's). The rule's own verdict
+is kept as the raw verdict and reported; it no longer decides the sentence either way.
 """
 from __future__ import annotations
 
@@ -169,6 +173,7 @@ def run(ctx: RunContext) -> Evidence:
     med_rel = float(np.median(rel[gate.in_regime])) if gate.in_regime.any() else float("nan")
     n_rate = int(np.sum(rate_ok))
     return Evidence(
+        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=med_rel,
         threshold=(f"(i) ≥ {MIN_FRACTION:.0%} of runs with stable local slopes (±{SLOPE_TOL}) and median |t·gap/((K−1)/(Kη)) − 1| ≤ "
                    f"{CONST_TOL:.0%} with the twin 1/(2η) rejected; (ii) per-step regularised rate log(ratio) = log ρ² within {RATE_TOL:.0%} "
