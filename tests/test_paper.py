@@ -158,3 +158,25 @@ def test_reproducibility_table_has_balanced_braces_and_the_run_command():
         bare = tex.replace("\\{", "").replace("\\}", "")
         assert bare.count("{") == bare.count("}")
     assert r"\texttt{pgtheory check --full --seed 9 --results RESULTS} at that commit" in reproducibility_latex([row])
+
+
+def test_verdict_changes_lists_only_claims_whose_shown_verdict_moved():
+    """The table of verdicts that changed between two confirmatory ledgers (seed 9 → seed 10 in the paper): an identity
+    confirmed in both is unchanged even though its word is 'verified'; a claim that moved names its first protocol note;
+    claims present on one side only are listed with a dash on the other."""
+    from pgtheory.claims.paper import verdict_changes, verdict_changes_latex
+
+    prev = [{"id": "L1-a", "kind": "identity", "verdict": "confirmed"},
+            {"id": "L2-b", "kind": "empirical", "verdict": "confirmed", "quote_verdict": None},
+            {"id": "L3-c", "kind": "empirical", "verdict": "refuted"}]
+    cur = [{"id": "L1-a", "kind": "identity", "verdict": "confirmed"},
+           {"id": "L2-b", "kind": "empirical", "verdict": "inconclusive", "quote_verdict": "inconclusive",
+            "protocol_notes": ["inconclusive: the extension held, but ..."]},
+           {"id": "L4-d", "kind": "theorem", "verdict": "confirmed", "summary": "exact; 10/10"}]
+    ch = verdict_changes(prev, cur)
+    assert [c["id"] for c in ch] == ["L2-b", "L4-d", "L3-c"]
+    assert ch[0]["before"] == "confirmed" and ch[0]["after"] == "inconclusive" and ch[0]["why"].startswith("inconclusive:")
+    assert ch[1]["before"] is None and ch[2]["after"] is None
+    tex = verdict_changes_latex(ch, "seed 9", "seed 10")
+    assert tex.count(r"\\") == 4 and r"\texttt{L2-b}" in tex and "seed 10" in tex
+    assert "no verdict changed" in verdict_changes_latex([], "a", "b")

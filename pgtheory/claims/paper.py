@@ -8,7 +8,8 @@ from .render import _tex, ledger_latex
 from .runner import atomic_write_text
 
 __all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures", "PAPER_FAMILIES", "paper_family",
-           "readme_ledger_markdown", "update_readme_ledger"]
+           "readme_ledger_markdown", "update_readme_ledger", "verdict_changes", "verdict_changes_latex",
+           "write_verdict_changes"]
 
 #: The paper's results sections, in order: key → title.
 PAPER_FAMILIES = {
@@ -207,6 +208,57 @@ def counts_latex(rows: list[dict]) -> str:
     lines += [r"\midrule", "All & " + " & ".join(str(tot[v]) for v in verdicts) + f" & {len(rows)} \\\\",
               r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
+
+
+def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
+    """The claims whose shown verdict differs between two ledgers (e.g. two confirmatory runs), in ``current``'s order.
+
+    Each row: ``id``, ``kind``, ``before``/``after`` (shown verdicts), ``quote_before``/``quote_after`` (quote verdicts,
+    None where the claim has no extension or the record predates the field) and ``why`` (the current record's first
+    protocol note, or its summary's first clause when the protocol changed nothing). A claim missing from either
+    ledger is listed with ``None`` on that side.
+    """
+    from .render import shown
+
+    prev, cur = {r["id"]: r for r in previous}, {r["id"]: r for r in current}
+    ids = list(cur) + [i for i in prev if i not in cur]
+    rows = []
+    for i in ids:
+        p, c = prev.get(i), cur.get(i)
+        before, after = (shown(p) if p else None), (shown(c) if c else None)
+        if before == after:
+            continue
+        src = c or p
+        notes = src.get("protocol_notes") or []
+        rows.append({"id": i, "kind": src.get("kind"), "before": before, "after": after,
+                     "quote_before": p.get("quote_verdict") if p else None,
+                     "quote_after": c.get("quote_verdict") if c else None,
+                     "why": notes[0] if notes else str(src.get("summary", "")).split(";")[0]})
+    return rows
+
+
+def verdict_changes_latex(changes: list[dict], before_label: str, after_label: str) -> str:
+    """A LaTeX table of :func:`verdict_changes` rows (claim, kind, verdicts before and after, quote verdict after, why)."""
+    lines = [r"\begin{tabular}{p{3.6cm}lllp{6.4cm}}", r"\toprule",
+             f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Quote verdict now; first protocol note " + r"\\",
+             r"\midrule"]
+    for c in changes:
+        why = c["why"] if len(c["why"]) <= 220 else c["why"][:217] + "..."
+        lines.append(rf"\texttt{{{_tex(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
+                     rf"{_tex(c['after'] or '--')} & {_tex(c['quote_after'] or '--')}; {_tex(why)} \\")
+    if not changes:
+        lines.append(r"\multicolumn{5}{l}{no verdict changed} \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def write_verdict_changes(previous_json: str | Path, current_json: str | Path, out: str | Path, *,
+                          before_label: str, after_label: str) -> Path:
+    """Write :func:`verdict_changes_latex` of two ledger files to ``out`` (atomically)."""
+    load = lambda f: merge_ledgers(f)  # noqa: E731 — same reader as the tables (a list or {"records": [...]})
+    changes = verdict_changes(load(previous_json), load(current_json))
+    atomic_write_text(Path(out), verdict_changes_latex(changes, before_label, after_label))
+    return Path(out)
 
 
 README_LEDGER_HEADING = "## The ledger"

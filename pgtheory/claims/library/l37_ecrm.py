@@ -307,6 +307,24 @@ def _risk_relevant(studies) -> list[bool]:
     return [st["ecrm_of_neutral"] - st["j_star"] >= RISK_GAP_MIN for st in studies]
 
 
+def _judged(holds: list[bool], relevant: list[bool]) -> list[bool]:
+    """The replication outcomes over the judged (risk-relevant) instances only (revision 2026-12-01, a referee of the
+    seed-9 ledger: the record counted unjudged instances as failures, "4/8 holding" where the other 4 were not judged);
+    all instances, each failing, when none is judged (the summary then says 0 judged)."""
+    judged = [h for h, r in zip(holds, relevant) if r]
+    return judged or [False] * len(holds)
+
+
+def _judged_runs_text(studies, relevant) -> str:
+    """Runs within tolerance on the judged instances, and the largest judged final gap."""
+    runs = [st["best"][:, -1] for st, r in zip(studies, relevant) if r]
+    if not runs:
+        return "no judged runs"
+    gaps = np.concatenate(runs)
+    return (f"on judged instances {int((gaps <= GAP_TOL).sum())}/{gaps.size} runs reached the optimum within {GAP_TOL:g} "
+            f"(largest judged final gap {gaps.max():.2g})")
+
+
 def run_direct(ctx: RunContext) -> Evidence:
     s = ctx.settings
     insts, studies, sens, code_checks = _measure(ctx, "direct", STEP_FACTOR_DIRECT, True)
@@ -325,7 +343,8 @@ def run_direct(ctx: RunContext) -> Evidence:
                f"{s['steps']} steps (max final gap {max(float(st['best'][:, -1].max()) for st in studies):.2g}); best gap "
                f"falls at least as T^(−1/2) on {int(rate_ok.sum())}/{rate_ok.size} runs; the ECRM of the risk-neutral "
                f"optimum exceeds J* by up to {max(st['ecrm_of_neutral'] - st['j_star'] for st in studies):.3g}; "
-               f"{sum(relevant)}/{len(studies)} instances risk-relevant (excess ≥ {RISK_GAP_MIN:g}) and judged")
+               f"{sum(relevant)}/{len(studies)} instances risk-relevant (excess ≥ {RISK_GAP_MIN:g}) and judged; "
+               + _judged_runs_text(studies, relevant))
     return Evidence(
         verdict=verdict, statistic=float(max(float(st["best"][:, -1].max()) for st in studies)),
         threshold=(f"only instances whose risk-neutral optimum has ECRM excess ≥ {RISK_GAP_MIN:g} are judged; gradient domination (Agarwal et al. Lemma 4 on the augmented MDP) within {DOMINATION_RTOL:g}; exact PG "
@@ -341,7 +360,7 @@ def run_direct(ctx: RunContext) -> Evidence:
                  "step_size": [st["eta"] for st in studies], "rate_consistent": rate_ok.tolist(),
                  "checkpoints": studies[0]["cps"].tolist(), "gap_curves": [st["best"].tolist() for st in studies],
                  "quote_verdict": quote_verdict, "risk_relevant": relevant},
-        instances=[domination_ok and rel and bool((st["best"][:, -1] <= GAP_TOL).all()) for st, rel in zip(studies, relevant)],
+        instances=_judged([domination_ok and bool((st["best"][:, -1] <= GAP_TOL).all()) for st in studies], relevant),
         sensitivity=sens, quote_verdict=quote_verdict, code_checks=code_checks,
         measurements=_measurements(studies, names, verdict),
     )
@@ -363,7 +382,7 @@ def run_softmax(ctx: RunContext) -> Evidence:
                f"{still_falling} of the others at least halved their gap between t = {int(studies[0]['cps'][len(studies[0]['cps']) // 2])} "
                f"and T, the rest sit on plateaus); J_μ monotone on "
                f"{sum(int(st['monotone']) for st in studies)}/{len(studies)} instances; {sum(relevant)}/{len(studies)} "
-               f"instances risk-relevant (excess ≥ {RISK_GAP_MIN:g}) and judged")
+               f"instances risk-relevant (excess ≥ {RISK_GAP_MIN:g}) and judged; " + _judged_runs_text(studies, relevant))
     return Evidence(
         verdict=verdict, statistic=float(max(float(st["best"][:, -1].max()) for st in studies)),
         threshold=f"exact softmax PG gap ≤ {GAP_TOL:g} at the end on every run (else inconclusive: never refuted by a finite run)",
@@ -374,7 +393,7 @@ def run_softmax(ctx: RunContext) -> Evidence:
                  "step_size": [st["eta"] for st in studies], "still_falling": still_falling,
                  "checkpoints": studies[0]["cps"].tolist(), "gap_curves": [st["best"].tolist() for st in studies],
                  "risk_relevant": relevant},
-        instances=[rel and bool((st["best"][:, -1] <= GAP_TOL).all()) for st, rel in zip(studies, relevant)],
+        instances=_judged([bool((st["best"][:, -1] <= GAP_TOL).all()) for st in studies], relevant),
         sensitivity=sens, code_checks=code_checks, measurements=_measurements(studies, names, verdict),
     )
 
