@@ -4,8 +4,8 @@
 
 For each S: a sparse Garnet (A = 4, k = branching) built vectorised; SparseTrajectorySampler's build time and table
 bytes; truncated-horizon sampling throughput against a competent numpy sampler over the same sparse support
-(inverse CDF over A and over the k support entries, vectorised over episodes: O(A + k) per transition); the same
-random policy. Dense P at these sizes would need S·A·S·8 bytes (reported for scale: 3.2 GB at S = 10,000).
+(inverse CDF over A and over the k support entries, vectorised over episodes: O(A + k) per transition) and numpy
+alias tables over the same supports (O(1) per transition, tables built once and not timed); the same random policy. Dense P at these sizes would need S·A·S·8 bytes (reported for scale: 3.2 GB at S = 10,000).
 """
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ import time
 
 import numpy as np
 import torch
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baselines import alias_draw, alias_rows  # noqa: E402 — the benchmarks' shared numpy baselines
 
 from pgtheory._perf import tune_allocator
 from pgtheory.problems import sparse_garnet
@@ -32,6 +38,19 @@ def numpy_sparse_sampler(support, probs, pi, rho, n, H, rng):
         j = np.minimum((u[1][:, None] > cdf_p[s, a]).sum(1), k - 1)
         total += float(s.sum() > -1)  # keep the loop honest without a reward gather cost difference
         s = support[s, a, j]
+    return n * H
+
+
+def numpy_sparse_alias_sampler(tables, support, rho, n, H, rng):
+    """Vectorised numpy alias tables over the policy rows and over each (s, a)'s k support entries: O(1) per draw."""
+    (pp, pa), (tp, ta) = tables
+    S, A, k = support.shape
+    flat = support.reshape(S * A, k)
+    s = np.minimum(np.searchsorted(rho.cumsum(), rng.random(n)), S - 1)
+    for _ in range(H):
+        a = alias_draw(pp, pa, s, rng)
+        row = s * A + a
+        s = flat[row, alias_draw(tp, ta, row, rng)]
     return n * H
 
 
@@ -55,7 +74,7 @@ def main(argv=None):
     A, k, n, H = 4, args.branching, args.episodes, args.horizon
     print(f"sparse sampler: A = {A}, k = {k}, {n} episodes × H = {H}, torch threads {torch.get_num_threads()}")
     print(f"{'S':>8} {'garnet s':>9} {'build s':>8} {'table MB':>9} {'dense P GB':>10} {'pgtheory Mt/s':>13} "
-          f"{'numpy Mt/s':>10} {'ratio':>6}")
+          f"{'numpy CDF Mt/s':>14} {'ratio':>6} {'numpy alias Mt/s':>16} {'ratio':>6}")
     for S in args.states:
         t0 = time.perf_counter()
         mdp = sparse_garnet(S, A, k, seed=0)
@@ -70,9 +89,11 @@ def main(argv=None):
         sup, pr, pin, rho = mdp.support.numpy(), mdp.probs.numpy(), pi.numpy(), mdp.initial.numpy()
         rng = np.random.default_rng(3)
         t_np = best_of(lambda: numpy_sparse_sampler(sup, pr, pin, rho, n, H, rng))
+        tables = (alias_rows(pin), alias_rows(pr.reshape(S * A, k)))  # built once, not timed
+        t_al = best_of(lambda: numpy_sparse_alias_sampler(tables, sup, rho, n, H, rng))
         m = n * H / 1e6
         print(f"{S:>8} {t_garnet:>9.2f} {t_build:>8.2f} {mb:>9.1f} {S * A * S * 8 / 2**30:>10.1f} {m / t_pg:>13.2f} "
-              f"{m / t_np:>10.2f} {t_np / t_pg:>6.2f}")
+              f"{m / t_np:>14.2f} {t_np / t_pg:>6.2f} {m / t_al:>16.2f} {t_al / t_pg:>6.2f}")
 
 
 if __name__ == "__main__":
