@@ -107,7 +107,13 @@ def test_readme_ledger_section_is_rendered_from_the_rows_and_replaces_only_its_s
     assert md.startswith("## The ledger (full scale, run seed 1008, commit abc1234, CPU; 2 claims)")
     assert "from one commit of a clean tree (1.0 CPU-hours" in md
     assert "| `L1-a` | A \\| paper (L1) | **verified** | holds exactly |" in md  # an identity shows as verified
-    assert "**qualified** (extension) | x \\| y |" in md  # pipes in a summary are escaped
+    # pipes in a summary are escaped; an extension names its quote verdict; a single instance and no sweep are marked
+    assert "**qualified** (extension, quote None; not swept) | x \\| y |" in md
+    marked = dict(rows[1], quote_verdict="inconclusive", instances={"count": 1, "holding": 0},
+                  sensitivity=[{"constant": "lr", "value": 1, "verdict": "refuted"}])
+    assert "**qualified** (extension, quote inconclusive; one instance) |" in readme_ledger_markdown([rows[0], marked])
+    plain = dict(marked, instances={"count": 20, "holding": 3}, extension=False)
+    assert "**qualified** | x \\| y |" in readme_ledger_markdown([rows[0], plain])
     mixed = readme_ledger_markdown([rows[0], _row("L3-c", "theorem", "confirmed", "s", commit="other")])
     assert "NOT from one commit of a clean tree" in mixed
     ledger = tmp_path / "ledger.json"

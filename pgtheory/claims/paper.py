@@ -8,7 +8,7 @@ from .render import _tex, ledger_latex
 from .runner import atomic_write_text
 
 __all__ = ["merge_ledgers", "write_paper_tables", "draw_paper_figures", "PAPER_FAMILIES", "paper_family",
-           "readme_ledger_markdown", "update_readme_ledger", "verdict_changes", "verdict_changes_latex",
+           "readme_ledger_markdown", "update_readme_ledger", "verdict_changes", "swept_constants", "verdict_changes_latex",
            "write_verdict_changes"]
 
 #: The paper's results sections, in order: key → title.
@@ -135,8 +135,15 @@ def paper_family(claim_id: str, theme: str, figure_family: str | None) -> str:
     return _BY_FIGURE_FAMILY[figure_family]
 
 
+def swept_constants(record: dict) -> int:
+    """How many distinct design constants the record's sensitivity sweep varied (0: not swept)."""
+    return len({p.get("constant") for p in record.get("sensitivity") or []})
+
+
 def family_tables(rows: list[dict]) -> dict[str, str]:
-    """Section key → a LaTeX table of that section's ledger rows (claim, kind, verdict, instances holding)."""
+    """Section key → a LaTeX table of that section's ledger rows (claim, kind, verdict, the quote verdict of an
+    extension claim, instances holding, how many design constants were swept — a claim not swept cannot be qualified
+    by the sensitivity rule, so its confirmation carries no robustness check)."""
     from .registry import CLAIMS, load_claims
     from .render import by_kind, shown
 
@@ -150,12 +157,15 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
         out[paper_family(c.id, c.theme, c.figure_family)].append(r)
     tables = {}
     for key, group in out.items():
-        lines = [r"\begin{tabular}{llll}", r"\toprule", r"Claim & Kind & Verdict & Instances holding \\", r"\midrule"]
+        lines = [r"\begin{tabular}{llllll}", r"\toprule",
+                 r"Claim & Kind & Verdict & Quote & Instances holding & Constants swept \\", r"\midrule"]
         for kind, part in by_kind(group):
             for r in part:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
-                lines.append(f"{_tex(r['id'])} & {kind} & {shown(r)} & {held} \\\\")
+                quote = r.get("quote_verdict") if r.get("extension") else None
+                lines.append(f"{_tex(r['id'])} & {kind} & {shown(r)} & {quote or '--'} & {held} & "
+                             f"{swept_constants(r) or 'none'} \\\\")
         lines += [r"\bottomrule", r"\end{tabular}", ""]
         tables[key] = "\n".join(lines)
     return tables
@@ -293,7 +303,11 @@ def readme_ledger_markdown(rows: list[dict]) -> str:
         out += [f"**{_README_KIND_TITLES.get(kind, 'Records without a kind')}** ({len(group)}: {verdict_counts(group)})",
                 "", "| claim | paper (seed line) | verdict | evidence |", "|---|---|---|---|"]
         for r in group:
-            ext = " (extension)" if r.get("extension") else ""
+            marks = [f"extension, quote {r.get('quote_verdict')}" if r.get("extension") else ""]
+            inst = r.get("instances")
+            marks.append("one instance" if isinstance(inst, dict) and inst.get("count") == 1 else "")
+            marks.append("not swept" if kind != "identity" and not swept_constants(r) else "")
+            ext = f" ({'; '.join(m for m in marks if m)})" if any(marks) else ""
             out.append(f"| `{r['id']}` | {_md_cell(r['paper'])} (L{r['seed_line']}) | **{shown(r)}**{ext} | "
                        f"{_md_cell(r['summary'])} |")
         out.append("")
