@@ -86,6 +86,35 @@ def alias_numpy(tables, r, rho, n, H, rng):
     return n * H
 
 
+def alias_numpy_recorded(tables, r, rho, n, H, rng):
+    """(e): (d) that also keeps every transition's state, action and reward (what a trajectory estimator needs)."""
+    (pp, pa), (tp, ta) = tables
+    S, A = r.shape
+    s = np.minimum(np.searchsorted(rho.cumsum(), rng.random(n)), S - 1)
+    states, actions, rewards = [], [], []
+    for _ in range(H):
+        a = alias_draw(pp, pa, s, rng)
+        states.append(s)
+        actions.append(a)
+        rewards.append(r[s, a])
+        s = alias_draw(tp, ta, s * A + a, rng)
+    np.concatenate(states), np.concatenate(actions), np.concatenate(rewards)
+    return n * H
+
+
+def _pg_rate(fn, n, H, reps, dev) -> float:
+    fn(n)  # warm-up
+    if dev == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps):
+        out = fn(n)
+    if dev == "cuda":
+        torch.cuda.synchronize()
+    del out
+    return reps * n * H / (time.perf_counter() - t)
+
+
 def rate(fn, *args) -> float:
     t = time.perf_counter()
     m = fn(*args)
@@ -98,7 +127,7 @@ def peak_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--horizon", type=int, default=50)
@@ -109,6 +138,7 @@ def main(argv=None) -> None:
     max_batch = args.max_batch or (20_000_000 if dev == "cuda" else 200_000)
     print(f"device={dev}, torch {torch.__version__}, threads={torch.get_num_threads()}, A=4, H={H}, truncated horizon")
     rng = np.random.default_rng(0)
+    rows = []
     for S in (10, 100, 1000):
         mdp = garnet(S, 4, S, seed=0)
         P, r, rho = mdp.transitions.numpy(), mdp.rewards.numpy(), mdp.initial.numpy()
@@ -126,32 +156,38 @@ def main(argv=None) -> None:
         smp = TrajectorySampler(mdp.to(dev), pi_t.to(dev), termination="truncate", horizon=H)
         t_build = time.perf_counter() - t_build
         gen = torch.Generator(dev).manual_seed(0)
-        best, best_n = 0.0, 0
+        r_rec = max(rate(alias_numpy_recorded, tables, r, rho, n_np, H, rng) for _ in range(2))
+        best, best_n, best_ret, best_ret_n = 0.0, 0, 0.0, 0
         n = 10_000
         while n <= max_batch:
-            smp.sample(n, gen)  # warm-up
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            reps = 3
-            for _ in range(reps):
-                tr = smp.sample(n, gen)
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            rt = reps * n * H / (time.perf_counter() - t)
-            del tr
+            rt = _pg_rate(lambda m: smp.sample(m, gen), n, H, 3, dev)
             if rt > best:
                 best, best_n = rt, n
+            rt = _pg_rate(lambda m: smp.sample_returns(m, gen), n, H, 3, dev)
+            if rt > best_ret:
+                best_ret, best_ret_n = rt, n
             n *= 4
         print(f"\nS={S:5d}  (alias tables built in {t_build * 1e3:.0f} ms)")
+        print(f"  returns only (no trajectory kept):")
         print(f"  (a) python loop + Generator.choice   {r_loop:14,.0f} transitions/s")
         print(f"  (b) vectorised numpy inverse CDF     {r_vec:14,.0f} transitions/s")
         print(f"  (c) numpy flat searchsorted          {r_ss:14,.0f} transitions/s")
         print(f"  (d) numpy alias tables               {r_alias:14,.0f} transitions/s   (built in {t_alias * 1e3:.0f} ms)")
-        print(f"  pgtheory alias sampler (batch {best_n:>9,}) {best:14,.0f} transitions/s   "
-              f"ratio vs (a) {best / r_loop:8,.0f}x   vs (b) {best / r_vec:6.1f}x   vs (c) {best / r_ss:5.2f}x   "
-              f"vs (d) {best / r_alias:5.2f}x   peak memory {peak_mb(dev):,.0f} MB")
-
+        print(f"  pgtheory sample_returns (batch {best_ret_n:>9,}) {best_ret:14,.0f} transitions/s   "
+              f"vs (a) {best_ret / r_loop:8,.0f}x   vs (b) {best_ret / r_vec:6.1f}x   vs (c) {best_ret / r_ss:5.2f}x   "
+              f"vs (d) {best_ret / r_alias:5.2f}x")
+        print(f"  trajectories kept (states, actions, rewards; pgtheory also log-probabilities and step weights):")
+        print(f"  (e) numpy alias tables, recorded     {r_rec:14,.0f} transitions/s")
+        print(f"  pgtheory sample (batch {best_n:>9,}) {best:14,.0f} transitions/s   vs (e) {best / r_rec:5.2f}x   "
+              f"peak memory {peak_mb(dev):,.0f} MB")
+        rows.append({"S": S, "numpy_alias_returns": r_alias, "numpy_alias_recorded": r_rec, "numpy_searchsorted": r_ss,
+                     "numpy_inverse_cdf": r_vec, "python_loop": r_loop, "pgtheory_sample_returns": best_ret,
+                     "pgtheory_sample": best, "ratio_returns_vs_numpy_alias": best_ret / r_alias,
+                     "ratio_sample_vs_numpy_alias_recorded": best / r_rec})
+    return rows
 
 if __name__ == "__main__":
+    from pgtheory._perf import apply_threads, resolve_threads
+
+    apply_threads(resolve_threads(None))  # the package's thread policy (one thread unless PGTHEORY_THREADS says more)
     main()

@@ -97,4 +97,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from pgtheory._perf import apply_threads, resolve_threads
+
+    apply_threads(resolve_threads(None))  # the package's thread policy (one thread unless PGTHEORY_THREADS says more)
     main()

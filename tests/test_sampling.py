@@ -208,3 +208,37 @@ def test_sampler_reports_progress_on_long_episodes(monkeypatch):
     TrajectorySampler(mdp, torch.full((3, 2), 0.5, dtype=torch.float64)).sample(
         20, torch.Generator().manual_seed(0), progress=lambda t, alive: calls.append((t, alive)))
     assert calls and all(0 < alive <= 20 for _, alive in calls) and calls[0][0] == 0
+
+
+@pytest.mark.parametrize("termination", ["geometric", "truncate"])
+def test_sample_returns_equals_the_returns_of_sample_without_materialising(termination):
+    """Same generator state → the same random numbers: sample_returns equals sample(...).discounted_returns() to
+    round-off (issue 17: returns in O(n) memory). Twin: another generator state gives other returns."""
+    from pgtheory.problems import garnet
+    from pgtheory.sampling import TrajectorySampler
+
+    mdp = garnet(12, 3, 4, discount=0.8, seed=3)
+    pi = torch.softmax(torch.randn(12, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64), -1)
+    smp = TrajectorySampler(mdp, pi, termination=termination, horizon=None if termination == "geometric" else 15)
+    full = smp.sample(5000, torch.Generator().manual_seed(7)).discounted_returns()
+    fast = smp.sample_returns(5000, torch.Generator().manual_seed(7))
+    assert fast.shape == (5000,) and torch.allclose(fast, full, rtol=0, atol=1e-12)
+    other = smp.sample_returns(5000, torch.Generator().manual_seed(8))
+    assert not torch.allclose(other, full)
+
+
+def test_sample_returns_with_reward_noise_is_unbiased_for_J_and_a_shifted_target_is_rejected():
+    """With Gaussian reward noise the per-step draws differ from sample's, so the check is in law: the returns' mean is
+    within a 1 − 1e-6 t-interval of the exact J (false-failure rate 1e-6), and the same test rejects J + 0.05."""
+    from pgtheory.exact import evaluate_policy
+    from pgtheory.problems import garnet
+    from pgtheory.sampling import TrajectorySampler
+    from pgtheory.stats import bias_test
+
+    base = garnet(8, 2, 3, discount=0.7, seed=5)
+    mdp = type(base)(base.transitions, base.rewards, base.discount, base.initial, reward_std=torch.full((8, 2), 0.5, dtype=torch.float64))
+    pi = torch.full((8, 2), 0.5, dtype=torch.float64)
+    J = float(evaluate_policy(mdp, pi).objective)
+    ret = TrajectorySampler(mdp, pi).sample_returns(200_000, torch.Generator().manual_seed(0))
+    assert bias_test(ret[:, None], torch.tensor([J], dtype=torch.float64)).pvalue > 1e-6
+    assert bias_test(ret[:, None], torch.tensor([J + 0.05], dtype=torch.float64)).pvalue < 1e-6

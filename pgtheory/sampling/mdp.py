@@ -308,6 +308,38 @@ class TrajectorySampler:
                 f"n: {n} trajectories need about {need / 2**30:.1f} GiB (expected {self.expected_transitions(n):.3g} "
                 f"transitions × {BYTES_PER_TRANSITION} B), over the memory budget of {memory_budget / 2**30:.1f} GiB; "
                 f"draw them with sample_chunks(n, generator) ({self.chunk_size(memory_budget)} per chunk) or raise memory_budget")
+        eps, states, actions, offsets = [], [], [], [0]
+        for _, ep, st, ac in self._steps(n, generator, progress):
+            eps.append(ep)
+            states.append(st)
+            actions.append(ac)
+            offsets.append(offsets[-1] + int(st.shape[0]))
+        return assemble_trajectories(self, eps, states, actions, offsets, n, generator)
+
+    def sample_returns(self, n: int, generator: torch.Generator, *,
+                       progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """The discounted returns ``[n]`` of ``n`` independent episodes, Σ_t w_t r_t (w_t = 1 geometric, γ^t truncated),
+        without materialising the trajectories: memory O(n), not O(transitions).
+
+        Same random numbers as :meth:`sample` for the same generator state: without reward noise,
+        ``sample_returns(n, g)`` equals ``sample(n, g).discounted_returns()`` (tested to round-off); with noise the
+        Gaussian draws are made step by step, so the two agree in law only. Unbiased for J (geometric) or J_H.
+        """
+        n = check_positive_int(n, "n")
+        mdp = self.mdp
+        f64 = dict(dtype=torch.float64, device=mdp.device)
+        ret = torch.zeros(n, **f64)
+        for t, ep, st, ac in self._steps(n, generator, progress):
+            r = mdp.rewards[st, ac]
+            if self.has_noise:
+                r = r + mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
+            if self.termination != "geometric":
+                r = r * mdp.discount ** t
+            ret.index_add_(0, ep, r)
+        return ret
+
+    def _steps(self, n: int, generator: torch.Generator, progress):
+        """Step-major draw: yields (t, episode ids, states, actions) of the episodes alive at step t."""
         dev = self.mdp.device
         check_sampling_generator(generator, dev)
         S, A = self.mdp.n_states, self.mdp.n_actions
@@ -315,7 +347,6 @@ class TrajectorySampler:
         f64 = dict(dtype=torch.float64, device=dev)
         ep = torch.arange(n, device=dev)
         s = sample_alias(self.initial_table, torch.zeros(n, dtype=torch.long, device=dev), torch.rand(n, generator=generator, **f64))
-        eps, states, actions, offsets = [], [], [], [0]
         last_report = time.perf_counter()
         for t in range(H):
             if progress is not None and time.perf_counter() - last_report >= 1.0:
@@ -323,27 +354,22 @@ class TrajectorySampler:
                 last_report = time.perf_counter()
             k = sample_alias(self.table, s, torch.rand(s.shape[0], generator=generator, **f64))
             a = torch.div(k, S, rounding_mode="floor")  # stop outcomes A*S + a also decode to a ≥ A ...
-            eps.append(ep)
-            states.append(s)
-            offsets.append(offsets[-1] + int(s.shape[0]))
             if geometric:
                 stop = k >= A * S
                 a = torch.where(stop, k - A * S, a)  # ... so map them back to their action
-                actions.append(a)
+                yield t, ep, s, a
                 keep = ~stop
                 ep, s = ep[keep], (k % S)[keep]
                 if ep.numel() == 0:
-                    break
+                    return
             else:
-                actions.append(a)
+                yield t, ep, s, a
                 s = k % S
-        else:
-            if geometric:
-                raise RuntimeError(
-                    f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {H} steps; "
-                    "raise horizon (each episode survives H steps with probability γ^H)"
-                )
-        return assemble_trajectories(self, eps, states, actions, offsets, n, generator)
+        if geometric:
+            raise RuntimeError(
+                f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {H} steps; "
+                "raise horizon (each episode survives H steps with probability γ^H)"
+            )
 
 
 def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Generator, *, target=None,
