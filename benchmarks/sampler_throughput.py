@@ -115,6 +115,27 @@ def _pg_rate(fn, n, H, reps, dev) -> float:
     return reps * n * H / (time.perf_counter() - t)
 
 
+#: bytes a transition must at least move through memory (the issue's yardstick: state, action, reward, weight as 8 B each)
+BYTES_PER_TRANSITION_FLOOR = 32
+
+
+def copy_bandwidth(dev: str, n_bytes: int = 2**28) -> float:
+    """Bytes/s of a large tensor copy on ``dev`` (read + write counted), best of 5: the memory-bandwidth yardstick."""
+    x = torch.ones(n_bytes // 8, dtype=torch.float64, device=dev)
+    y = torch.empty_like(x)
+    best = float("inf")
+    for _ in range(5):
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        y.copy_(x)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    del x, y
+    return 2 * n_bytes / best
+
+
 def rate(fn, *args) -> float:
     t = time.perf_counter()
     m = fn(*args)
@@ -138,6 +159,10 @@ def main(argv=None) -> list[dict]:
     max_batch = args.max_batch or (20_000_000 if dev == "cuda" else 200_000)
     print(f"device={dev}, torch {torch.__version__}, threads={torch.get_num_threads()}, A=4, H={H}, truncated horizon")
     rng = np.random.default_rng(0)
+    bw = copy_bandwidth(dev)
+    limit = bw / BYTES_PER_TRANSITION_FLOOR
+    print(f"memory copy: {bw / 1e9:.1f} GB/s → bandwidth limit {limit / 1e6:,.0f} M transitions/s at "
+          f"{BYTES_PER_TRANSITION_FLOOR} B per transition")
     rows = []
     for S in (10, 100, 1000):
         mdp = garnet(S, 4, S, seed=0)
@@ -175,15 +200,16 @@ def main(argv=None) -> list[dict]:
         print(f"  (d) numpy alias tables               {r_alias:14,.0f} transitions/s   (built in {t_alias * 1e3:.0f} ms)")
         print(f"  pgtheory sample_returns (batch {best_ret_n:>9,}) {best_ret:14,.0f} transitions/s   "
               f"vs (a) {best_ret / r_loop:8,.0f}x   vs (b) {best_ret / r_vec:6.1f}x   vs (c) {best_ret / r_ss:5.2f}x   "
-              f"vs (d) {best_ret / r_alias:5.2f}x")
+              f"vs (d) {best_ret / r_alias:5.2f}x   bandwidth fraction {best_ret / limit:.1%}")
         print(f"  trajectories kept (states, actions, rewards; pgtheory also log-probabilities and step weights):")
         print(f"  (e) numpy alias tables, recorded     {r_rec:14,.0f} transitions/s")
         print(f"  pgtheory sample (batch {best_n:>9,}) {best:14,.0f} transitions/s   vs (e) {best / r_rec:5.2f}x   "
-              f"peak memory {peak_mb(dev):,.0f} MB")
+              f"bandwidth fraction {best / limit:.1%}   peak memory {peak_mb(dev):,.0f} MB")
         rows.append({"S": S, "numpy_alias_returns": r_alias, "numpy_alias_recorded": r_rec, "numpy_searchsorted": r_ss,
                      "numpy_inverse_cdf": r_vec, "python_loop": r_loop, "pgtheory_sample_returns": best_ret,
                      "pgtheory_sample": best, "ratio_returns_vs_numpy_alias": best_ret / r_alias,
-                     "ratio_sample_vs_numpy_alias_recorded": best / r_rec})
+                     "ratio_sample_vs_numpy_alias_recorded": best / r_rec, "copy_bandwidth_bytes_per_s": bw,
+                     "bandwidth_fraction_sample": best / limit, "bandwidth_fraction_sample_returns": best_ret / limit})
     return rows
 
 if __name__ == "__main__":

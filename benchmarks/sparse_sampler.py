@@ -41,14 +41,18 @@ def numpy_sparse_sampler(support, probs, pi, rho, n, H, rng):
     return n * H
 
 
-def numpy_sparse_alias_sampler(tables, support, rho, n, H, rng):
-    """Vectorised numpy alias tables over the policy rows and over each (s, a)'s k support entries: O(1) per draw."""
+def numpy_sparse_alias_sampler(tables, support, rho, n, H, rng, rewards=None):
+    """Vectorised numpy alias tables over the policy rows and over each (s, a)'s k support entries: O(1) per draw;
+    with ``rewards [S, A]`` it also accumulates each episode's return (the work of pgtheory's sample_returns)."""
     (pp, pa), (tp, ta) = tables
     S, A, k = support.shape
     flat = support.reshape(S * A, k)
     s = np.minimum(np.searchsorted(rho.cumsum(), rng.random(n)), S - 1)
+    ret = np.zeros(n)
     for _ in range(H):
         a = alias_draw(pp, pa, s, rng)
+        if rewards is not None:
+            ret += rewards[s, a]
         row = s * A + a
         s = flat[row, alias_draw(tp, ta, row, rng)]
     return n * H
@@ -74,7 +78,8 @@ def main(argv=None):
     A, k, n, H = 4, args.branching, args.episodes, args.horizon
     print(f"sparse sampler: A = {A}, k = {k}, {n} episodes × H = {H}, torch threads {torch.get_num_threads()}")
     print(f"{'S':>8} {'garnet s':>9} {'build s':>8} {'table MB':>9} {'dense P GB':>10} {'pgtheory Mt/s':>13} "
-          f"{'numpy CDF Mt/s':>14} {'ratio':>6} {'numpy alias Mt/s':>16} {'ratio':>6}")
+          f"{'numpy CDF Mt/s':>14} {'ratio':>6} {'numpy alias Mt/s':>16} {'ratio':>6} {'pgtheory returns':>16} "
+          f"{'numpy alias+ret':>15} {'ratio':>6}")
     for S in args.states:
         t0 = time.perf_counter()
         mdp = sparse_garnet(S, A, k, seed=0)
@@ -83,7 +88,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         smp = SparseTrajectorySampler(mdp, pi, termination="truncate", horizon=H)
         t_build = time.perf_counter() - t0
-        mb = sum(t.numel() * t.element_size() for t in (*smp.policy_table, *smp.next_table, smp.next_states)) / 2**20
+        mb = sum(t.numel() * t.element_size() for t in (*smp.table, smp.next_states)) / 2**20
         gen = torch.Generator().manual_seed(2)
         t_pg = best_of(lambda: smp.sample(n, gen))
         sup, pr, pin, rho = mdp.support.numpy(), mdp.probs.numpy(), pi.numpy(), mdp.initial.numpy()
@@ -91,9 +96,13 @@ def main(argv=None):
         t_np = best_of(lambda: numpy_sparse_sampler(sup, pr, pin, rho, n, H, rng))
         tables = (alias_rows(pin), alias_rows(pr.reshape(S * A, k)))  # built once, not timed
         t_al = best_of(lambda: numpy_sparse_alias_sampler(tables, sup, rho, n, H, rng))
+        rew = mdp.rewards.numpy()
+        t_alr = best_of(lambda: numpy_sparse_alias_sampler(tables, sup, rho, n, H, rng, rewards=rew))
+        t_ret = best_of(lambda: smp.sample_returns(n, gen))
         m = n * H / 1e6
         print(f"{S:>8} {t_garnet:>9.2f} {t_build:>8.2f} {mb:>9.1f} {S * A * S * 8 / 2**30:>10.1f} {m / t_pg:>13.2f} "
-              f"{m / t_np:>14.2f} {t_np / t_pg:>6.2f} {m / t_al:>16.2f} {t_al / t_pg:>6.2f}")
+              f"{m / t_np:>14.2f} {t_np / t_pg:>6.2f} {m / t_al:>16.2f} {t_al / t_pg:>6.2f} {m / t_ret:>16.2f} "
+              f"{m / t_alr:>15.2f} {t_alr / t_ret:>6.2f}")
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def test_large_sparse_mdp_tables_stay_sparse():
     S, A, k = 20_000, 4, 10
     m = sparse_garnet(S, A, k, seed=8)
     smp = SparseTrajectorySampler(m, torch.full((S, A), 1 / A, dtype=torch.float64), termination="truncate", horizon=5)
-    assert smp.next_table.prob.shape == (S * A, k) and smp.policy_table.prob.shape == (S, A)
+    assert smp.table.prob.shape == (S, A * k) and smp.next_states.shape == (S * A, k)  # over the support only
     traj = smp.sample(1000, torch.Generator().manual_seed(9))
     assert traj.n_transitions == 5000 and int(traj.states.max()) < S
     with pytest.raises(ValueError, match="to_dense"):

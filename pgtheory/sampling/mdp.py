@@ -200,65 +200,11 @@ def assemble_trajectories(sampler, eps: list, states: list, actions: list, offse
                         sampler.termination, mdp.discount)
 
 
-class TrajectorySampler:
-    """Pre-built alias tables for sampling trajectories of ``mdp`` under a behaviour policy.
-
-    Parameters
-    ----------
-    mdp : TabularMDP
-    policy : Tensor [S, A]
-        The behaviour policy μ that generates the actions.
-    target : Tensor [S, A], optional
-        The target policy π whose log-probabilities are recorded (default: μ). Must be absolutely
-        continuous with respect to μ (μ(a|s) = 0 ⇒ π(a|s) = 0), else importance weights are undefined.
-    termination : 'geometric' | 'truncate'
-    device : torch.device or str, optional
-        Where to sample (the MDP and policies are moved there once); default: the MDP's device.
-    horizon : int
-        Number of steps (``truncate``) or a safety cap (``geometric``: an error, not a silent
-        truncation, if any episode is still alive after ``horizon`` steps; default 50/(1−γ)).
-    """
-
-    def __init__(self, mdp: TabularMDP, policy, *, target=None, termination: str = "geometric", horizon: int | None = None,
-                 device: torch.device | str | None = None):
-        if not isinstance(mdp, TabularMDP):
-            raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
-        if device is not None:
-            mdp = mdp.to(device)
-            policy = policy.to(mdp.device) if isinstance(policy, torch.Tensor) else policy
-            target = target.to(mdp.device) if isinstance(target, torch.Tensor) else target
-        mu = self._policy(mdp, policy, "policy")
-        pi = mu if target is None else self._policy(mdp, target, "target")
-        if target is not None:
-            bad = (mu == 0) & (pi > 0)
-            if bool(bad.any()):
-                s, a = (int(i) for i in bad.nonzero()[0])
-                raise ValueError(
-                    f"policy: the behaviour policy has probability 0 at (s={s}, a={a}) where the target has "
-                    f"{float(pi[s, a]):.3g}; importance weights are undefined"
-                )
-        g = mdp.discount
-        self.horizon = resolve_horizon(termination, horizon, g)
-        self.mdp, self.mu, self.pi, self.termination = mdp, mu, pi, termination
-        S, A = mdp.n_states, mdp.n_actions
-        joint = mu.unsqueeze(-1) * mdp.transitions  # [S, A, S']
-        if termination == "geometric":
-            cont = joint.reshape(S, A * S) * g
-            stop = mu * (1 - g)  # outcome index A*S + a: take action a, then stop
-            table = torch.cat([cont, stop], dim=1)
-        else:
-            table = joint.reshape(S, A * S)
-        self.table: AliasTable = build_alias_table(table, validate=False)
-        self.initial_table: AliasTable = build_alias_table(mdp.initial.unsqueeze(0), validate=False)
-        self.log_mu = torch.where(mu > 0, mu.log(), torch.full_like(mu, -torch.inf))
-        self.log_pi = torch.where(pi > 0, pi.log(), torch.full_like(pi, -torch.inf))
-        self.has_noise = bool((mdp.reward_std > 0).any())
-
-    @staticmethod
-    def _policy(mdp: TabularMDP, p, name: str) -> torch.Tensor:
-        if isinstance(p, torch.Tensor) and p.device != mdp.device:
-            raise ValueError(f"{name}: on device {p.device} but the MDP is on {mdp.device}")
-        return checked_policy(mdp, p, name)
+class StepMajorSampler:
+    """What every tabular trajectory sampler shares: memory-checked batches (:meth:`sample`), chunked streams
+    (:meth:`sample_chunks`) and returns without trajectories (:meth:`sample_returns`), all driven by the subclass's
+    ``_steps(n, generator, progress)``, which yields (t, episode ids, states, actions) of the episodes alive at step t.
+    Subclasses set ``mdp``, ``termination``, ``horizon``, ``has_noise``, ``log_pi`` and ``log_mu``."""
 
     def expected_transitions(self, n: int) -> float:
         """E[number of transitions] of ``n`` episodes: n/(1 − γ) (geometric, capped at the horizon) or n·H (truncate)."""
@@ -337,6 +283,67 @@ class TrajectorySampler:
                 r = r * mdp.discount ** t
             ret.index_add_(0, ep, r)
         return ret
+
+
+class TrajectorySampler(StepMajorSampler):
+    """Pre-built alias tables for sampling trajectories of ``mdp`` under a behaviour policy.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : Tensor [S, A]
+        The behaviour policy μ that generates the actions.
+    target : Tensor [S, A], optional
+        The target policy π whose log-probabilities are recorded (default: μ). Must be absolutely
+        continuous with respect to μ (μ(a|s) = 0 ⇒ π(a|s) = 0), else importance weights are undefined.
+    termination : 'geometric' | 'truncate'
+    device : torch.device or str, optional
+        Where to sample (the MDP and policies are moved there once); default: the MDP's device.
+    horizon : int
+        Number of steps (``truncate``) or a safety cap (``geometric``: an error, not a silent
+        truncation, if any episode is still alive after ``horizon`` steps; default 50/(1−γ)).
+    """
+
+    def __init__(self, mdp: TabularMDP, policy, *, target=None, termination: str = "geometric", horizon: int | None = None,
+                 device: torch.device | str | None = None):
+        if not isinstance(mdp, TabularMDP):
+            raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
+        if device is not None:
+            mdp = mdp.to(device)
+            policy = policy.to(mdp.device) if isinstance(policy, torch.Tensor) else policy
+            target = target.to(mdp.device) if isinstance(target, torch.Tensor) else target
+        mu = self._policy(mdp, policy, "policy")
+        pi = mu if target is None else self._policy(mdp, target, "target")
+        if target is not None:
+            bad = (mu == 0) & (pi > 0)
+            if bool(bad.any()):
+                s, a = (int(i) for i in bad.nonzero()[0])
+                raise ValueError(
+                    f"policy: the behaviour policy has probability 0 at (s={s}, a={a}) where the target has "
+                    f"{float(pi[s, a]):.3g}; importance weights are undefined"
+                )
+        g = mdp.discount
+        self.horizon = resolve_horizon(termination, horizon, g)
+        self.mdp, self.mu, self.pi, self.termination = mdp, mu, pi, termination
+        S, A = mdp.n_states, mdp.n_actions
+        joint = mu.unsqueeze(-1) * mdp.transitions  # [S, A, S']
+        if termination == "geometric":
+            cont = joint.reshape(S, A * S) * g
+            stop = mu * (1 - g)  # outcome index A*S + a: take action a, then stop
+            table = torch.cat([cont, stop], dim=1)
+        else:
+            table = joint.reshape(S, A * S)
+        self.table: AliasTable = build_alias_table(table, validate=False)
+        self.initial_table: AliasTable = build_alias_table(mdp.initial.unsqueeze(0), validate=False)
+        self.log_mu = torch.where(mu > 0, mu.log(), torch.full_like(mu, -torch.inf))
+        self.log_pi = torch.where(pi > 0, pi.log(), torch.full_like(pi, -torch.inf))
+        self.has_noise = bool((mdp.reward_std > 0).any())
+
+    @staticmethod
+    def _policy(mdp: TabularMDP, p, name: str) -> torch.Tensor:
+        if isinstance(p, torch.Tensor) and p.device != mdp.device:
+            raise ValueError(f"{name}: on device {p.device} but the MDP is on {mdp.device}")
+        return checked_policy(mdp, p, name)
 
     def _steps(self, n: int, generator: torch.Generator, progress):
         """Step-major draw: yields (t, episode ids, states, actions) of the episodes alive at step t."""
