@@ -128,11 +128,16 @@ def _inner_params_to_policy(phi: torch.Tensor, n: int) -> tuple[torch.Tensor, to
     return phi[:n], spd_from_log_cholesky(phi[n:], n)
 
 
+#: how far above the requested tolerance a gradient may stay once Newton no longer changes J (round-off stationarity)
+ROUND_OFF_STATIONARITY = 100.0
+
+
 def solve_inner_numerically(U, data_mean, data_cov, lam, *, tol: float = 1e-12, max_iter: int = 200) -> torch.Tensor:
     """Maximise J_U by damped Newton steps on the exact objective over φ = (m, log-Cholesky of S), from (0, I).
 
-    Returns φ [n + n(n+1)/2] with ‖∇_φ J‖∞ ≤ ``tol``·max(1, λ, ‖U‖_max, ‖U‖_max·‖μ‖_∞) (raises RuntimeError if not
-    reached). ``U`` may carry autograd history; the solve itself is detached.
+    Returns φ [n + n(n+1)/2] with ‖∇_φ J‖∞ ≤ ``tol``·max(1, λ, ‖U‖_max, ‖U‖_max·‖μ‖_∞), or within
+    ``ROUND_OFF_STATIONARITY`` times that once three Newton steps in a row have left J unchanged to float64 round-off
+    (raises RuntimeError otherwise). ``U`` may carry autograd history; the solve itself is detached.
     """
     lam = _lam(lam)
     n = data_mean.shape[0]
@@ -145,9 +150,14 @@ def solve_inner_numerically(U, data_mean, data_cov, lam, *, tol: float = 1e-12, 
         m, S = _inner_params_to_policy(p, n)
         return gaussian_inner_objective(m, S, Ud, data_mean, data_cov, lam)
 
+    stalled = 0
     for _ in range(max_iter):
         g = torch.autograd.functional.jacobian(f, phi)
         if float(g.abs().max()) <= tol:
+            return phi
+        if stalled >= 3 and float(g.abs().max()) <= ROUND_OFF_STATIONARITY * tol:
+            # Newton has stopped changing J at float64 round-off with the gradient a few ulps above tol: stationary to
+            # machine precision (revision 2026-12-01: L151's seed-1010 run stopped at ‖∇J‖∞ = 9.9e-12 against 1e-12·scale)
             return phi
         H = torch.autograd.functional.hessian(f, phi)
         evals, evecs = torch.linalg.eigh(-H)
@@ -156,8 +166,9 @@ def solve_inner_numerically(U, data_mean, data_cov, lam, *, tol: float = 1e-12, 
         while float(f(phi + t * step)) < f0 - 1e-15 * abs(f0) and t > 1e-10:
             t *= 0.5
         phi = phi + t * step
+        stalled = stalled + 1 if abs(float(f(phi)) - f0) <= 4 * torch.finfo(torch.float64).eps * max(1.0, abs(f0)) else 0
     g = torch.autograd.functional.jacobian(f, phi)
-    if float(g.abs().max()) > tol:
+    if float(g.abs().max()) > tol and not (stalled >= 3 and float(g.abs().max()) <= ROUND_OFF_STATIONARITY * tol):
         raise RuntimeError(f"solve_inner_numerically: no stationary point within {max_iter} Newton steps (‖∇J‖∞ = {float(g.abs().max()):.2g})")
     return phi
 
