@@ -407,3 +407,16 @@ def test_the_equivalence_rule_binds_the_quoted_sentence_of_an_extension_claim():
     ev.verdict, ev.quote_verdict = "confirmed", "confirmed"
     out = apply_protocol(_claim(lambda ctx: ev, extension=True), ev)
     assert out["verdict"] == "inconclusive" and out["quote_verdict"] == "inconclusive"
+
+
+def test_a_sweep_point_refuses_a_quote_verdict_under_another_key():
+    """L127 (seed-1010 record) stored its sweep points' quote verdicts as ``quote``, which the protocol never read, and
+    showed 'confirmed' where the stated rule gives 'qualified'. Twin: the same point with quote_verdict= is read."""
+    with pytest.raises(ValueError, match="quote_verdict="):
+        sweep_point("sigma_p", 0.03, "inconclusive", quote="inconclusive")
+    with pytest.raises(ValueError, match="quote_verdict: expected"):
+        sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="maybe")
+    c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
+    ev = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
+                  sensitivity=[sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="inconclusive")])
+    assert apply_protocol(c, ev)["verdict"] == "qualified"

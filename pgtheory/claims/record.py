@@ -43,9 +43,16 @@ class RunContext:
 
 
 def sweep_point(constant: str, value: Any, verdict: str, **measured: Any) -> dict[str, Any]:
-    """One point of a sensitivity sweep: the verdict the claim's rule gives at ``constant = value``."""
+    """One point of a sensitivity sweep: the verdict the claim's rule gives at ``constant = value``; for a claim with an
+    extension, pass the quoted sentence's verdict at that point as ``quote_verdict`` (the protocol reads it)."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict: expected one of {VERDICTS}, got {verdict!r}")
+    if "quote" in measured:
+        # 2026-12-01: L127 stored its quote verdict as ``quote``, which the protocol never read
+        raise ValueError("quote: pass the quoted sentence's verdict at a sweep point as quote_verdict= (the protocol "
+                         "reads that key)")
+    if measured.get("quote_verdict") not in (None, *VERDICTS):
+        raise ValueError(f"quote_verdict: expected one of {VERDICTS}, got {measured['quote_verdict']!r}")
     return {"constant": constant, "value": value, "verdict": verdict, **measured}
 
 

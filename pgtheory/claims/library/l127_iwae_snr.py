@@ -32,6 +32,11 @@ fragile — one resample whose SNR estimate is clipped at 0 puts log SNR at log 
 percentile width is used from the next commit on.) The
 extension part (asymptotic_verdict on deterministic local slopes) makes no interval decision.
 Protocol: kind=asymptotic, extension=True — rates in K are large-K limits; the abstract's claim is qualitative (SNR falls).
+
+Revision 2026-12-01 (after the confirmatory run at run seed 1010): the sweep points stored the quoted part's verdict
+under the key ``quote``, which the protocol does not read, so the sensitivity rule compared them on the combined
+verdict and missed that the quoted ordering is undecided at σ_p = 0.03 (the seed-1010 record reads confirmed; read as
+the protocol states it, it is qualified). The key is now ``quote_verdict``; the claim is judged again on a fresh seed.
 """
 from __future__ import annotations
 
@@ -153,7 +158,7 @@ def run(ctx: RunContext) -> Evidence:
     for sp in s.get("sweep_sigma_p", []):
         sw = _decide(np.array(ks, dtype=float), *_measure([ctx.seed * 1000 + 500 + i for i in range(s["sweep_instances"])],
                                                            ks, R, sp, rng, conf))
-        sensitivity.append(sweep_point("perturbation scale σ_p", sp, sw["verdict"], quote=sw["quote"], extension=sw["extension"],
+        sensitivity.append(sweep_point("perturbation scale σ_p", sp, sw["verdict"], quote_verdict=sw["quote"], extension=sw["extension"],
                                        slope_phi=sw["slope_phi"], slope_theta=sw["slope_theta"], in_regime=sw["in_regime"]))
     # reported: M at K = 10 on the first instance; the bound's tightening
     model, x, A, b, sig, g = _instance(seeds[0], SIGMA_P)
