@@ -157,16 +157,16 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
         out[paper_family(c.id, c.theme, c.figure_family)].append(r)
     tables = {}
     for key, group in out.items():
-        lines = [r"\begin{tabular}{llllll}", r"\toprule",
-                 r"Claim & Kind & Verdict & Quote & Instances holding & Constants swept \\", r"\midrule"]
+        lines = [r"{\setlength{\tabcolsep}{3pt}\begin{tabular}{llllrr}", r"\toprule",
+                 r"Claim & Kind & Verdict & Quote & Held & Swept \\", r"\midrule"]
         for kind, part in by_kind(group):
             for r in part:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
                 quote = r.get("quote_verdict") if r.get("extension") else None
                 lines.append(f"{_tex(r['id'])} & {kind} & {shown(r)} & {quote or '--'} & {held} & "
-                             f"{swept_constants(r) or 'none'} \\\\")
-        lines += [r"\bottomrule", r"\end{tabular}", ""]
+                             f"{swept_constants(r) or '--'} \\\\")
+        lines += [r"\bottomrule", r"\end{tabular}}", ""]
         tables[key] = "\n".join(lines)
     return tables
 
