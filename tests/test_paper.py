@@ -182,7 +182,7 @@ def test_verdict_changes_lists_only_claims_whose_shown_verdict_moved():
     ch = verdict_changes(prev, cur)
     assert [c["id"] for c in ch] == ["L2-b", "L4-d", "L3-c"]
     assert ch[0]["before"] == "confirmed" and ch[0]["after"] == "inconclusive" and ch[0]["why"].startswith("inconclusive:")
-    assert ch[1]["before"] is None and ch[2]["after"] is None
+    assert ch[1]["before"] is None and ch[2]["after"] is None and ch[1]["why"] == "--"
     tex = verdict_changes_latex(ch, "seed 9", "seed 10")
     assert tex.count(r"\\") == 4 and r"\texttt{L2-b}" in tex and "seed 10" in tex
     assert "no verdict changed" in verdict_changes_latex([], "a", "b")

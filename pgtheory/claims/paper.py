@@ -225,7 +225,7 @@ def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
 
     Each row: ``id``, ``kind``, ``before``/``after`` (shown verdicts), ``quote_before``/``quote_after`` (quote verdicts,
     None where the claim has no extension or the record predates the field) and ``why`` (the current record's first
-    protocol note, or its summary's first clause when the protocol changed nothing). A claim missing from either
+    protocol note, "--" when the protocol changed nothing: the rule's own verdict is shown). A claim missing from either
     ledger is listed with ``None`` on that side.
     """
     from .render import shown
@@ -243,7 +243,7 @@ def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
         rows.append({"id": i, "kind": src.get("kind"), "before": before, "after": after,
                      "quote_before": p.get("quote_verdict") if p else None,
                      "quote_after": c.get("quote_verdict") if c else None,
-                     "why": notes[0] if notes else str(src.get("summary", "")).split(";")[0]})
+                     "why": notes[0] if notes else "--"})
     return rows
 
 
