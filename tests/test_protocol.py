@@ -414,6 +414,9 @@ def test_a_sweep_point_refuses_a_quote_verdict_under_another_key():
     showed 'confirmed' where the stated rule gives 'qualified'. Twin: the same point with quote_verdict= is read."""
     with pytest.raises(ValueError, match="quote_verdict="):
         sweep_point("sigma_p", 0.03, "inconclusive", quote="inconclusive")
+    with pytest.raises(ValueError, match="quote_rule: pass"):
+        sweep_point("sigma0", 0.2, "refuted", quote_rule="confirmed")
+    assert sweep_point("k", 6, "confirmed", quoted_part_holds=True)["quoted_part_holds"]  # another word: allowed
     with pytest.raises(ValueError, match="quote_verdict: expected"):
         sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="maybe")
     c = _claim(lambda ctx: None, unbiasedness=False, extension=True)

@@ -1,6 +1,8 @@
 """Claim records: a paper's quoted claim, the test fixed before running, and the evidence a run returns."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,10 +49,11 @@ def sweep_point(constant: str, value: Any, verdict: str, **measured: Any) -> dic
     extension, pass the quoted sentence's verdict at that point as ``quote_verdict`` (the protocol reads it)."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict: expected one of {VERDICTS}, got {verdict!r}")
-    if "quote" in measured:
-        # 2026-12-01: L127 stored its quote verdict as ``quote``, which the protocol never read
-        raise ValueError("quote: pass the quoted sentence's verdict at a sweep point as quote_verdict= (the protocol "
-                         "reads that key)")
+    stray = [k for k in measured if re.match(r"quote(_|$)", k) and k != "quote_verdict"]
+    if stray:
+        # 2026-12-01: L127 stored its quote verdict as ``quote`` and L121 as ``quote_rule``, which the protocol never read
+        raise ValueError(f"{stray[0]}: pass the quoted sentence's verdict at a sweep point as quote_verdict= (the "
+                         "protocol reads that key)")
     if measured.get("quote_verdict") not in (None, *VERDICTS):
         raise ValueError(f"quote_verdict: expected one of {VERDICTS}, got {measured['quote_verdict']!r}")
     return {"constant": constant, "value": value, "verdict": verdict, **measured}

@@ -154,9 +154,9 @@ def run(ctx: RunContext) -> Evidence:
                 controls[n, sg] = _measure(sweep_seed, sweep_k, n, sg, "homoscedastic")
             f = _fractions(_measure(sweep_seed, sweep_k, n, sg, sh), controls[n, sg])
             grid[f"{name}={v}"] = f
-            sens.append(sweep_point(name, v, _rule(f, "both_up"), quote_rule=_quote_rule(f),
+            sens.append(sweep_point(name, v, _rule(f, "both_up"), quote_verdict=_quote_rule(f),
                                     **{f"{s}_both_up": f[s]["both_up"] for s in STRATEGIES}))
-    if quote_verdict in ("confirmed", "refuted") and any(p["quote_rule"] != quote_verdict for p in sens):
+    if quote_verdict in ("confirmed", "refuted") and any(p["quote_verdict"] != quote_verdict for p in sens):
         quote_verdict = "qualified"  # the quote rule changes inside the swept range
     gain = main["r2"][:, 1:] - main["r2"][:, :1]
     gain_c = control["r2"][:, 1:] - control["r2"][:, :1]
