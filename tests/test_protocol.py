@@ -423,3 +423,16 @@ def test_a_sweep_point_refuses_a_quote_verdict_under_another_key():
     ev = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
                   sensitivity=[sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="inconclusive")])
     assert apply_protocol(c, ev)["verdict"] == "qualified"
+
+
+def test_a_sweep_point_without_its_own_quote_verdict_is_read_with_the_main_one():
+    """Referee of the seed-10 ledger: with the quote confirmed and the extension undecided (shown confirmed), a point
+    whose extension *held* must not qualify the claim; twin: a point whose extension failed does."""
+    c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
+    held = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
+                    sensitivity=[sweep_point("lr", 4, "confirmed")])
+    assert apply_protocol(c, held)["verdict"] == "confirmed"
+    failed = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
+                      sensitivity=[sweep_point("lr", 4, "refuted")])
+    out = apply_protocol(c, failed)
+    assert out["verdict"] == "qualified" and "lr = 4: qualified" in out["protocol_notes"][-1]

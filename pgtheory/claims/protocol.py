@@ -152,16 +152,24 @@ def _point_verdict(claim: Claim, p: dict[str, Any]) -> str:
     return p["verdict"]
 
 
-def _sensitivity_changes(claim: Claim, verdict: str, rule_verdict: str, sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sweep points whose verdict differs from the main one. A point of an extension claim that does not report its quote
-    verdict is compared on the rule verdict (a change there is at least a change of the extension)."""
+def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, rule_verdict: str,
+                         sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sweep points whose verdict, read as the main verdict is read, differs from the main one. A point of an extension
+    claim that does not report its own quote verdict counts only if its rule verdict differs from the main rule
+    verdict, and is then read with the main quote verdict (an undecided point: "not established"). Revision 2026-12-01
+    (a referee of the seed-10 ledger): a point's rule verdict used to be compared as it was, so a point where the
+    extension *held* could qualify a claim confirmed on its quote with the extension undecided."""
     changed = []
     for p in sensitivity:
-        if claim.extension and p.get("quote_verdict") is None:
-            if p["verdict"] != rule_verdict:
-                changed.append(dict(p, shown=p["verdict"]))
-        elif _point_verdict(claim, p) != verdict:
-            changed.append(dict(p, shown=_point_verdict(claim, p)))
+        if claim.extension and p.get("quote_verdict") is None and quote_verdict is not None:
+            if p["verdict"] == rule_verdict:
+                continue  # the whole rule gave what it gave at the main setting
+            # an undecided point cannot say which part was undecided: conservatively "not established"
+            shown = "inconclusive" if p["verdict"] == "inconclusive" else combine_quote_and_extension(quote_verdict, p["verdict"])
+        else:
+            shown = _point_verdict(claim, p)
+        if shown != verdict:
+            changed.append(dict(p, shown=shown))
     return changed
 
 
@@ -245,7 +253,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
             notes.append("confirmed on the quoted sentence; the extension beyond it was undecided (it can qualify, "
                          "never decide)")
         verdict = combined
-    changed = _sensitivity_changes(claim, verdict, rule_verdict, ev.sensitivity)
+    changed = _sensitivity_changes(claim, verdict, quote_verdict, rule_verdict, ev.sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
         flips = [p for p in changed if p["shown"] != "inconclusive"]
         unresolved = [p for p in changed if p["shown"] == "inconclusive"]
