@@ -275,10 +275,12 @@ class StepMajorSampler:
         mdp = self.mdp
         f64 = dict(dtype=torch.float64, device=mdp.device)
         ret = torch.zeros(n, **f64)
+        A, rewards, std = mdp.n_actions, mdp.rewards.reshape(-1), mdp.reward_std.reshape(-1)
         for t, ep, st, ac in self._steps(n, generator, progress):
-            r = mdp.rewards[st, ac]
+            sa = st * A + ac  # flat gathers: one index tensor instead of two
+            r = rewards[sa]
             if self.has_noise:
-                r = r + mdp.reward_std[st, ac] * torch.randn(r.shape, generator=generator, **f64)
+                r = r + std[sa] * torch.randn(r.shape, generator=generator, **f64)
             if self.termination != "geometric":
                 r = r * mdp.discount ** t
             ret.index_add_(0, ep, r)

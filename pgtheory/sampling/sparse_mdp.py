@@ -50,6 +50,7 @@ class SparseTrajectorySampler(StepMajorSampler):
             joint = torch.cat([joint * mdp.discount, mu * (1 - mdp.discount)], 1)  # outcome A·k + a: take a, then stop
         self.table = build_alias_table(joint, validate=False)
         self.next_states = mdp.support.reshape(S * A, k)
+        self.next_flat = self.next_states.reshape(-1)  # row-major: entry (s·A + a)·k + j
         self.initial_cdf = mdp.initial.cumsum(0)  # one row of S outcomes: inverse CDF (an alias build takes S rounds)
         self.log_mu = torch.where(mu > 0, mu.log(), torch.full_like(mu, -torch.inf))
         self.log_pi = torch.where(pi > 0, pi.log(), torch.full_like(pi, -torch.inf))
@@ -76,13 +77,13 @@ class SparseTrajectorySampler(StepMajorSampler):
                 a = torch.where(stop, o - A * k, torch.div(o, k, rounding_mode="floor"))
                 yield t, ep, s, a
                 keep = ~stop
-                ep, s = ep[keep], self.next_states[(s * A + a)[keep], (o % k)[keep]]
+                ep, s = ep[keep], self.next_flat[(s * (A * k) + o)[keep]]  # (s·A + a)·k + j = s·A·k + o
                 if ep.numel() == 0:
                     return
             else:
                 a = torch.div(o, k, rounding_mode="floor")
                 yield t, ep, s, a
-                s = self.next_states[s * A + a, o % k]
+                s = self.next_flat[s * (A * k) + o]
         if geometric:
             raise RuntimeError(f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of "
                                f"{self.horizon} steps; raise horizon")
