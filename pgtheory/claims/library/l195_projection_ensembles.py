@@ -417,7 +417,7 @@ def run(ctx: RunContext) -> Evidence:
                f"{sum(j['twin_violated'] for j in m['a_bound'])}/{len(m['a_bound'])} (≥ 1 required); reported: γ′ "
                f"rejected on {sum(m['twin_gamma'])}/{len(m['twin_gamma'])} random pairs; code check: γ″ = "
                f"γ(1 + {SHIFT_TWIN_REL:g}) on the shift pair rejected on {sum(m['twin_shift'])}/{len(m['twin_shift'])}. "
-               f"(B, extension) categorical + "
+               f"(B, reported, not judged) categorical + "
                f"quantile ({QUANT_ATOMS} atoms): max ratio/γ = {m['b_max_ratio_over_gamma']:.4f}, error/bound(c̄=1) = "
                f"{min(eb):.3f}…{max(eb):.3f}, converged {sum(j['converged'] for j in m['b_bound'])}/{len(m['b_bound'])}. "
                f"(C) Spearman(disagreement, true error) over (s,a): A {rho['A']:.2f}, B {rho['B']:.2f}. "
@@ -436,7 +436,7 @@ def run(ctx: RunContext) -> Evidence:
                                                                                "extension_ok": ext_ok,
                                                                                "b_twin_flagged": b_flagged,
                                                                                "exploration_bonus": xb},
-        instances=instances, sensitivity=sensitivity, quote_verdict=quote_verdict,
+        instances=instances, sensitivity=sensitivity,
         code_checks=code_checks,
         measurements={"curves_a": np.array(m["curves_a"]), "curves_b": np.array(m["curves_b"]),
                       **{key: {k2: np.array([j[k2] for j in m[key]]) for k2 in ("bound", "error")}
@@ -509,7 +509,7 @@ register_claim(Claim(
     monte_carlo="none for the judged parts (exact); the reported (D) samples n returns from exact deep-sea return laws",
     test="(A) categorical×2 ensembles: d̄1 ratios ≤ γ and fixed-point error ≤ bound on Garnets with stochastic rewards; "
          "judged twins: (B) categorical + quantile flagged by the ratio rule on every Garnet, the bound without "
-         "1/(1 − γ) violated on one; (B, extension) asked the same with c̄ = 1 (reported); (C) disagreement vs true error",
+         "1/(1 − γ) violated on one; (B, reported, not judged) asked the same with c̄ = 1 (reported); (C) disagreement vs true error",
     scales={"quick": {"mdps": 3, "pairs": 2, "steps": 10, "ref_atoms": 4001, "sweep_mdps": 1, "ds_policies": 2,
                       "ds_reps": 400},
             "full": {"mdps": 12, "pairs": 5, "steps": 12, "ref_atoms": 20001, "sweep_mdps": 3, "ds_policies": 6,

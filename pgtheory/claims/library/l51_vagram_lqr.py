@@ -98,6 +98,11 @@ axis of the coordinate system", and the authors' blog) and agrees with the offic
 the observed next state; read 2026-12-01). Differences from that code, kept: it clips gradient norms at a batch
 quantile, divides by a running norm average and takes V from the critics' Q(s', π(s')); here V is the exact quadratic
 value of the current model. The paper body itself could not be read (not verified: any regularisers it states).
+
+Note 2026-12-01 (protocol rule of that date: a sweep point that states ``instances`` must have run on as many instances
+as the main verdict): each sweep point varies one arm's constant and reports that arm's count as ``arm_instances``
+(the main verdict pools both arms, 2 × 60); the other arm is at its main setting and the swept arm runs as many fresh
+instances as its main one, so a point's verdict is over as many instances as the main verdict. The key was renamed from ``instances`` in the commit that added the rule; the counts are unchanged.
 """
 from __future__ import annotations
 
