@@ -104,6 +104,7 @@ def test_an_extension_can_qualify_but_never_refute():
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=False, sensitivity=[], quote_verdict="confirmed")
     out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=True), ev)
     assert out["verdict"] == "qualified" and out["raw_verdict"] == "refuted"
+    ev.quote_verdict = None  # a claim without an extension: its rule is the sentence
     out = apply_protocol(_claim(lambda ctx: ev, unbiasedness=False, extension=False), ev)
     assert out["verdict"] == "refuted"
 
@@ -436,3 +437,11 @@ def test_a_sweep_point_without_its_own_quote_verdict_is_read_with_the_main_one()
                       sensitivity=[sweep_point("lr", 4, "refuted")])
     out = apply_protocol(c, failed)
     assert out["verdict"] == "qualified" and "lr = 4: qualified" in out["protocol_notes"][-1]
+
+
+def test_a_quote_verdict_without_an_extension_is_refused():
+    """L195's seed-10 record carried quote_verdict with extension False. Twin: the same evidence on an extension claim."""
+    ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=[], quote_verdict="confirmed")
+    with pytest.raises(ProtocolError, match="has no extension"):
+        apply_protocol(_claim(lambda ctx: None, unbiasedness=False, extension=False), ev)
+    assert apply_protocol(_claim(lambda ctx: None, unbiasedness=False, extension=True), ev)["verdict"] == "confirmed"

@@ -192,6 +192,11 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         # ledger found two held extensions with no quote verdict shown as confirmations of sentences nobody decided)
         raise ProtocolError(f"quote_verdict: claim {claim.id} has an extension part and must report the verdict of the "
                             "quoted sentence itself (inconclusive for a stand-in or a sentence that asserts no result)")
+    if not claim.extension and ev.quote_verdict is not None:
+        # 2026-12-01 (a referee of the seed-10 ledger: L195's record carried a quote verdict with extension False): a
+        # claim without an extension tests the sentence itself, so a separate quote verdict could only contradict it
+        raise ProtocolError(f"quote_verdict: claim {claim.id} has no extension, so its verdict is the quoted sentence's; "
+                            "declare extension=True if part of the rule asks more than the sentence")
     for p in ev.sensitivity:
         n = p.get("instances")
         n = n.get("count") if isinstance(n, dict) else n
