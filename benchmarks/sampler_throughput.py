@@ -73,32 +73,22 @@ def searchsorted_numpy(P, r, pi, rho, n, H, rng):
     return n * H
 
 
-def alias_numpy(tables, r, rho, n, H, rng):
-    """(d): O(1) per draw — one uniform split into a column and a coin, then prob/alias gathers."""
+def alias_numpy(tables, r, rho, n, H, rng, record: bool = False):
+    """(d): O(1) per draw — one uniform split into a column and a coin, then prob/alias gathers; accumulates returns.
+    (e) with ``record``: also keeps every transition's state, action and reward (what a trajectory estimator needs)."""
     (pp, pa), (tp, ta) = tables
     S, A = r.shape
     s = np.minimum(np.searchsorted(rho.cumsum(), rng.random(n)), S - 1)
-    rew = np.zeros(n)
+    rew, kept = np.zeros(n), []
     for _ in range(H):
         a = alias_draw(pp, pa, s, rng)
-        rew += r[s, a]
+        if record:
+            kept.append((s, a, r[s, a]))
+        else:
+            rew += r[s, a]
         s = alias_draw(tp, ta, s * A + a, rng)
-    return n * H
-
-
-def alias_numpy_recorded(tables, r, rho, n, H, rng):
-    """(e): (d) that also keeps every transition's state, action and reward (what a trajectory estimator needs)."""
-    (pp, pa), (tp, ta) = tables
-    S, A = r.shape
-    s = np.minimum(np.searchsorted(rho.cumsum(), rng.random(n)), S - 1)
-    states, actions, rewards = [], [], []
-    for _ in range(H):
-        a = alias_draw(pp, pa, s, rng)
-        states.append(s)
-        actions.append(a)
-        rewards.append(r[s, a])
-        s = alias_draw(tp, ta, s * A + a, rng)
-    np.concatenate(states), np.concatenate(actions), np.concatenate(rewards)
+    if record:
+        [np.concatenate(x) for x in zip(*kept)]
     return n * H
 
 
@@ -181,7 +171,7 @@ def main(argv=None) -> list[dict]:
         smp = TrajectorySampler(mdp.to(dev), pi_t.to(dev), termination="truncate", horizon=H)
         t_build = time.perf_counter() - t_build
         gen = torch.Generator(dev).manual_seed(0)
-        r_rec = max(rate(alias_numpy_recorded, tables, r, rho, n_np, H, rng) for _ in range(2))
+        r_rec = max(rate(alias_numpy, tables, r, rho, n_np, H, rng, True) for _ in range(2))
         best, best_n, best_ret, best_ret_n = 0.0, 0, 0.0, 0
         n = 10_000
         while n <= max_batch:

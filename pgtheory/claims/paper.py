@@ -265,8 +265,7 @@ def verdict_changes_latex(changes: list[dict], before_label: str, after_label: s
 def write_verdict_changes(previous_json: str | Path, current_json: str | Path, out: str | Path, *,
                           before_label: str, after_label: str) -> Path:
     """Write :func:`verdict_changes_latex` of two ledger files to ``out`` (atomically)."""
-    load = lambda f: merge_ledgers(f)  # noqa: E731 — same reader as the tables (a list or {"records": [...]})
-    changes = verdict_changes(load(previous_json), load(current_json))
+    changes = verdict_changes(merge_ledgers(previous_json), merge_ledgers(current_json))
     atomic_write_text(Path(out), verdict_changes_latex(changes, before_label, after_label))
     return Path(out)
 

@@ -134,40 +134,40 @@ def combine_quote_and_extension(quote_verdict: str, rule_verdict: str) -> str:
     return "qualified" if rule_verdict in ("refuted", "qualified") else "confirmed"
 
 
-def _equivalence_adjusted(verdict: str, eq: Equivalence) -> str:
-    """Rule 3 applied to one verdict: confirmation needs the margin and adequate twins; a bias inside it is no refutation."""
-    if verdict == "confirmed" and (not eq.within_margin or not eq.twins.adequate):
-        return "inconclusive"
+def _equivalence_adjusted(verdict: str, eq: Equivalence) -> tuple[str, str | None]:
+    """Rule 3 applied to one verdict, with the note that explains a change (None when unchanged): confirmation needs
+    the margin and adequate twins; a bias detected inside the margin is no refutation."""
+    if verdict == "confirmed" and not eq.within_margin:
+        return "inconclusive", f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}"
+    if verdict == "confirmed" and not eq.twins.adequate:
+        return "inconclusive", (f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
+                                f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
     if verdict == "refuted" and eq.within_margin:
-        return "qualified"
-    return verdict
-
-
-def _point_verdict(claim: Claim, p: dict[str, Any]) -> str:
-    """The verdict a sweep point gives, read the way the main verdict is read: for an extension claim, its quote verdict
-    combined with its rule verdict when the point reports it (a referee of the seed-9 ledger: L95's quoted part held at
-    two swept model errors, but the points' rule verdicts, driven by an always-failing extension, all read 'refuted')."""
-    if claim.extension and p.get("quote_verdict") is not None:
-        return combine_quote_and_extension(p["quote_verdict"], p["verdict"])
-    return p["verdict"]
+        return "qualified", (f"qualified, not refuted: a bias was detected but its bound {eq.bias_bound:.3g} lies inside "
+                             f"the declared margin {eq.margin:.3g} (not of practical size)")
+    return verdict, None
 
 
 def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, rule_verdict: str,
                          sensitivity: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sweep points whose verdict, read as the main verdict is read, differs from the main one. A point of an extension
-    claim that does not report its own quote verdict counts only if its rule verdict differs from the main rule
-    verdict, and is then read with the main quote verdict (an undecided point: "not established"). Revision 2026-12-01
-    (a referee of the seed-10 ledger): a point's rule verdict used to be compared as it was, so a point where the
-    extension *held* could qualify a claim confirmed on its quote with the extension undecided."""
+    """Sweep points whose verdict, read as the main verdict is read, differs from the main one.
+
+    A point of an extension claim is its quote verdict combined with its rule verdict (a referee of the seed-9 ledger:
+    L95's quoted part held at two swept model errors, but the points' rule verdicts, driven by an always-failing
+    extension, all read 'refuted'). A point that does not report its own quote verdict counts only if its rule verdict
+    differs from the main rule verdict, and is then read with the main quote verdict, an undecided point as "not
+    established" (revision 2026-12-01, a referee of the seed-10 ledger: comparing rule verdicts as they were let a point
+    where the extension *held* qualify a claim confirmed on its quote with the extension undecided)."""
     changed = []
     for p in sensitivity:
-        if claim.extension and p.get("quote_verdict") is None and quote_verdict is not None:
-            if p["verdict"] == rule_verdict:
-                continue  # the whole rule gave what it gave at the main setting
-            # an undecided point cannot say which part was undecided: conservatively "not established"
-            shown = "inconclusive" if p["verdict"] == "inconclusive" else combine_quote_and_extension(quote_verdict, p["verdict"])
+        if not claim.extension:
+            shown = p["verdict"]
+        elif p.get("quote_verdict") is not None:
+            shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"])
+        elif p["verdict"] == rule_verdict:
+            continue  # the whole rule gave what it gave at the main setting
         else:
-            shown = _point_verdict(claim, p)
+            shown = "inconclusive" if p["verdict"] == "inconclusive" else combine_quote_and_extension(quote_verdict, p["verdict"])
         if shown != verdict:
             changed.append(dict(p, shown=shown))
     return changed
@@ -227,20 +227,11 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
             raise ProtocolError(f"margin: claim {claim.id} asserts unbiasedness/equality but declares no margin")
         out.update(margin=eq.margin, bias_bound=eq.bias_bound, twins=eq.twins.to_dict(), equivalence=eq.to_dict(),
                    margin_declared=claim.margin.describe())
-        adjusted = _equivalence_adjusted(verdict, eq)
-        if adjusted != verdict:
-            if not eq.within_margin and verdict == "confirmed":
-                notes.append(f"not confirmed: the bias bound {eq.bias_bound:.3g} exceeds the declared margin {eq.margin:.3g}")
-            elif verdict == "confirmed":
-                notes.append(f"not confirmed: twins inadequate (powered near twins {eq.twins.near_powered}, rejected "
-                             f"{eq.twins.near_rejected}; powered {eq.twins.powered}, rejected {eq.twins.rejected})")
-            else:
-                notes.append(f"qualified, not refuted: a bias was detected but its bound {eq.bias_bound:.3g} lies inside "
-                             f"the declared margin {eq.margin:.3g} (not of practical size)")
-            verdict = adjusted
+        verdict, note = _equivalence_adjusted(verdict, eq)
+        notes += [note] if note else []
         if quote_verdict is not None:
             # the equivalence is evidence about the quoted assertion (unbiasedness), so it binds the quote verdict too
-            quote_verdict = _equivalence_adjusted(quote_verdict, eq)
+            quote_verdict = _equivalence_adjusted(quote_verdict, eq)[0]
     rule_verdict = verdict
     if claim.extension and not code_failed:
         combined = combine_quote_and_extension(quote_verdict, verdict)

@@ -204,7 +204,46 @@ class StepMajorSampler:
     """What every tabular trajectory sampler shares: memory-checked batches (:meth:`sample`), chunked streams
     (:meth:`sample_chunks`) and returns without trajectories (:meth:`sample_returns`), all driven by the subclass's
     ``_steps(n, generator, progress)``, which yields (t, episode ids, states, actions) of the episodes alive at step t.
-    Subclasses set ``mdp``, ``termination``, ``horizon``, ``has_noise``, ``log_pi`` and ``log_mu``."""
+    Subclasses set ``mdp``, ``termination``, ``horizon``, ``has_noise``, ``log_pi``, ``log_mu`` and ``table`` (one alias
+    row per state over the outcomes a·W + w, w < W = ``_width``, then, under geometric termination, A outcomes "take a,
+    then stop"), and give ``_initial_states(n, generator)`` and ``_next_states(s, o, keep)`` (the next states of the
+    outcomes o from states s, of the entries ``keep`` selects when it is given: one masking per step)."""
+
+    @property
+    def _width(self) -> int:
+        """W: continuing outcomes per action in a row of ``table``."""
+        return (self.table.n_outcomes - (self.mdp.n_actions if self.termination == "geometric" else 0)) // self.mdp.n_actions
+
+    def _steps(self, n: int, generator: torch.Generator, progress):
+        """Step-major draw: yields (t, episode ids, states, actions) of the episodes alive at step t; one uniform per
+        transition. ``progress(t, alive)`` is called at most once a second."""
+        check_sampling_generator(generator, self.mdp.device)
+        f64 = dict(dtype=torch.float64, device=self.mdp.device)
+        W, geometric = self._width, self.termination == "geometric"
+        n_cont = self.mdp.n_actions * W
+        ep = torch.arange(n, device=self.mdp.device)
+        s = self._initial_states(n, generator)
+        last_report = time.perf_counter()
+        for t in range(self.horizon):
+            if progress is not None and time.perf_counter() - last_report >= 1.0:
+                progress(t, int(s.shape[0]))
+                last_report = time.perf_counter()
+            o = sample_alias(self.table, s, torch.rand(s.shape[0], generator=generator, **f64))
+            a = torch.div(o, W, rounding_mode="floor")
+            if not geometric:
+                yield t, ep, s, a
+                s = self._next_states(s, o)
+                continue
+            stop = o >= n_cont
+            a = torch.where(stop, o - n_cont, a)  # stop outcomes A·W + a decode to a ≥ A: map them back
+            yield t, ep, s, a
+            keep = ~stop
+            ep, s = ep[keep], self._next_states(s, o, keep)
+            if ep.numel() == 0:
+                return
+        if geometric:
+            raise RuntimeError(f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {self.horizon} "
+                               "steps; raise horizon (each episode survives H steps with probability γ^H)")
 
     def expected_transitions(self, n: int) -> float:
         """E[number of transitions] of ``n`` episodes: n/(1 − γ) (geometric, capped at the horizon) or n·H (truncate)."""
@@ -347,38 +386,14 @@ class TrajectorySampler(StepMajorSampler):
             raise ValueError(f"{name}: on device {p.device} but the MDP is on {mdp.device}")
         return checked_policy(mdp, p, name)
 
-    def _steps(self, n: int, generator: torch.Generator, progress):
-        """Step-major draw: yields (t, episode ids, states, actions) of the episodes alive at step t."""
-        dev = self.mdp.device
-        check_sampling_generator(generator, dev)
-        S, A = self.mdp.n_states, self.mdp.n_actions
-        H, geometric = self.horizon, self.termination == "geometric"
-        f64 = dict(dtype=torch.float64, device=dev)
-        ep = torch.arange(n, device=dev)
-        s = sample_alias(self.initial_table, torch.zeros(n, dtype=torch.long, device=dev), torch.rand(n, generator=generator, **f64))
-        last_report = time.perf_counter()
-        for t in range(H):
-            if progress is not None and time.perf_counter() - last_report >= 1.0:
-                progress(t, int(s.shape[0]))
-                last_report = time.perf_counter()
-            k = sample_alias(self.table, s, torch.rand(s.shape[0], generator=generator, **f64))
-            a = torch.div(k, S, rounding_mode="floor")  # stop outcomes A*S + a also decode to a ≥ A ...
-            if geometric:
-                stop = k >= A * S
-                a = torch.where(stop, k - A * S, a)  # ... so map them back to their action
-                yield t, ep, s, a
-                keep = ~stop
-                ep, s = ep[keep], (k % S)[keep]
-                if ep.numel() == 0:
-                    return
-            else:
-                yield t, ep, s, a
-                s = k % S
-        if geometric:
-            raise RuntimeError(
-                f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of {H} steps; "
-                "raise horizon (each episode survives H steps with probability γ^H)"
-            )
+    def _initial_states(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        f64 = dict(dtype=torch.float64, device=self.mdp.device)
+        return sample_alias(self.initial_table, torch.zeros(n, dtype=torch.long, device=self.mdp.device),
+                            torch.rand(n, generator=generator, **f64))
+
+    def _next_states(self, s: torch.Tensor, o: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        nxt = o % self.mdp.n_states  # outcome a·S + s′
+        return nxt if keep is None else nxt[keep]
 
 
 def sample_trajectories(mdp: TabularMDP, policy, n: int, generator: torch.Generator, *, target=None,

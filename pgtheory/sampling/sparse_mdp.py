@@ -17,8 +17,8 @@ import torch
 
 from .._checks import check_positive_int
 from ..problems.sparse_mdp import SparseTabularMDP
-from .alias import build_alias_table, sample_alias
-from .mdp import StepMajorSampler, check_sampling_generator, checked_policy, resolve_horizon
+from .alias import build_alias_table
+from .mdp import StepMajorSampler, checked_policy, resolve_horizon
 
 __all__ = ["SparseTrajectorySampler"]
 
@@ -58,32 +58,10 @@ class SparseTrajectorySampler(StepMajorSampler):
 
     _policy = staticmethod(checked_policy)
 
-    def _steps(self, n: int, generator: torch.Generator, progress=None):
-        """Step-major draw: yields (t, episode ids, states, actions) of the episodes alive at step t."""
-        dev = self.mdp.device
-        check_sampling_generator(generator, dev)
-        A, k = self.mdp.n_actions, self.next_states.shape[1]
-        geometric = self.termination == "geometric"
-        f64 = dict(dtype=torch.float64, device=dev)
-        ep = torch.arange(n, device=dev)
-        u0 = torch.rand(n, generator=generator, **f64) * self.initial_cdf[-1]
-        s = torch.searchsorted(self.initial_cdf, u0, right=True).clamp_max(self.mdp.n_states - 1)
-        for t in range(self.horizon):
-            if progress is not None:
-                progress(t, int(s.shape[0]))
-            o = sample_alias(self.table, s, torch.rand(s.shape[0], generator=generator, **f64))
-            if geometric:
-                stop = o >= A * k
-                a = torch.where(stop, o - A * k, torch.div(o, k, rounding_mode="floor"))
-                yield t, ep, s, a
-                keep = ~stop
-                ep, s = ep[keep], self.next_flat[(s * (A * k) + o)[keep]]  # (s·A + a)·k + j = s·A·k + o
-                if ep.numel() == 0:
-                    return
-            else:
-                a = torch.div(o, k, rounding_mode="floor")
-                yield t, ep, s, a
-                s = self.next_flat[s * (A * k) + o]
-        if geometric:
-            raise RuntimeError(f"horizon: {int(ep.numel())} of {n} geometric episodes outlived the cap of "
-                               f"{self.horizon} steps; raise horizon")
+    def _initial_states(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        u0 = torch.rand(n, generator=generator, dtype=torch.float64, device=self.mdp.device) * self.initial_cdf[-1]
+        return torch.searchsorted(self.initial_cdf, u0, right=True).clamp_max(self.mdp.n_states - 1)
+
+    def _next_states(self, s: torch.Tensor, o: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        flat = s * (self.next_states.shape[1] * self.mdp.n_actions) + o  # (s·A + a)·k + j = s·A·k + o
+        return self.next_flat[flat if keep is None else flat[keep]]

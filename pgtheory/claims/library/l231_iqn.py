@@ -201,9 +201,10 @@ def run(ctx: RunContext) -> Evidence:
     k_dec = n_rate_decisions(s["bandits"])
     level = 1 - ctx.alpha / k_dec  # two-sided, per rate interval
     z = float(norm.isf(ctx.alpha / k_dec / 2))  # reported
-    rows, code_errs, curves, agent_rows = [], [], [], []
+    rows, code_errs, curves, agent_rows, laws = [], [], [], [], []
     for i in range(s["bandits"]):
         risky, safe = _bandit(ctx.seed * 1000 + i, s["atoms"])
+        laws.append(risky)
         # (b) code check: the CVaR distortion reproduces risk_measures.cvar
         code_errs.append(max(abs(float(distorted_expectation(*law, "cvar", e) - cvar(*law, e))) for law in (risky, safe) for e in ETA_GRID))
         # (a)
@@ -240,7 +241,7 @@ def run(ctx: RunContext) -> Evidence:
     rate_all = "refuted" if "refuted" in rates else ("inconclusive" if "inconclusive" in rates else "confirmed")
     verdict = quote_verdict if quote_verdict != "confirmed" else rate_all
     # sensitivity (first instance): κ and the step scale, rate rule against the true quantiles
-    risky0, _ = _bandit(ctx.seed * 1000, s["atoms"])
+    risky0 = laws[0]
     sensitivity, kappa_finding = [], []
     for kap in KAPPA_SWEEP:  # reported, not a sweep point: any κ > 0 targets the Huber quantile (revision 2)
         fit, _, err, cps, cons, est = _rate(risky0, s["runs"], s["samples"], g, kap, LR, ctx.seed)
@@ -255,8 +256,7 @@ def run(ctx: RunContext) -> Evidence:
                               "huber_minimiser_offset": float((hq - truth).abs().mean()),
                               "law_sd": float(_sd(risky0))})
     for lr in LR_SWEEP:  # on every bandit of the main verdict (revision 2026-12-01: was the first bandit only)
-        per = [_rate(_bandit(ctx.seed * 1000 + i, s["atoms"])[0], s["runs"], s["samples"], g, KAPPA, lr, ctx.seed)
-               for i in range(s["bandits"])]
+        per = [_rate(risky_i, s["runs"], s["samples"], g, KAPPA, lr, ctx.seed) for risky_i in laws]
         rates_lr = [_rate_verdict(fit, level) for fit, *_ in per]
         cons_lr = all(c for _, _, _, _, c, _ in per)
         qv_lr = "refuted" if not (cons_lr and switch) else ("confirmed" if twins_ok else "inconclusive")
