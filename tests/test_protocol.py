@@ -25,7 +25,7 @@ def _claim(run, **kw):
     base = dict(id="L999-synthetic", paper="Synthetic", seed_line=999, claim="the estimator is unbiased", theme="T",
                 exact="truth", monte_carlo="samples", test="equivalence within 1%",
                 scales={"quick": {"n": 1}, "full": {"n": 1}}, run=run, kind="empirical",
-                quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True,
+                quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True, reading="as-written",
                 margin=DeclaredMargin(0.01, "‖truth‖₂"))
     base.update(kw)
     return Claim(**base)
@@ -93,7 +93,8 @@ def test_a_pre_asymptotic_rate_is_inconclusive_not_refuted_and_the_limit_confirm
 
 def test_a_verdict_that_flips_inside_the_declared_range_is_qualified():
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=[True] * 20,
-                  sensitivity=[sweep_point("batch", b, "confirmed" if b >= 22 else "refuted") for b in (10, 22, 100)])
+                  sensitivity=[sweep_point("batch", b, "confirmed" if b >= 22 else "refuted", instances=20)
+                               for b in (10, 22, 100)])
     c = _claim(lambda ctx: ev, unbiasedness=False, constants={"batch": [10, 100]})
     out = apply_protocol(c, ev)
     assert out["verdict"] == "qualified" and "batch = 10: refuted" in out["protocol_notes"][0]
@@ -299,7 +300,7 @@ def test_an_extension_claim_is_refuted_when_the_quoted_part_itself_fails_and_cod
     assert apply_protocol(c, ev)["verdict"] == "confirmed"
     # ... also when a sweep point is undecided (rule order of 2026-12-01: the quote rule before the sensitivity rule;
     # twin: with a decided sentence the same sweep point qualifies)
-    sweep = [sweep_point("beta", 4, "inconclusive")]
+    sweep = [sweep_point("beta", 4, "inconclusive", instances=1, quote_verdict="inconclusive")]
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=sweep, quote_verdict="inconclusive")
     assert apply_protocol(c, ev)["verdict"] == "inconclusive"
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, sensitivity=sweep, quote_verdict="confirmed")
@@ -375,27 +376,32 @@ def test_sweep_points_are_read_on_the_quoted_sentence_when_they_report_it():
     swept values, while the rule (driven by an always-failing extension) reads refuted everywhere → qualified. Twin: the
     quoted part refuted at every swept value keeps the refutation."""
     c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
-    flip = [sweep_point("mismatch", m, "refuted", quote_verdict="confirmed" if m < 0.1 else "refuted")
+    flip = [sweep_point("mismatch", m, "refuted", quote_verdict="confirmed" if m < 0.1 else "refuted", instances=2)
             for m in (0.02, 0.05, 0.2)]
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=[True, False], sensitivity=flip, quote_verdict="refuted")
     out = apply_protocol(c, ev)
     assert out["verdict"] == "qualified" and "mismatch = 0.02: qualified" in out["protocol_notes"][-1]
-    steady = [sweep_point("mismatch", m, "refuted", quote_verdict="refuted") for m in (0.02, 0.05, 0.2)]
+    steady = [sweep_point("mismatch", m, "refuted", quote_verdict="refuted", instances=2) for m in (0.02, 0.05, 0.2)]
     ev = Evidence("refuted", 1.0, "t", 1, "s", instances=[True, False], sensitivity=steady, quote_verdict="refuted")
     assert apply_protocol(c, ev)["verdict"] == "refuted"
-    # a point without a quote verdict is compared on the rule verdict: a change there still qualifies a confirmation
+    # a point of an extension claim without a quote verdict is refused (2026-12-01); with one, a failed extension
+    # there still qualifies a confirmation
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=True, quote_verdict="confirmed",
-                  sensitivity=[sweep_point("lr", 0.1, "refuted")])
+                  sensitivity=[sweep_point("lr", 0.1, "refuted", instances=1)])
+    with pytest.raises(ProtocolError, match="must report the quoted sentence's verdict"):
+        apply_protocol(c, ev)
+    ev.sensitivity = [sweep_point("lr", 0.1, "refuted", instances=1, quote_verdict="confirmed")]
     assert apply_protocol(c, ev)["verdict"] == "qualified"
 
 
-def test_a_sweep_on_other_instances_than_the_main_verdict_is_refused():
-    """L231's case: a sweep run on one bandit was read against a verdict judged on eight. Twin: eight is accepted."""
+def test_a_sweep_on_fewer_instances_than_the_main_verdict_does_not_establish_it():
+    """L231's case (a sweep run on one bandit read against a verdict judged on eight): refused until 2026-12-01, now a
+    subset point that leaves the confirmation "not established" (qualified). Twin: eight is read as a full point."""
     c = _claim(lambda ctx: None, unbiasedness=False)
     ev = Evidence("confirmed", 1.0, "t", 1, "s", instances=[True] * 8,
                   sensitivity=[sweep_point("lr", 4, "confirmed", instances=1)])
-    with pytest.raises(ProtocolError, match="on 1 instances but judged its main verdict on 8"):
-        apply_protocol(c, ev)
+    out = apply_protocol(c, ev)
+    assert out["verdict"] == "qualified" and "swept on 1 of 8 instances" in out["protocol_notes"][-1]
     ev.sensitivity = [sweep_point("lr", 4, "confirmed", instances={"count": 8, "holding": 8})]
     assert apply_protocol(c, ev)["verdict"] == "confirmed"
 
@@ -414,27 +420,32 @@ def test_a_sweep_point_refuses_a_quote_verdict_under_another_key():
     """L127 (seed-1010 record) stored its sweep points' quote verdicts as ``quote``, which the protocol never read, and
     showed 'confirmed' where the stated rule gives 'qualified'. Twin: the same point with quote_verdict= is read."""
     with pytest.raises(ValueError, match="quote_verdict="):
-        sweep_point("sigma_p", 0.03, "inconclusive", quote="inconclusive")
+        sweep_point("sigma_p", 0.03, "inconclusive", quote="inconclusive", instances=1)
     with pytest.raises(ValueError, match="quote_rule: pass"):
-        sweep_point("sigma0", 0.2, "refuted", quote_rule="confirmed")
-    assert sweep_point("k", 6, "confirmed", quoted_part_holds=True)["quoted_part_holds"]  # another word: allowed
+        sweep_point("sigma0", 0.2, "refuted", quote_rule="confirmed", instances=1)
+    assert sweep_point("k", 6, "confirmed", quoted_part_holds=True, instances=1)["quoted_part_holds"]  # another word: allowed
     with pytest.raises(ValueError, match="quote_verdict: expected"):
-        sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="maybe")
+        sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="maybe", instances=1)
     c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
     ev = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
-                  sensitivity=[sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="inconclusive")])
+                  sensitivity=[sweep_point("sigma_p", 0.03, "inconclusive", quote_verdict="inconclusive", instances=8)])
     assert apply_protocol(c, ev)["verdict"] == "qualified"
 
 
-def test_a_sweep_point_without_its_own_quote_verdict_is_read_with_the_main_one():
+def test_a_sweep_point_of_an_extension_claim_must_report_its_quote_verdict():
     """Referee of the seed-10 ledger: with the quote confirmed and the extension undecided (shown confirmed), a point
-    whose extension *held* must not qualify the claim; twin: a point whose extension failed does."""
+    whose rule verdict alone is reported cannot tell an undecided quote from an undecided extension. Since 2026-12-01
+    such a point is refused; with its quote verdict, a held extension does not qualify the claim and a failed one does."""
     c = _claim(lambda ctx: None, unbiasedness=False, extension=True)
+    bare = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
+                    sensitivity=[sweep_point("lr", 4, "confirmed", instances=8)])
+    with pytest.raises(ProtocolError, match="missing at lr = 4"):
+        apply_protocol(c, bare)
     held = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
-                    sensitivity=[sweep_point("lr", 4, "confirmed")])
+                    sensitivity=[sweep_point("lr", 4, "confirmed", instances=8, quote_verdict="confirmed")])
     assert apply_protocol(c, held)["verdict"] == "confirmed"
     failed = Evidence("inconclusive", 1.0, "t", 1, "s", instances=[True] * 8, quote_verdict="confirmed",
-                      sensitivity=[sweep_point("lr", 4, "refuted")])
+                      sensitivity=[sweep_point("lr", 4, "refuted", instances=8, quote_verdict="confirmed")])
     out = apply_protocol(c, failed)
     assert out["verdict"] == "qualified" and "lr = 4: qualified" in out["protocol_notes"][-1]
 

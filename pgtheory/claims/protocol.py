@@ -26,6 +26,17 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    performance in the paper's practical settings ("improves the performance of MBRL in challenging settings") is
    about those settings, and a toy is a stand-in (L51). Failed checks of our own code (``Evidence.code_checks``) make a non-identity claim
    ``inconclusive`` — a bug, not a refutation of the paper.
+   **Readings** (2026-12-01, a referee of the seed-10 ledger found the rules above applied to the claims a referee had
+   listed and not to others whose records said the same, L223 and L165): every claim declares how its rule reads the
+   sentence (``Claim.reading``: as-written, our-criterion, stand-in, no-result, by-construction) and why; the
+   protocol, not the claim, then makes the quote verdict inconclusive for the three undecided readings (such a claim
+   must declare an extension, and may not report a decided quote verdict), and by-construction is the reading of
+   kind identity and of it only. **Clauses** (same date and referee, L177 and L135 against L113-entropy): a sentence
+   that asserts several things may return its clauses (``Evidence.clauses``), each with its verdict and reading; the
+   quote verdict is then derived by one rule (:func:`quote_verdict_from_clauses`): a refuted clause read as written
+   refutes the sentence; otherwise an undecided clause (inconclusive, or read other than as written) leaves it
+   inconclusive; otherwise a qualified clause qualifies it; otherwise it is confirmed. Without an extension, the
+   clauses' verdict is the claim's.
 3. **Equivalence.** A claim of unbiasedness or equality (``Claim.unbiasedness``) is confirmed only when
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
    one powered near twin rejected and every powered twin rejected; otherwise ``confirmed`` →
@@ -34,11 +45,20 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
 4. **Replication.** Every record states on how many instances the rule was checked and on how many it
    held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such. An exact check over
    a random family keeps every counterexample an earlier run found and re-checks it in every later run (2026-12-01,
-   L237: a counterexample is a fact, and whether a fresh draw contains one is luck).
+   L237: a counterexample is a fact, and whether a fresh draw contains one is luck). Since 2026-12-01 this is a
+   mechanism, not a claim's habit: a claim declares them (``Claim.counterexamples``), the runner hands them to the run
+   (``RunContext.counterexamples``), and the protocol refuses a record that does not re-check every one
+   (``Evidence.rechecked``) or that shows a confirmation while one still fails.
 5. **Sensitivity.** A verdict that changes inside the declared plausible range of a design constant is
    ``qualified``, with the values where it changed. Each sweep point is read as the main verdict is: for an
    extension claim, its quote verdict combined with its rule verdict when the point reports one (2026-12-01, L95);
-   a point that states on how many instances it ran must have run on the main verdict's instances (2026-12-01, L231).
+   every point states on how many instances it ran (required since 2026-12-01, a referee of the seed-10 ledger: the
+   rule below applied only to points that happened to use the key ``instances``); a re-run on fewer instances (a
+   *subset* point) that agrees with the main verdict leaves it "not established" on the instances not swept, a
+   conservative qualification of a confirmation or refutation, as an undecided point does (2026-12-01; before, a
+   point's count had to equal the main one's, L231). A *stratum* point (the main instances whose constant is the
+   value — an instance's size, group size or discount) is the main rule read on part of the same instances, not a
+   re-run, and is no subset.
 6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
    the instance a rule was developed on (quick) is never the one it is judged on (full).
 7. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
@@ -58,10 +78,10 @@ from typing import Any
 import torch
 
 from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence, twin_rejects
-from .record import KINDS, Claim, Evidence
+from .record import KINDS, READINGS, UNDECIDED_READINGS, Claim, Evidence, _count
 
 __all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
-           "QUICK_SEED_BASE", "FULL_SEED_BASE", "combine_quote_and_extension", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
+           "QUICK_SEED_BASE", "FULL_SEED_BASE", "combine_quote_and_extension", "quote_verdict_from_clauses", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
            "worst_equivalence"]
 
 QUICK_SEED_BASE = 0
@@ -74,8 +94,8 @@ PLANNED_CLAIMS = 128
 #: α_d is looser, so planning at min(α_d, PLANNING_ALPHA) keeps every planned sample at least as large as before
 PLANNING_ALPHA = 1e-6
 
-REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "instances", "sensitivity", "git_commit",
-                        "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")
+REQUIRED_RECORD_KEYS = ("kind", "quote", "quote_source", "extension", "reading", "instances", "sensitivity",
+                        "git_commit", "dirty", "versions", "settings", "run_seed", "raw_verdict", "protocol_notes")
 UNBIASEDNESS_KEYS = ("margin", "bias_bound", "twins")
 #: added 2026-11-30 (referee: margins were passed at run time, not declared); records written before lack it
 DECLARED_MARGIN_KEY = "margin_declared"
@@ -134,6 +154,32 @@ def combine_quote_and_extension(quote_verdict: str, rule_verdict: str) -> str:
     return "qualified" if rule_verdict in ("refuted", "qualified") else "confirmed"
 
 
+def quote_verdict_from_clauses(clauses: list[dict[str, Any]]) -> str:
+    """The verdict of a quoted sentence from its clauses (one rule for every claim, 2026-12-01).
+
+    Each clause is ``{"text", "verdict", "reading"}`` (:func:`~pgtheory.claims.record.clause`). A clause read
+    "no-result" (it names or describes the method and asserts nothing) is dropped; one read "our-criterion" or
+    "stand-in" is undecided whatever its rule gave. Then: any refuted clause → refuted (a sentence with a false part is
+    false); else any undecided clause → inconclusive (the sentence as a whole is not decided); else any qualified clause
+    → qualified; else confirmed. A sentence whose clauses all assert nothing is inconclusive.
+    """
+    if not clauses:
+        raise ValueError("clauses: need at least one clause")
+    read = []
+    for c in clauses:
+        if c.get("reading") not in READINGS or c.get("verdict") not in _EXTENSION_OUTCOME:
+            raise ValueError(f"clauses: each clause needs a verdict in {sorted(_EXTENSION_OUTCOME)} and a reading in "
+                             f"{READINGS}, got {c!r}")
+        if c["reading"] != "no-result":
+            read.append(c["verdict"] if c["reading"] == "as-written" else "inconclusive")
+    if not read:
+        return "inconclusive"
+    for v in ("refuted", "inconclusive", "qualified"):
+        if v in read:
+            return v
+    return "confirmed"
+
+
 def _equivalence_adjusted(verdict: str, eq: Equivalence) -> tuple[str, str | None]:
     """Rule 3 applied to one verdict, with the note that explains a change (None when unchanged): confirmation needs
     the margin and adequate twins; a bias detected inside the margin is no refutation."""
@@ -159,7 +205,14 @@ def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, 
     established" (revision 2026-12-01, a referee of the seed-10 ledger: comparing rule verdicts as they were let a point
     where the extension *held* qualify a claim confirmed on its quote with the extension undecided)."""
     changed = []
+    if claim.reading in UNDECIDED_READINGS:
+        return changed  # the sentence is undecided at every setting, as at the main one
     for p in sensitivity:
+        if p.get("subset_of") is not None and p["verdict"] == rule_verdict and (
+                not claim.extension or p.get("quote_verdict") in (None, quote_verdict)):
+            # an agreeing point on fewer instances: not established on the instances it did not sweep
+            changed.append(dict(p, shown="inconclusive"))
+            continue
         if not claim.extension:
             shown = p["verdict"]
         elif p.get("quote_verdict") is not None:
@@ -186,25 +239,41 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         raise ProtocolError(f"instances: claim {claim.id} returned no replication summary (count, holding)")
     if ev.sensitivity is None:
         raise ProtocolError(f"sensitivity: claim {claim.id} returned no sensitivity list (empty when nothing was swept)")
-    if claim.extension and ev.quote_verdict is None:
-        # every claim with an extension part must say what the quoted sentence itself gave, so that only the extension
-        # part can be softened (theorems since 2026-11-30; every kind since 2026-12-01, after a referee of the seed-9
-        # ledger found two held extensions with no quote verdict shown as confirmations of sentences nobody decided)
-        raise ProtocolError(f"quote_verdict: claim {claim.id} has an extension part and must report the verdict of the "
-                            "quoted sentence itself (inconclusive for a stand-in or a sentence that asserts no result)")
+    # every claim with an extension part must say what the quoted sentence itself gave (theorems since 2026-11-30; every
+    # kind since 2026-12-01, after a referee of the seed-9 ledger found two held extensions with no quote verdict shown
+    # as confirmations of sentences nobody decided): checked below, once a reading or clauses may have supplied it
     if not claim.extension and ev.quote_verdict is not None:
         # 2026-12-01 (a referee of the seed-10 ledger: L195's record carried a quote verdict with extension False): a
         # claim without an extension tests the sentence itself, so a separate quote verdict could only contradict it
         raise ProtocolError(f"quote_verdict: claim {claim.id} has no extension, so its verdict is the quoted sentence's; "
                             "declare extension=True if part of the rule asks more than the sentence")
+    if claim.reading not in READINGS:
+        raise ProtocolError(f"reading: claim {claim.id} must declare how its rule reads the quoted sentence, one of "
+                            f"{READINGS} (protocol rule 2, since 2026-12-01)")
+    sensitivity = []
     for p in ev.sensitivity:
-        n = p.get("instances")
-        n = n.get("count") if isinstance(n, dict) else n
-        if n is not None and n != ev.instances.count:
-            # rule of 2026-12-01 (referee of the seed-9 ledger, L231: a sweep on one bandit was read as a change of a
-            # verdict judged on eight): a sweep point is compared with the main verdict only on the same instances
-            raise ProtocolError(f"sensitivity: claim {claim.id} swept {p['constant']} = {p['value']} on {n} instances "
-                                f"but judged its main verdict on {ev.instances.count}; sweep the main verdict's instances")
+        n = _count(p.get("instances"))
+        if n is None:
+            raise ProtocolError(f"sensitivity: claim {claim.id}'s sweep point {p['constant']} = {p['value']} does not "
+                                "state on how many instances it ran (sweep_point(..., instances=n))")
+        # rule 5 (2026-12-01): a re-run on fewer instances than the main verdict is a subset point; a stratum (the main
+        # instances whose constant is the value) is not; a point judged on more instances (a claim whose judged set
+        # depends on the setting, L77) covers the main count
+        subset = n < ev.instances.count and not p.get("stratum")
+        sensitivity.append(dict(p, instances=n, subset_of=ev.instances.count) if subset else dict(p, instances=n))
+    if claim.extension and claim.reading not in UNDECIDED_READINGS:
+        bare = [f"{p['constant']} = {p['value']}" for p in ev.sensitivity if p.get("quote_verdict") is None]
+        if bare:
+            # 2026-12-01 (a referee of the seed-10 ledger): without it, a point's undecided rule verdict cannot be told
+            # apart from an undecided extension, which must not qualify a confirmed sentence
+            raise ProtocolError(f"sensitivity: claim {claim.id} has an extension, so each sweep point must report the "
+                                f"quoted sentence's verdict there (quote_verdict=); missing at {', '.join(bare[:4])}")
+    declared = [c["instance"] for c in claim.counterexamples]
+    rechecked = list(ev.rechecked or [])
+    missing = [c for c in declared if c not in [r["instance"] for r in rechecked]]
+    if missing:
+        raise ProtocolError(f"rechecked: claim {claim.id} did not re-check the counterexample(s) {missing} an earlier "
+                            "run found (protocol rule 4)")
     verdict, notes = ev.verdict, []
     out: dict[str, Any] = {"code_checks": list(ev.code_checks or [])}
     code_failed = bool(ev.code_checks) and claim.kind != "identity"
@@ -213,6 +282,38 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
                      ") — a bug to fix, not evidence about the paper")
         verdict = "inconclusive"
     quote_verdict = ev.quote_verdict
+    if ev.clauses:
+        derived = quote_verdict_from_clauses(ev.clauses)
+        if claim.extension and quote_verdict is not None and quote_verdict != derived:
+            raise ProtocolError(f"quote_verdict: claim {claim.id} reported {quote_verdict!r} but its clauses give "
+                                f"{derived!r}; leave the quote verdict to the clauses")
+        if claim.reading in UNDECIDED_READINGS:
+            quote_verdict = derived  # the reading below overrides it (and keeps it as the quoted part's verdict)
+        elif not claim.extension:
+            if derived != verdict and not code_failed:
+                notes.append(f"{derived}: the sentence's clauses give {derived} (the rule alone gave {verdict})")
+                verdict = derived
+        else:
+            quote_verdict = derived
+    failing_quote = [r["instance"] for c in claim.counterexamples for r in rechecked
+                     if r["instance"] == c["instance"] and c.get("part", "quote") == "quote" and not r["holds"]]
+    if failing_quote and claim.reading not in UNDECIDED_READINGS:
+        # rule 4 (2026-12-01): a known counterexample to the quoted part still failing refutes the sentence
+        notes.append(f"refuted: the known counterexample(s) {failing_quote} to the quoted part still fail")
+        if claim.extension:
+            quote_verdict = "refuted"
+        elif not code_failed:
+            verdict = "refuted"
+    if claim.reading in UNDECIDED_READINGS:
+        if quote_verdict not in (None, "inconclusive"):
+            # the claim's quoted-part rule, on our reading: kept in the record, never shown as the sentence's verdict
+            out["quote_part_verdict"] = quote_verdict
+            notes.append(f"inconclusive on the quoted sentence: read {claim.reading} ({claim.reading_note[:160]}); the "
+                         f"rule's quoted part gave {quote_verdict} on that reading")
+        quote_verdict = "inconclusive"
+    if claim.extension and quote_verdict is None:
+        raise ProtocolError(f"quote_verdict: claim {claim.id} has an extension part and must report the verdict of the "
+                            "quoted sentence itself (or its clauses, or an undecided reading)")
     if claim.unbiasedness:
         if ev.equivalence is None:
             raise ProtocolError(f"equivalence: claim {claim.id} asserts unbiasedness/equality but returned no margin, "
@@ -249,7 +350,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
             notes.append("confirmed on the quoted sentence; the extension beyond it was undecided (it can qualify, "
                          "never decide)")
         verdict = combined
-    changed = _sensitivity_changes(claim, verdict, quote_verdict, rule_verdict, ev.sensitivity)
+    changed = _sensitivity_changes(claim, verdict, quote_verdict, rule_verdict, sensitivity)
     if verdict in ("confirmed", "refuted") and changed:
         flips = [p for p in changed if p["shown"] != "inconclusive"]
         unresolved = [p for p in changed if p["shown"] == "inconclusive"]
@@ -258,14 +359,23 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
             parts.append("the verdict changes inside the declared range (" +
                          "; ".join(f"{p['constant']} = {p['value']}: {p['shown']}" for p in flips[:6]) + ")")
         if unresolved:
-            parts.append("not established at " + "; ".join(f"{p['constant']} = {p['value']}" for p in unresolved[:6]) +
-                         " (inconclusive there: a conservative qualification, not a flip)")
+            parts.append("not established at " + "; ".join(
+                f"{p['constant']} = {p['value']}" + (f" (swept on {p['instances']} of {p['subset_of']} instances)"
+                                                     if p.get("subset_of") is not None else "")
+                for p in unresolved[:6]) + " (a conservative qualification, not a flip)")
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
+    failing = [r["instance"] for r in rechecked if not r["holds"]]
+    if failing and verdict == "confirmed":
+        raise ProtocolError(f"rechecked: claim {claim.id} shows a confirmation although the known counterexample(s) "
+                            f"{failing} still fail; its rule must count them")
     out.update(verdict=verdict, raw_verdict=ev.verdict, quote_verdict=quote_verdict, protocol_notes=notes,
                kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
-               instances=ev.instances.to_dict(), sensitivity=list(ev.sensitivity))
+               reading=claim.reading, reading_note=claim.reading_note, clauses=list(ev.clauses or []),
+               counterexamples=[dict(c, **r) for c in claim.counterexamples for r in rechecked
+                                if r["instance"] == c["instance"]],
+               instances=ev.instances.to_dict(), sensitivity=sensitivity)
     return out
 
 

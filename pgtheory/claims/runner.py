@@ -245,7 +245,8 @@ def run_claim(claim_id: str, scale: str, seed: int, device: str, results: str, v
     settings = dict(claim.scales[scale])
     alpha = claim_alpha(len(CLAIMS.names()))
     t0 = time.perf_counter()
-    ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha, mapper=mapper))
+    ev = claim.run(RunContext(scale, dict(settings), rseed, device, str(fig_dir), alpha, mapper=mapper,
+                                counterexamples=tuple(claim.counterexamples)))
     seconds = time.perf_counter() - t0
     stored = None
     if claim.draw is not None:

@@ -111,6 +111,9 @@ register_claim(Claim(
              "full": {{"instances": 20, "arms": 4, "pilot": 10_000, "max_samples": 20_000_000}}}},
     run=run, source="(where the definitions came from)", kind="empirical",
     quote="(the paper's sentence, verbatim)", quote_source="(where it was read)",
+    # how the rule reads the sentence: as-written, our-criterion, stand-in, no-result (give reading_note="why" for
+    # those, and extension=True), or by-construction (kind identity)
+    reading="as-written",
     unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖∇J‖∞ of the instance"),
 ))
 '''
