@@ -308,4 +308,7 @@ def test_claim_quick_run_returns_a_complete_record(tmp_path, module, claim_id):
         assert det["lemma1_upper_violations"] == 0 and det["lemma1_positive_control_gap"] > 0
         assert det["lemma1_violations"] > 0 and det["lemma1_violations_baseline_zero"] > 0 and det["twin"]["fails"]
         assert "built on both" not in rec["summary"] and "only part Theorem 1's proof uses" in rec["summary"]
-        assert rec["raw_verdict"] == "refuted" and rec["verdict"] == "qualified"  # an extension failure only
+        # an extension failure only; since 2026-12-01 the sentence is read our-criterion (the paper's linear form replaced
+        # by our Var² bound), so the quoted part's confirmation is kept in the record but the sentence is undecided
+        assert rec["raw_verdict"] == "refuted" and rec["verdict"] == "inconclusive"
+        assert rec["reading"] == "our-criterion" and rec["quote_part_verdict"] == "confirmed"

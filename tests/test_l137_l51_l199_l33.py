@@ -264,16 +264,24 @@ def test_l51_is_a_stand_in_whose_failed_arm_leaves_the_sentence_undecided():
     from pgtheory.claims.protocol import apply_protocol
     from pgtheory.stats import replication_summary
 
+    from pgtheory.claims.registry import load_claims
+
+    load_claims()
     claim = CLAIMS.get("L51-vagram-lqr")
     assert claim.extension is True
     refuted = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="inconclusive",
                        instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])
     out = apply_protocol(claim, refuted)
     assert out["verdict"] == "inconclusive" and "the extension failed" in out["protocol_notes"][0]
-    # the twin: the same evidence claiming the quoted sentence itself failed is refuted
+    # since 2026-12-01 the claim declares its reading (stand-in): even evidence claiming the quoted sentence itself
+    # failed leaves it undecided (kept as the quoted part's verdict); the twin: the same claim read as written is refuted
     own = Evidence("refuted", 0.47, "rule", 60, "capacity arm failed", quote_verdict="refuted",
                    instances=replication_summary([True] * 28 + [False] * 32), sensitivity=[])
-    assert apply_protocol(claim, own)["verdict"] == "refuted"
+    assert claim.reading == "stand-in"
+    stood_in = apply_protocol(claim, own)
+    assert stood_in["verdict"] == "inconclusive" and stood_in["quote_part_verdict"] == "refuted"
+    import dataclasses
+    assert apply_protocol(dataclasses.replace(claim, reading="as-written"), own)["verdict"] == "refuted"
 
 
 def test_l51_runs_its_arms_sweep_points_and_twins_as_shards(tmp_path):

@@ -209,7 +209,10 @@ def test_l99_quick_run_returns_a_complete_record(tmp_path):
 
     rec = check([mod.ID], scale="quick", results=tmp_path)[0]
     validate_record(rec)
-    assert rec["kind"] == "empirical" and rec["extension"] is True and rec["quote_verdict"] in ("confirmed", "refuted", "qualified")
+    # since 2026-12-01 read our-criterion (total variation is our distance; the body's weight equations unread): the
+    # quoted part's decided verdict is kept, the sentence is undecided
+    assert rec["kind"] == "empirical" and rec["extension"] is True and rec["quote_verdict"] == "inconclusive"
+    assert rec["reading"] == "our-criterion" and rec["quote_part_verdict"] in ("confirmed", "refuted", "qualified")
     assert all(p["quote_verdict"] in ("confirmed", "refuted", "qualified") for p in rec["sensitivity"])
     assert rec["instances"]["count"] == 8 * len(mod.FAMILIES) * len(mod.TAUS) and len(rec["sensitivity"]) == len(mod.TAUS) + len(mod.BETAS)
     assert not rec["code_checks"] and rec["details"]["max_is_rel_err"] < mod.TOL_IS

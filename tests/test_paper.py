@@ -183,6 +183,9 @@ def test_verdict_changes_lists_only_claims_whose_shown_verdict_moved():
     assert [c["id"] for c in ch] == ["L2-b", "L4-d", "L3-c"]
     assert ch[0]["before"] == "confirmed" and ch[0]["after"] == "inconclusive" and ch[0]["why"].startswith("inconclusive:")
     assert ch[1]["before"] is None and ch[2]["after"] is None and ch[1]["why"] == "--"
-    tex = verdict_changes_latex(ch, "seed 9", "seed 10")
-    assert tex.count(r"\\") == 4 and r"\texttt{L2-b}" in tex and "seed 10" in tex
+    assert ch[0]["changed"] == [] and ch[1]["changed"] == []  # same design fields (L2-b); one side missing (L4-d)
+    cur[1]["reading"] = "stand-in"
+    assert verdict_changes(prev, cur)[0]["changed"] == ["reading"]  # a change of reading is named, not called a draw
+    tex = verdict_changes_latex(verdict_changes(prev, cur), "seed 9", "seed 10")
+    assert tex.count(r"\\") == 4 and r"\texttt{L2-b}" in tex and "seed 10" in tex and "& reading &" in tex
     assert "no verdict changed" in verdict_changes_latex([], "a", "b")

@@ -69,7 +69,8 @@ def write_paper_tables(*ledger_json: str | Path, out_dir: str | Path, allow_mixe
     written = [out / "ledger.json", out / "ledger_table.tex"]
     atomic_write_text(out / "reproducibility.tex", reproducibility_latex(rows))
     atomic_write_text(out / "counts.tex", counts_latex(rows))
-    written += [out / "reproducibility.tex", out / "counts.tex"]
+    atomic_write_text(out / "readings.tex", readings_latex(rows))
+    written += [out / "reproducibility.tex", out / "counts.tex", out / "readings.tex"]
     for key, table in family_tables(rows).items():
         atomic_write_text(out / f"family_{key}.tex", table)
         written.append(out / f"family_{key}.tex")
@@ -157,18 +158,52 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
         out[paper_family(c.id, c.theme, c.figure_family)].append(r)
     tables = {}
     for key, group in out.items():
-        lines = [r"{\setlength{\tabcolsep}{3pt}\begin{tabular}{llllrr}", r"\toprule",
-                 r"Claim & Kind & Verdict & Quote & Held & Swept \\", r"\midrule"]
+        lines = [r"{\setlength{\tabcolsep}{3pt}\begin{tabular}{lllllrr}", r"\toprule",
+                 r"Claim & Kind & Reading & Verdict & Quote & Held & Swept \\", r"\midrule"]
         for kind, part in by_kind(group):
             for r in part:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
                 quote = r.get("quote_verdict") if r.get("extension") else None
-                lines.append(f"{_tex(r['id'])} & {kind} & {shown(r)} & {quote or '--'} & {held} & "
-                             f"{swept_constants(r) or '--'} \\\\")
+                lines.append(f"{_tex(r['id'])} & {kind} & {READING_LABELS.get(r.get('reading'), '--')} & {shown(r)} & "
+                             f"{quote or '--'} & {held} & {swept_constants(r) or '--'} \\\\")
         lines += [r"\bottomrule", r"\end{tabular}}", ""]
         tables[key] = "\n".join(lines)
     return tables
+
+
+#: short labels of the protocol's readings (``Claim.reading``) for tables
+READING_LABELS = {"as-written": "as written", "our-criterion": "our criterion", "stand-in": "stand-in",
+                  "no-result": "no result", "by-construction": "by constr."}
+
+
+def readings_latex(rows: list[dict]) -> str:
+    """The readings audit (protocol rule 2, 2026-12-01): a reading x shown-verdict count table, then every non-identity
+    record whose reading leaves the quoted sentence undecided, with the quoted-part verdict its rule gave on that
+    reading (when it had one) and the declared reason."""
+    from .record import READINGS
+    from .render import shown
+
+    verdicts = ["confirmed", "verified", "qualified", "inconclusive", "refuted"]
+    table = {k: dict.fromkeys(verdicts, 0) for k in READINGS}
+    for r in rows:
+        table.setdefault(r.get("reading") or "undeclared", dict.fromkeys(verdicts, 0))[shown(r)] += 1
+    lines = [r"\begin{tabular}{l" + "r" * (len(verdicts) + 1) + "}", r"\toprule",
+             "Reading & " + " & ".join(v.capitalize() for v in verdicts) + r" & All \\", r"\midrule"]
+    for reading, c in table.items():
+        if sum(c.values()):
+            lines.append(f"{_tex(READING_LABELS.get(reading, reading))} & " +
+                         " & ".join(str(c[v]) if c[v] else "--" for v in verdicts) + f" & {sum(c.values())} \\\\")
+    lines += [r"\bottomrule", r"\end{tabular}", "", r"\medskip", "",
+              r"{\footnotesize\begin{longtable}{@{}p{4.6cm}p{1.7cm}p{1.4cm}p{7.4cm}@{}}", r"\toprule",
+              r"Claim & Reading & Rule's quoted part & Why the sentence is undecided \\", r"\midrule", r"\endhead"]
+    for r in rows:
+        if r.get("kind") == "identity" or r.get("reading") in (None, "as-written"):
+            continue
+        lines.append(f"{_tex(r['id'])} & {_tex(READING_LABELS.get(r['reading'], r['reading']))} & "
+                     f"{_tex(r.get('quote_part_verdict') or '--')} & {_tex(r.get('reading_note') or '')} \\\\")
+    lines += [r"\bottomrule", r"\end{longtable}}", ""]
+    return "\n".join(lines)
 
 
 def reproducibility_latex(rows: list[dict]) -> str:
@@ -225,8 +260,10 @@ def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
 
     Each row: ``id``, ``kind``, ``before``/``after`` (shown verdicts), ``quote_before``/``quote_after`` (quote verdicts,
     None where the claim has no extension or the record predates the field) and ``why`` (the current record's first
-    protocol note, "--" when the protocol changed nothing: the rule's own verdict is shown). A claim missing from either
-    ledger is listed with ``None`` on that side.
+    protocol note, "--" when the protocol changed nothing: the rule's own verdict is shown) and ``changed`` (the design
+    fields that differ between the two records, :data:`_DESIGN_FIELDS`; empty: the same design on a new draw, or a
+    change of code the record's fields do not show). A claim missing from either ledger is listed with ``None`` on
+    that side.
     """
     from .render import shown
 
@@ -243,21 +280,27 @@ def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
         rows.append({"id": i, "kind": src.get("kind"), "before": before, "after": after,
                      "quote_before": p.get("quote_verdict") if p else None,
                      "quote_after": c.get("quote_verdict") if c else None,
-                     "why": notes[0] if notes else "--"})
+                     "why": notes[0] if notes else "--",
+                     "changed": [k for k in _DESIGN_FIELDS if p and c and p.get(k) != c.get(k)]})
     return rows
+
+
+#: record fields whose change between two ledgers means the claim's design or its reading changed, not only the draw
+_DESIGN_FIELDS = ("kind", "reading", "extension", "quote", "test", "threshold", "settings")
 
 
 def verdict_changes_latex(changes: list[dict], before_label: str, after_label: str) -> str:
     """A LaTeX table of :func:`verdict_changes` rows (claim, kind, verdicts before and after, quote verdict after, why)."""
-    lines = [r"\begin{tabular}{p{3.6cm}lllp{6.4cm}}", r"\toprule",
-             f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Quote verdict now; first protocol note " + r"\\",
-             r"\midrule"]
+    lines = [r"\begin{tabular}{p{3.4cm}lllp{2.2cm}p{5.0cm}}", r"\toprule",
+             f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Changed fields & Quote verdict now; first "
+             "protocol note " + r"\\", r"\midrule"]
     for c in changes:
-        why = c["why"] if len(c["why"]) <= 220 else c["why"][:217] + "..."
+        why = c["why"] if len(c["why"]) <= 200 else c["why"][:197] + "..."
         lines.append(rf"\texttt{{{_tex(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
-                     rf"{_tex(c['after'] or '--')} & {_tex(c['quote_after'] or '--')}; {_tex(why)} \\")
+                     rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
+                     rf"{_tex(c['quote_after'] or '--')}; {_tex(why)} \\")
     if not changes:
-        lines.append(r"\multicolumn{5}{l}{no verdict changed} \\")
+        lines.append(r"\multicolumn{6}{l}{no verdict changed} \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
 
@@ -302,7 +345,9 @@ def readme_ledger_markdown(rows: list[dict]) -> str:
         out += [f"**{_README_KIND_TITLES.get(kind, 'Records without a kind')}** ({len(group)}: {verdict_counts(group)})",
                 "", "| claim | paper (seed line) | verdict | evidence |", "|---|---|---|---|"]
         for r in group:
-            marks = [f"extension, quote {r.get('quote_verdict')}" if r.get("extension") else ""]
+            marks = [f"read {READING_LABELS[r['reading']]}" if r.get("reading") not in (None, "as-written",
+                                                                                     "by-construction") else "",
+                     f"extension, quote {r.get('quote_verdict')}" if r.get("extension") else ""]
             inst = r.get("instances")
             marks.append("one instance" if isinstance(inst, dict) and inst.get("count") == 1 else "")
             marks.append("not swept" if kind != "identity" and not swept_constants(r) else "")

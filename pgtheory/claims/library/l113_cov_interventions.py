@@ -23,6 +23,14 @@ Protocol: kind=empirical, extension=True — the quote column of CLAIMS.md holds
 Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
 extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted text names the two methods and asserts no result. The rule's own verdict
 is kept as the raw verdict and reported; it no longer decides the sentence either way.
+
+Revision 2026-12-01 (a referee of the seed-10 ledger, before the seed-13 run): the quote was the CLAIMS.md column
+("Clip-Cov and KL-Cov"), a sentence with no result, which made the claim undecidable by construction. It now quotes the
+abstract's result sentence ("Experiments show that these methods encourage exploration, thus helping policy escape
+entropy collapse ..."), read as a stand-in (``Claim.reading``): a statement about the paper's LLM experiments tested on a
+toy LLM. The verdict shown is still inconclusive on the sentence; the entropy rule is the extension's result. The
+deciding epoch (1) was fixed in the 2026-11-30 revision after the 8-epoch reversal was seen; the epoch sweep reports
+the other three.
 """
 from __future__ import annotations
 
@@ -78,7 +86,7 @@ def run(ctx: RunContext) -> Evidence:
                  "J_diff": {e: {k: v._asdict() for k, v in by_epoch[e][2].items()} for e in EPOCHS}, "deciding_epoch": DECIDING_EPOCH,
                  "confidence_level": conf},
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[sweep_point("epochs", e, by_epoch[e][0]) for e in EPOCHS if e != DECIDING_EPOCH],
+        sensitivity=[sweep_point("epochs", e, by_epoch[e][0], instances=1) for e in EPOCHS if e != DECIDING_EPOCH],  # the same one task
         measurements={k: {"entropy": [t.entropy for t in tr[k]], "objective": [t.objective for t in tr[k]]}
                       for k in names},
     )
@@ -104,8 +112,12 @@ register_claim(Claim(
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
     run=run, source="Clip-Cov / KL-Cov as in PRIME-RL/Entropy-Mechanism-of-RL and verl's compute_policy_loss_kl_cov (unclipped base); cov_ratio scaled to the toy batch",
     kind="empirical",
-    quote="Clip-Cov and KL-Cov",
-    quote_source="seed abstract (line 113), via shared/CLAIMS.md",
+    reading="stand-in",
+    reading_note=("the sentence reports the paper's experiments (reasoning LLMs at scale); the toy LLM of _multi_epoch "
+                  "stands in for them, so whichever way the entropy rule comes out the sentence stays undecided"),
+    quote="Experiments show that these methods encourage exploration, thus helping policy escape entropy collapse and "
+          "achieve better downstream performance.",
+    quote_source="seed abstract (line 114), the sentence after the one naming Clip-Cov and KL-Cov",
     extension=True, unbiasedness=False,
     constants={"cov_ratio": [0.005, 0.05], "KL-Cov coefficient": [0.1, 10], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2],
                "clip eps (GRPO)": [0.1, 0.3]},

@@ -174,6 +174,8 @@ register_claim(Claim(
     scales={"quick": {"runs": 4, "steps": 200}, "full": {"runs": 16, "steps": 1000}},
     run=run, source="identity as stated in CLAIMS.md row L113 (softmax, first order in η)",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"the law R = -a e^H + b with its ceiling is an empirical finding about reasoning language models, which the toy LLM stands in for\"; the covariance clause \"is algebra (a check of our code)\"."),
     quote="R=-a*e^H+b; the ceiling is fully predictable H=0, R=-a+b; the change in policy entropy is driven by the covariance "
           "between action probability and the change in logits, which is proportional to its advantage when using Policy "
           "Gradient-like algorithms",

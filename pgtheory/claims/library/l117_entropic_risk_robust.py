@@ -193,6 +193,7 @@ register_claim(Claim(
             "full": {"instances": 5000, "steps": 3000, "random_policies": 2000, "operator_inputs": 50}},
     run=run, source="Donsker–Varadhan duality (CLAIMS.md row L117); envelope-theorem gradient derived in pgtheory.exact.risk",
     kind="theorem",
+    reading="as-written",
     quote="establishes its equivalence with a class of regularized robust MDP (RMDP) problems; proving gradient domination and "
           "global convergence of the exact policy gradient method under the tabular setting with direct parameterization; "
           "KL-divergence regularization term (or equivalently the risk-sensitive MDP with an entropy risk measure)",

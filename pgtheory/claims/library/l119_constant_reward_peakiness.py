@@ -146,7 +146,8 @@ def run(ctx: RunContext) -> Evidence:
     mode_med = float(np.median([r["ratio"][DEFAULT_STEP] for r in mode])) if mode else float("nan")
     frac = {eta: float(np.mean(v)) for eta, v in holds.items()}
     verdict = "confirmed" if frac[DEFAULT_STEP] >= MIN_FRACTION else "refuted"
-    sens = [sweep_point("step_size", eta, "confirmed" if frac[eta] >= MIN_FRACTION else "refuted", fraction_dominated=frac[eta])
+    sens = [sweep_point("step_size", eta, "confirmed" if frac[eta] >= MIN_FRACTION else "refuted", fraction_dominated=frac[eta],
+                        instances=len(holds[eta]))
             for eta in ETA_GRID]
     peakier_1 = float(np.mean([r["one_step_dH"][f"{DEFAULT_STEP}|1"] < 0 for r in inst]))
     ms_down = float(np.mean([r["multi_step_z"] < -Z_CRIT for r in inst]))
@@ -222,6 +223,8 @@ register_claim(Claim(
     source="Choshen et al. (2020) peakiness effect, read via `search` (abstract + introduction); Kiegeland & Kreutzer's body not "
            "read beyond its introduction (ar5iv 2106.08942 via `search`). The exact one-step law is derived in pgtheory.exact.sampled_step.",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"a one-token softmax bandit ... cannot decide whether, in NMT, the observed gains come from the output-distribution shape or from the reward\"; the first two sentences report others' claims."),
     quote="Choshen et al. (2020) identify multiple weaknesses and suspect that their success is determined by the shape of "
           "output distributions rather than the reward. In this paper, we revisit these claims and study them under a wider "
           "range of configurations. Our experiments on in-domain and cross-domain adaptation reveal the importance of "

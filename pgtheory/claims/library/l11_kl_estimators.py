@@ -188,6 +188,8 @@ register_claim(Claim(
     run=run, source="k1/k2/k3: Schulman 2020 blog 'Approximating KL divergence' (not in seed); gradient identities derived "
                     "in pgtheory.estimators.divergences and checked by enumeration",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"E k1 = E k3 = KL and the as-loss gradients are algebraic identities (fail only through a bug)\"."),
     quote="how different KL divergence formulations can be estimated and integrated into surrogate loss functions",
     quote_source="seed abstract (line 11), via shared/CLAIMS.md (k1/k2/k3 themselves not in seed)",
     extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "the exact KL(π_θ‖π_ref) of the instance"), constants={},

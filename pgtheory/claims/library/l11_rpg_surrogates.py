@@ -229,6 +229,8 @@ register_claim(Claim(
     run=run, source="surrogate forms derived in pgtheory.estimators.kl_regularized (CLAIMS.md row L11); the paper's exact loss "
                     "definitions were not readable through `search`",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"the surrogates are our derivations (the paper's losses could not be read), so their unbiasedness is a theorem about our code\"."),
     quote="derive policy gradients and corresponding surrogate loss functions for objectives regularized by both forward and reverse "
           "KL divergences, considering both normalized and unnormalized policy distributions; fully differentiable loss functions as "
           "well as REINFORCE-style gradient estimators",

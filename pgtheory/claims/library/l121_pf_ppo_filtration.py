@@ -154,7 +154,7 @@ def run(ctx: RunContext) -> Evidence:
                 controls[n, sg] = _measure(sweep_seed, sweep_k, n, sg, "homoscedastic")
             f = _fractions(_measure(sweep_seed, sweep_k, n, sg, sh), controls[n, sg])
             grid[f"{name}={v}"] = f
-            sens.append(sweep_point(name, v, _rule(f, "both_up"), quote_verdict=_quote_rule(f),
+            sens.append(sweep_point(name, v, _rule(f, "both_up"), quote_verdict=_quote_rule(f), instances=sweep_k,
                                     **{f"{s}_both_up": f[s]["both_up"] for s in STRATEGIES}))
     if quote_verdict in ("confirmed", "refuted") and any(p["quote_verdict"] != quote_verdict for p in sens):
         quote_verdict = "qualified"  # the quote rule changes inside the swept range
@@ -220,6 +220,8 @@ register_claim(Claim(
     run=run, source="Zhang et al. 2024 (arXiv:2409.06957), abstract; filter variants BoN/BR/BW and 'RM more reliable "
                     "at high rewards' from public summaries (chatpaper.com, awsmpapers); paper body not read",
     kind="empirical",
+    reading="no-result",
+    reading_note=("Quote is a motivation (\"This motivates us to filter ... resulting in PF-PPO\"). Fallback our-criterion: \"Not verified: the paper body (only the abstract and summaries were readable)\", filters and R2 pooling ours."),
     quote="This motivates us to filter the samples whose rewards may be unreliable to improve signal-to-noise ratio "
           "during policy learning, resulting in Policy Filtration for Proximal Policy Optimization (PF-PPO).",
     quote_source="seed abstract (line 122, title line 121)",

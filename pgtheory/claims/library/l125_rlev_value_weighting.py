@@ -195,10 +195,12 @@ def run(ctx: RunContext) -> Evidence:
     def rule(rs, upd="pg"):
         return "confirmed" if all(_holds(m, upd) for m in rs) else "refuted"
 
-    sens = [sweep_point("cost", c, rule([rows[(MAIN_GRID, c, i)] for i in range(len(curves))])) for c in COSTS if c != MAIN_COST]
-    sens += [sweep_point("value_range", g, rule([rows[(g, MAIN_COST, i)] for i in range(len(curves))])) for g in VALUE_GRIDS if g != MAIN_GRID]
+    sens = [sweep_point("cost", c, rule([rows[(MAIN_GRID, c, i)] for i in range(len(curves))]), instances=len(curves))
+            for c in COSTS if c != MAIN_COST]
+    sens += [sweep_point("value_range", g, rule([rows[(g, MAIN_COST, i)] for i in range(len(curves))]), instances=len(curves))
+             for g in VALUE_GRIDS if g != MAIN_GRID]
     grpo_by_cost = {c: rule([rows[(MAIN_GRID, c, i)] for i in range(len(curves))], "grpo") for c in COSTS}
-    sens += [sweep_point("update", f"GRPO (c = {c})", v) for c, v in grpo_by_cost.items()]
+    sens += [sweep_point("update", f"GRPO (c = {c})", v, instances=len(curves)) for c, v in grpo_by_cost.items()]
     grpo_spread0 = max(float(np.ptp(rows[(MAIN_GRID, 0.0, i)]["grpo_length"])) for i in range(len(curves)))
     med = lambda key: np.median([m[key] for m in main], axis=0)  # noqa: E731
     vals = VALUE_GRIDS[MAIN_GRID]
@@ -285,6 +287,8 @@ register_claim(Claim(
     source="U = v·1_correct and v = score/total: review of arXiv 2510.20187 (themoonlight.io); surrogate map s(v) and the "
            "EOS-gradient derivation of the paper body not read (swept / our derivation)",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"the toy cannot decide a sentence about trained LLMs whose EOS derivation we did not read\"; also \"the cost mechanism and toy curve are ours\" (our-criterion as second ground)."),
     quote="Crucially, RLEV policies not only improve value-weighted accuracy but also learn a value-sensitive termination policy: "
           "concise for low-value prompts, thorough for high-value ones. We demonstrate this behavior stems from value-weighted "
           "gradient amplification on end-of-sequence tokens.",

@@ -148,6 +148,8 @@ register_claim(Claim(
     run=run, source="trace definitions: Munos et al. 2016 (per-decision); RBIS and truncated IS as in the authors' code "
                     "(github.com/brett-daley/trajectory-aware-etraces, algorithms.py)",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("Robustness clause \"is tested only in sampled policy evaluation on small Garnets, not in the paper's control tasks\"; the exact part deciding the quote is \"identity-type (Munos et al.'s conditions)\", per-decision operators only."),
     quote="we propose a multistep operator that can express both per-decision and trajectory-aware methods; We prove convergence "
           "conditions for our operator in the tabular setting; perform robustly across lambda-values",
     quote_source="seed abstract (line 135), via shared/CLAIMS.md",

@@ -313,10 +313,12 @@ def run(ctx: RunContext) -> Evidence:
     for K in sorted({x["K"] for x in stoch}):
         sens.append(sweep_point("arms", K, _subset_verdict([x for x in stoch if x["K"] == K],
                                                            [x for x in worst if x["K"] == K]),
-                                max_slope=max(x["slope"] for x in stoch if x["K"] == K)))
+                                max_slope=max(x["slope"] for x in stoch if x["K"] == K),
+                                instances=sum(x["K"] == K for x in stoch + worst), stratum=True))
     for g in sorted({x["gap"] for x in stoch if x["kind"] == "stochastic"}):
         sub = [x for x in stoch if x["kind"] == "stochastic" and x["gap"] == g]
-        sens.append(sweep_point("gap", g, _subset_verdict(sub, []), max_slope=max(x["slope"] for x in sub)))
+        sens.append(sweep_point("gap", g, _subset_verdict(sub, []), max_slope=max(x["slope"] for x in sub), instances=len(sub),
+                                stratum=True))
     in_reg = [x for x in stoch if x["in_regime"]]
     max_ratio = max(x["ratio"] for x in worst)
     twin_slopes = ", ".join(f"K={t['K']}: {t['slope']:.2f} [{t['ci'][0]:.2f}, {t['ci'][1]:.2f}]" for t in dec["twins"])
@@ -361,6 +363,8 @@ register_claim(Claim(
             "full": {"arms": [2, 4, 8], "gaps": [0.1, 0.2, 0.4], "runs": 128, "horizon": 65536}},
     run=run, source="Dann, Wei & Zimmert 2023 (abstract); Tsallis-INF: Zimmert & Seldin 2021 (not in seed)",
     kind="asymptotic", quote=QUOTE,
+    reading="stand-in",
+    reading_note=("\"It is a stand-in: holding on it is a necessary condition, not evidence for the MDP algorithm ... the quoted sentence stays undecided whatever happens here\"."),
     quote_source="seed abstract (line 139); √T restored from the arXiv text (2302.09408) abstract; body not read",
     extension=True, unbiasedness=False,
     constants={"arms": [2, 8], "gap": [0.1, 0.4], "slope_threshold": SLOPE_MAX, "burn_in_C": GATE_C},

@@ -115,7 +115,8 @@ def run(ctx: RunContext) -> Evidence:
     verdict = verdict_of(rows)
     per_instance = [all(holds(r) for r in rows if r["instance"] == i) for i in range(s["instances"])]
     sens = [sweep_point("lam", lam, verdict_of([r for r in rows if r["lam"] == lam]),
-                        max_error=max(r["error"] for r in rows if r["lam"] == lam)) for lam in LAMBDAS]
+                        max_error=max(r["error"] for r in rows if r["lam"] == lam),
+                        instances=sum(r["lam"] == lam for r in rows)) for lam in LAMBDAS]
     max_err = max(r["error"] for r in rows)
     max_iso = max(r["iso_error"] for r in rows)
     twin_min = {k: min(r["twins"][k]["distance"] for r in rows) for k in TWIN_SCALES}
@@ -186,6 +187,8 @@ register_claim(Claim(
     scales={"quick": {"instances": 3}, "full": {"instances": 60}},
     run=run, source="authors' code github.com/abenechehab/nll_to_po (reward.py, loss.py); third-party summaries of arXiv 2510.07624",
     kind="theorem",
+    reading="no-result",
+    reading_note=("\"The quoted sentence only says that an analysis was made; its result is not in the abstract\"; \"The paper body was NOT read\". Not in seed-10 ledger (addendum: inconclusive)."),
     quote="We then conduct a theoretical analysis of this optimization problem in a tractable setting",
     quote_source="seed abstract (line 152, the abstract of the title at seed line 151)",
     extension=True, unbiasedness=False, constants={"lam": list(LAMBDAS)},

@@ -338,7 +338,8 @@ def run(ctx: RunContext) -> Evidence:
         flips = [i for i, (a, b) in enumerate(zip(outcomes[:swept], got))
                  if {a, b} & {"faster"} and {a, b} & {"slower", "equivalent"}]
         v = "qualified" if flips and verdict == "confirmed" else verdict
-        sensitivity.append(sweep_point(name, value, v, outcomes=got, flipped_instances=flips, instances_swept=swept))
+        sensitivity.append(sweep_point(name, value, v, outcomes=got, flipped_instances=flips, instances_swept=swept,
+                                       instances=len(res)))
         if flips and verdict == "confirmed":
             verdict = "qualified"
     strat = {kind: [o for o, r in zip(outcomes, main) if r["stochastic_optimum"] == flag]
@@ -417,6 +418,8 @@ register_claim(Claim(
     run=run, source=("Guidobene, Benedetti & Arapovic 2025 (abstract; algorithms from the authors' code at 5906955, "
                      "three defects corrected); TSIVR-PG: Zhang, Ni, Yu, Szepesvári & Wang 2021 (abstract)"),
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("A bound \"no finite run on chosen instances can confirm or refute\"; \"What is tested is our corrected reconstruction of MO-TSIVR-PG\"; body \"could not be read\". Not in seed-10 ledger."),
     quote=("we address the issue of sample efficiency by implementing variance-reduction techniques to reduce the sample "
            "complexity of policy gradients while maintaining general assumptions"),
     quote_source="seed abstract (line 153); the body was not reachable",

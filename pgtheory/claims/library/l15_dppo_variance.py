@@ -105,6 +105,8 @@ register_claim(Claim(
     scales={"quick": {}, "full": {}},
     run=run, source="CLAIMS.md row L15; the paper's bound and dropout criterion not verified",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"the sentence is about the paper's upper bound, which could not be read; only the shape of the actual variance was tested\"."),
     quote="derived an upper bound of the surrogate objective variance, which can grow quadratically with the increase of the "
           "surrogate objective",
     quote_source="seed abstract (line 15), via shared/CLAIMS.md",

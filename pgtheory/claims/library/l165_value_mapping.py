@@ -240,7 +240,7 @@ def run(ctx: RunContext) -> Evidence:
             sweep_detail[f"{const}={v}"] = {n: o for n, o in res.items()}
             sweep.append(sweep_point(const, v, rule_verdict(res.values()), configurations=swept,
                                      converged=sum(o == "converged" for o_ in res.values() for o in o_),
-                                     checked=sum(len(o_) for o_ in res.values())))
+                                     checked=sum(len(o_) for o_ in res.values()), instances=len(scale)))
     # decide
     fp_ok = [all(fp_err[n][m] <= FP_TOL * max(1.0, float(scale[m])) for n in CONFIGS) for m in range(len(scale))]
     twins_rejected = {n: [e >= TWIN_GAP * float(scale[m]) for m, e in enumerate(v)] for n, v in twin_err.items()}
@@ -346,11 +346,13 @@ register_claim(Claim(
     source="update rule and mapping constants from the authors' code (microsoft/orchestrated-value-mapping, "
            "map_dqn_agent.py) and microsoft/logrl linear_experiments/agent.py; the paper's theorem (conditions) not read",
     kind="theorem",
+    reading="our-criterion",
+    reading_note=("\"The kind stays theorem as our reading of the convergence statement, whose conditions could not be read\" (referee L165 case; same wording as L89). (Clauses beyond finding 3.)"),
     quote="We present a general convergent class of reinforcement learning algorithms that is founded on two distinct "
           "principles: (1) mapping value estimates to a different space using arbitrary functions from a broad class, and "
           "(2) linearly decomposing the reward signal into multiple channels. […] This blueprint generalizes and subsumes "
           "algorithms such as Q-Learning, Log Q-Learning, and Q-Decomposition.",
     quote_source="seed abstract (line 165)",
-    extension=False, unbiasedness=False,
+    extension=True, unbiasedness=False,
     constants={"omega": [OMEGA, *OMEGA_SWEEP], "beta_f": [BETA_F, *BETA_F_SWEEP]},
 ))

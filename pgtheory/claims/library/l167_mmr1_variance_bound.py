@@ -216,7 +216,7 @@ def run(ctx: RunContext) -> Evidence:
     verdict = "refuted" if (ext_fail or not quote_ok) else "confirmed"
     sensitivity = [sweep_point("logit_scale", sc, "refuted" if (not quote_ok or v["lemma_fail"] > 0)
                                else "confirmed", lemma1_violations=v["lemma_fail"], checked=v["checked"],
-                               min_gradsq_over_var=v["min_ratio_sq"])
+                               min_gradsq_over_var=v["min_ratio_sq"], instances=len(instances))
                    for sc, v in by_scale.items()]
     checked = sum(v["checked"] for v in by_scale.values())
     return Evidence(
@@ -302,6 +302,8 @@ register_claim(Claim(
     source="MMR1 report (github.com/LengSicong/MMR1 report.pdf, read 2026-11-30): §4.1–4.2 Assumption 1, Theorem 1; App. A Lemma 1, "
            "Prop. 2. The Cauchy–Schwarz form is derived here (CLAIMS.md row L167).",
     kind="theorem",
+    reading="our-criterion",
+    reading_note=("Confirmed \"through a Var^2 bound ... that the paper does not state\", on a scope of ours; \"the paper's mild regularity conditions are not stated\"; an in-hypothesis log-linear counterexample is used as a twin."),
     quote="we theoretically establish that reward variance lower-bounds the expected policy gradient magnitude",
     quote_source="seed abstract (line 168, paper title on line 167); body forms read in the MMR1 report §4, App. A",
     extension=True, unbiasedness=False,

@@ -225,6 +225,8 @@ register_claim(Claim(
     source="Tsallis (1988) relative entropy; q-log convention pinned in pgtheory.exact.divergences. The paper's own q-log "
            "convention could not be read through `search` (abstract pages only); both conventions are reported.",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"q -> 1 gives KL, D_q >= 0, the greedy closed form and E[-ln_q(mu/pi)] = D_q are mathematics (fail only through a bug)\"."),
     quote="q = 1 corresponds to the standard KL divergence; q > 1 provides a range of new options; We characterize the types "
           "of policies learned under the Tsallis KL",
     quote_source="seed abstract (line 183), via shared/CLAIMS.md",

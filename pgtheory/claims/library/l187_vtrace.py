@@ -160,6 +160,8 @@ register_claim(Claim(
     scales={"quick": {"mdps": 4, "mc_mdps": 2, "trajectories": 40_000}, "full": {"mdps": 100, "mc_mdps": 10, "trajectories": 1_000_000}},
     run=run, source="Espeholt et al. 2018 (arXiv:1802.01561) §4.1; target definition cross-checked with public summaries",
     kind="theorem",
+    reading="no-result",
+    reading_note=("\"the quoted sentence names the method and asserts no result; the fixed-point/contraction statement tested is the body's as CLAIMS.md summarises it\"."),
     quote="a novel off-policy correction method called V-trace",
     quote_source="seed abstract (line 187), via shared/CLAIMS.md; the tested fixed-point/contraction statement is from the paper "
                  "body (§4.1; per CLAIMS.md, not verified here)",

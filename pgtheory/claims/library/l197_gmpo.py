@@ -110,7 +110,8 @@ def run(ctx: RunContext) -> Evidence:
                              for e in EPS_LOG},
                  "same_lr_range_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
         instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[sweep_point("eps_log (GMPO clip)", e, by_eps[e]["verdict"]) for e in EPS_LOG if e != EPS_LOG_PAPER],
+        sensitivity=[sweep_point("eps_log (GMPO clip)", e, by_eps[e]["verdict"], instances=1)  # the same one task
+                     for e in EPS_LOG if e != EPS_LOG_PAPER],
         code_checks=failures, measurements=measurements,
     )
 
@@ -153,6 +154,7 @@ register_claim(Claim(
     scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1, 0.2]}},
     run=run, source="GMPO objective per CLAIMS.md row L197 (token clip in log space, range ±0.4 as in the paper's default — unverified)",
     kind="empirical",
+    reading="as-written",
     quote="GMPO maximizes the geometric mean of token-level rewards, which is inherently less sensitive to outliers and maintains "
           "a more stable range of importance sampling ratio",
     quote_source="seed abstract (line 197), via shared/CLAIMS.md",

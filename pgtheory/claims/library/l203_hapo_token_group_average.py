@@ -200,10 +200,11 @@ def run(ctx: RunContext) -> Evidence:
     sens = []
     for sc in SCALE_GRID:
         ok = all(rows[(sc, k, q, Gx)]["hapo"]["bias"] <= BIAS_TOL for k in range(s["thetas"]) for q in range(task.n_prompts))
-        sens.append(sweep_point("theta_scale", sc, "confirmed" if ok else "refuted"))
+        sens.append(sweep_point("theta_scale", sc, "confirmed" if ok else "refuted", instances=sum(key[0] == sc for key in keys),
+                                stratum=True))
     for G in Gs:
         ok = all(rows[key + (G,)]["hapo"]["bias"] <= BIAS_TOL for key in keys)
-        sens.append(sweep_point("group_size", G, "confirmed" if ok else "refuted"))
+        sens.append(sweep_point("group_size", G, "confirmed" if ok else "refuted", instances=len(keys)))
     med = {name: float(np.median([rows[key + (Gx,)][name]["bias"] for key in keys])) for name, _, _ in ESTIMATORS}
     mx = {name: float(np.max([rows[key + (Gx,)][name]["bias"] for key in keys])) for name, _, _ in ESTIMATORS}
     var = {name: float(np.median([rows[key + (Gx,)][name]["rel_var"] for key in keys])) for name, _, _ in ESTIMATORS}
@@ -273,6 +274,8 @@ register_claim(Claim(
     source="HAPO advantage: authors' code (github.com/starriver030515/HAPO, core_algos.py compute_hapo_outcome_advantage; recipes "
            "use loss_agg_mode=token-mean), read 2026-11-30. Paper body not read; 'non-biased' read as direction-unbiased.",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"the sentence does not define non-biased treatment and the body could not be read; direction-unbiasedness is our reading\". (Clauses beyond referee finding 3.)"),
     quote="For advantage calculation, we introduce Token Level Group Average that normalizes advantages at token level, jointly "
           "accounting for sequence-length as in token-mean loss while preserving non-biased treatment.",
     quote_source="seed abstract (line 204, paper title on line 203)",

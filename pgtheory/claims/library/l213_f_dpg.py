@@ -175,6 +175,8 @@ register_claim(Claim(
     run=run, source="identity: Korbak et al. 2022 / Go et al. 2023 (CLAIMS.md row L213); ∇D_f = E_π[f′(π/p)∇log π] derived in "
                     "pgtheory.exact.divergences",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"the RLHF <=> reverse-KL identity and the score-function f-DPG gradient are mathematics (fail only through a bug)\"."),
     quote="(RLHF) corresponds to minimizing a reverse KL from an implicit target distribution arising from a KL penalty in the objective",
     quote_source="seed abstract (line 213), via shared/CLAIMS.md",
     extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖∇D_f‖∞ of the instance"), constants={},

@@ -166,6 +166,8 @@ register_claim(Claim(
     scales={"quick": {"replicates": 5000}, "full": {"replicates": 200_000}},
     run=run, source="estimator per CLAIMS.md row L215",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"averaging K i.i.d. unbiased rollouts is unbiased with variance proportional to 1/K (fails only through a bug)\"."),
     quote="compute unbiased Monte Carlo-based estimates",
     quote_source="seed abstract (line 215), via shared/CLAIMS.md",
     extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN, "absolute (reward units; rewards lie in [0, 1])"), constants={},

@@ -100,6 +100,8 @@ register_claim(Claim(
     scales={"quick": {"groups": 20_000}, "full": {"groups": 500_000}},
     run=run, source="pairwise update per CLAIMS.md row L217 (unclipped, at θ_old)",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"pairwise differences cancel c(x) sample by sample (algebra; fails only through a bug)\". PPO is represented by REINFORCE without a baseline."),
     quote="PPO is not invariant to equivalent reward functions containing identical preference information; "
           "P3O is invariant to equivalent rewards",
     quote_source="seed abstract (line 217), via shared/CLAIMS.md",

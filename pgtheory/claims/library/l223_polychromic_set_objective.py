@@ -238,10 +238,13 @@ register_claim(Claim(
     run=run, source="Hamid et al. 2025 (arXiv:2509.25424), abstract; f = mean reward × diversity from public summaries "
                     "(papernotes.org, the authors' Set-RL visualisation page); paper body not read",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("the sentence reports the paper's pass@k experiments (LLMs); our toy with its own perturbation model "
+                  "and coverage (pass@k over perturbed answer sets) stands in for them, and the paper body was not read"),
     quote="Moreover, when given multiple attempts in pass@k experiments, the policy achieves substantially higher "
           "coverage, demonstrating its ability to maintain and exploit a diverse repertoire of strategies.",
     quote_source="seed abstract (line 224, title line 223)",
-    extension=False, unbiasedness=False,
+    extension=True, unbiasedness=False,
     constants={"P_STAR": list(P_SWEEP), "k": list(K_SWEEP), "keep": list(KEEP_SWEEP), "set_size": list(SET_SWEEP),
                "SUBSTANTIAL": list(SUBSTANTIAL_SWEEP)},
 ))

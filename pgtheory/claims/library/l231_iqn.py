@@ -343,6 +343,7 @@ register_claim(Claim(
             "full": {"bandits": 8, "atoms": 4000, "runs": 200, "samples": 100_000, "switch_runs": 100, "switch_samples": 10_000}},
     run=run, source="Dabney et al. (2018) IQN, eq. 3 and Section 3.1; google/dopamine implicit_quantile_agent.py (κ convention)",
     kind="empirical",
+    reading="as-written",
     quote="We achieve this by using quantile regression to approximate the full quantile function for the state-action "
           "return distribution. By reparameterizing a distribution over the sample space, this yields an implicitly "
           "defined return distribution and gives rise to a large class of risk-sensitive policies.",

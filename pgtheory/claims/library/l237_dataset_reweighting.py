@@ -52,7 +52,9 @@ Revision 2026-12-01 (a referee of the seed-9 ledger, before the confirmatory run
 gain −0.049 at α = 0.02), so an exact verdict depended on the draw. The three are now re-checked in every run
 (``KNOWN_POOLED_COUNTEREXAMPLES``, replayed from the seed-1006 stream), beside the fresh family; the extension fails
 if the pooled reading fails on any of them, and the time-indexed reading (the theorem part) is checked on them too.
-Sweep points report their quote verdict (the time-indexed reading at that α).
+Sweep points report their quote verdict (the time-indexed reading at that α). Since 2026-12-01 (a referee of the
+seed-10 ledger: retention existed only here) the three are the claim's declared ``counterexamples``: the runner hands
+them to the run (``RunContext.counterexamples``), which returns their re-check (``Evidence.rechecked``).
 """
 from __future__ import annotations
 
@@ -73,18 +75,25 @@ SEMIVARIANCE_ALPHA = 0.1  #: the temperature at which the improvement is set aga
 #: index in that run's stream of deterministic instances). Re-checked in every run (rule of 2026-12-01: an exact
 #: counterexample is a fact, and whether a fresh draw contains one is luck)
 KNOWN_POOLED_COUNTEREXAMPLES = ((1006, 10), (1006, 197), (1006, 464))
+#: the same, as the claim declares them to the protocol (``Claim.counterexamples``; since 2026-12-01 the runner hands
+#: them to the run and the protocol refuses a record that does not re-check each)
+COUNTEREXAMPLES = tuple({"instance": {"stream_seed": s, "index": i}, "part": "extension",
+                         "found": f"full run seed {s} (2026-11-30): deterministic instance {i} of that run's stream"}
+                        for s, i in KNOWN_POOLED_COUNTEREXAMPLES)
 
 
-def known_counterexamples():
-    """The instances of ``KNOWN_POOLED_COUNTEREXAMPLES``, replayed from their runs' streams."""
-    out = []
-    for seed in sorted({s for s, _ in KNOWN_POOLED_COUNTEREXAMPLES}):
-        rng, wanted = np.random.default_rng(seed), {i for s, i in KNOWN_POOLED_COUNTEREXAMPLES if s == seed}
+def known_counterexamples(declared=COUNTEREXAMPLES):
+    """The instances of the ``declared`` counterexamples (``{"instance": {"stream_seed", "index"}}``), replayed from
+    their runs' streams, in the declared order."""
+    specs = [(c["instance"]["stream_seed"], c["instance"]["index"]) for c in declared]
+    found = {}
+    for seed in sorted({s for s, _ in specs}):
+        rng, wanted = np.random.default_rng(seed), {i for s, i in specs if s == seed}
         for i in range(max(wanted) + 1):
             inst = _instance(rng, True)
             if i in wanted:
-                out.append(inst)
-    return out
+                found[(seed, i)] = inst
+    return [found[k] for k in specs]
 
 
 def _instance(rng: np.random.Generator, deterministic: bool):
@@ -140,7 +149,8 @@ def run(ctx: RunContext) -> Evidence:
         mean = (traj["prob"] * traj["ret"]).sum()
         det_std.append(float(((traj["prob"] * (traj["ret"] - mean) ** 2).sum()).sqrt()))
     sto_gain = [_gains(*_instance(rng, False)) for _ in range(ctx.settings["stochastic"])]
-    known_gain = np.array([_gains(*inst) for inst in known_counterexamples()])  # [known, 2, α]
+    known = known_counterexamples(ctx.counterexamples) if ctx.counterexamples else []
+    known_gain = np.array([_gains(*inst) for inst in known]).reshape(len(known), 2, len(ALPHAS))  # [known, 2, α]
     det_gain, sto_gain = np.array(det_gain), np.array(sto_gain)
     lottery_gain = _gains(*lottery_instance())
     holds = (det_gain >= -ROUND_OFF).all(1)  # [instance, α]: both the time-indexed and the pooled policy
@@ -169,12 +179,13 @@ def run(ctx: RunContext) -> Evidence:
                         else "refuted",
                         min_gain=float(det_gain[..., j].min()), mean_gain_timed=float(det_gain[:, 0, j].mean()),
                         mean_gain_pooled=float(det_gain[:, 1, j].mean()),
-                        stochastic_fail_fraction=float(sto_fail[:, j].mean()))
+                        stochastic_fail_fraction=float(sto_fail[:, j].mean()), instances=len(holds[:, j]))
             for j, a in enumerate(ALPHAS)]
     # the extension fails if the pooled reading fails on a fresh instance or on a known counterexample
     verdict = "confirmed" if all(per_instance) and known_pooled_fails == 0 else "refuted"
     pooled_note += (f"; known counterexamples of earlier runs ({len(known_gain)}, re-checked): pooled reading lowers "
-                    f"the return on {known_pooled_fails} (worst {known_gain[:, 1].min():.2g}), time-indexed holds on "
+                    f"the return on {known_pooled_fails} (worst {known_gain[:, 1].min() if len(known) else float('nan'):.2g}), "
+                    f"time-indexed holds on "
                     f"{'all' if known_timed_holds else 'not all'}")
     return Evidence(
         verdict=verdict, quote_verdict=quote_verdict, statistic=float(det_gain.min()),
@@ -193,7 +204,7 @@ def run(ctx: RunContext) -> Evidence:
                  "min_gain_pooled": float(det_gain[:, 1].min()),
                  "pooled_fail_instances_by_alpha": dict(zip(map(str, ALPHAS), pooled_fail.sum(0).tolist())),
                  "pooled_fail_instances": int(pooled_fail.any(1).sum()),
-                 "known_counterexamples": [list(k) for k in KNOWN_POOLED_COUNTEREXAMPLES],
+                 "known_counterexamples": [dict(c["instance"]) for c in ctx.counterexamples],
                  "known_counterexample_gains": known_gain.tolist(), "known_pooled_fails": known_pooled_fails,
                  "stochastic_fail_fraction_by_alpha":
                  dict(zip(map(str, ALPHAS), sto_fail.mean(0).tolist())), "lottery_gain_by_alpha":
@@ -201,6 +212,9 @@ def run(ctx: RunContext) -> Evidence:
                  "proposed_ledger_note": "the positive-sided-variance correlation is a separate abstract sentence; "
                                          "measured here (rank correlation), not judged"},
         instances=per_instance, sensitivity=sens, code_checks=code_checks,
+        rechecked=[{"instance": c["instance"], "holds": bool((g >= -ROUND_OFF).all()),
+                    "time_indexed_holds": bool((g[0] >= -ROUND_OFF).all()), "worst_gain": float(g.min())}
+                   for c, g in zip(ctx.counterexamples, known_gain)],
         measurements={"alphas": np.array(ALPHAS), "det_gain": det_gain, "sto_gain": sto_gain,
                       "lottery_gain": lottery_gain, "det_semivar": np.array(det_semivar), "det_std": np.array(det_std)},
     )
@@ -239,7 +253,11 @@ register_claim(Claim(
          "part, quote_verdict), time-pooled π_pool too (extension); the stochastic twin (random and planted lottery) "
          "must be able to fail",
     scales={"quick": {"deterministic": 20, "stochastic": 20}, "full": {"deterministic": 1000, "stochastic": 1000}},
-    run=run, kind="theorem", extension=True, unbiasedness=False,
+    run=run, kind="theorem", extension=True, unbiasedness=False, counterexamples=COUNTEREXAMPLES,
+    reading="our-criterion",
+    reading_note=("the theorem's statement and assumptions were not read; the behaviour policy is read time-indexed "
+                  "(ours), while the authors' code pools over time, a reading that fails on known counterexamples; "
+                  "which one the sentence means is undecided"),
     source="Hong et al. 2023 (arXiv:2306.13085); weights from github.com/Improbable-AI/harness-offline-rl "
            "(weighted_datasets.py); induced-policy formula from CLAIMS.md; paper body not read",
     quote="To overcome this issue, we show that, in deterministic MDPs with stochastic initial states, the dataset "

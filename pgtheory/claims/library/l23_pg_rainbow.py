@@ -296,7 +296,7 @@ def decide(m: dict, alpha: float) -> dict:
     sens = [sweep_point(c, v, family_verdict([o[0] for o in outs], twin),
                         mean_diff=float(np.mean([o[1] for o in outs])),
                         better=sum(o[0] == "better" for o in outs), not_better=sum(o[0] == "not_better" for o in outs),
-                        ties=sum(o[0] == "tie" for o in outs))
+                        ties=sum(o[0] == "tie" for o in outs), instances=len(outs))
             for (c, v), outs in sweep_rows.items()]
     return {"verdict": verdict, "rows": rows, "sensitivity": sens, "alpha_side": a_side, "n_decisions": n_decisions,
             "twin_better": twin.count("better"), "code_checks": code_checks}
@@ -391,6 +391,8 @@ register_claim(Claim(
                      "sweep_points": 4}},
     run=run, source="arXiv 2407.13146 (abstract and method summary); PPO: Schulman et al. 2017; GAE: Schulman et al. 2016",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"a tabular transfer to jackpot Garnets cannot decide the Atari sentence\"; quote_verdict inconclusive always."),
     quote=("We show empirical results that through the integration of reward distribution information into the policy "
            "network, the policy agent acquires enhanced capabilities to comprehensively evaluate the consequences of "
            "potential actions in a given state, facilitating more sophisticated and informed decision-making processes."),

@@ -159,6 +159,10 @@ register_claim(Claim(
     scales={"quick": {"groups": 300}, "full": {"groups": 5000}},
     run=run, source="selection rules per CLAIMS.md row L27; the paper's bound itself not reproduced",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("the paper's upper bound was not reproduced (its form not read); if it is monotone in Var(A_S) the "
+                  "sentence holds by construction, and if not it is unknown; the rule correlates Var(A_S) with the actual "
+                  "update norm, a criterion of ours (2026-12-01: not an identity, since no code of ours checks the bound)"),
     quote="selects a subset of rollouts to maximize advantage variance (Var(A)). We theoretically proven that this selection is "
           "positively correlated with the upper bound of the policy gradient norms",
     quote_source="seed abstract (line 27), via shared/CLAIMS.md",

@@ -214,9 +214,10 @@ def run(ctx: RunContext) -> Evidence:
             # like with like: the rule at γ₀ against the main constant on the same instances; the point records the
             # claim's verdict when they agree and the verdict at γ₀ when they differ
             sensitivity.append(sweep_point("step_constant_gamma0", g0, verdict if vs == vm else vs,
-                                           verdict_at_constant=vs, main_on_same_instances=vm, instances_swept=len(first)))
+                                           verdict_at_constant=vs, main_on_same_instances=vm, instances_swept=len(first),
+                                           instances=len(first)))
     vt = claim_verdict(MAIN, 2 * LOG_TOL, all_inst)[0]
-    sensitivity.append(sweep_point("log_tolerance", 2 * LOG_TOL, vt))
+    sensitivity.append(sweep_point("log_tolerance", 2 * LOG_TOL, vt, instances=len(all_inst)))
     table = {name: [decide(fits.get((name, MAIN, i)), BOUND_SLOPES[name], LOG_TOL) for i in all_inst]
              for name in BOUND_SLOPES}
     slopes = {name: [_num(fits[(name, MAIN, i)]["slope"]) if not fits[(name, MAIN, i)].get("unusable") else None
@@ -306,6 +307,8 @@ register_claim(Claim(
                      "step_constants": list(STEP_GRID), "sensitivity_instances": 2}},
     run=run, source="Fatkhullin et al. 2023 (updates and schedules from the authors' code; theorem constants not read)",
     kind="asymptotic",
+    reading="stand-in",
+    reading_note=("\"LQR lies outside the paper's assumptions (a stand-in for the problem class its theorem covers)\"; also \"the paper's body was not readable here\"."),
     quote=("derive a O(ε^{-2.5}) sample complexity of this method for finding a global ε-optimal policy. Improving over "
            "the previously known O(ε^{-3}) complexity ... further improve this complexity to O(ε^{-2}) by considering a "
            "Hessian-Aided Recursive Policy Gradient ((N)-HARPG) algorithm"),

@@ -35,8 +35,8 @@ Design (fixed before running; constants below with their reasons):
   log–log slope over the last third of the log-spaced checkpoints is ≤ −1/2 + RATE_TOL.
 * Code checks (not evidence about the paper): DP optimum at λ = 0 = risk-neutral optimum; the DP policy's exact-CVaR
   (no RU) value equals J*; PG theorem = autograd on one policy per instance.
-* Sensitivity (the Garnet at quick scale, the first cliff at full scale; ``sweep_inits`` starts): the step factor,
-  λ and α, each point judged by the main rule.
+* Sensitivity (every judged instance, the main run's starts; since 2026-12-01): the step factor, λ and α, each point
+  judged by the main rule, worst over the instances.
 * Reported, not judged: the exact ECRM of the risk-neutral optimal policy against J* (what risk aversion buys).
 Verdicts. Direct: refuted if (i) fails; else inconclusive if a run of (ii) ends above GAP_TOL; else the rate part (iii)
 decides between confirmed and (extension) qualified; kind=theorem (the paper's convergence theorems, checked exactly on
@@ -64,6 +64,13 @@ span of the transformed costs at other λ, α (×3.2 at α = 0.95), at most SWEE
 instances are judged: those whose risk-neutral optimal policy has an ECRM exceeding J* by ≥ RISK_GAP_MIN = 10·GAP_TOL
 (on many Garnets the excess is ≈ 0, so converging to the risk-neutral optimum would have passed); the others are
 reported. No relevant instance: inconclusive. The gradient-domination check still covers every instance.
+
+Revision 2026-12-01 (a referee of the seed-10 ledger, before the seed-13 run): every sweep point ran on one instance
+(the first cliff) with 2 starts while the verdict was judged on the risk-relevant instances (3 at seed 10) with 5
+starts, so "every sweep point agreed" covered one judged instance. Sweep points now run on every judged instance with
+the main run's starts and report their instance count (the protocol reads an agreeing point on fewer instances as
+"not established" on the others); revision (3)'s ``sweep_inits``/``sweep_instance`` settings are gone. The direct
+claim's reading is declared (``Claim.reading``, see the claim).
 """
 from __future__ import annotations
 
@@ -217,25 +224,37 @@ def _code_checks(mdp, cost, problem, g) -> tuple[list[str], torch.Tensor]:
     return out, neutral.policy
 
 
-def _sweep(insts, s, g, kind: str, factor: float, with_domination: bool) -> tuple[list, list]:
-    mdp, cost = insts[s["sweep_instance"]]
+def _sweep(insts, judged: list[int], s, g, kind: str, factor: float, with_domination: bool) -> tuple[list, list]:
+    """Every swept value on every judged instance with the main run's starts (revision 2026-12-01, a referee of the
+    seed-10 ledger: the sweep ran on one instance, cliff(slip=0.119), with 2 starts, while the verdict was judged on 3
+    instances with 5 starts). A point's verdict is the worst over the instances: refuted by any domination violation,
+    confirmed when every run on every judged instance ends within GAP_TOL, inconclusive otherwise."""
     sens, checks = [], []
     for const, values in (("step_factor", [factor * f for f in s["step_sweep"]]), ("lam", s["lam_sweep"]),
                           ("alpha", s["alpha_sweep"])):
         for v in values:
             kw = {"lam": LAM, "alpha": ALPHA, "step_factor": factor, const: v}
-            # a smaller step η (a smaller factor, or a larger span of transformed costs at another λ, α) is judged at
-            # the main run's η·T, a larger one at the same T (revisions 5 and 6), at most SWEEP_STEP_CAP × T
-            eta_main = _step_size(ecrm_problem(mdp, LAM, ALPHA, costs=cost), kind, factor)
-            eta_point = _step_size(ecrm_problem(mdp, kw["lam"], kw["alpha"], costs=cost), kind, kw["step_factor"])
-            steps = int(round(s["steps"] * min(SWEEP_STEP_CAP, max(1.0, eta_main / eta_point))))
-            sub = dict(s, inits=s["sweep_inits"], steps=steps)
-            st = _study(mdp, cost, kw["lam"], kw["alpha"], sub, g, kind=kind, factor=kw["step_factor"],
-                        random_policies=s["random_policies"] // 4 if with_domination else 0)
-            checks += st["checks"]
-            sens.append(sweep_point(const, v, _point_verdict(st), final_gap_max=float(st["best"][:, -1].max()),
-                                    domination_violation=st.get("domination_violation"), monotone=st["monotone"],
-                                    instance=mdp.name, steps=steps))
+            per_instance, gaps, violations, monotone, steps_used = [], [], [], [], []
+            for i in judged:
+                mdp, cost = insts[i]
+                # a smaller step η (a smaller factor, or a larger span of transformed costs at another λ, α) is judged at
+                # the main run's η·T, a larger one at the same T (revisions 5 and 6), at most SWEEP_STEP_CAP × T
+                eta_main = _step_size(ecrm_problem(mdp, LAM, ALPHA, costs=cost), kind, factor)
+                eta_point = _step_size(ecrm_problem(mdp, kw["lam"], kw["alpha"], costs=cost), kind, kw["step_factor"])
+                steps = int(round(s["steps"] * min(SWEEP_STEP_CAP, max(1.0, eta_main / eta_point))))
+                st = _study(mdp, cost, kw["lam"], kw["alpha"], dict(s, steps=steps), g, kind=kind,
+                            factor=kw["step_factor"], random_policies=s["random_policies"] // 4 if with_domination else 0)
+                checks += st["checks"]
+                per_instance.append(_point_verdict(st))
+                gaps.append(float(st["best"][:, -1].max()))
+                violations.append(st.get("domination_violation"))
+                monotone.append(st["monotone"])
+                steps_used.append(steps)
+            verdict = next((w for w in ("refuted", "inconclusive") if w in per_instance), "confirmed")
+            sens.append(sweep_point(const, v, verdict, instances=len(judged), final_gap_max=max(gaps),
+                                    domination_violation=max(violations) if with_domination else None,
+                                    monotone=monotone, instance=[insts[i][0].name for i in judged],
+                                    per_instance=per_instance, steps=steps_used))
     return sens, checks
 
 
@@ -298,7 +317,10 @@ def _measure(ctx: RunContext, kind: str, factor: float, with_domination: bool):
         # what risk aversion buys: the exact ECRM of the risk-neutral optimal policy against J*
         st["ecrm_of_neutral"] = float(nested_ecrm_value(st["problem"], lift_action_policy(st["problem"], neutral_policy)))
         studies.append(st)
-    sens, more = _sweep(insts, s, g, kind, factor, with_domination)
+    relevant = _risk_relevant(studies)
+    # the sweep runs on the instances the verdict is judged on (all of them when none is judged, as _judged counts)
+    judged = [i for i, r in enumerate(relevant) if r] or list(range(len(studies)))
+    sens, more = _sweep(insts, judged, s, g, kind, factor, with_domination)
     return insts, studies, sens, code_checks + more
 
 
@@ -403,11 +425,10 @@ QUOTE = ("Under both constrained direct parameterization and unconstrained softm
          "convergence and iteration complexities of the corresponding risk-averse policy gradient algorithms.")
 SOURCE = "Yu & Ying 2023 (arXiv:2301.10932) abstract; ECRM/RU reformulation per CLAIMS.md row L37 (paper body not read)"
 EXACT = "η-augmented ECRM MDP: DP optimum (policy iteration), exact PG theorem, exact-CVaR value of a policy"
-QUICK = {"cliffs": 1, "garnets": 1, "inits": 3, "steps": 1200, "random_policies": 200, "sweep_instance": 1,
-         "sweep_inits": 1, "step_sweep": [0.2], "lam_sweep": [1.0], "alpha_sweep": [0.95]}
+QUICK = {"cliffs": 1, "garnets": 1, "inits": 3, "steps": 1200, "random_policies": 200,
+         "step_sweep": [0.2], "lam_sweep": [1.0], "alpha_sweep": [0.95]}
 FULL = {"cliffs": 3, "garnets": 5, "inits": 5, "steps": 6000, "random_policies": 2000,
-        "sweep_instance": 0, "sweep_inits": 2, "step_sweep": [0.2, 4.0], "lam_sweep": [0.0, 0.25, 1.0],
-        "alpha_sweep": [0.5, 0.95]}
+        "step_sweep": [0.2, 4.0], "lam_sweep": [0.0, 0.25, 1.0], "alpha_sweep": [0.5, 0.95]}
 
 register_claim(Claim(
     id=ID_DIRECT, paper=PAPER, seed_line=37, draw=_draw_direct, figure_family="risk_distributional",
@@ -416,6 +437,8 @@ register_claim(Claim(
     theme="RISK", exact=EXACT + "; gradient domination", monte_carlo="none (exact)",
     test="gradient domination at random policies; projected PG gap ≤ 1e-3 from several inits; best gap ∝ T^(−1/2) or faster",
     scales={"quick": dict(QUICK), "full": dict(FULL)}, run=run_direct, source=SOURCE, kind="theorem",
+    reading="our-criterion",
+    reading_note=("Source \"(paper body not read)\"; \"the alpha convention, the eta grid, and the exact form of the paper's first-step/later-step split are this package's derivation\". As L89/L155 (referee finding 2)."),
     quote=QUOTE, quote_source="seed abstract (line 37)", extension=True, unbiasedness=False,
     constants={"step_factor": [1000.0, 20000.0], "lam": [0.0, 1.0], "alpha": [0.5, 0.95]},
 ))
@@ -427,6 +450,8 @@ register_claim(Claim(
     test="softmax PG gap ≤ 1e-3 from several inits within the run (else inconclusive)",
     scales={"quick": dict(QUICK, random_policies=0), "full": dict(FULL, random_policies=0, steps=10_000)},
     run=run_softmax, source=SOURCE, kind="theorem",
-    quote=QUOTE, quote_source="seed abstract (line 37)", extension=False, unbiasedness=False,
+    reading="our-criterion",
+    reading_note=("Source \"(paper body not read)\"; \"Definitions not verified against the paper body (only its abstract and introduction could be read)\": the ECRM form is \"this package's derivation\"."),
+    quote=QUOTE, quote_source="seed abstract (line 37)", extension=True, unbiasedness=False,
     constants={"step_factor": [10000.0, 200000.0], "lam": [0.0, 1.0], "alpha": [0.5, 0.95]},
 ))

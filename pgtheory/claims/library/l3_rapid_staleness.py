@@ -166,6 +166,8 @@ register_claim(Claim(
     scales={"quick": {"groups": 40_000}, "full": {"groups": 1_000_000}},
     run=run, source="estimator form from CLAIMS.md row L3 (group advantage × sequence IS weight); RAPID's exact weighting not verified",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"importance weighting with exact weights is unbiased by construction (a theorem checked numerically)\"; RAPID's own weighting and speed-up not tested."),
     quote="incorporate group advantage estimation into the policy gradient algorithm, and derive an importance weighted estimator to "
           "correct for the bias arising from off-policy learning",
     quote_source="seed abstract (line 3), via shared/CLAIMS.md",

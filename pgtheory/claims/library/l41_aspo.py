@@ -87,11 +87,11 @@ def run(ctx: RunContext) -> Evidence:
     verdict = _decide(grpo, aspo)
     per_seed = [bool(a > 0 and b < 0) for a, b in zip(corr["ppo_clip"][8], corr["aspo"][8])]
     sensitivity = [sweep_point("epochs", 4, _decide(ci["ppo_clip"][4], ci["aspo"][4]),
-                               grpo=ci["ppo_clip"][4], aspo=ci["aspo"][4])]
+                               grpo=ci["ppo_clip"][4], aspo=ci["aspo"][4], instances=len(corr["ppo_clip"][4]))]
     for lr in ctx.settings.get("sweep_lrs", ()):
         c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
         gr, asp = _ci(c_lr["ppo_clip"][8], conf), _ci(c_lr["aspo"][8], conf)
-        sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp))
+        sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp, instances=len(c_lr["ppo_clip"][8])))
     measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
                     for k, (x, y) in scatter.items()}
     return Evidence(
@@ -137,6 +137,9 @@ register_claim(Claim(
     scales={"quick": {"seeds": 6}, "full": {"seeds": 32, "sweep_lrs": [0.01, 0.02, 0.1]}},
     run=run, source="flip as in the abstract (sg(1/r)·A·log π for A > 0); the paper's soft dual clip and exact form not verified",
     kind="empirical",
+    reading="as-written",
+    reading_note=("the verdict rests on the quoted mismatch of GRPO's own token weighting, a property of GRPO's estimator "
+                  "defined without ASPO's form (which was not verified and decides nothing here)"),
     quote="the Importance Sampling (IS) ratios of positive-advantage tokens are mismatched, leading to unbalanced token weighting for "
           "positive and negative tokens; This mismatch suppresses the update of low-probability tokens while over-amplifying already "
           "high-probability ones; flips the IS ratios of positive-advantage tokens",

@@ -100,6 +100,8 @@ register_claim(Claim(
     scales={"quick": {}, "full": {}},
     run=run, source="weights w_i = G·softmax((A_i + αH_i)/T) per CLAIMS.md row L45",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"T -> infinity giving uniform weights (GRPO) holds by the definition of the softmax; the rule checks our implementation\"."),
     quote="dynamically assigning weights to generated outputs based on their advantage and entropy; temperature-scaled softmax "
           "weighting over sequences",
     quote_source="seed abstract (line 45), via shared/CLAIMS.md",

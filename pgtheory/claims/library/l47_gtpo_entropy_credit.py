@@ -290,18 +290,20 @@ def run(ctx: RunContext) -> Evidence:
     main = select()
     h_all = _holds(main)
     verdict, held_kinds = rule_verdict(main)
-    sens = [sweep_point("group_size", G, rule_verdict(select(G=G))[0]) for G in Gs]
+    sens = [sweep_point("group_size", G, rule_verdict(select(G=G))[0], instances=len(select(G=G))) for G in Gs]
     for norm, a2 in variants[1:]:
         v = rule_verdict(select(norm=norm, a2=a2))[0]
         if norm != "joint":
             sens.append(sweep_point("normalisation", norm, v, note="uninformative: separate centring of O⁺ and O⁻ removes "
-                                    "the ±α₁ outcome signal (mean of O⁺'s shaped rewards = α₁ + α₂ exactly)"))
+                                    "the ±α₁ outcome signal (mean of O⁺'s shaped rewards = α₁ + α₂ exactly)",
+                                    instances=len(select(norm=norm, a2=a2))))
         else:
-            sens.append(sweep_point("alpha2", a2, v))
+            sens.append(sweep_point("alpha2", a2, v, instances=len(select(norm=norm, a2=a2))))
     for kind in PIVOT_KINDS:
         rs = [r for r in main if pivot_kind(r) == kind]
         sens.append(sweep_point("pivot_kind", kind, rule_verdict(rs)[0],
-                                planted_holding=float(np.mean(_holds([r for r in rs if r["family"] == "planted"])))))
+                                planted_holding=float(np.mean(_holds([r for r in rs if r["family"] == "planted"]))),
+                                instances=len(rs), stratum=True))
     fams = sorted({r["family"] for r in main}, key=lambda f: (f == "planted", f))
     keys = ("grpo_rho", "gtpo_rho", "control_rho", "gtpo_rho_within", "control_rho_within", "grpo_pivotal_share",
             "gtpo_pivotal_share", "grpo_bias", "gtpo_bias")
@@ -401,6 +403,8 @@ register_claim(Claim(
     source="weight ratio: paper v6 abstract; Eq. 3/5/6 via github.com/teilomillet/textpolicy (algorithms/grpo.py), a "
            "reimplementation citing the equations; paper body not read",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"the yardstick (correlation with the exact advantage under the current policy) is ours ... the paper body was not read\"."),
     quote="By repurposing policy entropy for reward shaping, we achieve true per-token credit assignment.",
     quote_source="seed abstract (line 48, paper title on line 47; the v5 abstract — the sentence is absent from the v6 "
                  "abstract, arxiv.org/html/2508.04349v6)",

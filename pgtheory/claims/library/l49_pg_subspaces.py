@@ -153,20 +153,22 @@ def run(ctx: RunContext) -> Evidence:
     sens = []
     for k in K_SWEEP:
         r = [_summaries(t, k, "signed", rng) for t in trajs]
-        sens.append(sweep_point("k", k, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r]))))
+        sens.append(sweep_point("k", k, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r])), instances=len(r)))
     r = [_summaries(t, K, "magnitude", rng) for t in trajs]
-    sens.append(sweep_point("eigen_order", "magnitude", _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r]))))
+    sens.append(sweep_point("eigen_order", "magnitude", _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r])),
+                            instances=len(r)))
     alt = {}
     for placement in CHECKPOINTS_SWEEP:
         alt[placement] = [_summaries(b[placement], K, "signed", rng) for b in both]
         r = alt[placement]
         sens.append(sweep_point("checkpoints", placement, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r])),
-                                mean_frac=[float(np.mean(x["frac"])) for x in r], mean_overlap=[float(np.mean(x["overlap"])) for x in r]))
+                                mean_frac=[float(np.mean(x["frac"])) for x in r], mean_overlap=[float(np.mean(x["overlap"])) for x in r],
+                                instances=len(r)))
     uni, uni_trajs = alt["uniform_steps"], [b["uniform_steps"] for b in both]
     n_eta = ctx.settings["eta_sweep_instances"]
     for eta in ctx.settings["eta_sweep"]:
         r = [_summaries(_trajectory(m, ctx.seed * 1000 + i, eta)[CHECKPOINTS], K, "signed", rng) for i, m in enumerate(mdps[:n_eta])]
-        sens.append(sweep_point("eta", eta, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r]))))
+        sens.append(sweep_point("eta", eta, _decide(r), holding_fraction=float(np.mean([x["holds"] for x in r])), instances=len(r)))
     chance = K / (S * (A - 1))
     changed = [f"{p['constant']} = {p['value']}: {p['verdict']}" for p in sens if p["verdict"] != verdict]
     frac_m = np.array([np.mean(x["frac"]) for x in rows])
@@ -251,6 +253,8 @@ register_claim(Claim(
             "full": {"instances": 100, "eta_sweep": list(ETA_SWEEP), "eta_sweep_instances": 30}},
     run=run, source="seed abstract L49; arXiv 2401.06604 (S_frac as summarised publicly); Gur-Ari et al. 2018 (overlap)",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"the sentence reports a finding about deep RL agents; tabular softmax Garnets are a stand-in\"."),
     quote="Our results demonstrate the existence of such gradient subspaces despite the continuously changing data distribution "
           "inherent to reinforcement learning.",
     quote_source="seed abstract (line 49)",

@@ -129,6 +129,7 @@ register_claim(Claim(
     run=run, source="Schulman et al. 2015 (arXiv:1502.05477), Theorem 1; form cross-checked against a public summary "
            "(shortscience.org) — D_KL^max(π_old, π_new) with the old policy first, C = 4εγ/(1−γ)², ε = max|A_π|",
     kind="theorem",
+    reading="as-written",
     quote="iterative procedure for optimizing policies, with guaranteed monotonic improvement",
     quote_source="seed abstract (line 55), via shared/CLAIMS.md; the bound tested is Theorem 1 of the paper body (CLAIMS.md, cross-checked)",
     extension=False, unbiasedness=False, constants={},

@@ -227,10 +227,12 @@ def run(ctx: RunContext) -> Evidence:
         return "confirmed" if any(r["nonconvex"] for r in sub) else "inconclusive"
 
     sens = [sweep_point("size_SxA", f"{S}x{A}", sub_verdict([r for r in results if (r["S"], r["A"]) == (S, A)]),
-                        nonconvex_fraction=float(np.mean([r["nonconvex"] for r in results if (r["S"], r["A"]) == (S, A)])))
+                        nonconvex_fraction=float(np.mean([r["nonconvex"] for r in results if (r["S"], r["A"]) == (S, A)])),
+                        instances=sum((r["S"], r["A"]) == (S, A) for r in results), stratum=True)
             for S, A in s["sizes"]]
     sens += [sweep_point("discount", g, sub_verdict([r for r in results if r["gamma"] == g]),
-                         nonconvex_fraction=float(np.mean([r["nonconvex"] for r in results if r["gamma"] == g])))
+                         nonconvex_fraction=float(np.mean([r["nonconvex"] for r in results if r["gamma"] == g])),
+                         instances=sum(r["gamma"] == g for r in results), stratum=True)
              for g in s["discounts"]]
     missed = int(sum(r["n_unsupported"] for r in results))
     n_par = int(sum(r["n_pareto"] for r in results))
@@ -289,6 +291,8 @@ register_claim(Claim(
             "full": {"instances": 400, "sizes": [[3, 2], [3, 3], [4, 3], [5, 2]], "discounts": [0.9, 0.5, 0.99]}},
     run=run, source="seed abstract L57; theorem: Das & Dennis 1997 (not in seed); paper body not read",
     kind="identity", quote=QUOTE,
+    reading="by-construction",
+    reading_note=("Kind identity (relabelled from theorem): \"a one-line fact of convex geometry that does not depend on the MDP; checks (i)-(iii) can fail only through a bug in our code\"."),
     quote_source=("seed abstract (line 57), verbatim part of its first sentence (arXiv 2509.11452 v1; v2 reads "
                   "'fails'); the paper body was not read"),
     extension=False, unbiasedness=False,

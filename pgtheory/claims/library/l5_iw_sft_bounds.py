@@ -173,6 +173,8 @@ register_claim(Claim(
     scales={"quick": {"random": 500, "replicates": 20_000}, "full": {"random": 20_000, "replicates": 400_000}},
     run=run, source="Jensen/IWAE construction from the abstract and CLAIMS.md row L5; the paper's exact iw-SFT loss not verified",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"both orderings are Jensen's inequality ... they fail only through a bug\"; the paper's exact iw-SFT bound \"could not be read\"."),
     quote="SFT can be understood as maximizing a lower bound on the RL objective in a sparse reward setting; an importance weighted "
           "variant that behaves closer to training with RL as it: i) optimizes a tighter bound to the RL objective",
     quote_source="seed abstract (line 5), via shared/CLAIMS.md",

@@ -120,7 +120,8 @@ def run(ctx: RunContext) -> Evidence:
     sensitivity = []
     for G in ctx.settings["exact_sizes"]:
         unb = min(rows[(q, G, adv, "delta_l")]["cos"] for q in range(2) for adv in ADVANTAGES) >= 1 - 1e-9
-        sensitivity.append(sweep_point("group_size", G, "confirmed" if unb else ("qualified" if varies else "refuted")))
+        sensitivity.append(sweep_point("group_size", G, "confirmed" if unb else ("qualified" if varies else "refuted"),
+                                       instances=len(per_prompt)))  # the same prompts (q in range(2)) as per_prompt
     g4 = {(adv, agg): rows[(0, Gx, adv, agg)] for adv in ADVANTAGES for agg in AGGREGATIONS}
     unbiased = [k for k, v in g4.items() if v["cos"] >= 1 - 1e-9]
     min_var = min(g4, key=lambda k: g4[k]["rel_var"])
@@ -194,8 +195,10 @@ register_claim(Claim(
     scales={"quick": {"groups": 20_000, "exact_sizes": [2, 3]}, "full": {"groups": 500_000, "exact_sizes": [2, 3, 4]}},
     run=run, source="aggregator definitions: CLAIMS.md row L63 (ΔL weights x_i ∝ L_i^{−α}, α = 1); paper body not read",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("Source \"paper body not read\"; \"unbiased\" tested as \"unbiased up to scale\" (direction), the reading L203 calls ours, on prompts where \"its assumption fails\". Same wording as L203."),
     quote="not only provides an unbiased estimate of the true policy loss but also minimizes gradient variance in theory",
     quote_source="seed abstract (line 63), via shared/CLAIMS.md",
-    extension=False, unbiasedness=False,
+    extension=True, unbiasedness=False,
     constants={"group_size": [2, 16], "delta_l_alpha": [0.5, 1.5]},
 ))

@@ -198,8 +198,10 @@ register_claim(Claim(
     scales={"quick": {"batches": 200, "groups": 50_000}, "full": {"batches": 5000, "groups": 2_000_000}},
     run=run, source="consistency surrogate and baseline-shift identity: CLAIMS.md row L65 (derived here; paper body not read)",
     kind="theorem",
+    reading="our-criterion",
+    reading_note=("Source \"consistency surrogate and baseline-shift identity: CLAIMS.md row L65 (derived here; paper body not read)\": the checked derivation is ours (its parts are algebra, close to by-construction)."),
     quote="a first-principles derivation for group-relative REINFORCE without assuming a specific training data distribution, showing "
           "that it admits a native off-policy interpretation",
     quote_source="seed abstract (line 65), via shared/CLAIMS.md",
-    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖E[group update]‖∞ of the instance"), constants={},
+    extension=True, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "‖E[group update]‖∞ of the instance"), constants={},
 ))

@@ -667,13 +667,15 @@ def run(ctx: RunContext) -> Evidence:
                 kw = {"eps": v} if const == "epsilon" else {"delta": v}
                 d = decide(meas, alpha=alpha_set, **kw)
                 sens.append(sweep_point(const, v, d["verdict"], decided=d["decided"], active=d["active"],
-                                        holding=int(sum(r.get("holds", False) for r in d["rows"]))))
+                                        holding=int(sum(r.get("holds", False) for r in d["rows"])),
+                                        instances=d["decided"] or max(1, d["active"])))  # counted as the main one
     for v in SMOOTHING_RANGE:  # the prior of the posterior-predictive laws (pure: the stored errors, no new runs)
         d = decide(meas, alpha=alpha_set, smoothing=v)
         sens.append(sweep_point("smoothing", v, d["verdict"], decided=d["decided"], active=d["active"],
                                 holding=int(sum(r.get("holds", False) for r in d["rows"])),
                                 intervals={r["name"]: {"A": r["log_ratio_ci"], "B": r["exponent_gain_ci"]}
-                                           for r in d["rows"] if r["family"] == "linear" and r["weighting_active"]}))
+                                           for r in d["rows"] if r["family"] == "linear" and r["weighting_active"]},
+                                instances=d["decided"] or max(1, d["active"])))  # counted as the main one
     rows = dec["rows"]
     controls = [r for r in rows if r["family"] == "tabular"]
     code_checks = list(meas["code_checks"])
@@ -763,6 +765,8 @@ register_claim(Claim(
     source="seed abstract; MDVI recursion of Kozuno et al. 2022; σ̂² floor H from matsuolab/Deep-Variance-Weighting-Maze "
            "(solver.py, σ*² = Var V* + H); the paper's Algorithm and constants not read (not verified)",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("Bounds \"as recalled here, not verified in the paper's body\"; \"the paper's Algorithm and constants could not be read\"; a minimax sentence tested by our extension."),
     quote="We demonstrate that least-squares regression weighted by the variance of an estimated optimal value function of "
           "the next state is crucial to achieving minimax optimality.",
     quote_source="seed abstract (title at line 67, abstract line 68)",

@@ -235,7 +235,8 @@ def run(ctx: RunContext) -> Evidence:
         ds = decide(ms, alpha_setting)
         sweep.append(sweep_point(const, value if math.isfinite(value) else "inf (Gaussian)", ds["verdict"],
                                  holds={lo: ds["per_loss"][lo]["count"] for lo in ROBUST},
-                                 median_index={lo: float(np.median(ds["sensitivity_index"][lo])) for lo in BELLMAN_LOSSES}))
+                                 median_index={lo: float(np.median(ds["sensitivity_index"][lo])) for lo in BELLMAN_LOSSES},
+                                 instances=len(ds["instances"])))
     code_checks = ([f"exact minimiser certificate {m['max_certificate']:.2g} > {CERTIFICATE_TOL:g}"]
                    if not m["max_certificate"] <= CERTIFICATE_TOL else [])
     si = dec["sensitivity_index"]
@@ -286,6 +287,8 @@ register_claim(Claim(
     run=run,
     source="abstract of arXiv:2205.08464 (body not readable here); conjugate forms per shared/CLAIMS.md row L69",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"we test its prediction half with our own versions of the algorithms and of the measure\"; \"only the abstract and the introduction of the paper could be read\". As L71 (referee finding 2)."),
     quote="Finally, we show that the resulting gradient-based algorithms are more stable, for both prediction and control, "
           "with less sensitivity to meta-parameters.",
     quote_source="seed abstract (line 70, paper title at line 69)",

@@ -28,6 +28,10 @@ failure qualifies, never refutes. The raw variance tr Cov ĝ is reported beside 
 Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
 extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the paper's own variance criterion (under which its (α, β) is optimal) could not be read; the scale-free relative variance is our reading. The rule's own verdict
 is kept as the raw verdict and reported; it no longer decides the sentence either way.
+
+Revision 2026-12-01 (a referee of the seed-10 ledger, before the seed-13 run): each swept prompt population ran on
+half the main verdict's instances (32 of 64); it now runs on as many (the protocol reads an agreeing point on fewer
+instances as "not established" on the others).
 """
 from __future__ import annotations
 
@@ -122,9 +126,10 @@ def run(ctx: RunContext) -> Evidence:
     code_checks = [] if sym <= 1e-12 and num_err <= 1e-12 else [f"special cases: sympy residual {sym:.2g}, numeric {num_err:.2g}"]
     rows = _family(rng, PRIOR, n)
     verdict = _decide(rows)
-    sweep = {prior: _family(rng, prior, max(n // 2, 2)) for prior in ctx.settings.get("sweep_priors", SWEEP_PRIORS)}
+    sweep = {prior: _family(rng, prior, n) for prior in ctx.settings.get("sweep_priors", SWEEP_PRIORS)}
     sensitivity = [sweep_point("prompt population Beta(a₀, b₀)", list(prior), _decide(r),
-                               holding=int(sum(x["holds"] for x in r)), count=len(r)) for prior, r in sweep.items()]
+                               holding=int(sum(x["holds"] for x in r)), count=len(r), instances=len(r))
+                   for prior, r in sweep.items()]
     med = {k: float(np.median([r[k]["rel_var"] for r in rows])) for k in ("bnpo", "reinforce", "grpo")}
     raw = {k: float(np.median([r[k]["tr_cov"] for r in rows])) for k in ("bnpo", "reinforce", "grpo")}
     cos = float(np.median([r["bnpo"]["cos"] for r in rows]))
@@ -189,6 +194,8 @@ register_claim(Claim(
     run=run, source=("BNPO advantage (R − p)/f_N(p; α, β) per CLAIMS.md row L71 (paper body); the adaptive (α, β) rule from the "
                      "authors' code (changyi7231/BNPO, compute_bnpo_outcome_advantage, read on 2026-11-30)"),
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"the paper's own variance criterion (under which its (alpha, beta) is optimal) could not be read; the scale-free relative variance is our reading\". (Clauses listed beyond referee finding 3.)"),
     quote="enabling more precise and lower-variance gradient estimation; theoretical analysis demonstrating BNPO's variance-reducing "
           "properties and show that it generalizes both REINFORCE and GRPO under binary-valued reward settings",
     quote_source="seed abstract (line 71), via shared/CLAIMS.md; the advantage's Beta-pdf form is from the paper body (not verified here)",

@@ -151,6 +151,8 @@ register_claim(Claim(
     scales={"quick": {"groups": 20_000}, "full": {"groups": 1_000_000}},
     run=run, source="effective ratio 1 − p^G − (1 − p)^G per CLAIMS.md row L73",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"the informative fraction is a binomial identity and the signal peak an exact computation of a closed form\"."),
     quote="establish the importance of focusing on prompts of intermediate difficulty for the policy",
     quote_source="seed abstract (line 73), via shared/CLAIMS.md",
     extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN, "absolute (fraction of informative groups)"), constants={},

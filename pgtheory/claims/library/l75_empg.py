@@ -84,6 +84,8 @@ register_claim(Claim(
     scales={"quick": {"policies": 500}, "full": {"policies": 20_000}},
     run=run, source="identities per CLAIMS.md row L75 (softmax algebra)",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"both score-norm identities are softmax algebra (fail only through a bug)\", and the rank correlations \"are deterministic consequences of them\"."),
     quote="the magnitude of policy gradients is inherently coupled with the entropy, which leads to inefficient small updates for "
           "confident correct actions and potentially destabilizes large updates for uncertain ones",
     quote_source="seed abstract (line 75), via shared/CLAIMS.md",

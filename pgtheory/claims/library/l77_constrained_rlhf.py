@@ -144,7 +144,8 @@ def run(ctx: RunContext) -> Evidence:
             checks += [f"{name} = {v}: {c}" for c in _code_checks(ms)]
             vs, hs, cs = _decide(ms)
             sens.append(sweep_point(name, v, vs, holding=float(hs[cs].mean()) if cs.any() else None,
-                                    overoptimised=int(cs.sum()), mean_gain=float((ms["U_con_single"] - ms["U_uncon"])[cs].mean()) if cs.any() else None))
+                                    overoptimised=int(cs.sum()), mean_gain=float((ms["U_con_single"] - ms["U_uncon"])[cs].mean()) if cs.any() else None,
+                                    instances=int(cs.sum())))  # counted as the main one: the overoptimised instances
             if name == "rho":
                 by_rho[str(v)] = {"theta1_mean": float(ms["theta1"][cs].mean()) if cs.any() else None,
                                   "single1_minus_theta1_mean": float((ms["single1"] - ms["theta1"])[cs].mean()) if cs.any() else None}
@@ -212,8 +213,10 @@ register_claim(Claim(
     run=run, source="Moskovitz et al. 2023 (arXiv:2310.04373), abstract only; constrained objective and proxy-point "
                     "procedure are our reading (not verified in the body)",
     kind="empirical",
+    reading="stand-in",
+    reading_note=("Performance sentence (\"improving evaluation performance\") about RLHF with learned RMs, tested in \"an exact bandit instead of PPO on an LLM\"; also \"constrained objective and proxy-point procedure are our reading\"."),
     quote="As a result, each RM stays within the range at which it is an effective proxy, improving evaluation performance.",
     quote_source="seed abstract (line 78, title line 77)",
-    extension=False, unbiasedness=False,
+    extension=True, unbiasedness=False,
     constants={"rho": list(RHO_SWEEP), "T_MAX": list(TMAX_SWEEP), "c_useful": list(C_SWEEP)},
 ))

@@ -86,7 +86,7 @@ def run(ctx: RunContext) -> Evidence:
     sens = []
     for tau in ctx.settings["tau_sweep"]:
         v, qv, p = _decide([_measure(mdp, pi, tau) for mdp, pi in insts])
-        sens.append(sweep_point("tau", tau, v, quote_verdict=qv, holding_fraction=float(np.mean(p))))
+        sens.append(sweep_point("tau", tau, v, quote_verdict=qv, holding_fraction=float(np.mean(p)), instances=len(p)))
     mdps = [m for m in meas if m["gamma"] > 0]
     bandits = [m for m in meas if m["gamma"] == 0]
     frac = {f: (float(np.mean([m[f]["monotone"] for m in mdps])), float(np.mean([m[f]["monotone"] for m in bandits]))) for f in FACTORS}
@@ -151,6 +151,8 @@ register_claim(Claim(
     scales={"quick": {"instances": 16, "tau_sweep": list(TAU_SWEEP)}, "full": {"instances": 400, "tau_sweep": list(TAU_SWEEP)}},
     run=run, source="seed abstract L79; arXiv 2505.23458 (Theorems 1–2 as summarised publicly); shared/CLAIMS.md row L79",
     kind="theorem",
+    reading="our-criterion",
+    reading_note=("\"Not verified from the paper body: the exact statements and assumptions of its Theorems 1-2 and its choice of f\"; the discrete analogue is ours; the trend clause is a stand-in."),
     quote="In this work, we combine these strengths, by deriving a direct relation between policy improvement and guidance of "
           "diffusion models. On offline RL tasks, we observe a reliable trend -- increased guidance weighting leads to increased performance.",
     quote_source="seed abstract (line 79)",

@@ -155,6 +155,8 @@ register_claim(Claim(
     scales={"quick": {"instances": 10, "groups": 100}, "full": {"instances": 50, "groups": 2_000}},
     run=run, source="CLAIMS.md row L83; Tree-OPO's estimator (paper body) not implemented",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"both parts are theorems/definitions in this setting ... Tree-OPO's own estimator is not implemented, so the paper is not tested beyond them\"."),
     quote="prefix-conditioned reward signals; advantage saturation and reward signal collapse",
     quote_source="seed abstract (line 83), via shared/CLAIMS.md",
     extension=False, unbiasedness=False,

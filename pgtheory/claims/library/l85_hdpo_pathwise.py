@@ -214,7 +214,8 @@ def run(ctx: RunContext) -> Evidence:
     raw = _family(outcomes)
     sensitivity = [sweep_point(const, value, _family([c["outcome"] for c in measured[(const, value)]]),
                                min_ratio=min(c["ratio_score_to_pathwise"] for c in measured[(const, value)]),
-                               min_ratio_ci_low=min(c["ratio_ci"][0] for c in measured[(const, value)]))
+                               min_ratio_ci_low=min(c["ratio_ci"][0] for c in measured[(const, value)]),
+                               instances=len(measured[(const, value)]))
                    for const, value in [("horizon", T) for T in HORIZONS] + [("noise_ratio", r) for r in NOISE_RATIOS]
                    + [(CORNER_NAME, CORNER_VALUE)]]
     corner_ratios = [c["ratio_score_to_pathwise"] for c in measured[(CORNER_NAME, CORNER_VALUE)]]
@@ -299,6 +300,9 @@ register_claim(Claim(
     source="Seed abstract (line 85); arXiv 2306.11246 v3 (title page and abstract via `search`); the body's REINFORCE "
            "variants and exact benchmark settings not verified. Closed forms: the normal loss function (Zipkin 2000, §9.4).",
     kind="empirical",
+    reading="as-written",
+    reading_note=("variance is the sentence's own criterion and both estimators are the textbook ones; the paper body's "
+                  "REINFORCE variants were not read, so the comparison is with the standard score-function estimator"),
     quote="Unlike standard policy gradient methods that rely on high-variance score-function estimators, HDPO computes "
           "gradients by differentiating through the known system dynamics.",
     quote_source="seed abstract (line 85), via shared/CLAIMS.md",

@@ -664,7 +664,7 @@ def run(ctx: RunContext) -> Evidence:
             mv = [measure_instance(i, mvar_weights, mean_weights, steps=s["sweep_steps"], **{name: v}) for i in insts]
             ov = [holds(m) for m in mv]
             sens.append(sweep_point(name, v, combined_verdict(family_verdict(ov), ext_verdict), holding=int(sum(ov)),
-                                    count=len(ov),
+                                    count=len(ov), instances=len(ov),
                                     median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in mv]))))
     # the authors' pooled ``track`` reading at the defaults: the same rule (objective, then practical update)
     pooled = [measure_instance(i, pooled_mvar_weights, mean_weights, steps=s["steps"]) for i in insts]
@@ -689,7 +689,7 @@ def run(ctx: RunContext) -> Evidence:
                                  f"{DEGENERATE_COSINE} on ≥ half of the instances), set by ε, not by risk aversion")
         sens.append(sweep_point("reading", f"pooled track, all-equal bundles {READING_LABEL[mode]}", point,
                                 objective_holding=int(sum(pooled_out)), update_holding=int(sum(track_out[mode])),
-                                count=len(insts),
+                                count=len(insts), instances=len(insts),
                                 objective_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in pooled])),
                                 update_median_one_step_dH=float(np.nanmedian([m["one_step_dH"] for m in track[mode]])),
                                 **extra))
@@ -762,6 +762,8 @@ register_claim(Claim(
             "full": {"bandits": 24, "llms": 6, "steps": 60, "sweep_steps": 20, "ext_steps": 20}},
     run=run, source="MVaR form and defaults: RTkenny/RiskPO core_algos.py and run scripts (paper body not read)",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("\"the theorem's statement and hypotheses could not be read, and the objective is our reading of the authors' code\"."),
     quote="Theoretically, we prove that the risk-averse update alleviates entropy collapse and promotes exploration.",
     quote_source="seed abstract (line 89); the paper body (theorem statement) could not be read",
     extension=True, unbiasedness=False,

@@ -162,6 +162,7 @@ register_claim(Claim(
     scales={"quick": {"samples": 100_000}, "full": {"samples": 2_000_000}},
     run=run, source="token surrogate and first-order expansion: CLAIMS.md row L93",
     kind="empirical",
+    reading="as-written",
     quote="through a first-order approximation, we show that this surrogate becomes increasingly valid only when both the "
           "training-inference discrepancy and policy staleness are minimized",
     quote_source="seed abstract (line 93), via shared/CLAIMS.md",

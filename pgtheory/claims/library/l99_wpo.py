@@ -177,7 +177,8 @@ def run(ctx: RunContext) -> Evidence:
         v, _ = _decide(tc)
         sens.append(sweep_point("tau", tau, v, quote_verdict=_decide(tc, "tv_holds")[0],
                                 hold_fraction=float(np.mean([c["holds"] for c in tc])),
-                                independent_hold_fraction=float(np.mean([c["holds"] for c in tc if c["family"] == "independent"]))))
+                                independent_hold_fraction=float(np.mean([c["holds"] for c in tc if c["family"] == "independent"])),
+                                instances=len(tc), stratum=True))  # cells, the unit of per_cell
     for beta in BETAS:
         if beta == BETA:
             bc = cells
@@ -192,7 +193,8 @@ def run(ctx: RunContext) -> Evidence:
         v, _ = _decide(bc)
         sens.append(sweep_point("beta", beta, v, quote_verdict=_decide(bc, "tv_holds")[0],
                                 hold_fraction=float(np.mean([c["holds"] for c in bc])),
-                                independent_hold_fraction=float(np.mean([c["holds"] for c in bc if c["family"] == "independent"]))))
+                                independent_hold_fraction=float(np.mean([c["holds"] for c in bc if c["family"] == "independent"])),
+                                instances=len(bc)))  # cells, the unit of per_cell
     per_cell = [c["holds"] for c in cells]
     # reported: WPO applied to on-policy data (μ = π_θ) — off-policy DPO is then exact, WPO's reweighting is not
     tv_at_on_policy = [measure_cell(policy, theta, theta_ref, theta, BETA)["tv_wpo"] for policy, theta, theta_ref, _ in instances]
@@ -270,6 +272,10 @@ register_claim(Claim(
     scales={"quick": {"instances": 8, "beta_instances": 3}, "full": {"instances": 200, "beta_instances": 60}},
     run=run, source="Zhou et al. 2024 (WPO); authors' code github.com/wzhouad/WPO scripts/run_wpo.py; Rafailov et al. 2023 (DPO)",
     kind="empirical",
+    reading="our-criterion",
+    reading_note=("'resemble on-policy data more closely' is measured by a distance of ours (total variation to the "
+                  "on-policy law), and the paper body's equations for the weight were not read (the weight is the "
+                  "authors' code's)" + " (2026-12-01, a referee's pre-run audit of the readings)"),
     quote="Our Weighted Preference Optimization (WPO) method adapts off-policy data to resemble on-policy data more closely "
           "by reweighting preference pairs according to their probability under the current policy.",
     quote_source="seed abstract (line 100, title line 99)",

@@ -92,6 +92,8 @@ register_claim(Claim(
     scales={"quick": {"instances": 24}, "full": {"instances": 400}},
     run=run, source="Sutton et al. 2000 (PG theorem); seed abstract L9",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"the PG theorem checked numerically (fails only through a bug)\"; the quoted continuous proof \"is tested through its discrete (tabular, log-linear) case\"."),
     quote="a detailed proof of the continuous version of the Policy Gradient Theorem",
     quote_source="seed abstract (line 9), via shared/CLAIMS.md",
     extension=False, unbiasedness=False, constants={},

@@ -236,6 +236,8 @@ register_claim(Claim(
     scales={"quick": {"instances": 16, "arms": 3, "iterations": 20_000}, "full": {"instances": 64, "arms": 4, "iterations": 1_000_000}},
     run=run, source="Mei, Xiao, Szepesvári, Schuurmans 2020 (not in seed): step sizes; the asymptote and ρ² derived here",
     kind="asymptotic",
+    reading="no-result",
+    reading_note=("The quote \"states no rate; the rates tested are Mei et al.'s, not the sentence's (it asserts no result, as L151's)\"."),
     quote="convergence results; insights on the benefits of regularization",
     quote_source="seed abstract (line 9), via shared/CLAIMS.md (rates: Mei et al. 2020, not in seed)",
     extension=True, unbiasedness=False,

@@ -110,7 +110,7 @@ def run(ctx: RunContext) -> Evidence:
         b, v = decide(s)
         sensitivity.append(sweep_point("shards_K_group_G", f"K={K},G={G}", v, fraction_better=float(b.mean()),
                                        max_bias_dp_balanced=float(bias[:, s, k_dp].max()),
-                                       max_bias_grpo=float(bias[:, s, k_grpo].max())))
+                                       max_bias_grpo=float(bias[:, s, k_grpo].max()), instances=len(b)))
     code_checks = [] if all(ident["dp_balanced_equals_global"]) else ["dp_balanced ≠ global token-mean on some table"]
     dr_unbiased = bool((bias[..., k_dr] < UNBIASED).all())
     dp_unbiased = bool((bias[:, main, k_dp] < UNBIASED).all())
@@ -175,6 +175,9 @@ register_claim(Claim(
     source="cosmos-rl #204 and #342 descriptions (dp-balanced token-mean: local loss sum / cross-dp mean token count); "
            "TRL #3256 dr_grpo (sum / (B · max_completion_length)); code of neither read",
     kind="empirical",
+    reading="as-written",
+    reading_note=("the sentence is about the bias of the expected update, decided exactly; single-prompt batches are a "
+                  "case of it (multi-prompt batches are reported, not judged)"),
     quote="It should alleviate the bias of GRPO loss brought by length variety.",
     quote_source="GitHub thread nvidia-cosmos/cosmos-rl#204, comment by jcao-ai on 2025-08-07 (PR description)",
     extension=False, unbiasedness=False,

@@ -137,7 +137,8 @@ def run(ctx: RunContext) -> Evidence:
             ok.append(sm <= EXACT_TOL and d_k1 > BIAS_REL)
             changed.append(_ranking(dist, "bug") != _ranking(dist, "fix"))
         sens.append(sweep_point("reference spread s", s, "confirmed" if all(ok) and any(changed) else "refuted",
-                                identity_holds_on=int(sum(ok)), ranking_changed_on=int(sum(changed))))
+                                quote_verdict="confirmed" if all(ok) else "refuted",  # the quoted identity there
+                                identity_holds_on=int(sum(ok)), ranking_changed_on=int(sum(changed)), instances=len(ok)))
     var_bug_k2, var_fix_k1 = float((sd_bug_k2**2).sum()), float((sd_fix_k1**2).sum())
     answer = ("After the fix, k1 and k3 give the same expected KL gradient (what k2 gave before; fixed k3 is old k2 "
               f"sample by sample, fixed k1 adds zero-mean noise: {min(var_ratio):.1f}–{max(var_ratio):.0f}× fixed k3's "
@@ -191,6 +192,7 @@ register_claim(Claim(
     run=run, draw=_draw, figure_family="divergences",
     source="thread NVIDIA-NeMo/RL#2506; NeMo-RL test of the fix (sampled-policy score term); pgtheory.exact.kl_placement",
     kind="theorem",
+    reading="as-written",
     quote=("However, with the above bug present `k2` estimator gradient acted like `k1` gradient, so with this change, "
            "estimator rankings may change."),
     quote_source="GitHub thread NVIDIA-NeMo/RL#2506, PR description by smahdavi4 on 2026-05-15",

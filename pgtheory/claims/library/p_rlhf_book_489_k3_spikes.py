@@ -136,14 +136,14 @@ def run(ctx: RunContext) -> Evidence:
         for k in KL_PLAUSIBLES:
             fl, sc = _spikes(q, kl, f, k)
             sens.append(sweep_point("tail factor × KL bound", f"{f:g} × {k:g}", verdict, mechanism_verdict=_verdict(fl, sc),
-                                    flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean())))
+                                    flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean()), instances=fl.size))
             if k == min(KL_PLAUSIBLES):
                 early[f] = (float(fl.mean()), _verdict(fl, sc))
     for r in SHARPEN_RANKS:
         _, q_r, _, _, kl_r = _laws(ctx.seed, r)
         fl, sc = _spikes(q_r, kl_r, TAIL_FACTOR, KL_PLAUSIBLE)
         sens.append(sweep_point("sharpened token's reference rank", r, verdict, mechanism_verdict=_verdict(fl, sc),
-                                flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean())))
+                                flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean()), instances=fl.size))
     ix = {e: i for i, e in enumerate(TOKEN_GRADIENT_ESTIMATORS)}
     plausible = kl <= KL_PLAUSIBLE
     ratio = lambda e: q[..., ix[e]] / np.maximum(q[..., 0], q[..., 1])  # noqa: E731
@@ -210,6 +210,8 @@ register_claim(Claim(
     source=("thread natolambert/rlhf-book#489; the book's code/policy_gradients/loss.py (approx_kl3 before PR #528); "
             "pgtheory.estimators.kl_flipped, pgtheory.exact.kl_token_gradient_law"),
     kind="empirical",
+    reading="stand-in",
+    reading_note=("\"the quoted sentence reports one 1.7B-model run, which a toy cannot decide (quote_verdict inconclusive)\"; the mechanism verdict is reported."),
     quote=("While running the Chapter 6.5 suggested experiment that compares KL estimators (`kl1` / `kl2` / `kl3`) with "
            "GRPO, I observed that **`kl3` underperformed on correctness and showed large early loss/grad spikes**, while "
            "`kl1` and `kl2` looked similar and more stable."),

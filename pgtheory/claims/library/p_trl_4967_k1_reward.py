@@ -199,15 +199,19 @@ def run(ctx: RunContext) -> Evidence:
             pol, th, ref, _, _ = make_instance(k, ctx.seed, s, 0.0)
             rev, k3l, k1r = _on_policy(pol, th, ref)
             ok.append(rel(k3l, rev) > BIAS_REL and rel(k1r, rev) <= EXACT_TOL)
-        sens.append(sweep_point("reference spread s", s, "confirmed" if all(ok) else "refuted", holds_on=int(sum(ok))))
+        sens.append(sweep_point("reference spread s", s, "confirmed" if all(ok) else "refuted", holds_on=int(sum(ok)),
+                                quote_verdict="confirmed" if all(ok) else "refuted",  # the on-policy quote there
+                                instances=len(ok)))
     for j, d in enumerate(STALENESS):
         # judged on the plausible instances only (KL(π_θ‖π_old) ≤ STALE_KL_MAX), as the main rule (2026-12-01)
         worst = float(np.where(plausible[:, j], stale_bias[:, j], 0.0).max())
         sens.append(sweep_point("staleness d", d, "qualified" if worst > BIAS_REL else "confirmed",
+                                quote_verdict=quote_verdict,  # staleness is the extension; the on-policy quote is unchanged
                                 k1_reward_rel_bias_max_plausible=worst, plausible_instances=int(plausible[:, j].sum()),
                                 k1_reward_rel_bias_max_all=float(stale_bias[:, j].max()),
                                 kl_theta_old_max=float(stale_kl[:, j].max()),
-                                bias_share_of_update_max=float(stale_share[:, j].max())))
+                                bias_share_of_update_max=float(stale_share[:, j].max()),
+                                instances=int(plausible[:, j].sum())))  # the plausible instances it was judged on
     share = np.array(beta_share)  # reported only: β changes no rule
     beta_report = {f"beta={b}": {"k3_loss_bias_share_of_update_median": float(np.median(share[:, i]))}
                    for i, b in enumerate(BETAS)}
@@ -217,11 +221,13 @@ def run(ctx: RunContext) -> Evidence:
         one_minus = adv[:, :, c, :2].max(axis=(0, 2))
         ok = bool((adv[:, :, c, :2] <= EXACT_TOL).all())
         adv_holds[kind] = ok
-        sens.append(sweep_point("advantage", kind, verdict if ok else "qualified",
+        sens.append(sweep_point("advantage", kind, verdict if ok else "qualified", quote_verdict=quote_verdict,
                                 kl_part_one_minus_cos_max=float(adv[:, :, c, :2].max()),
                                 kl_part_cos_min=float(1 - adv[:, :, c, :2].max()),
                                 kl_part_scale_range=[float(adv[:, :, c, 2:].min()), float(adv[:, :, c, 2:].max())],
-                                by_group_size={f"G={G}": float(one_minus[a]) for a, G in enumerate(ADV_GROUP_SIZES)}))
+                                by_group_size={f"G={G}": float(one_minus[a]) for a, G in enumerate(ADV_GROUP_SIZES)},
+                                # the toy LLMs with ≤ ADV_MAX_RESPONSES responses (rows are their prompts)
+                                instances=len({lab.rsplit("|q", 1)[0] for lab in adv_labels})))
     k_mean = adv_kinds.index("mean")
     mean_scale = [float(adv[:, :, k_mean, 2:].min()), float(adv[:, :, k_mean, 2:].max())]
     grpo_cos_min = float(1 - adv[:, :, adv_kinds.index("grpo"), :2].max())
@@ -305,6 +311,7 @@ register_claim(Claim(
     source="thread huggingface/trl#4967; A Comedy of Estimators (arXiv 2512.21852, body not read); derivations in "
            "pgtheory.exact.kl_placement",
     kind="theorem",
+    reading="as-written",
     quote=("K3-in-Loss (current implementation) results in biased gradients.\n- K1-in-Reward (proposed implementation) "
            "provides unbiased gradients for the Reverse KL objective."),
     quote_source="GitHub thread huggingface/trl#4967, issue description by ktolnos on 2026-02-04",

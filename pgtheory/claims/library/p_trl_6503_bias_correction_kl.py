@@ -124,11 +124,12 @@ def run(ctx: RunContext) -> Evidence:
             worst_seq = max(worst_seq, r["token_vs_seq"], r["seqis_vs_seq"])
         sens.append(sweep_point("reference spread s", s,
                                 "refuted" if not ok else ("qualified" if worst_seq > BIAS_REL else "confirmed"),
-                                worst_distance_to_sequence_kl_gradient=worst_seq))
+                                worst_distance_to_sequence_kl_gradient=worst_seq, instances=len(INSTANCE_SHAPES)))
     for j, d in enumerate(STALENESS):
         sens.append(sweep_point("staleness d", d, "qualified" if stale_vs_onpolicy[:, j].max() > BIAS_REL else verdict,
                                 exact_vs_sampler_prefix_target_max=float(stale_exact[:, j].max()),
-                                vs_on_policy_token_target_max=float(stale_vs_onpolicy[:, j].max())))
+                                vs_on_policy_token_target_max=float(stale_vs_onpolicy[:, j].max()),
+                                instances=stale_vs_onpolicy.shape[0]))
     answer = ("If you want the per-token reverse KL, keep use_bias_correction_kl with importance_sampling_level='token': each token then gets the exact "
               "reverse-KL gradient of its next-token distribution; it is not the gradient of the KL of whole responses "
               "(the prefix term is missing), and with 'sequence' the broadcast ratio biases it — use the per-token "
@@ -193,6 +194,7 @@ register_claim(Claim(
     run=run, draw=_draw, figure_family="divergences",
     source="threads huggingface/trl#6503 and #6586; pgtheory.exact.kl_placement",
     kind="theorem",
+    reading="as-written",
     quote="Multiplying that term by the importance sampling ratio makes the KL gradient the unbiased reverse-KL gradient",
     quote_source="GitHub thread huggingface/trl#6503, PR description by gowtham-sai-yadav on 2026-07-22",
     extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "max|g^tok_rev| (per-token reverse-KL gradient)"),

@@ -102,7 +102,7 @@ def run(ctx: RunContext) -> Evidence:
     core = all(c["old_is_L2_over_T"] for cs in checks.values() for c in cs)
     verdict = "confirmed" if all(per_table) else ("refuted" if not core else "inconclusive")
     sensitivity = [sweep_point("padded_width_T", T, "confirmed" if all(all(c[k] for k in keys) for c in cs) else "refuted",
-                               batch=B) for (B, T), cs in checks.items()]
+                               batch=B, instances=len(cs), stratum=True) for (B, T), cs in checks.items()]
     # effect on the expected update
     insts = length_instances(ctx.seed, ctx.settings["thetas_per_task"])
     sizes = list(ctx.settings["group_sizes"])
@@ -175,6 +175,8 @@ register_claim(Claim(
     run=run, draw=_draw, figure_family="practice",
     source="huggingface/trl#6654 diff and review (grpo_trainer.py luspo branch, old and new lines), read via the stored thread",
     kind="identity",
+    reading="by-construction",
+    reading_note=("Kind identity: \"The review comment states an algebraic identity of two formulas; it is checked exactly ... counted apart from confirmations of papers\"."),
     quote="So once `x` is `(B, T)`, the old form weights each sequence by `L_b^2 / T` instead of `L_b` — a quadratic "
           "length weighting",
     quote_source="GitHub thread huggingface/trl#6654, comment by albertvillanova on 2026-08-06 (review of trl/trainer/grpo_trainer.py)",

@@ -124,7 +124,8 @@ def run(ctx: RunContext) -> Evidence:
         ok = bool(const_ok[:, a].all())
         v = "refuted" if not ok else ("confirmed" if len_biased[:, a].any() else "qualified")
         sensitivity.append(sweep_point("group_size", G, v, min_cos_constant=float(cos[:, a, :, k_const].min()),
-                                       min_cos_seq_mean_token_mean=float(cos[:, a, :, k_len].min())))
+                                       min_cos_seq_mean_token_mean=float(cos[:, a, :, k_len].min()),
+                                       instances=const_ok.shape[0]))
     for d, delta in enumerate(deltas):
         # judged against the length-free update under the same ratios (revision (2) of 2026-12-01)
         ok = bool((stale_rel_cos[:, d] >= UNBIASED_COS).all())
@@ -132,7 +133,8 @@ def run(ctx: RunContext) -> Evidence:
                                        min_cos_constant_vs_seq_mean_token_sum=float(stale_rel_cos[:, d].min()),
                                        min_cos_seq_mean_token_mean_vs_seq_mean_token_sum=float(stale_rel_cos_len[:, d].min()),
                                        min_cos_constant=float(stale_cos[:, d, k_const].min()),
-                                       min_cos_seq_mean_token_sum=float(stale_cos[:, d, AGGREGATIONS.index("seq_mean_token_sum")].min())))
+                                       min_cos_seq_mean_token_sum=float(stale_cos[:, d, AGGREGATIONS.index("seq_mean_token_sum")].min()),
+                                       instances=stale_rel_cos.shape[0]))
     min_cos = {agg: float(cos[..., c].min()) for c, agg in enumerate(AGGREGATIONS)}
     unbiased_aggs = [agg for c, agg in enumerate(AGGREGATIONS) if bool((cos[..., c] >= UNBIASED_COS).all())]
     d_len = drift[..., k_len]
@@ -210,6 +212,7 @@ register_claim(Claim(
     source="verl PR #2435 description (masked_mean_unbiased, token-mean-unbiased: constant max_response_length); "
            "aggregations as in pgtheory.estimators.aggregation (verl agg_loss read 2026-11-30); PR diff not read",
     kind="theorem",
+    reading="as-written",
     quote="This fix uses constant normalizer (max_response_length) instead of actual sequence length to eliminate the "
           "bias while maintaining mathematical correctness.",
     quote_source="GitHub thread verl-project/verl#2435, comment by johnhaofu on 2025-07-09 (PR description)",
