@@ -211,3 +211,27 @@ def test_run_context_map_is_a_plain_loop_unless_a_mapper_is_given():
     broken = RunContext("quick", {}, 0, "cpu", ".", mapper=lambda fn, xs: [fn(xs[0])])
     with pytest.raises(RuntimeError, match="mapper: returned 1 results for 2 shards"):
         broken.map(abs, [1, 2])
+
+
+def test_l9_fd_comparison_allows_for_round_off_and_still_rejects_a_wrong_gradient():
+    """Revision 2026-12-01: the seed-13 run read the PG-theorem identity 'refuted' on a pair whose gradient norm was
+    9.8e-7 (central differences' round-off, not the theorem). The FD comparison now allows for round-off; twin: a
+    gradient off by 1e-4 relative is rejected (deterministic: exact solves, no sampling)."""
+    import torch
+
+    from pgtheory.claims.library import l9_pg_theorem as m
+    from pgtheory.exact import policy_gradient
+    from pgtheory.policies import LogLinearSoftmax
+    from pgtheory.problems import garnet, hard_chain
+
+    gen = torch.Generator().manual_seed(0)
+    twins = 0
+    for mdp in (garnet(12, 3, 3, discount=0.9, seed=1), hard_chain(7, discount=0.9)):
+        pol = LogLinearSoftmax(torch.randn(mdp.n_states, mdp.n_actions, 4, generator=gen, dtype=torch.float64))
+        th = pol.random_params(generator=gen)
+        g = policy_gradient(mdp, pol, th)
+        assert m._fd_error(mdp, pol, th, g) < 1.0
+        if float(g.norm()) > 1e-3:
+            twins += 1
+            assert m._fd_error(mdp, pol, th, g * (1 + 1e-4)) > 1.0
+    assert twins >= 1

@@ -2,13 +2,21 @@
 
 Protocol: kind=identity, extension=False — the PG theorem checked numerically (fails only through a bug); the quoted
 "proof of the continuous version" is tested through its discrete (tabular, log-linear) case. Instances = (MDP, policy) pairs.
+
+Revision 2026-12-01 (after the seed-13 confirmatory run, commit 4b04126): that run showed this identity *refuted*
+because one of 800 pairs (hard_chain(n=7), log-linear policy) differed from central differences (h = 1e-5) by 1.2e-6
+relative, over the 1e-6 threshold, while the PG theorem agreed with autograd to 1.4e-12 on every pair. Its gradient has
+norm 9.8e-7, so the relative error was the differences' round-off (about ε|J|/h ≈ 1e-11 absolute), not the theorem's:
+a step of 1e-4 gives 1.6e-7 on the same pair. The FD comparison now allows for the round-off of central differences
+(FD_ROUNDOFF·ε·(1 + |J|)·√n/h beside TOL_FD·‖g‖); the autograd threshold, the FD step and TOL_FD are unchanged. Judged
+again on a fresh seed (14) as an addendum.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ...exact import policy_gradient, policy_gradient_autograd, policy_gradient_finite_difference
+from ...exact import evaluate_policy, policy_gradient, policy_gradient_autograd, policy_gradient_finite_difference
 from ...policies import LogLinearSoftmax, TabularSoftmax
 from ...problems import cliff_walk, garnet, gridworld, hard_chain
 from ..record import Claim, Evidence, RunContext
@@ -17,6 +25,9 @@ from ..style import new_figure, save_figure
 
 ID = "L9-pg-theorem-autograd"
 TOL_AUTOGRAD, TOL_FD = 1e-9, 1e-6
+FD_STEP = 1e-5  #: central-difference step h
+#: allowance for the round-off of central differences, in units of ε·(1 + |J|)·√n_params / h (revision 2026-12-01)
+FD_ROUNDOFF = 10.0
 
 
 def _instances(n: int, rng: np.random.Generator):
@@ -31,6 +42,16 @@ def _instances(n: int, rng: np.random.Generator):
             yield cliff_walk(5, 3, slip=float(rng.uniform(0, 0.3)))
         else:
             yield hard_chain(int(rng.integers(3, 10)), discount=float(rng.uniform(0.5, 0.99)))
+
+
+def _fd_error(mdp, policy, th, g: torch.Tensor) -> float:
+    """‖g − D_h‖ over what central differences can resolve: TOL_FD·‖g‖ (truncation and agreement) plus their round-off
+    FD_ROUNDOFF·ε·(1 + |J|)·√n / h; the pair passes below 1 (revision 2026-12-01, see the docstring)."""
+    fd = policy_gradient_finite_difference(mdp, policy, th, step=FD_STEP)
+    J = float(evaluate_policy(mdp, policy.probs(th)).objective)
+    n = th.numel()
+    floor = FD_ROUNDOFF * torch.finfo(torch.float64).eps * (1 + abs(J)) * n ** 0.5 / FD_STEP
+    return float((g - fd).norm()) / (TOL_FD * float(g.norm()) + floor)
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -50,20 +71,22 @@ def run(ctx: RunContext) -> Evidence:
             th = policy.random_params(generator=gen).to(ctx.device)
             g = policy_gradient(mdp, policy, th)
             err_ad.append(_rel(g, policy_gradient_autograd(mdp, policy, th)))
-            err_fd.append(_rel(g, policy_gradient_finite_difference(mdp, policy, th)))
+            err_fd.append(_fd_error(mdp, policy, th, g))
             labels.append(f"{mdp.name}/{type(policy).__name__}")
     ea, ef = np.array(err_ad), np.array(err_fd)
-    ok = bool(ea.max() < TOL_AUTOGRAD and ef.max() < TOL_FD)
-    per_pair = ((ea < TOL_AUTOGRAD) & (ef < TOL_FD)).tolist()
+    ok = bool(ea.max() < TOL_AUTOGRAD and ef.max() < 1.0)
+    per_pair = ((ea < TOL_AUTOGRAD) & (ef < 1.0)).tolist()
     return Evidence(
         verdict="confirmed" if ok else "refuted",
         statistic=float(ef.max()),
-        threshold=f"max rel. error < {TOL_AUTOGRAD:g} (autograd) and < {TOL_FD:g} (FD) on every pair",
+        threshold=(f"max rel. error < {TOL_AUTOGRAD:g} (autograd) on every pair; vs central differences, "
+                   f"‖g − D_h‖ < {TOL_FD:g}·‖g‖ + {FD_ROUNDOFF:g}·ε·(1 + |J|)·√n/h (h = {FD_STEP:g})"),
         n_samples=len(ea),
-        summary=f"{len(ea)} (MDP, policy) pairs; max rel. error {ea.max():.1e} vs autograd, {ef.max():.1e} vs FD",
-        details={"max_rel_err_autograd": float(ea.max()), "max_rel_err_fd": float(ef.max()),
+        summary=(f"{len(ea)} (MDP, policy) pairs; max rel. error {ea.max():.1e} vs autograd; FD discrepancy at most "
+                 f"{ef.max():.2g} of what central differences resolve"),
+        details={"max_rel_err_autograd": float(ea.max()), "max_fd_error_ratio": float(ef.max()),
                  "worst_fd_instance": labels[int(ef.argmax())]},
-        instances=per_pair, sensitivity=[], measurements={"rel_err_autograd": ea, "rel_err_fd": ef},
+        instances=per_pair, sensitivity=[], measurements={"rel_err_autograd": ea, "fd_error_ratio": ef},
     )
 
 
@@ -71,11 +94,13 @@ def _draw(m: dict, figure_dir: str) -> str:
     """The figure, from the stored measurements: histograms of the relative errors vs autograd and vs FD."""
     fig, (ax,) = new_figure(ID, "PG theorem vs autograd and central differences")
     bins = np.linspace(-17, -4, 40)
-    ea, ef = m["rel_err_autograd"], m["rel_err_fd"]
-    ax.hist(np.log10(np.maximum(ea, 1e-17)), bins=bins, alpha=0.7, label="vs autograd through the solve")
-    ax.hist(np.log10(np.maximum(ef, 1e-17)), bins=bins, alpha=0.7, label="vs central differences (h = 1e-5)")
-    ax.axvline(np.log10(TOL_FD), color="k", ls="--", lw=0.8, label="FD threshold 1e-6")
-    ax.set_xlabel("log10 relative error ‖g_PG − g‖ / ‖g‖ (dimensionless)")
+    ea, ef = m["rel_err_autograd"], m["fd_error_ratio"]
+    ax.hist(np.log10(np.maximum(ea, 1e-17)), bins=bins, alpha=0.7, label="relative error vs autograd through the solve")
+    ax.hist(np.log10(np.maximum(ef, 1e-17)), bins=np.linspace(-8, 1, 40), alpha=0.7,
+            label="vs central differences: ‖g − D_h‖ / (1e-6‖g‖ + round-off)")
+    ax.axvline(np.log10(TOL_AUTOGRAD), color="C0", ls=":", lw=0.8, label="autograd threshold 1e-9")
+    ax.axvline(0.0, color="k", ls="--", lw=0.8, label="FD threshold (ratio 1)")
+    ax.set_xlabel("log10 error (dimensionless)")
     ax.set_ylabel("number of (MDP, policy) pairs")
     ax.legend(fontsize=7)
     return save_figure(fig, figure_dir, ID)
