@@ -30,8 +30,9 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    listed and not to others whose records said the same, L223 and L165): every claim declares how its rule reads the
    sentence (``Claim.reading``: as-written, our-criterion, stand-in, no-result, by-construction) and why; the
    protocol, not the claim, then makes the quote verdict inconclusive for the three undecided readings (such a claim
-   must declare an extension, and may not report a decided quote verdict), and by-construction is the reading of
-   kind identity and of it only. **Clauses** (same date and referee, L177 and L135 against L113-entropy): a sentence
+   must declare an extension; a decided quote verdict it reports is kept in the record as ``quote_part_verdict``, the
+   verdict of its rule's quoted part on our reading, with a note), and by-construction is the reading of kind identity
+   and of it only. **Clauses** (same date and referee, L177 and L135 against L113-entropy): a sentence
    that asserts several things may return its clauses (``Evidence.clauses``), each with its verdict and reading; the
    quote verdict is then derived by one rule (:func:`quote_verdict_from_clauses`): a refuted clause read as written
    refutes the sentence; otherwise an undecided clause (inconclusive, or read other than as written) leaves it
