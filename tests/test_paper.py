@@ -184,8 +184,12 @@ def test_verdict_changes_lists_only_claims_whose_shown_verdict_moved():
     assert ch[0]["before"] == "confirmed" and ch[0]["after"] == "inconclusive" and ch[0]["why"].startswith("inconclusive:")
     assert ch[1]["before"] is None and ch[2]["after"] is None and ch[1]["why"] == "--"
     assert ch[0]["changed"] == [] and ch[1]["changed"] == []  # same design fields (L2-b); one side missing (L4-d)
-    cur[1]["reading"] = "stand-in"
-    assert verdict_changes(prev, cur)[0]["changed"] == ["reading"]  # a change of reading is named, not called a draw
+    cur[1]["reading"] = "stand-in"  # a reading declared since the older record, which leaves the sentence undecided
+    assert verdict_changes(prev, cur)[0]["changed"] == ["reading (new: stand-in)"]
+    cur[1]["reading"] = "as-written"  # ... one that changes no verdict is not named
+    assert verdict_changes(prev, cur)[0]["changed"] == []
+    prev[1]["reading"], cur[1]["reading"] = "as-written", "stand-in"  # a reading that changed between the two runs
+    assert verdict_changes(prev, cur)[0]["changed"] == ["reading"]
     tex = verdict_changes_latex(verdict_changes(prev, cur), "seed 9", "seed 10")
-    assert tex.count(r"\\") == 4 and r"\texttt{L2-b}" in tex and "seed 10" in tex and "& reading &" in tex
+    assert tex.count(r"\\") == 4 and r"\texttt{L2-\allowbreak{}b}" in tex and "seed 10" in tex and "& reading &" in tex
     assert "no verdict changed" in verdict_changes_latex([], "a", "b")

@@ -200,7 +200,7 @@ def readings_latex(rows: list[dict]) -> str:
     for r in rows:
         if r.get("kind") == "identity" or r.get("reading") in (None, "as-written"):
             continue
-        lines.append(f"{_tex(r['id'])} & {_tex(READING_LABELS.get(r['reading'], r['reading']))} & "
+        lines.append(f"{_breakable(r['id'])} & {_tex(READING_LABELS.get(r['reading'], r['reading']))} & "
                      f"{_tex(r.get('quote_part_verdict') or '--')} & {_tex(r.get('reading_note') or '')} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}}", ""]
     return "\n".join(lines)
@@ -281,12 +281,33 @@ def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:
                      "quote_before": p.get("quote_verdict") if p else None,
                      "quote_after": c.get("quote_verdict") if c else None,
                      "why": notes[0] if notes else "--",
-                     "changed": [k for k in _DESIGN_FIELDS if p and c and p.get(k) != c.get(k)]})
+                     "changed": _changed_fields(p, c)})
     return rows
 
 
 #: record fields whose change between two ledgers means the claim's design or its reading changed, not only the draw
 _DESIGN_FIELDS = ("kind", "reading", "extension", "quote", "test", "threshold", "settings")
+
+
+def _changed_fields(p: dict | None, c: dict | None) -> list[str]:
+    """The design fields that differ between two records of one claim. A reading absent from the older record (records
+    before 2026-12-01 had none) is named only when it leaves the sentence undecided, "reading (new: stand-in)": as
+    written or by construction, it changes no verdict."""
+    if not (p and c):
+        return []
+    out = []
+    for k in _DESIGN_FIELDS:
+        if k == "reading" and k not in p:
+            if c.get(k) in ("our-criterion", "stand-in", "no-result"):
+                out.append(f"reading (new: {c[k]})")
+        elif p.get(k) != c.get(k):
+            out.append(k)
+    return out
+
+
+def _breakable(claim_id: str) -> str:
+    """A claim id escaped for LaTeX that may break after its hyphens (long ids overflow narrow table columns)."""
+    return _tex(claim_id).replace("-", r"-\allowbreak{}")
 
 
 def verdict_changes_latex(changes: list[dict], before_label: str, after_label: str) -> str:
@@ -296,7 +317,7 @@ def verdict_changes_latex(changes: list[dict], before_label: str, after_label: s
              "protocol note " + r"\\", r"\midrule"]
     for c in changes:
         why = c["why"] if len(c["why"]) <= 200 else c["why"][:197] + "..."
-        lines.append(rf"\texttt{{{_tex(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
+        lines.append(rf"\texttt{{{_breakable(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
                      rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
                      rf"{_tex(c['quote_after'] or '--')}; {_tex(why)} \\")
     if not changes:
