@@ -182,19 +182,10 @@ def readings_latex(rows: list[dict]) -> str:
     record whose reading leaves the quoted sentence undecided, with the quoted-part verdict its rule gave on that
     reading (when it had one) and the declared reason."""
     from .record import READINGS
-    from .render import shown
 
-    verdicts = ["confirmed", "verified", "qualified", "inconclusive", "refuted"]
-    table = {k: dict.fromkeys(verdicts, 0) for k in READINGS}
-    for r in rows:
-        table.setdefault(r.get("reading") or "undeclared", dict.fromkeys(verdicts, 0))[shown(r)] += 1
-    lines = [r"\begin{tabular}{l" + "r" * (len(verdicts) + 1) + "}", r"\toprule",
-             "Reading & " + " & ".join(v.capitalize() for v in verdicts) + r" & All \\", r"\midrule"]
-    for reading, c in table.items():
-        if sum(c.values()):
-            lines.append(f"{_tex(READING_LABELS.get(reading, reading))} & " +
-                         " & ".join(str(c[v]) if c[v] else "--" for v in verdicts) + f" & {sum(c.values())} \\\\")
-    lines += [r"\bottomrule", r"\end{tabular}", "", r"\medskip", "",
+    lines = _verdict_crosstab(rows, READINGS, lambda r: r.get("reading") or "undeclared",
+                              lambda g: _tex(READING_LABELS.get(g, g)), "Reading", totals=False)
+    lines += ["", r"\medskip", "",
               r"{\footnotesize\begin{longtable}{@{}p{4.6cm}p{1.7cm}p{1.4cm}p{7.4cm}@{}}", r"\toprule",
               r"Claim & Reading & Rule's quoted part & Why the sentence is undecided \\", r"\midrule", r"\endhead"]
     for r in rows:
@@ -233,26 +224,35 @@ def reproducibility_latex(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+_SHOWN_VERDICTS = ("confirmed", "verified", "qualified", "inconclusive", "refuted")
+
+
+def _verdict_crosstab(rows: list[dict], groups, group_of, label, header: str, *, totals: bool) -> list[str]:
+    """LaTeX lines of a (group × shown verdict) count table: ``groups`` in order (empty ones skipped), ``group_of(row)``
+    the row's group, ``label(group)`` its printed name; a dash is zero; ``totals`` adds an "All" row."""
+    from .render import shown
+
+    table = {g: dict.fromkeys(_SHOWN_VERDICTS, 0) for g in groups}
+    for r in rows:
+        table.setdefault(group_of(r), dict.fromkeys(_SHOWN_VERDICTS, 0))[shown(r)] += 1
+    lines = [r"\begin{tabular}{l" + "r" * (len(_SHOWN_VERDICTS) + 1) + "}", r"\toprule",
+             f"{header} & " + " & ".join(v.capitalize() for v in _SHOWN_VERDICTS) + r" & All \\", r"\midrule"]
+    for g, c in table.items():
+        if sum(c.values()):
+            lines.append(f"{label(g)} & " + " & ".join(str(c[v]) if c[v] else "--" for v in _SHOWN_VERDICTS)
+                         + f" & {sum(c.values())} \\\\")
+    if totals:
+        tot = {v: sum(c[v] for c in table.values()) for v in _SHOWN_VERDICTS}
+        lines += [r"\midrule", "All & " + " & ".join(str(tot[v]) for v in _SHOWN_VERDICTS) + f" & {len(rows)} \\\\"]
+    return lines + [r"\bottomrule", r"\end{tabular}"]
+
+
 def counts_latex(rows: list[dict]) -> str:
     """A kind x verdict table of the ledger (identities count apart: a verified identity confirms no paper)."""
     from .record import KINDS
-    from .render import shown
 
-    verdicts = ["confirmed", "verified", "qualified", "inconclusive", "refuted"]
-    table = {k: dict.fromkeys(verdicts, 0) for k in KINDS}
-    for r in rows:
-        kind = r.get("kind") or "empirical"
-        table.setdefault(kind, dict.fromkeys(verdicts, 0))[shown(r)] += 1
-    lines = [r"\begin{tabular}{l" + "r" * (len(verdicts) + 1) + "}", r"\toprule",
-             "Kind & " + " & ".join(v.capitalize() for v in verdicts) + r" & All \\", r"\midrule"]
-    for kind, c in table.items():
-        if sum(c.values()):
-            lines.append(f"{kind.capitalize()} & " + " & ".join(str(c[v]) if c[v] else "--" for v in verdicts)
-                         + f" & {sum(c.values())} \\\\")
-    tot = {v: sum(c[v] for c in table.values()) for v in verdicts}
-    lines += [r"\midrule", "All & " + " & ".join(str(tot[v]) for v in verdicts) + f" & {len(rows)} \\\\",
-              r"\bottomrule", r"\end{tabular}", ""]
-    return "\n".join(lines)
+    return "\n".join(_verdict_crosstab(rows, KINDS, lambda r: r.get("kind") or "empirical", str.capitalize, "Kind",
+                                       totals=True) + [""])
 
 
 def verdict_changes(previous: list[dict], current: list[dict]) -> list[dict]:

@@ -201,27 +201,19 @@ def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, 
 
     A point of an extension claim is its quote verdict combined with its rule verdict (a referee of the seed-9 ledger:
     L95's quoted part held at two swept model errors, but the points' rule verdicts, driven by an always-failing
-    extension, all read 'refuted'). A point that does not report its own quote verdict counts only if its rule verdict
-    differs from the main rule verdict, and is then read with the main quote verdict, an undecided point as "not
-    established" (revision 2026-12-01, a referee of the seed-10 ledger: comparing rule verdicts as they were let a point
-    where the extension *held* qualify a claim confirmed on its quote with the extension undecided)."""
+    extension, all read 'refuted'); :func:`apply_protocol` refuses a point of an extension claim read as written that
+    does not report its quote verdict (2026-12-01), and a claim whose reading leaves the sentence undecided has no
+    changes to read."""
     changed = []
     if claim.reading in UNDECIDED_READINGS:
         return changed  # the sentence is undecided at every setting, as at the main one
     for p in sensitivity:
         if p.get("subset_of") is not None and p["verdict"] == rule_verdict and (
-                not claim.extension or p.get("quote_verdict") in (None, quote_verdict)):
+                not claim.extension or p["quote_verdict"] == quote_verdict):
             # an agreeing point on fewer instances: not established on the instances it did not sweep
             changed.append(dict(p, shown="inconclusive"))
             continue
-        if not claim.extension:
-            shown = p["verdict"]
-        elif p.get("quote_verdict") is not None:
-            shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"])
-        elif p["verdict"] == rule_verdict:
-            continue  # the whole rule gave what it gave at the main setting
-        else:
-            shown = "inconclusive" if p["verdict"] == "inconclusive" else combine_quote_and_extension(quote_verdict, p["verdict"])
+        shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"]) if claim.extension else p["verdict"]
         if shown != verdict:
             changed.append(dict(p, shown=shown))
     return changed

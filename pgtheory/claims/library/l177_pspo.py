@@ -157,14 +157,13 @@ def run(ctx: RunContext) -> Evidence:
     quote_verdict = "confirmed" if all(quote_ok) else "refuted"  # clauses (a) and (b), reported
     raw = quote_verdict_from_clauses(clauses)
     sens = []
-    n_sw = n  # every batch of the main verdict (revision 2026-12-01; was the first 20 of 40)
+    # every batch of the main verdict (revision 2026-12-01; was the first 20 of 40)
     for a in ctx.settings["alpha_sweep"]:  # pg and PPO clip do not depend on α: reuse their runs, retrain PSPO only
         ks = [{"pg": m["kl"]["pg"], "ppo_clip": m["kl"]["ppo_clip"], "pspo": run_multi_epoch(t, "pspo", s, lr=LR, alpha=a).kl}
-              for m, (t, s) in zip(meas[:n_sw], tasks[:n_sw])]
+              for m, (t, s) in zip(meas, tasks)]
         sens.append(_sweep_point("alpha", a, ks, instances=len(ks)))
     for lr in ctx.settings["lr_sweep"]:
-        sens.append(_sweep_point("lr", lr, [_instance(t, s, ALPHA, lr, False)["kl"] for t, s in tasks[:n_sw]],
-                                 instances=len(tasks[:n_sw])))
+        sens.append(_sweep_point("lr", lr, [_instance(t, s, ALPHA, lr, False)["kl"] for t, s in tasks], instances=n))
     ratio_pspo = np.array([m["kl"]["pspo"][-1] / m["kl"]["pg"][-1] for m in meas])
     ratio_ppo = np.array([m["kl"]["ppo_clip"][-1] / m["kl"]["pg"][-1] for m in meas])
     ratio_pspoc = np.array([m["kl"]["pspo_clip"][-1] / m["kl"]["pg"][-1] for m in meas])
