@@ -131,7 +131,8 @@ def test_a_stratum_point_is_no_subset():
     assert out["verdict"] == "confirmed" and all("subset_of" not in p for p in out["sensitivity"])
     plain = [sweep_point("size", s, "confirmed", instances=2) for s in ("3x2", "5x3")]
     assert apply_protocol(_claim(), _ev(n=4, sensitivity=plain))["verdict"] == "qualified"
-    flip = [sweep_point("size", "3x2", "refuted", instances=2, stratum=True)]
+    flip = [sweep_point("size", "3x2", "refuted", instances=2, stratum=True),
+            sweep_point("size", "5x3", "confirmed", instances=2, stratum=True)]
     assert apply_protocol(_claim(), _ev(n=4, sensitivity=flip))["verdict"] == "qualified"
 
 

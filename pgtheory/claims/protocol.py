@@ -59,10 +59,20 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    conservative qualification of a confirmation or refutation, as an undecided point does (2026-12-01; before, a
    point's count had to equal the main one's, L231). A *stratum* point (the main instances whose constant is the
    value — an instance's size, group size or discount) is the main rule read on part of the same instances, not a
-   re-run, and is no subset.
+   re-run, and is no subset. Since 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run): a
+   subset point is compared on its *shown* verdict (P1); a claim judged by clauses returns its clauses at every point,
+   and the point's verdict is derived from them as the main one is (P2); the strata of one constant must partition
+   the instances or a sub-family of them, or each cover the same ones, and a sub-family is named in the notes (P3); a
+   point that refutes the quoted sentence is noted when the verdict is neither confirmed nor refuted, where no flip
+   note would name it (P5).
 6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
    the instance a rule was developed on (quick) is never the one it is judged on (full).
-7. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
+7. **Rates.** A rate rule "slope = p ± tol" is decided by :func:`rate_band_verdict` (interval slopes) or
+   :func:`asymptotic_verdict` (deterministic per-run local slopes): only a gated run decides; a slope on a side of the
+   band that cannot be the asymptotic rate (faster than an efficiency bound) is a transient, never a refutation; and a
+   refutation needs every window of the fit to miss the band on the same side (2026-12-01, second; a referee of the
+   seed-13 ledger: L231's "refuted" slopes −0.67/−0.68 against −½).
+8. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
    interval decisions share ``LEDGER_ALPHA / max(n_claims, PLANNED_CLAIMS)`` (Bonferroni over a declared family
    size), which the claim splits over its own decisions; ``RunContext.alpha`` carries it. Revised 2026-12-01
    (before any confirmatory run on the new rule): the share was ``LEDGER_ALPHA / n_claims``, so adding a claim
@@ -76,12 +86,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..stats import BiasTestResult, Equivalence, LocalSlopes, Twin, equivalence, twin_rejects
 from .record import KINDS, READINGS, UNDECIDED_READINGS, Claim, Evidence, _count
 
-__all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
+__all__ = ["ProtocolError", "apply_protocol", "equivalence_verdict", "asymptotic_verdict", "rate_band_verdict", "twin", "validate_record", "REQUIRED_RECORD_KEYS", "UNBIASEDNESS_KEYS",
            "QUICK_SEED_BASE", "FULL_SEED_BASE", "combine_quote_and_extension", "quote_verdict_from_clauses", "LEDGER_ALPHA", "PLANNED_CLAIMS", "PLANNING_ALPHA", "run_seed", "claim_alpha", "shown_verdict",
            "worst_equivalence"]
 
@@ -208,15 +219,58 @@ def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, 
     if claim.reading in UNDECIDED_READINGS:
         return changed  # the sentence is undecided at every setting, as at the main one
     for p in sensitivity:
-        if p.get("subset_of") is not None and p["verdict"] == rule_verdict and (
-                not claim.extension or p["quote_verdict"] == quote_verdict):
-            # an agreeing point on fewer instances: not established on the instances it did not sweep
+        shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"]) if claim.extension else p["verdict"]
+        if p.get("subset_of") is not None and shown == verdict:
+            # an agreeing point on fewer instances: not established on the instances it did not sweep. Compared on the
+            # shown verdicts since 2026-12-01 (a referee of the seed-13 ledger, P1: keyed on the rule verdict, a subset
+            # point whose extension held left a confirmation standing when the main extension was undecided)
             changed.append(dict(p, shown="inconclusive"))
             continue
-        shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"]) if claim.extension else p["verdict"]
         if shown != verdict:
             changed.append(dict(p, shown=shown))
     return changed
+
+
+def _clause_point(claim: Claim, p: dict[str, Any]) -> dict[str, Any]:
+    """A sweep point of a claim whose sentence is judged by its clauses, read as the main verdict is: from the point's
+    own clauses by :func:`quote_verdict_from_clauses` (2026-12-01, a referee of the seed-13 ledger, P2: L177's points
+    carried one clause's rule verdict and P-tinker's the derived sentence verdict, so the two clause claims read their
+    sweeps differently, and neither as their main verdict)."""
+    if not p.get("clauses"):
+        raise ProtocolError(f"sensitivity: claim {claim.id} judges its sentence by clauses, so its sweep point "
+                            f"{p['constant']} = {p['value']} must return its clauses there (sweep_point(..., clauses=[...]))")
+    derived = quote_verdict_from_clauses(p["clauses"])
+    if claim.extension:
+        if p.get("quote_verdict") not in (None, derived):
+            raise ProtocolError(f"sensitivity: claim {claim.id}'s point {p['constant']} = {p['value']} reported quote "
+                                f"verdict {p['quote_verdict']!r} but its clauses give {derived!r}")
+        return dict(p, quote_verdict=derived)
+    return dict(p, verdict=derived, rule_verdict=p["verdict"])
+
+
+def _check_strata(claim: Claim, count: int, sensitivity: list[dict[str, Any]]) -> list[str]:
+    """Stratum points of one constant must partition the main instances or a sub-family of them (counts summing to at
+    most the main count) or each cover the same instances (a cell of the main design crossed with every instance, or
+    with a sub-family: equal counts); 2026-12-01, a referee of the seed-13 ledger (P3: ``stratum`` was self-declared
+    and unchecked). Returns the notes naming strata that cover only a sub-family (L87's β cells cover its bandits, not
+    its sequence tasks), so the record says which instances a stratum reading rests on."""
+    by_constant: dict[str, list[int]] = {}
+    for p in sensitivity:
+        if p.get("stratum"):
+            by_constant.setdefault(p["constant"], []).append(p["instances"])
+    notes = []
+    for constant, counts in by_constant.items():
+        partition, cells = sum(counts) <= count, len(set(counts)) == 1 and counts[0] <= count
+        if not (partition or cells):
+            raise ProtocolError(f"sensitivity: claim {claim.id}'s stratum points of {constant} hold {counts} instances, "
+                                f"which neither partition the main {count} instances (or a sub-family: a sum of at most "
+                                f"{count}) nor each cover the same ones (equal counts); a re-run at another value is a "
+                                "plain point (stratum=False)")
+        covered = sum(counts) if partition else counts[0]
+        if covered < count:
+            notes.append(f"the strata of {constant} cover {covered} of the {count} instances (the sub-family where it "
+                         "varies)")
+    return notes
 
 
 def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> dict[str, Any]:
@@ -253,9 +307,13 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         # instances whose constant is the value) is not; a point judged on more instances (a claim whose judged set
         # depends on the setting, L77) covers the main count
         subset = n < ev.instances.count and not p.get("stratum")
-        sensitivity.append(dict(p, instances=n, subset_of=ev.instances.count) if subset else dict(p, instances=n))
+        p = dict(p, instances=n, subset_of=ev.instances.count) if subset else dict(p, instances=n)
+        if ev.clauses:
+            p = _clause_point(claim, p)
+        sensitivity.append(p)
+    strata_notes = _check_strata(claim, ev.instances.count, sensitivity)
     if claim.extension and claim.reading not in UNDECIDED_READINGS:
-        bare = [f"{p['constant']} = {p['value']}" for p in ev.sensitivity if p.get("quote_verdict") is None]
+        bare = [f"{p['constant']} = {p['value']}" for p in sensitivity if p.get("quote_verdict") is None]
         if bare:
             # 2026-12-01 (a referee of the seed-10 ledger): without it, a point's undecided rule verdict cannot be told
             # apart from an undecided extension, which must not qualify a confirmed sentence
@@ -267,7 +325,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
     if missing:
         raise ProtocolError(f"rechecked: claim {claim.id} did not re-check the counterexample(s) {missing} an earlier "
                             "run found (protocol rule 4)")
-    verdict, notes = ev.verdict, []
+    verdict, notes = ev.verdict, list(strata_notes)
     out: dict[str, Any] = {"code_checks": list(ev.code_checks or [])}
     code_failed = bool(ev.code_checks) and claim.kind != "identity"
     if code_failed:
@@ -344,7 +402,8 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
                          "never decide)")
         verdict = combined
     changed = _sensitivity_changes(claim, verdict, quote_verdict, rule_verdict, sensitivity)
-    if verdict in ("confirmed", "refuted") and changed:
+    sensitivity_acts = verdict in ("confirmed", "refuted")  # otherwise a sweep point cannot move the verdict
+    if sensitivity_acts and changed:
         flips = [p for p in changed if p["shown"] != "inconclusive"]
         unresolved = [p for p in changed if p["shown"] == "inconclusive"]
         parts = []
@@ -358,6 +417,16 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
                 for p in unresolved[:6]) + " (a conservative qualification, not a flip)")
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
+    if claim.reading not in UNDECIDED_READINGS and quote_verdict != "refuted" and not sensitivity_acts:
+        # 2026-12-01 (a referee of the seed-13 ledger, P5: P-trl-4967's quoted sentence was refuted at one swept value
+        # and nothing said so, because its main verdict was already qualified; a confirmed or refuted verdict names its
+        # flips in the sensitivity note above)
+        against = [p for p in sensitivity if (p.get("quote_verdict") if claim.extension else p["verdict"]) == "refuted"]
+        if against:
+            notes.append("the quoted sentence itself fails at " + "; ".join(
+                f"{p['constant']} = {p['value']}" + (f" (on {p['instances']} of {p['subset_of']} instances)"
+                                                     if p.get("subset_of") is not None else "")
+                for p in against[:6]))
     failing = [r["instance"] for r in rechecked if not r["holds"]]
     if failing and verdict == "confirmed":
         raise ProtocolError(f"rechecked: claim {claim.id} shows a confirmation although the known counterexample(s) "
@@ -425,13 +494,52 @@ def worst_equivalence(results):
     return max(results, key=lambda ve: (rank[ve[0]], ve[1].bias_bound / ve[1].margin))
 
 
-def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *, min_fraction: float = 0.8) -> str:
+def rate_band_verdict(interval: tuple[float, float], predicted: float, tolerance: float, *, gated: bool,
+                      window_slopes=(), impossible_side: str | None = None) -> str:
+    """The verdict of a rate rule "slope = ``predicted`` ± ``tolerance``" from a slope's interval (one rule for every
+    rate claim, 2026-12-01).
+
+    ``interval``: (lo, hi) of the fitted slope at the decision's level; ``gated``: the run passed its adequacy gate;
+    ``window_slopes``: the slopes of the separate windows the fit spans (e.g. the two halves of the tail);
+    ``impossible_side``: ``"below"`` or ``"above"`` when a slope on that side of the band cannot be the asymptotic
+    rate (an error that no consistent estimator makes fall faster than N^−½: below −½).
+
+    Confirmed when gated and the interval lies inside the band. Refuted only when gated, the interval lies wholly on
+    one side of the band, that side is possible as an asymptotic rate, and every window's slope lies on that same
+    side (two agreeing windows). Otherwise inconclusive. Revision 2026-12-01 (a referee of the seed-13 ledger: L231's
+    sweep point LR = 1 read "refuted" on gated slopes −0.67 and −0.68 against −½, faster than averaged SGD can converge
+    asymptotically, so a transient; and one window suffices to "refute" a limit): a slope faster than possible is a
+    pre-asymptotic window, never a refutation, and a refutation needs every window to agree.
+    """
+    if impossible_side not in (None, "below", "above"):
+        raise ValueError(f"impossible_side: expected None, 'below' or 'above', got {impossible_side!r}")
+    lo, hi = interval
+    if not (lo <= hi):
+        raise ValueError(f"interval: expected lo <= hi, got {interval!r}")
+    if not gated:
+        return "inconclusive"
+    if lo >= predicted - tolerance and hi <= predicted + tolerance:
+        return "confirmed"
+    side = "below" if hi < predicted - tolerance else "above" if lo > predicted + tolerance else None
+    if side is None or side == impossible_side:
+        return "inconclusive"
+    outside = (lambda x: x < predicted - tolerance) if side == "below" else (lambda x: x > predicted + tolerance)
+    return "refuted" if all(outside(float(w)) for w in window_slopes) else "inconclusive"
+
+
+def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *, min_fraction: float = 0.8,
+                       impossible_side: str | None = None) -> str:
     """The verdict of a rate claim from per-run local slopes.
 
     Inconclusive unless at least ``min_fraction`` of the runs are in their regime (stable local slopes);
-    then confirmed when the median tail slope of those runs is within ``tolerance`` of ``predicted``,
-    refuted otherwise. A pre-asymptotic window is never a refutation.
+    then confirmed when the median tail slope of those runs is within ``tolerance`` of ``predicted``. Refuted only
+    when it is not and the median slope of every window (over the gated runs) lies outside the band on the same side
+    as the tail slope, a side that ``impossible_side`` does not exclude (:func:`rate_band_verdict`, 2026-12-01).
+    A pre-asymptotic window is never a refutation.
     """
     if gate.fraction_in_regime < min_fraction:
         return "inconclusive"
-    return "confirmed" if abs(gate.median_tail_slope() - predicted) <= tolerance else "refuted"
+    m = gate.median_tail_slope()
+    windows = np.median(gate.slopes[gate.in_regime], axis=0)
+    return rate_band_verdict((m, m), predicted, tolerance, gated=True, window_slopes=windows,
+                             impossible_side=impossible_side)

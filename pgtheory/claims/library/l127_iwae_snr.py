@@ -131,9 +131,12 @@ def _decide(ks, snr_t, snr_p, ci_p) -> dict:
     gate_p = local_slopes(ks, np.maximum(snr_p, 1e-300), **GATE)
     both = LocalSlopes(np.concatenate([gate_t.slopes, gate_p.slopes], -1), gate_p.tail_slope,
                        gate_t.in_regime & gate_p.in_regime, GATE["tolerance"])
-    ext_p = asymptotic_verdict(both, -0.5, RATE_TOL, min_fraction=MIN_FRACTION)
-    ext_t = asymptotic_verdict(LocalSlopes(both.slopes, gate_t.tail_slope, both.in_regime, GATE["tolerance"]), 0.5, RATE_TOL,
-                               min_fraction=MIN_FRACTION)
+    # each parameter's rate read on its own windows (2026-12-01: asymptotic_verdict now also asks every window to
+    # agree before it refutes), gated on both parameters' regimes
+    ext_p = asymptotic_verdict(LocalSlopes(gate_p.slopes, gate_p.tail_slope, both.in_regime, GATE["tolerance"]), -0.5,
+                               RATE_TOL, min_fraction=MIN_FRACTION)
+    ext_t = asymptotic_verdict(LocalSlopes(gate_t.slopes, gate_t.tail_slope, both.in_regime, GATE["tolerance"]), 0.5,
+                               RATE_TOL, min_fraction=MIN_FRACTION)
     order = {"confirmed": 0, "inconclusive": 1, "refuted": 2}
     extension = max(ext_p, ext_t, key=order.get)
     return {"quote": quote, "extension": extension, "verdict": max(quote, extension, key=order.get),

@@ -40,6 +40,11 @@ PG) and the optimiser are ours, and the seed-10 ratio of 1.0000 follows from Ada
 (1 − α) by which PSPO scales every coefficient (under SGD the drift would shrink by about that factor), so the clause,
 and with it the sentence, is undecided here whatever the drift shows; (a) and (b) are reported as held. Sweep points run
 on every batch (was 20 of 40); each is clause (c)'s verdict at its setting, so none can decide the sentence.
+Since 2026-12-01 (second; protocol P2, a referee of the seed-13 ledger) each point returns the three clauses at its
+setting and the protocol derives its verdict as it derives the main one (before, a point carried clause (c)'s rule
+verdict, "refuted", beside a main verdict derived from the clauses). Clause (c) stays read "our-criterion" (the referee
+found the reading defensible: under Adam the factor 1 − α cancels, and under SGD PSPO is PG with a learning rate
+smaller by 1 − α, which a comparison over the learning rates a user would try does not count as restraint).
 """
 from __future__ import annotations
 
@@ -124,12 +129,17 @@ def _drift_holds(kl: dict, method: str) -> bool:
     return kl[method][-1] <= (1 - DRIFT_REDUCTION) * kl["pg"][-1]
 
 
-def _sweep_point(constant: str, value: float, kls: list[dict], instances: int) -> dict:
-    """``instances``: the batches the point's verdict rests on (all of the main verdict's since 2026-12-01). The point's
-    verdict is the drift clause's at that setting (the other two clauses hold for every α by construction of π̃ and
-    are checked at the main setting)."""
+def _sweep_point(constant: str, value: float, kls: list[dict], instances: int, main_clauses: list[dict]) -> dict:
+    """``instances``: the batches the point's verdict rests on (all of the main verdict's since 2026-12-01). The point
+    returns the sentence's clauses there (protocol P2, 2026-12-01): (a) and (b) as at the main setting (they hold for
+    every α by construction of π̃ and are checked there), (c) the drift clause at this setting, read as at the main
+    setting; the protocol derives the point's verdict from them. The rule's own verdict is clause (c)'s."""
     held = [_drift_holds(k, "pspo") for k in kls]
-    return sweep_point(constant, value, "confirmed" if all(held) else "refuted", instances=instances,
+    twin = [_drift_holds(k, "ppo_clip") for k in kls]
+    drift = "inconclusive" if not all(twin) else ("confirmed" if all(held) else "refuted")
+    at = [clause(c["text"], c["verdict"], c["reading"]) for c in main_clauses[:2]] + [
+        clause(main_clauses[2]["text"], drift, main_clauses[2]["reading"])]
+    return sweep_point(constant, value, "confirmed" if all(held) else "refuted", instances=instances, clauses=at,
                        drift_ratio_pspo_over_pg=[k["pspo"][-1] / k["pg"][-1] for k in kls],
                        drift_ratio_ppo_over_pg=[k["ppo_clip"][-1] / k["pg"][-1] for k in kls])
 
@@ -152,6 +162,9 @@ def run(ctx: RunContext) -> Evidence:
                clause("that discourages large, destabilising updates",
                       "inconclusive" if not all(twin_ok) else ("confirmed" if all(ext_ok) else "refuted"),
                       "our-criterion",  # the drift criterion and the optimiser (Adam, scale-invariant) are ours
+                      note=("the drift criterion (10% less KL than unclipped PG) and the optimiser are ours: under Adam "
+                            "the factor 1 - alpha by which PSPO scales every coefficient cancels, and under SGD PSPO is "
+                            "PG with a smaller learning rate"),
                       batches_holding=sum(ext_ok), read_as=f"KL(π_old ‖ π_θ) after training ≤ {1 - DRIFT_REDUCTION:g} × "
                                                           "unclipped PG's on the same batch")]
     quote_verdict = "confirmed" if all(quote_ok) else "refuted"  # clauses (a) and (b), reported
@@ -161,9 +174,10 @@ def run(ctx: RunContext) -> Evidence:
     for a in ctx.settings["alpha_sweep"]:  # pg and PPO clip do not depend on α: reuse their runs, retrain PSPO only
         ks = [{"pg": m["kl"]["pg"], "ppo_clip": m["kl"]["ppo_clip"], "pspo": run_multi_epoch(t, "pspo", s, lr=LR, alpha=a).kl}
               for m, (t, s) in zip(meas, tasks)]
-        sens.append(_sweep_point("alpha", a, ks, instances=len(ks)))
+        sens.append(_sweep_point("alpha", a, ks, instances=len(ks), main_clauses=clauses))
     for lr in ctx.settings["lr_sweep"]:
-        sens.append(_sweep_point("lr", lr, [_instance(t, s, ALPHA, lr, False)["kl"] for t, s in tasks], instances=n))
+        sens.append(_sweep_point("lr", lr, [_instance(t, s, ALPHA, lr, False)["kl"] for t, s in tasks], instances=n,
+                                 main_clauses=clauses))
     ratio_pspo = np.array([m["kl"]["pspo"][-1] / m["kl"]["pg"][-1] for m in meas])
     ratio_ppo = np.array([m["kl"]["ppo_clip"][-1] / m["kl"]["pg"][-1] for m in meas])
     ratio_pspoc = np.array([m["kl"]["pspo_clip"][-1] / m["kl"]["pg"][-1] for m in meas])
