@@ -185,7 +185,8 @@ register_claim(Claim(
     run=run, source="GSPO definition per CLAIMS.md row L129 (ε_s = 4e-4 from the paper's setting — unverified)",
     kind="empirical",
     reading="stand-in",
-    reading_note=("\"the sentence's result is about stabilising Mixture-of-Experts training (a stand-in here, no MoE); the rest defines the method\". (Clauses listed beyond referee finding 3.)"),
+    reading_note=("the sentence's result is about stabilising Mixture-of-Experts training, and no MoE is modelled here; "
+                  "the rest of the sentence defines the method"),
     quote="defines the importance ratio based on sequence likelihood and performs sequence-level clipping, rewarding, and "
           "optimization; notably stabilizes Mixture-of-Experts (MoE) RL training",
     quote_source="seed abstract (line 129), via shared/CLAIMS.md",

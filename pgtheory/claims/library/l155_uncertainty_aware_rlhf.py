@@ -471,7 +471,8 @@ register_claim(Claim(
     run=run, source="arXiv:2410.23726 (abstract; body not read); risk notion from the abstract of arXiv:2507.15906",
     kind="empirical",
     reading="our-criterion",
-    reading_note=("\"the paper's theorem is proved in its own model, which could not be read; the model here is our choice\". Docstring also says stand-in; the sentence is a theorem."),
+    reading_note=("the paper's theorem is proved in its own model, which could not be read; the model here is our "
+                  "choice, so the check decides our model's version of the theorem"),
     quote="We theoretically prove that our proposed methodology has less risk than the vanilla method.",
     quote_source="seed abstract (line 155)",
     extension=True, unbiasedness=False,

@@ -275,7 +275,10 @@ register_claim(Claim(
            "use loss_agg_mode=token-mean), read 2026-11-30. Paper body not read; 'non-biased' read as direction-unbiased.",
     kind="empirical",
     reading="our-criterion",
-    reading_note=("\"the sentence does not define non-biased treatment and the body could not be read; direction-unbiasedness is our reading\". (Clauses beyond referee finding 3.)"),
+    reading_note=("the sentence does not define \"non-biased treatment\" and the body could not be read (searched again "
+                  "2026-12-01: only the abstract and the authors' code, which claims no unbiased gradient, were "
+                  "reachable); unbiasedness up to scale (direction) is our reading — unlike P-verl-2435 and "
+                  "P-cosmos-rl-204, whose sentences name the constant normaliser or the length-induced bias they remove"),
     quote="For advantage calculation, we introduce Token Level Group Average that normalizes advantages at token level, jointly "
           "accounting for sequence-length as in token-mean loss while preserving non-biased treatment.",
     quote_source="seed abstract (line 204, paper title on line 203)",

@@ -438,7 +438,9 @@ register_claim(Claim(
     test="gradient domination at random policies; projected PG gap ≤ 1e-3 from several inits; best gap ∝ T^(−1/2) or faster",
     scales={"quick": dict(QUICK), "full": dict(FULL)}, run=run_direct, source=SOURCE, kind="theorem",
     reading="our-criterion",
-    reading_note=("Source \"(paper body not read)\"; \"the alpha convention, the eta grid, and the exact form of the paper's first-step/later-step split are this package's derivation\". As L89/L155 (referee finding 2)."),
+    reading_note=("the paper body was not read: the alpha convention, the eta grid and the first-step/later-step split "
+                  "of the ECRM are this package's derivation, so the rule decides the sentence on our reconstruction "
+                  "of the method"),
     quote=QUOTE, quote_source="seed abstract (line 37)", extension=True, unbiasedness=False,
     constants={"step_factor": [1000.0, 20000.0], "lam": [0.0, 1.0], "alpha": [0.5, 0.95]},
 ))

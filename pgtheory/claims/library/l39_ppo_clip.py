@@ -164,7 +164,8 @@ register_claim(Claim(
     run=run, source="Schulman et al. 2017 (arXiv:1707.06347), Eq. 6–7; seed abstract L39",
     kind="empirical",
     reading="our-criterion",
-    reading_note=("A metric we had to define: \"\"ratios stay inside [1-eps, 1+eps]\" asks more than \"some of the benefits of TRPO\"\"; yet the revision made quote_verdict the rule verdict (referee finding 10)."),
+    reading_note=("the sentence promises \"some of the benefits of TRPO\" without a measure; ratios staying inside "
+                  "[1 - eps, 1 + eps] is the measure we chose, so the rule's verdict is ours, not the sentence's"),
     quote="a novel objective function that enables multiple epochs of minibatch updates; have some of the benefits of trust region "
           "policy optimization (TRPO)",
     quote_source="seed abstract (line 39), via shared/CLAIMS.md",

@@ -196,7 +196,10 @@ register_claim(Claim(
     run=run, source="aggregator definitions: CLAIMS.md row L63 (ΔL weights x_i ∝ L_i^{−α}, α = 1); paper body not read",
     kind="empirical",
     reading="our-criterion",
-    reading_note=("Source \"paper body not read\"; \"unbiased\" tested as \"unbiased up to scale\" (direction), the reading L203 calls ours, on prompts where \"its assumption fails\". Same wording as L203."),
+    reading_note=("the paper body could not be read (searched again 2026-12-01: a third-party summary says E[g_i] "
+                  "approximately equals the true policy gradient under the paper's assumption, and the authors' code "
+                  "normalises by a constant padded length); unbiasedness up to scale (direction), tested also where "
+                  "that assumption fails, is our reading of \"unbiased estimate of the true policy loss\""),
     quote="not only provides an unbiased estimate of the true policy loss but also minimizes gradient variance in theory",
     quote_source="seed abstract (line 63), via shared/CLAIMS.md",
     extension=True, unbiasedness=False,

@@ -195,7 +195,8 @@ register_claim(Claim(
                      "authors' code (changyi7231/BNPO, compute_bnpo_outcome_advantage, read on 2026-11-30)"),
     kind="empirical",
     reading="our-criterion",
-    reading_note=("\"the paper's own variance criterion (under which its (alpha, beta) is optimal) could not be read; the scale-free relative variance is our reading\". (Clauses listed beyond referee finding 3.)"),
+    reading_note=("the paper's own variance criterion, under which its (alpha, beta) is optimal, could not be read; the "
+                  "scale-free relative variance the rule uses is our reading"),
     quote="enabling more precise and lower-variance gradient estimation; theoretical analysis demonstrating BNPO's variance-reducing "
           "properties and show that it generalizes both REINFORCE and GRPO under binary-valued reward settings",
     quote_source="seed abstract (line 71), via shared/CLAIMS.md; the advantage's Beta-pdf form is from the paper body (not verified here)",

@@ -26,6 +26,10 @@ cross-dp mean token count); shards here hold groups of one prompt (an exchangeab
 Scope (stated 2026-12-01, referee's audit s6c; no rule changed): the verdict covers single-prompt batches only — with
 several prompts a global token-mean also weights *prompts* by their token counts, which is not modelled; the
 per-rank token-mean (the reduction dp-balanced replaces) is reported beside GRPO's 1/|o|, not judged.
+Scope of the sweep (stated 2026-12-01, second; a referee of the seed-13 ledger; no rule changed): at K = 1 the three
+reductions dp-balanced, per-rank and group token-mean coincide, so the K = 1 points test the group-size axis only;
+K = 2, G = 2 (the main setting) is the only setting with several shards whose N^{KG} batches are enumerable on these
+tasks (K·G = 6 would mean 15^6 batches per instance and reduction), so dp-balancing itself is judged at one (K, G).
 """
 from __future__ import annotations
 
@@ -176,7 +180,9 @@ register_claim(Claim(
            "TRL #3256 dr_grpo (sum / (B · max_completion_length)); code of neither read",
     kind="empirical",
     reading="as-written",
-    reading_note=("the sentence is about the bias of the expected update, decided exactly; single-prompt batches are a "
+    reading_note=("the sentence is about the bias of the expected update \"brought by length variety\", decided "
+                  "exactly: a constant factor is not brought by length variety, so the direction of the expected "
+                  "update (unbiasedness up to scale) is the sentence's own criterion; single-prompt batches are a "
                   "case of it (multi-prompt batches are reported, not judged)"),
     quote="It should alleviate the bias of GRPO loss brought by length variety.",
     quote_source="GitHub thread nvidia-cosmos/cosmos-rl#204, comment by jcao-ai on 2025-08-07 (PR description)",

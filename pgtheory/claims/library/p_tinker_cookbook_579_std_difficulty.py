@@ -34,6 +34,15 @@ sentence's verdict is derived from them. The cause clause is read "our-criterion
 day): "blows up" is read as "the per-question weight diverges", which is ours — 1/std itself does grow as a group's
 rewards become similar, up to G/√(G − 1) — so the clause is undecided, and with it the sentence (inconclusive), while
 the effect clause and the bound √(G − 1) are reported. Each sweep point is the same two-clause verdict at its setting.
+
+Revision 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run): the cause clause is read as
+written. "Blows up" says 1/std becomes unboundedly large as a group's rewards become similar, and that is decidable
+exactly here: with binary rewards a group that is not all-equal has std ≥ √(G − 1)/G, so 1/std ≤ G/√(G − 1) (about √G:
+1.5× its value at p = 1/2 for G = 8), an all-equal group gets advantage 0 whatever ε, and the per-question weight
+w_G(p) stays below √(G − 1) for any rewards (Samuelson's inequality bounds |A| by √(G − 1) with the population std).
+The earlier our-criterion reading ("blows up" meaning the weight diverges) made the clause undecided although both
+readings give the same answer. The clause now checks both bounds; the sentence's verdict follows the clause rule (a
+refuted clause read as written refutes the sentence). Sweep points return their clauses (protocol, P2).
 """
 from __future__ import annotations
 
@@ -45,7 +54,6 @@ import torch
 from ...estimators import aggregation_weights, group_advantages
 from ...estimators.difficulty_weight import difficulty_weight
 from ...estimators.group_update_expectation import expected_group_update
-from ..protocol import quote_verdict_from_clauses
 from ..record import Claim, Evidence, RunContext, clause, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
@@ -91,24 +99,35 @@ def run(ctx: RunContext) -> Evidence:
     # by √(G − 1) (population std, ε = 0, the largest of the conventions), so "1/std blows up" is contradicted
     sup0 = np.array([float(difficulty_weight(torch.tensor(1e-12, dtype=torch.float64), G, "grpo", std="population", eps=0.0))
                      for G in sizes])
-    bounded = [bool(np.isfinite(w) and w <= np.sqrt(G - 1) * (1 + RATIO_TOL)) for w, G in zip(sup0, sizes)]
+    # and 1/std itself over the groups that are not all-equal (k successes of G, 0 < k < G; population std, the smaller)
+    inv_std_max = np.array([max(1.0 / np.sqrt((k / G) * (1 - k / G)) for k in range(1, G)) for G in sizes])
+    bounded = [bool(np.isfinite(w) and w <= np.sqrt(G - 1) * (1 + RATIO_TOL)
+                    and m <= G / np.sqrt(G - 1) * (1 + RATIO_TOL)) for w, m, G in zip(sup0, inv_std_max, sizes)]
     cause = "refuted" if all(bounded) else ("confirmed" if not any(bounded) else "qualified")
     clauses = [clause("questions where rewards have low variance (too easy or too hard) get disproportionately large "
                       "gradients", effect, group_sizes_holding=[G for G, h in zip(sizes, per_G) if h]),
-               clause("because `1/std` blows up when rewards within a group are similar", cause, "our-criterion",
-                      weight_at_0plus=sup0.tolist(), bound="sqrt(G - 1)")]
+               clause("because `1/std` blows up when rewards within a group are similar", cause,
+                      weight_at_0plus=sup0.tolist(), weight_bound="sqrt(G - 1)", inv_std_max=inv_std_max.tolist(),
+                      inv_std_bound="G / sqrt(G - 1)")]
     verdict = effect  # the rule's verdict on the effect; the protocol derives the sentence's from the clauses
+    # sweep (restructured 2026-12-01, second, protocol P3): each group size is a stratum of the main instances (one
+    # G each), judged over every std convention and ε; each (std, ε) cell is crossed with every group size. Every
+    # point returns the sentence's two clauses there; the protocol derives its verdict from them (P2)
     sensitivity = []
     for a, G in enumerate(sizes):
-        for b, std in enumerate(STDS):
-            for c, eps in enumerate(epss):
-                # the sentence's verdict at the point: its two clauses there (the cause clause at this G)
-                at = quote_verdict_from_clauses([
-                    clause("effect", "confirmed" if rho[a, b, c] > 1 + RATIO_TOL else "refuted"),
-                    clause("cause", "refuted" if bounded[a] else "confirmed", "our-criterion")])
-                sensitivity.append(sweep_point("group_size|std|eps", f"G={G}|{std}|{eps:g}", at,
-                                               extreme_over_mid=float(rho[a, b, c]),
-                                               instances=1, stratum=True))  # one group size G of the main per_G
+        effect_here = "confirmed" if per_G[a] else "refuted"
+        at = [clause("effect", effect_here), clause("cause", "refuted" if bounded[a] else "confirmed")]
+        sensitivity.append(sweep_point("group_size", G, effect_here, clauses=at,
+                                       extreme_over_mid_min=float(rho[a].min()), instances=1, stratum=True))
+    for b, std in enumerate(STDS):
+        for c, eps in enumerate(epss):
+            held = [bool(rho[a, b, c] > 1 + RATIO_TOL) for a in range(len(sizes))]
+            effect_here = "confirmed" if all(held) else ("refuted" if not any(held) else "qualified")
+            cause_here = "refuted" if all(bounded) else ("confirmed" if not any(bounded) else "qualified")
+            sensitivity.append(sweep_point("std|eps", f"{std}|{eps:g}", effect_here,
+                                           clauses=[clause("effect", effect_here), clause("cause", cause_here)],
+                                           extreme_over_mid=[float(rho[a, b, c]) for a in range(len(sizes))],
+                                           instances=len(sizes), stratum=True))  # crossed with every group size
     bessel_ratio = W[:, 1, 0] / W[:, 0, 0]  # [G, p] at the first ε
     flat = [G for a, G in enumerate(sizes) if not per_G[a]]
     answer = (f"GRPO's std division reweights questions by w_G(p): flat at G ∈ {flat}, up to "

@@ -213,6 +213,10 @@ register_claim(Claim(
            "aggregations as in pgtheory.estimators.aggregation (verl agg_loss read 2026-11-30); PR diff not read",
     kind="theorem",
     reading="as-written",
+    reading_note=("the sentence names its fix, a constant normaliser (max_response_length) in place of each sequence's "
+                  "length, so the bias it eliminates is the length-dependent reweighting and unbiasedness up to that "
+                  "constant (the direction of the expected update) is the sentence's own criterion (stated 2026-12-01; "
+                  "a referee of the seed-13 ledger asked why it is ours in L63 and L203 and the sentence's here)"),
     quote="This fix uses constant normalizer (max_response_length) instead of actual sequence length to eliminate the "
           "bias while maintaining mathematical correctness.",
     quote_source="GitHub thread verl-project/verl#2435, comment by johnhaofu on 2025-07-09 (PR description)",
