@@ -24,7 +24,7 @@ below), extension=True: the staleness sweep asks more than the sentence (which i
 cited paper) — it can qualify, never refute. quote_verdict decides the quoted sentence on-policy.
 
 Rule (declared 2026-12-01 before any run): quote part holds iff on every instance (i) ‖E∇(k3-in-loss) − ∇KL‖/‖∇KL‖
-> BIAS_REL, (ii) ‖E∇(k1-in-reward) − ∇KL‖/‖∇KL‖ ≤ EXACT_TOL, and (iii) the Monte Carlo equivalence of k1-in-reward's
+> EXACT_TOL (BIAS_REL until the second revision below), (ii) ‖E∇(k1-in-reward) − ∇KL‖/‖∇KL‖ ≤ EXACT_TOL, and (iii) the Monte Carlo equivalence of k1-in-reward's
 per-sample gradient with ∇KL is confirmed on the declared MC instance (margin MARGIN_REL·max|∇KL|, near twin = target
 shifted by the margin, far twin = E∇(k3-in-loss)), with k3-in-loss's samples rejected against ∇KL where powered.
 Extension: k1-in-reward's relative bias at staleness d with KL(π_θ‖π_old) ≤ STALE_KL_MAX; above BIAS_REL on any
@@ -50,6 +50,13 @@ Simplified: tabular toy LLMs instead of a transformer; the KL term summed over t
 sequence KL; TRL's token-mean aggregation reweights tokens by 1/|y| or 1/Σ|y|, and has no KL target at all). Not
 verified: the paper body of arXiv 2512.21852 (only the thread was read); the placements follow the thread and TRL's
 GRPO loss as described in huggingface/trl#6586 (read 2026-12-01).
+
+Revision 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run): "results in biased gradients"
+was decided by our threshold, relative bias > BIAS_REL = 5%, so one instance at 4% would have "refuted" the sentence
+(it did at the sweep point s = 0.2), although a 4% bias is a bias. The quoted part now reads "biased" as the sentence
+does: the exact expectation misses ∇KL beyond round-off (> EXACT_TOL) on every instance, and the Monte Carlo bias test
+rejects k3-in-loss's samples against ∇KL; a bias of practical size (> 5%) moved into the extension, which can qualify,
+never refute.
 
 Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the Monte Carlo
 equivalence interval (iii) was at 0.999, its twins and the sample-size planning at α = 1e-6; now 1 − ctx.alpha/k with
@@ -165,7 +172,8 @@ def run(ctx: RunContext) -> Evidence:
             stale_identity_err = max(stale_identity_err, rel(stale - rev, -sequence_kl_gradient(pol, th, old)))
             stale_kl[k, j] = float((pol.task.prompt_weights * sequence_kl(pol, th, old)).sum())
             stale_share[k, j] = float(ADV_BETA * (stale - rev).norm() / (-grad_j + ADV_BETA * rev).norm())
-    k3_ok = [b > BIAS_REL for b in k3_bias]
+    k3_ok = [b > EXACT_TOL for b in k3_bias]  # "biased": the exact expectation misses ∇KL beyond round-off
+    k3_practical = [b > BIAS_REL for b in k3_bias]  # extension: a bias of practical size
     k1_ok = [b <= EXACT_TOL for b in k1_bias]
 
     # Monte Carlo: k1-in-reward's per-sample gradient against ∇KL on the declared instance, planned from exact moments
@@ -190,17 +198,19 @@ def run(ctx: RunContext) -> Evidence:
     quote_verdict = ("confirmed" if verdict_eq == "confirmed" else verdict_eq) if quote_ok else "refuted"
     plausible = stale_kl <= STALE_KL_MAX
     stale_broken = bool((plausible & (stale_bias > BIAS_REL)).any())
-    verdict = quote_verdict if (quote_verdict != "confirmed" or not stale_broken) else "qualified"
+    verdict = quote_verdict if (quote_verdict != "confirmed" or (not stale_broken and all(k3_practical))) else "qualified"
 
     sens = []
     for s in SPREADS:
-        ok = []
+        ok, practical = [], []
         for k in range(n_inst):
             pol, th, ref, _, _ = make_instance(k, ctx.seed, s, 0.0)
             rev, k3l, k1r = _on_policy(pol, th, ref)
-            ok.append(rel(k3l, rev) > BIAS_REL and rel(k1r, rev) <= EXACT_TOL)
-        sens.append(sweep_point("reference spread s", s, "confirmed" if all(ok) else "refuted", holds_on=int(sum(ok)),
-                                quote_verdict="confirmed" if all(ok) else "refuted",  # the on-policy quote there
+            ok.append(rel(k3l, rev) > EXACT_TOL and rel(k1r, rev) <= EXACT_TOL)
+            practical.append(rel(k3l, rev) > BIAS_REL)
+        q_s = "confirmed" if all(ok) else "refuted"  # the on-policy quote there (exact, as the main quote part)
+        sens.append(sweep_point("reference spread s", s, q_s if q_s != "confirmed" or all(practical) else "qualified",
+                                holds_on=int(sum(ok)), practical_size_on=int(sum(practical)), quote_verdict=q_s,
                                 instances=len(ok)))
     for j, d in enumerate(STALENESS):
         # judged on the plausible instances only (KL(π_θ‖π_old) ≤ STALE_KL_MAX), as the main rule (2026-12-01)
@@ -252,8 +262,10 @@ def run(ctx: RunContext) -> Evidence:
                f"{grpo_cos_min:.3f}). {answer}")
     return Evidence(
         verdict=verdict, statistic=float(min(k3_bias)),
-        threshold=(f"k3-in-loss rel. bias > {BIAS_REL} and k1-in-reward ≤ {EXACT_TOL} on every instance, MC equivalence "
-                   f"confirmed (margin {MARGIN_REL}·max|∇KL|, level 1 − {alpha_eq:.2g}); extension: stale k1-in-reward rel. bias ≤ {BIAS_REL}"),
+        threshold=(f"k3-in-loss rel. bias > {EXACT_TOL} (exact) and k1-in-reward ≤ {EXACT_TOL} on every instance, k3-in-loss "
+                   f"rejected by the MC bias test, MC equivalence confirmed (margin {MARGIN_REL}·max|∇KL|, level 1 − "
+                   f"{alpha_eq:.2g}); extension: k3-in-loss rel. bias > {BIAS_REL} (practical size) and stale "
+                   f"k1-in-reward rel. bias ≤ {BIAS_REL}"),
         n_samples=int(n), summary=summary,
         details={"labels": labels, "k3_loss_rel_bias": k3_bias, "k1_reward_rel_error": k1_bias, "kl_seq": kls,
                  "stale_rel_bias": stale_bias.tolist(), "stale_kl": stale_kl.tolist(), "mc_instance": mc_label,
