@@ -158,18 +158,27 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
         out[paper_family(c.id, c.theme, c.figure_family)].append(r)
     tables = {}
     for key, group in out.items():
-        lines = [r"{\setlength{\tabcolsep}{3pt}\begin{tabular}{lllllrr}", r"\toprule",
-                 r"Claim & Kind & Reading & Verdict & Quote & Held & Swept \\", r"\midrule"]
+        lines = [r"{\setlength{\tabcolsep}{3pt}\begin{tabular}{llllllrr}", r"\toprule",
+                 r"Claim & Kind & Reading & Verdict & Quote & Rule & Held & Swept \\", r"\midrule"]
         for kind, part in by_kind(group):
             for r in part:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
                 quote = r.get("quote_verdict") if r.get("extension") else None
                 lines.append(f"{_tex(r['id'])} & {kind} & {READING_LABELS.get(r.get('reading'), '--')} & {shown(r)} & "
-                             f"{quote or '--'} & {held} & {swept_constants(r) or '--'} \\\\")
+                             f"{quote or '--'} & {rule_verdict_shown(r)} & {held} & {swept_constants(r) or '--'} \\\\")
         lines += [r"\bottomrule", r"\end{tabular}}", ""]
         tables[key] = "\n".join(lines)
     return tables
+
+
+def rule_verdict_shown(record: dict) -> str:
+    """What the claim's own rule gave, shown beside the protocol's verdict where the two differ (2026-12-01, a referee of
+    the seed-13 ledger: an undecided reading hid which way the rule came out): the rule's quoted part on our reading
+    (``quote_part_verdict``) when the reading left the sentence undecided, else the raw verdict; "--" when it is the
+    verdict shown."""
+    v = record.get("quote_part_verdict") or record.get("raw_verdict")
+    return "--" if not v or v == record.get("verdict") else v
 
 
 #: short labels of the protocol's readings (``Claim.reading``) for tables
@@ -189,10 +198,18 @@ def readings_latex(rows: list[dict]) -> str:
               r"{\footnotesize\begin{longtable}{@{}p{4.6cm}p{1.7cm}p{1.4cm}p{7.4cm}@{}}", r"\toprule",
               r"Claim & Reading & Rule's quoted part & Why the sentence is undecided \\", r"\midrule", r"\endhead"]
     for r in rows:
-        if r.get("kind") == "identity" or r.get("reading") in (None, "as-written"):
+        if r.get("kind") == "identity":
             continue
-        lines.append(f"{_breakable(r['id'])} & {_tex(READING_LABELS.get(r['reading'], r['reading']))} & "
-                     f"{_tex(r.get('quote_part_verdict') or '--')} & {_tex(r.get('reading_note') or '')} \\\\")
+        if r.get("reading") not in (None, "as-written"):
+            lines.append(f"{_breakable(r['id'])} & {_tex(READING_LABELS.get(r['reading'], r['reading']))} & "
+                         f"{_tex(r.get('quote_part_verdict') or '--')} & {_tex(r.get('reading_note') or '')} \\\\")
+        # a clause read other than as written decides a sentence read as written (2026-12-01, a referee of the
+        # seed-13 ledger: the table listed L177 and P-tinker as read as written although a clause read "ours" decided them)
+        for c in r.get("clauses") or []:
+            if c.get("reading") not in ("as-written", "no-result"):
+                lines.append(f"{_breakable(r['id'])}, clause ``{_tex(c['text'])}'' & "
+                             f"{_tex(READING_LABELS.get(c['reading'], c['reading']))} & {_tex(c['verdict'])} & "
+                             f"{_tex(c.get('note') or 'the clause is read by a criterion of ours (see the claim)')} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}}", ""]
     return "\n".join(lines)
 
