@@ -40,6 +40,15 @@ def test_a_subset_point_whose_extension_held_does_not_leave_a_confirmation_stand
     assert apply_protocol(c, _ev("inconclusive", quote_verdict="confirmed", sensitivity=[full]))["verdict"] == "confirmed"
 
 
+def test_an_agreeing_subset_point_does_not_weaken_a_refutation():
+    """A pre-run audit: a refutation repeated on fewer instances is agreement, not 'not established'. Twin: the same
+    subset point under a confirmation qualifies it."""
+    p = sweep_point("lr", 0.1, "refuted", instances=2)
+    assert apply_protocol(_claim(), _ev("refuted", sensitivity=[p]))["verdict"] == "refuted"
+    q = sweep_point("lr", 0.1, "confirmed", instances=2)
+    assert apply_protocol(_claim(), _ev("confirmed", sensitivity=[q]))["verdict"] == "qualified"
+
+
 # --- P2: clause claims' sweep points -------------------------------------------------------------------------------
 
 def test_a_clause_claims_points_are_read_from_their_clauses():
@@ -61,6 +70,9 @@ def test_a_clause_claims_point_without_clauses_is_refused():
     p = sweep_point("alpha", 0.2, "refuted", instances=4)
     with pytest.raises(ProtocolError, match="must return its clauses there"):
         apply_protocol(_claim(), _ev("confirmed", clauses=[clause("a", "confirmed")], sensitivity=[p]))
+    q = sweep_point("alpha", 0.2, "refuted", instances=4, quote_verdict="refuted", clauses=[clause("a", "refuted")])
+    with pytest.raises(ProtocolError, match="carries no separate quote verdict"):
+        apply_protocol(_claim(), _ev("confirmed", clauses=[clause("a", "confirmed")], sensitivity=[q]))
 
 
 # --- P3: strata partition or cover the instances ------------------------------------------------------------------
@@ -103,8 +115,9 @@ def test_a_slope_faster_than_possible_is_a_transient_not_a_refutation():
                              impossible_side="below") == "inconclusive"
     assert rate_band_verdict((-0.39, -0.25), -0.5, 0.1, gated=True, window_slopes=(-0.3, -0.33),
                              impossible_side="below") == "refuted"
-    assert rate_band_verdict((-0.55, -0.45), -0.5, 0.1, gated=True, impossible_side="below") == "confirmed"
-    assert rate_band_verdict((-0.39, -0.25), -0.5, 0.1, gated=False) == "inconclusive"
+    assert rate_band_verdict((-0.55, -0.45), -0.5, 0.1, gated=True, window_slopes=(-0.52, -0.48),
+                             impossible_side="below") == "confirmed"
+    assert rate_band_verdict((-0.39, -0.25), -0.5, 0.1, gated=False, window_slopes=(-0.3, -0.33)) == "inconclusive"
 
 
 def test_a_refutation_needs_every_window_to_agree():
@@ -113,7 +126,16 @@ def test_a_refutation_needs_every_window_to_agree():
     assert rate_band_verdict((-0.35, -0.2), -0.5, 0.1, gated=True, window_slopes=(-0.25, -0.3)) == "refuted"
     assert rate_band_verdict((-0.35, -0.2), -0.5, 0.1, gated=True, window_slopes=(-0.15, -0.45)) == "inconclusive"
     with pytest.raises(ValueError, match="impossible_side"):
-        rate_band_verdict((0, 1), 0.5, 0.1, gated=True, impossible_side="faster")
+        rate_band_verdict((0, 1), 0.5, 0.1, gated=True, window_slopes=(0.5, 0.5), impossible_side="faster")
+    with pytest.raises(ValueError, match="at least two windows"):
+        rate_band_verdict((-0.35, -0.2), -0.5, 0.1, gated=True, window_slopes=())
+
+
+def test_a_confirmation_needs_every_window_inside_the_band():
+    """A pre-run audit's case: a transient passing through the band (halves −0.75 and −0.3) has a whole-tail interval
+    inside the band; it is undecided, not confirmed. Twin: halves inside the band confirm."""
+    assert rate_band_verdict((-0.58, -0.45), -0.5, 0.1, gated=True, window_slopes=(-0.75, -0.3)) == "inconclusive"
+    assert rate_band_verdict((-0.58, -0.45), -0.5, 0.1, gated=True, window_slopes=(-0.55, -0.47)) == "confirmed"
 
 
 def test_asymptotic_verdict_reads_each_window():

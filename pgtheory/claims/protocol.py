@@ -56,7 +56,8 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    every point states on how many instances it ran (required since 2026-12-01, a referee of the seed-10 ledger: the
    rule below applied only to points that happened to use the key ``instances``); a re-run on fewer instances (a
    *subset* point) that agrees with the main verdict leaves it "not established" on the instances not swept, a
-   conservative qualification of a confirmation or refutation, as an undecided point does (2026-12-01; before, a
+   conservative qualification of a confirmation (of a refutation too until the pre-run audit of 2026-12-01), as an
+   undecided point does (2026-12-01; before, a
    point's count had to equal the main one's, L231). A *stratum* point (the main instances whose constant is the
    value — an instance's size, group size or discount) is the main rule read on part of the same instances, not a
    re-run, and is no subset. Since 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run): a
@@ -67,11 +68,12 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    note would name it (P5).
 6. **Fresh seeds.** Quick runs use seeds ``seed + QUICK_SEED_BASE``, full runs ``seed + FULL_SEED_BASE``:
    the instance a rule was developed on (quick) is never the one it is judged on (full).
-7. **Rates.** A rate rule "slope = p ± tol" is decided by :func:`rate_band_verdict` (interval slopes) or
-   :func:`asymptotic_verdict` (deterministic per-run local slopes): only a gated run decides; a slope on a side of the
-   band that cannot be the asymptotic rate (faster than an efficiency bound) is a transient, never a refutation; and a
-   refutation needs every window of the fit to miss the band on the same side (2026-12-01, second; a referee of the
-   seed-13 ledger: L231's "refuted" slopes −0.67/−0.68 against −½).
+7. **Rates.** A two-sided rate rule "slope = p ± tol" (L231, L127) is decided by :func:`rate_band_verdict` (interval
+   slopes) or :func:`asymptotic_verdict` (deterministic per-run local slopes): only a gated run decides; a slope on a
+   side of the band that cannot refute the prediction (faster than an efficiency bound) is a transient; and every
+   window of the fit must agree, inside the band to confirm, outside on one side to refute (2026-12-01, second; a
+   referee of the seed-13 ledger: L231's "refuted" slopes −0.67/−0.68 against −½). One-sided exponent bounds (L29,
+   L139) never refute with a faster slope by construction; L9 judges a derived constant.
 8. **Multiplicity.** The ledger's family-wise error rate is at most ``LEDGER_ALPHA``: each claim's
    interval decisions share ``LEDGER_ALPHA / max(n_claims, PLANNED_CLAIMS)`` (Bonferroni over a declared family
    size), which the claim splits over its own decisions; ``RunContext.alpha`` carries it. Revised 2026-12-01
@@ -220,10 +222,12 @@ def _sensitivity_changes(claim: Claim, verdict: str, quote_verdict: str | None, 
         return changed  # the sentence is undecided at every setting, as at the main one
     for p in sensitivity:
         shown = combine_quote_and_extension(p["quote_verdict"], p["verdict"]) if claim.extension else p["verdict"]
-        if p.get("subset_of") is not None and shown == verdict:
+        if p.get("subset_of") is not None and shown == verdict == "confirmed":
             # an agreeing point on fewer instances: not established on the instances it did not sweep. Compared on the
             # shown verdicts since 2026-12-01 (a referee of the seed-13 ledger, P1: keyed on the rule verdict, a subset
-            # point whose extension held left a confirmation standing when the main extension was undecided)
+            # point whose extension held left a confirmation standing when the main extension was undecided); for
+            # confirmations only (a pre-run audit, same day: a refutation repeated on fewer instances is agreement, and
+            # a counterexample on a subset is no weaker)
             changed.append(dict(p, shown="inconclusive"))
             continue
         if shown != verdict:
@@ -240,6 +244,9 @@ def _clause_point(claim: Claim, p: dict[str, Any]) -> dict[str, Any]:
         raise ProtocolError(f"sensitivity: claim {claim.id} judges its sentence by clauses, so its sweep point "
                             f"{p['constant']} = {p['value']} must return its clauses there (sweep_point(..., clauses=[...]))")
     derived = quote_verdict_from_clauses(p["clauses"])
+    if not claim.extension and p.get("quote_verdict") is not None:
+        raise ProtocolError(f"sensitivity: claim {claim.id} has no extension, so its point {p['constant']} = "
+                            f"{p['value']} carries no separate quote verdict (its clauses give the sentence's)")
     if claim.extension:
         if p.get("quote_verdict") not in (None, derived):
             raise ProtocolError(f"sensitivity: claim {claim.id}'s point {p['constant']} = {p['value']} reported quote "
@@ -417,7 +424,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
                 for p in unresolved[:6]) + " (a conservative qualification, not a flip)")
         notes.append("qualified: " + " and ".join(parts))
         verdict = "qualified"
-    if claim.reading not in UNDECIDED_READINGS and quote_verdict != "refuted" and not sensitivity_acts:
+    if claim.reading not in UNDECIDED_READINGS and quote_verdict != "refuted" and not sensitivity_acts and not code_failed:
         # 2026-12-01 (a referee of the seed-13 ledger, P5: P-trl-4967's quoted sentence was refuted at one swept value
         # and nothing said so, because its main verdict was already qualified; a confirmed or refuted verdict names its
         # flips in the sensitivity note above)
@@ -495,36 +502,44 @@ def worst_equivalence(results):
 
 
 def rate_band_verdict(interval: tuple[float, float], predicted: float, tolerance: float, *, gated: bool,
-                      window_slopes=(), impossible_side: str | None = None) -> str:
-    """The verdict of a rate rule "slope = ``predicted`` ± ``tolerance``" from a slope's interval (one rule for every
-    rate claim, 2026-12-01).
+                      window_slopes, impossible_side: str | None = None) -> str:
+    """The verdict of a two-sided rate rule "slope = ``predicted`` ± ``tolerance``" from a slope's interval (one rule
+    for such rules, 2026-12-01: L231's averaged-SGD rate and, through :func:`asymptotic_verdict`, L127's SNR rates;
+    one-sided exponent bounds, L29 and L139, and L9's derived constant have rules of their own).
 
     ``interval``: (lo, hi) of the fitted slope at the decision's level; ``gated``: the run passed its adequacy gate;
-    ``window_slopes``: the slopes of the separate windows the fit spans (e.g. the two halves of the tail);
-    ``impossible_side``: ``"below"`` or ``"above"`` when a slope on that side of the band cannot be the asymptotic
-    rate (an error that no consistent estimator makes fall faster than N^−½: below −½).
+    ``window_slopes``: the slopes of the separate windows the fit spans (at least two, e.g. the two halves of the
+    tail); ``impossible_side``: ``"below"`` or ``"above"`` when a slope on that side of the band cannot refute the
+    predicted rate — when the prediction is an efficiency bound that holds under the very assumption that makes it the
+    prediction (averaged SGD's N^−½ for a quantile with a positive density: faster is a transient; and where the
+    assumption fails, e.g. at an atom of a discrete law, the prediction does not apply, so a faster slope refutes
+    nothing either).
 
-    Confirmed when gated and the interval lies inside the band. Refuted only when gated, the interval lies wholly on
-    one side of the band, that side is possible as an asymptotic rate, and every window's slope lies on that same
-    side (two agreeing windows). Otherwise inconclusive. Revision 2026-12-01 (a referee of the seed-13 ledger: L231's
-    sweep point LR = 1 read "refuted" on gated slopes −0.67 and −0.68 against −½, faster than averaged SGD can converge
-    asymptotically, so a transient; and one window suffices to "refute" a limit): a slope faster than possible is a
-    pre-asymptotic window, never a refutation, and a refutation needs every window to agree.
+    Confirmed when gated, the interval lies inside the band and every window's slope does too. Refuted only when
+    gated, the interval lies wholly on one side of the band, that side is not ``impossible_side``, and every window's
+    slope lies on that same side. Otherwise inconclusive: windows that disagree are a slope still moving. Revision
+    2026-12-01 (a referee of the seed-13 ledger: L231's sweep point LR = 1 read "refuted" on gated slopes −0.67 and
+    −0.68 against −½, and one window sufficed to decide a limit; a pre-run audit: the windows must agree for a
+    confirmation too).
     """
     if impossible_side not in (None, "below", "above"):
         raise ValueError(f"impossible_side: expected None, 'below' or 'above', got {impossible_side!r}")
-    lo, hi = interval
-    if not (lo <= hi):
-        raise ValueError(f"interval: expected lo <= hi, got {interval!r}")
+    windows = [float(w) for w in window_slopes]
+    if len(windows) < 2:
+        raise ValueError(f"window_slopes: need the slopes of at least two windows, got {len(windows)}")
     if not gated:
         return "inconclusive"
-    if lo >= predicted - tolerance and hi <= predicted + tolerance:
+    lo, hi = interval
+    if not (lo <= hi) or not all(np.isfinite(windows)):
+        raise ValueError(f"interval, window_slopes: expected finite slopes and lo <= hi, got {interval!r}, {windows}")
+    inside = lambda x: predicted - tolerance <= x <= predicted + tolerance  # noqa: E731
+    if inside(lo) and inside(hi) and all(inside(w) for w in windows):
         return "confirmed"
     side = "below" if hi < predicted - tolerance else "above" if lo > predicted + tolerance else None
     if side is None or side == impossible_side:
         return "inconclusive"
     outside = (lambda x: x < predicted - tolerance) if side == "below" else (lambda x: x > predicted + tolerance)
-    return "refuted" if all(outside(float(w)) for w in window_slopes) else "inconclusive"
+    return "refuted" if all(outside(w) for w in windows) else "inconclusive"
 
 
 def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *, min_fraction: float = 0.8,
@@ -532,9 +547,9 @@ def asymptotic_verdict(gate: LocalSlopes, predicted: float, tolerance: float, *,
     """The verdict of a rate claim from per-run local slopes.
 
     Inconclusive unless at least ``min_fraction`` of the runs are in their regime (stable local slopes);
-    then confirmed when the median tail slope of those runs is within ``tolerance`` of ``predicted``. Refuted only
-    when it is not and the median slope of every window (over the gated runs) lies outside the band on the same side
-    as the tail slope, a side that ``impossible_side`` does not exclude (:func:`rate_band_verdict`, 2026-12-01).
+    then :func:`rate_band_verdict` on the median tail slope of those runs with the median slope of each window (over the
+    gated runs): confirmed when all lie within ``tolerance`` of ``predicted``, refuted when all lie outside the band on
+    one side that ``impossible_side`` does not exclude (2026-12-01).
     A pre-asymptotic window is never a refutation.
     """
     if gate.fraction_in_regime < min_fraction:

@@ -277,8 +277,9 @@ register_claim(Claim(
     reading="our-criterion",
     reading_note=("the sentence does not define \"non-biased treatment\" and the body could not be read (searched again "
                   "2026-12-01: only the abstract and the authors' code, which claims no unbiased gradient, were "
-                  "reachable); unbiasedness up to scale (direction) is our reading — unlike P-verl-2435 and "
-                  "P-cosmos-rl-204, whose sentences name the constant normaliser or the length-induced bias they remove"),
+                  "reachable); \"non-biased treatment\" names no expectation and no target, so unbiasedness up to "
+                  "scale (direction) is our reading — unlike P-verl-2435 and P-cosmos-rl-204, whose sentences name "
+                  "the bias they remove (of a length-dependent normaliser, of length variety)"),
     quote="For advantage calculation, we introduce Token Level Group Average that normalizes advantages at token level, jointly "
           "accounting for sequence-length as in token-mean loss while preserving non-biased treatment.",
     quote_source="seed abstract (line 204, paper title on line 203)",

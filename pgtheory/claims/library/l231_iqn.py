@@ -175,9 +175,11 @@ def _rate_verdict(fit, level: float) -> str:
     bootstrap interval (:func:`pgtheory.stats.normal_interval`; revision 2026-12-01: percentiles of 2000 replicates
     cannot reach the claim's level), decided by :func:`pgtheory.claims.protocol.rate_band_verdict` (revision
     2026-12-01, second, before the seed-18 run; a referee of the seed-13 ledger: the LR = 1 point "refuted" on slopes
-    −0.67/−0.68): a slope faster than −½ − RATE_TOL cannot be the asymptotic rate of any consistent quantile estimate
-    (the N^−½ efficiency bound) and is a transient, not a refutation; a refutation needs both halves of the tail
-    outside the band on the same side."""
+    −0.67/−0.68): a slope faster than −½ − RATE_TOL refutes nothing — where the quantile has a positive density (the
+    assumption under which −½, Polyak–Juditsky's rate, is the prediction) no consistent estimate converges faster, so
+    it is a transient; where it does not (the quantile at an atom of these 4000-atom laws, where the error can fall
+    faster once below the atom spacing) the prediction does not apply. A confirmation or a refutation needs both
+    halves of the tail to agree with it (a pre-run audit, same day: a transient can pass through the band)."""
     return rate_band_verdict(normal_interval(fit, level), -0.5, RATE_TOL, gated=fit.gated,
                              window_slopes=fit.half_slopes, impossible_side="below")
 

@@ -22,7 +22,10 @@ revised rule.
 Family and sweep (2026-12-01, second; a referee of the seed-13 ledger, before the seed-18 run): the claim rested on
 one task, one θ and one noise direction, with none of its declared constants swept. It now runs ``instances`` toy LLMs
 (each its own random answer, θ, E; seeds run_seed·1000 + k); the quoted part is confirmed when it holds on every
-instance, refuted when it fails on more than half, qualified otherwise; the extension's thresholds can only qualify.
+instance and refuted when it fails on any (exact values: a counterexample; a pre-run audit, same day, found "more than
+half" more lenient than every other exact check); the extension's thresholds can only qualify. The first-order slope
+is fitted on SLOPE_GRID = logspace(−5, −3, 5) (was the four smallest main-grid points, up to 0.03, where curvature
+alone gave 0.88 on a quick V = 5 instance — a limit read off a window that had not reached it).
 The response length L ∈ SWEEP_L and the vocabulary V ∈ SWEEP_V are swept on every instance seed. The clip width ε
 entered no rule (the clipped variant is reported only) and is no longer a declared constant.
 Multiplicity (checked 2026-12-01, referee of the paper draft; before the confirmatory run at seed 8; no code changed):
@@ -49,6 +52,7 @@ ID = "L93-token-surrogate-first-order"
 ALPHA = 1e-6
 EPS = 0.2
 GRID = np.logspace(-3, 0, 7)
+SLOPE_GRID = np.logspace(-5, -3, 5)  #: where the first-order slope is fitted (the limit x → 0)
 KINDS = ("no correction", "token IS", "sequence IS", "clipped token IS")
 MIN_FIRST_ORDER_SLOPE = 0.9  #: "first-order approximation": the bias vanishes like x (slope 1); 0.9 allows grid curvature
 V_MAIN, L_MAIN = 3, 4  #: the main toy LLM's vocabulary and response length
@@ -103,11 +107,13 @@ def _instance(V: int, L: int, seed: int) -> dict:
             extension_failures.append(f"token IS bias along {axis}: {tok[0]:.2g} at the smallest, {tok[-1]:.2g} at the largest "
                                       "(extension: < 1% and > 5%)")
     slopes = {}
-    for axis, rows in curves.items():
+    for axis, make in (("mismatch σ", lambda x: th + x * E), ("staleness s", lambda x: th - x * D)):
+        # the first-order slope near 0 (SLOPE_GRID, two decades below the main grid; 2026-12-01, second: fitted over the
+        # four smallest main-grid points, up to 0.03, curvature alone pushed it to 0.88 on a quick V = 5 instance)
+        near = [_expected(pol, th, make(float(x))) for x in SLOPE_GRID]
         for k in ("no correction", "token IS", "clipped token IS"):
-            xs = np.array([r["x"] for r in rows[:4]])
-            ys = np.array([[r[k] for r in rows[:4]]])
-            slopes[f"{k}|{axis}"] = float(np.polyfit(np.log(xs), np.log(np.maximum(ys[0], 1e-300)), 1)[0])
+            ys = np.array([float((ex[k] - grad).norm() / grad.norm()) for ex in near])
+            slopes[f"{k}|{axis}"] = float(np.polyfit(np.log(SLOPE_GRID), np.log(np.maximum(ys, 1e-300)), 1)[0])
         if slopes[f"token IS|{axis}"] < MIN_FIRST_ORDER_SLOPE:
             quote_failures.append(f"token IS bias along {axis} vanishes slower than first order "
                                   f"(slope {slopes[f'token IS|{axis}']:.2f} < {MIN_FIRST_ORDER_SLOPE})")
@@ -117,10 +123,11 @@ def _instance(V: int, L: int, seed: int) -> dict:
 
 def family_verdicts(results: list[dict]) -> tuple[str, str]:
     """(quote verdict, rule verdict) over a family of instances: the quoted part is confirmed when it holds on every
-    instance, refuted when it fails on more than half, qualified otherwise (it holds on some); the rule adds the
-    extension's thresholds, whose failure can only qualify (the protocol combines the two)."""
+    instance and refuted when it fails on any (the values are exact: a failing instance is a counterexample, as in
+    protocol rule 4); the rule adds the extension's thresholds, whose failure can only qualify (the protocol combines
+    the two)."""
     q_fail = sum(bool(r["quote_failures"]) for r in results)
-    quote = "confirmed" if q_fail == 0 else ("refuted" if q_fail > len(results) / 2 else "qualified")
+    quote = "confirmed" if q_fail == 0 else "refuted"  # exact values: a failing instance is a counterexample
     ext_fail = any(r["extension_failures"] for r in results)
     return quote, (quote if quote != "confirmed" else ("refuted" if ext_fail else "confirmed"))
 
@@ -166,7 +173,7 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=float(sum(bool(r_["quote_failures"]) for r_ in results)),
         threshold=(f"quote: token-IS relative bias monotone in σ and s with first-order slope ≥ {MIN_FIRST_ORDER_SLOPE} "
-                   "on every instance (refuted when it fails on more than half); extension: < 1% at the smallest and "
+                   "(fitted on σ, s ∈ [1e-5, 1e-3]) on every instance (a failing instance refutes); extension: < 1% at the smallest and "
                    "> 5% at the largest σ and s"),
         n_samples=n,
         summary=(f"On {len(results)} toy LLMs (V = {V_MAIN}, L = {L_MAIN}, random answer, θ and noise direction): the quoted "

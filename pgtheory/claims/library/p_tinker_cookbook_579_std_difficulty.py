@@ -35,14 +35,16 @@ day): "blows up" is read as "the per-question weight diverges", which is ours �
 rewards become similar, up to G/√(G − 1) — so the clause is undecided, and with it the sentence (inconclusive), while
 the effect clause and the bound √(G − 1) are reported. Each sweep point is the same two-clause verdict at its setting.
 
-Revision 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run): the cause clause is read as
-written. "Blows up" says 1/std becomes unboundedly large as a group's rewards become similar, and that is decidable
-exactly here: with binary rewards a group that is not all-equal has std ≥ √(G − 1)/G, so 1/std ≤ G/√(G − 1) (about √G:
-1.5× its value at p = 1/2 for G = 8), an all-equal group gets advantage 0 whatever ε, and the per-question weight
-w_G(p) stays below √(G − 1) for any rewards (Samuelson's inequality bounds |A| by √(G − 1) with the population std).
-The earlier our-criterion reading ("blows up" meaning the weight diverges) made the clause undecided although both
-readings give the same answer. The clause now checks both bounds; the sentence's verdict follows the clause rule (a
-refuted clause read as written refutes the sentence). Sweep points return their clauses (protocol, P2).
+Revision 2026-12-01 (second; a referee of the seed-13 ledger, before the seed-18 run). The referee asked for the cause
+clause to be read as written ("blows up" = unbounded), which at a fixed group size G is decidable and false for binary
+rewards: a group not all equal has 1/std ≤ G/√(G − 1), an all-equal group gets advantage 0, and the per-question
+weight stays below √(G − 1). A pre-run audit (same day) found that this reading rests on a scope the sentence does not
+state: the bound grows like √G (1/std up to 8.1 at G = 64, four times its value at p = 1/2; the weight's disproportion
+√(G − 1) is unbounded in G), and with graded rewards 1/std is unbounded at any G (only |A| stays below √(G − 1),
+Samuelson's inequality). The two plausible readings (G fixed, or G and the reward's resolution free) give opposite
+answers, so the clause stays read "our-criterion" and undecided, with both bounds reported. What changed: every sweep
+point returns its clauses (protocol P2) and the sweep is group-size strata plus (std, ε) cells crossed with every
+group size (P3).
 """
 from __future__ import annotations
 
@@ -106,9 +108,12 @@ def run(ctx: RunContext) -> Evidence:
     cause = "refuted" if all(bounded) else ("confirmed" if not any(bounded) else "qualified")
     clauses = [clause("questions where rewards have low variance (too easy or too hard) get disproportionately large "
                       "gradients", effect, group_sizes_holding=[G for G, h in zip(sizes, per_G) if h]),
-               clause("because `1/std` blows up when rewards within a group are similar", cause,
+               clause("because `1/std` blows up when rewards within a group are similar", cause, "our-criterion",
                       weight_at_0plus=sup0.tolist(), weight_bound="sqrt(G - 1)", inv_std_max=inv_std_max.tolist(),
-                      inv_std_bound="G / sqrt(G - 1)")]
+                      inv_std_bound="G / sqrt(G - 1)",
+                      note=("at a fixed group size and binary rewards 1/std and the per-question weight are bounded "
+                            "(G/sqrt(G-1), sqrt(G-1)); both bounds grow without limit in G, and with graded rewards 1/std "
+                            "is unbounded: the readings disagree, so \"blows up\" is undecided"))]
     verdict = effect  # the rule's verdict on the effect; the protocol derives the sentence's from the clauses
     # sweep (restructured 2026-12-01, second, protocol P3): each group size is a stratum of the main instances (one
     # G each), judged over every std convention and ε; each (std, ε) cell is crossed with every group size. Every
@@ -116,7 +121,7 @@ def run(ctx: RunContext) -> Evidence:
     sensitivity = []
     for a, G in enumerate(sizes):
         effect_here = "confirmed" if per_G[a] else "refuted"
-        at = [clause("effect", effect_here), clause("cause", "refuted" if bounded[a] else "confirmed")]
+        at = [clause("effect", effect_here), clause("cause", "refuted" if bounded[a] else "confirmed", "our-criterion")]
         sensitivity.append(sweep_point("group_size", G, effect_here, clauses=at,
                                        extreme_over_mid_min=float(rho[a].min()), instances=1, stratum=True))
     for b, std in enumerate(STDS):
@@ -125,7 +130,7 @@ def run(ctx: RunContext) -> Evidence:
             effect_here = "confirmed" if all(held) else ("refuted" if not any(held) else "qualified")
             cause_here = "refuted" if all(bounded) else ("confirmed" if not any(bounded) else "qualified")
             sensitivity.append(sweep_point("std|eps", f"{std}|{eps:g}", effect_here,
-                                           clauses=[clause("effect", effect_here), clause("cause", cause_here)],
+                                           clauses=[clause("effect", effect_here), clause("cause", cause_here, "our-criterion")],
                                            extreme_over_mid=[float(rho[a, b, c]) for a in range(len(sizes))],
                                            instances=len(sizes), stratum=True))  # crossed with every group size
     bessel_ratio = W[:, 1, 0] / W[:, 0, 0]  # [G, p] at the first ε
