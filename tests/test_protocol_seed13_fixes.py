@@ -9,20 +9,9 @@ import numpy as np
 import pytest
 
 from pgtheory.claims.protocol import ProtocolError, apply_protocol, asymptotic_verdict, rate_band_verdict
-from pgtheory.claims.record import Claim, Evidence, clause, sweep_point
+from pgtheory.claims.record import clause, sweep_point
 from pgtheory.stats import LocalSlopes
-
-
-def _claim(**kw):
-    base = dict(id="L997-synthetic", paper="Synthetic", seed_line=997, claim="c", theme="T", exact="e", monte_carlo="m",
-                test="t", scales={"quick": {}, "full": {}}, run=lambda ctx: None, kind="empirical", quote="q",
-                quote_source="synthetic (test)", reading="as-written")
-    base.update(kw)
-    return Claim(**base)
-
-
-def _ev(verdict="confirmed", n=4, **kw):
-    return Evidence(verdict, 1.0, "t", 1, "s", instances=[True] * n, **dict(dict(sensitivity=[]), **kw))
+from .test_protocol_readings import _claim, _ev  # the synthetic claim and evidence of the first protocol-rule tests
 
 
 # --- P1: the subset rule compares shown verdicts -------------------------------------------------------------------
