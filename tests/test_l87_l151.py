@@ -234,3 +234,23 @@ def test_bilevel_line_search_treats_a_singular_trial_step_as_minus_infinity():
     assert _trial(singular, torch.zeros(1)) == -math.inf
     assert _trial(lambda p: torch.tensor(float("nan")), torch.zeros(1)) == -math.inf
     assert _trial(lambda p: p.sum() + 1.5, torch.zeros(1)) == 1.5
+
+
+#: L151's seed-1018 inner problem (U, μ, Σ, λ = 1): well conditioned (−∇²J's eigenvalues in [0.62, 3.7]), yet a line
+#: search ranking trial points by J alone rejected every exact Newton step from ‖∇J‖∞ ≈ 4e-9 on, because J's change
+#: there (~1e-17) is below its evaluation round-off; the solver stalled for 200 steps and raised
+SEED_1018_INNER = ([[0.893651409461731, 0.6176127961048475], [0.6176127961048475, 0.9675417897213444]],
+                   [-1.0410928572281595, -1.4693012106422438],
+                   [[1.5720952130267785, -0.6563702944740266], [-0.6563702944740266, 1.0146638547237141]], 1.0)
+
+
+def test_inner_newton_converges_where_the_objective_cannot_rank_its_steps():
+    U, mu, Sig = (torch.tensor(x, dtype=F64) for x in SEED_1018_INNER[:3])
+    lam = SEED_1018_INNER[3]
+    phi = solve_inner_numerically(U, mu, Sig, lam)
+    m, S = gaussian_inner_optimum(U, mu, lam)
+    assert torch.allclose(phi[:2], m, rtol=0, atol=1e-13)
+    assert torch.allclose(spd_from_log_cholesky(phi[2:], 2), S, rtol=0, atol=1e-13)
+    # twin: the same solve with too few steps still raises rather than returning a non-stationary point
+    with pytest.raises(RuntimeError, match="no stationary point"):
+        solve_inner_numerically(U, mu, Sig, lam, max_iter=3)
