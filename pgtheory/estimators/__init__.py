@@ -35,7 +35,7 @@ from .token_group_average import token_level_group_average_advantage
 from .token_surrogates import TOKEN_SURROGATES, token_surrogate_coefficients, token_surrogate_values
 from .pspo import DEFAULT_ALPHA as PSPO_DEFAULT_ALPHA, smoothed_distribution, smoothed_ratio  # registers 'pspo', 'pspo_clip'
 from .sequence_ratios import length_normalized_ratio, sequence_ratio, spread_to_tokens, token_log_ratios, token_ratios
-from .iwae import iwae_bound, iwae_gradients
+from .iwae import iwae_bound, iwae_gradients, iwae_log_weights, relative_weight_variance
 from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights, weighted_is
 from .._registry import Registry
 from .sequence_score import sequence_score_sum
@@ -66,7 +66,7 @@ __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", 
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
            "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
-           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "token_level_group_average_advantage", "TOKEN_SURROGATES", "PSPO_DEFAULT_ALPHA", "smoothed_distribution", "smoothed_ratio", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "spread_to_tokens", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
+           "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "token_level_group_average_advantage", "TOKEN_SURROGATES", "PSPO_DEFAULT_ALPHA", "smoothed_distribution", "smoothed_ratio", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "spread_to_tokens", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "iwae_log_weights", "relative_weight_variance", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
            "LOW_VAR_KL_LOG_RATIO_CLAMP", "LOW_VAR_KL_VALUE_CLAMP", "KL_CONTROLLERS", "ADAPTIVE_KL_ERROR_CLIP",
            "adaptive_kl_coefficient", "fixed_kl_coefficient", "kl_coefficient_trace", "per_group_values",
            "GPG_MIN_VALID_FRACTION", "MISMATCH_CORRECTIONS", "RS_STATISTICS", "mismatch_weights", "rejection_statistic",

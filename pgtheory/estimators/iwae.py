@@ -18,7 +18,7 @@ import torch
 from .._checks import as_tensor, check_finite, check_finite_result, check_positive_int, check_real
 from ..problems.latent import GaussianLatentModel
 
-__all__ = ["iwae_bound", "iwae_gradients"]
+__all__ = ["iwae_bound", "iwae_gradients", "iwae_log_weights", "relative_weight_variance"]
 
 
 def _log_weights(model, x, eps, mu, A, b, sigma):
@@ -59,6 +59,32 @@ def iwae_bound(model: GaussianLatentModel, x: torch.Tensor, eps: torch.Tensor, A
     mu = model.mu if mu is None else _vector(mu, "mu", D)
     lw = _log_weights(model, x, eps, mu, A, b, sigma)  # [R, M, K]
     return check_finite_result((torch.logsumexp(lw, -1) - math.log(lw.shape[-1])).mean(-1), "x, eps, A, b, sigma", "bound (overflow)")
+
+
+def iwae_log_weights(model: GaussianLatentModel, x: torch.Tensor, eps: torch.Tensor, A, b, sigma: float) -> torch.Tensor:
+    """Log importance weights ℓ = log p_θ(x, z) − log q_φ(z|x) at z = A x + b + σ·eps: ``eps [..., D]`` → ``[...]``."""
+    x, sigma = _check_model(model, x, sigma)
+    D = model.dim
+    eps = check_finite(as_tensor(eps, "eps"), "eps")
+    if eps.ndim < 1 or eps.shape[-1] != D or eps.numel() == 0:
+        raise ValueError(f"eps: expected a non-empty shape [..., D] with D = {D}, got {tuple(eps.shape)}")
+    return _log_weights(model, x, eps, model.mu, _vector(A, "A", D), _vector(b, "b", D), sigma)
+
+
+def relative_weight_variance(log_weights: torch.Tensor) -> float:
+    r"""ρ = Var(w)/E[w]² of importance weights from samples of their logs, read through a log-normal proxy:
+    ρ ≈ exp(Var ℓ) − 1 (exact when ℓ is Gaussian).
+
+    Large-K expansions of an importance-weighted estimator (its bias, variance and SNR rates in K) have remainders of
+    relative order ρ/K, so they describe runs with K ≫ ρ. The proxy is used because the plain moment estimate of
+    Var(w)/E[w]² from samples of heavy-tailed weights is dominated by the largest weight and underestimates ρ by orders
+    of magnitude (with ρ ≈ e^18 no feasible sample contains the weights that carry the variance). ``log_weights``: any
+    shape with at least two finite entries.
+    """
+    lw = check_finite(as_tensor(log_weights, "log_weights"), "log_weights").reshape(-1)
+    if lw.numel() < 2:
+        raise ValueError(f"log_weights: need at least two samples, got {lw.numel()}")
+    return math.expm1(float(lw.var()))
 
 
 def iwae_gradients(model: GaussianLatentModel, x: torch.Tensor, A, b, sigma: float, *, n_replicates: int, n_outer: int = 1,
