@@ -12,7 +12,8 @@ gains (Σ_t k3_t) ∇ mean_t log π_θ(y_t|·) and matches neither target.
 
 Two readings of "the unbiased reverse-KL gradient": token level (g^tok_rev at the sampled prefixes — DeepSeek-V3.2's
 per-token correction) and sequence level (∇KL(π_θ‖π_ref) of responses, the KL that TRL's docs name). Protocol:
-kind=theorem, unbiasedness=True, extension=False. Rule (declared 2026-12-01 before any run), on every instance:
+kind=theorem, unbiasedness=True, extension=True (since the revision below): the quoted sentence is read at token level
+and decided by (i); (ii) and (iii) ask more. Rule (declared 2026-12-01 before any run), on every instance:
 (i) token-level IS: ‖E∇ − g^tok_rev(π_s)‖/‖g^tok_rev‖ ≤ EXACT_TOL on-policy and at every staleness (the token reading),
 and Monte Carlo equivalence on the declared instance (margin MARGIN_REL·max|target|; near twin = target shifted by
 the margin; far twin = E∇ of k3 without the ratio); (ii) the sequence reading: rel. distance to ∇KL(π_θ‖π_ref)
@@ -30,6 +31,17 @@ Note (2026-12-01, referee's audit s6c; no rule changed): the Monte Carlo draw us
 P-nemo-rl-2506's, and on-policy ρ·k3 is k2-in-the-loss sample by sample, so the two records' Monte Carlo evidence is
 one draw, not two independent ones. The answer is worded conditionally ("if you want the per-token reverse KL"):
 the evidence says which gradient the flag gives, not that the per-token KL is the better target.
+
+Revision 2026-12-01, fourth (a referee of the seed-18 ledger, before the seed-19 run): the rule returned "qualified"
+for "token level holds, sequence level misses" with extension=False and no reading note, i.e. it chose between two
+readings without declaring the choice (read at sequence level, as P-trl-4967 reads its own thread's "reverse KL", the
+same numbers would refute the sentence). The choice is now declared: the sentence is read at token level, because the
+flag it defends implements DeepSeek-V3.2's equation 7 as huggingface/trl#4637 (the feature request the flag answers)
+quotes it — a correction of TRL's ``per_token_kl``, the k3 estimate of each token's KL, by the token's ratio π_θ/π_old
+— so "the unbiased reverse-KL gradient" is the gradient of the per-token reverse KL it estimates; P-trl-4967's sentence
+concerns a KL in the reward, which its thread names as the objective's (sequence) KL. The sequence-level targets are
+now the extension (they can qualify, never refute): quote_verdict = (i), the rule's verdict unchanged. Not read: the
+DeepSeek-V3.2 report itself (equation 7 as the feature request quotes it).
 
 Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the Monte Carlo
 equivalence interval was at 0.999, its twins and the sample-size planning at α = 1e-6 (``ALPHA``, removed); now
@@ -105,10 +117,11 @@ def run(ctx: RunContext) -> Evidence:
     same_as_k2 = float((per - per_k2).abs().max() / per_k2.abs().max())  # on-policy ρ k3 ≡ k2 in the loss, per sample
     verdict_eq, eq, _ = mc_equivalence(x, target, margin, plain, "E∇(k3 without the ratio)", alpha_eq)
 
-    if not all(token_ok) or verdict_eq == "refuted":
-        verdict = "refuted"
-    elif verdict_eq != "confirmed":
-        verdict = "inconclusive"
+    # the quoted sentence, read at token level (revision 2026-12-01, fourth), is (i)
+    quote_verdict = ("refuted" if not all(token_ok) or verdict_eq == "refuted"
+                     else "inconclusive" if verdict_eq != "confirmed" else "confirmed")
+    if quote_verdict != "confirmed":
+        verdict = quote_verdict
     elif (table["token_vs_seq"] <= BIAS_REL).all() and (table["seqis_vs_seq"] <= BIAS_REL).all():
         verdict = "confirmed"
     else:
@@ -124,9 +137,12 @@ def run(ctx: RunContext) -> Evidence:
             worst_seq = max(worst_seq, r["token_vs_seq"], r["seqis_vs_seq"])
         sens.append(sweep_point("reference spread s", s,
                                 "refuted" if not ok else ("qualified" if worst_seq > BIAS_REL else "confirmed"),
+                                quote_verdict="confirmed" if ok else "refuted",  # exact values at every instance
                                 worst_distance_to_sequence_kl_gradient=worst_seq, instances=len(INSTANCE_SHAPES)))
     for j, d in enumerate(STALENESS):
-        sens.append(sweep_point("staleness d", d, "qualified" if stale_vs_onpolicy[:, j].max() > BIAS_REL else verdict,
+        quote_d = "confirmed" if stale_exact[:, j].max() <= EXACT_TOL else "refuted"
+        sens.append(sweep_point("staleness d", d, "refuted" if quote_d == "refuted" else
+                                "qualified" if stale_vs_onpolicy[:, j].max() > BIAS_REL else verdict, quote_verdict=quote_d,
                                 exact_vs_sampler_prefix_target_max=float(stale_exact[:, j].max()),
                                 vs_on_policy_token_target_max=float(stale_vs_onpolicy[:, j].max()),
                                 instances=stale_vs_onpolicy.shape[0]))
@@ -153,7 +169,7 @@ def run(ctx: RunContext) -> Evidence:
                  "stale_vs_on_policy_token_target": stale_vs_onpolicy.tolist(), "mc_instance": mc_label,
                  "per_sample_distance_to_k2_loss": same_as_k2,
                  "practitioner_answer": answer, "cpu_seconds": time.process_time() - t0},
-        instances=token_ok, sensitivity=sens, equivalence=eq,
+        instances=token_ok, sensitivity=sens, equivalence=eq, quote_verdict=quote_verdict,
         measurements={**table, "staleness": np.array(STALENESS), "stale_vs_on_policy": stale_vs_onpolicy,
                       "bias_rel": BIAS_REL},
     )
@@ -195,8 +211,11 @@ register_claim(Claim(
     source="threads huggingface/trl#6503 and #6586; pgtheory.exact.kl_placement",
     kind="theorem",
     reading="as-written",
+    reading_note=("read at token level: the flag implements DeepSeek-V3.2's equation 7 as huggingface/trl#4637 quotes it, "
+                  "a per-token k3 KL estimate corrected by the token's ratio, so 'the unbiased reverse-KL gradient' is "
+                  "that of each token's reverse KL; the sequence-level KL of whole responses is the extension"),
     quote="Multiplying that term by the importance sampling ratio makes the KL gradient the unbiased reverse-KL gradient",
     quote_source="GitHub thread huggingface/trl#6503, PR description by gowtham-sai-yadav on 2026-07-22",
-    extension=False, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "max|g^tok_rev| (per-token reverse-KL gradient)"),
+    extension=True, unbiasedness=True, margin=DeclaredMargin(MARGIN_REL, "max|g^tok_rev| (per-token reverse-KL gradient)"),
     constants={"reference spread s": list(SPREADS), "staleness d": list(STALENESS)},
 ))
