@@ -13,7 +13,7 @@ does not depend on ℓ).
 Verdict on ΔL's unbiasedness at the largest exact G (cosine ≥ 1 − 1e-9 on both prompts ⇒ unbiased up to scale): confirmed if
 unbiased; qualified if biased while E[g | ℓ] varies with ℓ (its assumption fails here); refuted if biased although
 E[g | ℓ] is constant. Variances are reported against the other aggregators.
-Protocol: kind=empirical, extension=False — whether ΔL is unbiased depends on the task (length–reward correlation);
+Protocol: kind=empirical, extension=True (reading our-criterion, below) — whether ΔL is unbiased depends on the task (length–reward correlation);
 the rule asks only "unbiased up to scale", less than the quote. Not an unbiasedness claim in the protocol's sense:
 the bias is computed exactly by enumeration (no Monte Carlo estimate to bound). Instances = the two prompts;
 sensitivity = the same rule at each exact group size G (already computed).
