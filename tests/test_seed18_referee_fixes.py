@@ -94,25 +94,36 @@ def _power_law_curves(n: int, slope_t: float, slope_p: float):
 def test_l127_regime_gate_needs_k_much_larger_than_rho():
     ks, snr_t, snr_p = _power_law_curves(8, 0.5, -0.5)
     ci = np.tile([-0.6, -0.4], (8, 1))
-    resolved = np.ones(8, dtype=bool)
+    resolved = np.full(8, -1)  # every K of the window resolved
     small = l127._decide(ks, snr_t, snr_p, ci, resolved, np.full(8, 2.0))  # window from K = 64 ≥ 10·2
     assert small["in_regime"] == 8 and small["extension"] == "confirmed" and small["quote"] == "confirmed"
     # twin: identical curves with weights of ρ = 10⁴ (σ_p = 0.3's order) are outside the large-K regime
     large = l127._decide(ks, snr_t, snr_p, ci, resolved, np.full(8, 1e4))
     assert large["in_regime"] == 0 and large["extension"] == "inconclusive"
+    assert large["quote"] == "confirmed"  # the quoted sentence is read at any K
     # a flat plateau read in regime would refute; outside it, it refutes nothing
     ks, snr_t, snr_p = _power_law_curves(8, 0.0, 0.0)
     assert l127._decide(ks, snr_t, snr_p, ci, resolved, np.full(8, 2.0))["extension"] == "refuted"
     assert l127._decide(ks, snr_t, snr_p, ci, resolved, np.full(8, 1e4))["extension"] == "inconclusive"
 
 
-def test_l127_unresolved_snr_neither_falls_nor_rises():
+def test_l127_snr_below_resolution_at_large_k_still_falls_but_is_not_in_regime():
     ks, snr_t, snr_p = _power_law_curves(8, 0.5, -0.5)
     rho = np.full(8, 2.0)
-    falling = np.tile([-17.5, -16.5], (8, 1))  # the seed-18 σ_p = 0.03 signature: log of a clipped estimate
-    assert l127._decide(ks, snr_t, snr_p, falling, np.ones(8, dtype=bool), rho)["quote"] == "confirmed"  # the twin
-    d = l127._decide(ks, snr_t, snr_p, falling, np.zeros(8, dtype=bool), rho)
-    assert d["quote"] == "inconclusive" and d["falls"] == 0 and d["in_regime"] == 0
+    falling = np.tile([-0.7, -0.3], (8, 1))  # fitted on the resolved K of the window
+    d = l127._decide(ks, snr_t, snr_p, falling, np.full(8, 5), rho)  # 5 of the window's 9 K resolved
+    assert d["quote"] == "confirmed" and d["fitted"] == 8 and d["in_regime"] == 0
+    # twin: with fewer than MIN_RESOLVED resolved K there is no interval, and the instance neither falls nor rises
+    unresolved = np.full((8, 2), np.nan)
+    d = l127._decide(ks, snr_t, snr_p, unresolved, np.full(8, l127.MIN_RESOLVED - 1), rho)
+    assert d["quote"] == "inconclusive" and d["falls"] == 0 and d["fitted"] == 0
+
+
+def test_l127_resolved_points_mask_the_clipped_estimates():
+    rng = np.random.default_rng(0)
+    signal = rng.normal(loc=1.0, size=(2000, 4))
+    noise = rng.normal(loc=0.0, size=(2000, 4))
+    assert list(l127.resolved_points([signal, noise, signal])) == [True, l127._resolved(noise), True]
 
 
 def test_l127_resolution_check_matches_the_clip_of_the_snr_estimate():

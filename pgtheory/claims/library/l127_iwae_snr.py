@@ -42,6 +42,13 @@ relative order ρ/K). (ii) The σ_p = 0.03 point's φ-SNR fell below what R repl
 clipped at 0, giving a slope of −17): an instance whose φ-SNR is unresolved at a K of the tail window neither falls nor
 rises and is not in its regime. (iii) The sweep ran on 4 of the main 8 instances, which made every sweep point a subset
 point and the claim unable ever to show a confirmation; it now runs 8 instances per point (k = 24 interval decisions).
+A pre-run audit the same day: (iv) an SNR that falls below resolution at the window's largest K is still falling, so
+the quote's slope is fitted on the K of the window at which the SNR is resolved (at least MIN_RESOLVED = 3; fewer:
+unresolved) — only the extension needs every K resolved; (v) the quoted sentence is read at any K (it concerns the K a
+practitioner uses, not a limit), so the large-K gate applies to the extension only; (vi) expected power: with the
+window from K = 64 an instance is in its regime only where ρ ≤ 6.4, which about half of fresh σ_p = 0.1 draws exceed
+(seed-18's eight: ρ 1.7–6.4; the audit's draw of seed 19's: four above), so the extension is expected to be undecided on
+many seeds; REGIME_C is not lowered to avoid that, and K is not raised (4× the cost) in this revision.
 
 Revision 2026-12-01 (after the confirmatory run at run seed 1010): the sweep points stored the quoted part's verdict
 under the key ``quote``, which the protocol does not read, so the sensitivity rule compared them on the combined
@@ -74,6 +81,9 @@ MIN_FRACTION = 0.8
 #: the large-K regime: the fit window's smallest K ≥ REGIME_C·ρ, ρ = Var(w)/E[w]² (the expansions' remainder is O(ρ/K))
 REGIME_C = 10.0
 RHO_SAMPLES = 20_000  #: draws of the log-weight (K = 1) from which ρ is read (log-normal proxy)
+#: the quote's slope is fitted on the K of the tail window at which φ's SNR is resolved; at least this many (one octave
+#: and a half on the half-octave grid) or the instance is unresolved
+MIN_RESOLVED = 3
 
 
 def _snr(G: np.ndarray) -> float:
@@ -129,7 +139,8 @@ def _instance(seed: int, sigma_p: float):
 
 def _measure(seeds, ks, R, sigma_p, rng, confidence_level: float):
     """Per instance: SNR curves in K for θ and φ, [n, len(ks)] each, the φ tail slope's normal CI (bootstrap se) at
-    ``confidence_level``, whether φ's SNR is resolved at every K of the tail window, and ρ = Var(w)/E[w]²."""
+    ``confidence_level`` fitted on the K of the tail window at which φ's SNR is resolved (NaN when fewer than
+    MIN_RESOLVED are), the number of resolved K where some are not (−1 where all are), and ρ = Var(w)/E[w]²."""
     snr_t, snr_p, ci_p, resolved, rho = [], [], [], [], []
     tail = slice(-GATE["windows"] * GATE["points_per_window"], None)
     for seed in seeds:
@@ -137,28 +148,41 @@ def _measure(seeds, ks, R, sigma_p, rng, confidence_level: float):
         per_k = [_gradients(model, x, A, b, sig, R, 1, K, g) for K in ks]
         snr_t.append([_snr(a) for a, _ in per_k])
         snr_p.append([_snr(c) for _, c in per_k])
-        ci_p.append(_slope_ci(np.array(ks, dtype=float)[tail], [c for _, c in per_k][tail], rng, confidence_level))
-        resolved.append(all(_resolved(c) for _, c in per_k[tail]))
+        k_tail, g_tail = np.array(ks, dtype=float)[tail], [c for _, c in per_k][tail]
+        ok = resolved_points(g_tail)
+        if ok.sum() >= MIN_RESOLVED:
+            ci_p.append(_slope_ci(k_tail[ok], [G for G, o in zip(g_tail, ok) if o], rng, confidence_level))
+        else:
+            ci_p.append((math.nan, math.nan))
+        resolved.append(int(ok.sum()) if not ok.all() else -1)
         eps = torch.randn(RHO_SAMPLES, model.dim, generator=g, dtype=torch.float64)
         rho.append(relative_weight_variance(iwae_log_weights(model, x, eps, A, b, sig)))
     return np.array(snr_t), np.array(snr_p), np.array(ci_p), np.array(resolved), np.array(rho)
 
 
+def resolved_points(grads: list[np.ndarray]) -> np.ndarray:
+    """Which of the window's gradient samples resolve φ's SNR (:func:`_resolved`): a boolean mask, one per K."""
+    return np.array([_resolved(G) for G in grads], dtype=bool)
+
+
 def _decide(ks, snr_t, snr_p, ci_p, resolved, rho) -> dict:
     """Quote part (φ's SNR falls), extension (±½ rates, gated) and the claim's verdict for one design point.
 
-    An instance whose φ-SNR is not resolved at some K of the tail window (its estimate clipped at 0) neither falls nor
-    rises, and is not in its regime; an instance is in its large-K regime only where the window's smallest K ≥
-    REGIME_C·ρ as well as its local slopes agree (revision 2026-12-01, fourth: see the module docstring)."""
+    ``resolved`` [n]: −1 where φ's SNR is resolved at every K of the tail window, else the number of K at which it is.
+    The quote reads each instance's interval ``ci_p`` (fitted on its resolved K; NaN — neither falls nor rises — with
+    fewer than MIN_RESOLVED); an instance is in its large-K regime only where its SNR is resolved at every K of the
+    window, the window's smallest K ≥ REGIME_C·ρ and its local slopes agree (revision 2026-12-01, fourth)."""
     n = len(ci_p)
-    falls, rises = (ci_p[:, 1] < 0) & resolved, (ci_p[:, 0] > 0) & resolved
+    resolved = np.asarray(resolved)
+    all_resolved = resolved < 0
+    falls, rises = ci_p[:, 1] < 0, ci_p[:, 0] > 0  # NaN compares False
     quote = ("confirmed" if falls.sum() >= MIN_FRACTION * n else "refuted" if rises.sum() > n / 2 else "inconclusive")
     gate_t = local_slopes(ks, np.maximum(snr_t, 1e-300), **GATE)
     gate_p = local_slopes(ks, np.maximum(snr_p, 1e-300), **GATE)
     k_window = float(ks[-GATE["windows"] * GATE["points_per_window"]])
     large_k = k_window >= REGIME_C * rho
     both = LocalSlopes(np.concatenate([gate_t.slopes, gate_p.slopes], -1), gate_p.tail_slope,
-                       gate_t.in_regime & gate_p.in_regime & large_k & resolved, GATE["tolerance"])
+                       gate_t.in_regime & gate_p.in_regime & large_k & all_resolved, GATE["tolerance"])
     # each parameter's rate read on its own windows (2026-12-01: asymptotic_verdict now also asks every window to
     # agree before it refutes), gated on both parameters' regimes
     ext_p = asymptotic_verdict(LocalSlopes(gate_p.slopes, gate_p.tail_slope, both.in_regime, GATE["tolerance"]), -0.5,
@@ -169,8 +193,9 @@ def _decide(ks, snr_t, snr_p, ci_p, resolved, rho) -> dict:
     extension = max(ext_p, ext_t, key=order.get)
     return {"quote": quote, "extension": extension, "verdict": max(quote, extension, key=order.get),
             "falls": int(falls.sum()), "n": n, "in_regime": int(both.in_regime.sum()),
-            "resolved": int(resolved.sum()), "large_k": int(large_k.sum()), "rho": rho.tolist(), "k_window": k_window,
-            "slope_phi": gate_p.median_tail_slope() if both.in_regime.any() else float(np.median(gate_p.tail_slope)),
+            "resolved": int(all_resolved.sum()), "fitted": int((all_resolved | (resolved >= MIN_RESOLVED)).sum()),
+            "large_k": int(large_k.sum()), "rho": rho.tolist(), "k_window": k_window,
+            "slope_phi": float(np.median(gate_p.tail_slope[both.in_regime])) if both.in_regime.any() else float(np.median(gate_p.tail_slope)),
             "slope_theta": float(np.median(gate_t.tail_slope[both.in_regime])) if both.in_regime.any() else float(np.median(gate_t.tail_slope)),
             "tail_phi": gate_p.tail_slope.tolist(), "tail_theta": gate_t.tail_slope.tolist(), "in_regime_mask": both.in_regime.tolist()}
 
@@ -213,7 +238,7 @@ def run(ctx: RunContext) -> Evidence:
         summary=(f"SNR(∇φ) falls with K on {main['falls']}/{main['n']} instances (quote: {main['quote']}); large-K rates "
                  f"(extension: {main['extension']}): {main['in_regime']}/{main['n']} instances in their regime (window from K = "
                  f"{main['k_window']:g} ≥ {REGIME_C:g}·ρ on {main['large_k']}, median ρ = Var w/(E w)² {np.median(rho):.3g}; "
-                 f"φ-SNR resolved on {main['resolved']}), median tail slopes "
+                 f"φ-SNR resolved at every K of the window on {main['resolved']}, fitted on {main['fitted']}), median tail slopes "
                  f"φ {main['slope_phi']:.2f}, θ {main['slope_theta']:.2f} (paper: −½, +½); reported: in M (K = 10) θ "
                  f"{slope_mt:.2f}, φ {slope_mp:.2f} (paper: +½); E IWAE_K {bounds[0]:.3f} (K = 1) → {bounds[-1]:.3f} "
                  f"(K = {ks[-1]}), log p(x) = {log_px:.3f}"),
