@@ -48,6 +48,7 @@ from ..problems.lqr import LQR
 from ..problems.mdp import TabularMDP
 from ..problems.multi_objective import ScalarisedMDP
 from ..sampling.mdp import Trajectories
+from ..sampling.alias import build_alias_table
 from ..sampling.runs import LQRRunBatch, default_episode_cap, sample_lqr_runs, sample_policies, transition_alias_table
 
 __all__ = ["Oracle", "TabularOracle", "ScalarisedOracle", "LQROracle", "make_oracle", "per_trajectory_gradients", "log_importance_weights",
@@ -197,12 +198,13 @@ class TabularOracle(Oracle):
         PG_ESTIMATORS.resolve(estimator, {}, n_positional=1, arg="estimator")
         self.estimator = estimator
         self.table = transition_alias_table(mdp)
+        self.initial_table = build_alias_table(mdp.initial.unsqueeze(0), validate=False)
         self._optimum: float | None = None
 
     def sample(self, theta: torch.Tensor, n: int) -> Trajectories:
         """``n`` fresh trajectories of each run's π_θ (``theta [R, S, A]``); the counters grow by n and by the transitions."""
         traj = sample_policies(self.mdp, torch.softmax(theta, -1), n, self.generators, max_steps=self.max_steps,
-                               table=self.table)
+                               table=self.table, initial_table=self.initial_table)
         run = torch.div(traj.episode, n, rounding_mode="floor")
         self._count(n, torch.bincount(run, minlength=self.R))
         return traj

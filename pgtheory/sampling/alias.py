@@ -74,7 +74,6 @@ def sample_alias(table: AliasTable, rows: torch.Tensor, u: torch.Tensor) -> torc
     """Draw one outcome for each entry of ``rows`` using the uniforms ``u`` (same shape), int64."""
     K = table.n_outcomes
     x = u * K
-    j = x.long().clamp_max(K - 1)
-    frac = x - j
+    j = x.long().clamp_max_(K - 1)
     idx = rows * K + j
-    return torch.where(frac < table.prob.reshape(-1)[idx], j, table.alias.reshape(-1)[idx])
+    return torch.where(x.sub_(j) < table.prob.reshape(-1)[idx], j, table.alias.reshape(-1)[idx])

@@ -72,7 +72,8 @@ def _check_generators(generators: Sequence[torch.Generator], R: int, dev: torch.
 
 
 def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Sequence[torch.Generator], *,
-                    max_steps: int | None = None, table: AliasTable | None = None) -> Trajectories:
+                    max_steps: int | None = None, table: AliasTable | None = None,
+                    initial_table: AliasTable | None = None) -> Trajectories:
     r"""Draw ``n`` geometric-termination trajectories of each of R policies ``pi [R, S, A]`` in one batch.
 
     Returns one :class:`~pgtheory.sampling.Trajectories` with R·n episodes, episode id ``r·n + i`` (run-major), states
@@ -89,7 +90,9 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
     Action: a = #{j < A−1 : F_r(j|s) ≤ u}, the inverse CDF of π_r(·|s); next state / stop from :func:`transition_alias_table`.
 
     ``max_steps`` caps the episode length (default max(10, 50/(1−γ)), as ``TrajectorySampler``): an episode still alive
-    after it raises ``RuntimeError`` (no silent truncation).
+    after it raises ``RuntimeError`` (no silent truncation). ``table`` (:func:`transition_alias_table`) and
+    ``initial_table`` (``build_alias_table(mdp.initial[None])``) may be passed by a caller that samples the same MDP
+    many times (an optimiser's every iteration); they are built here otherwise.
     """
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"mdp: expected a TabularMDP, got {type(mdp).__name__}")
@@ -109,7 +112,7 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
     noisy = bool((mdp.reward_std > 0).any())
     f64 = dict(dtype=torch.float64, device=dev)
     cdf = pi.to(torch.float64).cumsum(-1)[..., : A - 1]  # [R, S, A-1]
-    init_table = build_alias_table(mdp.initial.unsqueeze(0), validate=False)
+    init_table = build_alias_table(mdp.initial.unsqueeze(0), validate=False) if initial_table is None else initial_table
 
     def block(alive_runs: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         U = torch.zeros(R, 2, n, L, **f64)
@@ -121,18 +124,19 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
                 Z[r] = torch.randn(n, L, generator=generators[r], **f64)
         return U, Z
 
-    u0 = torch.empty(R, n, **f64)
-    U_list, Z_list = [], []
-    for r in range(R):  # run r's stream: initial uniforms and its first block in one draw, then its first noises
-        first = torch.rand(n + 2 * n * L, generator=generators[r], **f64)
-        u0[r] = first[:n]
-        U_list.append(first[n:].view(2, n, L))
-        Z_list.append(torch.randn(n, L, generator=generators[r], **f64) if noisy else None)
-    U = torch.stack(U_list)
+    first, Z_list = [], []
+    for g in generators:  # run r's stream: initial uniforms and its first block in one draw, then its first noises
+        first.append(torch.rand(n + 2 * n * L, generator=g, **f64))
+        if noisy:
+            Z_list.append(torch.randn(n, L, generator=g, **f64))
+    first = torch.stack(first)  # one stack, then views (per-run slicing cost R small ops; issue 12's batched seeds)
+    u0, U = first[:, :n], first[:, n:].view(R, 2, n, L)
     Z = torch.stack(Z_list) if noisy else None
 
-    def flat(U, Z):  # per-episode rows (episode r·n + i): action and transition uniforms [R·n, L], noises [R·n, L]
-        return U[:, 0].reshape(R * n, L), U[:, 1].reshape(R * n, L), (Z.reshape(R * n, L) if noisy else None)
+    def flat(U, Z):
+        """Step-major uniforms [L, R·n] (row j: step j of every episode r·n + i, contiguous) and noises [L, R·n]."""
+        return (U[:, 0].reshape(R * n, L).T.contiguous(), U[:, 1].reshape(R * n, L).T.contiguous(),
+                Z.reshape(R * n, L).T.contiguous() if noisy else None)
 
     Ua, Us, Zf = flat(U, Z)
     cdf_rows = cdf.reshape(R * S, A - 1)
@@ -140,22 +144,27 @@ def sample_policies(mdp: TabularMDP, pi: torch.Tensor, n: int, generators: Seque
     ep = torch.arange(R * n, device=dev)
     base = torch.div(ep, n, rounding_mode="floor") * S  # row offset of the episode's run in cdf_rows
     eps, states, actions, noise, offsets = [], [], [], [], [0]
+    full = True  # every episode still alive: ep = arange(R·n), so a step's row of uniforms needs no gather
     for t in range(cap):
         j = t % L
         if j == 0 and t > 0:
             Ua, Us, Zf = flat(*block(torch.unique(torch.div(ep, n, rounding_mode="floor"))))
-        a = (cdf_rows[base + s] <= Ua[ep, j].unsqueeze(-1)).sum(-1)
-        k = sample_alias(table, s * A + a, Us[ep, j])
+        ua, us = (Ua[j], Us[j]) if full else (Ua[j].index_select(0, ep), Us[j].index_select(0, ep))
+        a = (cdf_rows.index_select(0, base + s) <= ua.unsqueeze(-1)).sum(-1)
+        k = sample_alias(table, s * A + a, us)
         eps.append(ep)
         states.append(s)
         actions.append(a)
         if noisy:
-            noise.append(Zf[ep, j])
+            noise.append(Zf[j] if full else Zf[j].index_select(0, ep))
         offsets.append(offsets[-1] + int(ep.shape[0]))
-        keep = k < S
-        ep, s, base = ep[keep], k[keep], base[keep]
-        if ep.numel() == 0:
+        keep = (k < S).nonzero().squeeze(1)
+        if keep.numel() == 0:
             break
+        if keep.numel() < ep.numel():
+            ep, s, base, full = ep.index_select(0, keep), k.index_select(0, keep), base.index_select(0, keep), False
+        else:
+            s = k
     else:
         raise RuntimeError(f"max_steps: {int(ep.numel())} of {R * n} geometric episodes outlived the cap of {cap} steps; "
                            "raise max_steps (each episode survives H steps with probability γ^H)")
