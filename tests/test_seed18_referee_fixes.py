@@ -132,3 +132,20 @@ def test_l127_resolution_check_matches_the_clip_of_the_snr_estimate():
     noise = rng.normal(loc=0.0, size=(2000, 4))
     assert l127._resolved(signal) and l127._snr(signal) > 0
     assert (not l127._resolved(noise)) == (l127._snr(noise) == 0.0)
+
+
+# --- L7: a family of MDPs; a variance-ratio interval straddling 1 no longer refutes -----------------------------
+
+def test_l7_variance_outcome_and_family_verdict():
+    from types import SimpleNamespace as NS
+
+    from pgtheory.claims.library import l7_gae as l7
+    assert l7._variance_outcome(NS(ci_low=0.08, ci_high=0.12)) == "holds"
+    assert l7._variance_outcome(NS(ci_low=0.9, ci_high=1.1)) == "undecided"  # was a refutation before 2026-12-01
+    assert l7._variance_outcome(NS(ci_low=1.05, ci_high=1.3)) == "fails"  # the twin: λ = 0 raises the variance
+    good = {"quote": "holds", "u_by_b": {l7.B: True}}
+    no_u = {"quote": "holds", "u_by_b": {l7.B: False}}
+    assert l7.family_verdict([good, good]) == ("confirmed", "confirmed")
+    assert l7.family_verdict([good, no_u]) == ("confirmed", "qualified")  # the extension only qualifies
+    assert l7.family_verdict([good, {"quote": "undecided", "u_by_b": {l7.B: True}}]) == ("inconclusive", "inconclusive")
+    assert l7.family_verdict([good, {"quote": "refuted", "u_by_b": {l7.B: True}}]) == ("refuted", "refuted")
