@@ -149,3 +149,26 @@ def test_l7_variance_outcome_and_family_verdict():
     assert l7.family_verdict([good, no_u]) == ("confirmed", "qualified")  # the extension only qualifies
     assert l7.family_verdict([good, {"quote": "undecided", "u_by_b": {l7.B: True}}]) == ("inconclusive", "inconclusive")
     assert l7.family_verdict([good, {"quote": "refuted", "u_by_b": {l7.B: True}}]) == ("refuted", "refuted")
+
+
+# --- identities that verify part of their sentence ---------------------------------------------------------------
+
+def test_only_an_identity_names_the_part_it_verifies_and_the_record_carries_it():
+    from pgtheory.claims.protocol import apply_protocol
+
+    from .test_protocol_readings import _claim, _ev
+    ident = _claim(kind="identity", reading="by-construction", reading_note="holds by construction",
+                   verifies="Verified: the algebra. Not judged: 'destabilizes large updates'.")
+    rec = apply_protocol(ident, _ev())  # an identity that holds is stored confirmed, shown verified
+    assert rec["verdict"] == "confirmed" and rec["verifies"].startswith("Verified: the algebra")
+    with pytest.raises(ValueError, match="verifies: claim L998-synthetic is kind 'empirical'"):
+        _claim(verifies="Verified: x. Not judged: y.")  # the twin: a non-identity judges parts by clauses
+
+
+def test_family_table_and_readings_appendix_mark_an_identity_verified_in_part():
+    from pgtheory.claims.paper import _verifies, readings_latex
+    part = {"id": "L75-empg-gradient-entropy", "kind": "identity", "reading": "by-construction", "verdict": "verified",
+            "verifies": "Verified: the score-norm identity. Not judged: the behavioural clauses."}
+    whole = dict(part, id="L9-pg-theorem-autograd", verifies="")
+    assert _verifies(part) and readings_latex([part, whole]).count("Verified: the score-norm identity") == 1
+    assert "L9" not in readings_latex([whole]).split("verified in part")[-1]

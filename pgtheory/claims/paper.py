@@ -165,11 +165,23 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
                 quote = r.get("quote_verdict") if r.get("extension") else None
-                lines.append(f"{_tex(r['id'])} & {kind} & {READING_LABELS.get(r.get('reading'), '--')} & {shown(r)} & "
+                reading = READING_LABELS.get(r.get("reading"), "--") + (" (part)" if _verifies(r) else "")
+                lines.append(f"{_tex(r['id'])} & {kind} & {reading} & {shown(r)} & "
                              f"{quote or '--'} & {rule_verdict_shown(r)} & {held} & {swept_constants(r) or '--'} \\\\")
         lines += [r"\bottomrule", r"\end{tabular}}", ""]
         tables[key] = "\n".join(lines)
     return tables
+
+
+def _verifies(record: dict) -> str:
+    """The part of its sentence an identity verifies, when the sentence asserts more (``Claim.verifies``): from the
+    record, or, for a record written before the field existed, from the registered claim (descriptive, not a verdict)."""
+    if record.get("verifies"):
+        return record["verifies"]
+    from .registry import CLAIMS, load_claims
+
+    load_claims()
+    return CLAIMS.get(record["id"]).verifies if record.get("kind") == "identity" and record["id"] in CLAIMS.names() else ""
 
 
 def rule_verdict_shown(record: dict) -> str:
@@ -211,6 +223,13 @@ def readings_latex(rows: list[dict]) -> str:
                              f"{_tex(READING_LABELS.get(c['reading'], c['reading']))} & {_tex(c['verdict'])} & "
                              f"{_tex(c.get('note') or 'the clause is read by a criterion of ours (see the claim)')} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}}", ""]
+    part = [r for r in rows if r.get("kind") == "identity" and _verifies(r)]
+    if part:
+        lines += [r"\medskip", "", r"{\footnotesize\begin{longtable}{@{}p{4.6cm}p{10.7cm}@{}}", r"\toprule",
+                  r"Identity (verified in part) & What ``verified'' covers, and what its sentence asserts beyond it \\",
+                  r"\midrule", r"\endhead"]
+        lines += [f"{_breakable(r['id'])} & {_tex(_verifies(r))} \\\\" for r in part]
+        lines += [r"\bottomrule", r"\end{longtable}}", ""]
     return "\n".join(lines)
 
 

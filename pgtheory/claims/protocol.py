@@ -441,7 +441,8 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
     out.update(verdict=verdict, raw_verdict=ev.verdict, quote_verdict=quote_verdict, protocol_notes=notes,
                kind=claim.kind, quote=claim.quote,
                quote_source=claim.quote_source, extension=claim.extension,
-               reading=claim.reading, reading_note=claim.reading_note, clauses=list(ev.clauses or []),
+               reading=claim.reading, reading_note=claim.reading_note, verifies=claim.verifies,
+               clauses=list(ev.clauses or []),
                counterexamples=[dict(c, **r) for c in claim.counterexamples for r in rechecked
                                 if r["instance"] == c["instance"]],
                instances=ev.instances.to_dict(), sensitivity=sensitivity)

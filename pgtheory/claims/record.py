@@ -238,6 +238,9 @@ class Claim:
     reading: str = ""
     reading_note: str = ""
     counterexamples: tuple = ()
+    #: an identity whose quoted sentence asserts more than the identity: the part it verifies, and what is left unjudged
+    #: (2026-12-01, a referee of the seed-18 ledger: "verified" had covered behavioural clauses nobody decided)
+    verifies: str = ""
 
     def __post_init__(self) -> None:
         if self.practice_source:
@@ -272,6 +275,9 @@ class Claim:
                                  "sentence's: declare extension=True (its quote verdict is inconclusive)")
             if self.reading != "as-written" and not self.reading_note.strip():
                 raise ValueError(f"reading_note: claim {self.id} reads its sentence {self.reading!r}; say why")
+        if self.verifies and self.kind != "identity":
+            raise ValueError(f"verifies: claim {self.id} is kind {self.kind!r}; only an identity names the part of its "
+                             "sentence it verifies (a claim that judges several parts returns clauses)")
         for c in self.counterexamples:
             if not (isinstance(c, dict) and "instance" in c and str(c.get("found", "")).strip()
                     and c.get("part", "quote") in ("quote", "extension")):
@@ -282,7 +288,7 @@ class Claim:
     def describe(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("id", "paper", "seed_line", "claim", "theme", "exact", "monte_carlo", "test", "source",
                                            "kind", "quote", "quote_source", "extension", "unbiasedness", "constants",
-                                           "figure_family", "practice_source", "reading", "reading_note")}
+                                           "figure_family", "practice_source", "reading", "reading_note", "verifies")}
         d["counterexamples"] = list(self.counterexamples)
         d["margin_declared"] = self.margin.describe() if self.margin is not None else None
         d["scales"] = self.scales
