@@ -15,9 +15,10 @@ unbiased; qualified if biased while E[g | ℓ] varies with ℓ (its assumption f
 E[g | ℓ] is constant. Variances are reported against the other aggregators.
 Note (2026-12-01, fifth; a referee of the seed-18 ledger, finding 6; no rule changed): the rule's "refuted" branch
 (biased although E[g | ℓ] is constant) cannot fire on these two prompts, which were built with length-correlated
-reward. It is not worth instances of its own: where E[(R − J)∇log π(y) | |y| = ℓ] = c for every ℓ (the paper's
-assumption, as third-party summaries state it), any aggregation whose weights depend on the group's lengths alone has
-E ĝ = Σ_i E[w_i]·c ∝ c, so ΔL — and token-mean and every other length-only weighting — is unbiased up to scale by
+reward. It is not worth instances of its own: where each response's gradient term g_i (its advantage times its
+score) has the same conditional mean c given the group's lengths, whatever they are (the paper's assumption as
+third-party summaries state it: E[g_i] the true gradient at every length), any aggregation whose weights depend on the
+group's lengths alone has E ĝ = Σ_i E[w_i]·c ∝ c, so ΔL — and token-mean and every other length-only weighting — is unbiased up to scale by
 construction there: a check of our code, not of the paper. What is informative is the bias where the assumption fails,
 which is what the two prompts measure; the reading stays our criterion.
 Protocol: kind=empirical, extension=True (reading our-criterion, below) — whether ΔL is unbiased depends on the task (length–reward correlation);
