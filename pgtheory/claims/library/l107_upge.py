@@ -246,6 +246,11 @@ register_claim(Claim(
     scales={"quick": {"instances": 6}, "full": {"instances": 100}},
     run=run, source="Lv et al. 2025 (arXiv 2509.04419) §3 via secondary summaries; Schulman et al. 2017 (PPO); Shao et al. 2024 (GRPO)",
     kind="identity",
+    verifies=(
+        "Verified: UPGE's four parts reproduce the SFT, online-PG, PPO-clip and GRPO gradients per response "
+        'and, in expectation, the gradient of one objective J_mu under online, demo and stale data. Not '
+        'judged: "a wide spectrum of post-training approaches" (four checked) and "various bias-variance '
+        'tradeoffs".'),
     reading="by-construction",
     reading_note=("Kind identity: \"Every part checked here is algebra ... They fail only through a bug, so a pass is verified\". UPGE parts read in secondary summaries, not the paper."),
     quote="We derive a Unified Policy Gradient Estimator, and present the calculations of a wide spectrum of post-training "

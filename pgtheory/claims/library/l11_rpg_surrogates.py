@@ -229,6 +229,11 @@ register_claim(Claim(
     run=run, source="surrogate forms derived in pgtheory.estimators.kl_regularized (CLAIMS.md row L11); the paper's exact loss "
                     "definitions were not readable through `search`",
     kind="identity",
+    verifies=(
+        'Verified: our six derived surrogates (forward/reverse KL; differentiable, REINFORCE and '
+        'unnormalised-KL forms) are unbiased for the gradient of J - beta KL, on and off policy. Not judged: '
+        'the paper\'s own losses (not read) and "unnormalized policy distributions" (only normalised pi '
+        'tested).'),
     reading="by-construction",
     reading_note=("Kind identity: \"the surrogates are our derivations (the paper's losses could not be read), so their unbiasedness is a theorem about our code\"."),
     quote="derive policy gradients and corresponding surrogate loss functions for objectives regularized by both forward and reverse "

@@ -165,7 +165,11 @@ register_claim(Claim(
     monte_carlo="none",
     test=f"both residuals ≤ {IDENTITY_TOL:g} on every Garnet/bandit and τ; swapped-weight and wrong-τ twins > {TWIN_MIN:g}",
     scales={"quick": {"mdps": 6, "bandits": 3}, "full": {"mdps": 200, "bandits": 50}},
-    run=run, kind="identity", extension=False, unbiasedness=False,
+    run=run, kind="identity",
+    verifies=(
+        "Verified: in tabular IQL with the expectile loss, V_tau = E_pi_imp[Q] and, at IQL's fixed point, Q = "
+        'Q^pi_imp for the implicit actor pi_imp ∝ mu·|tau - 1{Q < V}|. Not judged: "generalizing the critic '
+        'objective" (expectile loss only; diffusion actor out of scope).'), extension=False, unbiasedness=False,
     reading="by-construction",
     reading_note=("Kind identity: \"two algebraic facts about the tabular IQL critic, which are checks of our code rather than evidence about the paper\"."),
     source="Hansen-Estruch et al. 2023 (arXiv:2304.10573); implicit-actor weight from CLAIMS.md, cross-checked against "

@@ -225,6 +225,10 @@ register_claim(Claim(
     source="Tsallis (1988) relative entropy; q-log convention pinned in pgtheory.exact.divergences. The paper's own q-log "
            "convention could not be read through `search` (abstract pages only); both conventions are reported.",
     kind="identity",
+    verifies=(
+        'Verified: "q = 1 corresponds to the standard KL divergence" (D_q -> KL as q -> 1, D_q >= 0), the '
+        'greedy closed form and an unbiased Monte Carlo estimate of D_q. Not judged: "q > 1 provides a range '
+        'of new options" and "we characterize the types of policies learned" (support sizes only reported).'),
     reading="by-construction",
     reading_note=("Kind identity: \"q -> 1 gives KL, D_q >= 0, the greedy closed form and E[-ln_q(mu/pi)] = D_q are mathematics (fail only through a bug)\"."),
     quote="q = 1 corresponds to the standard KL divergence; q > 1 provides a range of new options; We characterize the types "

@@ -521,6 +521,11 @@ register_claim(Claim(
     run=run, source="Zanger, Böhmer & Spaan (2024), Section 4 (as recalled); Bellemare et al. (2017) Lemma 3; "
                     "Rowland et al. (2018)",
     kind="identity",
+    verifies=(
+        'Verified: "theoretical properties of such projection ensembles": the mixture operator is a '
+        "contraction in max-W1 (modulus γ times the members' mean factor) with its fixed-point error bound "
+        '(two categorical members, exact). Not judged: "derive an algorithm that uses ensemble disagreement '
+        '... as a bonus for deep exploration" (reported only).'),
     reading="by-construction",
     reading_note=("Kind identity: P1/P2 follow from W1 convexity and Banach, \"so it never counts as confirming the paper\". Seed-10 record still carried quote_verdict confirmed (referee finding 10; fixed since)."),
     quote="We establish theoretical properties of such projection ensembles and derive an algorithm that uses ensemble "

@@ -100,6 +100,10 @@ register_claim(Claim(
     scales={"quick": {"groups": 20_000}, "full": {"groups": 500_000}},
     run=run, source="pairwise update per CLAIMS.md row L217 (unclipped, at θ_old)",
     kind="identity",
+    verifies=(
+        'Verified: "P3O is invariant to equivalent rewards": its pairwise update (unclipped, at θ_old) is '
+        'unchanged per sample by any shift c(x). Not judged: "PPO is not invariant to equivalent reward '
+        'functions" (REINFORCE with no baseline stands in for PPO; no critic, no clipping).'),
     reading="by-construction",
     reading_note=("Kind identity: \"pairwise differences cancel c(x) sample by sample (algebra; fails only through a bug)\". PPO is represented by REINFORCE without a baseline."),
     quote="PPO is not invariant to equivalent reward functions containing identical preference information; "

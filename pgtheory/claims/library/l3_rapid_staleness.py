@@ -166,6 +166,10 @@ register_claim(Claim(
     scales={"quick": {"groups": 40_000}, "full": {"groups": 1_000_000}},
     run=run, source="estimator form from CLAIMS.md row L3 (group advantage × sequence IS weight); RAPID's exact weighting not verified",
     kind="identity",
+    verifies=(
+        'Verified: an importance-weighted group-baseline estimator with exact sequence weights corrects the '
+        'off-policy bias of a reused stale batch (bias tests; the uncorrected estimator is rejected). Not '
+        'judged: RAPID\'s own "importance weighted estimator" (its weighting is not reproduced).'),
     reading="by-construction",
     reading_note=("Kind identity: \"importance weighting with exact weights is unbiased by construction (a theorem checked numerically)\"; RAPID's own weighting and speed-up not tested."),
     quote="incorporate group advantage estimation into the policy gradient algorithm, and derive an importance weighted estimator to "

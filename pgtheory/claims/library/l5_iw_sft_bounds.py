@@ -173,6 +173,10 @@ register_claim(Claim(
     scales={"quick": {"random": 500, "replicates": 20_000}, "full": {"random": 20_000, "replicates": 400_000}},
     run=run, source="Jensen/IWAE construction from the abstract and CLAIMS.md row L5; the paper's exact iw-SFT loss not verified",
     kind="identity",
+    verifies=(
+        'Verified: SFT maximizes a lower bound on log J (binary reward, Jensen) and the importance-weighted '
+        'bounds L_n are tighter, rising with n to log E w (exact and Monte Carlo). Not judged: "behaves '
+        'closer to training with RL" and the paper\'s own iw-SFT bound (not read).'),
     reading="by-construction",
     reading_note=("Kind identity: \"both orderings are Jensen's inequality ... they fail only through a bug\"; the paper's exact iw-SFT bound \"could not be read\"."),
     quote="SFT can be understood as maximizing a lower bound on the RL objective in a sparse reward setting; an importance weighted "

@@ -151,6 +151,10 @@ register_claim(Claim(
     scales={"quick": {"groups": 20_000}, "full": {"groups": 1_000_000}},
     run=run, source="effective ratio 1 − p^G − (1 − p)^G per CLAIMS.md row L73",
     kind="identity",
+    verifies=(
+        'Verified: the informative-group fraction 1 - p^G - (1-p)^G and that the exact expected GRPO signal '
+        'per rollout peaks at intermediate success probability p (0.3-0.7). Not judged: "establish the '
+        'importance of focusing on prompts of intermediate difficulty" (no curriculum or training run).'),
     reading="by-construction",
     reading_note=("Kind identity: \"the informative fraction is a binomial identity and the signal peak an exact computation of a closed form\"."),
     quote="establish the importance of focusing on prompts of intermediate difficulty for the policy",

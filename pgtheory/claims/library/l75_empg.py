@@ -84,6 +84,10 @@ register_claim(Claim(
     scales={"quick": {"policies": 500}, "full": {"policies": 20_000}},
     run=run, source="identities per CLAIMS.md row L75 (softmax algebra)",
     kind="identity",
+    verifies=(
+        'Verified: "the magnitude of policy gradients is inherently coupled with the entropy": exact softmax '
+        'score-norm identities (E‖∇log π‖² = 1 - ‖π‖²) and rank correlations with entropy (+) and π(a) (-). '
+        'Not judged: "leads to inefficient small updates ... and potentially destabilizes large updates".'),
     reading="by-construction",
     reading_note=("Kind identity: \"both score-norm identities are softmax algebra (fail only through a bug)\", and the rank correlations \"are deterministic consequences of them\"."),
     quote="the magnitude of policy gradients is inherently coupled with the entropy, which leads to inefficient small updates for "

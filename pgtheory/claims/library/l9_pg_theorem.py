@@ -170,6 +170,10 @@ register_claim(Claim(
     scales={"quick": {"instances": 24}, "full": {"instances": 400}},
     run=run, source="Sutton et al. 2000 (PG theorem); seed abstract L9",
     kind="identity",
+    verifies=(
+        'Verified: the policy gradient theorem in its discrete case (tabular MDPs, softmax and log-linear '
+        'policies), against autograd and complex-step derivatives. Not judged: "a detailed proof of the '
+        'continuous version" (neither the continuous case nor the proof is checked).'),
     reading="by-construction",
     reading_note=("Kind identity: \"the PG theorem checked numerically (fails only through a bug)\"; the quoted continuous proof \"is tested through its discrete (tabular, log-linear) case\"."),
     quote="a detailed proof of the continuous version of the Policy Gradient Theorem",
