@@ -21,12 +21,17 @@ MARGIN = 0.01 * float(TRUTH.norm())  # declared before running: 1% of ‖truth�
 LEVEL = 1 - claim_alpha(1)  # a claim's share of the ledger's error rate, one interval decision
 
 
+#: the design constants the synthetic claims sweep (the protocol refuses undeclared ones, 2026-12-01)
+SYNTHETIC_CONSTANTS = {k: [0, 1] for k in ("G", "alpha", "batch", "beta", "k", "lam", "lr", "mismatch", "s", "sigma0", "sigma_p", "size")}
+
+
 def _claim(run, **kw):
     base = dict(id="L999-synthetic", paper="Synthetic", seed_line=999, claim="the estimator is unbiased", theme="T",
                 exact="truth", monte_carlo="samples", test="equivalence within 1%",
                 scales={"quick": {"n": 1}, "full": {"n": 1}}, run=run, kind="empirical",
                 quote="our estimator is unbiased", quote_source="synthetic (test)", unbiasedness=True, reading="as-written",
                 margin=DeclaredMargin(0.01, "‖truth‖₂"))
+    base.setdefault("constants", SYNTHETIC_CONSTANTS)
     base.update(kw)
     return Claim(**base)
 

@@ -9,10 +9,15 @@ from pgtheory.claims.protocol import ProtocolError, apply_protocol, quote_verdic
 from pgtheory.claims.record import Claim, Evidence, clause, sweep_point
 
 
+#: the design constants the synthetic claims sweep (the protocol refuses undeclared ones, 2026-12-01)
+SYNTHETIC_CONSTANTS = {k: [0, 1] for k in ("G", "alpha", "batch", "beta", "k", "lam", "lr", "mismatch", "s", "sigma0", "sigma_p", "size")}
+
+
 def _claim(**kw):
     base = dict(id="L998-synthetic", paper="Synthetic", seed_line=998, claim="c", theme="T", exact="e", monte_carlo="m",
                 test="t", scales={"quick": {}, "full": {}}, run=lambda ctx: None, kind="empirical", quote="q",
                 quote_source="synthetic (test)", reading="as-written")
+    base.setdefault("constants", SYNTHETIC_CONSTANTS)
     base.update(kw)
     return Claim(**base)
 

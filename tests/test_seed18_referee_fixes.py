@@ -172,3 +172,16 @@ def test_family_table_and_readings_appendix_mark_an_identity_verified_in_part():
     whole = dict(part, id="L998-synthetic", verifies="")  # not registered: no fallback text
     assert _verifies(part) and readings_latex([part, whole]).count("Verified: the score-norm identity") == 1
     assert "verified in part" not in readings_latex([whole])
+
+
+def test_a_sweep_of_an_undeclared_constant_is_refused():
+    from pgtheory.claims.protocol import ProtocolError, apply_protocol
+    from pgtheory.claims.record import sweep_point
+
+    from .test_protocol_readings import _claim, _ev
+    c = _claim(constants={"eps_log (GMPO)": [0.2, 0.8], "std": [0, 1], "eps": [0, 1]})
+    ok = _ev(sensitivity=[sweep_point("eps_log (GMPO)", 0.2, "confirmed", instances=4),
+                          sweep_point("std|eps", "1|0.1", "confirmed", instances=4)])
+    assert apply_protocol(c, ok)["verdict"] == "confirmed"
+    with pytest.raises(ProtocolError, match="sweeps 'eps_log \\(GMPO clip\\)', which it did not declare"):
+        apply_protocol(c, _ev(sensitivity=[sweep_point("eps_log (GMPO clip)", 0.2, "confirmed", instances=4)]))

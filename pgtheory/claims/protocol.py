@@ -306,6 +306,13 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
                             f"{READINGS} (protocol rule 2, since 2026-12-01)")
     sensitivity = []
     for p in ev.sensitivity:
+        # 2026-12-01, fifth (a referee of the seed-18 ledger: L197 swept "eps_log (GMPO clip)" beside a declared
+        # "eps_log (GMPO)", and nothing checked that a swept constant was one the claim declared before running): each
+        # part of a point's constant ("a|b" when several vary together) must be a declared constant
+        undeclared = [c for c in str(p.get("constant", "")).split("|") if c not in claim.constants]
+        if undeclared:
+            raise ProtocolError(f"sensitivity: claim {claim.id} sweeps {undeclared[0]!r}, which it did not declare in "
+                                f"Claim.constants ({', '.join(map(repr, claim.constants)) or 'none'})")
         n = _count(p.get("instances"))
         if n is None:
             raise ProtocolError(f"sensitivity: claim {claim.id}'s sweep point {p['constant']} = {p['value']} does not "

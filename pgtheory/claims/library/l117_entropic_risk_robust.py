@@ -258,6 +258,6 @@ register_claim(Claim(
           "global convergence of the exact policy gradient method under the tabular setting with direct parameterization; "
           "KL-divergence regularization term (or equivalently the risk-sensitive MDP with an entropy risk measure)",
     quote_source="seed abstract (line 117), via shared/CLAIMS.md",
-    extension=False, unbiasedness=False, constants={"beta (risk parameter of (iv))": [0.5, 8.0],
-                                                    "gamma (discount of (iv))": [0.8, 0.95]},
+    extension=False, unbiasedness=False, constants={"beta": [0.5, 8.0],  # risk parameter of (iv)
+                                                    "gamma": [0.8, 0.95]},  # discount of (iv)
 ))

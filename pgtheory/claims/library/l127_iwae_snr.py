@@ -301,6 +301,6 @@ register_claim(Claim(
     quote_source="seed abstract (line 127), via shared/CLAIMS.md; the ±½ rates are from the paper body (per CLAIMS.md, not "
                  "verified here)",
     extension=True, unbiasedness=False,
-    constants={"encoder/generative perturbation scale": [0.01, 0.5], "latent dimension D": [2, 100],
+    constants={"perturbation scale σ_p": [0.01, 0.5],  # of the encoder and generative parameters "latent dimension D": [2, 100],
                "K fit window (smallest K)": [3, 100], "M": [1, 64]},
 ))

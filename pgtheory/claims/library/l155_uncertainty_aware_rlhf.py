@@ -476,6 +476,7 @@ register_claim(Claim(
     quote="We theoretically prove that our proposed methodology has less risk than the vanilla method.",
     quote_source="seed abstract (line 155)",
     extension=True, unbiasedness=False,
-    constants={"penalty c (standard errors)": [0.5, 1.0, 2.0], "matched-KL fraction ρ": [0.25, 0.5, 0.75],
-               "ensemble size M": [3, 5, 10], "noise scale s": [1.5, 3.0, 6.0]},
+    # penalty: c in standard errors; kl_fraction: the matched-KL fraction ρ; members: ensemble size M; noise_scale: s
+    constants={"penalty": [0.5, 1.0, 2.0], "kl_fraction": [0.25, 0.5, 0.75], "members": [3, 5, 10],
+               "noise_scale": [1.5, 3.0, 6.0]},
 ))

@@ -91,7 +91,7 @@ def run(ctx: RunContext) -> Evidence:
     for lr in ctx.settings.get("sweep_lrs", ()):
         c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
         gr, asp = _ci(c_lr["ppo_clip"][8], conf), _ci(c_lr["aspo"][8], conf)
-        sensitivity.append(sweep_point("lr (Adam)", lr, _decide(gr, asp), grpo=gr, aspo=asp, instances=len(c_lr["ppo_clip"][8])))
+        sensitivity.append(sweep_point("lr", lr, _decide(gr, asp), grpo=gr, aspo=asp, instances=len(c_lr["ppo_clip"][8])))
     measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
                     for k, (x, y) in scatter.items()}
     return Evidence(

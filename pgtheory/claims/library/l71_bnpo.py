@@ -127,7 +127,8 @@ def run(ctx: RunContext) -> Evidence:
     rows = _family(rng, PRIOR, n)
     verdict = _decide(rows)
     sweep = {prior: _family(rng, prior, n) for prior in ctx.settings.get("sweep_priors", SWEEP_PRIORS)}
-    sensitivity = [sweep_point("prompt population Beta(a₀, b₀)", list(prior), _decide(r),
+    # the prompt population Beta(a₀, b₀): both declared constants vary together
+    sensitivity = [sweep_point("prompt_prior_a|prompt_prior_b", list(prior), _decide(r),
                                holding=int(sum(x["holds"] for x in r)), count=len(r), instances=len(r))
                    for prior, r in sweep.items()]
     med = {k: float(np.median([r[k]["rel_var"] for r in rows])) for k in ("bnpo", "reinforce", "grpo")}

@@ -767,8 +767,7 @@ register_claim(Claim(
     quote="Theoretically, we prove that the risk-averse update alleviates entropy collapse and promotes exploration.",
     quote_source="seed abstract (line 89); the paper body (theorem statement) could not be read",
     extension=True, unbiasedness=False,
-    constants={"alpha": [0.1, 0.3], "beta": [0.8, 1.0], "weight ω": [0.0, 5.0], "bundle size b": [1, 2],
-               "gain per step": [0.003, 0.03],
-               "reading (alternative, not a range)": ["per-bundle quantiles (declared)", "pooled track, ψ/ε",
-                                                      "pooled track, → 0"]},
+    # weight: ω; b: bundle size; gain: per step; reading: alternatives, not a range
+    constants={"alpha": [0.1, 0.3], "beta": [0.8, 1.0], "weight": [0.0, 5.0], "b": [1, 2], "gain": [0.003, 0.03],
+               "reading": ["per-bundle quantiles (declared)", "pooled track, ψ/ε", "pooled track, → 0"]},
 ))

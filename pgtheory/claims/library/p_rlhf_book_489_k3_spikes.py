@@ -135,7 +135,7 @@ def run(ctx: RunContext) -> Evidence:
     for f in TAIL_FACTORS:
         for k in KL_PLAUSIBLES:
             fl, sc = _spikes(q, kl, f, k)
-            sens.append(sweep_point("tail factor × KL bound", f"{f:g} × {k:g}", verdict, mechanism_verdict=_verdict(fl, sc),
+            sens.append(sweep_point("tail factor|KL bound (nats/token)", f"{f:g} × {k:g}", verdict, mechanism_verdict=_verdict(fl, sc),
                                     flipped_spikes=float(fl.mean()), schulman_spikes=float(sc.mean()), instances=fl.size))
             if k == min(KL_PLAUSIBLES):
                 early[f] = (float(fl.mean()), _verdict(fl, sc))
