@@ -185,3 +185,26 @@ def test_a_sweep_of_an_undeclared_constant_is_refused():
     assert apply_protocol(c, ok)["verdict"] == "confirmed"
     with pytest.raises(ProtocolError, match="sweeps 'eps_log \\(GMPO clip\\)', which it did not declare"):
         apply_protocol(c, _ev(sensitivity=[sweep_point("eps_log (GMPO clip)", 0.2, "confirmed", instances=4)]))
+
+
+# --- L41: compared at matched KL moved, over every learning rate ------------------------------------------------
+
+def test_l41_decides_over_every_lr_and_kl_level_reached():
+    from pgtheory.claims.library import l41_aspo as l41
+    assert l41.decide(["+", "+", None], ["−", "−", "−"]) == "confirmed"  # a level GRPO did not reach is skipped
+    assert l41.decide(["+", "0"], ["−", "−"]) == "inconclusive"
+    assert l41.decide(["+", "−"], ["−", "−"]) == "qualified"  # the mismatch at some progress, reversed at other
+    assert l41.decide(["−", "−"], ["0", "+"]) == "refuted"  # the twin: the quoted mismatch absent wherever read
+    assert l41.decide([None, None], ["−", "−"]) == "inconclusive"
+
+
+def test_l41_matched_signs_read_each_run_at_its_own_progress():
+    from pgtheory.claims.library import l41_aspo as l41
+    seeds, epochs = 8, 9
+    kl = np.tile(np.linspace(0.0, 0.4, epochs), (seeds, 1))  # every run reaches every level
+    rng = np.random.default_rng(0)
+    rising = np.tile(np.linspace(0.0, 0.8, epochs), (seeds, 1)) + 0.01 * rng.normal(size=(seeds, epochs))
+    assert l41.matched_signs(rising, kl, 0.999) == ["+", "+", "+", "+"]
+    assert l41.matched_signs(-rising, kl, 0.999) == ["−", "−", "−", "−"]  # the twin
+    short = np.tile(np.linspace(0.0, 0.05, epochs), (seeds, 1))  # runs that move only 0.05 nats
+    assert l41.matched_signs(rising, short, 0.999)[2:] == [None, None]

@@ -14,6 +14,16 @@ high-probability positive tokens); ASPO's reversal only separates confirmed from
 (both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured) and, at full scale,
 after 8 epochs at the Adam learning rates 0.01, 0.02 and 0.1 (the declared range; added 2026-11-30, issue 10: the
 verdict rested on one learning rate, 0.05).
+Revision 2026-12-01, fifth (a referee of the seed-18 ledger, finding 7: the two methods were compared after 8 epochs
+at one shared learning rate, where they move different distances; made after the seed-20 run, to be judged on a later
+seed): the correlations are read at matched progress — where each run has moved KL(π_old ‖ π_θ) = ℓ for ℓ in
+KL_LEVELS (interpolated between epochs, from the start, as L197 reads its ratio ranges) — at every learning rate of the
+sweep (full: 0.01, 0.02, 0.05, 0.1; the rule, not a sensitivity point, covers them), with a t interval over seeds per
+(method, lr, level) at 1 − α/k, k = 2 × lrs × levels (32 full). Confirmed when GRPO's correlation is positive and
+ASPO's negative at every (lr, level) both reached; refuted when GRPO's is negative at every one; qualified when GRPO's
+is positive at some and negative at others; inconclusive otherwise. Each lr's own verdict is reported as a sweep
+point. The correlations after the last epoch at lr 0.05 are reported, not decisive.
+
 Revision 2026-12-01 (multiplicity; referee of the paper draft; before the confirmatory run at seed 8): the t CIs of
 the mean Spearman correlation (GRPO and ASPO) deciding the verdict (8 epochs) and every sweep point (4 epochs; each
 swept lr) were at 95%; now 1 − ctx.alpha/k with k = 2 × (2 + len(sweep_lrs)) — two intervals (GRPO, ASPO) per
@@ -32,9 +42,12 @@ from ...sampling import sample_sequence_groups
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
+from ...stats import value_at_progress
 from ._multi_epoch import B, G, LR, llm_task, plot_epoch_metric, runs
 
 ID = "L41-aspo-flipped-ratios"
+KL_LEVELS = (0.01, 0.03, 0.1, 0.3)  #: matched progress: exact KL(π_old ‖ π_θ) moved, nats (as L197)
+MIN_SEEDS = 3  #: a (method, lr, level) cell is read only when at least this many seeds reached the level
 
 
 def _ci(x, confidence_level: float):
@@ -45,12 +58,13 @@ def _ci(x, confidence_level: float):
 
 
 def _correlations(task, pol, n_seeds: int, seed: int, lr: float):
-    """Per method and epoch (4, 8): Spearman(weight, probability) over the positive-advantage tokens of each seed's batch;
-    also seed 0's scatter after 8 epochs and the traces."""
+    """Per method: Spearman(weight, probability) over the positive-advantage tokens of each seed's batch after every
+    epoch, ``[seeds, epochs + 1]``, the exact KL moved per epoch ``[seeds, epochs + 1]``, seed 0's scatter after the
+    last epoch, and the traces."""
     tr = runs(task, ("ppo_clip", "aspo"), n_seeds, seed, lr=lr)
-    corr = {k: {4: [], 8: []} for k in tr}
-    scatter = {}
+    corr, kl, scatter = {}, {}, {}
     for k, traces in tr.items():
+        c_k = []
         for j, trace in enumerate(traces):
             g = torch.Generator().manual_seed(seed * 1000 + j)  # the harness's seeds: rebuild the same batch
             th_old = pol.random_params(generator=g)
@@ -58,54 +72,103 @@ def _correlations(task, pol, n_seeds: int, seed: int, lr: float):
             adv = group_advantages(batch.rewards, "grpo")
             w = aggregation_weights(batch.mask, "seq_mean_token_mean")
             rows = batch.prompts[:, None].expand(B, G)
-            for ep in (4, 8):
-                lp = pol.sequence_token_log_probs(trace.theta[ep])[rows, batch.index]
+            pos = batch.mask & (adv[..., None] > 0)
+            per_epoch = []
+            for ep, th in enumerate(trace.theta):
+                lp = pol.sequence_token_log_probs(th)[rows, batch.index]
                 c = token_surrogate_coefficients(k, lp, batch.token_log_target, adv, batch.mask, w)
-                pos = batch.mask & (adv[..., None] > 0)
                 x, y = lp[pos].exp().numpy(), c[pos].numpy()
-                corr[k][ep].append(float(spearmanr(x, y).statistic))
-                if j == 0 and ep == 8:
+                per_epoch.append(float(spearmanr(x, y).statistic))
+                if j == 0 and ep == len(trace.theta) - 1:
                     scatter[k] = (x, y)
-    return corr, scatter, tr
+            c_k.append(per_epoch)
+        corr[k] = np.array(c_k)
+        kl[k] = np.array([t.kl for t in traces])
+        kl[k][:, 0] = 0.0  # exactly: KL(π_old ‖ π_old)
+    return corr, kl, scatter, tr
 
 
-def _decide(gr, asp) -> str:
-    return "refuted" if gr[2] < 0 else ("confirmed" if gr[1] > 0 and asp[2] < 0 else "inconclusive")
+def _sign(ci) -> str:
+    """'+' when the t interval lies above 0, '−' below, '0' otherwise; None where too few seeds reached the level."""
+    if ci is None:
+        return None
+    return "+" if ci[1] > 0 else ("−" if ci[2] < 0 else "0")
+
+
+def matched_signs(corr: np.ndarray, kl: np.ndarray, confidence_level: float) -> list:
+    """The sign of the mean correlation over seeds at each KL level, read where each seed's run has moved that far
+    (interpolated between epochs, from the start); None where fewer than MIN_SEEDS seeds reached the level."""
+    at = value_at_progress(kl, corr, KL_LEVELS)  # [seeds, levels]
+    out = []
+    for j in range(len(KL_LEVELS)):
+        v = at[:, j][np.isfinite(at[:, j])]
+        out.append(_sign(_ci(v, confidence_level)) if v.size >= MIN_SEEDS else None)
+    return out
+
+
+def decide(grpo_signs: list, aspo_signs: list) -> str:
+    """The rule over every (learning rate, KL level) both methods reached: confirmed when GRPO's correlation is
+    positive and ASPO's negative everywhere; refuted when GRPO's is negative everywhere (the quoted mismatch absent
+    wherever it is read); qualified when GRPO's is significantly positive somewhere and negative elsewhere; inconclusive
+    otherwise."""
+    pairs = [(g, a) for g, a in zip(grpo_signs, aspo_signs) if g is not None and a is not None]
+    if not pairs:
+        return "inconclusive"
+    gs = [g for g, _ in pairs]
+    if all(g == "+" for g in gs) and all(a == "−" for _, a in pairs):
+        return "confirmed"
+    if all(g == "−" for g in gs):
+        return "refuted"
+    if "+" in gs and "−" in gs:
+        return "qualified"
+    return "inconclusive"
 
 
 def run(ctx: RunContext) -> Evidence:
     task = llm_task(ctx.seed)
     pol = TabularSequencePolicy(task)
     n_seeds = ctx.settings["seeds"]
-    # the claim's share of the ledger's α, split over its interval decisions: GRPO and ASPO in each setting (main,
-    # 4 epochs, each swept lr)
-    k_decisions = 2 * (2 + len(ctx.settings.get("sweep_lrs", ())))
+    lrs = tuple(ctx.settings["lrs"])
+    # the claim's share of the ledger's α, split over its interval decisions: GRPO and ASPO at each (lr, KL level)
+    k_decisions = 2 * len(lrs) * len(KL_LEVELS)
     conf = 1 - ctx.alpha / k_decisions
-    corr, scatter, tr = _correlations(task, pol, n_seeds, ctx.seed, LR)
-    ci = {k: {ep: _ci(v, conf) for ep, v in d.items()} for k, d in corr.items()}
-    grpo, aspo = ci["ppo_clip"][8], ci["aspo"][8]
-    verdict = _decide(grpo, aspo)
-    per_seed = [bool(a > 0 and b < 0) for a, b in zip(corr["ppo_clip"][8], corr["aspo"][8])]
-    sensitivity = [sweep_point("epochs", 4, _decide(ci["ppo_clip"][4], ci["aspo"][4]),
-                               grpo=ci["ppo_clip"][4], aspo=ci["aspo"][4], instances=len(corr["ppo_clip"][4]))]
-    for lr in ctx.settings.get("sweep_lrs", ()):
-        c_lr, _, _ = _correlations(task, pol, n_seeds, ctx.seed, lr)
-        gr, asp = _ci(c_lr["ppo_clip"][8], conf), _ci(c_lr["aspo"][8], conf)
-        sensitivity.append(sweep_point("lr", lr, _decide(gr, asp), grpo=gr, aspo=asp, instances=len(c_lr["ppo_clip"][8])))
+    per_lr = {lr: _correlations(task, pol, n_seeds, ctx.seed, lr) for lr in lrs}
+    signs = {lr: {k: matched_signs(corr[k], kl[k], conf) for k in corr} for lr, (corr, kl, _, _) in per_lr.items()}
+    grpo_all = [x for lr in lrs for x in signs[lr]["ppo_clip"]]
+    aspo_all = [x for lr in lrs for x in signs[lr]["aspo"]]
+    verdict = decide(grpo_all, aspo_all)
+    main_corr, main_kl, scatter, tr = per_lr[LR] if LR in per_lr else per_lr[lrs[0]]
+    # per seed (an instance): GRPO's correlation above 0 and ASPO's below 0 at the largest level both reached, main lr
+    at_g = value_at_progress(main_kl["ppo_clip"], main_corr["ppo_clip"], KL_LEVELS)
+    at_a = value_at_progress(main_kl["aspo"], main_corr["aspo"], KL_LEVELS)
+    per_seed = []
+    for i in range(n_seeds):
+        both = np.nonzero(np.isfinite(at_g[i]) & np.isfinite(at_a[i]))[0]
+        per_seed.append(bool(both.size and at_g[i, both[-1]] > 0 and at_a[i, both[-1]] < 0))
+    sensitivity = [sweep_point("lr", lr, decide(signs[lr]["ppo_clip"], signs[lr]["aspo"]), instances=n_seeds,
+                               grpo_signs=signs[lr]["ppo_clip"], aspo_signs=signs[lr]["aspo"]) for lr in lrs]
+    same_epoch = {k: _ci(main_corr[k][:, -1], conf) for k in main_corr}  # reported: after the last epoch at one lr
     measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
                     for k, (x, y) in scatter.items()}
+    table = "; ".join(f"lr {lr}: GRPO {' '.join(x or '·' for x in signs[lr]['ppo_clip'])}, ASPO "
+                      f"{' '.join(x or '·' for x in signs[lr]['aspo'])}" for lr in lrs)
     return Evidence(
-        verdict=verdict, statistic=grpo[0],
-        threshold=(f"after 8 epochs: GRPO's Spearman(weight, probability) CI > 0 and ASPO's CI < 0 over seeds (t CIs at "
-                   f"level {conf:.6g} = 1 − α/{k_decisions})"),
-        n_samples=ctx.settings["seeds"] * B * G * 2,
-        summary=(f"Spearman correlation of the positive-token weight with the token's probability after 8 epochs (lr {LR}): GRPO {grpo[0]:+.2f} "
-                 f"[{grpo[1]:+.2f}, {grpo[2]:+.2f}], ASPO {aspo[0]:+.2f} [{aspo[1]:+.2f}, {aspo[2]:+.2f}] (after 4: GRPO "
-                 f"{ci['ppo_clip'][4][0]:+.2f}, ASPO {ci['aspo'][4][0]:+.2f}); final entropy GRPO "
-                 f"{np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO {np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"
-                 + "".join(f"; at lr {p['value']}: GRPO {p['grpo'][0]:+.2f}, ASPO {p['aspo'][0]:+.2f} ({p['verdict']})"
-                           for p in sensitivity if p["constant"] == "lr (Adam)")),
-        details={"spearman": corr, "ci": ci, "confidence_level": conf, "interval_decisions": k_decisions},
+        verdict=verdict, statistic=same_epoch["ppo_clip"][0],
+        threshold=(f"at matched KL moved ({', '.join(map(str, KL_LEVELS))} nats) at every learning rate of {list(lrs)}: "
+                   f"GRPO's Spearman(weight, probability) t CI over seeds > 0 and ASPO's < 0 → confirmed; GRPO's < 0 "
+                   f"everywhere → refuted; GRPO's of both signs → qualified (CIs at level {conf:.6g} = 1 − α/{k_decisions})"),
+        n_samples=n_seeds * B * G * 2 * len(lrs),
+        summary=(f"Sign of the Spearman correlation of the positive-token weight with the token's probability, read where "
+                 f"each run has moved KL = {', '.join(map(str, KL_LEVELS))} nats (+/−: interval above/below 0, 0: neither, "
+                 f"·: not reached): {table}. After the last epoch at lr {LR} (one shared learning rate, reported): GRPO "
+                 f"{same_epoch['ppo_clip'][0]:+.2f} [{same_epoch['ppo_clip'][1]:+.2f}, {same_epoch['ppo_clip'][2]:+.2f}], "
+                 f"ASPO {same_epoch['aspo'][0]:+.2f} [{same_epoch['aspo'][1]:+.2f}, {same_epoch['aspo'][2]:+.2f}]; final "
+                 f"entropy GRPO {np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO "
+                 f"{np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"),
+        details={"signs": {str(lr): v for lr, v in signs.items()}, "kl_levels": list(KL_LEVELS), "lrs": list(lrs),
+                 "spearman_by_epoch": {str(lr): {k: c.tolist() for k, c in per_lr[lr][0].items()} for lr in lrs},
+                 "kl_by_epoch": {str(lr): {k: c.tolist() for k, c in per_lr[lr][1].items()} for lr in lrs},
+                 "last_epoch_ci": same_epoch, "confidence_level": conf, "interval_decisions": k_decisions},
         instances=per_seed, sensitivity=sensitivity, measurements=measurements,
     )
 
@@ -133,8 +196,8 @@ register_claim(Claim(
           "over-amplifying already high-probability ones; flips the IS ratios of positive-advantage tokens",
     theme="GR, IW", exact="per-token effective weights by autograd at the trained θ; exact entropy",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO and ASPO surrogates",
-    test="sign of Spearman(weight, probability) over positive-advantage tokens, CI over seeds",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32, "sweep_lrs": [0.01, 0.02, 0.1]}},
+    test="sign of Spearman(weight, probability) over positive-advantage tokens at matched KL moved, every lr, CI over seeds",
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1]}},
     run=run, source="flip as in the abstract (sg(1/r)·A·log π for A > 0); the paper's soft dual clip and exact form not verified",
     kind="empirical",
     reading="as-written",
