@@ -167,7 +167,7 @@ def test_only_an_identity_names_the_part_it_verifies_and_the_record_carries_it()
 
 def test_family_table_and_readings_appendix_mark_an_identity_verified_in_part():
     from pgtheory.claims.paper import _verifies, readings_latex
-    part = {"id": "L75-empg-gradient-entropy", "kind": "identity", "reading": "by-construction", "verdict": "verified",
+    part = {"id": "L75-empg-gradient-entropy", "kind": "identity", "reading": "by-construction", "verdict": "confirmed",
             "verifies": "Verified: the score-norm identity. Not judged: the behavioural clauses."}
     whole = dict(part, id="L998-synthetic", verifies="")  # not registered: no fallback text
     assert _verifies(part) and readings_latex([part, whole]).count("Verified: the score-norm identity") == 1
@@ -202,9 +202,30 @@ def test_l41_matched_signs_read_each_run_at_its_own_progress():
     from pgtheory.claims.library import l41_aspo as l41
     seeds, epochs = 8, 9
     kl = np.tile(np.linspace(0.0, 0.4, epochs), (seeds, 1))  # every run reaches every level
+    kl[:, 1] = 0.005  # the first epoch moves 0.005 nats: every level is read after it
     rng = np.random.default_rng(0)
     rising = np.tile(np.linspace(0.0, 0.8, epochs), (seeds, 1)) + 0.01 * rng.normal(size=(seeds, epochs))
     assert l41.matched_signs(rising, kl, 0.999) == ["+", "+", "+", "+"]
     assert l41.matched_signs(-rising, kl, 0.999) == ["−", "−", "−", "−"]  # the twin
     short = np.tile(np.linspace(0.0, 0.05, epochs), (seeds, 1))  # runs that move only 0.05 nats
     assert l41.matched_signs(rising, short, 0.999)[2:] == [None, None]
+    fast = np.tile(np.linspace(0.0, 0.4, epochs), (seeds, 1))  # past 0.01 and 0.03 nats after the first epoch:
+    assert l41.matched_signs(rising, fast, 0.999)[:2] == [None, None]  # not read from the start both methods share
+    half = kl.copy()
+    half[: seeds // 2 + 1, :] = np.linspace(0.0, 0.05, epochs)  # more than half the seeds stop at 0.05 nats
+    assert l41.matched_signs(rising, half, 0.999)[2:] == [None, None]
+
+
+def test_l197_outlier_clause_is_decided_from_the_exact_sensitivities():
+    from pgtheory.claims.library.l197_gmpo import outlier_verdict
+    n = 100
+    assert outlier_verdict({"sequences": n, "largest_ratio_less_sensitive": n, "smallest_ratio_more_sensitive": n}) == "qualified"
+    assert outlier_verdict({"sequences": n, "largest_ratio_less_sensitive": n, "smallest_ratio_more_sensitive": 0}) == "confirmed"
+    assert outlier_verdict({"sequences": n, "largest_ratio_less_sensitive": n - 1,
+                            "smallest_ratio_more_sensitive": n}) == "refuted"  # the twin: a mean not robust to large ratios
+
+
+def test_an_identity_that_was_not_verified_is_not_listed_as_verified_in_part():
+    from pgtheory.claims.paper import _verifies
+    rec = {"id": "L3-rapid-stale-minibatches", "kind": "identity", "verdict": "inconclusive", "verifies": "Verified: x."}
+    assert _verifies(rec) == "" and _verifies(dict(rec, verdict="confirmed")) == "Verified: x."

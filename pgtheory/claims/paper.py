@@ -174,8 +174,12 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
 
 
 def _verifies(record: dict) -> str:
-    """The part of its sentence an identity verifies, when the sentence asserts more (``Claim.verifies``): from the
-    record, or, for a record written before the field existed, from the registered claim (descriptive, not a verdict)."""
+    """The part of its sentence a *verified* identity verifies, when the sentence asserts more (``Claim.verifies``):
+    from the record, or, for a record written before the field existed, from the registered claim (descriptive, not a
+    verdict); "" for an identity that was not verified (a pre-run audit, 2026-12-01: "Verified:" was printed for an
+    inconclusive one)."""
+    if record.get("kind") != "identity" or record.get("verdict") != "confirmed":
+        return ""
     if record.get("verifies"):
         return record["verifies"]
     from .registry import CLAIMS, load_claims

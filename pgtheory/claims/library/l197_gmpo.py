@@ -31,8 +31,14 @@ claim's α (was two); the sweep constant is named as declared ("eps_log (GMPO)")
 clauses: "maintains a more stable range of importance sampling ratio", as written, by the matched comparison; and
 "inherently less sensitive to outliers", by our criterion — ∂GM/∂r_t = GM/(n r_t) is below the arithmetic mean's 1/n
 exactly where r_t ≥ GM, so the geometric mean is less sensitive to a sequence's largest ratio and more sensitive to its
-smallest, and "outliers" is read as large ratios (the paper body was not read). An undecided clause leaves the
-sentence undecided (the protocol's clause rule). Still one task (the seeds are paired replicates of one comparison).
+smallest (a single r_t → 0 drives the sequence factor, and every token's weight, to 0). A pre-run audit the same day:
+read as "outliers = large ratios" (our first draft, our-criterion) the clause picked the direction that confirms and
+left the sentence unable to be confirmed or qualified; an outlier in a sentence about geometric against arithmetic
+means is an extreme value either way, so the clause is read as written and decided from the exact counts
+(:func:`outlier_verdict`: qualified when the geometric mean is less sensitive to the largest ratios only). Still one
+task (the seeds are paired replicates of one comparison). Not changed (noted for a later revision): levels below a
+run's first-epoch KL are interpolated from the start (range 0 at KL 0, a referee's choice of 2026-11-30), so the
+smallest levels are one measurement rescaled.
 Protocol: kind=empirical, extension=False — the verdict rests on the paired ratio-range comparison ("maintains a more stable
 range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are identity checks.
 """
@@ -61,10 +67,20 @@ OUTLIER_CLAUSE = "inherently less sensitive to outliers"
 RATIO_CLAUSE = "maintains a more stable range of importance sampling ratio"
 
 
+def outlier_verdict(outliers: dict) -> str:
+    """The outlier clause from the exact sensitivities, read as written (an outlier is an extreme ratio either way):
+    confirmed if the geometric mean is less sensitive than the arithmetic one to both a sequence's largest and its
+    smallest ratio on every sequence, qualified if only to the largest, refuted if not even to the largest."""
+    n, hi, lo = outliers["sequences"], outliers["largest_ratio_less_sensitive"], outliers["smallest_ratio_more_sensitive"]
+    if hi < n:
+        return "refuted"
+    return "confirmed" if lo == 0 else "qualified"
+
+
 def _clauses(ratio_verdict: str, outliers: dict) -> list[dict]:
-    """The sentence's two clauses: the outlier clause, read by our criterion (an outlier read as a large ratio), and
-    the ratio-range clause, read as written and decided by the matched comparison."""
-    return [clause(OUTLIER_CLAUSE, "confirmed", "our-criterion", **outliers),
+    """The sentence's two clauses, both read as written: the outlier clause decided by the exact sensitivities
+    (:func:`outlier_verdict`) and the ratio-range clause by the matched comparison."""
+    return [clause(OUTLIER_CLAUSE, outlier_verdict(outliers), "as-written", **outliers),
             clause(RATIO_CLAUSE, ratio_verdict, "as-written")]
 
 
@@ -106,7 +122,7 @@ def run(ctx: RunContext) -> Evidence:
     outliers = {"sequences": out_n, "largest_ratio_less_sensitive": out_hi, "smallest_ratio_more_sensitive": out_lo,
                 "note": "∂GM/∂r_t = GM/(n r_t) ≤ 1/n = ∂AM/∂r_t exactly where r_t ≥ GM (AM–GM): the geometric mean is less "
                         "sensitive than the arithmetic one to the largest ratio of a sequence and more sensitive to the "
-                        "smallest; 'outliers' is read as large ratios"}
+                        "smallest"}
     conf = 1 - ctx.alpha / N_COMPARISONS  # the claim's share of the ledger's α, over its matched comparisons
     grpo = lr_sweep(task, "ppo_clip", n_seeds, ctx.seed, LRS, eps=EPS_GRPO)
     kl_p, rr_p, dj_p = progress_arrays(grpo)
@@ -146,7 +162,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"(log clip {EPS_LOG_PAPER}, the paper's) minus GRPO ratio range: {describe_matched(main['points'], digits=2)}"
                  f"; with log clip {EPS_LOG[0]}: {describe_matched(by_eps[EPS_LOG[0]]['points'], digits=2)} ({by_eps[EPS_LOG[0]]['verdict']}); "
                  + "; ".join(f"against GRPO clip {e}: {by_grpo[e]['verdict']}" for e in EPS_GRPO_SWEEP) + ". "
-                 f"Outliers (read as large ratios): the geometric mean is less sensitive to a sequence's largest ratio on "
+                 f"Outliers (clause {outlier_verdict(outliers)}): the geometric mean is less sensitive to a sequence's largest ratio on "
                  f"{out_hi}/{out_n} sequences and more sensitive to its smallest on {out_lo}/{out_n}. "
                  f"At one shared lr 0.05 (the first version's design) GMPO's range is {same_lr.statistic:+.2f} "
                  f"[{same_lr.low:+.2f}, {same_lr.high:+.2f}] wider but it also moves {same_lr_kl.statistic:+.3f} nats further"

@@ -167,9 +167,9 @@ register_claim(Claim(
     run=run, source="estimator form from CLAIMS.md row L3 (group advantage × sequence IS weight); RAPID's exact weighting not verified",
     kind="identity",
     verifies=(
-        'Verified: an importance-weighted group-baseline estimator with exact sequence weights corrects the '
-        'off-policy bias of a reused stale batch (bias tests; the uncorrected estimator is rejected). Not '
-        'judged: RAPID\'s own "importance weighted estimator" (its weighting is not reproduced).'),
+        'Verified (when its equivalence is confirmed): sequence importance weights with exact weights and RLOO '
+        'baselines give an unbiased gradient from a reused stale batch; the uncorrected estimator is rejected where '
+        'powered. Not judged: RAPID\'s own "importance weighted estimator" (its weighting is not reproduced).'),
     reading="by-construction",
     reading_note=("Kind identity: \"importance weighting with exact weights is unbiased by construction (a theorem checked numerically)\"; RAPID's own weighting and speed-up not tested."),
     quote="incorporate group advantage estimation into the policy gradient algorithm, and derive an importance weighted estimator to "
