@@ -9,8 +9,7 @@ from pgtheory.claims.protocol import ProtocolError, apply_protocol, quote_verdic
 from pgtheory.claims.record import Claim, Evidence, clause, sweep_point
 
 
-#: the design constants the synthetic claims sweep (the protocol refuses undeclared ones, 2026-12-01)
-SYNTHETIC_CONSTANTS = {k: [0, 1] for k in ("G", "alpha", "batch", "beta", "k", "lam", "lr", "mismatch", "s", "sigma0", "sigma_p", "size")}
+from .test_protocol import SYNTHETIC_CONSTANTS  # the design constants the synthetic claims sweep
 
 
 def _claim(**kw):

@@ -76,7 +76,8 @@ def _variance_outcome(e) -> str:
     return "holds" if e.ci_high < 1 else ("fails" if e.ci_low > 1 else "undecided")
 
 
-def _instance(seed: int, gamma: float, n: int, chunk: int, conf: float, alpha_bias: float, device: str) -> dict:
+def _instance(seed: int, gamma: float, n: int, chunk: int, conf: float, alpha_bias: float, device: str,
+              batch_sizes=tuple(sorted(set(SENSITIVITY_B) | {B}))) -> dict:
     """One Garnet (S = 8, A = 3, b = 3, discount ``gamma``), random softmax policy and critic-noise direction (all from
     ``seed``): the exact GAE biases, Monte Carlo covariances of n trajectories, conditions (a)–(d) and the U-shape."""
     mdp = garnet(8, 3, 3, discount=gamma, seed=seed).to(device)
@@ -126,7 +127,7 @@ def _instance(seed: int, gamma: float, n: int, chunk: int, conf: float, alpha_bi
             below &= bool(lo > 0)
         return lstar, 0.0 < lstar < 1.0, below, mse
 
-    u_by_b = {b: all((lambda r: r[1] and r[2])(u_rule(s, b)) for s in SIGMAS[1:]) for b in set(SENSITIVITY_B) | {B}}
+    u_by_b = {b: all((lambda r: r[1] and r[2])(u_rule(s, b)) for s in SIGMAS[1:]) for b in batch_sizes}
     u_main = {}
     b_grid = np.unique(np.logspace(0, 7, 141).astype(int))
     for s in SIGMAS[1:]:
@@ -173,7 +174,7 @@ def run(ctx: RunContext) -> Evidence:
     for gamma in GAMMA_SWEEP:  # every instance seed at the other discount, with 10× fewer (10× longer) trajectories
         scale = (1 - gamma) / (1 - GAMMA)
         n_g, chunk_g = int(st["trajectories"] * scale), max(2, int(st["chunk"] * scale))
-        rows_g = [_instance(sd, gamma, n_g, chunk_g, conf, alpha_bias, ctx.device) for sd in seeds]
+        rows_g = [_instance(sd, gamma, n_g, chunk_g, conf, alpha_bias, ctx.device, batch_sizes=(B,)) for sd in seeds]
         qv, rv = family_verdict(rows_g)
         swept[gamma] = rows_g
         sensitivity.append(sweep_point("discount", gamma, rv, quote_verdict=qv, instances=n_inst, trajectories=n_g,
