@@ -4,6 +4,14 @@ r"""Shared harness for the multi-epoch LLM-style claims (GSPO, GMPO, SPO, ASPO):
 Fixed design (before any run): toy LLM with EOS, V = 4, L = 4, M = 4 prompts (121 responses), binary reward with a
 random quarter of each prompt's responses correct; θ_old ~ N(0, I); a batch of B = 64 groups of G = 8; GRPO
 advantages; seq-mean-token-mean aggregation; 8 epochs × 4 mini-batches of 16 groups; Adam, lr 0.05.
+
+Revisions (2026-12-02, before any seed-21 record of a claim using this harness was read; judged from the next
+confirmatory run on): (a) the mini-batch order of a run seeded ``s`` is drawn from ``s + PERMUTATION_STREAM`` (2³²),
+no longer from ``s + 1``, which is the next replicate's θ_old and batch stream (replicates were not independent);
+(b) matched-progress comparisons read levels only between a run's epochs 1…E (:func:`frontier_after_first_epoch`),
+no longer interpolating from the start (progress 0, side effect 0): below the first epoch that made every smallest
+level one measurement rescaled linearly, which favours the run whose first epoch went further whenever the side effect
+grows sub-linearly in the progress (a ratio range grows like √KL); L41 already read its levels this way.
 """
 from __future__ import annotations
 
@@ -17,8 +25,10 @@ from ...exact import sequence_entropy, sequence_kl, sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
+from ...stats import frontier_at_progress
 
 B, G, EPOCHS, MINIBATCHES, LR = 64, 8, 8, 4, 0.05
+PERMUTATION_STREAM = 2**32  #: offset of a run's mini-batch-order stream from its seed (disjoint from every run's seed)
 
 
 def llm_task(seed: int) -> SequenceTask:
@@ -74,7 +84,7 @@ def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, *, lr: float 
             trace.theta.append(th.detach().clone())
 
     record()
-    perm_g = torch.Generator().manual_seed(seed + 1)
+    perm_g = torch.Generator().manual_seed(seed + PERMUTATION_STREAM)
     for _ in range(EPOCHS):
         order = torch.randperm(B, generator=perm_g)
         for mb in order.chunk(MINIBATCHES):
@@ -100,13 +110,33 @@ def lr_sweep(task: SequenceTask, surrogate: str, seeds: int, base_seed: int, lrs
 
 
 def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(kl, ratio_range, J gained)`` as ``[R, C, epochs + 1]`` arrays from an :func:`lr_sweep` (epoch 0 = the start,
-    KL 0 and range 0, so that a level passed within the first epoch is interpolated from the start)."""
+    """``(kl, ratio_range, J gained)`` as ``[R, C, epochs + 1]`` arrays from an :func:`lr_sweep` (epoch 0 = the start:
+    KL 0, range 0, J gained 0)."""
     kl = np.array([[t.kl for t in row] for row in sweep])
     kl[..., 0] = 0.0  # exactly: KL(π_old ‖ π_old) (enumeration leaves round-off of order 1e-17)
     rr = token_ratio_arrays(sweep, lambda v: np.abs(v).max())
     dj = np.array([[np.array(t.objective) - t.objective[0] for t in row] for row in sweep])
     return kl, rr, dj
+
+
+def frontier_after_first_epoch(progress, value, levels, **kw) -> np.ndarray:
+    """:func:`pgtheory.stats.frontier_at_progress` of ``[R, C, epochs + 1]`` arrays read between epochs 1…E only: a
+    level below a run's first-epoch progress is not reached by that run (NaN), so it is matched only by learning rates
+    whose runs pass it after a measured epoch, never by one measurement rescaled from the start. ``→ [R, L]``."""
+    p, v = np.asarray(progress, dtype=float), np.asarray(value, dtype=float)
+    if p.ndim != 3 or p.shape != v.shape or p.shape[-1] < 2:
+        raise ValueError(f"progress, value: expected equal [R, C, epochs + 1] shapes with epochs ≥ 1, got {p.shape} and {v.shape}")
+    return frontier_at_progress(p[..., 1:], v[..., 1:], levels, **kw)
+
+
+def median_over_runs(front) -> np.ndarray:
+    """``[R, L]`` → ``[L]``: the median over the runs that reached each level (NaN, silently, where none did — a level a
+    quick run does not reach is drawn as a gap)."""
+    f = np.asarray(front, dtype=float)
+    out = np.full(f.shape[1], np.nan)
+    ok = np.isfinite(f).any(0)
+    out[ok] = np.nanmedian(f[:, ok], 0)
+    return out
 
 
 def token_ratio_arrays(sweep: list[list[EpochTrace]], statistic) -> np.ndarray:

@@ -7,7 +7,7 @@ Design (fixed before running):
 (ii) multi-epoch (:mod:`._multi_epoch`, ``seeds`` paired batches): SPO and PPO clip, both at ε, each trained on the same
      batches at every learning rate of ``lrs`` for 8 epochs. After each epoch, the fraction of the batch's tokens with
      |r − 1| > ε and the exact KL(π_old‖π_θ). Matched progress: the fraction when the run has moved KL = ℓ
-     (interpolated between epochs, from the start), ℓ ∈ KL_LEVELS, at the learning rate whose mean over seeds is
+     (interpolated between epochs 1…E; revised 2026-12-02, see :mod:`._multi_epoch`), ℓ ∈ KL_LEVELS, at the learning rate whose mean over seeds is
      smallest at that level (one lr for all seeds); SPO − PPO, paired over seeds, t intervals simultaneous over the levels
      and the ε values (at the claim's share of the ledger's α).
 Verdict (``stats.matched_verdict``): confirmed if SPO's fraction is significantly below PPO's at every KL level both
@@ -26,11 +26,11 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from ...estimators import token_surrogate_values
-from ...stats import frontier_at_progress, matched_comparison, matched_verdict, paired_difference
+from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, llm_task, lr_sweep, matched_arrays, plot_matched, progress_arrays, token_ratio_arrays
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, median_over_runs, matched_arrays, plot_matched, progress_arrays, token_ratio_arrays
 
 ID = "L103-spo-trust-region"
 EPS = 0.2  #: the clip/trust-region width of both methods (PPO's default; SPO's paper uses the same ε)
@@ -63,7 +63,7 @@ def _compare(task, eps: float, n_seeds: int, seed: int, lrs: tuple[float, ...], 
         kl, _, dj = progress_arrays(sweep)
         frac = token_ratio_arrays(sweep, lambda v: np.mean(np.abs(np.expm1(v)) > eps))
         out[m] = {"kl": kl, "frac": frac, "dj": dj}
-    front = {m: frontier_at_progress(out[m]["kl"], out[m]["frac"], KL_LEVELS) for m in METHODS}
+    front = {m: frontier_after_first_epoch(out[m]["kl"], out[m]["frac"], KL_LEVELS) for m in METHODS}
     pts = matched_comparison(front["spo"], front["ppo_clip"], KL_LEVELS, confidence_level=confidence_level)
     return {"runs": out, "points": pts, "verdict": matched_verdict(pts)}
 
@@ -118,7 +118,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     for i, key in enumerate(METHODS):
         kl, frac = m["runs"][key]["kl"], m["runs"][key]["frac"]
         a1.scatter(kl.reshape(-1), frac.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
-        a1.plot(KL_LEVELS, np.nanmedian(frontier_at_progress(kl, frac, KL_LEVELS), 0), "o-", ms=3, color=f"C{i}",
+        a1.plot(KL_LEVELS, median_over_runs(frontier_after_first_epoch(kl, frac, KL_LEVELS)), "o-", ms=3, color=f"C{i}",
                 label=f"{METHODS[key]}: at matched KL (median)")
     a1.set_xscale("log")
     plain_log_ticks(a1, KL_LEVELS)

@@ -9,7 +9,7 @@ Design (fixed before running), on the :mod:`._multi_epoch` task (V = 4, L = 4, M
 (iii) expected unclipped GSPO gradient (A = R − J_old; exact, enumeration) against ∇J(θ): cosine, at s ∈ {0, 0.1, 0.3, 1}.
 (iv) multi-epoch (``seeds`` paired batches), GSPO (ε_s = 4e-4) and GRPO (PPO clip 0.2), each trained on the same batches
      at every learning rate of ``lrs`` for 8 epochs: after each epoch the exact J gained and KL(π_old‖π_θ) moved.
-     Matched progress: the KL moved when the run has gained J = ℓ (interpolated from the start), ℓ ∈ J_LEVELS, at the
+     Matched progress: the KL moved when the run has gained J = ℓ (interpolated between epochs 1…E; revised 2026-12-02, see :mod:`._multi_epoch`), ℓ ∈ J_LEVELS, at the
      learning rate whose mean over seeds is smallest at that level; GSPO − GRPO, paired over seeds, t intervals
      simultaneous over the levels (at the claim's share of the ledger's α). "Stabilises" is read as: less policy
      movement for the same improvement.
@@ -36,12 +36,12 @@ from ...estimators import aggregation_weights, group_advantages, token_surrogate
 from ...exact import sequence_policy_gradient
 from ...policies import TabularSequencePolicy
 from ...sampling import sample_sequence_groups
-from ...stats import frontier_at_progress, matched_comparison, matched_verdict, paired_difference
+from ...stats import matched_comparison, matched_verdict, paired_difference
 
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, llm_task, lr_sweep, progress_arrays
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, median_over_runs, progress_arrays
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
@@ -104,7 +104,7 @@ def run(ctx: RunContext) -> Evidence:
     for m in ("ppo_clip", "gspo"):
         kl, _, dj = progress_arrays(lr_sweep(task, m, n_seeds, ctx.seed, lrs))
         prog[m] = {"kl": kl, "dj": dj}
-    front = {m: frontier_at_progress(np.maximum(prog[m]["dj"], 0.0), prog[m]["kl"], J_LEVELS) for m in prog}
+    front = {m: frontier_after_first_epoch(np.maximum(prog[m]["dj"], 0.0), prog[m]["kl"], J_LEVELS) for m in prog}
     points = matched_comparison(front["gspo"], front["ppo_clip"], J_LEVELS, confidence_level=1 - ctx.alpha)
     verdict = matched_verdict(points)
     i_lr = lrs.index(SAME_LR)
@@ -162,7 +162,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     for i, (key, name) in enumerate((("ppo_clip", "GRPO"), ("gspo", "GSPO"))):
         dj, kl = m[key]["dj"], m[key]["kl"]
         a2.scatter(dj.reshape(-1), kl.reshape(-1), s=3, alpha=0.25, color=f"C{i}", rasterized=True)
-        a2.plot(J_LEVELS, np.nanmedian(m[key]["front"], 0), "o-", ms=3, color=f"C{i}",
+        a2.plot(J_LEVELS, median_over_runs(m[key]["front"]), "o-", ms=3, color=f"C{i}",
                 label=f"{name} (median at matched J)")
     a2.set_xscale("log")
     a2.set_yscale("log")

@@ -17,7 +17,7 @@ verdict rested on one learning rate, 0.05).
 Revision 2026-12-01, fifth (a referee of the seed-18 ledger, finding 7: the two methods were compared after 8 epochs
 at one shared learning rate, where they move different distances; made after the seed-20 run, to be judged on a later
 seed): the correlations are read at matched progress — where each run has moved KL(π_old ‖ π_θ) = ℓ for ℓ in
-KL_LEVELS (interpolated between epochs, from the start, as L197 reads its ratio ranges) — at every learning rate of the
+KL_LEVELS (interpolated between epochs 1…E, as L197, L103 and L129 now read theirs) — at every learning rate of the
 sweep (full: 0.01, 0.02, 0.05, 0.1; the rule, not a sensitivity point, covers them), with a t interval over seeds per
 (method, lr, level) at 1 − α/k, k = 2 × lrs × levels (32 full). Confirmed when GRPO's correlation is positive and
 ASPO's negative at every (lr, level) both reached; refuted when GRPO's is negative at every one; qualified when GRPO's

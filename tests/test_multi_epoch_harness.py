@@ -1,0 +1,72 @@
+"""The multi-epoch harness's revisions of 2026-12-02: matched levels read between measured epochs only, and mini-batch
+orders drawn from a stream disjoint from every replicate's seed."""
+import numpy as np
+import pytest
+import torch
+
+from pgtheory.claims.library import _multi_epoch as me
+from pgtheory.stats import frontier_at_progress
+
+
+def _sqrt_law_runs(first_kl, epochs=4, c=1.0):
+    """Two identical runs (R = 2, C = 1: the frontier needs a level reached by two runs) whose side effect is exactly
+    c·√KL, with KL growing geometrically from ``first_kl``."""
+    kl = np.concatenate([[0.0], first_kl * 2.0 ** np.arange(epochs)])
+    kl = np.stack([kl, kl])[:, None]
+    return kl, c * np.sqrt(kl)
+
+
+def test_levels_below_the_first_epoch_are_not_read():
+    levels = (0.01, 0.1)
+    kl_a, y_a = _sqrt_law_runs(0.05)
+    kl_b, y_b = _sqrt_law_runs(0.02)
+    new_a, new_b = me.frontier_after_first_epoch(kl_a, y_a, levels), me.frontier_after_first_epoch(kl_b, y_b, levels)
+    assert np.isnan(new_a[0, 0]) and np.isnan(new_b[0, 0])  # both first epochs are past KL 0.01
+    # at 0.1 both are interpolated between measured epochs (log-linear in KL): within 6% of the true √0.1
+    assert new_a[0, 1] == pytest.approx(np.sqrt(0.1), rel=0.06) and new_b[0, 1] == pytest.approx(np.sqrt(0.1), rel=0.06)
+    # twin: the withdrawn reading (from the start) makes two identical √KL laws differ at 0.01 — the one whose first
+    # epoch went further looks better constrained (0.0447 against 0.0707)
+    old_a, old_b = frontier_at_progress(kl_a, y_a, levels), frontier_at_progress(kl_b, y_b, levels)
+    assert old_a[0, 0] == pytest.approx(np.sqrt(0.05) * 0.2) and old_b[0, 0] == pytest.approx(np.sqrt(0.02) * 0.5)
+    assert old_a[0, 0] < 0.7 * old_b[0, 0]
+
+
+def test_a_smaller_learning_rate_supplies_the_small_levels():
+    kl_fast, y_fast = _sqrt_law_runs(0.05)
+    kl_slow, y_slow = _sqrt_law_runs(0.004)
+    kl, y = np.concatenate([kl_fast, kl_slow], 1), np.concatenate([y_fast, y_slow], 1)  # [R=2, C=2, T]
+    out = me.frontier_after_first_epoch(kl, y, (0.01,))
+    assert out[0, 0] == pytest.approx(0.1, rel=0.06)
+
+
+def test_frontier_after_first_epoch_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="progress, value"):
+        me.frontier_after_first_epoch(np.zeros((2, 3)), np.zeros((2, 3)), (0.1,))
+    with pytest.raises(ValueError, match="epochs ≥ 1"):
+        me.frontier_after_first_epoch(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)), (0.1,))
+
+
+def test_minibatch_orders_come_from_a_stream_disjoint_from_the_replicates(monkeypatch):
+    seen = []
+    real = torch.randperm
+
+    def spy(n, *a, generator=None, **k):
+        seen.append(generator.initial_seed())
+        return real(n, *a, generator=generator, **k)
+
+    monkeypatch.setattr(me.torch, "randperm", spy)
+    monkeypatch.setattr(me, "EPOCHS", 1)
+    seed = 21 * 1000 + 3
+    me.run_multi_epoch(me.llm_task(0), "ppo_clip", seed, eps=0.2)
+    assert seen and set(seen) == {seed + me.PERMUTATION_STREAM}
+    # twin: the withdrawn stream (seed + 1) was the next replicate's θ_old / batch stream
+    assert seed + 1 == 21 * 1000 + 4 and me.PERMUTATION_STREAM > 2**31
+
+
+def test_median_over_runs_leaves_unreached_levels_empty_without_warnings():
+    import warnings
+    front = np.array([[0.1, np.nan, 1.0], [0.3, np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = me.median_over_runs(front)
+    assert out[0] == pytest.approx(0.2) and np.isnan(out[1]) and out[2] == 1.0
