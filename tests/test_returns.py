@@ -685,3 +685,29 @@ def test_time_major_gae_and_vtrace_agree_with_the_trajectory_implementations():
     flat = tm(vtrace_targets(traj, V, rho_bar=1.0, c_bar=0.8))
     assert close(flat, vtrace_returns(r, disc, V[s], zero, rhos=rho, rho_bar=1.0, c_bar=0.8))
     assert not close(flat, vtrace_returns(r, disc, V[s], V[s[:, -1]], rhos=rho, rho_bar=1.0, c_bar=0.8))
+
+
+def test_backward_recursion_padded_and_step_paths_agree_bit_for_bit(monkeypatch):
+    """The padded [T, N] scan (small batches) and the step loop over live episodes (large ones) perform the same
+    floating-point operations: equal exactly, for decay 1, a scalar, a per-transition decay and trailing axes."""
+    import pgtheory.sampling.mdp as M
+    from pgtheory.problems import garnet
+    from pgtheory.sampling.runs import sample_policies
+
+    mdp = garnet(6, 3, 3, discount=0.8, seed=1)
+    pi = torch.softmax(torch.randn(5, 6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)), -1)
+    traj = sample_policies(mdp, pi, 7, [torch.Generator().manual_seed(i) for i in range(5)])
+    g = torch.Generator().manual_seed(3)
+    v = torch.randn(traj.n_transitions, dtype=torch.float64, generator=g)
+    v2 = torch.randn(traj.n_transitions, 2, dtype=torch.float64, generator=g)
+    d = torch.rand(traj.n_transitions, dtype=torch.float64, generator=g)
+    cases = [(v, 1.0), (v, 0.7), (v, d), (v2, 1.0), (v2, d)]
+    padded = [traj.backward_recursion(x, k) for x, k in cases]
+    monkeypatch.setattr(M, "PADDED_SCAN_ELEMENTS", 0)
+    stepwise = [traj.backward_recursion(x, k) for x, k in cases]
+    assert all(torch.equal(a, b) for a, b in zip(padded, stepwise))
+    # the comparison can fail: another decay gives another scan
+    assert not torch.equal(traj.backward_recursion(v, 0.69), padded[1])
+    # reward-to-go by hand on the first episode: x_t = Σ_{u ≥ t} v_u
+    ep0 = (traj.episode == 0).nonzero().squeeze(1)
+    assert torch.allclose(padded[0][ep0], v[ep0].flip(0).cumsum(0).flip(0), rtol=0, atol=1e-12)

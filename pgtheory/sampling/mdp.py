@@ -32,6 +32,9 @@ __all__ = ["default_episode_cap", "resolve_horizon", "StepMajorLayout", "Traject
 BYTES_PER_TRANSITION = 80
 #: Largest batch (in bytes of transitions, by expectation) that :meth:`TrajectorySampler.sample` draws in one piece.
 DEFAULT_MEMORY_BUDGET = 4 * 2**30
+#: Largest N × T × (trailing size) that :meth:`StepMajorLayout.backward_recursion` scans on a padded copy (8 MiB-entry
+#: float64 tensors, 64 MiB); larger batches are scanned step by step over the live episodes.
+PADDED_SCAN_ELEMENTS = 2**23
 
 
 def default_episode_cap(discount: float) -> int:
@@ -83,13 +86,35 @@ class StepMajorLayout:
 
         ``values [M, ...]`` (trailing axes are scanned together), ``decay`` a scalar or ``[M]``; output as ``values``.
         The one scan behind reward-to-go (decay 1), GAE (decay gλ) and V-trace (decay g c_t).
+
+        Batches of at most :data:`PADDED_SCAN_ELEMENTS` entries (N episodes × T steps × trailing) are scanned on a
+        padded step-major ``[T, N, ...]`` copy: decay 1 by one reversed cumulative sum, other decays by one
+        multiply-add per step over all episodes; larger ones step by step over the live episodes. Every path performs
+        the same floating-point operations in the same order (x = v + d·x_next, from the episode's end), so the result
+        does not depend on the path or on the other episodes of the batch.
         """
         d = torch.as_tensor(decay, dtype=values.dtype, device=values.device)
         d = (d.expand(values.shape[:1]) if d.ndim == 0 else d).reshape(values.shape[:1] + (1,) * (values.ndim - 1))
+        T, trailing = self.n_steps, values.shape[1:]
+        if T * self.n * max(1, values[:1].numel()) <= PADDED_SCAN_ELEMENTS and values.shape[0] > 0:
+            t, ep = self.step_index(), self.episode
+            V = torch.zeros(T, self.n, *trailing, dtype=values.dtype, device=values.device)
+            V[t, ep] = values
+            if torch.as_tensor(decay).ndim == 0 and float(decay) == 1.0:
+                X = V.flip(0).cumsum(0).flip(0)  # x_t = v_t + x_{t+1}, accumulated from the end as the step loop does
+            else:
+                D = torch.zeros(T, self.n, *([1] * len(trailing)), dtype=values.dtype, device=values.device)
+                D[t, ep] = d
+                X = torch.empty_like(V)
+                nxt = torch.zeros_like(V[0])
+                for k in range(T - 1, -1, -1):
+                    nxt = V[k] + D[k] * nxt
+                    X[k] = nxt
+            return X[t, ep]
         out = torch.empty_like(values)
-        acc = torch.zeros(self.n, *values.shape[1:], dtype=values.dtype, device=values.device)
-        for t in range(self.n_steps - 1, -1, -1):
-            sl = self.step_slice(t)
+        acc = torch.zeros(self.n, *trailing, dtype=values.dtype, device=values.device)
+        for k in range(T - 1, -1, -1):
+            sl = self.step_slice(k)
             ep = self.episode[sl]
             x = values[sl] + d[sl] * acc[ep]
             out[sl] = x
