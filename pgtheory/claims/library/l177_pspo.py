@@ -45,6 +45,15 @@ setting and the protocol derives its verdict as it derives the main one (before,
 verdict, "refuted", beside a main verdict derived from the clauses). Clause (c) stays read "our-criterion" (the referee
 found the reading defensible: under Adam the factor 1 − α cancels, and under SGD PSPO is PG with a learning rate
 smaller by 1 − α, which a comparison over the learning rates a user would try does not count as restraint).
+Note (2026-12-02, answering the seed-18 referee's suggestion to read clause (c) as written at matched progress over
+a learning-rate sweep; no rule changed): that design cannot confirm a real trust region either, so it would refute the
+clause by construction. On development seed 3 (task and batches of seed 3, 8 batches, Adam lr ∈ {0.01, 0.02, 0.05,
+0.1, 0.2}, 8 epochs; the exact KL(π_old ‖ π_θ) moved when a run has gained J = 0.03 and 0.1, frontier over the lrs),
+PSPO's frontier equals unclipped PG's (differences 0 to the printed digits: Adam cancels the factor 1 − α), and so does
+PPO clip's (−0.0% and +2.1%, intervals containing 0), although clipping cuts the final KL at every lr (0.20 against
+1.34 at lr 0.05): along the path, before the clip binds, a clipped run is the unclipped one, and it stops sooner. A
+trust region restrains how far an update goes at a given step size, not the drift per unit of J gained; clause (c)
+therefore stays read by our criterion (drift at the same lr), where PSPO's restraint is exactly a step-size change.
 """
 from __future__ import annotations
 
