@@ -70,3 +70,21 @@ def test_median_over_runs_leaves_unreached_levels_empty_without_warnings():
         warnings.simplefilter("error")
         out = me.median_over_runs(front)
     assert out[0] == pytest.approx(0.2) and np.isnan(out[1]) and out[2] == 1.0
+
+
+def test_task_family_gives_each_replicate_its_own_task():
+    fam = me.task_family(21, 3)
+    rewards = [t.rewards.clone() for t in fam]
+    assert not torch.equal(rewards[0], rewards[1]) and not torch.equal(rewards[1], rewards[2])
+    assert torch.equal(me.task_family(21, 2)[1].rewards, rewards[1])  # deterministic
+    assert torch.equal(fam[0].rewards, me.llm_task(21000).rewards)
+    with pytest.raises(ValueError, match="task: a family of 3 tasks"):
+        me.lr_sweep(fam, "ppo_clip", 4, 0, (0.05,), eps=0.2)
+
+
+def test_replicates_lower_counts_rows_lower_at_every_level_both_reached():
+    a = np.array([[0.1, 0.2, np.nan], [0.1, 0.5, 0.3], [np.nan, np.nan, np.nan]])
+    b = np.array([[0.2, 0.3, 0.1], [0.2, 0.4, 0.4], [0.1, 0.1, 0.1]])
+    assert me.replicates_lower(a, b) == [True, False, False]  # row 2 reached no level: not counted as holding
+    with pytest.raises(ValueError, match="a_front, b_front"):
+        me.replicates_lower(a, b[:2])

@@ -11,7 +11,10 @@ no longer from ``s + 1``, which is the next replicate's θ_old and batch stream 
 (b) matched-progress comparisons read levels only between a run's epochs 1…E (:func:`frontier_after_first_epoch`),
 no longer interpolating from the start (progress 0, side effect 0): below the first epoch that made every smallest
 level one measurement rescaled linearly, which favours the run whose first epoch went further whenever the side effect
-grows sub-linearly in the progress (a ratio range grows like √KL); L41 already read its levels this way.
+grows sub-linearly in the progress (a ratio range grows like √KL); L41 already read its levels this way; (c) the
+lr-swept matched comparisons (L197, L103, L129) give each replicate its own task (:func:`task_family`: its own random
+quarter of correct responses), so their replicates are a family of instances, not paired batches of one task, and each
+record counts on how many replicates the comparison went the confirming way (:func:`replicates_lower`).
 """
 from __future__ import annotations
 
@@ -43,6 +46,21 @@ def llm_task(seed: int) -> SequenceTask:
         return correct[key]
 
     return SequenceTask(4, 4, 4, reward, name="llm_toy(V=4,L=4,M=4)")
+
+
+def task_family(seed: int, n: int) -> list[SequenceTask]:
+    """``n`` tasks of the :func:`llm_task` kind, one per replicate: task k = ``llm_task(seed · 1000 + k)`` (for seed ≥ 1
+    these task seeds are ≥ 1000 and never the single task ``llm_task(seed)`` of a run seed below 1000)."""
+    return [llm_task(seed * 1000 + k) for k in range(n)]
+
+
+def _task_of(task, k: int) -> SequenceTask:
+    """Replicate k's task: ``task`` itself, or ``task[k]`` when a family (a sequence, one task per replicate) is given."""
+    if isinstance(task, SequenceTask):
+        return task
+    if k >= len(task):
+        raise ValueError(f"task: a family of {len(task)} tasks has none for replicate {k}")
+    return task[k]
 
 
 @dataclass
@@ -104,9 +122,22 @@ def runs(task: SequenceTask, surrogates: tuple[str, ...], seeds: int, base_seed:
     return {s: [run_multi_epoch(task, s, base_seed * 1000 + k, lr=lr, **hp) for k in range(seeds)] for s in surrogates}
 
 
-def lr_sweep(task: SequenceTask, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float, ...], **hp) -> list[list[EpochTrace]]:
-    """``[seed][lr]`` traces: each seed's batch trained at every learning rate (paired across surrogates by seed)."""
-    return [[run_multi_epoch(task, surrogate, base_seed * 1000 + k, lr=lr, **hp) for lr in lrs] for k in range(seeds)]
+def lr_sweep(task, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float, ...], **hp) -> list[list[EpochTrace]]:
+    """``[seed][lr]`` traces: each seed's batch trained at every learning rate (paired across surrogates by seed).
+    ``task``: one :class:`SequenceTask` for every replicate, or a family (:func:`task_family`), replicate k on ``task[k]``."""
+    return [[run_multi_epoch(_task_of(task, k), surrogate, base_seed * 1000 + k, lr=lr, **hp) for lr in lrs]
+            for k in range(seeds)]
+
+
+def replicates_lower(a_front, b_front) -> list[bool]:
+    """Per replicate (row of two ``[R, L]`` frontiers, as :func:`frontier_after_first_epoch` gives): True when a < b at
+    every level both reached and at least one was reached — the instance-level count behind a family's matched
+    comparison (descriptive: the verdict rests on the paired intervals over the replicates)."""
+    a, b = np.asarray(a_front, dtype=float), np.asarray(b_front, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"a_front, b_front: expected two equal [R, L] arrays, got {a.shape} and {b.shape}")
+    both = np.isfinite(a) & np.isfinite(b)
+    return [bool(both[r].any() and np.all(a[r][both[r]] < b[r][both[r]])) for r in range(a.shape[0])]
 
 
 def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,6 +18,12 @@ Rule revision (2026-11-30, issue 10): the first version compared the two after 8
 Made on quick seeds; the confirmatory full run uses seeds never looked at.
 Protocol: kind=empirical, extension=False — the verdict rests on the paired out-of-region comparison at matched KL, which is
 what "better constraining the probability ratio within the trust region" says; the maximiser/PG part (i) is a code check.
+
+Revision 2026-12-02 (before the seed-21 record was read; judged from the next run): each replicate has its own task
+(:func:`._multi_epoch.task_family`, its own random quarter of correct responses) besides its own θ_old and batch, so
+the replicates are a family of instances rather than paired batches of one task; ``instances`` counts the replicates
+on which the difference has the confirming sign at every level both methods reached (descriptive; the verdict rests
+on the paired intervals). The same revision reads levels between measured epochs only (see :mod:`._multi_epoch`).
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, median_over_runs, matched_arrays, plot_matched, progress_arrays, token_ratio_arrays
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, lr_sweep, replicates_lower, task_family, median_over_runs, matched_arrays, plot_matched, progress_arrays, token_ratio_arrays
 
 ID = "L103-spo-trust-region"
 EPS = 0.2  #: the clip/trust-region width of both methods (PPO's default; SPO's paper uses the same ε)
@@ -65,14 +71,14 @@ def _compare(task, eps: float, n_seeds: int, seed: int, lrs: tuple[float, ...], 
         out[m] = {"kl": kl, "frac": frac, "dj": dj}
     front = {m: frontier_after_first_epoch(out[m]["kl"], out[m]["frac"], KL_LEVELS) for m in METHODS}
     pts = matched_comparison(front["spo"], front["ppo_clip"], KL_LEVELS, confidence_level=confidence_level)
-    return {"runs": out, "points": pts, "verdict": matched_verdict(pts)}
+    return {"runs": out, "points": pts, "verdict": matched_verdict(pts), "lower": replicates_lower(front["spo"], front["ppo_clip"])}
 
 
 def run(ctx: RunContext) -> Evidence:
     rng = np.random.default_rng(ctx.seed)
     failures, max_err, deriv_err = _identity_checks(rng)
-    task = llm_task(ctx.seed)
     n_seeds, lrs = ctx.settings["seeds"], tuple(ctx.settings["lrs"])
+    task = task_family(ctx.seed, n_seeds)  # one task per replicate (2026-12-02)
     eps_values = (EPS, *ctx.settings.get("sweep_eps", ()))
     conf = 1 - ctx.alpha / len(eps_values)  # the claim's share of the ledger's α, split over the ε values
     by_eps = {e: _compare(task, e, n_seeds, ctx.seed, lrs, conf) for e in eps_values}
@@ -104,8 +110,8 @@ def run(ctx: RunContext) -> Evidence:
                                        "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
                              for e in eps_values},
                  "same_lr_fraction_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
-        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[sweep_point("eps", e, by_eps[e]["verdict"], instances=1) for e in eps_values[1:]],  # the same one task
+        instances=main["lower"],  # one task per replicate: SPO's out-of-region fraction below PPO's there
+        sensitivity=[sweep_point("eps", e, by_eps[e]["verdict"], instances=n_seeds) for e in eps_values[1:]],  # the same tasks
         code_checks=failures, measurements=measurements,
     )
 

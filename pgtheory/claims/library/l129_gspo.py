@@ -26,6 +26,12 @@ gradient (i) is an identity check.
 Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
 extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence's result is about stabilising Mixture-of-Experts training (a stand-in here, no MoE); the rest defines the method. The rule's own verdict
 is kept as the raw verdict and reported; it no longer decides the sentence either way.
+
+Revision 2026-12-02 (before the seed-21 record was read; judged from the next run): each replicate has its own task
+(:func:`._multi_epoch.task_family`, its own random quarter of correct responses) besides its own θ_old and batch, so
+the replicates are a family of instances rather than paired batches of one task; ``instances`` counts the replicates
+on which the difference has the confirming sign at every level both methods reached (descriptive; the verdict rests
+on the paired intervals). The same revision reads levels between measured epochs only (see :mod:`._multi_epoch`).
 """
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, median_over_runs, progress_arrays
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, replicates_lower, task_family, median_over_runs, progress_arrays
 
 ID = "L129-gspo-sequence-ratio"
 STALENESS = (0.1, 0.3, 1.0)
@@ -100,9 +106,10 @@ def run(ctx: RunContext) -> Evidence:
                              "token": float(((tokm - 1) ** 2 * pm[..., None]).sum(1).mean() / ell)})
     # (iv) multi-epoch, at matched J gained over a learning-rate sweep
     n_seeds, lrs = ctx.settings["seeds"], tuple(ctx.settings["lrs"])
+    tasks = task_family(ctx.seed, n_seeds)  # one task per replicate (2026-12-02); (ii)-(iii) stay on ``task``
     prog = {}
     for m in ("ppo_clip", "gspo"):
-        kl, _, dj = progress_arrays(lr_sweep(task, m, n_seeds, ctx.seed, lrs))
+        kl, _, dj = progress_arrays(lr_sweep(tasks, m, n_seeds, ctx.seed, lrs))
         prog[m] = {"kl": kl, "dj": dj}
     front = {m: frontier_after_first_epoch(np.maximum(prog[m]["dj"], 0.0), prog[m]["kl"], J_LEVELS) for m in prog}
     points = matched_comparison(front["gspo"], front["ppo_clip"], J_LEVELS, confidence_level=1 - ctx.alpha)
@@ -135,7 +142,7 @@ def run(ctx: RunContext) -> Evidence:
                  "lrs": list(lrs), "matched": [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else
                                                 p.diff._asdict()} for p in points],
                  "same_lr_kl_diff": d_kl._asdict(), "same_lr_J_diff": d_j._asdict()},
-        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
+        instances=replicates_lower(front["gspo"], front["ppo_clip"]),  # one task per replicate: GSPO moved less there
         sensitivity=[], code_checks=failures, measurements=measurements,
     )
 

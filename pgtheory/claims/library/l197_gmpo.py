@@ -35,12 +35,16 @@ smallest (a single r_t → 0 drives the sequence factor, and every token's weigh
 read as "outliers = large ratios" (our first draft, our-criterion) the clause picked the direction that confirms and
 left the sentence unable to be confirmed or qualified; an outlier in a sentence about geometric against arithmetic
 means is an extreme value either way, so the clause is read as written and decided from the exact counts
-(:func:`outlier_verdict`: qualified when the geometric mean is less sensitive to the largest ratios only). Still one
-task (the seeds are paired replicates of one comparison). Revision 2026-12-02 (before the seed-21 record was read): levels below a
-run's first-epoch KL were interpolated from the start (range 0 at KL 0, a referee's choice of 2026-11-30), so the
+(:func:`outlier_verdict`: qualified when the geometric mean is less sensitive to the largest ratios only). One task
+until 2026-12-02 (the seeds were paired replicates of one comparison); since then one task per replicate (below).
+Revision 2026-12-02 (before the seed-21 record was read; judged from the next run): levels below a run's first-epoch KL were interpolated from the start (range 0 at KL 0, a referee's choice of 2026-11-30), so the
 smallest levels were one measurement rescaled linearly, favouring the run whose first epoch moved further (a ratio range
 grows like √KL); they are now read between epochs 1…E only (:func:`._multi_epoch.frontier_after_first_epoch`), and the
 mini-batch orders come from a stream disjoint from the next replicate's seed.
+Also 2026-12-02: each replicate has its own task (:func:`._multi_epoch.task_family`, its own random quarter of correct responses) besides its own θ_old and batch, so
+the replicates are a family of instances rather than paired batches of one task; ``instances`` counts the replicates
+on which the difference has the confirming sign at every level both methods reached (descriptive; the verdict rests
+on the paired intervals).
 Protocol: kind=empirical, extension=False — the verdict rests on the paired ratio-range comparison ("maintains a more stable
 range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are identity checks.
 """
@@ -54,7 +58,7 @@ from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, clause, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, llm_task, lr_sweep, median_over_runs, matched_arrays, plot_matched, progress_arrays
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, lr_sweep, median_over_runs, replicates_lower, task_family, matched_arrays, plot_matched, progress_arrays
 
 ID = "L197-gmpo-ratio-range"
 SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
@@ -119,8 +123,8 @@ def run(ctx: RunContext) -> Evidence:
         out_n += int(multi.sum())
     if id_err > 1e-12 or amgm_viol:
         failures.append(f"identity error {id_err:.2g}, AM–GM violations {amgm_viol}")
-    task = llm_task(ctx.seed)
     n_seeds, LRS = ctx.settings["seeds"], tuple(ctx.settings["lrs"])  # Adam learning rates a user would try
+    task = task_family(ctx.seed, n_seeds)  # one task per replicate (2026-12-02)
     outliers = {"sequences": out_n, "largest_ratio_less_sensitive": out_hi, "smallest_ratio_more_sensitive": out_lo,
                 "note": "∂GM/∂r_t = GM/(n r_t) ≤ 1/n = ∂AM/∂r_t exactly where r_t ≥ GM (AM–GM): the geometric mean is less "
                         "sensitive than the arithmetic one to the largest ratio of a sequence and more sensitive to the "
@@ -178,11 +182,11 @@ def run(ctx: RunContext) -> Evidence:
                                        for e in EPS_GRPO_SWEEP},
                  "outliers": outliers, "comparisons": N_COMPARISONS, "confidence_level": conf,
                  "same_lr_range_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},
-        instances=[verdict == "confirmed"],  # one task; the seeds are paired replicates of one comparison
-        sensitivity=[sweep_point("eps_log (GMPO)", e, by_eps[e]["verdict"], instances=1,  # the same one task
+        instances=replicates_lower(front_main, front_p),  # one task per replicate: GMPO's range below GRPO's there
+        sensitivity=[sweep_point("eps_log (GMPO)", e, by_eps[e]["verdict"], instances=n_seeds,  # the same tasks
                                  clauses=_clauses(by_eps[e]["verdict"], outliers))
                      for e in EPS_LOG if e != EPS_LOG_PAPER] +
-                    [sweep_point("eps (GRPO clip)", e, by_grpo[e]["verdict"], instances=1,
+                    [sweep_point("eps (GRPO clip)", e, by_grpo[e]["verdict"], instances=n_seeds,
                                  clauses=_clauses(by_grpo[e]["verdict"], outliers),
                                  matched=describe_matched(by_grpo[e]["points"], digits=2)) for e in EPS_GRPO_SWEEP],
         clauses=clauses, code_checks=failures, measurements=measurements,
