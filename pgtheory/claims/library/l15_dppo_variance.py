@@ -14,6 +14,12 @@ adequate, better-than-linear quadratic fit along one path asks more (it can qual
 Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
 extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the sentence is about the paper's upper bound, which could not be read; only the shape of the actual variance was tested. The rule's own verdict
 is kept as the raw verdict and reported; it no longer decides the sentence either way.
+
+Revision 2026-12-02 (the seed-18 and seed-20 referees' count of single-instance, unswept records; judged from the next
+run): the rule runs on a family of ``instances`` (40 at full scale; each its own task, :func:`._multi_epoch.task_family`,
+and its own θ_old), and its verdict is the family's (:func:`family_verdict`: confirmed if it held on every path,
+refuted if c2 ≤ 0 on every one, else qualified); the declared path length (1.5; range 0.5–3.0) is swept on every
+instance. The first instance is drawn in the figure.
 """
 from __future__ import annotations
 
@@ -22,56 +28,94 @@ import torch
 
 from ...exact import sequence_policy_gradient
 from ...policies import TabularSequencePolicy
-from ..record import Claim, Evidence, RunContext
+from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task
+from ._multi_epoch import llm_task, task_family
 
 ID = "L15-dppo-surrogate-variance"
 STEPS = np.linspace(0, 1.5, 31)
+PATH_LENGTH = 1.5  #: the path s ∈ [0, PATH_LENGTH] (units of √dim θ along the ascent direction)
+PATH_LENGTHS = (0.5, 3.0)  #: the declared range of the path length, swept on every instance (since 2026-12-02)
 
 
-def run(ctx: RunContext) -> Evidence:
-    task = llm_task(ctx.seed)
-    pol = TabularSequencePolicy(task)
-    g = torch.Generator().manual_seed(ctx.seed)
-    th_old = pol.random_params(generator=g)
-    grad = sequence_policy_gradient(pol, th_old)
-    D = grad / grad.norm() * grad.numel() ** 0.5
-    p_old = pol.sequence_log_probs(th_old).exp()
-    R = task.rewards
-    A = R - (p_old * R).sum(-1, keepdim=True)
-    w = task.prompt_weights[:, None]
-    Ls, Vs = [], []
-    for s in STEPS:
-        r = torch.exp(pol.sequence_log_probs(th_old + float(s) * D) - pol.sequence_log_probs(th_old))
-        m = (p_old * r * A).sum(-1)
-        v = (p_old * (r * A) ** 2).sum(-1) - m**2
-        Ls.append(float((w[:, 0] * m).sum()))
-        Vs.append(float((w[:, 0] * v).sum()))
-    L, V = np.array(Ls), np.array(Vs)
+def _fit(L: np.ndarray, V: np.ndarray) -> dict:
+    """Least-squares Var = c0 + c1 L + c2 L² and Var = c0 + c1 L; the rule's verdict on one path."""
     X2 = np.stack([np.ones_like(L), L, L**2], 1)
     c, *_ = np.linalg.lstsq(X2, V, rcond=None)
-    res2 = ((V - X2 @ c) ** 2).sum()
-    X1 = X2[:, :2]
-    c1, *_ = np.linalg.lstsq(X1, V, rcond=None)
-    res1 = ((V - X1 @ c1) ** 2).sum()
-    r2 = 1 - res2 / ((V - V.mean()) ** 2).sum()
+    res2 = float(((V - X2 @ c) ** 2).sum())
+    c1, *_ = np.linalg.lstsq(X2[:, :2], V, rcond=None)
+    res1 = float(((V - X2[:, :2] @ c1) ** 2).sum())
+    r2 = 1 - res2 / float(((V - V.mean()) ** 2).sum())
     if c[2] <= 0:
         verdict = "refuted"
     else:
         verdict = "confirmed" if r2 >= 0.99 and res1 >= 2 * res2 else "qualified"
+    return {"c": c, "c1": c1, "r2": float(r2), "ratio": res1 / max(res2, 1e-300), "verdict": verdict}
+
+
+def _path(task, seed: int, length: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (L(θ_s), Var[rA]) along θ_s = θ_old + s·D, s ∈ [0, length] (31 points), θ_old drawn from ``seed``."""
+    pol = TabularSequencePolicy(task)
+    th_old = pol.random_params(generator=torch.Generator().manual_seed(seed))
+    grad = sequence_policy_gradient(pol, th_old)
+    D = grad / grad.norm() * grad.numel() ** 0.5
+    lp_old = pol.sequence_log_probs(th_old)
+    p_old = lp_old.exp()
+    R = task.rewards
+    A = R - (p_old * R).sum(-1, keepdim=True)
+    w = task.prompt_weights
+    Ls, Vs = [], []
+    for s in np.linspace(0, length, len(STEPS)):
+        r = torch.exp(pol.sequence_log_probs(th_old + float(s) * D) - lp_old)
+        m = (p_old * r * A).sum(-1)
+        v = (p_old * (r * A) ** 2).sum(-1) - m**2
+        Ls.append(float((w * m).sum()))
+        Vs.append(float((w * v).sum()))
+    return np.array(Ls), np.array(Vs)
+
+
+def family_verdict(verdicts: list[str]) -> str:
+    """The rule on a family of paths: confirmed if it held on every one, refuted if c2 ≤ 0 on every one, else qualified."""
+    if all(v == "confirmed" for v in verdicts):
+        return "confirmed"
+    return "refuted" if all(v == "refuted" for v in verdicts) else "qualified"
+
+
+def run(ctx: RunContext) -> Evidence:
+    n = ctx.settings.get("instances", 1)
+    if n == 1:  # the single-instance design of the seed-20 and earlier records (task and θ_old of the run seed)
+        tasks, seeds = [llm_task(ctx.seed)], [ctx.seed]
+    else:  # a family (2026-12-02): instance k has its own task and θ_old
+        tasks, seeds = task_family(ctx.seed, n), [ctx.seed * 1000 + k for k in range(n)]
+    paths = [_path(t, sd, PATH_LENGTH) for t, sd in zip(tasks, seeds)]
+    fits = [_fit(L, V) for L, V in paths]
+    verdict = family_verdict([f["verdict"] for f in fits])
+    sweep = []
+    for length in ctx.settings.get("path_lengths", ()):
+        vs = [_fit(*_path(t, sd, length))["verdict"] for t, sd in zip(tasks, seeds)]
+        sweep.append(sweep_point("path_length", length, family_verdict(vs), instances=n, quote_verdict="inconclusive",
+                                 holding=sum(v == "confirmed" for v in vs)))
+    L, V = paths[0]
+    f0 = fits[0]
+    c2 = np.array([f["c"][2] for f in fits])
+    r2 = np.array([f["r2"] for f in fits])
+    ratio = np.array([f["ratio"] for f in fits])
     return Evidence(
         quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
-        verdict=verdict, statistic=float(c[2]),
-        threshold="c2 > 0; quadratic R² ≥ 0.99 and residual ≤ half the linear fit's",
+        verdict=verdict, statistic=float(np.median(c2)),
+        threshold="c2 > 0; quadratic R² ≥ 0.99 and residual ≤ half the linear fit's, on every instance",
         n_samples=0,
-        summary=(f"along the ascent path Var[rA] = {c[0]:.3g} + {c[1]:.3g}·L + {c[2]:.3g}·L² (R² {r2:.4f}; linear residual "
-                 f"{res1 / max(res2, 1e-300):.1f}× the quadratic's) as L rises from {L[0]:.3f} to {L[-1]:.3f}. The dropout rule is not tested"),
-        details={"coefficients": c.tolist(), "r2": float(r2), "linear_residual_ratio": float(res1 / max(res2, 1e-300)),
-                 "L": L.tolist(), "Var": V.tolist()},
-        instances=[verdict == "confirmed"], sensitivity=[],
-        measurements={"L": L, "V": V, "quadratic": c, "linear": c1, "r2": float(r2)},
+        summary=(f"along the ascent path of {n} instance(s): c2 > 0 on {int((c2 > 0).sum())}/{n}, quadratic R² median "
+                 f"{np.median(r2):.4f} (min {r2.min():.4f}), linear residual median {np.median(ratio):.1f}× the quadratic's "
+                 f"(min {ratio.min():.1f}×); the rule held on {sum(f['verdict'] == 'confirmed' for f in fits)}/{n}. First "
+                 f"instance: Var[rA] = {f0['c'][0]:.3g} + {f0['c'][1]:.3g}·L + {f0['c'][2]:.3g}·L² as L rises from {L[0]:.3f} to "
+                 f"{L[-1]:.3f}. The dropout rule is not tested"),
+        details={"coefficients": f0["c"].tolist(), "r2": f0["r2"], "linear_residual_ratio": f0["ratio"],
+                 "L": L.tolist(), "Var": V.tolist(), "c2_all": c2.tolist(), "r2_all": r2.tolist(),
+                 "linear_residual_ratio_all": ratio.tolist(), "verdicts": [f["verdict"] for f in fits]},
+        instances=[f["verdict"] == "confirmed" for f in fits], sensitivity=sweep,
+        measurements={"L": L, "V": V, "quadratic": f0["c"], "linear": f0["c1"], "r2": f0["r2"]},
     )
 
 
@@ -102,7 +146,8 @@ register_claim(Claim(
           "surrogate objective",
     theme="TR, IW", exact="surrogate value and variance under π_old by enumeration along the ascent direction", monte_carlo="none (exact)",
     test="quadratic coefficient positive; quadratic fit adequate and better than linear",
-    scales={"quick": {}, "full": {}},
+    scales={"quick": {"instances": 4, "path_lengths": list(PATH_LENGTHS)},
+            "full": {"instances": 40, "path_lengths": list(PATH_LENGTHS)}},
     run=run, source="CLAIMS.md row L15; the paper's bound and dropout criterion not verified",
     kind="empirical",
     reading="our-criterion",
@@ -111,5 +156,5 @@ register_claim(Claim(
           "surrogate objective",
     quote_source="seed abstract (line 15), via shared/CLAIMS.md",
     extension=True, unbiasedness=False,
-    constants={"path_length": [0.5, 3.0]},
+    constants={"path_length": {"value": PATH_LENGTH, "range": list(PATH_LENGTHS)}},
 ))
