@@ -24,6 +24,10 @@ interval of (b) (and the bias bound that picks its worst δ) was at 0.999, its t
 with k = 4 = 3 bias tests (one per δ) + 1 equivalence, and the equivalence's twins at α_d = ctx.alpha/k (the level of
 the decision they vouch for). The 3 bias tests stay at α = 1e-6, stricter than ctx.alpha/4 ≈ 9.8e-5; the twins that
 must be rejected for the failure rule vouch for them and keep 1e-6 (not counted in k). (a) and (c) are exact.
+Revision 2026-12-02 (the referees' count of single-instance records; judged from the next run): (a) and (c) also run on
+``bandits`` − 1 random instances (6 arms, means ~ U(0, 1), θ_old ~ N(0, 2²); 19 at full scale); (b)'s Monte Carlo
+equivalence stays on the declared bandit (its 2·10⁶ groups per δ would not fit 20 times). An instance holds when every
+part run on it holds; the declared one carries (b).
 """
 from __future__ import annotations
 
@@ -46,32 +50,77 @@ TAU, G = 0.5, 8
 MARGIN_REL = 0.01
 
 
-def _behaviours():
-    p_old = torch.softmax(THETA_OLD, -1)
+def _behaviours(theta_old: torch.Tensor = THETA_OLD):
+    p_old = torch.softmax(theta_old, -1)
     temp = p_old**0.3
-    return {"π_old": p_old, "uniform": torch.full_like(p_old, 1 / 6), "tempered π_old^0.3": temp / temp.sum()}
+    return {"π_old": p_old, "uniform": torch.full_like(p_old, 1 / len(p_old)), "tempered π_old^0.3": temp / temp.sum()}
+
+
+def _random_bandits(seed: int, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``n`` random instances of the design: K = 6 Bernoulli arms with means ~ U(0, 1) and θ_old ~ N(0, 2²)."""
+    g = torch.Generator().manual_seed(seed * 1000 + 65)
+    return [(torch.rand(6, generator=g, dtype=torch.float64), 2 * torch.randn(6, generator=g, dtype=torch.float64))
+            for _ in range(n)]
+
+
+def _consistency_gradient_error(r: torch.Tensor, theta_old: torch.Tensor, batches: int, g: torch.Generator) -> float:
+    """(a): max |autograd gradient of the consistency loss at θ_old − (−(2τ/G)Σ(R_i − R̄)∇log π(y_i))| over ``batches``
+    groups from each behaviour μ."""
+    eye = torch.eye(len(r), dtype=torch.float64)
+    pi_old = torch.softmax(theta_old, -1)
+    err = 0.0
+    for mu in _behaviours(theta_old).values():
+        y = torch.multinomial(mu, batches * G, replacement=True, generator=g).view(-1, G)
+        rew = torch.bernoulli(r[y], generator=g)
+        th = theta_old.clone().requires_grad_(True)
+        lr = torch.log_softmax(th, -1)[y] - torch.log_softmax(theta_old, -1)[y]
+        (auto,) = torch.autograd.grad(pairwise_consistency_loss(rew, lr, TAU).sum(), th)
+        closed = -(2 * TAU / G) * ((rew - rew.mean(-1, keepdim=True))[..., None] * (eye[y] - pi_old)).sum((0, 1))
+        err = max(err, float((auto - closed).abs().max()))
+    return err
+
+
+def _minimiser_errors(r: torch.Tensor, theta_old: torch.Tensor) -> dict[str, float]:
+    """(c): for each behaviour μ, max |softmax(argmin E_{μ⊗μ} consistency loss) − π*|, π* ∝ π_old e^{r/τ} (LBFGS)."""
+    pstar = torch.softmax(theta_old + r / TAU, -1)
+    out = {}
+    for name, m in _behaviours(theta_old).items():
+        th = theta_old.clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([th], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            u = r - TAU * (torch.log_softmax(th, -1) - torch.log_softmax(theta_old, -1))
+            loss = 2 * ((m * u**2).sum() - (m * u).sum() ** 2)  # E_{μ⊗μ}(u_i − u_j)² = 2 Var_μ(u)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        out[name] = float((torch.softmax(th.detach(), -1) - pstar).abs().max())
+    return out
 
 
 def run(ctx: RunContext) -> Evidence:
     s = ctx.settings
     g = torch.Generator().manual_seed(ctx.seed)
     failures = []
+    # (a) and (c) on the declared bandit and on a family of random ones (2026-12-02); (b) on the declared one
+    fam = [(R, THETA_OLD)] + _random_bandits(ctx.seed, s.get("bandits", 1) - 1)
+    err_a_all, err_c_all = [], []
+    for rr, th_old in fam:
+        err_a_all.append(_consistency_gradient_error(rr, th_old, s["batches"], g))
+        err_c_all.append(_minimiser_errors(rr, th_old))
+    err_a, err_c = err_a_all[0], err_c_all[0]
+    for k, (ea, ec) in enumerate(zip(err_a_all, err_c_all)):
+        where = "" if k == 0 else f" (random bandit {k})"
+        if ea > 1e-10:
+            failures.append(f"consistency gradient ≠ group REINFORCE at θ_old{where} (err {ea:.2g})")
+        for name, e in ec.items():
+            if e > 1e-6:
+                failures.append(f"consistency minimiser ≠ π* for μ = {name}{where} ({e:.2g})")
     mus = _behaviours()
     K = len(R)
     eye = torch.eye(K, dtype=torch.float64)
-    # (a) consistency-gradient identity at θ_old, any μ
-    err_a = 0.0
-    pi_old = torch.softmax(THETA_OLD, -1)
-    for mu in mus.values():
-        y = torch.multinomial(mu, s["batches"] * G, replacement=True, generator=g).view(-1, G)
-        rew = torch.bernoulli(R[y], generator=g)
-        th = THETA_OLD.clone().requires_grad_(True)
-        lr = torch.log_softmax(th, -1)[y] - torch.log_softmax(THETA_OLD, -1)[y]
-        (auto,) = torch.autograd.grad(pairwise_consistency_loss(rew, lr, TAU).sum(), th)
-        closed = -(2 * TAU / G) * ((rew - rew.mean(-1, keepdim=True))[..., None] * (eye[y] - pi_old)).sum((0, 1))
-        err_a = max(err_a, float((auto - closed).abs().max()))
-    if err_a > 1e-10:
-        failures.append(f"consistency gradient ≠ group REINFORCE at θ_old (err {err_a:.2g})")
     # (b) baseline shift ⇔ KL(μ‖π) regulariser, θ ≠ θ_old
     theta = torch.zeros(K, dtype=torch.float64)
     pi = torch.softmax(theta, -1)
@@ -112,24 +161,7 @@ def run(ctx: RunContext) -> Evidence:
                     failures.append(f"twin '{label}' not rejected at δ = {delta}")
     if twins == 0:
         failures.append("no twin was powered")
-    # (c) minimiser of the expected consistency loss for each μ
     pstar = torch.softmax(THETA_OLD + R / TAU, -1)
-    err_c = {}
-    for name, m in mus.items():
-        th = THETA_OLD.clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([th], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            u = R - TAU * (torch.log_softmax(th, -1) - torch.log_softmax(THETA_OLD, -1))
-            loss = 2 * ((m * u**2).sum() - (m * u).sum() ** 2)  # E_{μ⊗μ}(u_i − u_j)² = 2 Var_μ(u)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        err_c[name] = float((torch.softmax(th.detach(), -1) - pstar).abs().max())
-        if err_c[name] > 1e-6:
-            failures.append(f"consistency minimiser ≠ π* for μ = {name} ({err_c[name]:.2g})")
     # (d) naive iteration on a fixed μ versus on-policy
     curves = {}
     for name, m in [("on-policy (μ = π_θ)", None)] + list(mus.items()):
@@ -151,15 +183,19 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=float(len(failures)),
         threshold="(a) < 1e-10, (b) unbiased at α = 1e-6 with powered twins rejected, (c) minimiser within 1e-6 of π* for every μ",
         n_samples=3 * n * G + 3 * s["batches"] * G,
-        summary=(f"consistency gradient at θ_old = group-mean REINFORCE for samples from any μ (err {err_a:.1g}); baseline shift δ ⇔ "
-                 f"+δ∇KL(μ‖π) with the (1 − 1/G) factor (max |z| {max(v['max_abs_z'] for v in rows_b.values()):.2f}, {twins} twins rejected); "
-                 f"consistency minimiser = π_old e^(r/τ) for all 3 μ (err ≤ {max(err_c.values()):.1g}). But iterating the plain update on a fixed "
+        summary=(f"on {len(fam)} bandit(s), consistency gradient at θ_old = group-mean REINFORCE for samples from any μ (err ≤ {max(err_a_all):.1g}) "
+                 f"and consistency minimiser = π_old e^(r/τ) for all 3 μ (err ≤ {max(max(e.values()) for e in err_c_all):.1g}); on the declared one, baseline shift δ ⇔ "
+                 f"+δ∇KL(μ‖π) with the (1 − 1/G) factor (max |z| {max(v['max_abs_z'] for v in rows_b.values()):.2f}, {twins} twins rejected). "
+                 f"But iterating the plain update on a fixed "
                  f"μ does not: after 4000 steps J = " + ", ".join(f"{v:.3f} ({k})" for k, v in finals.items()) +
                  f" vs J* = {float(R.max()):.2f}" if not failures else "; ".join(failures[:5]))
                 + f". Equivalence of (b) (worst δ = {delta_eq}; level 1 − {alpha_eq:.2g}): bias bound {eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}",
         details={"failures": failures, "identity_error": err_a, "baseline_shift": rows_b, "twins_run": twins,
-                 "minimiser_error": err_c, "final_J": finals, "equivalence_delta": delta_eq},
-        instances=[verdict == "confirmed"], sensitivity=[], equivalence=eq,
+                 "minimiser_error": err_c, "final_J": finals, "equivalence_delta": delta_eq,
+                 "family": {"bandits": len(fam), "identity_error_max": max(err_a_all),
+                            "minimiser_error_max": max(max(e.values()) for e in err_c_all)}},
+        instances=[verdict == "confirmed"] + [ea <= 1e-10 and max(ec.values()) <= 1e-6 for ea, ec in zip(err_a_all[1:], err_c_all[1:])],
+        sensitivity=[], equivalence=eq,
         measurements={"pstar": pstar, "j_pstar": float((pstar * R).sum()),
                       "behaviour_names": list(mus), "behaviours": torch.stack(list(mus.values())),
                       "curve_names": list(curves), "curves": np.array(list(curves.values()))},
@@ -195,7 +231,8 @@ register_claim(Claim(
     theme="IW, KL, GR", exact="consistency-loss gradient by autograd; expected updates and KL gradients in closed form; LBFGS minimiser",
     monte_carlo="group updates with shifted baselines on groups drawn from a behaviour μ ≠ π_θ",
     test="(a) identity to 1e-10; (b) E[update] = (1 − 1/G)Cov_μ + δ∇KL(μ‖π) (α = 1e-6, twins); (c) minimiser = π* for every μ",
-    scales={"quick": {"batches": 200, "groups": 50_000}, "full": {"batches": 5000, "groups": 2_000_000}},
+    scales={"quick": {"batches": 200, "groups": 50_000, "bandits": 4},
+            "full": {"batches": 5000, "groups": 2_000_000, "bandits": 20}},
     run=run, source="consistency surrogate and baseline-shift identity: CLAIMS.md row L65 (derived here; paper body not read)",
     kind="theorem",
     reading="our-criterion",
