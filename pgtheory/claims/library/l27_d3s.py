@@ -25,6 +25,11 @@ score vectors and can fail; that asks more than the quote (the bound), so a fail
 Revision 2026-12-01 (a referee of the seed-9 ledger; before the confirmatory run at seed 10): every claim with an
 extension now states the verdict of its quoted sentence. Here it is ``inconclusive``: the quoted correlation with the paper's upper bound holds by construction (an identity of our code, not evidence); the rule correlates Var(A_S) with the actual update norm, which asks more than the sentence. The rule's own verdict
 is kept as the raw verdict and reported; it no longer decides the sentence either way.
+Revision 2026-12-02 (the referees' count of single-instance records; judged from the next run): the ``groups`` are
+shared by ``instances`` instances (20 at full scale, 250 groups each): the declared one (the run seed's task and θ)
+and 19 with their own task (:func:`._multi_epoch.task_family`) and θ. (i)'s median and interval pool every group of the
+family; an instance holds where its own median correlation is positive; (ii) and (iii) are reported on the declared
+instance.
 """
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ from ...sampling import sample_sequence_groups
 from ..record import Claim, Evidence, RunContext
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import llm_task
+from ._multi_epoch import llm_task, task_family
 
 ID = "L27-d3s-variance-selection"
 G, K = 8, 4
@@ -55,13 +60,36 @@ def _median_ci(x: np.ndarray, confidence_level: float) -> tuple[float, float]:
     return (-np.inf if np.isnan(lo) else lo), (np.inf if np.isnan(hi) else hi)
 
 
+def _instance_correlations(task, seed: int, n: int) -> np.ndarray:
+    """Per-group Spearman correlations of Var(A_S) with the subset's update norm on one instance (its task and a θ drawn
+    from ``seed``), ``n`` groups (groups with Var(A) = 0 skipped)."""
+    pol = TabularSequencePolicy(task)
+    g = torch.Generator().manual_seed(seed)
+    th = pol.random_params(generator=g)
+    groups = sample_sequence_groups(pol, th, n, G, g)
+    A = group_advantages(groups.rewards, "mean")
+    subsets = torch.tensor(list(itertools.combinations(range(G), K)))
+    eye = torch.eye(G, dtype=torch.float64)
+    per_resp = torch.stack([sequence_score_sum(pol, th, groups, eye[i].expand(n, G)).reshape(n, -1) for i in range(G)], 1)
+    rhos = []
+    for b in range(n):
+        a = A[b]
+        if float(a.var()) == 0:
+            continue
+        va = a[subsets].var(-1, unbiased=False)
+        norms = torch.einsum("sk,skd->sd", a[subsets], per_resp[b][subsets]).norm(dim=-1)
+        rhos.append(float(spearmanr(va.numpy(), norms.numpy()).statistic))
+    return np.array([r for r in rhos if np.isfinite(r)])
+
+
 def run(ctx: RunContext) -> Evidence:
     task = llm_task(ctx.seed)
     conf = 1 - ctx.alpha / 1  # the claim's share of the ledger's α: one interval decision
     pol = TabularSequencePolicy(task)
     g = torch.Generator().manual_seed(ctx.seed)
     th = pol.random_params(generator=g)
-    n = ctx.settings["groups"]
+    n_inst = ctx.settings.get("instances", 1)
+    n = ctx.settings["groups"] // n_inst  # the declared instance's groups; the family shares the total (2026-12-02)
     groups = sample_sequence_groups(pol, th, n, G, g)
     A = group_advantages(groups.rewards, "mean")
     subsets = torch.tensor(list(itertools.combinations(range(G), K)))  # [70, K]
@@ -83,6 +111,9 @@ def run(ctx: RunContext) -> Evidence:
         if len(a_scatter) < 20:
             a_scatter.append((va.numpy(), norms.numpy()))
     rhos = np.array([r for r in rhos if np.isfinite(r)])
+    family = [_instance_correlations(t, ctx.seed * 1000 + k, n) for k, t in enumerate(task_family(ctx.seed, n_inst - 1))]
+    per_instance = [float(np.median(r)) if r.size else float("nan") for r in [rhos, *family]]
+    rhos = np.concatenate([rhos, *family])
     lo, hi = _median_ci(rhos, conf)
     true = sequence_policy_gradient(pol, th).reshape(-1)
     sel = torch.stack(sel_updates).sum(0) / n
@@ -118,13 +149,14 @@ def run(ctx: RunContext) -> Evidence:
         threshold=f"median per-group Spearman correlation, order-statistic CI (level {conf:.6g} = 1 − α) above 0",
         n_samples=n * G,
         summary=(f"per group, subsets with larger Var(A) have larger updates: median Spearman {np.median(rhos):.2f} [{lo:.2f}, {hi:.2f}] over "
-                 f"{len(rhos)} groups. Averaged max-Var(A)-subset updates: cos with ∇J {cos_sel:.3f} (full groups {cos_full:.3f}; Monte Carlo over "
+                 f"{len(rhos)} groups of {n_inst} instance(s) (instance medians > 0 on {sum(m > 0 for m in per_instance)}/{n_inst}). "
+                 f"On the declared instance, averaged max-Var(A)-subset updates: cos with ∇J {cos_sel:.3f} (full groups {cos_full:.3f}; Monte Carlo over "
                  f"{n} groups). "
                  f"Top-half tokens by |A|·H keep {np.mean(kept_top):.2f} of the squared update norm vs {np.mean(kept_rand):.2f} for a random half"),
         details={"spearman_median": float(np.median(rhos)), "ci": [float(lo), float(hi)], "cos_selected": cos_sel, "cos_full": cos_full,
                  "token_kept_top": float(np.mean(kept_top)), "token_kept_random": float(np.mean(kept_rand)),
-                 "confidence_level": conf},
-        instances=[verdict == "confirmed"], sensitivity=[],
+                 "confidence_level": conf, "instance_medians": per_instance},
+        instances=[bool(m > 0) for m in per_instance], sensitivity=[],  # an instance holds where its median ρ > 0
         measurements={"subset_var": np.array([va for va, _ in a_scatter[:8]]),
                       "update_norm": np.array([nn for _, nn in a_scatter[:8]]),
                       "spearman": rhos, "ci_low": float(lo), "ci_high": float(hi)},
@@ -156,7 +188,7 @@ register_claim(Claim(
     theme="GR", exact="∇J and per-response scores; subset updates enumerated exactly per group",
     monte_carlo="groups of responses; all 4-subsets of each group",
     test="median per-group Spearman(Var(A_S), ‖update_S‖) with an order-statistic CI; bias of the selected subset reported",
-    scales={"quick": {"groups": 300}, "full": {"groups": 5000}},
+    scales={"quick": {"groups": 300, "instances": 3}, "full": {"groups": 5000, "instances": 20}},
     run=run, source="selection rules per CLAIMS.md row L27; the paper's bound itself not reproduced",
     kind="empirical",
     reading="our-criterion",
