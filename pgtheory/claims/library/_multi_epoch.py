@@ -116,10 +116,12 @@ def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, *, lr: float 
     return trace
 
 
-def runs(task: SequenceTask, surrogates: tuple[str, ...], seeds: int, base_seed: int, *, lr: float = LR,
+def runs(task, surrogates: tuple[str, ...], seeds: int, base_seed: int, *, lr: float = LR,
          **hp) -> dict[str, list[EpochTrace]]:
-    """The same ``seeds`` batches (θ_old, samples) trained with each surrogate: paired across surrogates."""
-    return {s: [run_multi_epoch(task, s, base_seed * 1000 + k, lr=lr, **hp) for k in range(seeds)] for s in surrogates}
+    """The same ``seeds`` batches (θ_old, samples) trained with each surrogate: paired across surrogates. ``task``: one
+    :class:`SequenceTask` for every replicate, or a family (:func:`task_family`), replicate k on ``task[k]``."""
+    return {s: [run_multi_epoch(_task_of(task, k), s, base_seed * 1000 + k, lr=lr, **hp) for k in range(seeds)]
+            for s in surrogates}
 
 
 def lr_sweep(task, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float, ...], **hp) -> list[list[EpochTrace]]:
