@@ -47,6 +47,8 @@ def test_frontier_after_first_epoch_rejects_bad_shapes():
 
 
 def test_minibatch_orders_come_from_a_stream_disjoint_from_the_replicates(monkeypatch):
+    from pgtheory._seeds import second_stream_seed
+
     seen = []
     real = torch.randperm
 
@@ -58,9 +60,20 @@ def test_minibatch_orders_come_from_a_stream_disjoint_from_the_replicates(monkey
     monkeypatch.setattr(me, "EPOCHS", 1)
     seed = 21 * 1000 + 3
     me.run_multi_epoch(me.llm_task(0), "ppo_clip", seed, eps=0.2)
-    assert seen and set(seen) == {seed + me.PERMUTATION_STREAM}
-    # twin: the withdrawn stream (seed + 1) was the next replicate's θ_old / batch stream
-    assert seed + 1 == 21 * 1000 + 4 and me.PERMUTATION_STREAM > 2**31
+    assert seen and set(seen) == {second_stream_seed(seed)}
+
+
+def test_second_stream_differs_in_the_bits_torch_keeps():
+    from pgtheory._seeds import second_stream_seed
+
+    draw = lambda s: torch.rand(8, generator=torch.Generator().manual_seed(s), dtype=torch.float64)  # noqa: E731
+    seed = 21 * 1000 + 3
+    assert not torch.equal(draw(second_stream_seed(seed)), draw(seed))
+    assert not torch.equal(draw(second_stream_seed(seed)), draw(seed + 1))
+    # twin: the withdrawn offset 2**32 is the same stream (torch's mt19937 keeps the seed's low 32 bits)
+    assert torch.equal(draw(seed + 2**32), draw(seed))
+    with pytest.raises(ValueError, match="seed: a first-stream seed must be below 2"):
+        second_stream_seed(2**31)
 
 
 def test_median_over_runs_leaves_unreached_levels_empty_without_warnings():
@@ -85,6 +98,18 @@ def test_task_family_gives_each_replicate_its_own_task():
 def test_replicates_lower_counts_rows_lower_at_every_level_both_reached():
     a = np.array([[0.1, 0.2, np.nan], [0.1, 0.5, 0.3], [np.nan, np.nan, np.nan]])
     b = np.array([[0.2, 0.3, 0.1], [0.2, 0.4, 0.4], [0.1, 0.1, 0.1]])
-    assert me.replicates_lower(a, b) == [True, False, False]  # row 2 reached no level: not counted as holding
+    assert me.replicates_lower(a, b) == [True, False]  # row 2 reached no level: unchecked, left out
     with pytest.raises(ValueError, match="a_front, b_front"):
         me.replicates_lower(a, b[:2])
+
+
+def test_family_claims_count_their_instances_at_quick_scale(tmp_path):
+    """The instance wiring of the claims moved to families on 2026-12-02 (dev seed 3, quick scale): L197, L103 and L129
+    count replicates (at most their seeds), L27 its instances, L113-clip-cov its replicates, L15 and L65 their families."""
+    from pgtheory.claims.runner import check
+
+    ids = {"L15-dppo-surrogate-variance": 4, "L65-group-reinforce-off-policy": 4, "L27-d3s-variance-selection": 3,
+           "L113-clip-cov-kl-cov": 6, "L129-gspo-sequence-ratio": 6}
+    recs = check(list(ids), scale="quick", seed=3, results=tmp_path)
+    for r in recs:
+        assert 1 <= r["instances"]["count"] <= ids[r["id"]], (r["id"], r["instances"])

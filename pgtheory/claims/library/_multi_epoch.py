@@ -6,12 +6,16 @@ random quarter of each prompt's responses correct; θ_old ~ N(0, I); a batch of 
 advantages; seq-mean-token-mean aggregation; 8 epochs × 4 mini-batches of 16 groups; Adam, lr 0.05.
 
 Revisions (2026-12-02, before any seed-21 record of a claim using this harness was read; judged from the next
-confirmatory run on): (a) the mini-batch order of a run seeded ``s`` is drawn from ``s + PERMUTATION_STREAM`` (2³²),
-no longer from ``s + 1``, which is the next replicate's θ_old and batch stream (replicates were not independent);
+confirmatory run on): (a) the mini-batch order of a run seeded ``s`` is drawn from :func:`pgtheory._seeds.second_stream_seed`
+``(s)`` = s + 2³¹, no longer from ``s + 1``, which is the next replicate's θ_old and batch stream (replicates were not
+independent; a first draft's s + 2³² was found by a pre-run audit the same day to be the stream of s itself: torch keeps
+the seed's low 32 bits);
 (b) matched-progress comparisons read levels only between a run's epochs 1…E (:func:`frontier_after_first_epoch`),
 no longer interpolating from the start (progress 0, side effect 0): below the first epoch that made every smallest
 level one measurement rescaled linearly, which favours the run whose first epoch went further whenever the side effect
-grows sub-linearly in the progress (a ratio range grows like √KL); L41 already read its levels this way; (c) the
+grows sub-linearly in the progress (a ratio range grows like √KL); L41 already read its levels this way (re-applied
+to the stored seed-20 arrays, a pre-run audit: L197's ratio clause confirmed → inconclusive, L103 at ε 0.2 qualified →
+inconclusive, L129 loses J 0.01 — the old reading's smallest levels were one first-epoch measurement rescaled); (c) the
 lr-swept matched comparisons (L197, L103, L129) give each replicate its own task (:func:`task_family`: its own random
 quarter of correct responses), so their replicates are a family of instances, not paired batches of one task, and each
 record counts on how many replicates the comparison went the confirming way (:func:`replicates_lower`).
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 
 from ...estimators import aggregation_weights, group_advantages, token_surrogate_values
+from ..._seeds import second_stream_seed
 from ...exact import sequence_entropy, sequence_kl, sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
@@ -31,7 +36,6 @@ from ...sampling import sample_sequence_groups
 from ...stats import frontier_at_progress
 
 B, G, EPOCHS, MINIBATCHES, LR = 64, 8, 8, 4, 0.05
-PERMUTATION_STREAM = 2**32  #: offset of a run's mini-batch-order stream from its seed (disjoint from every run's seed)
 
 
 def llm_task(seed: int) -> SequenceTask:
@@ -49,8 +53,10 @@ def llm_task(seed: int) -> SequenceTask:
 
 
 def task_family(seed: int, n: int) -> list[SequenceTask]:
-    """``n`` tasks of the :func:`llm_task` kind, one per replicate: task k = ``llm_task(seed · 1000 + k)`` (for seed ≥ 1
-    these task seeds are ≥ 1000 and never the single task ``llm_task(seed)`` of a run seed below 1000)."""
+    """``n`` tasks of the :func:`llm_task` kind, one per replicate: task k = ``llm_task(seed · 1000 + k)``. For a run seed
+    ≥ 1 and n ≤ 1000 these task seeds lie in [1000·seed, 1000·seed + 999], never a run seed below 1000 (so never the
+    single task ``llm_task(run seed)`` a claim uses elsewhere). Replicate k of every claim built on this harness has
+    the same task and θ_old: such claims are not independent corroboration of one another."""
     return [llm_task(seed * 1000 + k) for k in range(n)]
 
 
@@ -102,7 +108,7 @@ def run_multi_epoch(task: SequenceTask, surrogate: str, seed: int, *, lr: float 
             trace.theta.append(th.detach().clone())
 
     record()
-    perm_g = torch.Generator().manual_seed(seed + PERMUTATION_STREAM)
+    perm_g = torch.Generator().manual_seed(second_stream_seed(seed))
     for _ in range(EPOCHS):
         order = torch.randperm(B, generator=perm_g)
         for mb in order.chunk(MINIBATCHES):
@@ -132,14 +138,15 @@ def lr_sweep(task, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float,
 
 
 def replicates_lower(a_front, b_front) -> list[bool]:
-    """Per replicate (row of two ``[R, L]`` frontiers, as :func:`frontier_after_first_epoch` gives): True when a < b at
-    every level both reached and at least one was reached — the instance-level count behind a family's matched
-    comparison (descriptive: the verdict rests on the paired intervals over the replicates)."""
+    """Per replicate (row of two ``[R, L]`` frontiers, as :func:`frontier_after_first_epoch` gives) that reached at least
+    one level with both methods: True when a < b at every level both reached. Replicates that reached none are left out
+    (unchecked, not failed). This is a descriptive, per-instance reading of the sign — the verdict rests on the paired
+    intervals over the replicates, a different rule — and records say so beside the count."""
     a, b = np.asarray(a_front, dtype=float), np.asarray(b_front, dtype=float)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"a_front, b_front: expected two equal [R, L] arrays, got {a.shape} and {b.shape}")
     both = np.isfinite(a) & np.isfinite(b)
-    return [bool(both[r].any() and np.all(a[r][both[r]] < b[r][both[r]])) for r in range(a.shape[0])]
+    return [bool(np.all(a[r][both[r]] < b[r][both[r]])) for r in range(a.shape[0]) if both[r].any()]
 
 
 def progress_arrays(sweep: list[list[EpochTrace]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

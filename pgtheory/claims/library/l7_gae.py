@@ -19,7 +19,12 @@ variance-ratio CI merely straddling 1 refuted), undecided where that CI straddle
 instance. The discount is swept (γ = 0.99 on every instance seed, 10× fewer trajectories since they are 10× longer);
 k counts the decisions over instances and discounts (440 at full: at γ = 0.99 only B decides the U-shape). The critic
 noise σ is not a sweep point: its three values are all part of every instance's rule. Each instance's trajectories
-come from seed + 2³² (a pre-run audit, same day: seed + 1 was the next instance's policy seed). Expected power, stated
+come from seed + 2³² (a pre-run audit, same day: seed + 1 was the next instance's policy seed). Revision 2026-12-02 (an
+audit after the seed-21 run had started; before its records were read): torch's CPU generator keeps only the low 32
+bits of a seed, so seed + 2³² is the instance's own stream — the seed-21 record's trajectories start from the stream
+that drew the instance's policy θ and critic-noise direction ξ (the first of the instance's millions of uniforms are
+the ones θ and ξ were made from; replicates remain independent of each other). From the next run the trajectories come
+from seed + 2³¹ (:func:`pgtheory._seeds.second_stream_seed`). Expected power, stated
 before the run: the quoted part decides (seed 18's variance ratios were 0.10–0.11 with intervals of about ±2% at
 2·10⁶ trajectories; about ±5% at 4·10⁵ and this k), while the extension needs a significant interior minimum for both
 noisy critics on every instance at B = 10, which seed 18's σ = 0.5 critic did not have (its λ* = 0 at B = 10; an
@@ -40,6 +45,7 @@ import numpy as np
 import torch
 from scipy import stats as _st
 
+from ..._seeds import second_stream_seed
 from ...exact import evaluate_policy, policy_gradient
 from ...estimators import gae_expected_advantage, policy_gradient_estimates
 from ...policies import TabularSoftmax
@@ -93,8 +99,9 @@ def _instance(seed: int, gamma: float, n: int, chunk: int, conf: float, alpha_bi
                                                / (1 - mdp.discount)) - truth).norm()) for s in SIGMAS for l in LAMBDAS}
     accs = {(s, l): MomentAccumulator(full_covariance=False) for s in SIGMAS for l in LAMBDAS}
     smp = TrajectorySampler(mdp, pi)
-    # the trajectories' stream, disjoint from every instance's seed (seed + 1 would be the next instance's; an audit)
-    sgen = torch.Generator(device).manual_seed(seed + 2**32)
+    # the trajectories' stream, disjoint from every instance's seed (seed + 1 would be the next instance's; an audit);
+    # seed + 2**32 until 2026-12-02 was the instance's own stream (torch keeps the low 32 bits of a seed)
+    sgen = torch.Generator(device).manual_seed(second_stream_seed(seed))
     for start in range(0, n, chunk):
         traj = smp.sample(min(chunk, n - start), sgen)
         for s in SIGMAS:
