@@ -16,14 +16,20 @@ the same at ε ∈ {0.1, 0.3}.
 Rule revision (2026-11-30, issue 10): the first version compared the two after 8 epochs at one shared learning rate
 (0.05), where a method that moves less looks better constrained; the same-lr difference is now reported, not decisive.
 Made on quick seeds; the confirmatory full run uses seeds never looked at.
-Protocol: kind=empirical, extension=False — the verdict rests on the paired out-of-region comparison at matched KL, which is
-what "better constraining the probability ratio within the trust region" says; the maximiser/PG part (i) is a code check.
+Protocol: kind=empirical, extension=True (the registration; this line said False until 2026-12-02, a pre-run audit) —
+the rule is the paired out-of-region comparison at matched KL, our reading of "better constraining the probability ratio
+within the trust region" on a reconstructed SPO objective (reading: our-criterion); the maximiser/PG part (i) is a code
+check.
 
 Revision 2026-12-02 (before the seed-21 record was read; judged from the next run): each replicate has its own task
 (:func:`._multi_epoch.task_family`, its own random quarter of correct responses) besides its own θ_old and batch, so
 the replicates are a family of instances rather than paired batches of one task; ``instances`` counts the replicates
 on which the difference has the confirming sign at every level both methods reached (descriptive; the verdict rests
 on the paired intervals). The same revision reads levels between measured epochs only (see :mod:`._multi_epoch`).
+Re-applying the between-epochs reading to the stored seed-20 arrays (a pre-run audit, 2026-12-02): SPO − PPO at ε =
+0.2 goes from qualified (KL 0.01 −0.0056 significant, 0.03 +0.051 significant, n = 32) to inconclusive (0.03: +0.008
+[−0.035, +0.050] on n = 17 pairs), so a change of this claim's raw verdict in the next ledger is the rule's, not the
+draw's.
 """
 from __future__ import annotations
 

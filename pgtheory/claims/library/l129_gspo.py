@@ -32,6 +32,10 @@ Revision 2026-12-02 (before the seed-21 record was read; judged from the next ru
 the replicates are a family of instances rather than paired batches of one task; ``instances`` counts the replicates
 on which the difference has the confirming sign at every level both methods reached (descriptive; the verdict rests
 on the paired intervals). The same revision reads levels between measured epochs only (see :mod:`._multi_epoch`).
+Re-applying the between-epochs reading to the stored seed-20 arrays (a pre-run audit, 2026-12-02): J 0.01 is no longer
+reached by GRPO (8 of 32 runs' first epochs at lr 0.01 stay below it, fewer than half); the other levels are
+unchanged. So that the level stays covered, lr 0.005 joins the full-scale sweep (decided with the revision, before the
+next run).
 """
 from __future__ import annotations
 
@@ -188,7 +192,7 @@ register_claim(Claim(
     theme="GR, IW", exact="ratio variances by length, expected GSPO gradient vs ∇J under staleness, by enumeration",
     monte_carlo="multi-epoch training (paired seeds) with GSPO and GRPO surrogates",
     test="at matched J gained over an lr sweep: paired CIs of KL moved, GSPO − GRPO, at every level",
-    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1, 0.2]}},
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]}},
     run=run, source="GSPO definition per CLAIMS.md row L129 (ε_s = 4e-4 from the paper's setting — unverified)",
     kind="empirical",
     reading="stand-in",

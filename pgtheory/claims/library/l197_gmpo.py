@@ -47,6 +47,11 @@ on which the difference has the confirming sign at every level both methods reac
 on the paired intervals).
 Protocol: kind=empirical, extension=False — the verdict rests on the paired ratio-range comparison ("maintains a more stable
 range of importance sampling ratio"); unclipped GMPO = GSPO and AM–GM (i) are identity checks.
+Re-applying the between-epochs reading to the stored seed-20 arrays (a pre-run audit, 2026-12-02): GMPO(0.4) − GRPO ratio range
+goes from confirmed (KL 0.01/0.03/0.1/0.3: −0.013, −0.039, −0.131, −0.368, all significant — the first three exactly 1
+: 3 : 10, one first-epoch measurement at lr 0.2 rescaled) to inconclusive (+0.0007 and +0.013 not significant at KL
+0.01 and 0.03; −0.119 and −0.323 significant at 0.1 and 0.3), so a change of this claim's verdict in the next ledger
+is the rule's, not the draw's.
 """
 from __future__ import annotations
 
