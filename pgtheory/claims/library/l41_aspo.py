@@ -35,6 +35,10 @@ the mean Spearman correlation (GRPO and ASPO) deciding the verdict (8 epochs) an
 swept lr) were at 95%; now 1 − ctx.alpha/k with k = 2 × (2 + len(sweep_lrs)) — two intervals (GRPO, ASPO) per
 setting, settings = the main rule, the 4-epoch point and each swept learning rate (k = 4 quick, 10 full). The per-seed
 instances are signs of exact per-seed correlations, not interval decisions.
+Revision 2026-12-02 (after the seed-21 run had started, before its record was read; judged from the next run): each
+replicate has its own task (:func:`._multi_epoch.task_family`) besides its own θ_old and batch, as in L197, L103 and
+L129, so the seeds are a family of instances; and the mini-batch orders come from the harness's second stream
+(seed + 2³¹), disjoint from every replicate's own.
 """
 from __future__ import annotations
 
@@ -44,12 +48,13 @@ from scipy.stats import spearmanr, t as student_t
 
 from ...estimators import aggregation_weights, group_advantages, token_surrogate_coefficients
 from ...policies import TabularSequencePolicy
+from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 from ...stats import value_at_progress
-from ._multi_epoch import B, G, LR, llm_task, plot_epoch_metric, runs
+from ._multi_epoch import B, G, LR, plot_epoch_metric, runs, task_family
 
 ID = "L41-aspo-flipped-ratios"
 KL_LEVELS = (0.01, 0.03, 0.1, 0.3)  #: matched progress: exact KL(π_old ‖ π_θ) moved, nats (as L197)
@@ -65,17 +70,20 @@ def _ci(x, confidence_level: float):
     return float(x.mean()), float(x.mean() - h), float(x.mean() + h)
 
 
-def _correlations(task, pol, n_seeds: int, seed: int, lr: float):
+def _correlations(task, n_seeds: int, seed: int, lr: float):
     """Per method: Spearman(weight, probability) over the positive-advantage tokens of each seed's batch after every
     epoch, ``[seeds, epochs + 1]``, the exact KL moved per epoch ``[seeds, epochs + 1]``, seed 0's scatter after the
-    last epoch, and the traces."""
+    last epoch, and the traces. ``task``: one task, or a family (replicate j on ``task[j]``)."""
     tr = runs(task, ("ppo_clip", "aspo"), n_seeds, seed, lr=lr)
     corr, kl, scatter = {}, {}, {}
     for k, traces in tr.items():
         c_k = []
         for j, trace in enumerate(traces):
             g = torch.Generator().manual_seed(seed * 1000 + j)  # the harness's seeds: rebuild the same batch
+            pol = TabularSequencePolicy(task if isinstance(task, SequenceTask) else task[j])
             th_old = pol.random_params(generator=g)
+            if not torch.equal(th_old, trace.theta[0]):
+                raise RuntimeError(f"replicate {j}: the rebuilt θ_old is not the one the harness trained from")
             batch = sample_sequence_groups(pol, th_old, B, G, g)
             adv = group_advantages(batch.rewards, "grpo")
             w = aggregation_weights(batch.mask, "seq_mean_token_mean")
@@ -139,14 +147,13 @@ def decide(grpo_signs: list, aspo_signs: list) -> str:
 
 
 def run(ctx: RunContext) -> Evidence:
-    task = llm_task(ctx.seed)
-    pol = TabularSequencePolicy(task)
     n_seeds = ctx.settings["seeds"]
+    task = task_family(ctx.seed, n_seeds)  # one task per replicate (2026-12-02)
     lrs = tuple(ctx.settings["lrs"])
     # the claim's share of the ledger's α, split over its interval decisions: GRPO and ASPO at each (lr, KL level)
     k_decisions = 2 * len(lrs) * len(KL_LEVELS)
     conf = 1 - ctx.alpha / k_decisions
-    per_lr = {lr: _correlations(task, pol, n_seeds, ctx.seed, lr) for lr in lrs}
+    per_lr = {lr: _correlations(task, n_seeds, ctx.seed, lr) for lr in lrs}
     signs = {lr: {k: matched_signs(corr[k], kl[k], conf) for k in corr} for lr, (corr, kl, _, _) in per_lr.items()}
     grpo_all = [x for lr in lrs for x in signs[lr]["ppo_clip"]]
     aspo_all = [x for lr in lrs for x in signs[lr]["aspo"]]
