@@ -9,14 +9,17 @@ r"""Equivalence ("unbiased within a declared margin") and the twins that show a 
    before looking) and rejected, and no powered twin is accepted.
 
 :func:`equivalence` turns a :class:`~pgtheory.stats.BiasTestResult` and the twins' outcomes into one
-record, :class:`Equivalence`, which the claim protocol stores and checks.
+record, :class:`Equivalence`, which the claim protocol stores and checks. Where the estimator's expectation itself is
+computable (every group or sequence enumerable), :func:`exact_equivalence` makes the same record without sampling: the
+bias bound is the exact bias plus a stated round-off allowance (confidence level 1), and a twin is rejected when its
+wrong target lies farther from the exact expectation than that bound (every exact twin is powered).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable
 
-__all__ = ["Twin", "TwinSummary", "Equivalence", "equivalence", "summarise_twins"]
+__all__ = ["Twin", "TwinSummary", "Equivalence", "equivalence", "exact_equivalence", "summarise_twins"]
 
 
 @dataclass(frozen=True)
@@ -113,3 +116,33 @@ def equivalence(result, margin: float, twins: Iterable[Twin], *, confidence_leve
         raise ValueError(f"margin: must be a positive finite number declared before running, got {margin!r}")
     return Equivalence(float(margin), result.bias_bound(confidence_level, norm), confidence_level, norm,
                        summarise_twins(twins, float(margin)))
+
+
+def exact_equivalence(expectation, truth, margin: float, twins, *, round_off: float) -> Equivalence:
+    """Equivalence record from an *exact* expectation of the estimator (no sampling): ``bias_bound`` = max |E ĝ − g|
+    + ``round_off`` (the floating-point allowance of the enumeration, stated by the caller), confidence level 1.
+
+    ``twins``: ``(name, wrong, near)`` triples; each is rejected when max |E ĝ − wrong| exceeds the bias bound (exact
+    twins are always powered), and is *near* only if its planted bias max |g − wrong| is at most 2·margin (as for
+    :func:`equivalence`). ``expectation``, ``truth`` and every ``wrong``: tensors or arrays of one shape.
+    """
+    import numpy as np
+
+    if not (isinstance(margin, (int, float)) and 0 < margin < float("inf")):
+        raise ValueError(f"margin: must be a positive finite number declared before running, got {margin!r}")
+    if not (isinstance(round_off, (int, float)) and 0 <= round_off < margin):
+        raise ValueError(f"round_off: must be a non-negative allowance below the margin, got {round_off!r}")
+    e = np.asarray(expectation, dtype=float).ravel()
+    g = np.asarray(truth, dtype=float).ravel()
+    if e.shape != g.shape or e.size == 0:
+        raise ValueError(f"expectation, truth: expected equal non-empty shapes, got {np.shape(expectation)} and {np.shape(truth)}")
+    if not (np.all(np.isfinite(e)) and np.all(np.isfinite(g))):
+        raise ValueError("expectation, truth: must be finite")
+    bound = float(np.abs(e - g).max()) + float(round_off)
+    out = []
+    for name, wrong, near in twins:
+        w = np.asarray(wrong, dtype=float).ravel()
+        if w.shape != g.shape:
+            raise ValueError(f"twins: {name!r}'s wrong target has shape {np.shape(wrong)}, expected {g.shape}")
+        out.append(Twin(str(name), bool(near), bool(np.abs(e - w).max() > bound), float(np.abs(g - w).max())))
+    return Equivalence(float(margin), bound, 1.0, "max", summarise_twins(out, float(margin)))
