@@ -42,7 +42,11 @@ turns that into the verdict the ledger shows, by rules that are the same for eve
    its evidence carries an :class:`~pgtheory.stats.Equivalence` inside the declared margin with at least
    one powered near twin rejected and every powered twin rejected; otherwise ``confirmed`` →
    ``inconclusive``. Such a claim without equivalence evidence is refused (:class:`ProtocolError`), and its
-   margin is declared in the record (``Claim.margin``) before any run; the record keeps both.
+   margin is declared in the record (``Claim.margin``) before any run; the record keeps both. Where the
+   estimator's expectation is computable by enumeration (since 2026-12-02: L3, L213), the equivalence is exact
+   (:func:`exact_equivalence_verdict`): the bias is computed without sampling, the bound is that bias plus a stated
+   round-off allowance, any bias above the allowance counts as detected (qualified inside the margin, refuted beyond
+   it), and the sampled path's equivalence is reported, not decisive.
 4. **Replication.** Every record states on how many instances the rule was checked and on how many it
    held (:class:`~pgtheory.stats.ReplicationSummary`); a single instance is reported as such. An exact check over
    a random family keeps every counterexample an earlier run found and re-checks it in every later run (2026-12-01,
@@ -494,6 +498,19 @@ def equivalence_verdict(result: BiasTestResult, margin: float, twins, *, confide
     eq = equivalence(result, margin, twins, confidence_level=confidence_level, norm=norm)
     lo, hi = result.confidence_interval(confidence_level, simultaneous=True)
     if bool(((lo > margin) | (hi < -margin)).any()):
+        return "refuted", eq
+    return ("confirmed" if eq.confirmed else "inconclusive"), eq
+
+
+def exact_equivalence_verdict(expectation, truth, margin: float, twins, *, round_off: float) -> tuple[str, Equivalence]:
+    """The verdict of an unbiasedness rule decided from an exact expectation (:func:`pgtheory.stats.exact_equivalence`):
+    ``"refuted"`` when the exact bias exceeds the round-off allowance (a bias detected with certainty: the protocol
+    turns it into ``qualified`` inside the margin, as it does a sampled bias test's rejection), else ``"confirmed"``
+    with adequate twins, else ``"inconclusive"``."""
+    from ..stats import exact_equivalence
+
+    eq = exact_equivalence(expectation, truth, margin, twins, round_off=round_off)
+    if eq.bias_detected:
         return "refuted", eq
     return ("confirmed" if eq.confirmed else "inconclusive"), eq
 

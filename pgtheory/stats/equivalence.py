@@ -90,6 +90,19 @@ class Equivalence:
     confidence_level: float
     norm: str
     twins: TwinSummary
+    exact_bias: float | None = None  #: set by :func:`exact_equivalence`: max |E ĝ − g| computed without sampling
+    round_off: float | None = None  #: with ``exact_bias``: the stated floating-point allowance
+
+    @property
+    def exact(self) -> bool:
+        """True for a record made from an exact expectation (:func:`exact_equivalence`)."""
+        return self.exact_bias is not None
+
+    @property
+    def bias_detected(self) -> bool:
+        """Exact records only: the exact bias exceeds the round-off allowance — a bias detected with certainty (the
+        protocol then qualifies a claim inside the margin and refutes it beyond, as for a sampled bias test)."""
+        return self.exact and self.exact_bias > self.round_off
 
     @property
     def within_margin(self) -> bool:
@@ -101,8 +114,11 @@ class Equivalence:
         return self.within_margin and self.twins.adequate
 
     def to_dict(self) -> dict:
-        return {"margin": self.margin, "bias_bound": self.bias_bound, "confidence_level": self.confidence_level,
-                "norm": self.norm, "within_margin": self.within_margin, "twins": self.twins.to_dict()}
+        out = {"margin": self.margin, "bias_bound": self.bias_bound, "confidence_level": self.confidence_level,
+               "norm": self.norm, "within_margin": self.within_margin, "twins": self.twins.to_dict()}
+        if self.exact:
+            out.update(exact=True, exact_bias=self.exact_bias, round_off=self.round_off, bias_detected=self.bias_detected)
+        return out
 
 
 def equivalence(result, margin: float, twins: Iterable[Twin], *, confidence_level: float = 0.999,
@@ -120,11 +136,15 @@ def equivalence(result, margin: float, twins: Iterable[Twin], *, confidence_leve
 
 def exact_equivalence(expectation, truth, margin: float, twins, *, round_off: float) -> Equivalence:
     """Equivalence record from an *exact* expectation of the estimator (no sampling): ``bias_bound`` = max |E ĝ − g|
-    + ``round_off`` (the floating-point allowance of the enumeration, stated by the caller), confidence level 1.
+    + ``round_off`` (the floating-point allowance of the enumeration, stated by the caller), confidence level 1; the
+    record keeps ``exact_bias`` and ``round_off``, and an exact bias above the allowance is a detected bias
+    (:attr:`Equivalence.bias_detected`; a pre-run audit, 2026-12-02: a bias measured exactly below the margin must
+    qualify, not confirm, as a sampled bias test that rejects does).
 
-    ``twins``: ``(name, wrong, near)`` triples; each is rejected when max |E ĝ − wrong| exceeds the bias bound (exact
-    twins are always powered), and is *near* only if its planted bias max |g − wrong| is at most 2·margin (as for
-    :func:`equivalence`). ``expectation``, ``truth`` and every ``wrong``: tensors or arrays of one shape.
+    ``twins``: ``(name, wrong, near)`` triples, ``wrong`` a target (a number off by a planted bias) or the exact
+    expectation of a mutant estimator run through the same enumeration; each is rejected when it lies farther from
+    the exact expectation than the bias bound (exact twins are always powered), and is *near* only if its planted bias
+    max |g − wrong| is at most 2·margin (as for :func:`equivalence`). Arrays of one shape throughout.
     """
     import numpy as np
 
@@ -145,4 +165,5 @@ def exact_equivalence(expectation, truth, margin: float, twins, *, round_off: fl
         if w.shape != g.shape:
             raise ValueError(f"twins: {name!r}'s wrong target has shape {np.shape(wrong)}, expected {g.shape}")
         out.append(Twin(str(name), bool(near), bool(np.abs(e - w).max() > bound), float(np.abs(g - w).max())))
-    return Equivalence(float(margin), bound, 1.0, "max", summarise_twins(out, float(margin)))
+    return Equivalence(float(margin), bound, 1.0, "max", summarise_twins(out, float(margin)),
+                       exact_bias=bound - float(round_off), round_off=float(round_off))

@@ -47,6 +47,7 @@ import torch
 from scipy.stats import spearmanr, t as student_t
 
 from ...estimators import aggregation_weights, group_advantages, token_surrogate_coefficients
+from ...exact import sequence_objective
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
 from ...sampling import sample_sequence_groups
@@ -82,8 +83,9 @@ def _correlations(task, n_seeds: int, seed: int, lr: float):
             g = torch.Generator().manual_seed(seed * 1000 + j)  # the harness's seeds: rebuild the same batch
             pol = TabularSequencePolicy(task if isinstance(task, SequenceTask) else task[j])
             th_old = pol.random_params(generator=g)
-            if not torch.equal(th_old, trace.theta[0]):
-                raise RuntimeError(f"replicate {j}: the rebuilt θ_old is not the one the harness trained from")
+            if not torch.equal(th_old, trace.theta[0]) or abs(float(sequence_objective(pol, th_old)) - trace.objective[0]) > 1e-12:
+                # θ_old depends only on the seed; J(θ_old) also on the task (a pre-run audit, 2026-12-02)
+                raise RuntimeError(f"replicate {j}: the rebuilt θ_old or task is not the one the harness trained on")
             batch = sample_sequence_groups(pol, th_old, B, G, g)
             adv = group_advantages(batch.rewards, "grpo")
             w = aggregation_weights(batch.mask, "seq_mean_token_mean")
