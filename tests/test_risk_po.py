@@ -465,3 +465,12 @@ def test_claim_rules_are_pure_functions():
     m = {"stalled": None, "one_step_dH": 1e-3, "mean_traj_dH": 2e-3}
     assert holds(m) and not holds({**m, "stalled": "risk"}) and not holds({**m, "one_step_dH": -1e-6})
     assert holds({**m, "stalled": "base"}) and not holds({**m, "one_step_dH": float("nan")})
+
+
+def test_bundle_reward_law_clamps_round_off_and_refuses_real_violations():
+    """L89's seed-21 run raised on a success probability 1 + O(1e-16) (a softmax sum); round-off is clamped, a real
+    violation still raises."""
+    atoms, law = bundle_reward_law(torch.tensor([1 + 2e-16, 0.5], dtype=torch.float64))
+    assert torch.allclose(law, bundle_reward_law(torch.tensor([1.0, 0.5], dtype=torch.float64))[1], atol=0, rtol=0)
+    with pytest.raises(ValueError, match="success_probs: entries must lie in"):
+        bundle_reward_law(torch.tensor([1.001, 0.5], dtype=torch.float64))
