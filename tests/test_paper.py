@@ -193,3 +193,22 @@ def test_verdict_changes_lists_only_claims_whose_shown_verdict_moved():
     tex = verdict_changes_latex(verdict_changes(prev, cur), "seed 9", "seed 10")
     assert tex.count(r"\\") == 4 and r"\texttt{L2-\allowbreak{}b}" in tex and "seed 10" in tex and "& reading &" in tex
     assert "no verdict changed" in verdict_changes_latex([], "a", "b")
+
+
+def test_identities_that_verify_none_of_their_sentence_are_marked_code_not_part():
+    """A referee of the seed-21 ledger (finding 2): "(part)" beside an identity whose "part" is not in its sentence."""
+    from pgtheory.claims.paper import NOTHING_OF_THE_SENTENCE, _verifies_label
+
+    base = {"kind": "identity", "verdict": "confirmed", "id": "L999-not-registered"}
+    assert _verifies_label(dict(base, verifies=NOTHING_OF_THE_SENTENCE + " is verified; the check is of our code")) == " (code)"
+    assert _verifies_label(dict(base, verifies="Verified: the identity. Not judged: the rest.")) == " (part)"
+    assert _verifies_label(dict(base, verdict="inconclusive", verifies="Verified: x")) == ""
+
+
+def test_verdict_changes_show_no_earlier_note_for_a_claim_without_a_record():
+    from pgtheory.claims.paper import verdict_changes_latex
+
+    row = {"id": "L999-x", "kind": "empirical", "before": "inconclusive", "after": None, "changed": [],
+           "quote_after": None, "why": "inconclusive: an old note"}
+    tex = verdict_changes_latex([row], "seed 20", "seed 21")
+    assert "no record in this run" in tex and "an old note" not in tex

@@ -165,12 +165,31 @@ def family_tables(rows: list[dict]) -> dict[str, str]:
                 inst = r.get("instances")
                 held = f"{inst['holding']}/{inst['count']}" if isinstance(inst, dict) else "--"
                 quote = r.get("quote_verdict") if r.get("extension") else None
-                reading = READING_LABELS.get(r.get("reading"), "--") + (" (part)" if _verifies(r) else "")
+                reading = READING_LABELS.get(r.get("reading"), "--") + _verifies_label(r)
                 lines.append(f"{_tex(r['id'])} & {kind} & {reading} & {shown(r)} & "
                              f"{quote or '--'} & {rule_verdict_shown(r)} & {held} & {swept_constants(r) or '--'} \\\\")
         lines += [r"\bottomrule", r"\end{tabular}}", ""]
         tables[key] = "\n".join(lines)
     return tables
+
+
+#: how a ``Claim.verifies`` text that verifies nothing of its sentence begins (the check is of our code only)
+NOTHING_OF_THE_SENTENCE = "None of the quoted sentence"
+
+
+def _verifies_label(record: dict) -> str:
+    """The family table's mark beside a verified identity's reading: " (part)" when it verifies part of its sentence,
+    " (code)" when it verifies none of it — our implementation only (a referee of the seed-21 ledger, finding 2: three
+    identities were marked "(part)" whose "part" is not in the sentence). The label is read from the registered claim
+    where it says so, since records written before 2026-12-02 carry the older wording (descriptive, not a verdict)."""
+    text = _verifies(record)
+    if not text:
+        return ""
+    from .registry import CLAIMS, load_claims
+
+    load_claims()
+    registered = CLAIMS.get(record["id"]).verifies if record["id"] in CLAIMS.names() else ""
+    return " (code)" if (text.startswith(NOTHING_OF_THE_SENTENCE) or registered.startswith(NOTHING_OF_THE_SENTENCE)) else " (part)"
 
 
 def _verifies(record: dict) -> str:
@@ -356,7 +375,9 @@ def verdict_changes_latex(changes: list[dict], before_label: str, after_label: s
              f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Changed fields & Quote verdict now; first "
              "protocol note " + r"\\", r"\midrule"]
     for c in changes:
-        why = c["why"] if len(c["why"]) <= 200 else c["why"][:197] + "..."
+        # a claim without a record now shows no note of the earlier run (a referee of the seed-21 ledger, finding 10)
+        why = "no record in this run" if not c["after"] else c["why"]
+        why = why if len(why) <= 200 else why[:197] + "..."
         lines.append(rf"\texttt{{{_breakable(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
                      rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
                      rf"{_tex(c['quote_after'] or '--')}; {_tex(why)} \\")

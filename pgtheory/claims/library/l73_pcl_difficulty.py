@@ -152,7 +152,8 @@ register_claim(Claim(
     run=run, source="effective ratio 1 − p^G − (1 − p)^G per CLAIMS.md row L73",
     kind="identity",
     verifies=(
-        'Verified: the informative-group fraction 1 - p^G - (1-p)^G and that the exact expected GRPO signal '
+        'None of the quoted sentence is verified; the check is of our code: the informative-group fraction '
+        '1 - p^G - (1-p)^G and that the exact expected GRPO signal '
         'per rollout peaks at intermediate success probability p (0.3-0.7). Not judged: "establish the '
         'importance of focusing on prompts of intermediate difficulty" (no curriculum or training run).'),
     reading="by-construction",

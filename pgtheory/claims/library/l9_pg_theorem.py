@@ -171,8 +171,9 @@ register_claim(Claim(
     run=run, source="Sutton et al. 2000 (PG theorem); seed abstract L9",
     kind="identity",
     verifies=(
-        'Verified: the policy gradient theorem in its discrete case (tabular MDPs, softmax and log-linear '
-        'policies), against autograd and complex-step derivatives. Not judged: "a detailed proof of the '
+        'None of the quoted sentence is verified; the check is of our code: the policy gradient theorem in its '
+        'discrete case (tabular MDPs, softmax and log-linear policies), against autograd and complex-step '
+        'derivatives. Not judged: "a detailed proof of the '
         'continuous version" (neither the continuous case nor the proof is checked).'),
     reading="by-construction",
     reading_note=("Kind identity: \"the PG theorem checked numerically (fails only through a bug)\"; the quoted continuous proof \"is tested through its discrete (tabular, log-linear) case\"."),
