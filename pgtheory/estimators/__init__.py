@@ -38,7 +38,7 @@ from .sequence_ratios import length_normalized_ratio, sequence_ratio, spread_to_
 from .iwae import iwae_bound, iwae_gradients, iwae_log_weights, relative_weight_variance
 from .importance import IS_ESTIMATORS, importance_estimates, trajectory_weights, weighted_is
 from .._registry import Registry
-from .sequence_score import sequence_score_sum
+from .sequence_score import expected_score_sum, sequence_score_sum
 from .traces import Q_TRACES, q_trace_targets, vtrace_targets
 from .risk_averse_pg import ECRM_PG_ESTIMATORS, ecrm_gradient_estimates, ecrm_step_costs
 from .quantile_regression import (DISTORTION_INVERSES, DISTORTIONS, distorted_expectation, distorted_levels, distortion,
@@ -65,7 +65,7 @@ from .kl_flipped import flipped_k3, flipped_k3_coefficient
 __all__ = ["td_errors", "gae_advantages", "gae_expected_advantage", "Registry", "PG_ESTIMATORS", "policy_gradient_estimates", "score_contraction", "optimal_state_baseline",
            "fit_state_baseline", "action_baseline_bias", "bandit_reinforce_estimates", "bandit_reinforce_trace_variance",
            "bandit_optimal_baseline", "SURROGATES", "cpi_objective", "ppo_clip_objective",
-           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
+           "KL_ESTIMATORS", "kl_estimate", "kl_loss_score_coefficient", "tsallis_kl_estimate", "sequence_score_sum", "expected_score_sum", "vtrace_targets", "Q_TRACES", "q_trace_targets",
            "KL_REGULARIZED_SURROGATES", "KLSurrogate", "surrogate_score_coefficient", "GROUP_ADVANTAGES", "group_advantages", "TOKEN_ADVANTAGES", "token_advantages", "beta_pdf", "LOSS_AGGREGATIONS", "aggregation_weights", "token_level_group_average_advantage", "TOKEN_SURROGATES", "PSPO_DEFAULT_ALPHA", "smoothed_distribution", "smoothed_ratio", "token_surrogate_coefficients", "token_surrogate_values", "pairwise_consistency_loss", "length_normalized_ratio", "sequence_ratio", "spread_to_tokens", "token_log_ratios", "token_ratios", "iwae_bound", "iwae_gradients", "iwae_log_weights", "relative_weight_variance", "IS_ESTIMATORS", "importance_estimates", "trajectory_weights", "weighted_is",
            "LOW_VAR_KL_LOG_RATIO_CLAMP", "LOW_VAR_KL_VALUE_CLAMP", "KL_CONTROLLERS", "ADAPTIVE_KL_ERROR_CLIP",
            "adaptive_kl_coefficient", "fixed_kl_coefficient", "kl_coefficient_trace", "per_group_values",

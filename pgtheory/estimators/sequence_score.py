@@ -12,7 +12,7 @@ from .._checks import check_finite, check_shape
 from ..policies.sequence import TabularSequencePolicy
 from ..sampling.sequence import SequenceGroups
 
-__all__ = ["sequence_score_sum"]
+__all__ = ["sequence_score_sum", "expected_score_sum"]
 
 
 def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, groups: SequenceGroups, coef: torch.Tensor) -> torch.Tensor:
@@ -45,3 +45,11 @@ def sequence_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, group
     W = torch.zeros(B * M * P * V, dtype=theta.dtype, device=dev).index_add_(0, flat[mask], vals[mask]).view(B, M, P, V)
     pi = torch.softmax(theta, -1)
     return W - pi * W.sum(-1, keepdim=True)
+
+
+def expected_score_sum(policy: TabularSequencePolicy, theta: torch.Tensor, groups: SequenceGroups, coef: torch.Tensor,
+                       prob: torch.Tensor) -> torch.Tensor:
+    """Σ_b prob[b] · :func:`sequence_score_sum` ``(…)[b]`` flattened, ``[dim θ]``: the exact expectation of a per-group
+    estimate over an enumeration of groups (``groups, prob`` from :func:`pgtheory.sampling.enumerate_sequence_groups`)."""
+    per_group = sequence_score_sum(policy, theta, groups, coef).reshape(len(prob), -1)
+    return torch.einsum("b,b...->...", prob, per_group)

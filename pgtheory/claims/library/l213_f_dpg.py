@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...estimators import sequence_score_sum
+from ...estimators import expected_score_sum, sequence_score_sum
 from ...exact import F_DIVERGENCES, f_divergence, kl_divergence, sequence_probs
 from ...policies import TabularSequencePolicy
 from ...problems import SequenceTask
@@ -68,8 +68,7 @@ def _task(seed: int) -> SequenceTask:
 def exact_expectation(pol, th, every, every_prob, ratio, kind: str) -> torch.Tensor:
     """E_{y∼π}[f′(π(y)/p(y)) ∇log π(y)] exactly: the f-DPG estimator's code applied to every response ``every``
     (groups of one), weighted by its probability ``every_prob``; ``ratio`` = π/p per response. ``[dim θ]``."""
-    per = sequence_score_sum(pol, th, every, F_DIVERGENCES.get(kind).df(ratio)[:, None]).reshape(len(every_prob), -1)
-    return torch.einsum("b,b...->...", every_prob, per)
+    return expected_score_sum(pol, th, every, F_DIVERGENCES.get(kind).df(ratio)[:, None], every_prob)
 
 
 def _grad_fd(pol, th, p, kind):

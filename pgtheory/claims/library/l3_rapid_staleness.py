@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...estimators import group_advantages, sequence_score_sum
+from ...estimators import expected_score_sum, group_advantages, sequence_score_sum
 from ...exact import sequence_kl, sequence_objective, sequence_policy_gradient, sequence_probs
 from ...policies import TabularSequencePolicy
 from ...problems import toy_sequence_task
@@ -73,8 +73,7 @@ def exact_expectation(pol, th, every, every_prob, lp_k, *, baseline: str = "rloo
     c = group_advantages(every.rewards, baseline)
     if weighted:
         c = torch.exp(lp_k[every.index] - every.token_log_target.sum(-1)) * c
-    per_group = sequence_score_sum(pol, th, every, c).reshape(len(every_prob), -1) / G
-    return torch.einsum("b,b...->...", every_prob, per_group)
+    return expected_score_sum(pol, th, every, c / G, every_prob)
 
 
 def run(ctx: RunContext) -> Evidence:
