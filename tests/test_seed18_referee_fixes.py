@@ -191,11 +191,12 @@ def test_a_sweep_of_an_undeclared_constant_is_refused():
 
 def test_l41_decides_over_every_lr_and_kl_level_reached():
     from pgtheory.claims.library import l41_aspo as l41
-    assert l41.decide(["+", "+", None], ["−", "−", "−"]) == "confirmed"  # a level GRPO did not reach is skipped
-    assert l41.decide(["+", "0"], ["−", "−"]) == "inconclusive"
-    assert l41.decide(["+", "−"], ["−", "−"]) == "qualified"  # the mismatch at some progress, reversed at other
-    assert l41.decide(["−", "−"], ["0", "+"]) == "refuted"  # the twin: the quoted mismatch absent wherever read
-    assert l41.decide([None, None], ["−", "−"]) == "inconclusive"
+    # since 2026-12-02 (second) GRPO's signs alone decide; ASPO's flip is a no-result clause (tests/test_seed21_referee_fixes)
+    assert l41.decide(["+", "+", None]) == "confirmed"  # a level GRPO did not reach is skipped
+    assert l41.decide(["+", "0"]) == "inconclusive"
+    assert l41.decide(["+", "−"]) == "qualified"  # the mismatch at some progress, reversed at other
+    assert l41.decide(["−", "−"]) == "refuted"  # the twin: the quoted mismatch absent wherever read
+    assert l41.decide([None, None]) == "inconclusive"
 
 
 def test_l41_matched_signs_read_each_run_at_its_own_progress():

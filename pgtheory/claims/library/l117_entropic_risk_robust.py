@@ -48,6 +48,12 @@ Protocol: kind=theorem, extension=False — Donsker–Varadhan duality, the enve
 are checked numerically (they fail only through a bug or a false theorem; relabelled identity → theorem on
 2026-11-30, since they are the paper's own results); instances = the 10 Garnets of (iv), each
 holding when (i)–(iii) held and projected PG reached J*_β within 1e-3.
+Scope (stated 2026-12-02; a referee of the seed-21 ledger, F8; no rule changed): with the domination clause read
+our-criterion, the sentence is undecided whatever the run gives unless a clause read as written is refuted — the record
+is inconclusive by construction until the paper's domination constant is read. A search on 2026-12-02 found the paper
+(later titled "Soft Robust MDPs and Risk-Sensitive MDPs: Equivalence, Policy Gradient, and Sample Complexity", ICLR 2024,
+arXiv 2306.11626, OpenReview dEz3ge8QSo) but not its body; its reviews place the domination lemma between the policy
+gradient theorem and the convergence theorem (Theorem 3, Lemma 2, Theorem 4 of the submitted version).
 """
 from __future__ import annotations
 
@@ -253,7 +259,9 @@ register_claim(Claim(
     reading_note=("the paper body was not read; the sentence names its objects (the entropic risk measure, the "
                   "KL-penalised robust MDP, exact PG with direct parameterization), whose standard definitions "
                   "(Donsker-Varadhan duality) make the equivalence and the global convergence checkable as written; "
-                  "the gradient-domination clause is read as ours (see its clause)"),
+                  "the gradient-domination clause is read as ours (see its clause), so while the paper's constant is "
+                  "unread the sentence cannot be confirmed: the record is inconclusive unless a clause read as written "
+                  "is refuted"),
     quote="establishes its equivalence with a class of regularized robust MDP (RMDP) problems; proving gradient domination and "
           "global convergence of the exact policy gradient method under the tabular setting with direct parameterization; "
           "KL-divergence regularization term (or equivalently the risk-sensitive MDP with an entropy risk measure)",
