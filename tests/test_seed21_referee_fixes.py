@@ -31,13 +31,29 @@ def test_l41_aspo_sign_no_longer_blocks_and_grpo_sign_decides():
     assert l41.aspo_reversal(["−", None]) == "confirmed" and l41.aspo_reversal(["−", "0"]) == "inconclusive"
 
 
-def test_l41_statistic_is_the_clipped_ratio_of_positive_tokens_not_the_whole_weight():
-    """GRPO's IS factor w/w₀ is the token ratio r_t where unclipped and 0 where the clip is active (A > 0: r > 1 + ε);
-    recomputed here from the log-probs alone. Epoch 0 (every ratio 1) is not read."""
+def test_l41_statistic_has_baseline_zero_against_pi_old_but_not_against_the_current_probability():
+    """The pre-run audit's finding 1: with ratios independent of the probabilities, Spearman(r, π_old) has mean 0 while
+    Spearman(r, π_θ = r·π_old) does not (the twin). 400 draws of 200 tokens: the mean's sd is ≈ 0.0035, so the 0.02
+    bound fails by chance with probability < 1e-8; the twin's mean is ≈ +0.4 at sd(log r) = 0.3."""
+    rng = np.random.default_rng(12345)
+    ours, twin = [], []
+    for _ in range(400):
+        p_old = rng.dirichlet(np.ones(200))
+        r = np.exp(0.3 * rng.normal(size=200))
+        ours.append(l41.is_factor_correlation(p_old, r * 0.7, np.full(200, 0.7)))
+        twin.append(l41.is_factor_correlation(p_old * r, r * 0.7, np.full(200, 0.7)))
+    assert abs(np.mean(ours)) < 0.02
+    assert np.mean(twin) > 0.1
+
+
+def test_l41_statistic_is_the_clipped_ratio_against_pi_old_not_the_whole_weight():
+    """GRPO's IS factor w/w0 is the token ratio r_t where unclipped and 0 where the clip is active (A > 0: r > 1 + eps);
+    recomputed here from the log-probs alone, against the sampling-time probability. Epoch 0 (every ratio 1) is not read."""
     seed, lr = 3, 0.05
     task = task_family(seed, 2)
-    corr, corr_w, kl, _, tr = l41._correlations(task, 2, seed, lr)
-    assert np.isnan(corr["ppo_clip"][:, 0]).all() and np.isfinite(corr_w["ppo_clip"][:, 0]).all()
+    corr, reported, kl, _, tr = l41._correlations(task, 2, seed, lr)
+    whole = reported["weight_vs_current_probability"]["ppo_clip"]
+    assert np.isnan(corr["ppo_clip"][:, 0]).all() and np.isfinite(whole[:, 0]).all()
     for j, trace in enumerate(tr["ppo_clip"]):
         g = torch.Generator().manual_seed(seed * 1000 + j)
         pol = TabularSequencePolicy(task[j])
@@ -49,10 +65,12 @@ def test_l41_statistic_is_the_clipped_ratio_of_positive_tokens_not_the_whole_wei
         lp = pol.sequence_token_log_probs(trace.theta[-1])[rows, batch.index]
         r = torch.exp(lp - batch.token_log_target)
         factor = torch.where(r > 1 + 0.2, torch.zeros_like(r), r)[pos]
-        expected = spearmanr(lp[pos].exp().numpy(), np.round(factor.numpy(), 12)).statistic
+        p_old = batch.token_log_target[pos].exp().numpy()
+        expected = spearmanr(p_old, np.round(factor.numpy(), 12)).statistic
         assert abs(corr["ppo_clip"][j, -1] - expected) < 1e-12
-        # the twin: the whole weight (advantage × 1/|o| × factor) is a different statistic
-        assert abs(corr_w["ppo_clip"][j, -1] - expected) > 1e-6
+        # twins: against the current probability, and the whole weight, are different statistics
+        assert abs(reported["is_factor_vs_current_probability"]["ppo_clip"][j, -1] - expected) > 1e-6
+        assert abs(whole[j, -1] - expected) > 1e-6
 
 
 # --- L197 (F3): the declared range of GMPO's log clip is swept at both ends -------------------------------------------
@@ -72,3 +90,5 @@ def test_cosmos_rule_compares_with_every_reading_of_grpo_loss():
     assert cosmos.reference_verdict([1.0, 0.2]) == "qualified"  # true under one reading only
     assert cosmos.reference_verdict([0.4, 0.1]) == "refuted"  # the twin: false under every reading
     assert cosmos.reference_verdict([1.0]) == "confirmed"  # K = 1: the per-rank reduction is dp-balanced itself
+    assert cosmos.reference_verdict([0.4]) == "refuted"  # K = 1's twin
+    assert cosmos.reference_verdict([0.4, 0.9]) == "qualified"  # refuted under 1/|o| alone before 2026-12-02

@@ -55,7 +55,11 @@ is the rule's, not the draw's.
 Revision 2026-12-02, second (a referee of the seed-21 ledger, finding 3, while the seed-22 run was under way, before its
 record was read; judged from the run after it): the declared range of GMPO's log clip, [0.2, 0.8], was swept at 0.2
 only; 0.8 is now swept too (five comparisons share the claim's α, was four). The outlier clause's record says that it
-is decided by an exact inequality (AM–GM), so that it qualifies the sentence whatever the draw.
+is decided by an exact inequality (AM–GM), so that it qualifies the sentence whatever the draw. A pre-run audit the
+same day (docs/reviews/2026-12-02-seed21-minor-revisions-prerun-audit.md, findings 3–4): the per-sequence counts are
+now code checks (a shortfall, impossible by AM–GM, would be a bug of ours and must not refute the paper), and the
+threshold names the sweep and says the sentence is at best qualified. Since the record cannot be confirmed, a sweep
+point can only act on a refutation; the sweep points' ratio clauses are in the record.
 """
 from __future__ import annotations
 
@@ -133,6 +137,9 @@ def run(ctx: RunContext) -> Evidence:
         out_n += int(multi.sum())
     if id_err > 1e-12 or amgm_viol:
         failures.append(f"identity error {id_err:.2g}, AM–GM violations {amgm_viol}")
+    if out_hi < out_n or out_lo < out_n:  # AM–GM: both hold on every sequence, so a shortfall is a bug of ours
+        failures.append(f"outlier sensitivities against AM–GM: largest ratio less sensitive on {out_hi}/{out_n}, "
+                        f"smallest more sensitive on {out_lo}/{out_n}")
     n_seeds, LRS = ctx.settings["seeds"], tuple(ctx.settings["lrs"])  # Adam learning rates a user would try
     task = task_family(ctx.seed, n_seeds)  # one task per replicate (2026-12-02)
     outliers = {"sequences": out_n, "largest_ratio_less_sensitive": out_hi, "smallest_ratio_more_sensitive": out_lo,
@@ -172,10 +179,13 @@ def run(ctx: RunContext) -> Evidence:
 
     return Evidence(
         verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
-        threshold=("at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs simultaneous over the "
-                   "KL levels and clip widths at the claim's share of the ledger's α): GMPO's ratio range significantly below "
-                   "GRPO's at every level reached → confirmed; above at every level → refuted; both signs → qualified; "
-                   "otherwise inconclusive"),
+        threshold=("ratio clause, at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs "
+                   "simultaneous over the KL levels and the five clip-width comparisons at the claim's share of the "
+                   "ledger's α): GMPO's (log clip 0.4) ratio range significantly below GRPO's (clip 0.2) at every level "
+                   "reached → confirmed; above at every level → refuted; both signs → qualified; otherwise inconclusive; "
+                   "swept: GMPO's log clip 0.2 and 0.8, GRPO's clip 0.1 and 0.3. The outlier clause is qualified by "
+                   "AM–GM (less sensitive to a sequence's largest ratio, more to its smallest), so the sentence is at "
+                   "best qualified"),
         n_samples=n_seeds * 64 * 8 * len(LRS) * (1 + len(EPS_LOG) + len(EPS_GRPO_SWEEP)),
         summary=(f"unclipped GMPO = unclipped GSPO (err {id_err:.1g}); GM ≤ AM on every sequence. At matched KL moved, GMPO "
                  f"(log clip {EPS_LOG_PAPER}, the paper's) minus GRPO ratio range: {describe_matched(main['points'], digits=2)}"

@@ -51,6 +51,14 @@ definition (a clause read "no-result"), and requiring ASPO's correlation to be s
 while the reading note said ASPO's form decides nothing was a contradiction. The record is decided by GRPO's sign over
 every (lr, level) it reached (confirmed + everywhere, refuted − everywhere, qualified both, else inconclusive), with
 the claim's α split over those cells only (k = lrs × levels = 16 at full scale; was 32 with ASPO's).
+A pre-run audit of this revision (docs/reviews/2026-12-02-seed21-minor-revisions-prerun-audit.md, finding 1, same day,
+before the seed-22 records were read) found that the first draft, Spearman(IS factor, current probability π_θ), still
+had a baseline other than 0: π_θ = r·π_old shares the factor r (+0.09 … +0.40 with r independent of π_old), and clipping
+pulls the other way. "Already high-probability" is the probability before the update, so the factor is correlated with
+π_old(y_t|·), the sampling-time probability, which shares nothing with r: with the factor independent of π_old the
+mean is 0, and clipping (a zero factor) counts as part of GRPO's weighting. The correlation with π_θ and the whole
+weight's are reported. The auditor disclosed that on dev seed 0 Spearman(factor, π_old) was above +0.1 in 23 of 32
+replicate-epochs; the choice rests on the sentence's "already", not on those numbers.
 """
 from __future__ import annotations
 
@@ -86,14 +94,23 @@ def _ci(x, confidence_level: float):
     return float(x.mean()), float(x.mean() - h), float(x.mean() + h)
 
 
+def is_factor_correlation(probability, weight, weight_old) -> float:
+    """Spearman correlation of the IS factor ``weight / weight_old`` (a token's effective weight over its weight at
+    θ_old: r_t, 0 where clipped, for GRPO) with ``probability`` (π_old(y_t|·) for the rule). The factor is rounded to 12
+    decimals so that tokens sharing a context and a token (one ratio) stay tied: the quotient carries 1e-16 round-off
+    that would otherwise break their ties at random."""
+    return float(spearmanr(probability, np.round(np.asarray(weight) / np.asarray(weight_old), 12)).statistic)
+
+
 def _correlations(task, n_seeds: int, seed: int, lr: float):
     """Per method: Spearman(weight, probability) over the positive-advantage tokens of each seed's batch after every
     epoch, ``[seeds, epochs + 1]``, the exact KL moved per epoch ``[seeds, epochs + 1]``, seed 0's scatter after the
     last epoch, and the traces. ``task``: one task, or a family (replicate j on ``task[j]``)."""
     tr = runs(task, ("ppo_clip", "aspo"), n_seeds, seed, lr=lr)
-    corr, corr_weight, kl, scatter = {}, {}, {}, {}
+    corr, kl, scatter = {}, {}, {}
+    reported = {"is_factor_vs_current_probability": {}, "weight_vs_current_probability": {}}
     for k, traces in tr.items():
-        c_k, w_k = [], []
+        c_k, cur_k, w_k = [], [], []
         for j, trace in enumerate(traces):
             g = torch.Generator().manual_seed(seed * 1000 + j)  # the harness's seeds: rebuild the same batch
             pol = TabularSequencePolicy(task if isinstance(task, SequenceTask) else task[j])
@@ -106,7 +123,8 @@ def _correlations(task, n_seeds: int, seed: int, lr: float):
             w = aggregation_weights(batch.mask, "seq_mean_token_mean")
             rows = batch.prompts[:, None].expand(B, G)
             pos = batch.mask & (adv[..., None] > 0)
-            per_epoch, per_epoch_w, c0 = [], [], None
+            p_old = batch.token_log_target[pos].exp().numpy()  # π_old(y_t|·): "already high-probability"
+            per_epoch, per_epoch_cur, per_epoch_w, c0 = [], [], [], None
             for ep, th in enumerate(trace.theta):
                 lp = pol.sequence_token_log_probs(th)[rows, batch.index]
                 c = token_surrogate_coefficients(k, lp, batch.token_log_target, adv, batch.mask, w)
@@ -114,19 +132,21 @@ def _correlations(task, n_seeds: int, seed: int, lr: float):
                 if c0 is None:  # epoch 0: every ratio is 1, the weight is A·w (no IS factor yet)
                     c0 = y
                     per_epoch.append(float("nan"))  # the ratio factor is the constant 1: no correlation to read
+                    per_epoch_cur.append(float("nan"))
                 else:
-                    # rounded so that tokens sharing a context and a token (one ratio) stay tied: y/c0 carries
-                    # round-off of 1e-16 that would otherwise break their ties at random
-                    per_epoch.append(float(spearmanr(x, np.round(y / c0, 12)).statistic))
-                per_epoch_w.append(float(spearmanr(x, y).statistic))
+                    per_epoch.append(is_factor_correlation(p_old, y, c0))
+                    per_epoch_cur.append(is_factor_correlation(x, y, c0))  # reported: π_θ = r·π_old shares r
+                per_epoch_w.append(float(spearmanr(x, y).statistic))  # reported: the statistic until 2026-12-02
                 if j == 0 and ep == len(trace.theta) - 1:
                     scatter[k] = (x, y)
             c_k.append(per_epoch)
+            cur_k.append(per_epoch_cur)
             w_k.append(per_epoch_w)
         corr[k] = np.array(c_k)
-        corr_weight[k] = np.array(w_k)
+        reported["is_factor_vs_current_probability"][k] = np.array(cur_k)
+        reported["weight_vs_current_probability"][k] = np.array(w_k)
         kl[k] = np.array([t.kl for t in traces])
-    return corr, corr_weight, kl, scatter, tr
+    return corr, reported, kl, scatter, tr
 
 
 def _sign(ci) -> str:
@@ -199,8 +219,8 @@ def run(ctx: RunContext) -> Evidence:
     aspo_all = [x for lr in lrs for x in signs[lr]["aspo"]]
     clauses = _clauses(grpo_all, aspo_all)
     verdict = decide(grpo_all)
-    main_corr, main_corr_w, main_kl, scatter, tr = per_lr[LR] if LR in per_lr else per_lr[lrs[0]]
-    # per seed (an instance, descriptive): GRPO's ratio factor rises with probability at the largest level it reached
+    main_corr, main_reported, main_kl, scatter, tr = per_lr[LR] if LR in per_lr else per_lr[lrs[0]]
+    # per seed (an instance, descriptive): GRPO's IS factor rises with π_old at the largest level it reached
     at_g = _at_levels(main_kl["ppo_clip"], main_corr["ppo_clip"])
     per_seed = []
     for i in range(n_seeds):
@@ -210,7 +230,9 @@ def run(ctx: RunContext) -> Evidence:
                                clauses=_clauses(signs[lr]["ppo_clip"], signs[lr]["aspo"]),
                                grpo_signs=signs[lr]["ppo_clip"], aspo_signs=signs[lr]["aspo"]) for lr in lrs]
     same_epoch = {k: _ci(main_corr[k][:, -1], conf) for k in main_corr}  # reported: after the last epoch at one lr
-    same_epoch_w = {k: _ci(main_corr_w[k][:, -1], conf) for k in main_corr_w}  # the first statistic, reported
+    # reported after the last epoch: the factor against the current probability, and the whole weight (until 2026-12-02)
+    same_epoch_cur = {k: _ci(v[:, -1], conf) for k, v in main_reported["is_factor_vs_current_probability"].items()}
+    same_epoch_w = {k: _ci(v[:, -1], conf) for k, v in main_reported["weight_vs_current_probability"].items()}
     measurements = {k: {"probability": x, "weight": y, "entropy": np.array([t.entropy for t in tr[k]])}
                     for k, (x, y) in scatter.items()}
     table = "; ".join(f"lr {lr}: GRPO {' '.join(x or '·' for x in signs[lr]['ppo_clip'])}, ASPO "
@@ -218,25 +240,29 @@ def run(ctx: RunContext) -> Evidence:
     return Evidence(
         verdict=verdict, statistic=same_epoch["ppo_clip"][0],
         threshold=(f"at matched KL moved ({', '.join(map(str, KL_LEVELS))} nats) at every learning rate of {list(lrs)}: "
-                   f"GRPO's Spearman(IS factor w/w₀, probability) t CI over seeds > 0 everywhere → confirmed; < 0 "
+                   f"GRPO's Spearman(IS factor w/w₀, π_old) t CI over seeds > 0 everywhere → confirmed; < 0 "
                    f"everywhere → refuted; both signs → qualified; otherwise inconclusive (CIs at level {conf:.6g} = "
                    f"1 − α/{k_decisions}; ASPO's reported)"),
         n_samples=n_seeds * B * G * 2 * len(lrs),
         summary=(f"Sign of the Spearman correlation of the positive-token IS factor (the token's effective weight over its "
-                 f"weight at θ_old: the ratio, 0 where clipped; 1/ratio for ASPO) with the token's probability, read where "
+                 f"weight at θ_old: the ratio, 0 where clipped; 1/ratio for ASPO) with the token's probability before the "
+                 f"update, π_old, read where "
                  f"each run has moved KL = {', '.join(map(str, KL_LEVELS))} nats (+/−: interval above/below 0, 0: neither, "
                  f"·: not reached): {table}. After the last epoch at lr {LR} (one shared learning rate, reported): GRPO "
                  f"{same_epoch['ppo_clip'][0]:+.2f} [{same_epoch['ppo_clip'][1]:+.2f}, {same_epoch['ppo_clip'][2]:+.2f}], "
-                 f"ASPO {same_epoch['aspo'][0]:+.2f} [{same_epoch['aspo'][1]:+.2f}, {same_epoch['aspo'][2]:+.2f}]; with the "
-                 f"whole weight (advantage and aggregation weights included, the statistic before 2026-12-02) GRPO "
+                 f"ASPO {same_epoch['aspo'][0]:+.2f} [{same_epoch['aspo'][1]:+.2f}, {same_epoch['aspo'][2]:+.2f}]; the factor "
+                 f"against the current probability π_θ (which shares the factor r) GRPO {same_epoch_cur['ppo_clip'][0]:+.2f}, "
+                 f"ASPO {same_epoch_cur['aspo'][0]:+.2f}; with the whole weight against π_θ (advantage and aggregation weights included, the statistic before 2026-12-02) GRPO "
                  f"{same_epoch_w['ppo_clip'][0]:+.2f}, ASPO {same_epoch_w['aspo'][0]:+.2f}; final "
                  f"entropy GRPO {np.median([t.entropy[-1] for t in tr['ppo_clip']]):.3f} vs ASPO "
                  f"{np.median([t.entropy[-1] for t in tr['aspo']]):.3f} nats"),
         details={"signs": {str(lr): v for lr, v in signs.items()}, "kl_levels": list(KL_LEVELS), "lrs": list(lrs),
                  "spearman_by_epoch": {str(lr): {k: c.tolist() for k, c in per_lr[lr][0].items()} for lr in lrs},
-                 "spearman_weight_by_epoch": {str(lr): {k: c.tolist() for k, c in per_lr[lr][1].items()} for lr in lrs},
+                 "reported_by_epoch": {str(lr): {name: {k: c.tolist() for k, c in d.items()}
+                                                 for name, d in per_lr[lr][1].items()} for lr in lrs},
                  "kl_by_epoch": {str(lr): {k: c.tolist() for k, c in per_lr[lr][2].items()} for lr in lrs},
-                 "last_epoch_ci": same_epoch, "last_epoch_ci_weight": same_epoch_w, "confidence_level": conf,
+                 "last_epoch_ci": same_epoch, "last_epoch_ci_factor_vs_current": same_epoch_cur,
+                 "last_epoch_ci_weight": same_epoch_w, "confidence_level": conf,
                  "interval_decisions": k_decisions},
         instances=per_seed, sensitivity=sensitivity, measurements=measurements, clauses=clauses,
     )
@@ -265,7 +291,7 @@ register_claim(Claim(
           "over-amplifying already high-probability ones; flips the IS ratios of positive-advantage tokens",
     theme="GR, IW", exact="per-token effective weights by autograd at the trained θ; exact entropy",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO and ASPO surrogates",
-    test="sign of Spearman(IS factor, probability) over GRPO's positive-advantage tokens at matched KL moved, every lr, CI over seeds",
+    test="sign of Spearman(IS factor, π_old) over GRPO's positive-advantage tokens at matched KL moved, every lr, CI over seeds",
     scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05]}, "full": {"seeds": 32, "lrs": [0.01, 0.02, 0.05, 0.1]}},
     run=run, source="flip as in the abstract (sg(1/r)·A·log π for A > 0); the paper's soft dual clip and exact form not verified",
     kind="empirical",

@@ -24,10 +24,10 @@ audit after the seed-21 run had started; before its records were read): torch's 
 bits of a seed, so seed + 2³² is the instance's own stream — the seed-21 record's trajectories start from the stream
 that drew the instance's policy θ and critic-noise direction ξ (the first of the instance's millions of uniforms are
 the ones θ and ξ were made from; replicates remain independent of each other). From the next run the trajectories come
-from seed + 2³¹ (:func:`pgtheory._seeds.second_stream_seed`). Revision 2026-12-02, second (a referee of the seed-21
-ledger, F5; during the seed-22 run, before its record was read): ``instances`` count the instances on which the quoted
-part holds (they counted quote and extension together, shown as "held 0/10" beside a confirmed quote); the extension's
-per-instance outcome is ``details["extension_instances"]``. No rule changed. Expected power, stated
+from seed + 2³¹ (:func:`pgtheory._seeds.second_stream_seed`). Note 2026-12-02, second (a referee of the seed-21 ledger,
+F5): ``instances`` count the instances on which the rule — quoted part and extension — held, as for every claim (the
+protocol's "Held"); the quoted part's own count is in the summary ("holds on k/n"). A first response counted the quoted
+part only; a pre-run audit the same day found that inconsistent with every other claim, and it was withdrawn. Expected power, stated
 before the run: the quoted part decides (seed 18's variance ratios were 0.10–0.11 with intervals of about ±2% at
 2·10⁶ trajectories; about ±5% at 4·10⁵ and this k), while the extension needs a significant interior minimum for both
 noisy critics on every instance at B = 10, which seed 18's σ = 0.5 critic did not have (its λ* = 0 at B = 10; an
@@ -214,11 +214,8 @@ def run(ctx: RunContext) -> Evidence:
                                for r in rows],
                  "discount_sweep": {str(g): [{"quote": r["quote"], "conditions": r["conditions"], "variance_ratio": r["variance_ratio"],
                                               "u_at_B": r["u_by_b"][B]} for r in rs] for g, rs in swept.items()},
-                 "confidence_level": conf, "interval_decisions": k_decisions, "instance_seeds": seeds,
-                 "extension_instances": [r["quote"] == "holds" and bool(r["u_by_b"][B]) for r in rows]},
-        # instances count the quoted part (a referee of the seed-21 ledger, F5: "held 0/10" beside "quote confirmed"
-        # counted quote and extension together); the extension's count is in the summary and the sweep points
-        instances=[r["quote"] == "holds" for r in rows], sensitivity=sensitivity,
+                 "confidence_level": conf, "interval_decisions": k_decisions, "instance_seeds": seeds},
+        instances=[r["quote"] == "holds" and r["u_by_b"][B] for r in rows], sensitivity=sensitivity,
         # the quoted sentence (variance reduced at the cost of some bias, an exponentially weighted TD(λ)-like estimator)
         # is conditions (a)–(d); the U-shaped MSE is the extension (rule of 2026-12-01: quote_verdict stated)
         quote_verdict=quote_verdict,

@@ -36,6 +36,10 @@ record was read; judged from the run after it): "the bias of GRPO loss" has two 
 rule compares dp-balanced with both where there are several shards: confirmed when it is less biased than each on
 every instance; refuted when, against each, it is less biased on fewer than half the instances (false under every
 reading); qualified otherwise (:func:`reference_verdict`). At K = 1 the per-rank reduction is dp-balanced itself and only 1/|o| is compared.
+A pre-run audit the same day (docs/reviews/2026-12-02-seed21-minor-revisions-prerun-audit.md, finding 5): the second
+reading can also soften a refutation under 1/|o| into "qualified" (a reading may; an extension may not), and the
+added comparison adds little evidence: at seed 21 dp-balanced was already less biased than per-rank on 36/36
+instances (median ratio 0.287, the referee's reproduction from the stored arrays).
 """
 from __future__ import annotations
 
@@ -209,7 +213,9 @@ register_claim(Claim(
     reading_note=("the sentence is about the bias of the expected update \"brought by length variety\", decided "
                   "exactly: a constant factor is not brought by length variety, so the direction of the expected "
                   "update (unbiasedness up to scale) is the sentence's own criterion; single-prompt batches are a "
-                  "case of it (multi-prompt batches are reported, not judged)"),
+                  "case of it (multi-prompt batches are reported, not judged); \"GRPO loss\" is read both as the "
+                  "GRPO paper's 1/|o| and as the per-rank token-mean dp-balancing replaces: confirmed needs both, "
+                  "refuted needs both to fail, so either reading alone can only qualify"),
     quote="It should alleviate the bias of GRPO loss brought by length variety.",
     quote_source="GitHub thread nvidia-cosmos/cosmos-rl#204, comment by jcao-ai on 2025-08-07 (PR description)",
     extension=False, unbiasedness=False,
