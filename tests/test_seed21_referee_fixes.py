@@ -92,3 +92,34 @@ def test_cosmos_rule_compares_with_every_reading_of_grpo_loss():
     assert cosmos.reference_verdict([1.0]) == "confirmed"  # K = 1: the per-rank reduction is dp-balanced itself
     assert cosmos.reference_verdict([0.4]) == "refuted"  # K = 1's twin
     assert cosmos.reference_verdict([0.4, 0.9]) == "qualified"  # refuted under 1/|o| alone before 2026-12-02
+
+
+# --- L65 (family-revisions pre-run audit, finding 3): counterexample plumbing for the random bandits -------------------
+
+def _l65_run(counterexamples=()):
+    from pgtheory.claims.library import l65_group_reinforce_off_policy as l65
+    from pgtheory.claims.record import RunContext
+    settings = {"batches": 20, "groups": 2000, "bandits": 3}
+    (claim,) = [c for c in all_claims() if c.id == l65.ID]
+    settings = {**claim.scales["quick"], **settings}
+    ctx = RunContext("quick", settings, 5, "cpu", "/tmp", alpha=1e-3, counterexamples=tuple(counterexamples))
+    return l65, claim.run(ctx)
+
+
+def test_l65_rechecks_declared_counterexamples_and_names_failing_random_bandits():
+    l65, ev = _l65_run()
+    assert ev.rechecked == [] and ev.details["failing_instances"] == []  # the derivation holds on every random bandit
+    assert ev.details["family"]["minimiser_grad_max"] <= l65.CONVERGED_GRAD
+    means, th = l65._random_bandits(5, 2)[1]
+    spec = l65.instance_spec(means, th)
+    assert all(torch.equal(a, b) for a, b in zip(l65.instance_from_spec(spec), (means, th)))  # exact round trip
+    _, ev2 = _l65_run([{"instance": spec, "found": "a test"}])
+    assert ev2.rechecked == [{"instance": spec, "holds": True}]
+    assert ev2.instances == ev.instances  # re-checked counterexamples are not counted among the family
+
+
+def test_l65_a_minimiser_miss_counts_only_when_the_optimiser_converged():
+    from pgtheory.claims.library import l65_group_reinforce_off_policy as l65
+    assert l65.minimiser_outcome(1e-9, 1e-3) == "holds"
+    assert l65.minimiser_outcome(1e-3, 1e-9) == "fails"  # a stationary point away from π*: a counterexample
+    assert l65.minimiser_outcome(1e-3, 1e-2) == "not converged"  # the twin: a stall is a code check, not evidence

@@ -29,6 +29,13 @@ Revision 2026-12-02 (the referees' count of single-instance records; judged from
 equivalence stays on the declared bandit (its 2·10⁶ groups per δ would not fit 20 times). An instance holds when every
 part run on it holds; the declared one carries (b) (its bias tests and twins; an equivalence left undecided is not a
 failure of the instance — a pre-run audit, same day).
+Revision 2026-12-02, second (the family-revisions pre-run audit, finding 3, left open then; made during the seed-22
+run, before its record was read; judged from the run after it): an exact check over a random family needs rule 4's
+plumbing. The run now re-checks every counterexample declared in ``Claim.counterexamples`` (a random bandit as its
+means and θ_old, :func:`instance_spec`) and returns ``rechecked``; a failing random bandit's spec is recorded in
+``details["failing_instances"]`` so that it can be declared. (c)'s LBFGS records its final gradient: a minimiser error
+from a run that did not reach a stationary point (max |∇| > CONVERGED_GRAD) is a code check — a numerical problem of
+ours — not a counterexample (:func:`minimiser_outcome`).
 """
 from __future__ import annotations
 
@@ -81,8 +88,24 @@ def _consistency_gradient_error(r: torch.Tensor, theta_old: torch.Tensor, batche
     return err
 
 
-def _minimiser_errors(r: torch.Tensor, theta_old: torch.Tensor) -> dict[str, float]:
-    """(c): for each behaviour μ, max |softmax(argmin E_{μ⊗μ} consistency loss) − π*|, π* ∝ π_old e^{r/τ} (LBFGS)."""
+#: (c)'s optimiser counts as converged when the loss gradient's largest entry is below this at its last iterate (float64
+#: LBFGS on this O(1) loss stops at 1e-9 … 1e-8; a stall far from a stationary point is orders above); a minimiser error
+#: from a run that did not converge is a numerical problem of ours (a code check), not a counterexample
+CONVERGED_GRAD = 1e-6
+MINIMISER_TOL = 1e-6  #: (c): max |softmax(θ̂) − π*| allowed
+
+
+def minimiser_outcome(error: float, grad: float) -> str:
+    """(c) on one (bandit, μ): "holds" within MINIMISER_TOL; otherwise "fails" (a counterexample) when the optimiser
+    reached a stationary point, "not converged" (a code check) when it did not."""
+    if error <= MINIMISER_TOL:
+        return "holds"
+    return "fails" if grad <= CONVERGED_GRAD else "not converged"
+
+
+def _minimiser_errors(r: torch.Tensor, theta_old: torch.Tensor, grad_norms: dict | None = None) -> dict[str, float]:
+    """(c): for each behaviour μ, max |softmax(argmin E_{μ⊗μ} consistency loss) − π*|, π* ∝ π_old e^{r/τ} (LBFGS).
+    ``grad_norms``, when given, receives each μ's final max |∇ loss| (the convergence check)."""
     pstar = torch.softmax(theta_old + r / TAU, -1)
     out = {}
     for name, m in _behaviours(theta_old).items():
@@ -98,7 +121,20 @@ def _minimiser_errors(r: torch.Tensor, theta_old: torch.Tensor) -> dict[str, flo
 
         opt.step(closure)
         out[name] = float((torch.softmax(th.detach(), -1) - pstar).abs().max())
+        if grad_norms is not None:
+            closure()
+            grad_norms[name] = float(th.grad.abs().max())
     return out
+
+
+def instance_spec(means: torch.Tensor, theta_old: torch.Tensor) -> dict:
+    """A random bandit as a JSON-safe counterexample spec (Python floats round-trip float64 exactly)."""
+    return {"means": [float(x) for x in means], "theta_old": [float(x) for x in theta_old]}
+
+
+def instance_from_spec(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (means, θ_old) of a counterexample spec written by :func:`instance_spec`."""
+    return (torch.tensor(spec["means"], dtype=torch.float64), torch.tensor(spec["theta_old"], dtype=torch.float64))
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -106,19 +142,36 @@ def run(ctx: RunContext) -> Evidence:
     g = torch.Generator().manual_seed(ctx.seed)
     failures = []
     # (a) and (c) on the declared bandit and on a family of random ones (2026-12-02); (b) on the declared one
-    fam = [(R, THETA_OLD)] + _random_bandits(ctx.seed, s.get("bandits", 1) - 1)
-    err_a_all, err_c_all = [], []
+    # (a) and (c) also on the counterexamples earlier runs found among the random bandits (rule 4), re-checked last
+    n_random = s.get("bandits", 1) - 1
+    fam = ([(R, THETA_OLD)] + _random_bandits(ctx.seed, n_random)
+           + [instance_from_spec(c["instance"]) for c in ctx.counterexamples])
+    err_a_all, err_c_all, grad_all = [], [], []
     for rr, th_old in fam:
         err_a_all.append(_consistency_gradient_error(rr, th_old, s["batches"], g))
-        err_c_all.append(_minimiser_errors(rr, th_old))
+        grads: dict[str, float] = {}
+        err_c_all.append(_minimiser_errors(rr, th_old, grads))
+        grad_all.append(grads)
     err_a, err_c = err_a_all[0], err_c_all[0]
-    for k, (ea, ec) in enumerate(zip(err_a_all, err_c_all)):
-        where = "" if k == 0 else f" (random bandit {k})"
+    code_checks, holds_all = [], []
+    for k, (ea, ec, gn) in enumerate(zip(err_a_all, err_c_all, grad_all)):
+        where = "" if k == 0 else (f" (random bandit {k})" if k <= n_random else f" (counterexample {k - n_random})")
+        ok = True
         if ea > 1e-10:
             failures.append(f"consistency gradient ≠ group REINFORCE at θ_old{where} (err {ea:.2g})")
+            ok = False
         for name, e in ec.items():
-            if e > 1e-6:
+            outcome = minimiser_outcome(e, gn[name])
+            if outcome == "fails":
                 failures.append(f"consistency minimiser ≠ π* for μ = {name}{where} ({e:.2g})")
+                ok = False
+            elif outcome == "not converged":  # LBFGS stopped short: a numerical problem of ours, not a counterexample
+                code_checks.append(f"(c) LBFGS did not converge for μ = {name}{where} (max |grad| {gn[name]:.2g}, "
+                                   f"error {e:.2g})")
+        holds_all.append(ok)
+    failing_specs = [instance_spec(*fam[k]) for k in range(1, 1 + n_random) if not holds_all[k]]
+    rechecked = [{"instance": c["instance"], "holds": holds_all[1 + n_random + i]}
+                 for i, c in enumerate(ctx.counterexamples)]
     mus = _behaviours()
     K = len(R)
     eye = torch.eye(K, dtype=torch.float64)
@@ -175,7 +228,7 @@ def run(ctx: RunContext) -> Evidence:
             js.append(float((torch.softmax(th, -1) * R).sum()))
         curves[name] = js
     verdict = "confirmed" if not failures else "refuted"
-    declared_ok = not [f for f in failures if "random bandit" not in f]  # its (a), (b) bias tests and twins, (c)
+    declared_ok = not [f for f in failures if "random bandit" not in f and "counterexample" not in f]  # its (a)–(c)
     _, delta_eq, res_eq, margin_eq, twins_eq = worst
     verdict_eq, eq = equivalence_verdict(res_eq, margin_eq, twins_eq, confidence_level=level)
     if verdict_eq == "refuted" or (verdict == "confirmed" and verdict_eq != "confirmed"):
@@ -185,7 +238,7 @@ def run(ctx: RunContext) -> Evidence:
         verdict=verdict, statistic=float(len(failures)),
         threshold="(a) < 1e-10, (b) unbiased at α = 1e-6 with powered twins rejected, (c) minimiser within 1e-6 of π* for every μ",
         n_samples=3 * n * G + 3 * s["batches"] * G * len(fam),
-        summary=(f"on {len(fam)} bandit(s), consistency gradient at θ_old = group-mean REINFORCE for samples from any μ (err ≤ {max(err_a_all):.1g}) "
+        summary=(f"on {1 + n_random} bandit(s)" + (f" and {len(ctx.counterexamples)} re-checked counterexample(s)" if ctx.counterexamples else "") + f", consistency gradient at θ_old = group-mean REINFORCE for samples from any μ (err ≤ {max(err_a_all):.1g}) "
                  f"and consistency minimiser = π_old e^(r/τ) for all 3 μ (err ≤ {max(max(e.values()) for e in err_c_all):.1g}); on the declared one, baseline shift δ ⇔ "
                  f"+δ∇KL(μ‖π) with the (1 − 1/G) factor (max |z| {max(v['max_abs_z'] for v in rows_b.values()):.2f}, {twins} twins rejected). "
                  f"But iterating the plain update on a fixed "
@@ -194,11 +247,16 @@ def run(ctx: RunContext) -> Evidence:
                 + f". Equivalence of (b) (worst δ = {delta_eq}; level 1 − {alpha_eq:.2g}): bias bound {eq.bias_bound:.3g} vs margin {eq.margin:.3g} → {verdict_eq}",
         details={"failures": failures, "identity_error": err_a, "baseline_shift": rows_b, "twins_run": twins,
                  "minimiser_error": err_c, "final_J": finals, "equivalence_delta": delta_eq,
-                 "family": {"bandits": len(fam), "identity_error_max": max(err_a_all),
-                            "minimiser_error_max": max(max(e.values()) for e in err_c_all)}},
-        # an instance holds when no part run on it failed (the declared one's undecided equivalence is not a failure)
-        instances=[declared_ok] + [ea <= 1e-10 and max(ec.values()) <= 1e-6 for ea, ec in zip(err_a_all[1:], err_c_all[1:])],
-        sensitivity=[], equivalence=eq,
+                 "family": {"bandits": 1 + n_random, "identity_error_max": max(err_a_all),
+                            "minimiser_error_max": max(max(e.values()) for e in err_c_all),
+                            "minimiser_grad_max": max(max(v.values()) for v in grad_all),
+                            "counterexamples_rechecked": len(ctx.counterexamples)},
+                 # a failing random bandit, as a spec to declare in Claim.counterexamples (re-checked every later run)
+                 "failing_instances": failing_specs},
+        # an instance holds when no part run on it failed (the declared one's undecided equivalence is not a failure);
+        # re-checked counterexamples are reported in ``rechecked``, not counted here
+        instances=[declared_ok] + holds_all[1:1 + n_random],
+        sensitivity=[], equivalence=eq, rechecked=rechecked, code_checks=code_checks,
         measurements={"pstar": pstar, "j_pstar": float((pstar * R).sum()),
                       "behaviour_names": list(mus), "behaviours": torch.stack(list(mus.values())),
                       "curve_names": list(curves), "curves": np.array(list(curves.values()))},
