@@ -123,3 +123,28 @@ def test_l65_a_minimiser_miss_counts_only_when_the_optimiser_converged():
     assert l65.minimiser_outcome(1e-9, 1e-3) == "holds"
     assert l65.minimiser_outcome(1e-3, 1e-9) == "fails"  # a stationary point away from π*: a counterexample
     assert l65.minimiser_outcome(1e-3, 1e-2) == "not converged"  # the twin: a stall is a code check, not evidence
+
+
+# --- the seed-22 referee's presentation findings (F1, F6) -----------------------------------------------------------
+
+def test_verdict_changes_table_takes_a_reason_for_every_changed_claim_and_only_those():
+    import pytest
+    from pgtheory.claims.paper import verdict_changes, verdict_changes_latex
+    prev = [{"id": "A", "kind": "empirical", "verdict": "qualified"}, {"id": "B", "kind": "empirical", "verdict": "confirmed"}]
+    cur = [{"id": "A", "kind": "empirical", "verdict": "inconclusive"}, {"id": "B", "kind": "empirical", "verdict": "confirmed"}]
+    ch = verdict_changes(prev, cur)
+    assert "rule revision x" in verdict_changes_latex(ch, "s1", "s2", {"A": "rule revision x"})
+    with pytest.raises(ValueError, match="missing"):
+        verdict_changes_latex(ch, "s1", "s2", {})  # the twin: a changed claim without a reason
+    with pytest.raises(ValueError, match="not changed"):
+        verdict_changes_latex(ch, "s1", "s2", {"A": "r", "B": "r"})
+
+
+def test_describe_matched_keeps_significant_digits_of_small_differences():
+    from types import SimpleNamespace as NS
+    from pgtheory.claims.library._multi_epoch import describe_matched
+    small = NS(level=0.01, n_pairs=23, diff=NS(statistic=-1.44e-4, low=-1.88e-4, high=-1.0e-4))
+    big = NS(level=0.1, n_pairs=32, diff=NS(statistic=-0.11, low=-0.16, high=-0.07))
+    text = describe_matched([small, big], prefix="J +")
+    assert "-0.00014 [-0.00019, -0.0001]" in text and "-0.110 [-0.160, -0.070]" in text
+    assert "-0.000 [-0.000, -0.000]" not in text  # what the seed-22 record printed

@@ -369,12 +369,29 @@ def _breakable(claim_id: str) -> str:
     return _tex(claim_id).replace("-", r"-\allowbreak{}")
 
 
-def verdict_changes_latex(changes: list[dict], before_label: str, after_label: str) -> str:
-    """A LaTeX table of :func:`verdict_changes` rows (claim, kind, verdicts before and after, quote verdict after, why)."""
+def verdict_changes_latex(changes: list[dict], before_label: str, after_label: str,
+                          reasons: dict[str, str] | None = None) -> str:
+    """A LaTeX table of :func:`verdict_changes` rows (claim, kind, verdicts before and after, quote verdict after, why).
+
+    ``reasons`` (claim id → text): why each verdict moved — a rule revision (which), a new draw, a defect fixed —
+    written by the authors from the claims' revision notes, since a revision made in code (a shared harness, a new
+    rule) shows in no record field (a referee of the seed-22 ledger, finding 1). Given, it must name every changed
+    claim and only those; it replaces the column of first protocol notes."""
+    if reasons is not None:
+        ids = {c["id"] for c in changes}
+        missing, extra = sorted(ids - set(reasons)), sorted(set(reasons) - ids)
+        if missing or extra:
+            raise ValueError(f"reasons: must name exactly the changed claims (missing {missing}, not changed {extra})")
+    last = "Why the verdict moved" if reasons is not None else "Quote verdict now; first protocol note"
     lines = [r"\begin{tabular}{p{3.4cm}lllp{2.2cm}p{5.0cm}}", r"\toprule",
-             f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Changed fields & Quote verdict now; first "
-             "protocol note " + r"\\", r"\midrule"]
+             f"Claim & Kind & {_tex(before_label)} & {_tex(after_label)} & Changed fields & {last} " + r"\\",
+             r"\midrule"]
     for c in changes:
+        if reasons is not None:
+            lines.append(rf"\texttt{{{_breakable(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
+                         rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
+                         rf"{_tex(reasons[c['id']])} \\")
+            continue
         # a claim without a record now shows no note of the earlier run (a referee of the seed-21 ledger, finding 10)
         why = "no record in this run" if not c["after"] else c["why"]
         why = why if len(why) <= 200 else why[:197] + "..."
@@ -388,10 +405,12 @@ def verdict_changes_latex(changes: list[dict], before_label: str, after_label: s
 
 
 def write_verdict_changes(previous_json: str | Path, current_json: str | Path, out: str | Path, *,
-                          before_label: str, after_label: str) -> Path:
-    """Write :func:`verdict_changes_latex` of two ledger files to ``out`` (atomically)."""
+                          before_label: str, after_label: str, reasons_json: str | Path | None = None) -> Path:
+    """Write :func:`verdict_changes_latex` of two ledger files to ``out`` (atomically); ``reasons_json``: a JSON object
+    claim id → why its verdict moved (see :func:`verdict_changes_latex`)."""
     changes = verdict_changes(merge_ledgers(previous_json), merge_ledgers(current_json))
-    atomic_write_text(Path(out), verdict_changes_latex(changes, before_label, after_label))
+    reasons = None if reasons_json is None else json.loads(Path(reasons_json).read_text())
+    atomic_write_text(Path(out), verdict_changes_latex(changes, before_label, after_label, reasons))
     return Path(out)
 
 
