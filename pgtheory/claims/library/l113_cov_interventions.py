@@ -81,7 +81,8 @@ def run(ctx: RunContext) -> Evidence:
         quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
         verdict=verdict, statistic=dh["clip_cov"].statistic,
         threshold=(f"paired CI (level {conf:.6g} = 1 − α/{len(EPOCHS) * 2}) of the entropy difference (intervention − GRPO) "
-                   "after 1 epoch above 0, for both; the same after 2, 4, 8"),
+                   "after 1 epoch above 0, for both; the same after 2, 4, 8 (compared after equal epochs at one shared "
+                   "learning rate, not at matched progress)"),
         n_samples=n * 64 * 8 * 3,
         summary=("entropy minus GRPO's, by epochs over the same batch: " + " | ".join(
             f"{e}: " + "; ".join(f"{names[k]} {v.statistic:+.4f} [{v.low:+.4f}, {v.high:+.4f}] (J {by_epoch[e][2][k].statistic:+.4f})"
