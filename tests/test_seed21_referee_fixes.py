@@ -148,3 +148,31 @@ def test_describe_matched_keeps_significant_digits_of_small_differences():
     text = describe_matched([small, big], prefix="J +")
     assert "-0.00014 [-0.00019, -0.0001]" in text and "-0.110 [-0.160, -0.070]" in text
     assert "-0.000 [-0.000, -0.000]" not in text  # what the seed-22 record printed
+
+
+# --- L113-clip-cov (issue 10 item 6; seed-22 referee F5): entropy at matched J gained over a learning-rate sweep -----
+
+def test_l113_clip_cov_combines_the_interventions_matched_verdicts():
+    from pgtheory.claims.library import l113_cov_interventions as l113
+    assert l113.combine({"clip_cov": "confirmed", "kl_cov": "confirmed"}) == "confirmed"
+    assert l113.combine({"clip_cov": "confirmed", "kl_cov": "refuted"}) == "refuted"  # the twin: one lowers entropy
+    assert l113.combine({"clip_cov": "confirmed", "kl_cov": "qualified"}) == "qualified"
+    assert l113.combine({"clip_cov": "confirmed", "kl_cov": "inconclusive"}) == "inconclusive"
+
+
+def test_l113_clip_cov_reads_entropy_at_its_best_learning_rate_per_level():
+    """frontier_after_first_epoch with best="max": at each J level one learning rate for all replicates, the one with the
+    highest mean entropy there; a higher-entropy method at matched J is then "GRPO lower" (confirmed)."""
+    from pgtheory.claims.library._multi_epoch import frontier_after_first_epoch
+    from pgtheory.stats import matched_comparison, matched_verdict
+    R, E = 8, 8
+    t = np.linspace(0, 0.4, E + 1)
+    dj = np.tile(t, (R, 2, 1))  # two learning rates with the same J path
+    rng = np.random.default_rng(7)
+    h_grpo = 3.0 - np.tile(t, (R, 2, 1)) * np.array([1.0, 2.0])[None, :, None] + 0.001 * rng.normal(size=(R, 2, E + 1))
+    h_int = h_grpo + 0.05 * np.tile(t, (R, 2, 1))  # loses entropy more slowly at the same J
+    f_g = frontier_after_first_epoch(dj, h_grpo, (0.1, 0.3), best="max")
+    f_i = frontier_after_first_epoch(dj, h_int, (0.1, 0.3), best="max")
+    assert np.allclose(f_g[:, 0], h_grpo[:, 0, 0] * 0 + np.interp(0.1, t, (3.0 - t)), atol=0.01)  # the gentler lr chosen
+    assert matched_verdict(matched_comparison(f_g, f_i, (0.1, 0.3), confidence_level=0.99)) == "confirmed"
+    assert matched_verdict(matched_comparison(f_i, f_g, (0.1, 0.3), confidence_level=0.99)) == "refuted"  # the twin

@@ -35,74 +35,138 @@ Revision 2026-12-02 (the referees' count of single-instance records; judged from
 own task (:func:`._multi_epoch.task_family`) besides its own batch, and ``instances`` counts the replicates on which
 both interventions end the deciding epoch with more entropy than GRPO (descriptive; the verdict rests on the paired
 intervals). Still one shared learning rate (a stand-in's extension; a matched-progress design is left).
+Revision 2026-12-02, second (issue 10's item 6 names this claim among those to compare "on progress frontiers …, never
+at one shared learning rate"; a referee of the seed-22 ledger, finding 5: KL-Cov's "refuted" points at epochs 4 and 8
+came with J +0.10 and +0.30 above GRPO's — the unclipped base simply moves further. Made after the seed-22 records were
+read, so judged from the next run, on an unseen seed): the extension's rule compares entropy at matched J gained
+(J_LEVELS), each method over the learning-rate sweep LRS at the rate whose mean entropy over replicates is highest at
+that level (:func:`pgtheory.stats.frontier_at_progress`, ``best="max"``: each method at its best setting for the
+property claimed), read between measured epochs only (:func:`._multi_epoch.frontier_after_first_epoch`), paired over
+replicates, intervals simultaneous over levels and the two interventions at the claim's share of α. Per intervention
+(:func:`pgtheory.stats.matched_verdict` of "GRPO's entropy is lower"): confirmed = higher at every level reached.
+Combined: refuted if either intervention's entropy is significantly lower at every level; confirmed if both are
+higher at every level; qualified if any intervention is higher at some level and lower at another; inconclusive
+otherwise. The equal-epoch comparison at the shared learning rate 0.05 (the previous rule) is reported, not decisive.
+Sensitivity: GRPO's clip ε at 0.1 and 0.3 (declared range) against the same intervention runs; the learning rate and
+the epochs are inside the rule. The full sweep's learning rates are L129's (0.005 … 0.2; at quick scale, 0.02 … 0.2,
+every run's first epoch already passes J +0.01 and +0.03, so those levels are not read there).
+The reading (stand-in) is unchanged: the shown verdict stays inconclusive whichever way the rule comes out.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from ...stats import paired_difference
+from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import plot_epoch_metric, runs, task_family
+from ._multi_epoch import (describe_matched, frontier_after_first_epoch, lr_sweep, matched_arrays, plot_epoch_metric,
+                           progress_arrays, task_family)
 
 ID = "L113-clip-cov-kl-cov"
-DECIDING_EPOCH = 1
-EPOCHS = (1, 2, 4, 8)  #: the sensitivity sweep over passes through the same batch
+INTERVENTIONS = ("clip_cov", "kl_cov")
+NAMES = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
+J_LEVELS = (0.01, 0.03, 0.1)  #: matched progress: exact J gained (as L129)
+EPS_GRPO_SWEEP = (0.1, 0.3)  #: GRPO's clip ε swept over its declared range (the main comparison: ε = 0.2)
+SHARED_LR = 0.05  #: the previous rule's one learning rate (reported)
+EPOCHS = (1, 2, 4, 8)  #: the previous rule's epochs over the same batch (reported at SHARED_LR)
+
+
+def combine(verdicts: dict[str, str]) -> str:
+    """The extension's rule over the interventions' matched verdicts ("GRPO's entropy is lower" per intervention):
+    refuted if either is refuted (its entropy significantly lower at every level), confirmed if both are confirmed,
+    qualified if either is qualified (higher at one level, lower at another), inconclusive otherwise."""
+    v = list(verdicts.values())
+    if "refuted" in v:
+        return "refuted"
+    if all(x == "confirmed" for x in v):
+        return "confirmed"
+    return "qualified" if "qualified" in v else "inconclusive"
+
+
+def _entropy_arrays(sweep) -> np.ndarray:
+    """``[R, C, epochs + 1]`` exact mean entropy of an :func:`._multi_epoch.lr_sweep`."""
+    return np.array([[t.entropy for t in row] for row in sweep])
 
 
 def run(ctx: RunContext) -> Evidence:
     n = ctx.settings["seeds"]
+    lrs = tuple(ctx.settings["lrs"])
     task = task_family(ctx.seed, n)  # one task per replicate (2026-12-02)
-    tr = runs(task, ("ppo_clip", "kl_cov"), n, ctx.seed)
-    tr.update(runs(task, ("clip_cov",), n, ctx.seed, generator=torch.Generator().manual_seed(ctx.seed)))
-
-    # the claim's share of the ledger's α, split over its interval decisions: one per intervention and epoch setting
-    conf = 1 - ctx.alpha / (len(EPOCHS) * 2)
-
-    def decide(epoch: int, confidence_level: float):
-        base_h = [t.entropy[epoch] for t in tr["ppo_clip"]]
-        dh = {k: paired_difference([t.entropy[epoch] for t in tr[k]], base_h, confidence_level=confidence_level)
-              for k in ("clip_cov", "kl_cov")}
-        dj = {k: paired_difference([t.objective[epoch] for t in tr[k]], [t.objective[epoch] for t in tr["ppo_clip"]],
-                                   confidence_level=confidence_level)
-              for k in dh}
-        signs = {k: v.sign for k, v in dh.items()}
-        if any(s == -1 for s in signs.values()):
-            v = "refuted"
-        else:
-            v = "confirmed" if all(s == 1 for s in signs.values()) else "inconclusive"
-        return v, dh, dj
-
-    by_epoch = {e: decide(e, conf) for e in EPOCHS}
-    verdict, dh, dj = by_epoch[DECIDING_EPOCH]
-    names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
+    sweeps = {"ppo_clip": lr_sweep(task, "ppo_clip", n, ctx.seed, lrs),
+              "kl_cov": lr_sweep(task, "kl_cov", n, ctx.seed, lrs),
+              # Clip-Cov's random choice of tokens draws from its own generator (one stream over the sweep, in order)
+              "clip_cov": lr_sweep(task, "clip_cov", n, ctx.seed, lrs, generator=torch.Generator().manual_seed(ctx.seed))}
+    # the claim's share of α over its matched comparisons (levels inside each): two interventions × (main GRPO + the
+    # two swept GRPO clips)
+    k_comparisons = len(INTERVENTIONS) * (1 + len(EPS_GRPO_SWEEP))
+    conf = 1 - ctx.alpha / k_comparisons
+    dj = {k: progress_arrays(sw)[2] for k, sw in sweeps.items()}
+    ent = {k: _entropy_arrays(sw) for k, sw in sweeps.items()}
+    front = {k: frontier_after_first_epoch(dj[k], ent[k], J_LEVELS, best="max") for k in sweeps}
+    points = {k: matched_comparison(front["ppo_clip"], front[k], J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
+    per = {k: matched_verdict(points[k]) for k in INTERVENTIONS}
+    verdict = combine(per)
+    sensitivity = []
+    for eps in EPS_GRPO_SWEEP:  # GRPO's clip over its declared range, against the same intervention runs
+        sw = lr_sweep(task, "ppo_clip", n, ctx.seed, lrs, eps=eps)
+        f_eps = frontier_after_first_epoch(progress_arrays(sw)[2], _entropy_arrays(sw), J_LEVELS, best="max")
+        pts = {k: matched_comparison(f_eps, front[k], J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
+        per_eps = {k: matched_verdict(v) for k, v in pts.items()}
+        sensitivity.append(sweep_point("clip eps (GRPO)", eps, combine(per_eps), instances=n,
+                                       per_intervention=per_eps,
+                                       matched={NAMES[k]: describe_matched(v, prefix="J +") for k, v in pts.items()}))
+    # reported: the previous rule, after equal epochs at one shared learning rate
+    i_lr = lrs.index(SHARED_LR) if SHARED_LR in lrs else 0
+    same = {e: {k: paired_difference(ent[k][:, i_lr, e], ent["ppo_clip"][:, i_lr, e], confidence_level=conf)
+                for k in INTERVENTIONS} for e in EPOCHS if e < ent["ppo_clip"].shape[-1]}
+    same_j = {e: {k: paired_difference(dj[k][:, i_lr, e], dj["ppo_clip"][:, i_lr, e], confidence_level=conf)
+                  for k in INTERVENTIONS} for e in same}
+    # per replicate (descriptive): both interventions' entropy above GRPO's at every J level the replicate reached
+    inst = []
+    for r in range(n):
+        ok, seen = True, False
+        for k in INTERVENTIONS:
+            both = np.isfinite(front[k][r]) & np.isfinite(front["ppo_clip"][r])
+            seen |= bool(both.any())
+            ok &= bool((front[k][r][both] > front["ppo_clip"][r][both]).all())
+        if seen:
+            inst.append(ok)
     return Evidence(
-        quote_verdict="inconclusive",  # see the revision of 2026-12-01 in the docstring
-        verdict=verdict, statistic=dh["clip_cov"].statistic,
-        threshold=(f"paired CI (level {conf:.6g} = 1 − α/{len(EPOCHS) * 2}) of the entropy difference (intervention − GRPO) "
-                   "after 1 epoch above 0, for both; the same after 2, 4, 8 (compared after equal epochs at one shared "
-                   "learning rate, not at matched progress)"),
-        n_samples=n * 64 * 8 * 3,
-        summary=("entropy minus GRPO's, by epochs over the same batch: " + " | ".join(
-            f"{e}: " + "; ".join(f"{names[k]} {v.statistic:+.4f} [{v.low:+.4f}, {v.high:+.4f}] (J {by_epoch[e][2][k].statistic:+.4f})"
-                                 for k, v in by_epoch[e][1].items()) + f" → {by_epoch[e][0]}" for e in EPOCHS)),
-        details={"entropy_diff": {e: {k: v._asdict() for k, v in by_epoch[e][1].items()} for e in EPOCHS},
-                 "J_diff": {e: {k: v._asdict() for k, v in by_epoch[e][2].items()} for e in EPOCHS}, "deciding_epoch": DECIDING_EPOCH,
+        quote_verdict="inconclusive",  # the sentence is read as a stand-in (see the docstring)
+        verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in points["clip_cov"] if p.diff is not None]
+                                                    or [np.nan])),
+        threshold=(f"entropy at matched J gained ({', '.join(map(str, J_LEVELS))}), each method at its best learning rate "
+                   f"of {list(lrs)} (highest mean entropy at the level), read between measured epochs, paired over "
+                   f"replicates, CIs simultaneous over levels and the {k_comparisons} comparisons (level {conf:.6g} = 1 − α/"
+                   f"{k_comparisons}): both interventions higher at every level → confirmed; either lower at every "
+                   "level → refuted; either with both signs → qualified; otherwise inconclusive"),
+        n_samples=n * 64 * 8 * (3 + len(EPS_GRPO_SWEEP)) * len(lrs),
+        summary=("entropy minus GRPO's at matched J gained (each at its best learning rate): " + "; ".join(
+            f"{NAMES[k]}: {describe_matched(points[k], prefix='J +')} ({per[k]})" for k in INTERVENTIONS)
+            + f". Reported, after equal epochs at one shared lr {lrs[i_lr]} (the previous rule): " + " | ".join(
+            f"{e}: " + "; ".join(f"{NAMES[k]} {v.statistic:+.4f} [{v.low:+.4f}, {v.high:+.4f}] (J {same_j[e][k].statistic:+.4f})"
+                                 for k, v in same[e].items()) for e in same)),
+        details={"matched": {k: [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else p.diff._asdict()}
+                                 for p in points[k]] for k in INTERVENTIONS},
+                 "per_intervention": per, "lrs": list(lrs), "j_levels": list(J_LEVELS),
+                 "shared_lr_entropy_diff": {e: {k: v._asdict() for k, v in same[e].items()} for e in same},
+                 "shared_lr_J_diff": {e: {k: v._asdict() for k, v in same_j[e].items()} for e in same},
                  "confidence_level": conf},
-        # one task per replicate: a replicate holds where both interventions end epoch 1 with more entropy than GRPO
-        instances=[all(tr[k][r].entropy[DECIDING_EPOCH] > tr["ppo_clip"][r].entropy[DECIDING_EPOCH] for k in ("clip_cov", "kl_cov"))
-                   for r in range(n)],
-        sensitivity=[sweep_point("epochs", e, by_epoch[e][0], instances=n) for e in EPOCHS if e != DECIDING_EPOCH],  # the same tasks
-        measurements={k: {"entropy": [t.entropy for t in tr[k]], "objective": [t.objective for t in tr[k]]}
-                      for k in names},
+        instances=inst,
+        sensitivity=sensitivity,  # the learning rate and the epochs are inside the rule (frontier over both)
+        measurements={**{k: {"entropy": ent[k][:, i_lr], "objective": np.array([row[i_lr].objective for row in sweeps[k]])}
+                         for k in NAMES},
+                      **{f"matched_{k}": matched_arrays(points[k]) for k in INTERVENTIONS}},
     )
 
 
 def _draw(m: dict, figure_dir: str) -> str:
     """The figure, from the stored measurements: exact entropy and J per epoch (median and range over seeds) of GRPO,
     Clip-Cov and KL-Cov."""
-    fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs", ncols=2, width=4.6)
+    fig, (a1, a2) = new_figure(ID, "Covariance-based interventions: entropy and reward over epochs (lr 0.05)", ncols=2,
+                               width=4.6)
     names = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
     plot_epoch_metric(a1, {names[k]: m[k]["entropy"] for k in names}, "exact mean entropy (nats)")
     plot_epoch_metric(a2, {names[k]: m[k]["objective"] for k in names}, "exact J")
@@ -115,8 +179,8 @@ register_claim(Claim(
     claim="Clip-Cov and KL-Cov (restricting the update of high-covariance tokens) keep policy entropy from collapsing",
     theme="GR", exact="entropy and J of the trained policies by enumeration",
     monte_carlo="multi-epoch training on sampled groups (paired seeds) with GRPO, Clip-Cov and KL-Cov",
-    test="paired CI of the entropy difference after 1 epoch (and 2, 4, 8 as sensitivity)",
-    scales={"quick": {"seeds": 6}, "full": {"seeds": 32}},
+    test="paired CIs of the entropy difference (intervention − GRPO) at matched J gained over a learning-rate sweep",
+    scales={"quick": {"seeds": 6, "lrs": [0.02, 0.05, 0.2]}, "full": {"seeds": 32, "lrs": [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]}},
     run=run, source="Clip-Cov / KL-Cov as in PRIME-RL/Entropy-Mechanism-of-RL and verl's compute_policy_loss_kl_cov (unclipped base); cov_ratio scaled to the toy batch",
     kind="empirical",
     reading="stand-in",
