@@ -176,3 +176,27 @@ def test_l113_clip_cov_reads_entropy_at_its_best_learning_rate_per_level():
     assert np.allclose(f_g[:, 0], h_grpo[:, 0, 0] * 0 + np.interp(0.1, t, (3.0 - t)), atol=0.01)  # the gentler lr chosen
     assert matched_verdict(matched_comparison(f_g, f_i, (0.1, 0.3), confidence_level=0.99)) == "confirmed"
     assert matched_verdict(matched_comparison(f_i, f_g, (0.1, 0.3), confidence_level=0.99)) == "refuted"  # the twin
+
+
+def test_l113_clip_cov_reports_intervention_minus_grpo_recomputed_from_its_frontiers():
+    """The pre-run audit's finding 1: the reported differences are (intervention − GRPO), recomputed here from the stored
+    frontiers, and the verdict reads them as "the intervention's entropy is higher"."""
+    from pgtheory.claims.library import l113_cov_interventions as l113
+    from pgtheory.claims.record import RunContext
+    (claim,) = [c for c in all_claims() if c.id == l113.ID]
+    ev = claim.run(RunContext("quick", dict(claim.scales["quick"]), 3, "cpu", "/tmp", alpha=1e-3))
+    fr = ev.measurements["frontier"]
+    checked = 0
+    for k in l113.INTERVENTIONS:
+        for j, p in enumerate(ev.details["matched"][k]):
+            if p["diff"] is None:
+                continue
+            a, b = np.asarray(fr[k])[:, j], np.asarray(fr["ppo_clip"])[:, j]
+            ok = np.isfinite(a) & np.isfinite(b)
+            assert abs(p["diff"]["statistic"] - float(np.mean(a[ok] - b[ok]))) < 1e-12
+            assert abs(p["diff"]["statistic"] + float(np.mean(b[ok] - a[ok]))) < 1e-12
+            checked += 1
+    assert checked >= 1
+    from types import SimpleNamespace as NS
+    up = [NS(sign=1, diff=object()), NS(sign=1, diff=object())]
+    assert l113.higher_verdict(up) == "confirmed" and l113.higher_verdict([NS(sign=-1, diff=object())]) == "refuted"

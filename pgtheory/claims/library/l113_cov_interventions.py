@@ -49,7 +49,13 @@ higher at every level; qualified if any intervention is higher at some level and
 otherwise. The equal-epoch comparison at the shared learning rate 0.05 (the previous rule) is reported, not decisive.
 Sensitivity: GRPO's clip ε at 0.1 and 0.3 (declared range) against the same intervention runs; the learning rate and
 the epochs are inside the rule. The full sweep's learning rates are L129's (0.005 … 0.2; at quick scale, 0.02 … 0.2,
-every run's first epoch already passes J +0.01 and +0.03, so those levels are not read there).
+most runs' first epoch already passes J +0.01, so that level is mostly not read there).
+A pre-run audit of this design the same day (docs/reviews/2026-12-02-l113-matched-progress-prerun-audit.md) found two
+blocking faults, both fixed before any run of it: the matched differences were GRPO − intervention under the label
+"intervention − GRPO" (now intervention − GRPO, :func:`higher_verdict`, a test recomputes them from the stored
+frontiers), and the levels, L129's, stopped before entropy collapses on this toy (it rises with J up to about
+0.15–0.2), so 0.2 and 0.3 are added (read only where half the runs of a learning rate reach them). Clip-Cov's random
+choices come from the second stream (seed + 2³¹), which no replicate's batch uses; the declared lr range is the swept one.
 The reading (stand-in) is unchanged: the shown verdict stays inconclusive whichever way the rule comes out.
 """
 from __future__ import annotations
@@ -57,6 +63,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..._seeds import second_stream_seed
 from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
@@ -67,7 +74,9 @@ from ._multi_epoch import (describe_matched, frontier_after_first_epoch, lr_swee
 ID = "L113-clip-cov-kl-cov"
 INTERVENTIONS = ("clip_cov", "kl_cov")
 NAMES = {"ppo_clip": "GRPO", "clip_cov": "Clip-Cov", "kl_cov": "KL-Cov"}
-J_LEVELS = (0.01, 0.03, 0.1)  #: matched progress: exact J gained (as L129)
+#: matched progress: exact J gained. L129's levels and, since the pre-run audit of this design (same day), 0.2 and 0.3:
+#: on the toy LLM entropy rises with J up to about 0.15–0.2 and collapses beyond, the regime the claim is about
+J_LEVELS = (0.01, 0.03, 0.1, 0.2, 0.3)
 EPS_GRPO_SWEEP = (0.1, 0.3)  #: GRPO's clip ε swept over its declared range (the main comparison: ε = 0.2)
 SHARED_LR = 0.05  #: the previous rule's one learning rate (reported)
 EPOCHS = (1, 2, 4, 8)  #: the previous rule's epochs over the same batch (reported at SHARED_LR)
@@ -85,6 +94,13 @@ def combine(verdicts: dict[str, str]) -> str:
     return "qualified" if "qualified" in v else "inconclusive"
 
 
+def higher_verdict(points) -> str:
+    """The verdict of "the intervention's entropy is higher than GRPO's" from matched points of (intervention − GRPO):
+    :func:`pgtheory.stats.matched_verdict` reads "a is lower than b", so its confirmed and refuted swap."""
+    v = matched_verdict(points)
+    return {"confirmed": "refuted", "refuted": "confirmed"}.get(v, v)
+
+
 def _entropy_arrays(sweep) -> np.ndarray:
     """``[R, C, epochs + 1]`` exact mean entropy of an :func:`._multi_epoch.lr_sweep`."""
     return np.array([[t.entropy for t in row] for row in sweep])
@@ -97,7 +113,8 @@ def run(ctx: RunContext) -> Evidence:
     sweeps = {"ppo_clip": lr_sweep(task, "ppo_clip", n, ctx.seed, lrs),
               "kl_cov": lr_sweep(task, "kl_cov", n, ctx.seed, lrs),
               # Clip-Cov's random choice of tokens draws from its own generator (one stream over the sweep, in order)
-              "clip_cov": lr_sweep(task, "clip_cov", n, ctx.seed, lrs, generator=torch.Generator().manual_seed(ctx.seed))}
+              "clip_cov": lr_sweep(task, "clip_cov", n, ctx.seed, lrs,
+                                   generator=torch.Generator().manual_seed(second_stream_seed(ctx.seed)))}
     # the claim's share of α over its matched comparisons (levels inside each): two interventions × (main GRPO + the
     # two swept GRPO clips)
     k_comparisons = len(INTERVENTIONS) * (1 + len(EPS_GRPO_SWEEP))
@@ -105,15 +122,17 @@ def run(ctx: RunContext) -> Evidence:
     dj = {k: progress_arrays(sw)[2] for k, sw in sweeps.items()}
     ent = {k: _entropy_arrays(sw) for k, sw in sweeps.items()}
     front = {k: frontier_after_first_epoch(dj[k], ent[k], J_LEVELS, best="max") for k in sweeps}
-    points = {k: matched_comparison(front["ppo_clip"], front[k], J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
-    per = {k: matched_verdict(points[k]) for k in INTERVENTIONS}
+    # (intervention − GRPO) at each level: the reported order (a pre-run audit, same day: the first draft reported
+    # GRPO − intervention under the label "entropy minus GRPO's")
+    points = {k: matched_comparison(front[k], front["ppo_clip"], J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
+    per = {k: higher_verdict(points[k]) for k in INTERVENTIONS}
     verdict = combine(per)
     sensitivity = []
     for eps in EPS_GRPO_SWEEP:  # GRPO's clip over its declared range, against the same intervention runs
         sw = lr_sweep(task, "ppo_clip", n, ctx.seed, lrs, eps=eps)
         f_eps = frontier_after_first_epoch(progress_arrays(sw)[2], _entropy_arrays(sw), J_LEVELS, best="max")
-        pts = {k: matched_comparison(f_eps, front[k], J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
-        per_eps = {k: matched_verdict(v) for k, v in pts.items()}
+        pts = {k: matched_comparison(front[k], f_eps, J_LEVELS, confidence_level=conf) for k in INTERVENTIONS}
+        per_eps = {k: higher_verdict(v) for k, v in pts.items()}
         sensitivity.append(sweep_point("clip eps (GRPO)", eps, combine(per_eps), instances=n,
                                        per_intervention=per_eps,
                                        matched={NAMES[k]: describe_matched(v, prefix="J +") for k, v in pts.items()}))
@@ -158,7 +177,8 @@ def run(ctx: RunContext) -> Evidence:
         sensitivity=sensitivity,  # the learning rate and the epochs are inside the rule (frontier over both)
         measurements={**{k: {"entropy": ent[k][:, i_lr], "objective": np.array([row[i_lr].objective for row in sweeps[k]])}
                          for k in NAMES},
-                      **{f"matched_{k}": matched_arrays(points[k]) for k in INTERVENTIONS}},
+                      **{f"matched_{k}": matched_arrays(points[k]) for k in INTERVENTIONS},
+                      "frontier": {k: front[k] for k in NAMES}},
     )
 
 
@@ -190,6 +210,6 @@ register_claim(Claim(
           "achieve better downstream performance.",
     quote_source="seed abstract (line 114), the sentence after the one naming Clip-Cov and KL-Cov",
     extension=True, unbiasedness=False,
-    constants={"cov_ratio": [0.005, 0.05], "KL-Cov coefficient": [0.1, 10], "epochs": [1, 16], "lr (Adam)": [0.01, 0.2],
+    constants={"cov_ratio": [0.005, 0.05], "KL-Cov coefficient": [0.1, 10], "epochs": [1, 16], "lr (Adam)": [0.005, 0.2],
                "clip eps (GRPO)": [0.1, 0.3]},
 ))
