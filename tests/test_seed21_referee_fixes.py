@@ -200,3 +200,14 @@ def test_l113_clip_cov_reports_intervention_minus_grpo_recomputed_from_its_front
     from types import SimpleNamespace as NS
     up = [NS(sign=1, diff=object()), NS(sign=1, diff=object())]
     assert l113.higher_verdict(up) == "confirmed" and l113.higher_verdict([NS(sign=-1, diff=object())]) == "refuted"
+
+
+def test_rule_column_marks_a_rules_own_flips_inside_its_declared_range():
+    from pgtheory.claims.paper import rule_verdict_shown
+    rec = {"verdict": "inconclusive", "raw_verdict": "confirmed",
+           "sensitivity": [{"constant": "step", "value": 0.1, "verdict": "confirmed"},
+                           {"constant": "step", "value": 1.0, "verdict": "refuted"}]}
+    assert rule_verdict_shown(rec) == "confirmed (flips)"  # L119 at seed 22
+    rec["sensitivity"][1]["verdict"] = "inconclusive"  # the twin: an undecided point is not a flip
+    assert rule_verdict_shown(rec) == "confirmed"
+    assert rule_verdict_shown({"verdict": "qualified", "raw_verdict": "qualified"}) == "--"
