@@ -211,3 +211,30 @@ def test_rule_column_marks_a_rules_own_flips_inside_its_declared_range():
     rec["sensitivity"][1]["verdict"] = "inconclusive"  # the twin: an undecided point is not a flip
     assert rule_verdict_shown(rec) == "confirmed"
     assert rule_verdict_shown({"verdict": "qualified", "raw_verdict": "qualified"}) == "--"
+
+
+# --- L39 (issue 10 item 6): L^CLIP vs L^CPI at matched J gained over a learning-rate sweep ---------------------------
+
+def test_l39_compares_clipped_and_unclipped_at_matched_progress_with_a_twin():
+    from pgtheory.claims.library import l39_ppo_clip as l39
+    from pgtheory.claims.library._multi_epoch import frontier_after_first_epoch
+    from pgtheory.stats import matched_comparison
+    R, C, E = 8, 2, 6
+    prog = np.tile(np.linspace(0, 0.3, E + 1), (R, C, 1))
+    rng = np.random.default_rng(11)
+    fewer = np.tile(np.linspace(0, 0.2, E + 1), (R, C, 1)) + 0.001 * rng.normal(size=(R, C, E + 1))
+    more = fewer + np.tile(np.linspace(0, 0.3, E + 1), (R, C, 1))
+    fc = frontier_after_first_epoch(prog, fewer, l39.GAP_LEVELS)
+    fp = frontier_after_first_epoch(prog, more, l39.GAP_LEVELS)
+    assert l39.clip_verdict(matched_comparison(fc, fp, l39.GAP_LEVELS, confidence_level=0.99)) == "confirmed"
+    assert l39.clip_verdict(matched_comparison(fp, fc, l39.GAP_LEVELS, confidence_level=0.99)) == "refuted"  # the twin
+
+
+def test_l39_drift_rows_start_at_theta_old_and_measure_every_band():
+    from pgtheory.claims.library import l39_ppo_clip as l39
+    from pgtheory.claims.record import RunContext
+    ctx = RunContext("quick", {}, 0, "cpu", "/tmp")
+    d = l39._drift(ctx, 0.2, 5, 2, lr=0.01)
+    assert d.shape == (3, len(l39.COLS)) and np.all(d[0] == 0)
+    outside = d[1:, [l39.COLS.index(f"outside_{e}") for e in l39.EPS_BANDS]]
+    assert np.all(np.diff(outside, axis=1) <= 0)  # a wider band never has more ratios outside
