@@ -238,3 +238,14 @@ def test_l39_drift_rows_start_at_theta_old_and_measure_every_band():
     assert d.shape == (3, len(l39.COLS)) and np.all(d[0] == 0)
     outside = d[1:, [l39.COLS.index(f"outside_{e}") for e in l39.EPS_BANDS]]
     assert np.all(np.diff(outside, axis=1) <= 0)  # a wider band never has more ratios outside
+
+
+def test_l39_leaves_all_tied_levels_out_of_the_verdict():
+    from types import SimpleNamespace as NS
+    from pgtheory.claims.library import l39_ppo_clip as l39
+    tied = NS(sign=0, diff=NS(low=0.0, high=0.0, statistic=0.0))
+    lower = NS(sign=-1, diff=NS(low=-0.2, high=-0.1, statistic=-0.15))
+    unsure = NS(sign=0, diff=NS(low=-0.1, high=0.05, statistic=-0.02))
+    assert l39.clip_verdict([tied, lower, lower]) == "confirmed"  # the audit's case: no ratio outside at the first level
+    assert l39.clip_verdict([unsure, lower, lower]) == "inconclusive"  # the twin: an undecided level still counts
+    assert l39.clip_verdict([tied, tied]) == "inconclusive"

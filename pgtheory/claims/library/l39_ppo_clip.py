@@ -31,7 +31,10 @@ each read in its own band. The previous absolute rule (≤ 5% outside after the 
 The reading is unchanged (our criterion), so the shown verdict stays inconclusive whichever way the rule comes out. A
 caution recorded before any run: L177's note found that at matched J gained PPO clip's KL equals unclipped PG's on a
 development seed, so a matched reading may show no trust-region effect; that would be a result, not a reason to move
-the levels or the measure.
+the levels or the measure. A pre-run audit the same day (docs/reviews/2026-12-02-l39-matched-progress-prerun-audit.md)
+found one blocking fault, fixed before any run: at the smallest level both surrogates left no ratio outside the band
+on every dev seed (interval [0, 0]), so the main width could never confirm or refute; such all-tied levels are left out
+of the verdict (:func:`clip_verdict`).
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 from ...stats import matched_comparison, matched_verdict
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, matched_arrays, replicates_lower
+from ._multi_epoch import describe_matched, frontier_after_first_epoch, matched_arrays
 
 ID = "L39-ppo-clip-surrogate"
 EPS, LR, MINIBATCH, N_TRANSITIONS = 0.2, 0.01, 64, 2048
@@ -132,11 +135,29 @@ def _drift(ctx: RunContext, clip_eps: float | None, seed: int, epochs: int, lr: 
     return np.array(out)
 
 
+def _all_tied(p) -> bool:
+    """A matched level at which every pair is tied at zero difference (both surrogates leave no ratio outside the band
+    on every seed: the interval is [0, 0]); it can decide nothing."""
+    return p.diff is not None and p.diff.low == 0 and p.diff.high == 0
+
+
 def clip_verdict(points) -> str:
     """"Clipping keeps fewer ratios outside the band than no clipping at matched progress": confirmed when significantly
     fewer at every level reached, refuted when significantly more at every level, qualified with both signs,
-    inconclusive otherwise (:func:`pgtheory.stats.matched_verdict`, "a is lower than b")."""
-    return matched_verdict(points)
+    inconclusive otherwise (:func:`pgtheory.stats.matched_verdict`, "a is lower than b"). A level where every pair is
+    tied at zero (:func:`_all_tied`) is left out (a pre-run audit, 2026-12-02: at the smallest level no ratio leaves the
+    band under either surrogate, which would make the main width unable to confirm or refute); with no other level the
+    verdict is inconclusive."""
+    kept = [p for p in points if not _all_tied(p)]
+    return matched_verdict(kept) if kept else "inconclusive"
+
+
+def _replicates_fewer(front_c, front_p) -> list[bool]:
+    """Per seed (descriptive): L^CLIP has fewer ratios outside than L^CPI at every level both reached, leaving out the
+    levels where both have none (ties at zero, as :func:`clip_verdict` does); seeds with no such level are left out."""
+    c, p = np.asarray(front_c, dtype=float), np.asarray(front_p, dtype=float)
+    informative = np.isfinite(c) & np.isfinite(p) & ~((c == 0) & (p == 0))
+    return [bool((c[i][informative[i]] < p[i][informative[i]]).all()) for i in range(len(c)) if informative[i].any()]
 
 
 def run(ctx: RunContext) -> Evidence:
@@ -190,7 +211,7 @@ def run(ctx: RunContext) -> Evidence:
                                        "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
                              for e in EPS_BANDS},
                  "shared_lr_fraction_outside_end": frac_end, "previous_rule_max_outside": MAX_OUTSIDE},
-        instances=replicates_lower(main["front_c"], main["front_p"]), sensitivity=sensitivity, code_checks=code_checks,
+        instances=_replicates_fewer(main["front_c"], main["front_p"]), sensitivity=sensitivity, code_checks=code_checks,
         quote_verdict=verdict,  # the rule is our reading of "some of the benefits of TRPO" (reading our-criterion)
         measurements={"clipped": old(clipped[EPS]), "unclipped": old(plain),
                       "matched": matched_arrays(main["points"])},
