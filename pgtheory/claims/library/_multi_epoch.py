@@ -229,6 +229,17 @@ def describe_matched(points, prefix: str = "KL ", digits: int = 3) -> str:
     return ", ".join(f"{prefix}{p.level:g}: " + ("not reached" if p.diff is None else fmt(p)) for p in points)
 
 
+def mean_matched_difference(points) -> float:
+    """The mean of the matched points' paired differences over the levels reached (NaN when none was): a record's
+    ``statistic`` for a matched comparison."""
+    return float(np.nanmean([p.diff.statistic for p in points if p.diff is not None] or [np.nan]))
+
+
+def matched_records(points) -> list[dict]:
+    """The points of :func:`pgtheory.stats.matched_comparison` as JSON-safe dicts for a record's ``details``."""
+    return [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else p.diff._asdict()} for p in points]
+
+
 def matched_arrays(points) -> dict[str, np.ndarray]:
     """The points of :func:`pgtheory.stats.matched_comparison` as arrays to store (NaN where a level was not reached)."""
     nan = float("nan")

@@ -68,7 +68,8 @@ from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
-from ._multi_epoch import (describe_matched, frontier_after_first_epoch, lr_sweep, matched_arrays, plot_epoch_metric,
+from ._multi_epoch import (describe_matched, frontier_after_first_epoch, lr_sweep, matched_arrays, matched_records,
+                           mean_matched_difference, plot_epoch_metric,
                            progress_arrays, task_family)
 
 ID = "L113-clip-cov-kl-cov"
@@ -154,8 +155,7 @@ def run(ctx: RunContext) -> Evidence:
             inst.append(ok)
     return Evidence(
         quote_verdict="inconclusive",  # the sentence is read as a stand-in (see the docstring)
-        verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in points["clip_cov"] if p.diff is not None]
-                                                    or [np.nan])),
+        verdict=verdict, statistic=mean_matched_difference(points["clip_cov"]),
         threshold=(f"entropy at matched J gained ({', '.join(map(str, J_LEVELS))}), each method at its best learning rate "
                    f"of {list(lrs)} (highest mean entropy at the level), read between measured epochs, paired over "
                    f"replicates, CIs simultaneous over levels and the {k_comparisons} comparisons (level {conf:.6g} = 1 − α/"
@@ -167,8 +167,7 @@ def run(ctx: RunContext) -> Evidence:
             + f". Reported, after equal epochs at one shared lr {lrs[i_lr]} (the previous rule): " + " | ".join(
             f"{e}: " + "; ".join(f"{NAMES[k]} {v.statistic:+.4f} [{v.low:+.4f}, {v.high:+.4f}] (J {same_j[e][k].statistic:+.4f})"
                                  for k, v in same[e].items()) for e in same)),
-        details={"matched": {k: [{"level": p.level, "n_pairs": p.n_pairs, "diff": None if p.diff is None else p.diff._asdict()}
-                                 for p in points[k]] for k in INTERVENTIONS},
+        details={"matched": {k: matched_records(points[k]) for k in INTERVENTIONS},
                  "per_intervention": per, "lrs": list(lrs), "j_levels": list(J_LEVELS),
                  "shared_lr_entropy_diff": {e: {k: v._asdict() for k, v in same[e].items()} for e in same},
                  "shared_lr_J_diff": {e: {k: v._asdict() for k, v in same_j[e].items()} for e in same},

@@ -71,7 +71,9 @@ from ...stats import matched_comparison, matched_verdict, paired_difference
 from ..record import Claim, Evidence, RunContext, clause, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, plain_log_ticks, save_figure
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, lr_sweep, median_over_runs, replicates_lower, task_family, matched_arrays, plot_matched, progress_arrays
+from ._multi_epoch import (describe_matched, frontier_after_first_epoch, lr_sweep, matched_arrays, matched_records,
+                           mean_matched_difference, median_over_runs, plot_matched, progress_arrays, replicates_lower,
+                           task_family)
 
 ID = "L197-gmpo-ratio-range"
 SAME_LR = 0.05  #: the shared learning rate of the first version (reported only)
@@ -178,7 +180,7 @@ def run(ctx: RunContext) -> Evidence:
                                               "matched": matched_arrays(by_eps[e]["points"])} for e in EPS_LOG}}
 
     return Evidence(
-        verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None] or [np.nan])),
+        verdict=verdict, statistic=mean_matched_difference(main["points"]),
         threshold=("ratio clause, at matched KL moved (frontier over a learning-rate sweep, paired over seeds, CIs "
                    "simultaneous over the KL levels and the five clip-width comparisons at the claim's share of the "
                    "ledger's α): GMPO's (log clip 0.4) ratio range significantly below GRPO's (clip 0.2) at every level "
@@ -198,11 +200,9 @@ def run(ctx: RunContext) -> Evidence:
                  f"[{same_lr.low:+.2f}, {same_lr.high:+.2f}] wider but it also moves {same_lr_kl.statistic:+.3f} nats further"
                  + ("" if not failures else " — CODE CHECK FAILED: " + "; ".join(failures))),
         details={"identity_error": id_err, "amgm_violations": amgm_viol, "kl_levels": list(KL_LEVELS), "lrs": list(LRS),
-                 "matched": {str(e): [{"level": p.level, "n_pairs": p.n_pairs,
-                                       "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
+                 "matched": {str(e): matched_records(by_eps[e]["points"])
                              for e in EPS_LOG},
-                 "matched_grpo_clip": {str(e): [{"level": p.level, "n_pairs": p.n_pairs,
-                                                 "diff": None if p.diff is None else p.diff._asdict()} for p in by_grpo[e]["points"]]
+                 "matched_grpo_clip": {str(e): matched_records(by_grpo[e]["points"])
                                        for e in EPS_GRPO_SWEEP},
                  "outliers": outliers, "comparisons": N_COMPARISONS, "confidence_level": conf,
                  "same_lr_range_diff": same_lr._asdict(), "same_lr_kl_diff": same_lr_kl._asdict()},

@@ -50,7 +50,8 @@ from ..record import Claim, Evidence, RunContext, sweep_point
 from ..registry import register_claim
 from ..style import new_figure, save_figure
 from ...stats import matched_comparison, matched_verdict
-from ._multi_epoch import describe_matched, frontier_after_first_epoch, matched_arrays
+from ._multi_epoch import (describe_matched, frontier_after_first_epoch, matched_arrays, matched_records,
+                           mean_matched_difference)
 
 ID = "L39-ppo-clip-surrogate"
 EPS, LR, MINIBATCH, N_TRANSITIONS = 0.2, 0.01, 64, 2048
@@ -189,8 +190,7 @@ def run(ctx: RunContext) -> Evidence:
                    for e in EPS_BANDS if e != EPS]
     old = lambda arr: np.stack([arr[:, i_lr, 1:, col[EPS]], arr[:, i_lr, 1:, 2], arr[:, i_lr, 1:, 1]], -1)
     return Evidence(
-        verdict=verdict, statistic=float(np.nanmean([p.diff.statistic for p in main["points"] if p.diff is not None]
-                                                    or [np.nan])),
+        verdict=verdict, statistic=mean_matched_difference(main["points"]),
         threshold=(f"identities exact to 1e-10 and zero L^CLIP > L^CPI (code checks); at matched J gained "
                    f"({', '.join(map(str, GAP_LEVELS))} of each instance's gap J* − J(θ_old)), each surrogate at its learning "
                    f"rate of {list(lrs)} with the fewest ratios outside [1 − ε, 1 + ε] (ε = {EPS}), read between measured "
@@ -207,8 +207,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{frac_end:.1%} of ratios outside with clipping (max |r−1| {clipped[EPS][:, i_lr, -1, 2].mean():.2f}) vs "
                  f"{plain[:, i_lr, -1, col[EPS]].mean():.1%} without"),
         details={**ident, "lrs": list(lrs), "gap_levels": list(GAP_LEVELS), "confidence_level": conf,
-                 "matched": {str(e): [{"level": p.level, "n_pairs": p.n_pairs,
-                                       "diff": None if p.diff is None else p.diff._asdict()} for p in by_eps[e]["points"]]
+                 "matched": {str(e): matched_records(by_eps[e]["points"])
                              for e in EPS_BANDS},
                  "shared_lr_fraction_outside_end": frac_end, "previous_rule_max_outside": MAX_OUTSIDE},
         instances=_replicates_fewer(main["front_c"], main["front_p"]), sensitivity=sensitivity, code_checks=code_checks,
