@@ -394,16 +394,15 @@ def verdict_changes_latex(changes: list[dict], before_label: str, after_label: s
              r"\midrule"]
     for c in changes:
         if reasons is not None:
-            lines.append(rf"\texttt{{{_breakable(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
-                         rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
-                         rf"{_tex(reasons[c['id']])} \\")
-            continue
-        # a claim without a record now shows no note of the earlier run (a referee of the seed-21 ledger, finding 10)
-        why = "no record in this run" if not c["after"] else c["why"]
-        why = why if len(why) <= 200 else why[:197] + "..."
+            last_cell = _tex(reasons[c["id"]])
+        else:
+            # a claim without a record now shows no note of the earlier run (a referee of the seed-21 ledger, finding 10)
+            why = "no record in this run" if not c["after"] else c["why"]
+            why = why if len(why) <= 200 else why[:197] + "..."
+            last_cell = f"{_tex(c['quote_after'] or '--')}; {_tex(why)}"
         lines.append(rf"\texttt{{{_breakable(c['id'])}}} & {_tex(c['kind'] or '--')} & {_tex(c['before'] or '--')} & "
                      rf"{_tex(c['after'] or '--')} & {_tex(', '.join(c.get('changed') or []) or 'none')} & "
-                     rf"{_tex(c['quote_after'] or '--')}; {_tex(why)} \\")
+                     rf"{last_cell} \\")
     if not changes:
         lines.append(r"\multicolumn{6}{l}{no verdict changed} \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]

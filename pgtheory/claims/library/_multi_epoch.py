@@ -137,15 +137,19 @@ def lr_sweep(task, surrogate: str, seeds: int, base_seed: int, lrs: tuple[float,
             for k in range(seeds)]
 
 
-def replicates_lower(a_front, b_front) -> list[bool]:
+def replicates_lower(a_front, b_front, *, skip_zero_ties: bool = False) -> list[bool]:
     """Per replicate (row of two ``[R, L]`` frontiers, as :func:`frontier_after_first_epoch` gives) that reached at least
     one level with both methods: True when a < b at every level both reached. Replicates that reached none are left out
-    (unchecked, not failed). This is a descriptive, per-instance reading of the sign — the verdict rests on the paired
-    intervals over the replicates, a different rule — and records say so beside the count."""
+    (unchecked, not failed). ``skip_zero_ties``: also leave out a replicate's levels where both are exactly 0 (a
+    quantity that neither method moved, e.g. no ratio outside a band). This is a descriptive, per-instance reading of
+    the sign — the verdict rests on the paired intervals over the replicates, a different rule — and records say so
+    beside the count."""
     a, b = np.asarray(a_front, dtype=float), np.asarray(b_front, dtype=float)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"a_front, b_front: expected two equal [R, L] arrays, got {a.shape} and {b.shape}")
     both = np.isfinite(a) & np.isfinite(b)
+    if skip_zero_ties:
+        both &= ~((a == 0) & (b == 0))
     return [bool(np.all(a[r][both[r]] < b[r][both[r]])) for r in range(a.shape[0]) if both[r].any()]
 
 

@@ -51,7 +51,7 @@ from ..registry import register_claim
 from ..style import new_figure, save_figure
 from ...stats import matched_comparison, matched_verdict
 from ._multi_epoch import (describe_matched, frontier_after_first_epoch, matched_arrays, matched_records,
-                           mean_matched_difference)
+                           mean_matched_difference, replicates_lower)
 
 ID = "L39-ppo-clip-surrogate"
 EPS, LR, MINIBATCH, N_TRANSITIONS = 0.2, 0.01, 64, 2048
@@ -153,14 +153,6 @@ def clip_verdict(points) -> str:
     return matched_verdict(kept) if kept else "inconclusive"
 
 
-def _replicates_fewer(front_c, front_p) -> list[bool]:
-    """Per seed (descriptive): L^CLIP has fewer ratios outside than L^CPI at every level both reached, leaving out the
-    levels where both have none (ties at zero, as :func:`clip_verdict` does); seeds with no such level are left out."""
-    c, p = np.asarray(front_c, dtype=float), np.asarray(front_p, dtype=float)
-    informative = np.isfinite(c) & np.isfinite(p) & ~((c == 0) & (p == 0))
-    return [bool((c[i][informative[i]] < p[i][informative[i]]).all()) for i in range(len(c)) if informative[i].any()]
-
-
 def run(ctx: RunContext) -> Evidence:
     ident = _identities(ctx)
     epochs, seeds, lrs = ctx.settings["epochs"], ctx.settings["seeds"], tuple(ctx.settings["lrs"])
@@ -210,7 +202,7 @@ def run(ctx: RunContext) -> Evidence:
                  "matched": {str(e): matched_records(by_eps[e]["points"])
                              for e in EPS_BANDS},
                  "shared_lr_fraction_outside_end": frac_end, "previous_rule_max_outside": MAX_OUTSIDE},
-        instances=_replicates_fewer(main["front_c"], main["front_p"]), sensitivity=sensitivity, code_checks=code_checks,
+        instances=replicates_lower(main["front_c"], main["front_p"], skip_zero_ties=True), sensitivity=sensitivity, code_checks=code_checks,
         quote_verdict=verdict,  # the rule is our reading of "some of the benefits of TRPO" (reading our-criterion)
         measurements={"clipped": old(clipped[EPS]), "unclipped": old(plain),
                       "matched": matched_arrays(main["points"])},
