@@ -213,6 +213,19 @@ def test_rule_column_marks_a_rules_own_flips_inside_its_declared_range():
     assert rule_verdict_shown({"verdict": "qualified", "raw_verdict": "qualified"}) == "--"
 
 
+def test_rule_column_compares_a_quoted_part_with_the_points_quoted_parts():
+    from pgtheory.claims.paper import rule_verdict_shown
+    # L79 at seed 23: quoted part confirmed everywhere, whole rule refuted at every point -> no flip of the quoted part
+    rec = {"verdict": "inconclusive", "raw_verdict": "refuted", "quote_part_verdict": "confirmed",
+           "sensitivity": [{"constant": "tau", "value": 0.1, "verdict": "refuted", "quote_verdict": "confirmed"},
+                           {"constant": "tau", "value": 1.0, "verdict": "refuted", "quote_verdict": "confirmed"}]}
+    assert rule_verdict_shown(rec) == "confirmed"
+    rec["sensitivity"][1]["quote_verdict"] = "refuted"  # the twin: the quoted part itself flips at a swept value
+    assert rule_verdict_shown(rec) == "confirmed (flips)"
+    del rec["sensitivity"][1]["quote_verdict"]  # a point without a quoted-part verdict is not counted
+    assert rule_verdict_shown(rec) == "confirmed"
+
+
 # --- L39 (issue 10 item 6): L^CLIP vs L^CPI at matched J gained over a learning-rate sweep ---------------------------
 
 def test_l39_compares_clipped_and_unclipped_at_matched_progress_with_a_twin():

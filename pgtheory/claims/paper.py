@@ -217,8 +217,11 @@ def rule_verdict_shown(record: dict) -> str:
         return "--"
     # a rule's own flips inside its declared range, which an undecided reading keeps out of the shown verdict (a
     # referee of the seed-22 ledger, F9: L113-entropy and L119 read "confirmed" here though refuted at swept values)
+    # (2026-12-02, a referee of the seed-23 ledger, F3: where v is the quoted part, a point's whole-rule verdict is not
+    # the same statement -- L79 and L167 were marked though nothing of their quoted part moved; compare like with like)
+    key = "quote_verdict" if record.get("quote_part_verdict") else "verdict"
     flips = [p for p in record.get("sensitivity") or []
-             if v in ("confirmed", "refuted") and p.get("verdict") in ("confirmed", "refuted") and p["verdict"] != v]
+             if v in ("confirmed", "refuted") and p.get(key) in ("confirmed", "refuted") and p[key] != v]
     return v + (" (flips)" if flips else "")
 
 
