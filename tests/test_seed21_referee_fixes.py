@@ -22,17 +22,12 @@ from pgtheory.sampling import sample_sequence_groups
 
 # --- L41 (F4): the IS factor's own correlation decides; ASPO's flip is its definition -------------------------------
 
-def _as_written(clauses):
-    """L41's clauses as they were read until the seed-23 referee (2026-12-02): the mismatch clause as written."""
-    return [dict(c, reading="as-written") if c["reading"] == "our-criterion" else c for c in clauses]
-
-
 def test_l41_aspo_sign_no_longer_blocks_and_grpo_sign_decides():
-    c = _as_written(l41._clauses(["+", "+", None], ["0", "0", None]))
+    c = l41._clauses(["+", "+", None], ["0", "0", None])
     assert [x["reading"] for x in c] == ["as-written", "no-result"]
     assert quote_verdict_from_clauses(c) == "confirmed"  # ASPO's reported sign cannot block
-    assert quote_verdict_from_clauses(_as_written(l41._clauses(["−", "−"], ["−", "−"]))) == "refuted"  # the twin
-    assert quote_verdict_from_clauses(_as_written(l41._clauses(["+", "0"], ["−", "−"]))) == "inconclusive"
+    assert quote_verdict_from_clauses(l41._clauses(["−", "−"], ["−", "−"])) == "refuted"  # the twin
+    assert quote_verdict_from_clauses(l41._clauses(["+", "0"], ["−", "−"])) == "inconclusive"
     assert l41.aspo_reversal(["−", None]) == "confirmed" and l41.aspo_reversal(["−", "0"]) == "inconclusive"
 
 

@@ -67,7 +67,10 @@ the statistic is ours (the IS factor with clipped tokens at 0, positive-advantag
 inconclusive on the seed-23 arrays, this one qualified (GRPO "−" at KL 0.01 before the clip binds, "+" from 0.03). The
 referee also found that ASPO's flipped factor, the paper's remedy, scores "+" in every cell it reached and above GRPO,
 so the statistic does not separate the remedy from the estimator it fixes. The rule's outcome stays in the record as
-the quoted part's verdict on our reading.
+the quoted part's verdict on our reading: the mismatch clause keeps its as-written reading, so the protocol records
+its verdict as ``quote_part_verdict`` while the claim's our-criterion reading leaves the sentence undecided (a pre-run
+audit of this revision, docs/reviews/2026-12-02-seed23-referee-revisions-prerun-audit.md, A1: reading the clause
+our-criterion too had dropped the quoted part's verdict from the record).
 """
 from __future__ import annotations
 
@@ -207,7 +210,7 @@ def aspo_reversal(aspo_signs: list) -> str:
 
 
 def _clauses(grpo_signs: list, aspo_signs: list) -> list[dict]:
-    return [clause(MISMATCH_CLAUSE, decide(grpo_signs), "our-criterion",
+    return [clause(MISMATCH_CLAUSE, decide(grpo_signs), "as-written",
                    grpo_signs=["·" if x is None else x for x in grpo_signs]),
             clause(FLIP_CLAUSE, aspo_reversal(aspo_signs), "no-result",
                    aspo_signs=["·" if x is None else x for x in aspo_signs],

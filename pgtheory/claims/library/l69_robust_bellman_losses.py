@@ -233,8 +233,10 @@ def run(ctx: RunContext) -> Evidence:
     for const, value in SWEEPS:
         ms = measure(s, ctx.seed, **{const: value})
         ds = decide(ms, alpha_setting)
+        # the rule tests the sentence itself, so a point's quoted-part verdict is its verdict (2026-12-02, a pre-run
+        # audit after the seed-23 referee, A3: without it the Rule column could not mark this claim's own flips)
         sweep.append(sweep_point(const, value if math.isfinite(value) else "inf (Gaussian)", ds["verdict"],
-                                 holds={lo: ds["per_loss"][lo]["count"] for lo in ROBUST},
+                                 quote_verdict=ds["verdict"], holds={lo: ds["per_loss"][lo]["count"] for lo in ROBUST},
                                  median_index={lo: float(np.median(ds["sensitivity_index"][lo])) for lo in BELLMAN_LOSSES},
                                  instances=len(ds["instances"])))
     code_checks = ([f"exact minimiser certificate {m['max_certificate']:.2g} > {CERTIFICATE_TOL:g}"]
