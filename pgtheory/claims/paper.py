@@ -219,9 +219,10 @@ def rule_verdict_shown(record: dict) -> str:
     # referee of the seed-22 ledger, F9: L113-entropy and L119 read "confirmed" here though refuted at swept values)
     # (2026-12-02, a referee of the seed-23 ledger, F3: where v is the quoted part, a point's whole-rule verdict is not
     # the same statement -- L79 and L167 were marked though nothing of their quoted part moved; compare like with like)
+    if v not in ("confirmed", "refuted"):
+        return v
     key = "quote_verdict" if record.get("quote_part_verdict") else "verdict"
-    flips = [p for p in record.get("sensitivity") or []
-             if v in ("confirmed", "refuted") and p.get(key) in ("confirmed", "refuted") and p[key] != v]
+    flips = any(p.get(key) in ("confirmed", "refuted") and p[key] != v for p in record.get("sensitivity") or [])
     return v + (" (flips)" if flips else "")
 
 

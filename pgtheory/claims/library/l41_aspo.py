@@ -9,8 +9,9 @@ the effective weight w_t = ∂(aggregated surrogate)/∂log π_θ(y_t) (autograd
 Verdict: confirmed if, after 8 epochs, GRPO's correlation is positive (t CI over seeds above 0: weight rises with
 probability) and ASPO's is negative (CI below 0); refuted if GRPO's CI lies below 0; inconclusive otherwise. (CIs at
 1 − ctx.alpha/k: see the revision of 2026-12-01 below.)
-Protocol: kind=empirical, extension=True and reading our-criterion since the third revision of 2026-12-02 (before: extension=False, as written) — the refuting arm is exactly the quoted mismatch (GRPO over-weights
-high-probability positive tokens); ASPO's reversal only separated confirmed from inconclusive (until 2026-12-02,
+Protocol: kind=empirical, extension=True and reading our-criterion since the third revision of 2026-12-02 (before:
+extension=False, as written) — the refuting arm is exactly the quoted mismatch (GRPO over-weights high-probability
+positive tokens); ASPO's reversal only separated confirmed from inconclusive (until 2026-12-02,
 second: now reported only). Instances = seeds
 (both signs as claimed in that seed); sensitivity = the same rule after 4 epochs (already measured) and, at full scale,
 after 8 epochs at the Adam learning rates 0.01, 0.02 and 0.1 (the declared range; added 2026-11-30, issue 10: the
