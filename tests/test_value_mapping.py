@@ -12,7 +12,7 @@ from pgtheory.optim.algorithms import PowerSchedule
 from pgtheory.sampling.generative import sample_next_states
 from pgtheory.optim.value_mapping import (MAPPINGS, RewardChannels, aggregate_values, channel_values, decompose_rewards,
                                           expected_targets, make_mapping, mapped_fixed_point, mapped_update,
-                                          mean_mapped_update, orchestrated_q_learning)
+                                          greedy_next_values, mean_mapped_update, orchestrated_q_learning)
 from pgtheory.problems import TabularMDP, garnet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -139,6 +139,44 @@ def test_mean_field_bias_is_zero_for_identity_and_shrinks_with_beta_reg_for_log(
     assert 1.5 < bias[0] / bias[1] < 2.5  # first order in β_reg
 
 
+def test_fixed_policy_bootstrap_is_policy_evaluation_and_matches_greedy_where_greedy_settles_on_pi_star():
+    mdp, q_star = _mixed_garnet(4)
+    pi_star = q_star.argmax(-1)
+    ident = mapped_fixed_point(mdp.transitions, decompose_rewards("single", mdp.rewards), [make_mapping("identity")], GAMMA,
+                               beta_reg=1.0, beta_f=0.5, mode="mean_update", greedy=pi_star, tol=1e-12)
+    assert float((ident.aggregate - q_star).abs().max()) < 1e-9  # Q^{π*} = Q*
+    # twin: a non-optimal fixed policy evaluates to Q^π, not Q*
+    pi_bad = (pi_star + 1) % 3
+    bad = mapped_fixed_point(mdp.transitions, decompose_rewards("single", mdp.rewards), [make_mapping("identity")], GAMMA,
+                             beta_reg=1.0, beta_f=0.5, mode="mean_update", greedy=pi_bad, tol=1e-12)
+    want = evaluate_policy(mdp, torch.nn.functional.one_hot(pi_bad, 3).double(), rewards=mdp.rewards).q
+    assert float((bad.aggregate - want).abs().max()) < 1e-9 and float((bad.aggregate - q_star).abs().max()) > 1e-2
+    # with the log mapping, where the aggregate's greedy mean field settles on π*, both bootstraps give the same point
+    ch, log = decompose_rewards("polar", mdp.rewards), [make_mapping("log", **LOG)] * 2
+    for b in (1.0, 0.5):
+        g = mapped_fixed_point(mdp.transitions, ch, log, GAMMA, beta_reg=b, beta_f=0.5, mode="mean_update", tol=1e-12)
+        f = mapped_fixed_point(mdp.transitions, ch, log, GAMMA, beta_reg=b, beta_f=0.5, mode="mean_update",
+                               greedy=pi_star, tol=1e-12)
+        assert bool((g.aggregate.argmax(-1) == pi_star).all())
+        assert float((g.aggregate - f.aggregate).abs().max()) < 1e-9
+
+
+def test_l165_mean_field_settles_with_the_fixed_policy_where_the_greedy_one_cycles():
+    """The seed-24 failure (L165 raised): on the claim's family at dev seed 900 the aggregate-greedy mean field of Log
+    Q-learning at β_reg = 1 keeps cycling; bootstrapping from π* (the revised check (c)) settles in < 2000 iterations."""
+    from pgtheory.claims.library import l165_value_mapping as L
+    P, r, q_star = L._instances(16, 900)
+    maps, dec = L.CONFIGS["Log Q-learning"]
+    ch, ms = L._channels(dec, r, 900), [L._mapping(m) for m in maps]
+    with pytest.raises(RuntimeError, match="still moving"):
+        mapped_fixed_point(P, ch, ms, L.GAMMA, beta_reg=1.0, beta_f=L.BETA_F, mode="mean_update", tol=L.MF_STOP,
+                           max_iter=5000)
+    fp = mapped_fixed_point(P, ch, ms, L.GAMMA, beta_reg=1.0, beta_f=L.BETA_F, mode="mean_update",
+                            greedy=q_star.argmax(-1), tol=L.MF_STOP, max_iter=2000)
+    bias = (fp.aggregate - q_star).abs().amax((-1, -2)) / q_star.abs().amax((-1, -2))
+    assert float(bias.min()) > L.TWIN_GAP  # the Jensen bias at β_reg = 1 stays visible (the T4 twin)
+
+
 def test_mean_update_equals_sampled_update_averaged_over_next_states():
     mdp, _ = _mixed_garnet(5)
     ch = decompose_rewards("polar", mdp.rewards)
@@ -223,6 +261,19 @@ def test_claim_stochastic_rule_on_synthetic_curves():
 
 
 # --- bad input --------------------------------------------------------------------------------------------------------
+
+def test_fixed_policy_bad_actions_raise_naming_greedy():
+    q = torch.zeros(2, 5, 3, dtype=torch.float64)
+    w = torch.ones(2, dtype=torch.float64)
+    with pytest.raises(TypeError, match="greedy"):
+        greedy_next_values(q, w, torch.zeros(5))
+    with pytest.raises(ValueError, match="greedy.*shape"):
+        greedy_next_values(q, w, torch.zeros(4, dtype=torch.int64))
+    with pytest.raises(ValueError, match="greedy.*\\[0, 3\\)"):
+        greedy_next_values(q, w, torch.full((5,), 3, dtype=torch.int64))
+    q[1, 2, 1] = 7.0
+    assert greedy_next_values(q, w, torch.tensor([0, 0, 1, 0, 0]))[1, 2] == 7.0
+
 
 def test_bad_inputs_raise_naming_the_argument():
     mdp = _det_mdp()

@@ -196,12 +196,16 @@ def aggregate_values(q_tilde: torch.Tensor, mappings: Sequence[ValueMapping], we
     return _weighted_sum(channel_values(q_tilde, mappings), weights)
 
 
-def greedy_next_values(q: torch.Tensor, weights: torch.Tensor, greedy: str = "aggregate") -> torch.Tensor:
+def greedy_next_values(q: torch.Tensor, weights: torch.Tensor, greedy: str | torch.Tensor = "aggregate") -> torch.Tensor:
     r"""Per-channel bootstrap values v_j(s') = Q_j(s', ã'(s')), ``q [..., J, S, A]`` → ``[..., J, S]``.
 
     ``greedy='aggregate'``: ã' = argmax_a Σ_j λ_j Q_j(s', a), shared by all channels (the paper's rule);
-    ``'channel'``: each channel bootstraps from its own max_a Q_j(s', a) (a twin: it converges to Σ_j max, not Q*).
+    ``'channel'``: each channel bootstraps from its own max_a Q_j(s', a) (a twin: it converges to Σ_j max, not Q*);
+    an int64 tensor ``[..., S]`` of actions (batch dims as ``q``'s): a fixed deterministic policy π, v_j(s') =
+    Q_j(s', π(s')) — policy evaluation, whose iterations have no greedy switches (used for mean-field biases).
     """
+    if isinstance(greedy, torch.Tensor):
+        return _fixed_policy_values(q, greedy)
     if greedy == "aggregate":
         a_star = _weighted_sum(q, weights).argmax(-1)  # [..., S]
         idx = a_star.unsqueeze(-2).unsqueeze(-1).expand(*q.shape[:-1], 1)
@@ -209,6 +213,20 @@ def greedy_next_values(q: torch.Tensor, weights: torch.Tensor, greedy: str = "ag
     if greedy == "channel":
         return q.amax(-1)
     raise ValueError(f"greedy: expected one of {GREEDY_MODES}, got {greedy!r}")
+
+
+def _fixed_policy_values(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """v_j(s') = Q_j(s', π(s')) for a fixed deterministic policy ``actions [..., S]`` (int64, batch dims as q's)."""
+    if actions.dtype != torch.int64:
+        raise TypeError(f"greedy: a fixed policy must be an int64 tensor of actions, got dtype {actions.dtype}")
+    S, A = q.shape[-2:]
+    if actions.shape[-1] != S or actions.shape[:-1] != q.shape[:-3]:
+        raise ValueError(f"greedy: a fixed policy needs shape {tuple(q.shape[:-3]) + (S,)} (batch dims, S), got "
+                         f"{tuple(actions.shape)}")
+    if bool(((actions < 0) | (actions >= A)).any()):
+        raise ValueError(f"greedy: fixed-policy actions must lie in [0, {A}), got {actions.min()}..{actions.max()}")
+    idx = actions.unsqueeze(-2).unsqueeze(-1).expand(*q.shape[:-1], 1)  # [..., J, S, 1]
+    return q.gather(-1, idx).squeeze(-1)
 
 
 def sampled_targets(q: torch.Tensor, channels: RewardChannels, next_states: torch.Tensor, discount: float,
@@ -277,7 +295,9 @@ def mapped_fixed_point(transitions, channels: RewardChannels, mappings: Sequence
     ``mode='expected_target'``: :func:`mapped_update` on :func:`expected_targets` (noise removed before the
     mapping; its fixed point is Q* for any mapping in the class). ``'mean_update'``: :func:`mean_mapped_update` (the
     stochastic algorithm's mean field; its fixed point carries the Jensen bias at fixed β_reg). Raises
-    ``RuntimeError`` when ``max_iter`` is reached.
+    ``RuntimeError`` when ``max_iter`` is reached. ``greedy``: as in :func:`greedy_next_values` (a string, or a fixed
+    policy's actions ``[..., S]``; with the aggregate's greedy action a mean field at β_reg < 1 can cycle between
+    greedy choices at near-tied states instead of settling).
     """
     P = check_probabilities(as_tensor(transitions, "transitions"), "transitions")
     gamma = check_discount(discount)

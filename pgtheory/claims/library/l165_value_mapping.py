@@ -28,7 +28,8 @@ Design (fixed before running):
   converged if the median over runs of ‖Q_T − Q*‖∞ ≤ FINAL_TOL·‖Q*‖∞ and it fell since T/10; diverging if it rose since
   T/10 and exceeds FINAL_TOL·‖Q*‖∞; unresolved otherwise.
 * (c) mean field (noise vs bias): the stochastic update's expectation over s' with a fixed β_reg has its own fixed point
-  (a Jensen bias, since f is nonlinear); for Log Q-learning its distance to Q* at β_reg ∈ BETA_REG_GRID is reported, and
+  (a Jensen bias, since f is nonlinear); for Log Q-learning, bootstrapping from the optimal policy π* = argmax Q*
+  (revision 2026-12-02, below), its distance to Q* at β_reg ∈ BETA_REG_GRID is reported, and
   the bias must shrink with β_reg (halving β_reg at least MIN_BIAS_SHRINK-fold smaller bias) — why β_reg must vanish.
 * twins (boundary checks, each must be rejected by the same exact check (a) or (c)): T1 log on one channel with rewards of
   both signs (a decomposition the mapping cannot represent: targets clipped at the log's floor); T2 square mapping on one
@@ -59,6 +60,16 @@ constant steps ×1.0). Check (a) is nearly true by construction (with β_reg = 1
 map, so any injective f has Q* as its fixed point): it checks our code; the evidence about the paper is (b) and (c).
 The kind stays "theorem" as *our reading* of the convergence statement, whose conditions could not be read. The quote
 joins two sentences of the abstract; "[…]" marks the three sentences between them.
+
+Revision (2026-12-02, after the seed-24 confirmatory run, in which L165 raised and wrote no record): the mean field (c)
+bootstrapped from the aggregate's greedy action, and on one seed-24 Garnet its iteration at β_reg < 1 was still moving
+by 0.00175 after 50 000 iterations; the seed-24 referee found a two-step cycle on a dev-seed instance (the greedy action
+at one state flips every iteration; families of dev seeds 900–904 fail 3 times in 5). The mean-field map with a greedy
+argmax is discontinuous where actions nearly tie, so its fixed point need not exist. (c) asks how the Jensen bias of the
+nonlinear mapping scales with β_reg, which does not involve action selection, so it now bootstraps from the fixed
+optimal policy π* (policy evaluation: Q^{π*} = Q*, and without noise the map's fixed point is Q*). Rule, thresholds,
+β_reg grid and iteration cap unchanged; the stochastic runs (b) and the exact checks (a) still use the aggregate's
+greedy action. Judged from the next confirmatory run.
 """
 from __future__ import annotations
 
@@ -210,12 +221,14 @@ def run(ctx: RunContext) -> Evidence:
         fp = mapped_fixed_point(P, _channels(dec, r, ctx.seed), [_mapping(m) for m in maps], GAMMA, beta_reg=1.0,
                                 beta_f=BETA_F, greedy=greedy, tol=FP_STOP)
         twin_err[name] = ((fp.aggregate - q_star).abs().amax((-1, -2))).tolist()
-    # (c) mean field of the stochastic Log Q-learning update at fixed β_reg (β_f = 0.5 damps the greedy switches)
+    # (c) mean field of the stochastic Log Q-learning update at fixed β_reg, bootstrapping from π* = argmax Q* (revision
+    # 2026-12-02: with the aggregate's greedy action it can cycle at near-tied states and never settle)
     logq_maps = [_mapping(m) for m in CONFIGS["Log Q-learning"][0]]
+    pi_star = q_star.argmax(-1)  # [M, S]
     bias = {}
     for br in BETA_REG_GRID:
         fp = mapped_fixed_point(P, ch_by["Log Q-learning"], logq_maps, GAMMA, beta_reg=br, beta_f=BETA_F,
-                                mode="mean_update", tol=MF_STOP, max_iter=s["mean_field_iter"])
+                                mode="mean_update", greedy=pi_star, tol=MF_STOP, max_iter=s["mean_field_iter"])
         bias[br] = ((fp.aggregate - q_star).abs().amax((-1, -2))).tolist()
     twin_err["T4 Log Q-learning, mapped-space averaging only (β_reg = 1)"] = bias[1.0]
     shrink = [[bias[a][m] / max(bias[b][m], 1e-300) for a, b in zip(BETA_REG_GRID, BETA_REG_GRID[1:])] for m in range(len(scale))]
