@@ -284,6 +284,14 @@ def _check_strata(claim: Claim, count: int, sensitivity: list[dict[str, Any]]) -
     return notes
 
 
+def _clip_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "..." where it was cut."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 3]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "..."
+
+
 def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> dict[str, Any]:
     """The protocol's fields of a record: final ``verdict``, ``raw_verdict`` and the notes that explain any change.
 
@@ -377,7 +385,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         if quote_verdict not in (None, "inconclusive"):
             # the claim's quoted-part rule, on our reading: kept in the record, never shown as the sentence's verdict
             out["quote_part_verdict"] = quote_verdict
-            notes.append(f"inconclusive on the quoted sentence: read {claim.reading} ({claim.reading_note[:160]}); the "
+            notes.append(f"inconclusive on the quoted sentence: read {claim.reading} ({_clip_words(claim.reading_note, 160)}); the "
                          f"rule's quoted part gave {quote_verdict} on that reading")
         quote_verdict = "inconclusive"
     if claim.extension and quote_verdict is None:
@@ -408,8 +416,12 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         if quote_verdict == "inconclusive" and verdict != "inconclusive":
             # 2026-11-30 (referee: L67), symmetric since 2026-12-01: a stand-in or a sentence that asserts no result
             # is undecided whichever way the rule came out
-            notes.append(f"inconclusive: the extension {_EXTENSION_OUTCOME[verdict]}, but the evidence leaves the quoted "
-                         "sentence itself undecided (a stand-in or a rule beyond the sentence)")
+            if "quote_part_verdict" in out:  # the rule is the quoted part itself, read by our criterion (seed-24 referee F2)
+                notes.append(f"inconclusive: the rule, read {claim.reading}, {_EXTENSION_OUTCOME[verdict]}, but that "
+                             f"reading leaves the quoted sentence itself undecided")
+            else:
+                notes.append(f"inconclusive: the extension {_EXTENSION_OUTCOME[verdict]}, but the evidence leaves the "
+                             "quoted sentence itself undecided (a stand-in or a rule beyond the sentence)")
         elif quote_verdict == "refuted":
             notes.append("refuted on the quoted sentence itself, not only on the extension")
         elif quote_verdict == "confirmed" and combined == "qualified":
