@@ -38,3 +38,16 @@ def test_clip_words():
     assert _clip_words("short", 160) == "short"
     assert _clip_words("alpha beta gamma", 12) == "alpha..."
     assert len(_clip_words("x" * 50, 10)) == 10
+
+
+def test_the_rule_wording_is_used_only_where_the_rule_is_the_quoted_part():
+    """Pre-run audit A2: where the quoted part held (kept as quote_part_verdict) but the whole rule, with a real
+    extension, failed, the note still names the extension (L79, L167, L237, L121, L135 are of this kind)."""
+    load_claims()
+    claim = CLAIMS.get("L41-aspo-flipped-ratios")
+    ev = Evidence("refuted", 0.28, "t", 32, "synthetic", instances=[True] * 32, sensitivity=[],
+                  clauses=l41._clauses(["+", "+", "+", "+"], ["+", "+", "+", "+"]))
+    rec = apply_protocol(claim, ev, alpha=0.05 / 128)
+    notes = " ".join(rec["protocol_notes"])
+    assert rec["quote_part_verdict"] != rec["raw_verdict"] == "refuted"
+    assert "the extension failed" in notes and "the rule, read" not in notes

@@ -273,6 +273,44 @@ def test_fixed_policy_bad_actions_raise_naming_greedy():
         greedy_next_values(q, w, torch.full((5,), 3, dtype=torch.int64))
     q[1, 2, 1] = 7.0
     assert greedy_next_values(q, w, torch.tensor([0, 0, 1, 0, 0]))[1, 2] == 7.0
+    qb = torch.zeros(4, 2, 5, 3, dtype=torch.float64)  # a batch of 4: one policy per batch member, never broadcast
+    with pytest.raises(ValueError, match="greedy.*shape"):
+        greedy_next_values(qb, w, torch.zeros(5, dtype=torch.int64))
+    with pytest.raises(ValueError, match="greedy.*shape"):
+        greedy_next_values(qb, w, torch.zeros(3, 5, dtype=torch.int64))
+    assert greedy_next_values(qb, w, torch.zeros(4, 5, dtype=torch.int64)).shape == (4, 2, 5)
+
+
+def test_l165_check_c_bootstraps_from_pi_star(monkeypatch):
+    """Pre-run audit A3(b): the claim's mean-field calls (mode='mean_update') pass π* = argmax Q* as a fixed policy;
+    the exact checks (a) and their twins keep their string modes."""
+    from pgtheory.claims.library import l165_value_mapping as L
+    from pgtheory.claims.record import RunContext
+    from pgtheory.claims.registry import CLAIMS, load_claims
+    load_claims()
+    quick = dict(CLAIMS.get(L.ID).scales["quick"])
+    calls = []
+    real = L.mapped_fixed_point
+
+    def spy(*args, **kw):
+        calls.append((kw.get("mode", "expected_target"), kw.get("greedy", "aggregate")))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(L, "mapped_fixed_point", spy)
+    class _Stop(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise _Stop
+
+    monkeypatch.setattr(L, "_stochastic", stop)
+    with pytest.raises(_Stop):  # stop after (a) and (c): the stochastic runs are not needed here
+        L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+    mean = [g for m, g in calls if m == "mean_update"]
+    assert len(mean) == len(L.BETA_REG_GRID) and all(isinstance(g, torch.Tensor) for g in mean)
+    _, _, q_star = L._instances(quick["mdps"], 0)
+    assert all(torch.equal(g, q_star.argmax(-1)) for g in mean)
+    assert all(isinstance(g, str) for m, g in calls if m != "mean_update")
 
 
 def test_bad_inputs_raise_naming_the_argument():

@@ -416,7 +416,7 @@ def apply_protocol(claim: Claim, ev: Evidence, alpha: float | None = None) -> di
         if quote_verdict == "inconclusive" and verdict != "inconclusive":
             # 2026-11-30 (referee: L67), symmetric since 2026-12-01: a stand-in or a sentence that asserts no result
             # is undecided whichever way the rule came out
-            if "quote_part_verdict" in out:  # the rule is the quoted part itself, read by our criterion (seed-24 referee F2)
+            if out.get("quote_part_verdict") == verdict:  # the rule is the quoted part itself, on our reading (seed-24 F2)
                 notes.append(f"inconclusive: the rule, read {claim.reading}, {_EXTENSION_OUTCOME[verdict]}, but that "
                              f"reading leaves the quoted sentence itself undecided")
             else:

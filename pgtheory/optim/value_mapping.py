@@ -230,7 +230,7 @@ def _fixed_policy_values(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor
 
 
 def sampled_targets(q: torch.Tensor, channels: RewardChannels, next_states: torch.Tensor, discount: float,
-                    greedy: str = "aggregate") -> torch.Tensor:
+                    greedy: str | torch.Tensor = "aggregate") -> torch.Tensor:
     r"""U_j(s,a) = r_j(s,a) + γ v_j(s'_{sa}) for sampled next states ``next_states [B, S, A]`` (int64).
 
     ``q [B, J, S, A]`` regular-space channel values; returns ``[B, J, S, A]``.
@@ -242,7 +242,7 @@ def sampled_targets(q: torch.Tensor, channels: RewardChannels, next_states: torc
 
 
 def expected_targets(q: torch.Tensor, channels: RewardChannels, transitions: torch.Tensor, discount: float,
-                     greedy: str = "aggregate") -> torch.Tensor:
+                     greedy: str | torch.Tensor = "aggregate") -> torch.Tensor:
     r"""E[U_j] = r_j + γ Σ_{s'} P(s'|s,a) v_j(s'): the regular-space expectation of the target, ``[..., J, S, A]``."""
     v = greedy_next_values(q, channels.weights, greedy)  # [..., J, S]
     return channels.rewards + discount * torch.einsum("...sat,...jt->...jsa", transitions, v)
@@ -261,7 +261,7 @@ def mapped_update(q_tilde: torch.Tensor, targets: torch.Tensor, mappings: Sequen
 
 def mean_mapped_update(q_tilde: torch.Tensor, channels: RewardChannels, mappings: Sequence[ValueMapping],
                        transitions: torch.Tensor, discount: float, beta_reg: float, beta_f: float,
-                       greedy: str = "aggregate") -> torch.Tensor:
+                       greedy: str | torch.Tensor = "aggregate") -> torch.Tensor:
     r"""The expectation over s' of one synchronous sampled update (its mean field), ``[..., J, S, A]``:
 
     .. math:: \tilde Q_j + \beta_f\Big(\sum_{s'} P(s'|s,a)\, f_j\big(Q_j + \beta_{reg}(r_j + \gamma v_j(s') - Q_j)\big) - \tilde Q_j\Big).
@@ -288,7 +288,7 @@ class MappedFixedPoint(NamedTuple):
 
 def mapped_fixed_point(transitions, channels: RewardChannels, mappings: Sequence[ValueMapping], discount: float, *,
                        beta_reg: float = 1.0, beta_f: float = 1.0, mode: str = "expected_target",
-                       greedy: str = "aggregate", q_tilde_init: torch.Tensor | None = None, tol: float = 1e-12,
+                       greedy: str | torch.Tensor = "aggregate", q_tilde_init: torch.Tensor | None = None, tol: float = 1e-12,
                        max_iter: int = 200_000) -> MappedFixedPoint:
     r"""Iterate a deterministic mapped update until the aggregate moves less than ``tol`` (sup norm).
 
@@ -296,8 +296,8 @@ def mapped_fixed_point(transitions, channels: RewardChannels, mappings: Sequence
     mapping; its fixed point is Q* for any mapping in the class). ``'mean_update'``: :func:`mean_mapped_update` (the
     stochastic algorithm's mean field; its fixed point carries the Jensen bias at fixed β_reg). Raises
     ``RuntimeError`` when ``max_iter`` is reached. ``greedy``: as in :func:`greedy_next_values` (a string, or a fixed
-    policy's actions ``[..., S]``; with the aggregate's greedy action a mean field at β_reg < 1 can cycle between
-    greedy choices at near-tied states instead of settling).
+    policy's actions ``[..., S]``; with the aggregate's greedy action the mean field at a fixed β_reg — seen at 1, ½ and
+    ¼ — can cycle between greedy choices at near-tied states instead of settling).
     """
     P = check_probabilities(as_tensor(transitions, "transitions"), "transitions")
     gamma = check_discount(discount)

@@ -35,7 +35,8 @@ Design (fixed before running):
   both signs (a decomposition the mapping cannot represent: targets clipped at the log's floor); T2 square mapping on one
   channel (not injective on ℝ); T3 polar identity channels bootstrapping from each channel's own greedy action (not the
   aggregate's); T4 Log Q-learning averaging only in the mapped space (β_reg = 1, β_f,t → 0): its limit is the mean-field
-  fixed point at β_reg = 1, rejected when that is farther than TWIN_GAP·‖Q*‖∞ from Q*.
+  fixed point at β_reg = 1 (since the 2026-12-02 revision: the π*-bootstrapped one of (c), a stand-in, since the greedy
+  one may not exist), rejected when that is farther than TWIN_GAP·‖Q*‖∞ from Q*.
 * code checks (identities, subsumption): the identity/one-channel run equals a plain Q-learning loop on the same draws;
   Q-decomposition (identity, any β_f) and Log Q-learning with β_f = 1 equal Q-learning with step β_reg·β_f (resp. β_reg)
   on the same draws (to 1e-9) — in the tabular case the mapping matters only through β_f < 1.
@@ -62,14 +63,20 @@ The kind stays "theorem" as *our reading* of the convergence statement, whose co
 joins two sentences of the abstract; "[…]" marks the three sentences between them.
 
 Revision (2026-12-02, after the seed-24 confirmatory run, in which L165 raised and wrote no record): the mean field (c)
-bootstrapped from the aggregate's greedy action, and on one seed-24 Garnet its iteration at β_reg < 1 was still moving
-by 0.00175 after 50 000 iterations; the seed-24 referee found a two-step cycle on a dev-seed instance (the greedy action
-at one state flips every iteration; families of dev seeds 900–904 fail 3 times in 5). The mean-field map with a greedy
-argmax is discontinuous where actions nearly tie, so its fixed point need not exist. (c) asks how the Jensen bias of the
-nonlinear mapping scales with β_reg, which does not involve action selection, so it now bootstraps from the fixed
-optimal policy π* (policy evaluation: Q^{π*} = Q*, and without noise the map's fixed point is Q*). Rule, thresholds,
-β_reg grid and iteration cap unchanged; the stochastic runs (b) and the exact checks (a) still use the aggregate's
-greedy action. Judged from the next confirmatory run.
+bootstrapped from the aggregate's greedy action, and on a seed-24 Garnet (the log names neither the instance nor β_reg)
+its iteration was still moving by 0.00175 after 50 000 iterations; the seed-24 referee found a two-step cycle on a
+dev-seed instance at β_reg = 1 (the greedy action at one state flips every iteration; families of dev seeds 900–904
+fail 3 times in 5; the pre-run audit found 9 of 20 dev families (0–9, 900–909) failing, at β_reg = 1 on all 9, at 0.5 on
+5, at 0.25 on 2). The mean-field map with a greedy argmax is discontinuous where actions nearly tie, so its fixed point
+need not exist. (c) now bootstraps from the fixed optimal policy π* (policy evaluation: Q^{π*} = Q*, and without noise
+the map's fixed point is Q*): it measures the Jensen bias of the nonlinear mapping under policy evaluation of π*, a
+stand-in for the stochastic algorithm's mean field, no longer that mean field's own fixed point. The two differ
+wherever the biased greedy point's policy is not π*, not only where the greedy iteration cycles: on at least one
+instance in 16 of 20 dev families, by up to 0.056·‖Q*‖∞ (dev seed 5), moving (c)'s outcome both ways (dev seed 4 from
+not-shrinking to shrinking, dev seed 925 the reverse; pre-run audit,
+docs/reviews/2026-12-02-seed24-revisions-prerun-audit.md). Rule, thresholds, β_reg grid and iteration cap unchanged;
+the stochastic runs (b) and the exact checks (a) still use the aggregate's greedy action. L165 is read by our criterion,
+so its shown verdict is inconclusive whatever (c) gives. Judged from the next confirmatory run.
 """
 from __future__ import annotations
 
@@ -221,8 +228,8 @@ def run(ctx: RunContext) -> Evidence:
         fp = mapped_fixed_point(P, _channels(dec, r, ctx.seed), [_mapping(m) for m in maps], GAMMA, beta_reg=1.0,
                                 beta_f=BETA_F, greedy=greedy, tol=FP_STOP)
         twin_err[name] = ((fp.aggregate - q_star).abs().amax((-1, -2))).tolist()
-    # (c) mean field of the stochastic Log Q-learning update at fixed β_reg, bootstrapping from π* = argmax Q* (revision
-    # 2026-12-02: with the aggregate's greedy action it can cycle at near-tied states and never settle)
+    # (c) mean field of the stochastic Log Q-learning update at fixed β_reg, bootstrapping from π* = argmax Q* (a stand-in,
+    # revision 2026-12-02: with the aggregate's greedy action it can cycle at near-tied states and never settle)
     logq_maps = [_mapping(m) for m in CONFIGS["Log Q-learning"][0]]
     pi_star = q_star.argmax(-1)  # [M, S]
     bias = {}
@@ -279,7 +286,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"configurations (Q-learning, Log Q, LogLin, log+identity, Q-decomposition; max err "
                  f"{max(max(v) for v in fp_err.values()):.1g}); stochastic runs ({s['runs']}/MDP, {s['steps']} steps, ω = {OMEGA}, "
                  f"β_f = {BETA_F}) converged on {conv}/{len(CONFIGS) * s['mdps']} (config, MDP) pairs, worst final median "
-                 f"{max(worst_final.values()):.3f}·‖Q*‖∞; the Log Q mean-field bias at fixed β_reg falls from "
+                 f"{max(worst_final.values()):.3f}·‖Q*‖∞; the Log Q mean-field bias at fixed β_reg (bootstrapping from π*) falls from "
                  f"{np.median(bmat[0]):.2g} (β_reg = 1) to {np.median(bmat[-1]):.2g} (β_reg = {BETA_REG_GRID[-1]}) of ‖Q*‖∞, so "
                  f"β_reg → 0 is needed; twins' limits off Q* by ≥ "
                  + ", ".join(f"{n.split(' ')[0]} {min(e / float(scale[m]) for m, e in enumerate(v)):.2g}" for n, v in twin_err.items())
@@ -324,7 +331,7 @@ def _draw(m: dict, figure_dir: str) -> str:
     ref = np.median(bmat[0]) * np.array(BETA_REG_GRID)
     a2.loglog(BETA_REG_GRID, ref, "k--", lw=0.8, label="slope 1 (bias ∝ β_reg)")
     a2.set_xlabel("regular-space step β_reg (held fixed)")
-    a2.set_ylabel("mean-field limit: relative sup error")
+    a2.set_ylabel("mean-field limit (bootstrap π*): rel. sup error")
     plain_log_ticks(a2, BETA_REG_GRID, axis="x")
     plain_log_ticks(a2, (0.001, 0.003, 0.01, 0.03, 0.1), axis="y")
     a2.legend(fontsize=7)
