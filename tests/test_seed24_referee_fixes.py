@@ -51,3 +51,16 @@ def test_the_rule_wording_is_used_only_where_the_rule_is_the_quoted_part():
     notes = " ".join(rec["protocol_notes"])
     assert rec["quote_part_verdict"] != rec["raw_verdict"] == "refuted"
     assert "the extension failed" in notes and "the rule, read" not in notes
+
+
+def test_describe_matched_never_prints_an_interval_end_that_excludes_zero_as_zero():
+    """F5: L197's KL-0.03 cell, +0.02046 [+0.00016, +0.04076], printed "+0.02 [+0.00, +0.04]". Twin: an end that is
+    really 0 still prints as 0 at the given digits, and ends away from 0 keep the fixed decimals."""
+    from types import SimpleNamespace as NS
+    from pgtheory.claims.library._multi_epoch import describe_matched
+    cell = NS(level=0.03, n_pairs=32, diff=NS(statistic=0.02046, low=0.00016, high=0.04076))
+    assert describe_matched([cell], digits=2) == "KL 0.03: +0.02 [+0.00016, +0.04] (n=32)"
+    zero = NS(level=0.03, n_pairs=32, diff=NS(statistic=0.02, low=0.0, high=0.04))
+    assert describe_matched([zero], digits=2) == "KL 0.03: +0.02 [+0.00, +0.04] (n=32)"
+    neg = NS(level=0.1, n_pairs=32, diff=NS(statistic=-0.004, low=-0.0081, high=-0.00002))
+    assert describe_matched([neg], digits=2) == "KL 0.1: -0.00 [-0.01, -2e-05] (n=32)"

@@ -225,11 +225,16 @@ def describe_matched(points, prefix: str = "KL ", digits: int = 3) -> str:
 
     ``digits`` decimals, or two significant digits where the interval's largest end would round to 0 at that many
     (a referee of the seed-22 ledger, finding 6: L129's only significant difference, −1.4e-4 [−1.9e-4, −1.0e-4],
-    printed as "−0.000 [−0.000, −0.000]")."""
+    printed as "−0.000 [−0.000, −0.000]"). An interval end that would round to 0 but is not 0 keeps two significant
+    digits, so an interval that excludes 0 never reads as touching it (seed-24 referee F5: L197's +0.00016 printed as
+    "+0.00")."""
     def fmt(p) -> str:
         lo, hi, x = p.diff.low, p.diff.high, p.diff.statistic
         f = f"+.{digits}f" if max(abs(lo), abs(hi), abs(x)) >= 0.5 * 10 ** -digits else "+.2g"
-        return f"{x:{f}} [{lo:{f}}, {hi:{f}}] (n={p.n_pairs})"
+
+        def end(v: float) -> str:
+            return f"{v:+.2g}" if f != "+.2g" and v != 0 and abs(v) < 0.5 * 10 ** -digits else f"{v:{f}}"
+        return f"{x:{f}} [{end(lo)}, {end(hi)}] (n={p.n_pairs})"
     return ", ".join(f"{prefix}{p.level:g}: " + ("not reached" if p.diff is None else fmt(p)) for p in points)
 
 
