@@ -121,7 +121,7 @@ def run(ctx: RunContext) -> Evidence:
                  f"{np.median(r2):.4f} (min {r2.min():.4f}), linear residual median {np.median(ratio):.1f}× the quadratic's "
                  f"(min {ratio.min():.1f}×); the rule held on {sum(f['verdict'] == 'confirmed' for f in fits)}/{n}. First "
                  f"instance: the exact Var[rA] {'rises monotonically' if np.all(np.diff(V) >= 0) else 'moves'} from "
-                 f"{V[0]:.3g} to {V[-1]:.3g} as L rises from {L[0]:.3f} to {L[-1]:.3f} (quadratic fit R² "
+                 f"{V[0]:.3g} to {V[-1]:.3g} as L rises from {L[0] if abs(L[0]) >= 5e-4 else 0.0:.3f} to {L[-1]:.3f} (quadratic fit R² "
                  f"{f0['r2']:.3f}; its coefficients are in the details, not printed: where the path has few points they "
                  f"can misdescribe the exact curve). The dropout rule is not tested"),
         details={"coefficients": f0["c"].tolist(), "r2": f0["r2"], "linear_residual_ratio": f0["ratio"],
