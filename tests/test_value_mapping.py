@@ -384,3 +384,26 @@ def test_stochastic_rule_passes_a_decaying_schedule_and_rejects_a_constant_step_
         out[name] = c.stochastic_outcomes(cks, err.median(-1).values, scale)
     assert out["schedule"] == ["converged", "converged"], out
     assert "converged" not in out["constant"], out
+
+
+def test_l165_iteration_that_does_not_settle_is_a_failed_code_check_not_a_lost_record(monkeypatch):
+    """Pre-run audit A4 (seed-24 referee B1): a fixed-point iteration hitting its cap becomes a failed check of our code
+    (the record is written, inconclusive), not an exception. Twin: the same quick run without the failure has none."""
+    from pgtheory.claims.library import l165_value_mapping as L
+    from pgtheory.claims.record import RunContext
+    from pgtheory.claims.registry import CLAIMS, load_claims
+    load_claims()
+    quick = dict(CLAIMS.get(L.ID).scales["quick"])
+    real = L.mapped_fixed_point
+
+    def capped(*args, **kw):
+        if kw.get("mode") == "mean_update" and kw.get("beta_reg") == 0.5:
+            raise RuntimeError("mapped_fixed_point: aggregate still moving by 0.00175 after max_iter=50000")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(L, "mapped_fixed_point", capped)
+    ev = L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+    assert any(c.startswith("(c) mean field at β_reg = 0.5: mapped_fixed_point") for c in ev.code_checks)
+    assert ev.verdict == "inconclusive"  # the NaN limits cannot pass the shrink check
+    monkeypatch.setattr(L, "mapped_fixed_point", real)
+    assert not L.run(RunContext("quick", quick, 0, "cpu", "", 0.05)).code_checks
