@@ -42,7 +42,7 @@ __all__ = ["ValueMapping", "MAPPINGS", "make_mapping", "identity_mapping", "log_
            "square_mapping", "RewardChannels", "DECOMPOSITIONS", "decompose_rewards", "single_channel",
            "polar_channels", "random_split_channels", "channel_values", "aggregate_values", "greedy_next_values",
            "sampled_targets", "expected_targets", "mapped_update", "mean_mapped_update",
-           "MappedFixedPoint", "mapped_fixed_point", "ValueMappingTrace", "orchestrated_q_learning", "GREEDY_MODES"]
+           "MappedFixedPoint", "FixedPointNotSettled", "mapped_fixed_point", "ValueMappingTrace", "orchestrated_q_learning", "GREEDY_MODES"]
 
 #: how the bootstrap action is chosen: on the aggregate Q (the paper's rule) or per channel on its own Q_j (a twin)
 GREEDY_MODES = ("aggregate", "channel")
@@ -279,6 +279,10 @@ def mean_mapped_update(q_tilde: torch.Tensor, channels: RewardChannels, mappings
     return q_tilde + beta_f * (mean - q_tilde)
 
 
+class FixedPointNotSettled(RuntimeError):
+    """:func:`mapped_fixed_point` reached ``max_iter`` with the aggregate still moving by more than ``tol``."""
+
+
 class MappedFixedPoint(NamedTuple):
     q_tilde: torch.Tensor  #: [..., J, S, A]
     aggregate: torch.Tensor  #: [..., S, A]
@@ -295,7 +299,7 @@ def mapped_fixed_point(transitions, channels: RewardChannels, mappings: Sequence
     ``mode='expected_target'``: :func:`mapped_update` on :func:`expected_targets` (noise removed before the
     mapping; its fixed point is Q* for any mapping in the class). ``'mean_update'``: :func:`mean_mapped_update` (the
     stochastic algorithm's mean field; its fixed point carries the Jensen bias at fixed β_reg). Raises
-    ``RuntimeError`` when ``max_iter`` is reached. ``greedy``: as in :func:`greedy_next_values` (a string, or a fixed
+    :class:`FixedPointNotSettled` (a ``RuntimeError``) when ``max_iter`` is reached. ``greedy``: as in :func:`greedy_next_values` (a string, or a fixed
     policy's actions ``[..., S]``; with the aggregate's greedy action the mean field at a fixed β_reg — seen at 1, ½ and
     ¼ — can cycle between greedy choices at near-tied states instead of settling).
     """
@@ -322,7 +326,7 @@ def mapped_fixed_point(transitions, channels: RewardChannels, mappings: Sequence
         agg = new
         if change <= tol:
             return MappedFixedPoint(qt, agg, k, change)
-    raise RuntimeError(f"mapped_fixed_point: aggregate still moving by {change:.3g} after max_iter={max_iter}")
+    raise FixedPointNotSettled(f"mapped_fixed_point: aggregate still moving by {change:.3g} after max_iter={max_iter}")
 
 
 class ValueMappingTrace(NamedTuple):
