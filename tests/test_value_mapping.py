@@ -281,14 +281,19 @@ def test_fixed_policy_bad_actions_raise_naming_greedy():
     assert greedy_next_values(qb, w, torch.zeros(4, 5, dtype=torch.int64)).shape == (4, 2, 5)
 
 
-def test_l165_check_c_bootstraps_from_pi_star(monkeypatch):
-    """Pre-run audit A3(b): the claim's mean-field calls (mode='mean_update') pass π* = argmax Q* as a fixed policy;
-    the exact checks (a) and their twins keep their string modes."""
+def _run_l165_quick():
+    """L165's run function at quick scale on dev seed 0 (with whatever the test has monkeypatched into its module)."""
     from pgtheory.claims.library import l165_value_mapping as L
     from pgtheory.claims.record import RunContext
     from pgtheory.claims.registry import CLAIMS, load_claims
     load_claims()
-    quick = dict(CLAIMS.get(L.ID).scales["quick"])
+    return L.run(RunContext("quick", dict(CLAIMS.get(L.ID).scales["quick"]), 0, "cpu", "", 0.05))
+
+
+def test_l165_check_c_bootstraps_from_pi_star(monkeypatch):
+    """Pre-run audit A3(b): the claim's mean-field calls (mode='mean_update') pass π* = argmax Q* as a fixed policy;
+    the exact checks (a) and their twins keep their string modes."""
+    from pgtheory.claims.library import l165_value_mapping as L
     calls = []
     real = L.mapped_fixed_point
 
@@ -305,10 +310,11 @@ def test_l165_check_c_bootstraps_from_pi_star(monkeypatch):
 
     monkeypatch.setattr(L, "_stochastic", stop)
     with pytest.raises(_Stop):  # stop after (a) and (c): the stochastic runs are not needed here
-        L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+        _run_l165_quick()
     mean = [g for m, g in calls if m == "mean_update"]
     assert len(mean) == len(L.BETA_REG_GRID) and all(isinstance(g, torch.Tensor) for g in mean)
-    _, _, q_star = L._instances(quick["mdps"], 0)
+    from pgtheory.claims.registry import CLAIMS
+    _, _, q_star = L._instances(CLAIMS.get(L.ID).scales["quick"]["mdps"], 0)
     assert all(torch.equal(g, q_star.argmax(-1)) for g in mean)
     assert all(isinstance(g, str) for m, g in calls if m != "mean_update")
 
@@ -390,10 +396,6 @@ def test_l165_iteration_that_does_not_settle_is_a_failed_code_check_not_a_lost_r
     """Pre-run audit A4 (seed-24 referee B1): a fixed-point iteration hitting its cap becomes a failed check of our code
     (the record is written, inconclusive), not an exception. Twin: the same quick run without the failure has none."""
     from pgtheory.claims.library import l165_value_mapping as L
-    from pgtheory.claims.record import RunContext
-    from pgtheory.claims.registry import CLAIMS, load_claims
-    load_claims()
-    quick = dict(CLAIMS.get(L.ID).scales["quick"])
     real = L.mapped_fixed_point
 
     from pgtheory.optim.value_mapping import FixedPointNotSettled
@@ -413,13 +415,13 @@ def test_l165_iteration_that_does_not_settle_is_a_failed_code_check_not_a_lost_r
     for label, where in cases.items():
         calls = []
         monkeypatch.setattr(L, "mapped_fixed_point", lambda *a, _w=where, **kw: (calls.append(1), failing(_w)(*a, **kw))[1])
-        ev = L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+        ev = _run_l165_quick()
         assert any(c.startswith(label) for c in ev.code_checks), (label, ev.code_checks)
         assert ev.verdict == "inconclusive", label  # a NaN limit decides nothing: never confirmed, never refuted
         assert ev.summary.startswith("A fixed-point iteration did not settle")
     with pytest.raises(RuntimeError, match="boom"):  # only the cap is caught, not any other error of the iteration
         monkeypatch.setattr(L, "mapped_fixed_point", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("boom")))
-        L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+        _run_l165_quick()
     monkeypatch.setattr(L, "mapped_fixed_point", real)
-    ev = L.run(RunContext("quick", quick, 0, "cpu", "", 0.05))
+    ev = _run_l165_quick()
     assert not ev.code_checks and not ev.summary.startswith("A fixed-point")

@@ -5,10 +5,10 @@ from .algorithms import (ALGORITHMS, AscentStep, ConstantBatch, HessianAidedRecu
                          make_algorithm, minibatch_direction, natural_gradient_direction)
 from .harness import Algorithm, OptimTrace, Step, iterate, run, thinned_checkpoints
 from .saddle_point_td import DIVERGENCE_BOUND, SaddlePointRun, saddle_point_expected, saddle_point_sampled
-from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, MappedFixedPoint, RewardChannels, ValueMapping,
-                            ValueMappingTrace, aggregate_values, channel_values, decompose_rewards, expected_targets,
-                            make_mapping, FixedPointNotSettled, mapped_fixed_point, mapped_update, mean_mapped_update, orchestrated_q_learning,
-                            sampled_targets)
+from .value_mapping import (DECOMPOSITIONS, GREEDY_MODES, MAPPINGS, FixedPointNotSettled, MappedFixedPoint,
+                            RewardChannels, ValueMapping, ValueMappingTrace, aggregate_values, channel_values,
+                            decompose_rewards, expected_targets, make_mapping, mapped_fixed_point, mapped_update,
+                            mean_mapped_update, orchestrated_q_learning, sampled_targets)
 from .linear_mdvi import (MDVIResult, VWLSResult, design_allocation, estimate_next_value_variance, least_squares_smoother,
                           ls_mdvi, mdvi_exact, mdvi_policy, mdvi_state_value, vwls_mdvi, weighted_least_squares)
 from .low_switching_pg import (CRITIC_TOL, SWITCH_RULES, CriticOperator, LowSwitchingTrace, critic_operator,
@@ -38,7 +38,8 @@ __all__ = ["samples_until_optimal_for_good", "PPO_CRITICS", "DISTILLATION_INPUT_
            "transition_alias_table", "DIVERGENCE_BOUND", "SaddlePointRun", "saddle_point_expected", "saddle_point_sampled",
            "DECOMPOSITIONS", "GREEDY_MODES", "MAPPINGS", "MappedFixedPoint", "RewardChannels", "ValueMapping",
            "ValueMappingTrace", "aggregate_values", "channel_values", "decompose_rewards", "expected_targets", "make_mapping",
-           "FixedPointNotSettled", "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning", "sampled_targets",
+           "FixedPointNotSettled", "mapped_fixed_point", "mapped_update", "mean_mapped_update", "orchestrated_q_learning",
+           "sampled_targets",
            "MDVIResult", "VWLSResult", "design_allocation", "estimate_next_value_variance", "least_squares_smoother", "ls_mdvi",
            "mdvi_exact", "mdvi_policy", "mdvi_state_value", "vwls_mdvi", "weighted_least_squares",
            "CRITIC_TOL", "SWITCH_RULES", "CriticOperator", "LowSwitchingTrace", "critic_operator", "determinant_switch",

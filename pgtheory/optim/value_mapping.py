@@ -42,7 +42,8 @@ __all__ = ["ValueMapping", "MAPPINGS", "make_mapping", "identity_mapping", "log_
            "square_mapping", "RewardChannels", "DECOMPOSITIONS", "decompose_rewards", "single_channel",
            "polar_channels", "random_split_channels", "channel_values", "aggregate_values", "greedy_next_values",
            "sampled_targets", "expected_targets", "mapped_update", "mean_mapped_update",
-           "MappedFixedPoint", "FixedPointNotSettled", "mapped_fixed_point", "ValueMappingTrace", "orchestrated_q_learning", "GREEDY_MODES"]
+           "MappedFixedPoint", "FixedPointNotSettled", "mapped_fixed_point", "ValueMappingTrace", "orchestrated_q_learning",
+           "GREEDY_MODES"]
 
 #: how the bootstrap action is chosen: on the aggregate Q (the paper's rule) or per channel on its own Q_j (a twin)
 GREEDY_MODES = ("aggregate", "channel")
@@ -205,18 +206,23 @@ def greedy_next_values(q: torch.Tensor, weights: torch.Tensor, greedy: str | tor
     Q_j(s', π(s')) — policy evaluation, whose iterations have no greedy switches (used for mean-field biases).
     """
     if isinstance(greedy, torch.Tensor):
-        return _fixed_policy_values(q, greedy)
+        return _values_at(q, _check_fixed_policy(greedy, q))
     if greedy == "aggregate":
-        a_star = _weighted_sum(q, weights).argmax(-1)  # [..., S]
-        idx = a_star.unsqueeze(-2).unsqueeze(-1).expand(*q.shape[:-1], 1)
-        return q.gather(-1, idx).squeeze(-1)
+        return _values_at(q, _weighted_sum(q, weights).argmax(-1))
     if greedy == "channel":
         return q.amax(-1)
     raise ValueError(f"greedy: expected one of {GREEDY_MODES}, got {greedy!r}")
 
 
-def _fixed_policy_values(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """v_j(s') = Q_j(s', π(s')) for a fixed deterministic policy ``actions [..., S]`` (int64, batch dims as q's)."""
+def _values_at(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Q_j(s', a(s')) for one action per state shared by every channel: ``q [..., J, S, A]``, ``actions [..., S]`` →
+    ``[..., J, S]``."""
+    idx = actions.unsqueeze(-2).unsqueeze(-1).expand(*q.shape[:-1], 1)  # [..., J, S, 1]
+    return q.gather(-1, idx).squeeze(-1)
+
+
+def _check_fixed_policy(actions: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``actions`` as a fixed deterministic policy for ``q [..., J, S, A]``: int64, shape (batch dims of q, S), in [0, A)."""
     if actions.dtype != torch.int64:
         raise TypeError(f"greedy: a fixed policy must be an int64 tensor of actions, got dtype {actions.dtype}")
     S, A = q.shape[-2:]
@@ -225,8 +231,7 @@ def _fixed_policy_values(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor
                          f"{tuple(actions.shape)}")
     if bool(((actions < 0) | (actions >= A)).any()):
         raise ValueError(f"greedy: fixed-policy actions must lie in [0, {A}), got {actions.min()}..{actions.max()}")
-    idx = actions.unsqueeze(-2).unsqueeze(-1).expand(*q.shape[:-1], 1)  # [..., J, S, 1]
-    return q.gather(-1, idx).squeeze(-1)
+    return actions
 
 
 def sampled_targets(q: torch.Tensor, channels: RewardChannels, next_states: torch.Tensor, discount: float,
